@@ -1,0 +1,172 @@
+"""Sessions: generate, tests, conformance, typecheck, lint, bench, demo.
+
+`nox -s tests` is the gate CI runs (.ci/run): it checks that generated code is up to date, lints,
+type-checks, runs pytest, the node tests and the conformance matrix, all in one virtualenv.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PROTO = ROOT / "proto"
+GENERATED = ROOT / "generated"
+PROTO_FILES = sorted(str(p.relative_to(PROTO)) for p in PROTO.rglob("*.proto"))
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests"]
+
+
+def _install(session: nox.Session) -> None:
+    """Install hookwire (editable) with every dev dependency, and the node packages."""
+    session.install("-e", ".[dev]")
+    _npm_ci(session)
+
+
+def _npm_ci(session: nox.Session) -> None:
+    marker = ROOT / "node_modules" / ".package-lock.json"
+    lock = ROOT / "package-lock.json"
+    if not marker.exists() or marker.stat().st_mtime < lock.stat().st_mtime or os.environ.get("CI"):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+
+
+def _plugin_script(directory: Path, name: str, module: str, python: str) -> Path:
+    """protoc runs plugins as executables; wrap our Python plugins for this interpreter."""
+    path = directory / f"protoc-gen-{name}"
+    path.write_text(f'#!/bin/sh\nexec "{python}" -m {module} "$@"\n')
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def _generate(session: nox.Session) -> None:
+    python = shutil.which("python", path=session.bin) or sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        out = tmpdir / "out"
+        for sub in ("python", "lua", "js"):
+            (out / sub).mkdir(parents=True)
+        lua_plugin = _plugin_script(tmpdir, "hwlua", "hookwire.codegen.lua", python)
+        conv_plugin = _plugin_script(tmpdir, "hwpyconvert", "hookwire.codegen.pyconvert", python)
+        es_plugin = ROOT / "node_modules" / ".bin" / "protoc-gen-es"
+        # One protoc run feeds every target.
+        session.run(
+            "python", "-m", "grpc_tools.protoc",
+            f"-I{PROTO}",
+            f"--python_out={out / 'python'}",
+            f"--grpc_python_out={out / 'python'}",
+            f"--mypy_out={out / 'python'}",
+            f"--mypy_grpc_out={out / 'python'}",
+            f"--plugin=protoc-gen-hwpyconvert={conv_plugin}",
+            f"--hwpyconvert_out={out / 'python'}",
+            f"--plugin=protoc-gen-hwlua={lua_plugin}",
+            f"--hwlua_out={out / 'lua'}",
+            f"--plugin=protoc-gen-es={es_plugin}",
+            "--es_opt=target=js+dts,import_extension=js",
+            f"--es_out={out / 'js'}",
+            *PROTO_FILES,
+            silent=True,
+        )
+        session.run("python", "-m", "hookwire.codegen.models", str(PROTO), str(out / "python"))
+        session.run("python", "-m", "hookwire.codegen.finish", str(out), silent=True)
+        for sub in ("python", "lua", "js"):
+            target = GENERATED / sub
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(out / sub, target)
+    session.log("generated/ rewritten from %d proto files", len(PROTO_FILES))
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    """Rebuild every binding in generated/ from proto/ (deterministic; commit the result)."""
+    _install(session)
+    _generate(session)
+
+
+def _check_generated(session: nox.Session) -> None:
+    _generate(session)
+    diff = session.run(
+        "git", "status", "--porcelain", "--", "generated", external=True, silent=True
+    )
+    if diff and str(diff).strip():
+        session.error(f"generated/ is out of date with proto/ or codegen/:\n{diff}")
+
+
+def _lint(session: nox.Session) -> None:
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+def _typecheck(session: nox.Session) -> None:
+    session.run("mypy")
+
+
+def _pytest(session: nox.Session) -> None:
+    session.run("pytest", "-q", *session.posargs)
+
+
+def _node_tests(session: nox.Session) -> None:
+    tests = sorted(str(p) for p in (ROOT / "sdk" / "js" / "test").glob("*.test.js"))
+    tests += sorted(str(p) for p in (ROOT / "tests" / "js").glob("*.test.js"))
+    if tests:
+        session.run("node", "--test", *tests, external=True)
+
+
+def _conformance(session: nox.Session, extra: list[str]) -> None:
+    session.run("python", "-m", "hookwire.conformance", *extra)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The CI gate: generated code current, lint, mypy --strict, pytest, node tests, conformance."""
+    _install(session)
+    if os.environ.get("CI"):
+        _check_generated(session)
+    _lint(session)
+    _typecheck(session)
+    _pytest(session)
+    _node_tests(session)
+    _conformance(session, [])
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """Run every scenario on every adapter and print the matrix (`-- --scenarios DIR` adds more)."""
+    _install(session)
+    _conformance(session, list(session.posargs))
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over all Python, generated code included."""
+    _install(session)
+    _typecheck(session)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    _install(session)
+    _lint(session)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks with ratios against baselines measured in the same run."""
+    _install(session)
+    session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The cross-language chain demo: Python, Lua and JS hooks at one point, events streamed."""
+    _install(session)
+    session.run("python", "-m", "hookwire.runtime.demo", *session.posargs)
