@@ -7,18 +7,11 @@ type-checks, runs pytest, the node tests and the conformance matrix, all in one 
 from __future__ import annotations
 
 import os
-import shutil
-import stat
-import sys
-import tempfile
 from pathlib import Path
 
 import nox
 
 ROOT = Path(__file__).parent
-PROTO = ROOT / "proto"
-GENERATED = ROOT / "generated"
-PROTO_FILES = sorted(str(p.relative_to(PROTO)) for p in PROTO.rglob("*.proto"))
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
@@ -38,50 +31,8 @@ def _npm_ci(session: nox.Session) -> None:
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
 
 
-def _plugin_script(directory: Path, name: str, module: str, python: str) -> Path:
-    """protoc runs plugins as executables; wrap our Python plugins for this interpreter."""
-    path = directory / f"protoc-gen-{name}"
-    path.write_text(f'#!/bin/sh\nexec "{python}" -m {module} "$@"\n')
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return path
-
-
 def _generate(session: nox.Session) -> None:
-    python = shutil.which("python", path=session.bin) or sys.executable
-    with tempfile.TemporaryDirectory() as tmp:
-        tmpdir = Path(tmp)
-        out = tmpdir / "out"
-        for sub in ("python", "lua", "js"):
-            (out / sub).mkdir(parents=True)
-        lua_plugin = _plugin_script(tmpdir, "hwlua", "hookwire.codegen.lua", python)
-        conv_plugin = _plugin_script(tmpdir, "hwpyconvert", "hookwire.codegen.pyconvert", python)
-        es_plugin = ROOT / "node_modules" / ".bin" / "protoc-gen-es"
-        # One protoc run feeds every target.
-        session.run(
-            "python", "-m", "grpc_tools.protoc",
-            f"-I{PROTO}",
-            f"--python_out={out / 'python'}",
-            f"--grpc_python_out={out / 'python'}",
-            f"--mypy_out={out / 'python'}",
-            f"--mypy_grpc_out={out / 'python'}",
-            f"--plugin=protoc-gen-hwpyconvert={conv_plugin}",
-            f"--hwpyconvert_out={out / 'python'}",
-            f"--plugin=protoc-gen-hwlua={lua_plugin}",
-            f"--hwlua_out={out / 'lua'}",
-            f"--plugin=protoc-gen-es={es_plugin}",
-            "--es_opt=target=js+dts,import_extension=js",
-            f"--es_out={out / 'js'}",
-            *PROTO_FILES,
-            silent=True,
-        )
-        session.run("python", "-m", "hookwire.codegen.models", str(PROTO), str(out / "python"))
-        session.run("python", "-m", "hookwire.codegen.finish", str(out), silent=True)
-        for sub in ("python", "lua", "js"):
-            target = GENERATED / sub
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(out / sub, target)
-    session.log("generated/ rewritten from %d proto files", len(PROTO_FILES))
+    session.run("python", "-m", "hookwire.codegen.generate", "--root", str(ROOT))
 
 
 @nox.session

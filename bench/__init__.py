@@ -1,0 +1,1 @@
+"""hookwire benchmarks: `nox -s bench` (or `python -m bench [NAME ...]`)."""

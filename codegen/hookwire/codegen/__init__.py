@@ -1,0 +1,1 @@
+"""hookwire's code generator: protoc plugins (Lua, Python converters) and the `generate` driver."""

@@ -1,0 +1,81 @@
+"""Rebuild generated/ from proto/ with one protoc run (run by `nox -s generate`).
+
+Usage: python -m hookwire.codegen.generate [--root DIR]
+
+Every target is written to a scratch directory first and copied over generated/<target> only
+when the whole run succeeded, so a failing plugin never leaves generated/ half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+TARGETS = ("python", "lua", "js")
+
+
+def _plugin_script(directory: Path, name: str, module: str) -> Path:
+    """protoc runs plugins as executables; wrap our Python plugins for this interpreter."""
+    path = directory / f"protoc-gen-{name}"
+    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m {module} "$@"\n')
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def generate(root: Path) -> None:
+    proto = root / "proto"
+    files = sorted(str(p.relative_to(proto)) for p in proto.rglob("*.proto"))
+    es_plugin = root / "node_modules" / ".bin" / "protoc-gen-es"
+    if not es_plugin.exists():
+        raise SystemExit(f"{es_plugin} is missing: run `npm ci` in {root} first")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        out = tmpdir / "out"
+        for sub in TARGETS:
+            (out / sub).mkdir(parents=True)
+        lua = _plugin_script(tmpdir, "hwlua", "hookwire.codegen.lua")
+        conv = _plugin_script(tmpdir, "hwpyconvert", "hookwire.codegen.pyconvert")
+        cmd = [
+            sys.executable, "-m", "grpc_tools.protoc", f"-I{proto}",
+            f"--python_out={out / 'python'}",
+            f"--grpc_python_out={out / 'python'}",
+            f"--mypy_out={out / 'python'}",
+            f"--mypy_grpc_out={out / 'python'}",
+            f"--plugin=protoc-gen-hwpyconvert={conv}",
+            f"--hwpyconvert_out={out / 'python'}",
+            f"--plugin=protoc-gen-hwlua={lua}",
+            f"--hwlua_out={out / 'lua'}",
+            f"--plugin=protoc-gen-es={es_plugin}",
+            "--es_opt=target=js+dts,import_extension=js",
+            f"--es_out={out / 'js'}",
+            *files,
+        ]  # fmt: skip
+        print(f"protoc: {len(files)} proto files -> python, lua, js", flush=True)
+        subprocess.run(cmd, check=True, cwd=root, stdout=subprocess.DEVNULL)
+        print("datamodel-code-generator: pydantic models", flush=True)
+        subprocess.run(
+            [sys.executable, "-m", "hookwire.codegen.models", str(proto), str(out / "python")],
+            check=True,
+            cwd=root,
+        )
+        for sub in TARGETS:
+            target = root / "generated" / sub
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(out / sub, target)
+    print(f"generated/ rewritten from {len(files)} proto files", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path.cwd())
+    generate(parser.parse_args().root.resolve())
+
+
+if __name__ == "__main__":
+    main()
