@@ -1,0 +1,102 @@
+"""Typed errors of the runtime; each names the field or argument at fault and the reason.
+
+Example:
+    >>> e = InvalidArgument("priority", "must fit in int32, got 2**40")
+    >>> (e.code, e.field, str(e))
+    ('INVALID_ARGUMENT', 'priority', 'priority: must fit in int32, got 2**40')
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExists",
+    "DeadlineExceeded",
+    "FailedPrecondition",
+    "HookwireError",
+    "InvalidArgument",
+    "NotFound",
+    "OperationCancelled",
+    "OutOfRange",
+    "RateLimited",
+]
+
+
+class HookwireError(Exception):
+    """Base of every runtime error: a gRPC status code name, the field at fault, a message.
+
+    Two call forms: `InvalidArgument("field", "reason")` or `InvalidArgument("reason",
+    field="field")`. Either renders as "field: reason" (just "reason" when there is no field).
+    """
+
+    code: str = "UNKNOWN"
+
+    def __init__(
+        self,
+        field_or_message: str,
+        message: str | None = None,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        if message is None:
+            message = field_or_message
+        else:
+            field = field_or_message
+        self.field = field
+        self.reason = message
+        if code is not None:
+            self.code = code
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class InvalidArgument(HookwireError):
+    """A value failed validation (gRPC INVALID_ARGUMENT)."""
+
+    code = "INVALID_ARGUMENT"
+
+
+class NotFound(HookwireError):
+    """A name that is not registered (gRPC NOT_FOUND)."""
+
+    code = "NOT_FOUND"
+
+
+class AlreadyExists(HookwireError):
+    """A name that is already taken (gRPC ALREADY_EXISTS)."""
+
+    code = "ALREADY_EXISTS"
+
+
+class OutOfRange(HookwireError):
+    """A position outside what is held, e.g. a sequence older than the retention log."""
+
+    code = "OUT_OF_RANGE"
+
+
+class FailedPrecondition(HookwireError):
+    """The system is not in a state where the request can run."""
+
+    code = "FAILED_PRECONDITION"
+
+
+class DeadlineExceeded(HookwireError):
+    """A deadline passed before the work finished."""
+
+    code = "DEADLINE_EXCEEDED"
+
+
+class RateLimited(HookwireError):
+    """A rate limit refused the request (gRPC RESOURCE_EXHAUSTED)."""
+
+    code = "RESOURCE_EXHAUSTED"
+
+
+class OperationCancelled(HookwireError):
+    """An operation was cancelled by a hook (CANCEL result); `reason` is the hook's reason.
+
+    Example:
+        >>> str(OperationCancelled("quota exceeded", field="tool_call"))
+        'tool_call: quota exceeded'
+    """
+
+    code = "CANCELLED"

@@ -1,0 +1,242 @@
+"""JSON values as plain Python, RFC 7396 merge patch, and lossless hookwire.v1.JsonValue conversion.
+
+A JSON value is `None`, `bool`, `int` (any size), `float` (finite), `decimal.Decimal` (finite,
+for numbers a double cannot hold), `str`, `list` (or tuple) of values, or `dict[str, value]`.
+
+Example:
+    >>> merge_patch({"a": "b", "c": {"d": "e", "f": "g"}}, {"a": "z", "c": {"f": None}})
+    {'a': 'z', 'c': {'d': 'e'}}
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from hookwire.runtime.errors import InvalidArgument
+from hookwire.v1 import json_pb2
+
+__all__ = [
+    "from_proto_object",
+    "from_proto_value",
+    "merge_patch",
+    "merge_patch_value",
+    "to_proto_object",
+    "to_proto_value",
+    "validate_json",
+    "validate_json_object",
+]
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+# The JSON number grammar (RFC 8259 section 6).
+_NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
+_INT_RE = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
+
+
+def merge_patch_value(target: Any, patch: Any) -> Any:
+    """RFC 7396 MergePatch(target, patch) on any JSON values; returns new containers.
+
+    Example:
+        >>> merge_patch_value([1, 2], {"a": None, "b": 1})
+        {'b': 1}
+    """
+    if not isinstance(patch, dict):
+        return patch
+    result: dict[str, Any] = dict(target) if isinstance(target, dict) else {}
+    for name, value in patch.items():
+        if value is None:
+            result.pop(name, None)
+        elif isinstance(value, dict):
+            result[name] = merge_patch_value(result.get(name), value)
+        else:
+            result[name] = value
+    return result
+
+
+def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Apply a JSON Merge Patch object to a JSON object; the inputs are never mutated.
+
+    `null` members delete keys, objects merge recursively, anything else replaces.
+
+    Example:
+        >>> merge_patch({"title": "Hello", "tags": ["x"]}, {"tags": None, "n": 1})
+        {'title': 'Hello', 'n': 1}
+    """
+    merged: dict[str, Any] = merge_patch_value(target, patch)
+    return merged
+
+
+def validate_json(value: Any, field: str) -> None:
+    """Raise InvalidArgument naming the path (e.g. `data.items[2]`) of the first non-JSON part.
+
+    Example:
+        >>> validate_json({"a": [1, {2}]}, "data")
+        Traceback (most recent call last):
+        ...
+        hookwire.runtime.errors.InvalidArgument: data.a[1]: is not a JSON value (got set)
+    """
+    if value is None or isinstance(value, (bool, int, str)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidArgument(field, f"must be a finite number, got {value!r}")
+        return
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise InvalidArgument(field, f"must be a finite number, got {value!r}")
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            validate_json(item, f"{field}[{i}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidArgument(field, f"object keys must be strings, got {key!r}")
+            validate_json(item, f"{field}.{key}")
+        return
+    raise InvalidArgument(field, f"is not a JSON value (got {type(value).__name__})")
+
+
+def validate_json_object(value: Any, field: str) -> dict[str, Any]:
+    """Check that `value` is a JSON object (a dict) and return it.
+
+    Example:
+        >>> validate_json_object([1], "patch")
+        Traceback (most recent call last):
+        ...
+        hookwire.runtime.errors.InvalidArgument: patch: must be a JSON object, got list
+    """
+    if not isinstance(value, dict):
+        raise InvalidArgument(field, f"must be a JSON object, got {type(value).__name__}")
+    validate_json(value, field)
+    return value
+
+
+def to_proto_value(value: Any, field: str = "value") -> json_pb2.JsonValue:
+    """Convert a plain JSON value to hookwire.v1.JsonValue without losing precision.
+
+    Example:
+        >>> to_proto_value(2**70).number_text
+        '1180591620717411303424'
+    """
+    pb = json_pb2.JsonValue()
+    _fill(pb, value, field)
+    return pb
+
+
+def _fill(pb: json_pb2.JsonValue, value: Any, field: str) -> None:
+    if value is None:
+        pb.null_value = json_pb2.JSON_NULL
+    elif isinstance(value, bool):
+        pb.bool_value = value
+    elif isinstance(value, int):
+        if _INT64_MIN <= value <= _INT64_MAX:
+            pb.int_value = value
+        else:
+            pb.number_text = str(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidArgument(field, f"must be a finite number, got {value!r}")
+        pb.double_value = value
+    elif isinstance(value, str):
+        pb.string_value = value
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise InvalidArgument(field, f"must be a finite number, got {value!r}")
+        text = _decimal_text(value)
+        pb.number_text = text
+    elif isinstance(value, (list, tuple)):
+        arr = pb.array_value
+        arr.SetInParent()
+        for i, item in enumerate(value):
+            _fill(arr.values.add(), item, f"{field}[{i}]")
+    elif isinstance(value, Mapping):
+        obj = pb.object_value
+        obj.SetInParent()
+        _fill_object(obj, value, field)
+    else:
+        raise InvalidArgument(field, f"is not a JSON value (got {type(value).__name__})")
+
+
+def _decimal_text(value: Decimal) -> str:
+    # Decimal's str may use forms JSON lacks ("1E+2" is fine, "Infinity" excluded above);
+    # normalise an exponent-free integer-like form when str() is not valid JSON.
+    text = str(value)
+    if _NUMBER_RE.match(text):
+        return text
+    text = format(value, "f")
+    if _NUMBER_RE.match(text):
+        return text
+    return format(value, "e")
+
+
+def _fill_object(obj: json_pb2.JsonObject, value: Mapping[Any, Any], field: str) -> None:
+    fields = obj.fields
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise InvalidArgument(field, f"object keys must be strings, got {key!r}")
+        _fill(fields[key], item, f"{field}.{key}")
+
+
+def to_proto_object(value: Mapping[str, Any], field: str = "value") -> json_pb2.JsonObject:
+    """Convert a dict to hookwire.v1.JsonObject.
+
+    Example:
+        >>> to_proto_object({"a": 1}).fields["a"].int_value
+        1
+    """
+    if not isinstance(value, Mapping):
+        raise InvalidArgument(field, f"must be a JSON object, got {type(value).__name__}")
+    obj = json_pb2.JsonObject()
+    _fill_object(obj, value, field)
+    return obj
+
+
+def from_proto_value(pb: json_pb2.JsonValue, field: str = "value") -> Any:
+    """Convert hookwire.v1.JsonValue back to a plain value (number_text: int or Decimal).
+
+    An unset JsonValue (no kind) is read as null.
+
+    Example:
+        >>> from_proto_value(to_proto_value([1, 2.5, None, {"x": "y"}]))
+        [1, 2.5, None, {'x': 'y'}]
+    """
+    kind = pb.WhichOneof("kind")
+    if kind is None or kind == "null_value":
+        return None
+    if kind == "bool_value":
+        return pb.bool_value
+    if kind == "int_value":
+        return pb.int_value
+    if kind == "double_value":
+        return pb.double_value
+    if kind == "string_value":
+        return pb.string_value
+    if kind == "array_value":
+        return [from_proto_value(v, f"{field}[{i}]") for i, v in enumerate(pb.array_value.values)]
+    if kind == "object_value":
+        return from_proto_object(pb.object_value, field)
+    text = pb.number_text
+    if not _NUMBER_RE.match(text):
+        raise InvalidArgument(f"{field}.number_text", f"is not a JSON number: {text!r}")
+    if _INT_RE.match(text):
+        return int(text)
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the grammar check above excludes this
+        raise InvalidArgument(f"{field}.number_text", f"is not a number: {text!r}") from exc
+
+
+def from_proto_object(pb: json_pb2.JsonObject, field: str = "value") -> dict[str, Any]:
+    """Convert hookwire.v1.JsonObject to a dict.
+
+    Example:
+        >>> from_proto_object(to_proto_object({"n": 2**64}))
+        {'n': 18446744073709551616}
+    """
+    return {k: from_proto_value(v, f"{field}.{k}") for k, v in pb.fields.items()}
