@@ -1,0 +1,317 @@
+"""hookwire.v1.ExecutorService over the in-process executor: Execute, Connect (remote workers),
+ListHooks, GetBreakerState, ResetBreaker.
+
+Remote hooks are registered in the same Registry as local ones (with a RemoteHookAdapter), so
+they take their place in the same chains, by priority and registration order.
+
+Example (how the server wires it):
+    >>> from hookwire.runtime.clock import VirtualClock
+    >>> from hookwire.runtime.executor import Executor
+    >>> from hookwire.runtime.registry import Registry
+    >>> registry = Registry()
+    >>> clock = VirtualClock()
+    >>> service = ExecutorService(registry, Executor(registry, clock=clock), clock)
+    >>> service.in_flight
+    0
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from grpc import aio
+from hookwire.runtime.clock import Clock
+from hookwire.runtime.context import HookContext
+from hookwire.runtime.errors import (
+    AlreadyExists,
+    HookwireError,
+    InvalidArgument,
+    NotFound,
+)
+from hookwire.runtime.executor import Executor
+from hookwire.runtime.language import language_from_proto
+from hookwire.runtime.points import point_from_proto
+from hookwire.runtime.registry import Registry
+from hookwire.runtime.server.metadata import apply_to_context, read_metadata
+from hookwire.runtime.server.registration import breaker_status_to_proto, spec_from_proto
+from hookwire.runtime.server.remote_adapter import RemoteHookAdapter, WorkerConnection
+from hookwire.runtime.server.status import abort_with
+from hookwire.v1 import common_pb2, hook_pb2
+from hookwire.v1 import executor_service_pb2 as es
+from hookwire.v1 import executor_service_pb2_grpc as es_grpc
+
+__all__ = ["ExecutorService"]
+
+_log = logging.getLogger(__name__)
+_Ctx = aio.ServicerContext[Any, Any]
+
+
+class ExecutorService(es_grpc.ExecutorServiceServicer):
+    """The ExecutorService servicer; `drain()` is half of `HookwireServer.stop`."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        executor: Executor,
+        clock: Clock,
+        *,
+        virtual_call_guard_s: float = 30.0,
+    ) -> None:
+        self._registry = registry
+        self._executor = executor
+        self._clock = clock
+        self._guard_s = virtual_call_guard_s
+        self._connections: dict[str, WorkerConnection] = {}
+        self._connection_ids = itertools.count(1)
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._draining = False
+
+    @property
+    def in_flight(self) -> int:
+        """Execute calls running now."""
+        return self._in_flight
+
+    @property
+    def connections(self) -> dict[str, WorkerConnection]:
+        """Connected workers by connection id."""
+        return dict(self._connections)
+
+    # -- Execute ----------------------------------------------------------------------------
+
+    async def Execute(self, request: es.ExecuteRequest, context: _Ctx) -> es.ExecuteResponse:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            if not request.HasField("context"):
+                raise InvalidArgument("context", "is required (the point is context.point)")
+            ctx_pb = request.context
+            apply_to_context(ctx_pb, read_metadata(context.invocation_metadata()))
+            ctx = HookContext.from_proto(ctx_pb)
+            remaining = context.time_remaining()
+            try:
+                async with asyncio.timeout(remaining):
+                    execution = await self._executor.aexecute(ctx.point, ctx)
+            except TimeoutError:
+                await context.abort(
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    f"execute {ctx.point}: the call's deadline passed before the chain finished",
+                )
+            return es.ExecuteResponse(execution=execution.to_proto())
+        except HookwireError as exc:
+            await abort_with(context, exc)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    # -- Connect (remote workers) -----------------------------------------------------------
+
+    async def Connect(
+        self, request_iterator: AsyncIterator[es.WorkerMessage], context: _Ctx
+    ) -> AsyncIterator[es.ExecutorMessage]:
+        if self._draining:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is shutting down")
+        try:
+            first = await anext(aiter(request_iterator))
+        except StopAsyncIteration:
+            return
+        got = first.WhichOneof("message")
+        if got != "hello":
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"message: the first WorkerMessage must be hello, got {got}",
+            )
+        hello = first.hello
+        try:
+            language = language_from_proto(hello.language, "hello.language") or "python"
+            if not hello.worker_id:
+                raise InvalidArgument("hello.worker_id", "must be a non-empty string")
+            connection = WorkerConnection(
+                f"conn-{next(self._connection_ids)}",
+                hello.worker_id,
+                language,
+                clock=self._clock,
+                virtual=hello.virtual_clock,
+                virtual_call_guard_s=self._guard_s,
+            )
+        except HookwireError as exc:
+            await abort_with(context, exc)
+        connection.bind_loop(asyncio.get_running_loop())
+        self._connections[connection.connection_id] = connection
+        connection.send(
+            es.ExecutorMessage(welcome=es.WorkerWelcome(connection_id=connection.connection_id))
+        )
+        reader = asyncio.create_task(self._read_worker(connection, request_iterator))
+        try:
+            async for message in connection.outgoing():
+                yield message
+        finally:
+            reader.cancel()
+            self._disconnect(connection, f"worker {connection.worker_id!r} disconnected")
+
+    async def _read_worker(
+        self, connection: WorkerConnection, request_iterator: AsyncIterator[es.WorkerMessage]
+    ) -> None:
+        reason = f"worker {connection.worker_id!r} disconnected"
+        try:
+            async for message in request_iterator:
+                kind = message.WhichOneof("message")
+                if kind == "result":
+                    connection.deliver(message.result)
+                elif kind == "register":
+                    connection.send(
+                        es.ExecutorMessage(
+                            register_ack=self._register(connection, message.register)
+                        )
+                    )
+                elif kind == "unregister":
+                    connection.send(
+                        es.ExecutorMessage(
+                            register_ack=self._unregister(connection, message.unregister)
+                        )
+                    )
+                else:
+                    _log.warning("worker %s sent an unexpected %s", connection.worker_id, kind)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the stream broke (peer gone, RST): same as a disconnect
+            reason = f"worker {connection.worker_id!r} disconnected: {exc}"
+        # Hooks go away and in-flight calls fail the moment the worker's side ends.
+        self._disconnect(connection, reason)
+
+    def _disconnect(self, connection: WorkerConnection, reason: str) -> None:
+        if self._connections.pop(connection.connection_id, None) is None and connection.closed:
+            return
+        for name in sorted(connection.hook_names):
+            with contextlib.suppress(NotFound):
+                self._registry.unregister(name)
+        connection.hook_names.clear()
+        connection.close(reason)
+
+    def _register(
+        self, connection: WorkerConnection, request: es.RegisterHooks
+    ) -> es.RegisterHooksAck:
+        ack = es.RegisterHooksAck(request_id=request.request_id)
+        done: list[str] = []
+        try:
+            specs = [
+                spec_from_proto(reg, f"hooks[{i}]", default_language=connection.language)
+                for i, reg in enumerate(request.hooks)
+            ]
+            names = [s.name for s in specs]
+            for i, name in enumerate(names):
+                if name in names[:i]:
+                    raise AlreadyExists(
+                        f"hooks[{i}].name", f"hook {name!r} appears twice in this request"
+                    )
+            for spec in specs:
+                adapter = RemoteHookAdapter(connection, spec.name, spec.language)
+                self._registry.register_spec(spec, adapter)
+                done.append(spec.name)
+                connection.hook_names.add(spec.name)
+        except HookwireError as exc:
+            # All or nothing: a request that fails leaves no hook of it registered.
+            for name in done:
+                self._registry.unregister(name)
+                connection.hook_names.discard(name)
+            ack.error = str(exc)
+            ack.code = exc.code
+        return ack
+
+    def _unregister(
+        self, connection: WorkerConnection, request: es.UnregisterHooks
+    ) -> es.RegisterHooksAck:
+        ack = es.RegisterHooksAck(request_id=request.request_id)
+        for i, name in enumerate(request.names):
+            if name not in connection.hook_names:
+                err = NotFound(f"names[{i}]", f"this worker has no hook named {name!r}")
+                ack.error, ack.code = str(err), err.code
+                return ack
+        for name in request.names:
+            self._registry.unregister(name)
+            connection.hook_names.discard(name)
+        return ack
+
+    # -- Hooks and breakers -----------------------------------------------------------------
+
+    async def ListHooks(self, request: es.ListHooksRequest, context: _Ctx) -> es.ListHooksResponse:
+        try:
+            point = (
+                point_from_proto(request.point, request.custom_point, "point")
+                if request.point != hook_pb2.HOOK_POINT_UNSPECIFIED
+                else None
+            )
+            language = (
+                language_from_proto(request.language, "language")
+                if request.language != common_pb2.LANGUAGE_UNSPECIFIED
+                else None
+            )
+            specs = self._registry.hooks(point=point, language=language)
+            wanted = set(request.tags)
+            hooks = [s.to_proto() for s in specs if wanted <= set(s.tags)]
+            return es.ListHooksResponse(hooks=hooks)
+        except HookwireError as exc:
+            await abort_with(context, exc)
+
+    async def GetBreakerState(
+        self, request: es.GetBreakerStateRequest, context: _Ctx
+    ) -> es.GetBreakerStateResponse:
+        try:
+            states = self._executor.breaker_states()
+            names = list(request.hook_names) or sorted(states)
+            out = []
+            for i, name in enumerate(names):
+                status = states.get(name)
+                if status is None:
+                    if self._registry_has(name):
+                        status = self._executor.breaker(name).status()
+                    else:
+                        raise NotFound(f"hook_names[{i}]", f"no hook named {name!r}")
+                out.append(breaker_status_to_proto(name, status))
+            return es.GetBreakerStateResponse(breakers=out)
+        except HookwireError as exc:
+            await abort_with(context, exc)
+
+    async def ResetBreaker(
+        self, request: es.ResetBreakerRequest, context: _Ctx
+    ) -> es.ResetBreakerResponse:
+        try:
+            if not request.hook_name:
+                raise InvalidArgument("hook_name", "is required")
+            if not self._registry_has(request.hook_name):
+                raise NotFound("hook_name", f"no hook named {request.hook_name!r}")
+            self._executor.reset_breaker(request.hook_name)
+            status = self._executor.breaker(request.hook_name).status()
+            return es.ResetBreakerResponse(
+                breaker=breaker_status_to_proto(request.hook_name, status)
+            )
+        except HookwireError as exc:
+            await abort_with(context, exc)
+
+    def _registry_has(self, name: str) -> bool:
+        try:
+            self._registry.get(name)
+        except NotFound:
+            return False
+        return True
+
+    # -- Shutdown ---------------------------------------------------------------------------
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait (up to `timeout_s`) for running Execute calls, then end every worker stream."""
+        self._draining = True
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
+        except TimeoutError:
+            _log.warning("%d execute call(s) still running at shutdown", self._in_flight)
+        for connection in list(self._connections.values()):
+            self._disconnect(connection, "the server is shutting down")

@@ -1,0 +1,220 @@
+"""Hooks served by a remote worker: one `WorkerConnection` per Connect stream, one
+`RemoteHookAdapter` per hook the worker registered.
+
+Calls to one worker are multiplexed on its stream: each HookCall gets a fresh `call_id` and the
+HookCallResult carrying the same id completes it, in any order. A call that outlives its
+timeout is answered with a CancelCall to the worker and fails as a timeout; a worker that goes
+away fails every call still in flight at once (the executor classifies them ERROR, the breaker
+counts them, the failure policy applies).
+
+Virtual time (conformance): when the worker said `virtual_clock` in its hello and the executor
+runs on a `VirtualClock`, each HookCall carries the executor's virtual wall time and the
+worker answers with `clock_advance`, how far its hook moved time. The adapter advances the
+executor's clock by exactly that before returning, so the executor measures the remote hook's
+duration as `clock_advance` and classifies TIMEOUT / slow from it, deterministically. While
+waiting, a generous real-time guard (`virtual_call_guard_s`) stands in for the timeout, since
+virtual time does not pass while the executor waits.
+
+Example (wiring, as the executor service does it):
+    >>> import asyncio
+    >>> from hookwire.runtime.clock import SystemClock
+    >>> conn = WorkerConnection("c1", "w1", "javascript", clock=SystemClock())
+    >>> adapter = RemoteHookAdapter(conn, "audit", "javascript")
+    >>> (adapter.language, adapter.is_async)
+    ('javascript', True)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+
+from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
+from hookwire.runtime.clock import Clock, VirtualClock
+from hookwire.runtime.context import HookContext
+from hookwire.runtime.errors import HookwireError
+from hookwire.runtime.results import HookResult, result_from_proto
+from hookwire.v1 import executor_service_pb2 as es
+
+__all__ = ["RemoteHookAdapter", "WorkerConnection", "WorkerGone"]
+
+_NS = 1_000_000_000
+
+
+class WorkerGone(HookFailed):
+    """The worker serving a hook disconnected before (or while) the hook was called."""
+
+
+class WorkerConnection:
+    """The executor's side of one worker stream: outgoing messages and calls in flight.
+
+    The Connect handler feeds `deliver()` with the worker's results and drains `outgoing()`
+    into the stream; `close()` fails everything in flight and ends `outgoing()`.
+    """
+
+    def __init__(
+        self,
+        connection_id: str,
+        worker_id: str,
+        language: str,
+        *,
+        clock: Clock,
+        virtual: bool = False,
+        virtual_call_guard_s: float = 30.0,
+    ) -> None:
+        if virtual and not isinstance(clock, VirtualClock):
+            raise HookwireError(
+                "hello.virtual_clock",
+                "the worker asked for virtual time but this executor runs on a real clock",
+                code="FAILED_PRECONDITION",
+            )
+        self.connection_id = connection_id
+        self.worker_id = worker_id
+        self.language = language
+        self.virtual = virtual
+        self.hook_names: set[str] = set()
+        self._clock = clock
+        self._guard_s = virtual_call_guard_s
+        self._outbox: asyncio.Queue[es.ExecutorMessage | None] = asyncio.Queue()
+        self._pending: dict[int, asyncio.Future[es.HookCallResult]] = {}
+        self._ids = itertools.count(1)
+        self._closed_reason: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed_reason is not None
+
+    @property
+    def in_flight(self) -> int:
+        """Calls sent and not yet answered, cancelled or failed."""
+        return len(self._pending)
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Remember the server's loop so that sync callers on other threads can reach it."""
+        self._loop = loop
+
+    def send(self, message: es.ExecutorMessage) -> None:
+        """Queue a message for the worker (dropped silently only after close: nobody listens)."""
+        if self._closed_reason is None:
+            self._outbox.put_nowait(message)
+
+    async def outgoing(self) -> AsyncIterator[es.ExecutorMessage]:
+        """Messages for the worker, in order, until the connection closes."""
+        while True:
+            message = await self._outbox.get()
+            if message is None:
+                return
+            yield message
+
+    def deliver(self, result: es.HookCallResult) -> bool:
+        """Complete the call `result.call_id`; False when no such call is in flight (late
+        answer to a cancelled call, or a worker bug) — the result is then ignored."""
+        future = self._pending.pop(result.call_id, None)
+        if future is None or future.done():
+            return False
+        future.set_result(result)
+        return True
+
+    def close(self, reason: str) -> None:
+        """Fail every call in flight with WorkerGone(reason) and end `outgoing()`. Idempotent."""
+        if self._closed_reason is not None:
+            return
+        self._closed_reason = reason
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(WorkerGone(reason))
+        self._outbox.put_nowait(None)
+
+    async def call(self, hook_name: str, ctx: HookContext, timeout_ns: int) -> HookResult:
+        """Call `hook_name` on the worker and wait for its answer (see the module docstring)."""
+        if self._closed_reason is not None:
+            raise WorkerGone(self._closed_reason)
+        call_id = next(self._ids)
+        call = es.HookCall(call_id=call_id, hook_name=hook_name, context=ctx.to_proto())
+        call.timeout.seconds, call.timeout.nanos = divmod(timeout_ns, _NS)
+        if self.virtual:
+            call.clock_now_unix_nanos = self._clock.time_ns()
+        future: asyncio.Future[es.HookCallResult] = asyncio.get_running_loop().create_future()
+        self._pending[call_id] = future
+        self._outbox.put_nowait(es.ExecutorMessage(call=call))
+        wait_s = self._guard_s if self.virtual else timeout_ns / _NS
+        try:
+            async with asyncio.timeout(wait_s):
+                answer = await future
+        except TimeoutError:
+            self._abandon(call_id)
+            raise HookTimedOut(
+                f"remote hook {hook_name!r} on worker {self.worker_id!r} did not answer "
+                f"within {wait_s:g} s"
+            ) from None
+        except asyncio.CancelledError:
+            # The executor (or the Execute RPC's deadline) gave up: tell the worker to stop.
+            self._abandon(call_id)
+            raise
+        return self._outcome(hook_name, answer)
+
+    def _abandon(self, call_id: int) -> None:
+        if self._pending.pop(call_id, None) is not None:
+            self.send(es.ExecutorMessage(cancel=es.CancelCall(call_id=call_id)))
+
+    def _outcome(self, hook_name: str, answer: es.HookCallResult) -> HookResult:
+        if self.virtual and answer.HasField("clock_advance"):
+            advance = answer.clock_advance.seconds * _NS + answer.clock_advance.nanos
+            if advance > 0:
+                clock = self._clock
+                assert isinstance(clock, VirtualClock)  # checked in __init__
+                clock.advance(advance)
+        kind = answer.WhichOneof("outcome")
+        if kind == "error":
+            err = answer.error
+            text = f"{err.type}: {err.message}" if err.type else err.message
+            if err.invalid_result:
+                raise InvalidResult(text)
+            raise HookFailed(text)
+        if kind != "result":
+            raise InvalidResult(
+                f"worker {self.worker_id!r} answered call to {hook_name!r} with neither "
+                "result nor error"
+            )
+        try:
+            return result_from_proto(answer.result, "result")
+        except HookwireError as exc:
+            raise InvalidResult(str(exc)) from None
+
+
+class RemoteHookAdapter:
+    """The HookAdapter of one hook served by a remote worker (always asynchronous)."""
+
+    __slots__ = ("connection", "hook_name", "is_async", "language")
+
+    def __init__(self, connection: WorkerConnection, hook_name: str, language: str) -> None:
+        self.connection = connection
+        self.hook_name = hook_name
+        self.language = language
+        self.is_async = True
+
+    async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
+        """Send the call over the worker's stream and wait for its result."""
+        return await self.connection.call(self.hook_name, ctx, timeout_ns)
+
+    def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
+        """Blocking call, only from a thread other than the server's event loop."""
+        loop = self.connection._loop
+        if loop is None or not loop.is_running():
+            raise HookFailed(
+                f"remote hook {self.hook_name!r}: the server's event loop is not running"
+            )
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            raise HookFailed(
+                f"remote hook {self.hook_name!r} cannot be called synchronously on the "
+                "server's event loop; use Executor.aexecute"
+            )
+        future = asyncio.run_coroutine_threadsafe(self.acall(ctx, timeout_ns), loop)
+        return future.result()
