@@ -1,0 +1,201 @@
+-- JSON values between Python and the embedded Lua state (the Lua half of convert.py).
+--
+-- Python -> Lua is lazy: a Python dict or list crosses as an empty proxy table whose
+-- metamethods fetch from Python on first use (one key at a time for objects, the whole list
+-- for arrays; `pairs`, `#`, writes and the sandbox's `next`/`rawget` fetch everything first and
+-- turn the proxy into an ordinary table). A hook that reads two fields pays for two fields.
+--
+-- Lua -> Python is eager: `flatten` walks a value once and emits a flat token list that
+-- convert.py rebuilds. Tokens: strings, booleans and numbers stand for themselves; `nil` starts
+-- a marker followed by a code: 0 null, 1 object (then a count and key/value pairs), 2 array
+-- (then a count and items), 3 an untouched proxy (then the original Python object, passed back
+-- as is).
+
+local deps = ...
+local NULL, ARRAY_MT, OBJECT_MT = deps.NULL, deps.ARRAY_MT, deps.OBJECT_MT
+local DICT_TAG, LIST_TAG, ERR_TAG = deps.DICT_TAG, deps.LIST_TAG, deps.ERR_TAG
+local py_lookup, py_items = deps.py_lookup, deps.py_items
+local setmt, getmt = deps.setmetatable, deps.getmetatable -- the debug versions: ignore __metatable
+
+local type, error, next, rawget, rawset, rawlen = type, error, next, rawget, rawset, rawlen
+local tostring, fmt, concat, math_type, huge = tostring, string.format, table.concat, math.type, math.huge
+local pack = table.pack
+
+-- proxy -> the Python object it stands for, until it is materialized.
+local SOURCE = setmetatable({}, { __mode = "k" })
+local LAZY_OBJECT, LAZY_ARRAY = {}, {}
+
+local function lazy_object(src)
+  local t = setmt({}, LAZY_OBJECT)
+  SOURCE[t] = src
+  return t
+end
+
+local function lazy_array(src)
+  local t = setmt({}, LAZY_ARRAY)
+  SOURCE[t] = src
+  return t
+end
+
+-- A value handed over by Python: a scalar, NULL, or a tag followed by a container / message.
+local function wrap(v, extra)
+  if v == DICT_TAG then return lazy_object(extra) end
+  if v == LIST_TAG then return lazy_array(extra) end
+  if v == ERR_TAG then error(extra, 0) end
+  return v
+end
+
+-- Fill a proxy with everything its Python object holds and make it an ordinary table.
+local function materialize(t)
+  local src = SOURCE[t]
+  if src == nil then return end
+  local is_object = getmt(t) == LAZY_OBJECT
+  local offset, j = 0, 0
+  repeat
+    local r = pack(py_items(src, offset))
+    local i, n = 2, r.n
+    while i <= n do
+      local k
+      if is_object then k = r[i]; i = i + 1 end
+      local v = r[i]; i = i + 1
+      if v == DICT_TAG then v = lazy_object(r[i]); i = i + 1
+      elseif v == LIST_TAG then v = lazy_array(r[i]); i = i + 1
+      elseif v == ERR_TAG then error(r[i], 0)
+      end
+      if is_object then
+        if rawget(t, k) == nil then rawset(t, k, v) end
+      else
+        j = j + 1
+        rawset(t, j, v)
+      end
+    end
+    offset = r[1]
+  until offset == 0
+  SOURCE[t] = nil
+  setmt(t, is_object and OBJECT_MT or ARRAY_MT)
+end
+
+local function lazy_newindex(t, k, v)
+  materialize(t)
+  t[k] = v
+end
+
+local function lazy_pairs(t)
+  materialize(t)
+  return next, t, nil
+end
+
+local function lazy_len(t)
+  materialize(t)
+  return rawlen(t)
+end
+
+LAZY_OBJECT.__index = function(t, k)
+  local src = SOURCE[t]
+  if src == nil or type(k) ~= "string" then return nil end
+  local v = wrap(py_lookup(src, k))
+  if v ~= nil then rawset(t, k, v) end -- cached: the next read does not cross to Python
+  return v
+end
+LAZY_OBJECT.__newindex = lazy_newindex
+LAZY_OBJECT.__pairs = lazy_pairs
+LAZY_OBJECT.__len = lazy_len
+LAZY_OBJECT.__metatable = "hookwire.object"
+
+LAZY_ARRAY.__index = function(t, k)
+  materialize(t)
+  return rawget(t, k)
+end
+LAZY_ARRAY.__newindex = lazy_newindex
+LAZY_ARRAY.__pairs = lazy_pairs
+LAZY_ARRAY.__len = lazy_len
+LAZY_ARRAY.__metatable = "hookwire.array"
+
+local function path_text(root, path, depth)
+  local parts = { root }
+  for d = 1, depth do
+    local k = path[d]
+    if type(k) == "number" then parts[#parts + 1] = fmt("[%d]", k - 1)
+    else parts[#parts + 1] = "." .. tostring(k) end
+  end
+  return concat(parts)
+end
+
+-- Walk `value` and return the token list and its length; errors name the path (`root.a[2]`,
+-- zero-based indexes as in the Python and JS views of the same data).
+local function flatten(value, root)
+  local T, n = {}, 0
+  local path, seen = {}, {}
+
+  local function bad(depth, what)
+    error(fmt("%s: %s", path_text(root, path, depth), what), 0)
+  end
+
+  local function walk(v, depth)
+    local tv = type(v)
+    if tv == "string" or tv == "boolean" then
+      n = n + 1; T[n] = v
+    elseif tv == "number" then
+      if v ~= v or v == huge or v == -huge then bad(depth, "is not a finite number (" .. tostring(v) .. ")") end
+      n = n + 1; T[n] = v
+    elseif tv == "table" then
+      if v == NULL then n = n + 2; T[n] = 0; return end
+      local src = SOURCE[v]
+      if src ~= nil then n = n + 3; T[n - 1] = 3; T[n] = src; return end
+      if seen[v] then bad(depth, "contains itself (a cycle), which JSON cannot hold") end
+      local mt = getmt(v)
+      local is_array
+      if mt == ARRAY_MT then is_array = true
+      elseif mt == OBJECT_MT then is_array = false
+      elseif mt ~= nil then
+        bad(depth, "is a table with a metatable of its own, not a JSON value (results cannot be nested)")
+      else
+        is_array = rawlen(v) > 0 -- unmarked: items 1..n make an array, an empty table an object
+      end
+      seen[v] = true
+      if is_array then
+        local len = rawlen(v)
+        for k in next, v do
+          if math_type(k) ~= "integer" or k < 1 or k > len then
+            path[depth + 1] = k
+            bad(depth, fmt("mixes array items with the key %s (a JSON array has only items 1..%d)",
+              type(k) == "string" and fmt("%q", k) or tostring(k), len))
+          end
+        end
+        n = n + 3; T[n - 1] = 2; T[n] = len
+        for i = 1, len do
+          path[depth + 1] = i
+          walk(v[i], depth + 1)
+        end
+      else
+        local count = 0
+        for k in next, v do
+          if type(k) ~= "string" then
+            bad(depth, fmt("has the key %s of type %s; JSON object keys are strings", tostring(k), type(k)))
+          end
+          count = count + 1
+        end
+        n = n + 3; T[n - 1] = 1; T[n] = count
+        for k, item in next, v do
+          n = n + 1; T[n] = k
+          path[depth + 1] = k
+          walk(item, depth + 1)
+        end
+      end
+      seen[v] = nil
+    else
+      bad(depth, "is a " .. tv .. ", not a JSON value")
+    end
+  end
+
+  walk(value, 0)
+  return T, n
+end
+
+return {
+  lazy_object = lazy_object,
+  lazy_array = lazy_array,
+  materialize = materialize,
+  flatten = flatten,
+  SOURCE = SOURCE,
+}

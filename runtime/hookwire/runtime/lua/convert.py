@@ -1,0 +1,160 @@
+"""JSON values between Python and the embedded Lua state (the Python half; see convert.lua).
+
+Python -> Lua is lazy: a dict or list crosses as a proxy table that asks `lookup` for one key,
+or `items` for everything, the first time Lua code needs it, so a hook that reads two fields of
+a large context pays for two fields. Strings cross as UTF-8 bytes (the runtime uses
+`encoding=None`), `None` as `hookwire.null`, ints must fit a Lua integer (64-bit).
+
+Lua -> Python is eager: convert.lua flattens a value into tokens and `from_tokens` rebuilds it.
+An empty table is an object (`{}`) unless marked with `hookwire.array`; tables that came from a
+Python list keep their array mark, so `[]` and `{}` both round-trip.
+
+Example:
+    >>> from hookwire.runtime.lua.sandbox import LuaSandbox
+    >>> sb = LuaSandbox()
+    >>> c = sb.converter
+    >>> c.from_tokens((None, 1, 2, b"a", 1, b"b", None, 2, 0), "value")
+    {'a': 1, 'b': []}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["ConversionError", "Converter"]
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+# Items handed to Lua per call: a Lua call receives its values on the C stack (about 1M slots).
+ITEMS_PER_CALL = 2000
+
+
+class ConversionError(ValueError):
+    """A value that cannot cross between Lua and Python; the message names the path."""
+
+
+class Converter:
+    """Python callbacks for convert.lua and the rebuilder of its tokens.
+
+    `null`, `dict_tag`, `list_tag` and `err_tag` are private Lua tables created by the sandbox;
+    Lua compares them by identity, so no data value can be mistaken for them.
+    """
+
+    __slots__ = ("dict_tag", "err_tag", "list_tag", "null")
+
+    def __init__(self, null: Any, dict_tag: Any, list_tag: Any, err_tag: Any) -> None:
+        self.null = null
+        self.dict_tag = dict_tag
+        self.list_tag = list_tag
+        self.err_tag = err_tag
+
+    # -- Python -> Lua (called from convert.lua) -------------------------------------------
+
+    def value(self, v: Any, where: str) -> Any:
+        """One Python value as Lua receives it: a scalar, `null`, or (tag, container/message)."""
+        t = type(v)
+        if t is str:
+            return v.encode()
+        if t is bool or t is float:
+            return v
+        if t is int:
+            if _INT64_MIN <= v <= _INT64_MAX:
+                return v
+            return (
+                self.err_tag,
+                f"{where}: the integer {v} does not fit a Lua integer (64-bit)".encode(),
+            )
+        if v is None:
+            return self.null
+        if t is dict:
+            return (self.dict_tag, v)
+        if t is list or t is tuple:
+            return (self.list_tag, v)
+        if t is Decimal and v.is_finite():
+            if v == v.to_integral_value() and _INT64_MIN <= v <= _INT64_MAX:
+                return int(v)
+            if Decimal(float(v)) == v:
+                return float(v)
+            return (
+                self.err_tag,
+                f"{where}: the number {v} has no exact Lua representation".encode(),
+            )
+        return (self.err_tag, f"{where}: {t.__name__} is not a JSON value".encode())
+
+    def lookup(self, src: Any, key: bytes) -> Any:
+        """`src[key]` for a proxy's `__index`; nil (None) for a missing key."""
+        try:
+            v = src[key.decode()]
+        except (KeyError, UnicodeDecodeError):
+            return None
+        return self.value(v, repr(key.decode()))
+
+    def items(self, src: Any, offset: int) -> tuple[Any, ...]:
+        """(next offset or 0, items...) of a dict (key, value pairs) or list, one chunk."""
+        out: list[Any] = [0]
+        add = out.append
+        value = self.value
+        if type(src) is dict:
+            if offset == 0 and len(src) <= ITEMS_PER_CALL:
+                chunk: Any = src.items()
+            else:
+                chunk = list(src.items())[offset : offset + ITEMS_PER_CALL]
+            for k, v in chunk:
+                add(k.encode())
+                r = value(v, repr(k))
+                if type(r) is tuple:
+                    out.extend(r)
+                else:
+                    add(r)
+        else:
+            for i, v in enumerate(src[offset : offset + ITEMS_PER_CALL], offset):
+                r = value(v, f"[{i}]")
+                if type(r) is tuple:
+                    out.extend(r)
+                else:
+                    add(r)
+        if offset + ITEMS_PER_CALL < len(src):
+            out[0] = offset + ITEMS_PER_CALL
+        return tuple(out)
+
+    # -- Lua -> Python ------------------------------------------------------------------------
+
+    def from_tokens(self, tokens: tuple[Any, ...] | list[Any], root: str) -> Any:
+        """Rebuild the value convert.lua's `flatten` emitted; raise ConversionError naming the
+        path of a string that is not UTF-8."""
+        it = iter(tokens)
+        try:
+            return _build(it, root)
+        except StopIteration:
+            raise ConversionError(f"{root}: truncated value") from None
+
+
+def _text(b: Any, path: str) -> str:
+    try:
+        return bytes(b).decode()
+    except UnicodeDecodeError as exc:
+        raise ConversionError(
+            f"{path}: the string {bytes(b)[:40]!r} is not valid UTF-8 ({exc.reason})"
+        ) from None
+
+
+def _build(it: Iterator[Any], path: str) -> Any:
+    tok = next(it)
+    if tok is None:
+        code = next(it)
+        if code == 1:
+            obj: dict[str, Any] = {}
+            for _ in range(next(it)):
+                key = _text(next(it), path)
+                obj[key] = _build(it, f"{path}.{key}")
+            return obj
+        if code == 2:
+            return [_build(it, f"{path}[{i}]") for i in range(next(it))]
+        if code == 0:
+            return None
+        return next(it)  # code 3: an untouched context container, the Python object itself
+    if type(tok) is bytes:
+        return _text(tok, path)
+    return tok

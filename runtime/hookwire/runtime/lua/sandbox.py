@@ -1,0 +1,400 @@
+"""The embedded Lua 5.4 state hooks run in (lupa), and its sandbox.
+
+Hook code gets a fresh environment per file: the base functions, copies of `string` (without
+`dump`), `table`, `math`, `utf8`, `coroutine`, a safe `os` (`time`, `clock`, `date`,
+`difftime`, reading the runtime's clock), `print` (to the `hookwire.lua` logger), `load` of
+text chunks only, `require` of "hookwire" and of `.lua` files beside the hook file, and
+`collectgarbage("count")`. There is no `io`, `debug`, `package`, `dofile`, `loadfile`,
+`string.dump`, binary chunk, C module or `python` bridge, and Python objects are opaque.
+
+Limits:
+- memory: lupa's `max_memory` for the whole state (default 64 MiB); a hook that exceeds it
+  fails with "memory limit ... exceeded".
+- time: while a hook runs, a count hook (`debug.sethook`, installed before `debug` is hidden,
+  also on every coroutine hook code creates) checks the *real* monotonic clock every
+  `check_every` VM instructions and stops the hook at its deadline. The deadline is real time
+  on purpose: a runaway loop never advances a VirtualClock, so only real time can stop it; the
+  adapter then raises HookTimedOut and the executor classifies the call TIMEOUT. Code running
+  inside one C function (a huge `string.rep`, a pathological pattern) is bounded by the memory
+  limit, not by the count hook.
+
+Example:
+    >>> sb = LuaSandbox()
+    >>> regs = sb.load_source('hookwire.register("session_start", function(ctx) end)', "a.lua")
+    >>> regs[0].name, regs[0].point
+    ('a.lua:1', 'session_start')
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import lupa.lua54 as lupa
+from hookwire.runtime.clock import Clock, SystemClock
+from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.events import EventSink
+from hookwire.runtime.lua.convert import ConversionError, Converter
+
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "LuaBus",
+    "LuaLoadError",
+    "LuaRegistration",
+    "LuaSandbox",
+    "default_sdk_path",
+]
+
+DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
+_HERE = Path(__file__).resolve().parent
+_MODULE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+_log = logging.getLogger("hookwire.lua")
+
+
+def default_sdk_path() -> Path:
+    """sdk/lua/hookwire.lua of this checkout."""
+    return _HERE.parents[3] / "sdk" / "lua" / "hookwire.lua"
+
+
+class LuaLoadError(InvalidArgument):
+    """A hook file that does not load: syntax error, error at top level, bad registration,
+    timeout or memory limit while loading. The message starts with "file:line:" when known."""
+
+
+class LuaBus(Protocol):
+    """What `hookwire.publish` / `hookwire.subscribe` need from the event bus."""
+
+    def publish(self, type: str, payload: dict[str, Any]) -> Any: ...
+
+    def subscribe(self, pattern: str, *, callback: Callable[[Any], None]) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LuaRegistration:
+    """One `hookwire.register(point, fn, opts)` call made while a file loaded."""
+
+    name: str
+    point: str
+    fn: Any  # the Lua function (lupa LuaFunction)
+    where: str  # "file:line" of the register() call
+    priority: int = 0
+    timeout_ms: float | None = None
+    failure_policy: str = "FAIL_OPEN"
+    tags: tuple[str, ...] = field(default=())
+    feature: str | None = None
+    enabled: bool = True
+
+
+def _deny_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
+    # Defense in depth: no Python object is handed to hook code, and if one ever were, it
+    # would stay opaque (no `obj.__class__.__subclasses__()` walk out of the sandbox).
+    raise AttributeError("Python objects are not accessible from hookwire Lua code")
+
+
+class LuaSandbox:
+    """One Lua state with the SDK loaded, shared by the hooks loaded into it.
+
+    Not thread-safe: calls into one sandbox must not run concurrently (lupa serialises them
+    with a lock; one hook blocks the others of the same sandbox while it runs).
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        check_every: int = 1000,
+        load_timeout_ms: float = 1000.0,
+        subscriber_timeout_ms: float = 100.0,
+        events: EventSink | None = None,
+        bus: LuaBus | None = None,
+        sdk_path: Path | None = None,
+    ) -> None:
+        if (
+            not isinstance(memory_limit, int)
+            or isinstance(memory_limit, bool)
+            or memory_limit < (1 << 20)
+        ):
+            raise InvalidArgument("memory_limit", f"must be an int >= 1 MiB, got {memory_limit!r}")
+        if not isinstance(check_every, int) or isinstance(check_every, bool) or check_every < 1:
+            raise InvalidArgument("check_every", f"must be a positive int, got {check_every!r}")
+        for name, v in (
+            ("load_timeout_ms", load_timeout_ms),
+            ("subscriber_timeout_ms", subscriber_timeout_ms),
+        ):
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v < 1e12:
+                raise InvalidArgument(name, f"must be a positive number, got {v!r}")
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.memory_limit = memory_limit
+        self.load_timeout_ms = float(load_timeout_ms)
+        self.subscriber_timeout_ms = float(subscriber_timeout_ms)
+        self.events = events
+        self.bus = bus
+        self.subscriptions: list[Any] = []
+        sdk_file = sdk_path if sdk_path is not None else default_sdk_path()
+        try:
+            sdk_code = sdk_file.read_bytes()
+        except OSError as exc:
+            raise InvalidArgument(
+                "sdk_path", f"cannot read the Lua SDK {sdk_file}: {exc}"
+            ) from None
+
+        self.lua = lupa.LuaRuntime(
+            encoding=None,
+            register_eval=False,
+            register_builtins=False,
+            unpack_returned_tuples=True,
+            max_memory=memory_limit,
+            attribute_filter=_deny_attributes,
+        )
+        lua = self.lua
+        load = lua.eval("load")
+
+        def chunk(code: bytes, name: str) -> Any:
+            r = load(code, b"=" + name.encode(), b"t")
+            if type(r) is tuple:  # (nil, message): a bug in our own Lua files
+                raise RuntimeError(f"{name}: {r[1].decode()}")
+            return r
+
+        sdk = chunk(sdk_code, "hookwire.lua")()
+        internal = sdk[b"_internal"]
+        new_table = lua.eval("function() return {} end")
+        self.converter = Converter(sdk[b"null"], new_table(), new_table(), new_table())
+        c = self.converter
+        convert_deps = lua.table_from(
+            {
+                b"NULL": c.null,
+                b"ARRAY_MT": internal[b"ARRAY_MT"],
+                b"OBJECT_MT": internal[b"OBJECT_MT"],
+                b"DICT_TAG": c.dict_tag,
+                b"LIST_TAG": c.list_tag,
+                b"ERR_TAG": c.err_tag,
+                b"py_lookup": c.lookup,
+                b"py_items": c.items,
+                b"setmetatable": lua.eval("debug.setmetatable"),
+                b"getmetatable": lua.eval("debug.getmetatable"),
+            }
+        )
+        convert = chunk((_HERE / "convert.lua").read_bytes(), "convert.lua")(convert_deps)
+        clock_ref = self.clock
+        sandbox_deps = lua.table_from(
+            {
+                b"convert": convert,
+                b"sdk": sdk,
+                b"now": time.perf_counter,
+                b"clock_wall": lambda: clock_ref.time_ns() // 1_000_000_000,
+                b"clock_mono": lambda: clock_ref.monotonic_ns() / 1e9,
+                b"py_print": _lua_print,
+                b"py_read_module": _read_module,
+                b"publish": self._publish,
+                b"subscribe": self._subscribe,
+                b"check_every": check_every,
+            }
+        )
+        api = chunk((_HERE / "sandbox.lua").read_bytes(), "sandbox.lua")(sandbox_deps)
+        self.invoke = api[b"invoke"]
+        self.deliver = api[b"deliver"]
+        self._load_file = api[b"load_file"]
+        self._unpack = api[b"unpack"]
+        # Nothing below is reachable from hook environments; removed all the same.
+        lua.execute(
+            b"python = nil; package.loaded.python = nil; package.loadlib = nil; "
+            b"package.cpath = ''; package.searchers[3] = nil; package.searchers[4] = nil"
+        )
+
+    # -- tokens -----------------------------------------------------------------------------
+
+    def tokens(self, n: int, rest: tuple[Any, ...]) -> tuple[Any, ...] | list[Any]:
+        """The `n` tokens a Lua call returned after its count: inline, or a table for large
+        values, read in chunks."""
+        if len(rest) == n:
+            return rest
+        table = rest[0]
+        out: list[Any] = []
+        step = 4000
+        for i in range(1, n + 1, step):
+            out.extend(self._unpack(table, i, min(i + step - 1, n)))
+        return out
+
+    def from_lua(self, n: int, rest: tuple[Any, ...], root: str) -> Any:
+        """Rebuild a flattened Lua value (see convert.lua)."""
+        return self.converter.from_tokens(self.tokens(n, rest), root)
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def load_source(
+        self, code: str | bytes, chunkname: str, directory: Path | None = None
+    ) -> list[LuaRegistration]:
+        """Run one hook file's text; return the registrations it made.
+
+        `chunkname` is how messages name the file ("hooks/audit.lua:3: ..."); `directory` is
+        where `require` finds sibling modules (None: only "hookwire").
+        """
+        raw = code.encode() if isinstance(code, str) else code
+        deadline = time.perf_counter() + self.load_timeout_ms / 1000.0
+        dir_arg = str(directory).encode() if directory is not None else b""
+        status, *rest = _as_tuple(
+            self._call_lua(self._load_file, raw, chunkname.encode(), dir_arg, deadline)
+        )
+        if status != 1:
+            raise LuaLoadError(chunkname, _failure_text(status, rest, self.memory_limit))
+        regs: list[LuaRegistration] = []
+        table = rest[0]
+        for i in range(1, len(table) + 1):
+            regs.append(_registration(table[i], chunkname))
+        return regs
+
+    def load_file(self, path: Path, chunkname: str | None = None) -> list[LuaRegistration]:
+        """Load a hook file from disk; see `load_source`."""
+        try:
+            code = path.read_bytes()
+        except OSError as exc:
+            raise LuaLoadError("path", f"cannot read {path}: {exc}") from None
+        return self.load_source(code, chunkname or path.name, path.resolve().parent)
+
+    def _call_lua(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except lupa.LuaMemoryError:
+            return (4, b"not enough memory")
+        except lupa.LuaError as exc:
+            return (2, str(exc).encode())
+
+    # -- callbacks from Lua (they return (ok, value | message); they never raise) -------------
+
+    def _publish(self, event_type: bytes, n: int, *rest: Any) -> tuple[bool, Any]:
+        try:
+            payload = self.from_lua(n, rest, "payload")
+            etype = event_type.decode()
+            if self.bus is not None:
+                ev = self.bus.publish(etype, payload)
+                seq = getattr(ev, "sequence", None)
+                return True, seq if isinstance(seq, int) else None
+            if self.events is not None:
+                self.events.emit(etype, payload)
+                return True, None
+            return False, b"hookwire.publish: no event bus or sink is bound to this Lua sandbox"
+        except (ConversionError, UnicodeDecodeError) as exc:
+            return False, f"hookwire.publish: {exc}".encode()
+        except Exception as exc:
+            return False, f"hookwire.publish: {exc}".encode()
+
+    def _subscribe(self, pattern: bytes, fn: Any) -> tuple[bool, Any]:
+        if self.bus is None:
+            return False, b"hookwire.subscribe: no event bus is bound to this Lua sandbox"
+        try:
+            sub = self.bus.subscribe(pattern.decode(), callback=self._subscriber(fn))
+        except Exception as exc:
+            return False, f"hookwire.subscribe: {exc}".encode()
+        self.subscriptions.append(sub)
+        return True, None
+
+    def _subscriber(self, fn: Any) -> Callable[[Any], None]:
+        def deliver(event: Any) -> None:
+            self.deliver_event(fn, event)
+
+        return deliver
+
+    def deliver_event(self, fn: Any, event: Any) -> None:
+        """Call a Lua subscriber with an event (an object with type/payload/... or a dict).
+
+        Failures are logged on the `hookwire.lua` logger, never raised into the publisher.
+        """
+        if isinstance(event, dict):
+            view = event
+        else:
+            view = {
+                "type": getattr(event, "type", ""),
+                "payload": getattr(event, "payload", None),
+                "sequence": getattr(event, "sequence", 0),
+                "id": getattr(event, "id", ""),
+                "source": getattr(event, "source", ""),
+                "source_language": getattr(event, "source_language", ""),
+                "correlation_id": getattr(event, "correlation_id", ""),
+            }
+        deadline = time.perf_counter() + self.subscriber_timeout_ms / 1000.0
+        status, *rest = _as_tuple(self._call_lua(self.deliver, fn, deadline, view))
+        if status != 0:
+            _log.warning(
+                "Lua subscriber failed on %s: %s",
+                view.get("type"),
+                _failure_text(status, rest, self.memory_limit),
+            )
+
+    def memory_used(self) -> int:
+        """Bytes the Lua state holds now."""
+        used: int = self.lua.get_memory_used()
+        return used
+
+
+def _as_tuple(r: Any) -> tuple[Any, ...]:
+    return r if type(r) is tuple else (r,)
+
+
+def _failure_text(status: int, rest: list[Any], memory_limit: int) -> str:
+    if status == 3:
+        return "timeout (stopped by the instruction budget)"
+    if status == 4:
+        return f"memory limit of {memory_limit} bytes exceeded"
+    msg = rest[0] if rest else b""
+    return msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)
+
+
+def _lua_print(text: bytes) -> None:
+    _log.info("%s", text.decode(errors="replace"))
+
+
+def _read_module(directory: bytes, name: Any) -> tuple[Any, bytes]:
+    """(code, chunkname) of `name`.lua inside `directory`, or (None, message)."""
+    if not isinstance(name, bytes) or not _MODULE_RE.match(name.decode(errors="replace")):
+        return None, f"require: invalid module name {name!r}".encode()
+    text = name.decode()
+    if directory:
+        root = Path(directory.decode()).resolve()
+        path = (root / (text.replace(".", "/") + ".lua")).resolve()
+        if path.is_relative_to(root) and path.is_file():
+            try:
+                return path.read_bytes(), str(path.relative_to(root)).encode()
+            except OSError as exc:
+                return None, f"require: cannot read {path}: {exc}".encode()
+    return None, (
+        f"require: module '{text}' is not available in the hookwire sandbox "
+        "(only 'hookwire' and .lua files beside the hook file)"
+    ).encode()
+
+
+_POLICIES = {b"fail_open": "FAIL_OPEN", b"fail_closed": "FAIL_CLOSED"}
+
+
+def _registration(reg: Any, chunkname: str) -> LuaRegistration:
+    where_raw = reg[b"where"]
+    where = where_raw.decode(errors="replace") if where_raw is not None else chunkname
+    opts = reg[b"opts"]
+
+    def opt(key: str) -> Any:
+        return opts[key.encode()]
+
+    name = opt("name")
+    tags = opt("tags")
+    policy = opt("failure_policy")
+    timeout = opt("timeout_ms")
+    feature = opt("feature")
+    enabled = opt("enabled")
+    priority = opt("priority")
+    return LuaRegistration(
+        name=name.decode() if name is not None else where,
+        point=reg[b"point"].decode(),
+        fn=reg[b"fn"],
+        where=where,
+        priority=priority if priority is not None else 0,
+        timeout_ms=float(timeout) if timeout is not None else None,
+        failure_policy=_POLICIES[policy] if policy is not None else "FAIL_OPEN",
+        tags=tuple(tags[i].decode() for i in range(1, len(tags) + 1)) if tags is not None else (),
+        feature=feature.decode() if feature is not None else None,
+        enabled=enabled if enabled is not None else True,
+    )
