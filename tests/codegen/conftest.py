@@ -149,7 +149,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("vector", vectors, ids=[v["name"] for v in vectors])
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def message_strategy() -> Callable[[str], st.SearchStrategy[Message]]:
     """``message_strategy("hookwire.v1.HookContext")`` -> a strategy of random valid messages."""
 

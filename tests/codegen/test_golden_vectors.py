@@ -124,7 +124,7 @@ def test_python_decodes_and_reencodes(vector: dict[str, Any]) -> None:
 def test_explicit_null_differs_from_absent() -> None:
     vectors = build_vectors()
     op = vectors["operation_null_parameters_absent_result"]
-    assert op.HasField("parameters") and not op.HasField("result")  # type: ignore[attr-defined]
+    assert op.HasField("parameters") and not op.HasField("result")
     assert json.loads((VECTORS / "operation_null_parameters_absent_result.json").read_text())[
         "json"
     ] == {"type": "tool_call", "id": "op-1", "parameters": {"nullValue": "JSON_NULL"}}

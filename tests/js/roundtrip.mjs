@@ -1,6 +1,6 @@
 // Re-encoder for the Python -> JS -> Python property test (tests/codegen/test_js_roundtrip.py).
 // Reads lines "<full message name> <hex>" on stdin; for each writes one line
-// "<hex of toBinary(fromBinary(bytes))> <hex of toBinary(fromJson(toJson(fromBinary(bytes))))>",
+// "OK <hex of toBinary(fromBinary(bytes))> <hex of toBinary(fromJson(toJson(fromBinary(bytes))))>",
 // or "ERR <message>" when protobuf-es rejects the input.
 import { createInterface } from "node:readline";
 import { fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
@@ -17,7 +17,7 @@ for await (const line of lines) {
     if (!schema) throw new Error(`unknown message ${name}`);
     const message = fromBinary(schema, hexToBytes(hex ?? ""));
     const viaJson = fromJson(schema, toJson(schema, message));
-    answer = `${bytesToHex(toBinary(schema, message))} ${bytesToHex(toBinary(schema, viaJson))}`;
+    answer = `OK ${bytesToHex(toBinary(schema, message))} ${bytesToHex(toBinary(schema, viaJson))}`;
   } catch (error) {
     answer = `ERR ${String(error.message).replaceAll("\n", " ")}`;
   }

@@ -9,7 +9,6 @@ when the whole run succeeded, so a failing plugin never leaves generated/ half-w
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import shutil
 import stat
 import subprocess
@@ -48,17 +47,7 @@ def generate(root: Path) -> None:
         for sub in TARGETS:
             (out / sub).mkdir(parents=True)
         conv = _plugin_script(tmpdir, "hwpyconvert", "hookwire.codegen.pyconvert")
-        lua_args: list[str] = []
-        if importlib.util.find_spec(LUA_PLUGIN) is not None:
-            lua = _plugin_script(tmpdir, "hwlua", LUA_PLUGIN)
-            lua_args = [f"--plugin=protoc-gen-hwlua={lua}", f"--hwlua_out={out / 'lua'}"]
-        else:
-            # Temporary, while the Lua plugin is being written: keep generated/lua untouched.
-            print(
-                f"WARNING: {LUA_PLUGIN} does not exist; generated/lua is NOT regenerated",
-                file=sys.stderr,
-                flush=True,
-            )
+        lua = _plugin_script(tmpdir, "hwlua", LUA_PLUGIN)
         cmd = [
             sys.executable, "-m", "grpc_tools.protoc", f"-I{proto}",
             f"--python_out={out / 'python'}",
@@ -67,7 +56,8 @@ def generate(root: Path) -> None:
             f"--mypy_grpc_out={out / 'python'}",
             f"--plugin=protoc-gen-hwpyconvert={conv}",
             f"--hwpyconvert_out={out / 'python'}",
-            *lua_args,
+            f"--plugin=protoc-gen-hwlua={lua}",
+            f"--hwlua_out={out / 'lua'}",
             f"--plugin=protoc-gen-es={es_plugin}",
             "--es_opt=target=js+dts,import_extension=js",
             f"--es_out={out / 'js'}",
@@ -85,8 +75,6 @@ def generate(root: Path) -> None:
         (out / "python" / "hookwire" / "v1" / "py.typed").write_text("")
         _check_layout(out / "python")
         for sub in TARGETS:
-            if sub == "lua" and not lua_args:
-                continue
             target = root / "generated" / sub
             if target.exists():
                 shutil.rmtree(target)

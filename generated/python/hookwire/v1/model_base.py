@@ -1,4 +1,4 @@
-"""Base class of the generated pydantic models (written by hookwire.codegen.models)."""
+"""Base class of the generated pydantic models (by hookwire.codegen.models)."""
 
 from pydantic import BaseModel, ConfigDict
 
