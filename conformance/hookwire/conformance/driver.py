@@ -1,0 +1,161 @@
+"""The driver interface: how the runner turns a hook's behaviour into a real hook of one language.
+
+A **driver** (one per language adapter) is opened once per scenario run with a `HookEnv`
+(the run's virtual clock, call log and executor) and gives a `DriverSession` that
+
+- `build_hook(hook)` builds a hook from a `HookDef` whose `behaviour` is set (never a composite:
+  the runner builds composites from the runtime's `Composite` and asks the session for the
+  children). It returns anything `Registry.register` accepts (a callable, an `async def`, or a
+  `HookAdapter`) and must, on its Nth call, do `hook.behaviour.step_for(N)`: call
+  `env.log.begin(name)` first (it returns N), then in this order advance the virtual clock by
+  `advance_ms` while the call runs, `env.log.record(name, ctx)` if `record`,
+  `env.publish(name, event)` for each event, run `execute` as a nested execution through
+  `env.executor` and hand it to `env.log.nested(...)`, and finally end the call the
+  language's native way (return the result, return nothing, raise, or return an invalid value);
+- `execute(point, ctx)` executes a point with the session's executor entry point (sync or async);
+- `close()` releases whatever the session started (processes, event loops, connections).
+
+Adding a Lua, JS or remote driver means implementing these three methods in a new module and
+adding it to `DRIVERS` in `drivers.py`; scenarios do not change.
+
+Example:
+    >>> from hookwire.conformance.drivers import DRIVERS
+    >>> sorted(DRIVERS)
+    ['py-async', 'py-sync']
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hookwire.runtime.clock import VirtualClock
+from hookwire.runtime.context import HookContext
+
+if TYPE_CHECKING:
+    from hookwire.conformance.scenario import HookDef, NestedExecute
+    from hookwire.runtime.executor import Executor
+    from hookwire.runtime.trace import Execution
+
+__all__ = ["CallLog", "Driver", "DriverSession", "HookEnv", "NestedRun", "SeenContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class SeenContext:
+    """A context a hook recorded, as plain JSON-like values."""
+
+    hook: str
+    point: str
+    data: dict[str, Any]
+    metadata: dict[str, str]
+    correlation_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "point": self.point,
+            "data": self.data,
+            "metadata": self.metadata,
+            "correlationId": self.correlation_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NestedRun:
+    """A nested execution a hook ran, with what came back (an Execution or the error)."""
+
+    hook: str
+    spec: NestedExecute
+    outcome: Execution | BaseException
+
+
+@dataclass(slots=True)
+class CallLog:
+    """What the hooks of one scenario run did: call counts, recorded contexts, nested runs.
+
+    Example:
+        >>> log = CallLog()
+        >>> (log.begin("a"), log.begin("a"), log.calls)
+        (0, 1, {'a': 2})
+    """
+
+    calls: dict[str, int] = field(default_factory=dict)
+    seen: list[SeenContext] = field(default_factory=list)
+    nested_runs: list[NestedRun] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def begin(self, hook: str) -> int:
+        """Count a call of `hook` and return its 0-based index."""
+        n = self.calls.get(hook, 0)
+        self.calls[hook] = n + 1
+        return n
+
+    def record(self, hook: str, ctx: HookContext) -> None:
+        """Keep a deep copy of what `hook` saw."""
+        self.seen.append(
+            SeenContext(
+                hook,
+                ctx.point,
+                copy.deepcopy(ctx.data),
+                dict(ctx.metadata),
+                ctx.correlation_id,
+            )
+        )
+
+    def nested(self, hook: str, spec: NestedExecute, outcome: Execution | BaseException) -> None:
+        self.nested_runs.append(NestedRun(hook, spec, outcome))
+
+
+@dataclass(slots=True)
+class HookEnv:
+    """What a driver's hooks may use during one scenario run."""
+
+    clock: VirtualClock
+    log: CallLog
+    executor: Executor
+
+    def context(self, point: str, raw: dict[str, Any]) -> HookContext:
+        """A fresh context for `point` from a scenario's `context` object."""
+        return HookContext(
+            point=point,
+            data=copy.deepcopy(raw.get("data", {})),
+            metadata=dict(raw.get("metadata", {})),
+            language="python",
+            correlation_id=raw.get("correlationId", ""),
+            timestamp_ns=self.clock.time_ns(),
+        )
+
+    def publish(self, hook: str, event: dict[str, Any]) -> None:
+        """Publish an event from a hook. The event bus arrives with issue #4; until then a
+        scenario that publishes fails with this message instead of silently dropping it."""
+        self.log.problems.append(
+            f"hook {hook!r} publishes {event.get('type')!r}, but this runner has no event bus yet"
+        )
+
+
+class DriverSession(Protocol):
+    """One driver's hooks and entry point for one scenario run."""
+
+    language: str
+
+    def build_hook(self, hook: HookDef) -> Any:
+        """A hook that follows `hook.behaviour`, in what `Registry.register` accepts."""
+        ...
+
+    def execute(self, point: str, ctx: HookContext) -> Execution:
+        """Execute `point` with `ctx` on the run's executor and return the execution."""
+        ...
+
+    def close(self) -> None:
+        """Release what the session started."""
+        ...
+
+
+class Driver(Protocol):
+    """A language adapter under test, e.g. `py-sync`."""
+
+    name: str
+
+    def open(self, env: HookEnv) -> DriverSession:
+        """Start a session for one scenario run."""
+        ...

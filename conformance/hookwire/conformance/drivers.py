@@ -1,0 +1,22 @@
+"""The drivers the runner knows, by name (the `--adapters` values).
+
+Example:
+    >>> DRIVERS["py-sync"]().name
+    'py-sync'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hookwire.conformance.driver import Driver
+from hookwire.conformance.py_async import PyAsyncDriver
+from hookwire.conformance.py_sync import PySyncDriver
+
+__all__ = ["DRIVERS"]
+
+# Later: "lua", "lua-process", "js-remote", "py-remote", "mixed" (issue #6).
+DRIVERS: dict[str, Callable[[], Driver]] = {
+    "py-sync": PySyncDriver,
+    "py-async": PyAsyncDriver,
+}

@@ -1,0 +1,159 @@
+"""Find, validate and parse scenario files.
+
+Every `*.json` under each directory (recursively) is one scenario. A file that is not JSON,
+breaks the schema, or names an undeclared hook is rejected with a `ScenarioError` naming the
+file and the JSON path of the offending field.
+
+Example:
+    >>> import json, tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "bad.json").write_text(json.dumps({"id": "x", "description": "d",
+    ...     "spec": "SEMANTICS 2", "steps": [{"advanceMs": "soon"}]}))
+    >>> try:
+    ...     load_scenarios([d])
+    ... except ScenarioError as e:
+    ...     print(e.json_path, "|", e.reason)
+    $.steps[0].advanceMs | 'soon' is not of type 'number'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from hookwire.conformance.scenario import HookDef, Scenario
+
+__all__ = ["DEFAULT_SCENARIO_DIR", "SCHEMA_PATH", "ScenarioError", "load_scenarios", "schema"]
+
+_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = _ROOT / "schema" / "scenario.schema.json"
+DEFAULT_SCENARIO_DIR = _ROOT / "scenarios"
+
+# Steps whose value names a top-level hook.
+_NAME_STEPS = ("resetBreaker", "enable", "disable", "unregister", "register")
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be used: `file: $.json.path: reason`."""
+
+    def __init__(self, file: Path, json_path: str, reason: str) -> None:
+        self.file = file
+        self.json_path = json_path
+        self.reason = reason
+        super().__init__(f"{_display(file)}: {json_path}: {reason}")
+
+
+def _display(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The published scenario schema (draft 2020-12)."""
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema())
+
+
+def _json_path(parts: Iterable[Any]) -> str:
+    out = "$"
+    for p in parts:
+        out += (
+            f"[{p}]" if isinstance(p, int) else (f".{p}" if str(p).isidentifier() else f"[{p!r}]")
+        )
+    return out
+
+
+def _deepest(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """The most specific cause: descend into oneOf/anyOf contexts along the longest path."""
+    best = jsonschema.exceptions.best_match([error])
+    while best.context:
+        deeper = jsonschema.exceptions.best_match(best.context)
+        if len(deeper.absolute_path) < len(best.absolute_path):
+            break
+        best = deeper
+    return best
+
+
+def validate(raw: Any, file: Path) -> None:
+    """Raise ScenarioError for the first (most specific) schema violation in `raw`."""
+    errors = sorted(_validator().iter_errors(raw), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        err = _deepest(jsonschema.exceptions.best_match(errors))
+        raise ScenarioError(file, _json_path(err.absolute_path), err.message)
+
+
+def parse(raw: dict[str, Any], file: Path) -> Scenario:
+    """Validate `raw` and build the Scenario, checking names the schema cannot check."""
+    validate(raw, file)
+    hooks = tuple(HookDef.parse(h) for h in raw.get("hooks", ()))
+    seen: dict[str, str] = {}
+    for i, top in enumerate(hooks):
+        for h in top.walk():
+            where = f"$.hooks[{i}]" + ("" if h is top else " (composite child)")
+            if h.name in seen:
+                raise ScenarioError(
+                    file, where + ".name", f"hook name {h.name!r} is declared twice"
+                )
+            seen[h.name] = where
+    top_names = {h.name for h in hooks}
+    for i, step in enumerate(raw["steps"]):
+        for key in _NAME_STEPS:
+            # Only a declared hook can be registered; the others may name an unknown hook on
+            # purpose when they expect NOT_FOUND.
+            lenient = key != "register" and "expectError" in step
+            if key in step and step[key] not in top_names and not lenient:
+                raise ScenarioError(
+                    file, f"$.steps[{i}].{key}", f"{step[key]!r} is not a declared hook"
+                )
+    return Scenario(
+        id=raw["id"],
+        description=raw["description"],
+        spec=tuple([raw["spec"]] if isinstance(raw["spec"], str) else raw["spec"]),
+        hooks=hooks,
+        subscriptions=tuple(raw.get("subscriptions", ())),
+        steps=tuple(raw["steps"]),
+        source=file,
+    )
+
+
+def load_file(file: Path) -> Scenario:
+    """Load one scenario file."""
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ScenarioError(file, "$", f"not valid JSON: {e.msg} at line {e.lineno}") from e
+    except OSError as e:
+        raise ScenarioError(file, "$", f"cannot read: {e.strerror}") from e
+    return parse(raw, file)
+
+
+def load_scenarios(dirs: Sequence[Path]) -> list[Scenario]:
+    """Every `*.json` under each directory, recursively, sorted by path; ids must be unique."""
+    out: list[Scenario] = []
+    by_id: dict[str, Path] = {}
+    for d in dirs:
+        if not d.is_dir():
+            raise ScenarioError(d, "$", "scenario directory does not exist")
+        for file in sorted(d.rglob("*.json")):
+            sc = load_file(file)
+            if sc.id in by_id and by_id[sc.id] != file:
+                raise ScenarioError(
+                    file, "$.id", f"id {sc.id!r} is already used by {_display(by_id[sc.id])}"
+                )
+            by_id[sc.id] = file
+            out.append(sc)
+    return out
