@@ -273,6 +273,33 @@ local function str_key_lt(a, b)
   return la > lb
 end
 
+-- The fast way: valid UTF-8 never holds byte 0xFF, so with "\255" appended to every key the
+-- plain string order is the order above. Plain `<` is strcoll, bytewise only in the C collation
+-- locale; the slow comparator is used if the host program changed that.
+local BYTEWISE = ("\255" > "z") and ("B" < "a") and ("a\255" > "ab\255") and ("Z" < "a")
+
+local function sort_strings(keys, k)
+  if not BYTEWISE then
+    sort(keys, str_key_lt)
+    return
+  end
+  sort(keys)
+  -- the plain order is already right unless a key is a prefix of the next one
+  for i = 1, k - 1 do
+    if find(keys[i + 1], keys[i], 1, true) == 1 then
+      for j = 1, k do
+        keys[j] = keys[j] .. "\255"
+      end
+      sort(keys)
+      for j = 1, k do
+        local key = keys[j]
+        keys[j] = sub(key, 1, #key - 1)
+      end
+      return
+    end
+  end
+end
+
 local function int_key_lt(a, b)
   return math.ult(b, a)
 end
@@ -291,7 +318,11 @@ local function sorted_keys(t, kkind, name, field)
     if want == "boolean" then
       keys = { true, false }
     else
-      sort(keys, want == "string" and str_key_lt or int_key_lt)
+      if want == "string" then
+        sort_strings(keys, k)
+      else
+        sort(keys, int_key_lt)
+      end
     end
   end
   return keys, k
@@ -396,6 +427,8 @@ end
 
 -- Installs the generated binary codec on a class: enc(msg, buf, i, n, depth) -> i, n appends
 -- pieces to buf (i pieces, n bytes so far); dec(s, pos, e, msg_or_nil, depth) -> msg.
+local buffer = {}
+
 function pb.codec(cls, enc, dec)
   local name = cls._desc.name
   cls._enc, cls._dec = enc, dec
@@ -403,9 +436,10 @@ function pb.codec(cls, enc, dec)
     if type(m) ~= "table" then
       fail("%s.encode: expected a table, got %s", name, describe(m))
     end
-    local b = {}
-    local i = enc(m, b, 0, 0, 1)
-    return concat(b, "", 1, i)
+    -- one buffer reused by every call (encoding never yields or calls back into Lua code that
+    -- could encode); pieces past i are stale and ignored
+    local i = enc(m, buffer, 0, 0, 1)
+    return concat(buffer, "", 1, i)
   end
   cls.decode = function(s)
     if type(s) ~= "string" then

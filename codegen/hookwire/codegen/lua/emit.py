@@ -374,7 +374,7 @@ def _encoder(m: Message, names: _Names) -> list[str]:
 def _read(f: Field, names: _Names, kind: str, bound: str, fname: str, merge: str) -> list[str]:
     """Lines that read one value of `kind` at pos (not past `bound`) into local x."""
     if kind in ("string", "bytes", "message"):
-        lines = [f"local p, q = rlen(s, pos, {bound}, N, {fname})"]
+        lines = _read_len(bound, fname)
         if kind == "message":
             lines.append(f"local x = {names.dec(f.type_name)}(s, p, q, {merge}, d + 1)")
         else:
@@ -413,6 +413,20 @@ def _read(f: Field, names: _Names, kind: str, bound: str, fname: str, merge: str
     elif kind == "bool":
         lines.append("x = x ~= 0")
     return lines
+
+
+def _read_len(bound: str, fname: str) -> list[str]:
+    """Lines setting locals p, q to the first and last byte of a length-delimited payload.
+
+    The common one-byte length is read inline; rlen handles the rest and raises the errors.
+    """
+    return [
+        f"local q = pos <= {bound} and byte(s, pos) or 0x80",
+        "local p",
+        "if q < 0x80 then",
+        f"  p = pos + 1; q = pos + q; if q > {bound} then rlen(s, pos, {bound}, N, {fname}) end",
+        f"else p, q = rlen(s, pos, {bound}, N, {fname}) end",
+    ]
 
 
 def _default_expr(f: Field, names: _Names, kind: str) -> str:
@@ -477,7 +491,7 @@ def _decode_field(f: Field, m: Message, names: _Names) -> list[str]:
             (
                 tag,
                 [
-                    f"local p, q = rlen(s, pos, e, N, {fname})",
+                    *_read_len("e", fname),
                     f"local k, x = entry_{f.name}(s, p, q, d)",
                     f"{key}[k] = x",
                     "pos = q + 1",
@@ -494,7 +508,7 @@ def _decode_field(f: Field, m: Message, names: _Names) -> list[str]:
                 (
                     f.number << 3 | 2,
                     [
-                        f"local p, q = rlen(s, pos, e, N, {fname})",
+                        *_read_len("e", fname),
                         f"local r = {key}",
                         "local c = #r",
                         "pos = p",

@@ -72,13 +72,21 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- traceparent
-        local p, q = rlen(s, pos, e, N, "traceparent")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "traceparent") end
+        else p, q = rlen(s, pos, e, N, "traceparent") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "traceparent") end
         pos = q + 1
         m.traceparent = x
       elseif t == 18 then -- tracestate
-        local p, q = rlen(s, pos, e, N, "tracestate")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "tracestate") end
+        else p, q = rlen(s, pos, e, N, "tracestate") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "tracestate") end
         pos = q + 1

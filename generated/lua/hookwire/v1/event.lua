@@ -194,13 +194,21 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, q, N) end
       if t == 10 then
-        local p, q = rlen(s, pos, q, N, "key")
+        local q = pos <= q and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "key") end
+        else p, q = rlen(s, pos, q, N, "key") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "key") end
         pos = q + 1
         k = x
       elseif t == 18 then
-        local p, q = rlen(s, pos, q, N, "value")
+        local q = pos <= q and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "value") end
+        else p, q = rlen(s, pos, q, N, "value") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "value") end
         pos = q + 1
@@ -222,24 +230,40 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- id
-        local p, q = rlen(s, pos, e, N, "id")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "id") end
+        else p, q = rlen(s, pos, e, N, "id") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "id") end
         pos = q + 1
         m.id = x
       elseif t == 18 then -- time
-        local p, q = rlen(s, pos, e, N, "time")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "time") end
+        else p, q = rlen(s, pos, e, N, "time") end
         local x = dec_google_protobuf_timestamp_Timestamp(s, p, q, m.time, d + 1)
         pos = q + 1
         m.time = x
       elseif t == 26 then -- type
-        local p, q = rlen(s, pos, e, N, "type")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "type") end
+        else p, q = rlen(s, pos, e, N, "type") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "type") end
         pos = q + 1
         m.type = x
       elseif t == 34 then -- source
-        local p, q = rlen(s, pos, e, N, "source")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "source") end
+        else p, q = rlen(s, pos, e, N, "source") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "source") end
         pos = q + 1
@@ -250,7 +274,11 @@ do
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.source_language = x
       elseif t == 50 then -- payload
-        local p, q = rlen(s, pos, e, N, "payload")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "payload") end
+        else p, q = rlen(s, pos, e, N, "payload") end
         local x = dec_hookwire_v1_json_JsonValue(s, p, q, m.payload, d + 1)
         pos = q + 1
         m.payload = x
@@ -259,29 +287,49 @@ do
         if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.sequence = x
       elseif t == 66 then -- correlation_id
-        local p, q = rlen(s, pos, e, N, "correlation_id")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "correlation_id") end
+        else p, q = rlen(s, pos, e, N, "correlation_id") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "correlation_id") end
         pos = q + 1
         m.correlation_id = x
       elseif t == 74 then -- causation_id
-        local p, q = rlen(s, pos, e, N, "causation_id")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "causation_id") end
+        else p, q = rlen(s, pos, e, N, "causation_id") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "causation_id") end
         pos = q + 1
         m.causation_id = x
       elseif t == 82 then -- metadata
-        local p, q = rlen(s, pos, e, N, "metadata")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "metadata") end
+        else p, q = rlen(s, pos, e, N, "metadata") end
         local k, x = entry_metadata(s, p, q, d)
         m.metadata[k] = x
         pos = q + 1
       elseif t == 90 then -- ttl
-        local p, q = rlen(s, pos, e, N, "ttl")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "ttl") end
+        else p, q = rlen(s, pos, e, N, "ttl") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.ttl, d + 1)
         pos = q + 1
         m.ttl = x
       elseif t == 98 then -- trace_context
-        local p, q = rlen(s, pos, e, N, "trace_context")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "trace_context") end
+        else p, q = rlen(s, pos, e, N, "trace_context") end
         local x = dec_hookwire_v1_common_TraceContext(s, p, q, m.trace_context, d + 1)
         pos = q + 1
         m.trace_context = x

@@ -189,7 +189,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- events
-        local p, q = rlen(s, pos, e, N, "events")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "events") end
+        else p, q = rlen(s, pos, e, N, "events") end
         local x = dec_hookwire_v1_event_UniversalEvent(s, p, q, nil, d + 1)
         pos = q + 1
         local r = m.events
@@ -246,7 +250,11 @@ do
         local r = m.sequences
         r[#r + 1] = x
       elseif t == 10 then -- sequences
-        local p, q = rlen(s, pos, e, N, "sequences")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "sequences") end
+        else p, q = rlen(s, pos, e, N, "sequences") end
         local r = m.sequences
         local c = #r
         pos = p
@@ -342,7 +350,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- timeout
-        local p, q = rlen(s, pos, e, N, "timeout")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "timeout") end
+        else p, q = rlen(s, pos, e, N, "timeout") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.timeout, d + 1)
         pos = q + 1
         m.timeout = x
@@ -481,28 +493,44 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- drop_oldest
-        local p, q = rlen(s, pos, e, N, "drop_oldest")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "drop_oldest") end
+        else p, q = rlen(s, pos, e, N, "drop_oldest") end
         local x = dec_DropOldest(s, p, q, (w_strategy == "drop_oldest" and m.drop_oldest or nil), d + 1)
         pos = q + 1
         if w_strategy ~= nil and w_strategy ~= "drop_oldest" then m[w_strategy] = nil end
         w_strategy = "drop_oldest"
         m.drop_oldest = x
       elseif t == 18 then -- drop_newest
-        local p, q = rlen(s, pos, e, N, "drop_newest")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "drop_newest") end
+        else p, q = rlen(s, pos, e, N, "drop_newest") end
         local x = dec_DropNewest(s, p, q, (w_strategy == "drop_newest" and m.drop_newest or nil), d + 1)
         pos = q + 1
         if w_strategy ~= nil and w_strategy ~= "drop_newest" then m[w_strategy] = nil end
         w_strategy = "drop_newest"
         m.drop_newest = x
       elseif t == 26 then -- backpressure
-        local p, q = rlen(s, pos, e, N, "backpressure")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "backpressure") end
+        else p, q = rlen(s, pos, e, N, "backpressure") end
         local x = dec_Backpressure(s, p, q, (w_strategy == "backpressure" and m.backpressure or nil), d + 1)
         pos = q + 1
         if w_strategy ~= nil and w_strategy ~= "backpressure" then m[w_strategy] = nil end
         w_strategy = "backpressure"
         m.backpressure = x
       elseif t == 34 then -- sample
-        local p, q = rlen(s, pos, e, N, "sample")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "sample") end
+        else p, q = rlen(s, pos, e, N, "sample") end
         local x = dec_Sample(s, p, q, (w_strategy == "sample" and m.sample or nil), d + 1)
         pos = q + 1
         if w_strategy ~= nil and w_strategy ~= "sample" then m[w_strategy] = nil end
@@ -583,7 +611,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- patterns
-        local p, q = rlen(s, pos, e, N, "patterns")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "patterns") end
+        else p, q = rlen(s, pos, e, N, "patterns") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "patterns") end
         pos = q + 1
@@ -599,7 +631,11 @@ do
         x = x & 0xffffffff
         m.capacity = x
       elseif t == 34 then -- overflow
-        local p, q = rlen(s, pos, e, N, "overflow")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "overflow") end
+        else p, q = rlen(s, pos, e, N, "overflow") end
         local x = dec_OverflowStrategy(s, p, q, m.overflow, d + 1)
         pos = q + 1
         m.overflow = x
@@ -784,13 +820,21 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- events
-        local p, q = rlen(s, pos, e, N, "events")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "events") end
+        else p, q = rlen(s, pos, e, N, "events") end
         local x = dec_hookwire_v1_event_UniversalEvent(s, p, q, nil, d + 1)
         pos = q + 1
         local r = m.events
         r[#r + 1] = x
       elseif t == 18 then -- stats
-        local p, q = rlen(s, pos, e, N, "stats")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "stats") end
+        else p, q = rlen(s, pos, e, N, "stats") end
         local x = dec_SubscriptionStats(s, p, q, m.stats, d + 1)
         pos = q + 1
         m.stats = x

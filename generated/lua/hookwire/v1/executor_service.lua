@@ -316,7 +316,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- context
-        local p, q = rlen(s, pos, e, N, "context")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "context") end
+        else p, q = rlen(s, pos, e, N, "context") end
         local x = dec_hookwire_v1_hook_HookContext(s, p, q, m.context, d + 1)
         pos = q + 1
         m.context = x
@@ -359,7 +363,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- execution
-        local p, q = rlen(s, pos, e, N, "execution")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "execution") end
+        else p, q = rlen(s, pos, e, N, "execution") end
         local x = dec_hookwire_v1_hook_Execution(s, p, q, m.execution, d + 1)
         pos = q + 1
         m.execution = x
@@ -424,7 +432,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- worker_id
-        local p, q = rlen(s, pos, e, N, "worker_id")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "worker_id") end
+        else p, q = rlen(s, pos, e, N, "worker_id") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "worker_id") end
         pos = q + 1
@@ -435,7 +447,11 @@ do
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.language = x
       elseif t == 26 then -- sdk
-        local p, q = rlen(s, pos, e, N, "sdk")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "sdk") end
+        else p, q = rlen(s, pos, e, N, "sdk") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "sdk") end
         pos = q + 1
@@ -495,7 +511,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- hooks
-        local p, q = rlen(s, pos, e, N, "hooks")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hooks") end
+        else p, q = rlen(s, pos, e, N, "hooks") end
         local x = dec_hookwire_v1_hook_HookRegistration(s, p, q, nil, d + 1)
         pos = q + 1
         local r = m.hooks
@@ -552,7 +572,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- names
-        local p, q = rlen(s, pos, e, N, "names")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "names") end
+        else p, q = rlen(s, pos, e, N, "names") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "names") end
         pos = q + 1
@@ -615,13 +639,21 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- type
-        local p, q = rlen(s, pos, e, N, "type")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "type") end
+        else p, q = rlen(s, pos, e, N, "type") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "type") end
         pos = q + 1
         m.type = x
       elseif t == 18 then -- message
-        local p, q = rlen(s, pos, e, N, "message")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "message") end
+        else p, q = rlen(s, pos, e, N, "message") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "message") end
         pos = q + 1
@@ -712,21 +744,33 @@ do
         if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.call_id = x
       elseif t == 18 then -- result
-        local p, q = rlen(s, pos, e, N, "result")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "result") end
+        else p, q = rlen(s, pos, e, N, "result") end
         local x = dec_hookwire_v1_hook_HookResult(s, p, q, (w_outcome == "result" and m.result or nil), d + 1)
         pos = q + 1
         if w_outcome ~= nil and w_outcome ~= "result" then m[w_outcome] = nil end
         w_outcome = "result"
         m.result = x
       elseif t == 26 then -- error
-        local p, q = rlen(s, pos, e, N, "error")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "error") end
+        else p, q = rlen(s, pos, e, N, "error") end
         local x = dec_HookError(s, p, q, (w_outcome == "error" and m.error or nil), d + 1)
         pos = q + 1
         if w_outcome ~= nil and w_outcome ~= "error" then m[w_outcome] = nil end
         w_outcome = "error"
         m.error = x
       elseif t == 34 then -- clock_advance
-        local p, q = rlen(s, pos, e, N, "clock_advance")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "clock_advance") end
+        else p, q = rlen(s, pos, e, N, "clock_advance") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.clock_advance, d + 1)
         pos = q + 1
         m.clock_advance = x
@@ -814,28 +858,44 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- hello
-        local p, q = rlen(s, pos, e, N, "hello")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hello") end
+        else p, q = rlen(s, pos, e, N, "hello") end
         local x = dec_WorkerHello(s, p, q, (w_message == "hello" and m.hello or nil), d + 1)
         pos = q + 1
         if w_message ~= nil and w_message ~= "hello" then m[w_message] = nil end
         w_message = "hello"
         m.hello = x
       elseif t == 18 then -- register
-        local p, q = rlen(s, pos, e, N, "register")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "register") end
+        else p, q = rlen(s, pos, e, N, "register") end
         local x = dec_RegisterHooks(s, p, q, (w_message == "register" and m.register or nil), d + 1)
         pos = q + 1
         if w_message ~= nil and w_message ~= "register" then m[w_message] = nil end
         w_message = "register"
         m.register = x
       elseif t == 26 then -- unregister
-        local p, q = rlen(s, pos, e, N, "unregister")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "unregister") end
+        else p, q = rlen(s, pos, e, N, "unregister") end
         local x = dec_UnregisterHooks(s, p, q, (w_message == "unregister" and m.unregister or nil), d + 1)
         pos = q + 1
         if w_message ~= nil and w_message ~= "unregister" then m[w_message] = nil end
         w_message = "unregister"
         m.unregister = x
       elseif t == 34 then -- result
-        local p, q = rlen(s, pos, e, N, "result")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "result") end
+        else p, q = rlen(s, pos, e, N, "result") end
         local x = dec_HookCallResult(s, p, q, (w_message == "result" and m.result or nil), d + 1)
         pos = q + 1
         if w_message ~= nil and w_message ~= "result" then m[w_message] = nil end
@@ -878,7 +938,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- connection_id
-        local p, q = rlen(s, pos, e, N, "connection_id")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "connection_id") end
+        else p, q = rlen(s, pos, e, N, "connection_id") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "connection_id") end
         pos = q + 1
@@ -941,13 +1005,21 @@ do
         if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.request_id = x
       elseif t == 18 then -- error
-        local p, q = rlen(s, pos, e, N, "error")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "error") end
+        else p, q = rlen(s, pos, e, N, "error") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "error") end
         pos = q + 1
         m.error = x
       elseif t == 26 then -- code
-        local p, q = rlen(s, pos, e, N, "code")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "code") end
+        else p, q = rlen(s, pos, e, N, "code") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "code") end
         pos = q + 1
@@ -1031,18 +1103,30 @@ do
         if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.call_id = x
       elseif t == 18 then -- hook_name
-        local p, q = rlen(s, pos, e, N, "hook_name")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hook_name") end
+        else p, q = rlen(s, pos, e, N, "hook_name") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "hook_name") end
         pos = q + 1
         m.hook_name = x
       elseif t == 26 then -- context
-        local p, q = rlen(s, pos, e, N, "context")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "context") end
+        else p, q = rlen(s, pos, e, N, "context") end
         local x = dec_hookwire_v1_hook_HookContext(s, p, q, m.context, d + 1)
         pos = q + 1
         m.context = x
       elseif t == 34 then -- timeout
-        local p, q = rlen(s, pos, e, N, "timeout")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "timeout") end
+        else p, q = rlen(s, pos, e, N, "timeout") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.timeout, d + 1)
         pos = q + 1
         m.timeout = x
@@ -1173,28 +1257,44 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- welcome
-        local p, q = rlen(s, pos, e, N, "welcome")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "welcome") end
+        else p, q = rlen(s, pos, e, N, "welcome") end
         local x = dec_WorkerWelcome(s, p, q, (w_message == "welcome" and m.welcome or nil), d + 1)
         pos = q + 1
         if w_message ~= nil and w_message ~= "welcome" then m[w_message] = nil end
         w_message = "welcome"
         m.welcome = x
       elseif t == 18 then -- register_ack
-        local p, q = rlen(s, pos, e, N, "register_ack")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "register_ack") end
+        else p, q = rlen(s, pos, e, N, "register_ack") end
         local x = dec_RegisterHooksAck(s, p, q, (w_message == "register_ack" and m.register_ack or nil), d + 1)
         pos = q + 1
         if w_message ~= nil and w_message ~= "register_ack" then m[w_message] = nil end
         w_message = "register_ack"
         m.register_ack = x
       elseif t == 26 then -- call
-        local p, q = rlen(s, pos, e, N, "call")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "call") end
+        else p, q = rlen(s, pos, e, N, "call") end
         local x = dec_HookCall(s, p, q, (w_message == "call" and m.call or nil), d + 1)
         pos = q + 1
         if w_message ~= nil and w_message ~= "call" then m[w_message] = nil end
         w_message = "call"
         m.call = x
       elseif t == 34 then -- cancel
-        local p, q = rlen(s, pos, e, N, "cancel")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "cancel") end
+        else p, q = rlen(s, pos, e, N, "cancel") end
         local x = dec_CancelCall(s, p, q, (w_message == "cancel" and m.cancel or nil), d + 1)
         pos = q + 1
         if w_message ~= nil and w_message ~= "cancel" then m[w_message] = nil end
@@ -1270,7 +1370,11 @@ do
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.point = x
       elseif t == 18 then -- custom_point
-        local p, q = rlen(s, pos, e, N, "custom_point")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "custom_point") end
+        else p, q = rlen(s, pos, e, N, "custom_point") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "custom_point") end
         pos = q + 1
@@ -1281,7 +1385,11 @@ do
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.language = x
       elseif t == 34 then -- tags
-        local p, q = rlen(s, pos, e, N, "tags")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "tags") end
+        else p, q = rlen(s, pos, e, N, "tags") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "tags") end
         pos = q + 1
@@ -1329,7 +1437,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- hooks
-        local p, q = rlen(s, pos, e, N, "hooks")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hooks") end
+        else p, q = rlen(s, pos, e, N, "hooks") end
         local x = dec_hookwire_v1_hook_HookRegistration(s, p, q, nil, d + 1)
         pos = q + 1
         local r = m.hooks
@@ -1374,7 +1486,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- hook_names
-        local p, q = rlen(s, pos, e, N, "hook_names")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hook_names") end
+        else p, q = rlen(s, pos, e, N, "hook_names") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "hook_names") end
         pos = q + 1
@@ -1422,7 +1538,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- breakers
-        local p, q = rlen(s, pos, e, N, "breakers")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "breakers") end
+        else p, q = rlen(s, pos, e, N, "breakers") end
         local x = dec_hookwire_v1_hook_BreakerStatus(s, p, q, nil, d + 1)
         pos = q + 1
         local r = m.breakers
@@ -1464,7 +1584,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- hook_name
-        local p, q = rlen(s, pos, e, N, "hook_name")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hook_name") end
+        else p, q = rlen(s, pos, e, N, "hook_name") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "hook_name") end
         pos = q + 1
@@ -1508,7 +1632,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- breaker
-        local p, q = rlen(s, pos, e, N, "breaker")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "breaker") end
+        else p, q = rlen(s, pos, e, N, "breaker") end
         local x = dec_hookwire_v1_hook_BreakerStatus(s, p, q, m.breaker, d + 1)
         pos = q + 1
         m.breaker = x

@@ -512,7 +512,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- id
-        local p, q = rlen(s, pos, e, N, "id")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "id") end
+        else p, q = rlen(s, pos, e, N, "id") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "id") end
         pos = q + 1
@@ -523,7 +527,11 @@ do
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.type = x
       elseif t == 26 then -- name
-        local p, q = rlen(s, pos, e, N, "name")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "name") end
+        else p, q = rlen(s, pos, e, N, "name") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "name") end
         pos = q + 1
@@ -574,13 +582,21 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- code
-        local p, q = rlen(s, pos, e, N, "code")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "code") end
+        else p, q = rlen(s, pos, e, N, "code") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "code") end
         pos = q + 1
         m.code = x
       elseif t == 18 then -- message
-        local p, q = rlen(s, pos, e, N, "message")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "message") end
+        else p, q = rlen(s, pos, e, N, "message") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "message") end
         pos = q + 1
@@ -664,29 +680,49 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- type
-        local p, q = rlen(s, pos, e, N, "type")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "type") end
+        else p, q = rlen(s, pos, e, N, "type") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "type") end
         pos = q + 1
         m.type = x
       elseif t == 18 then -- id
-        local p, q = rlen(s, pos, e, N, "id")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "id") end
+        else p, q = rlen(s, pos, e, N, "id") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "id") end
         pos = q + 1
         m.id = x
       elseif t == 26 then -- parameters
-        local p, q = rlen(s, pos, e, N, "parameters")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "parameters") end
+        else p, q = rlen(s, pos, e, N, "parameters") end
         local x = dec_hookwire_v1_json_JsonValue(s, p, q, m.parameters, d + 1)
         pos = q + 1
         m.parameters = x
       elseif t == 34 then -- result
-        local p, q = rlen(s, pos, e, N, "result")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "result") end
+        else p, q = rlen(s, pos, e, N, "result") end
         local x = dec_hookwire_v1_json_JsonValue(s, p, q, m.result, d + 1)
         pos = q + 1
         m.result = x
       elseif t == 42 then -- error
-        local p, q = rlen(s, pos, e, N, "error")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "error") end
+        else p, q = rlen(s, pos, e, N, "error") end
         local x = dec_OperationError(s, p, q, m.error, d + 1)
         pos = q + 1
         m.error = x
@@ -812,18 +848,30 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- remote_agent_id
-        local p, q = rlen(s, pos, e, N, "remote_agent_id")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "remote_agent_id") end
+        else p, q = rlen(s, pos, e, N, "remote_agent_id") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "remote_agent_id") end
         pos = q + 1
         m.remote_agent_id = x
       elseif t == 18 then -- propagation
-        local p, q = rlen(s, pos, e, N, "propagation")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "propagation") end
+        else p, q = rlen(s, pos, e, N, "propagation") end
         local x = dec_PropagationFlags(s, p, q, m.propagation, d + 1)
         pos = q + 1
         m.propagation = x
       elseif t == 26 then -- trace_context
-        local p, q = rlen(s, pos, e, N, "trace_context")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "trace_context") end
+        else p, q = rlen(s, pos, e, N, "trace_context") end
         local x = dec_hookwire_v1_common_TraceContext(s, p, q, m.trace_context, d + 1)
         pos = q + 1
         m.trace_context = x
@@ -979,13 +1027,21 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, q, N) end
       if t == 10 then
-        local p, q = rlen(s, pos, q, N, "key")
+        local q = pos <= q and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "key") end
+        else p, q = rlen(s, pos, q, N, "key") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "key") end
         pos = q + 1
         k = x
       elseif t == 18 then
-        local p, q = rlen(s, pos, q, N, "value")
+        local q = pos <= q and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "value") end
+        else p, q = rlen(s, pos, q, N, "value") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "value") end
         pos = q + 1
@@ -1012,23 +1068,39 @@ do
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.point = x
       elseif t == 18 then -- custom_point
-        local p, q = rlen(s, pos, e, N, "custom_point")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "custom_point") end
+        else p, q = rlen(s, pos, e, N, "custom_point") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "custom_point") end
         pos = q + 1
         m.custom_point = x
       elseif t == 26 then -- component
-        local p, q = rlen(s, pos, e, N, "component")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "component") end
+        else p, q = rlen(s, pos, e, N, "component") end
         local x = dec_ComponentId(s, p, q, m.component, d + 1)
         pos = q + 1
         m.component = x
       elseif t == 34 then -- data
-        local p, q = rlen(s, pos, e, N, "data")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "data") end
+        else p, q = rlen(s, pos, e, N, "data") end
         local x = dec_hookwire_v1_json_JsonObject(s, p, q, m.data, d + 1)
         pos = q + 1
         m.data = x
       elseif t == 42 then -- metadata
-        local p, q = rlen(s, pos, e, N, "metadata")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "metadata") end
+        else p, q = rlen(s, pos, e, N, "metadata") end
         local k, x = entry_metadata(s, p, q, d)
         m.metadata[k] = x
         pos = q + 1
@@ -1038,28 +1110,48 @@ do
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.language = x
       elseif t == 58 then -- correlation_id
-        local p, q = rlen(s, pos, e, N, "correlation_id")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "correlation_id") end
+        else p, q = rlen(s, pos, e, N, "correlation_id") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "correlation_id") end
         pos = q + 1
         m.correlation_id = x
       elseif t == 66 then -- timestamp
-        local p, q = rlen(s, pos, e, N, "timestamp")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "timestamp") end
+        else p, q = rlen(s, pos, e, N, "timestamp") end
         local x = dec_google_protobuf_timestamp_Timestamp(s, p, q, m.timestamp, d + 1)
         pos = q + 1
         m.timestamp = x
       elseif t == 74 then -- operation
-        local p, q = rlen(s, pos, e, N, "operation")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "operation") end
+        else p, q = rlen(s, pos, e, N, "operation") end
         local x = dec_Operation(s, p, q, m.operation, d + 1)
         pos = q + 1
         m.operation = x
       elseif t == 82 then -- parent
-        local p, q = rlen(s, pos, e, N, "parent")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "parent") end
+        else p, q = rlen(s, pos, e, N, "parent") end
         local x = dec_HookContext(s, p, q, m.parent, d + 1)
         pos = q + 1
         m.parent = x
       elseif t == 90 then -- distributed
-        local p, q = rlen(s, pos, e, N, "distributed")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "distributed") end
+        else p, q = rlen(s, pos, e, N, "distributed") end
         local x = dec_DistributedContext(s, p, q, m.distributed, d + 1)
         pos = q + 1
         m.distributed = x
@@ -1126,7 +1218,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- data
-        local p, q = rlen(s, pos, e, N, "data")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "data") end
+        else p, q = rlen(s, pos, e, N, "data") end
         local x = dec_hookwire_v1_json_JsonObject(s, p, q, m.data, d + 1)
         pos = q + 1
         m.data = x
@@ -1167,7 +1263,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- reason
-        local p, q = rlen(s, pos, e, N, "reason")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "reason") end
+        else p, q = rlen(s, pos, e, N, "reason") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "reason") end
         pos = q + 1
@@ -1209,7 +1309,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- target
-        local p, q = rlen(s, pos, e, N, "target")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "target") end
+        else p, q = rlen(s, pos, e, N, "target") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "target") end
         pos = q + 1
@@ -1253,7 +1357,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- value
-        local p, q = rlen(s, pos, e, N, "value")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "value") end
+        else p, q = rlen(s, pos, e, N, "value") end
         local x = dec_hookwire_v1_json_JsonValue(s, p, q, m.value, d + 1)
         pos = q + 1
         m.value = x
@@ -1304,7 +1412,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- delay
-        local p, q = rlen(s, pos, e, N, "delay")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "delay") end
+        else p, q = rlen(s, pos, e, N, "delay") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.delay, d + 1)
         pos = q + 1
         m.delay = x
@@ -1361,13 +1473,21 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- operation
-        local p, q = rlen(s, pos, e, N, "operation")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "operation") end
+        else p, q = rlen(s, pos, e, N, "operation") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "operation") end
         pos = q + 1
         m.operation = x
       elseif t == 18 then -- parameters
-        local p, q = rlen(s, pos, e, N, "parameters")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "parameters") end
+        else p, q = rlen(s, pos, e, N, "parameters") end
         local x = dec_hookwire_v1_json_JsonObject(s, p, q, m.parameters, d + 1)
         pos = q + 1
         m.parameters = x
@@ -1413,7 +1533,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- operations
-        local p, q = rlen(s, pos, e, N, "operations")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "operations") end
+        else p, q = rlen(s, pos, e, N, "operations") end
         local x = dec_ForkOperation(s, p, q, nil, d + 1)
         pos = q + 1
         local r = m.operations
@@ -1466,13 +1590,21 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- key
-        local p, q = rlen(s, pos, e, N, "key")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "key") end
+        else p, q = rlen(s, pos, e, N, "key") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "key") end
         pos = q + 1
         m.key = x
       elseif t == 18 then -- ttl
-        local p, q = rlen(s, pos, e, N, "ttl")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "ttl") end
+        else p, q = rlen(s, pos, e, N, "ttl") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.ttl, d + 1)
         pos = q + 1
         m.ttl = x
@@ -1513,7 +1645,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- reason
-        local p, q = rlen(s, pos, e, N, "reason")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "reason") end
+        else p, q = rlen(s, pos, e, N, "reason") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "reason") end
         pos = q + 1
@@ -1667,63 +1803,99 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- continue
-        local p, q = rlen(s, pos, e, N, "continue")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "continue") end
+        else p, q = rlen(s, pos, e, N, "continue") end
         local x = dec_ContinueResult(s, p, q, (w_kind == "continue" and m.continue or nil), d + 1)
         pos = q + 1
         if w_kind ~= nil and w_kind ~= "continue" then m[w_kind] = nil end
         w_kind = "continue"
         m.continue = x
       elseif t == 18 then -- modified
-        local p, q = rlen(s, pos, e, N, "modified")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "modified") end
+        else p, q = rlen(s, pos, e, N, "modified") end
         local x = dec_ModifiedResult(s, p, q, (w_kind == "modified" and m.modified or nil), d + 1)
         pos = q + 1
         if w_kind ~= nil and w_kind ~= "modified" then m[w_kind] = nil end
         w_kind = "modified"
         m.modified = x
       elseif t == 26 then -- cancel
-        local p, q = rlen(s, pos, e, N, "cancel")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "cancel") end
+        else p, q = rlen(s, pos, e, N, "cancel") end
         local x = dec_CancelResult(s, p, q, (w_kind == "cancel" and m.cancel or nil), d + 1)
         pos = q + 1
         if w_kind ~= nil and w_kind ~= "cancel" then m[w_kind] = nil end
         w_kind = "cancel"
         m.cancel = x
       elseif t == 34 then -- redirect
-        local p, q = rlen(s, pos, e, N, "redirect")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "redirect") end
+        else p, q = rlen(s, pos, e, N, "redirect") end
         local x = dec_RedirectResult(s, p, q, (w_kind == "redirect" and m.redirect or nil), d + 1)
         pos = q + 1
         if w_kind ~= nil and w_kind ~= "redirect" then m[w_kind] = nil end
         w_kind = "redirect"
         m.redirect = x
       elseif t == 42 then -- replace
-        local p, q = rlen(s, pos, e, N, "replace")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "replace") end
+        else p, q = rlen(s, pos, e, N, "replace") end
         local x = dec_ReplaceResult(s, p, q, (w_kind == "replace" and m.replace or nil), d + 1)
         pos = q + 1
         if w_kind ~= nil and w_kind ~= "replace" then m[w_kind] = nil end
         w_kind = "replace"
         m.replace = x
       elseif t == 50 then -- retry
-        local p, q = rlen(s, pos, e, N, "retry")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "retry") end
+        else p, q = rlen(s, pos, e, N, "retry") end
         local x = dec_RetryResult(s, p, q, (w_kind == "retry" and m.retry or nil), d + 1)
         pos = q + 1
         if w_kind ~= nil and w_kind ~= "retry" then m[w_kind] = nil end
         w_kind = "retry"
         m.retry = x
       elseif t == 58 then -- fork
-        local p, q = rlen(s, pos, e, N, "fork")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "fork") end
+        else p, q = rlen(s, pos, e, N, "fork") end
         local x = dec_ForkResult(s, p, q, (w_kind == "fork" and m.fork or nil), d + 1)
         pos = q + 1
         if w_kind ~= nil and w_kind ~= "fork" then m[w_kind] = nil end
         w_kind = "fork"
         m.fork = x
       elseif t == 66 then -- cache
-        local p, q = rlen(s, pos, e, N, "cache")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "cache") end
+        else p, q = rlen(s, pos, e, N, "cache") end
         local x = dec_CacheResult(s, p, q, (w_kind == "cache" and m.cache or nil), d + 1)
         pos = q + 1
         if w_kind ~= nil and w_kind ~= "cache" then m[w_kind] = nil end
         w_kind = "cache"
         m.cache = x
       elseif t == 74 then -- skipped
-        local p, q = rlen(s, pos, e, N, "skipped")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "skipped") end
+        else p, q = rlen(s, pos, e, N, "skipped") end
         local x = dec_SkippedResult(s, p, q, (w_kind == "skipped" and m.skipped or nil), d + 1)
         pos = q + 1
         if w_kind ~= nil and w_kind ~= "skipped" then m[w_kind] = nil end
@@ -1817,7 +1989,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- hook_name
-        local p, q = rlen(s, pos, e, N, "hook_name")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hook_name") end
+        else p, q = rlen(s, pos, e, N, "hook_name") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "hook_name") end
         pos = q + 1
@@ -1833,13 +2009,21 @@ do
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.outcome = x
       elseif t == 34 then -- reason
-        local p, q = rlen(s, pos, e, N, "reason")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "reason") end
+        else p, q = rlen(s, pos, e, N, "reason") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "reason") end
         pos = q + 1
         m.reason = x
       elseif t == 42 then -- duration
-        local p, q = rlen(s, pos, e, N, "duration")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "duration") end
+        else p, q = rlen(s, pos, e, N, "duration") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.duration, d + 1)
         pos = q + 1
         m.duration = x
@@ -1917,17 +2101,29 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- result
-        local p, q = rlen(s, pos, e, N, "result")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "result") end
+        else p, q = rlen(s, pos, e, N, "result") end
         local x = dec_HookResult(s, p, q, m.result, d + 1)
         pos = q + 1
         m.result = x
       elseif t == 18 then -- context
-        local p, q = rlen(s, pos, e, N, "context")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "context") end
+        else p, q = rlen(s, pos, e, N, "context") end
         local x = dec_HookContext(s, p, q, m.context, d + 1)
         pos = q + 1
         m.context = x
       elseif t == 26 then -- trace
-        local p, q = rlen(s, pos, e, N, "trace")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "trace") end
+        else p, q = rlen(s, pos, e, N, "trace") end
         local x = dec_TraceEntry(s, p, q, nil, d + 1)
         pos = q + 1
         local r = m.trace
@@ -2053,7 +2249,11 @@ do
         pos = pos + 8
         m.failure_rate_threshold = x
       elseif t == 34 then -- slow_call_duration
-        local p, q = rlen(s, pos, e, N, "slow_call_duration")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "slow_call_duration") end
+        else p, q = rlen(s, pos, e, N, "slow_call_duration") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.slow_call_duration, d + 1)
         pos = q + 1
         m.slow_call_duration = x
@@ -2063,7 +2263,11 @@ do
         pos = pos + 8
         m.slow_call_rate_threshold = x
       elseif t == 50 then -- open_duration
-        local p, q = rlen(s, pos, e, N, "open_duration")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "open_duration") end
+        else p, q = rlen(s, pos, e, N, "open_duration") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.open_duration, d + 1)
         pos = q + 1
         m.open_duration = x
@@ -2073,7 +2277,11 @@ do
         pos = pos + 8
         m.backoff_multiplier = x
       elseif t == 66 then -- max_open_duration
-        local p, q = rlen(s, pos, e, N, "max_open_duration")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "max_open_duration") end
+        else p, q = rlen(s, pos, e, N, "max_open_duration") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.max_open_duration, d + 1)
         pos = q + 1
         m.max_open_duration = x
@@ -2178,7 +2386,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- hook_name
-        local p, q = rlen(s, pos, e, N, "hook_name")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hook_name") end
+        else p, q = rlen(s, pos, e, N, "hook_name") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "hook_name") end
         pos = q + 1
@@ -2204,7 +2416,11 @@ do
         x = x & 0xffffffff
         m.window_slow = x
       elseif t == 50 then -- current_open_duration
-        local p, q = rlen(s, pos, e, N, "current_open_duration")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "current_open_duration") end
+        else p, q = rlen(s, pos, e, N, "current_open_duration") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.current_open_duration, d + 1)
         pos = q + 1
         m.current_open_duration = x
@@ -2346,7 +2562,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- name
-        local p, q = rlen(s, pos, e, N, "name")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "name") end
+        else p, q = rlen(s, pos, e, N, "name") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "name") end
         pos = q + 1
@@ -2357,7 +2577,11 @@ do
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.point = x
       elseif t == 26 then -- custom_point
-        local p, q = rlen(s, pos, e, N, "custom_point")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "custom_point") end
+        else p, q = rlen(s, pos, e, N, "custom_point") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "custom_point") end
         pos = q + 1
@@ -2373,7 +2597,11 @@ do
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.language = x
       elseif t == 50 then -- timeout
-        local p, q = rlen(s, pos, e, N, "timeout")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "timeout") end
+        else p, q = rlen(s, pos, e, N, "timeout") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.timeout, d + 1)
         pos = q + 1
         m.timeout = x
@@ -2383,19 +2611,31 @@ do
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.failure_policy = x
       elseif t == 66 then -- breaker
-        local p, q = rlen(s, pos, e, N, "breaker")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "breaker") end
+        else p, q = rlen(s, pos, e, N, "breaker") end
         local x = dec_BreakerConfig(s, p, q, m.breaker, d + 1)
         pos = q + 1
         m.breaker = x
       elseif t == 74 then -- tags
-        local p, q = rlen(s, pos, e, N, "tags")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "tags") end
+        else p, q = rlen(s, pos, e, N, "tags") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "tags") end
         pos = q + 1
         local r = m.tags
         r[#r + 1] = x
       elseif t == 82 then -- feature
-        local p, q = rlen(s, pos, e, N, "feature")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "feature") end
+        else p, q = rlen(s, pos, e, N, "feature") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "feature") end
         pos = q + 1

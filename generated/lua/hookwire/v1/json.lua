@@ -201,7 +201,11 @@ do
         w_kind = "double_value"
         m.double_value = x
       elseif t == 42 then -- string_value
-        local p, q = rlen(s, pos, e, N, "string_value")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "string_value") end
+        else p, q = rlen(s, pos, e, N, "string_value") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "string_value") end
         pos = q + 1
@@ -209,21 +213,33 @@ do
         w_kind = "string_value"
         m.string_value = x
       elseif t == 50 then -- array_value
-        local p, q = rlen(s, pos, e, N, "array_value")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "array_value") end
+        else p, q = rlen(s, pos, e, N, "array_value") end
         local x = dec_JsonArray(s, p, q, (w_kind == "array_value" and m.array_value or nil), d + 1)
         pos = q + 1
         if w_kind ~= nil and w_kind ~= "array_value" then m[w_kind] = nil end
         w_kind = "array_value"
         m.array_value = x
       elseif t == 58 then -- object_value
-        local p, q = rlen(s, pos, e, N, "object_value")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "object_value") end
+        else p, q = rlen(s, pos, e, N, "object_value") end
         local x = dec_JsonObject(s, p, q, (w_kind == "object_value" and m.object_value or nil), d + 1)
         pos = q + 1
         if w_kind ~= nil and w_kind ~= "object_value" then m[w_kind] = nil end
         w_kind = "object_value"
         m.object_value = x
       elseif t == 66 then -- number_text
-        local p, q = rlen(s, pos, e, N, "number_text")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "number_text") end
+        else p, q = rlen(s, pos, e, N, "number_text") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "number_text") end
         pos = q + 1
@@ -272,7 +288,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- values
-        local p, q = rlen(s, pos, e, N, "values")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "values") end
+        else p, q = rlen(s, pos, e, N, "values") end
         local x = dec_JsonValue(s, p, q, nil, d + 1)
         pos = q + 1
         local r = m.values
@@ -331,13 +351,21 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, q, N) end
       if t == 10 then
-        local p, q = rlen(s, pos, q, N, "key")
+        local q = pos <= q and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "key") end
+        else p, q = rlen(s, pos, q, N, "key") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "key") end
         pos = q + 1
         k = x
       elseif t == 18 then
-        local p, q = rlen(s, pos, q, N, "value")
+        local q = pos <= q and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "value") end
+        else p, q = rlen(s, pos, q, N, "value") end
         local x = dec_JsonValue(s, p, q, v, d + 1)
         pos = q + 1
         v = x
@@ -358,7 +386,11 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- fields
-        local p, q = rlen(s, pos, e, N, "fields")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "fields") end
+        else p, q = rlen(s, pos, e, N, "fields") end
         local k, x = entry_fields(s, p, q, d)
         m.fields[k] = x
         pos = q + 1

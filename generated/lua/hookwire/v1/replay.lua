@@ -133,34 +133,58 @@ do
       local t = byte(s, pos)
       if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
       if t == 10 then -- point
-        local p, q = rlen(s, pos, e, N, "point")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "point") end
+        else p, q = rlen(s, pos, e, N, "point") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "point") end
         pos = q + 1
         m.point = x
       elseif t == 18 then -- context
-        local p, q = rlen(s, pos, e, N, "context")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "context") end
+        else p, q = rlen(s, pos, e, N, "context") end
         local x = dec_hookwire_v1_hook_HookContext(s, p, q, m.context, d + 1)
         pos = q + 1
         m.context = x
       elseif t == 26 then -- trace
-        local p, q = rlen(s, pos, e, N, "trace")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "trace") end
+        else p, q = rlen(s, pos, e, N, "trace") end
         local x = dec_hookwire_v1_hook_TraceEntry(s, p, q, nil, d + 1)
         pos = q + 1
         local r = m.trace
         r[#r + 1] = x
       elseif t == 34 then -- result
-        local p, q = rlen(s, pos, e, N, "result")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "result") end
+        else p, q = rlen(s, pos, e, N, "result") end
         local x = dec_hookwire_v1_hook_HookResult(s, p, q, m.result, d + 1)
         pos = q + 1
         m.result = x
       elseif t == 42 then -- final_context
-        local p, q = rlen(s, pos, e, N, "final_context")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "final_context") end
+        else p, q = rlen(s, pos, e, N, "final_context") end
         local x = dec_hookwire_v1_hook_HookContext(s, p, q, m.final_context, d + 1)
         pos = q + 1
         m.final_context = x
       elseif t == 50 then -- recorded_at
-        local p, q = rlen(s, pos, e, N, "recorded_at")
+        local q = pos <= e and byte(s, pos) or 0x80
+        local p
+        if q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "recorded_at") end
+        else p, q = rlen(s, pos, e, N, "recorded_at") end
         local x = dec_google_protobuf_timestamp_Timestamp(s, p, q, m.recorded_at, d + 1)
         pos = q + 1
         m.recorded_at = x
