@@ -1,0 +1,113 @@
+"""Where accepted events are ordered, retained and fanned out from.
+
+The bus validates, rate-limits and stamps id/time; the transport gives the sequence (the total
+order), keeps the retention log, and hands events back to the bus's local fan-out in sequence
+order. `InProcessTransport` does that in memory on the publisher's thread. A distributed
+transport (NATS JetStream: the stream sequence is the event sequence, the stream is the
+retention log, a consumer per bus feeds `deliver`) implements the same protocol, with
+`synchronous = False`, and neither publishers nor subscribers change.
+
+Example:
+    >>> from hookwire.runtime.bus.event import Event
+    >>> got = []
+    >>> t = InProcessTransport(retention=100)
+    >>> t.attach(got.extend)
+    >>> t.publish([Event("a"), Event("b")])
+    >>> [(e.type, e.sequence) for e in got], t.next_sequence
+    ([('a', 1), ('b', 2)], 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+from hookwire.runtime.bus.event import Event
+from hookwire.runtime.bus.retention import DEFAULT_RETENTION, RetentionLog
+from hookwire.runtime.errors import FailedPrecondition
+
+__all__ = ["Deliver", "InProcessTransport", "Transport"]
+
+Deliver = Callable[[Sequence[Event]], None]
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """The ordering and retention layer under an EventBus."""
+
+    #: True when `publish` calls `deliver` before returning, on the caller's thread, while the
+    #: bus holds its lock; False when deliveries arrive later from the transport's own thread.
+    synchronous: bool
+
+    def attach(self, deliver: Deliver) -> None:
+        """Called once by the bus: where to hand sequenced events, in sequence order."""
+        ...
+
+    def publish(self, events: Sequence[Event]) -> None:
+        """Give each event the next sequence number (setting `event.sequence`), retain and
+        deliver them. Events are already validated and stamped with id and time."""
+        ...
+
+    def replay(self, from_sequence: int) -> list[Event]:
+        """Retained events with sequence >= from_sequence; OutOfRange naming the oldest
+        available when from_sequence is no longer held."""
+        ...
+
+    @property
+    def next_sequence(self) -> int:
+        """The sequence the next accepted event will get."""
+        ...
+
+    @property
+    def oldest_retained(self) -> int:
+        """The oldest sequence `replay` accepts."""
+        ...
+
+    def close(self) -> None:
+        """Release resources; later publishes fail."""
+        ...
+
+
+class InProcessTransport:
+    """The default transport: a counter and a bounded in-memory log (default 10,000 events).
+
+    Not locked itself: the bus calls it under its own lock (`synchronous = True`).
+    """
+
+    synchronous = True
+
+    __slots__ = ("_closed", "_deliver", "log", "next_sequence")
+
+    def __init__(self, retention: int = DEFAULT_RETENTION) -> None:
+        self.log = RetentionLog(retention)
+        self.next_sequence = 1
+        self._deliver: Deliver | None = None
+        self._closed = False
+
+    def attach(self, deliver: Deliver) -> None:
+        if self._deliver is not None:
+            raise FailedPrecondition("transport", "is already attached to a bus")
+        self._deliver = deliver
+
+    def publish(self, events: Sequence[Event]) -> None:
+        if self._closed:
+            raise FailedPrecondition("transport", "is closed")
+        seq = self.next_sequence
+        append = self.log.append
+        for ev in events:
+            ev.sequence = seq
+            seq += 1
+            append(ev)
+        self.next_sequence = seq
+        if self._deliver is not None:
+            self._deliver(events)
+
+    def replay(self, from_sequence: int) -> list[Event]:
+        return self.log.since(from_sequence, self.next_sequence)
+
+    @property
+    def oldest_retained(self) -> int:
+        return self.log.oldest(self.next_sequence)
+
+    def close(self) -> None:
+        self._closed = True
