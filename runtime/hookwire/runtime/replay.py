@@ -471,7 +471,7 @@ def _trace_diff(rec: replay_pb2.ExecutionRecord, ex: Execution) -> list[HookDiff
 
 def _data_diff(path: str, old: Any, new: Any, out: list[str]) -> None:
     if isinstance(old, dict) and isinstance(new, dict):
-        for key in [*old, *(k for k in new if k not in old)]:
+        for key in sorted(set(old) | set(new)):
             where = f"{path}.{key}"
             if key not in new:
                 out.append(f"{where}: recorded {old[key]!r}, replayed (absent)")
