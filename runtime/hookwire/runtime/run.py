@@ -31,7 +31,8 @@ What each final result does:
   point OperationCancelled is raised saying so.
 - REDIRECT: the target is looked up in the OperationRegistry (NotFound naming it) and gets the
   current params. Its errors go through the error point too; an error point redirecting to an
-  operation already tried in this attempt re-raises instead (no loops).
+  operation already tried in this attempt re-raises instead (no loops). A REDIRECT at the
+  after point runs the target once, without points; its error propagates.
 - CACHE: served from the runner's CacheStore (`cache=`); a CACHE result with no store is a
   FailedPrecondition. A hit at the before point skips the operation and the after point; the
   stored value is the final output (after the after point).
