@@ -88,12 +88,42 @@ def _deepest(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
     return best
 
 
+def _step_actions() -> tuple[str, ...]:
+    one_of = schema()["$defs"]["step"]["oneOf"]
+    return tuple(alt["required"][0] for alt in one_of)
+
+
+def _check_step_actions(raw: Any, file: Path) -> None:
+    """Say which action keys a step has (the schema's oneOf would only say "not valid")."""
+    steps = raw.get("steps") if isinstance(raw, dict) else None
+    if not isinstance(steps, list):
+        return
+    actions = _step_actions()
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue
+        present = [k for k in step if k in actions]
+        if len(present) != 1:
+            found = f"found {present}" if present else f"found none among {sorted(step)}"
+            raise ScenarioError(
+                file, f"$.steps[{i}]", f"needs exactly one of {', '.join(actions)}; {found}"
+            )
+
+
 def validate(raw: Any, file: Path) -> None:
     """Raise ScenarioError for the first (most specific) schema violation in `raw`."""
+    _check_step_actions(raw, file)
     errors = sorted(_validator().iter_errors(raw), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         err = _deepest(jsonschema.exceptions.best_match(errors))
-        raise ScenarioError(file, _json_path(err.absolute_path), err.message)
+        message = err.message
+        if err.validator == "not" and isinstance(err.validator_value, dict):
+            # The schema words these rules in a $comment; the generic message dumps the schema.
+            message = f"{err.validator_value.get('$comment', 'conflicting members')}"
+            message += (
+                f", got {sorted(err.instance) if isinstance(err.instance, dict) else err.instance}"
+            )
+        raise ScenarioError(file, _json_path(err.absolute_path), message)
 
 
 def parse(raw: dict[str, Any], file: Path) -> Scenario:
