@@ -104,9 +104,15 @@ class EventBusService(bs_grpc.EventBusServiceServicer):
             while True:
                 events = await sub.next_batch(max_batch)
                 if not events:
-                    if sub.closed:
-                        return  # closed (shutdown) and everything queued was sent
-                    continue
+                    if not sub.closed:
+                        continue
+                    # Closed by shutdown and everything queued was sent: UNAVAILABLE (not OK)
+                    # so that clients resume elsewhere, from the next sequence.
+                    await context.abort(
+                        grpc.StatusCode.UNAVAILABLE,
+                        f"the server is shutting down; resume from sequence "
+                        f"{self._bus.next_sequence}",
+                    )
                 batch = bs.EventBatch(stats=sub.stats().to_proto())
                 batch.events.extend([ev.to_proto() for ev in events])
                 yield batch

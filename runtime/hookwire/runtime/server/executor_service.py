@@ -212,9 +212,12 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                     raise AlreadyExists(
                         f"hooks[{i}].name", f"hook {name!r} appears twice in this request"
                     )
-            for spec in specs:
+            for i, spec in enumerate(specs):
                 adapter = RemoteHookAdapter(connection, spec.name, spec.language)
-                self._registry.register_spec(spec, adapter)
+                try:
+                    self._registry.register_spec(spec, adapter)
+                except HookwireError as exc:
+                    raise type(exc)(f"hooks[{i}].{exc.field or 'name'}", exc.reason) from None
                 done.append(spec.name)
                 connection.hook_names.add(spec.name)
         except HookwireError as exc:

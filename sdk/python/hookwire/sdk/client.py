@@ -138,8 +138,11 @@ def _credentials(tls_root_cert: bytes | None, tls: bool) -> grpc.ChannelCredenti
     return None
 
 
-def _options(max_message_bytes: int, tls_server_name: str | None) -> list[tuple[str, Any]]:
+def _options(
+    max_message_bytes: int, tls_server_name: str | None, extra: Sequence[tuple[str, Any]]
+) -> list[tuple[str, Any]]:
     opts: list[tuple[str, Any]] = [
+        *extra,
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.max_receive_message_length", max_message_bytes),
     ]
@@ -181,7 +184,8 @@ class _Base:
 class Client(_Base):
     """Blocking client. Use as a context manager or call `close()`.
 
-    `timeout` arguments are per-call deadlines in seconds (DeadlineExceeded when they pass).
+    `timeout` arguments are per-call deadlines in seconds (DeadlineExceeded when they pass);
+    `channel_options` are extra grpc channel arguments.
     """
 
     def __init__(
@@ -195,6 +199,7 @@ class Client(_Base):
         correlation_id: str = "",
         traceparent: str = "",
         max_message_bytes: int = 4 * 1024 * 1024,
+        channel_options: Sequence[tuple[str, Any]] = (),
     ) -> None:
         super().__init__(
             target,
@@ -204,7 +209,7 @@ class Client(_Base):
             max_message_bytes=max_message_bytes,
         )
         creds = _credentials(tls_root_cert, tls)
-        opts = _options(max_message_bytes, tls_server_name)
+        opts = _options(max_message_bytes, tls_server_name, channel_options)
         self._channel = (
             grpc.secure_channel(target, creds, options=opts)
             if creds
@@ -333,6 +338,7 @@ class AsyncClient(_Base):
         correlation_id: str = "",
         traceparent: str = "",
         max_message_bytes: int = 4 * 1024 * 1024,
+        channel_options: Sequence[tuple[str, Any]] = (),
     ) -> None:
         super().__init__(
             target,
@@ -342,7 +348,7 @@ class AsyncClient(_Base):
             max_message_bytes=max_message_bytes,
         )
         creds = _credentials(tls_root_cert, tls)
-        opts = _options(max_message_bytes, tls_server_name)
+        opts = _options(max_message_bytes, tls_server_name, channel_options)
         self._channel = (
             aio.secure_channel(target, creds, options=opts)
             if creds
