@@ -83,6 +83,11 @@ class CallLog:
     seen: list[SeenContext] = field(default_factory=list)
     nested_runs: list[NestedRun] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def emit(self, type: str, payload: dict[str, Any]) -> None:
+        """EventSink: keep what the runtime publishes (breaker transitions, executions)."""
+        self.events.append((type, payload))
 
     def begin(self, hook: str) -> int:
         """Count a call of `hook` and return its 0-based index."""

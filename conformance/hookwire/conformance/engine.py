@@ -43,6 +43,8 @@ _BREAKER_FIELDS: dict[str, tuple[str, bool]] = {
     "halfOpenProbes": ("half_open_probes", False),
 }
 
+_BREAKER_EVENT_PREFIX = "hookwire.breaker."
+
 _BUS_STEPS = ("publish", "subscribe", "expectDelivered", "expectBusStats")
 
 
@@ -89,7 +91,9 @@ class _Run:
         self.log = CallLog()
         self.registry = Registry()
         self.monitor = PerformanceMonitor(self.clock)
-        self.executor = Executor(self.registry, clock=self.clock, monitor=self.monitor)
+        self.executor = Executor(
+            self.registry, clock=self.clock, monitor=self.monitor, events=self.log
+        )
         self.env = HookEnv(self.clock, self.log, self.executor)
         self.session: DriverSession = driver.open(self.env)
 
@@ -212,6 +216,7 @@ class _Run:
         spec = step["execute"]
         seen_from = len(self.log.seen)
         nested_from = len(self.log.nested_runs)
+        events_from = len(self.log.events)
         execution: Execution | None = None
         for _ in range(step.get("repeat", 1)):
             seen_from = len(self.log.seen)
@@ -226,6 +231,10 @@ class _Run:
                 expect["seen"], self.log.seen[seen_from:], f"{where}.expect.seen", diffs
             )
         self.check_state(expect, f"{where}.expect", diffs)
+        if "breakerEvents" in expect:
+            self.check_breaker_events(
+                expect["breakerEvents"], self.log.events[events_from:], f"{where}.expect", diffs
+            )
         for k, run in enumerate(self.log.nested_runs[nested_from:]):
             npath = f"{where}.nested[{k}] (by {run.hook})"
             if isinstance(run.outcome, BaseException):
@@ -276,6 +285,36 @@ class _Run:
                 out.append(
                     Difference(f"{p}.durationMs", e["durationMs"], a["durationNs"] / _NS_PER_MS)
                 )
+
+    def check_breaker_events(
+        self,
+        expected: list[dict[str, Any]],
+        events: list[tuple[str, dict[str, Any]]],
+        path: str,
+        out: list[Difference],
+    ) -> None:
+        actual = [
+            {
+                "type": t,
+                "hook": p.get("hook"),
+                "failureRate": p.get("failure_rate"),
+                "slowRate": p.get("slow_rate"),
+                "openDurationMs": p.get("open_duration_ms"),
+            }
+            for t, p in events
+            if t.startswith(_BREAKER_EVENT_PREFIX)
+        ]
+        if len(actual) != len(expected):
+            out.append(
+                Difference(
+                    f"{path}.breakerEvents (length)",
+                    [f"{e['type']}:{e['hook']}" for e in expected],
+                    [f"{a['type']}:{a['hook']}" for a in actual],
+                )
+            )
+        for i, (e, a) in enumerate(zip(expected, actual, strict=False)):
+            for key, value in e.items():
+                json_diff(value, a[key], f"{path}.breakerEvents[{i}].{key}", out)
 
     def check_seen(
         self,
