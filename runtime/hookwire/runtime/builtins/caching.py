@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class CacheStore:
         "_evictions",
         "_expirations",
         "_hits",
+        "_lock",
         "_misses",
         "_stores",
         "max_entries",
@@ -82,9 +84,16 @@ class CacheStore:
         # key -> (expires_at monotonic ns, value); order = least recently used first.
         self._entries: OrderedDict[str, tuple[int, Any]] = OrderedDict()
         self._hits = self._misses = self._stores = self._evictions = self._expirations = 0
+        # Hooks may run on several threads; the LRU order and counters change on every read.
+        self._lock = threading.Lock()
 
     def get(self, key: str) -> tuple[bool, Any]:
         """`(True, value)` for a fresh entry (and marks it recently used), else `(False, None)`."""
+        with self._lock:
+            hit, value = self._get(key)
+        return (True, copy.deepcopy(value)) if hit else (False, None)
+
+    def _get(self, key: str) -> tuple[bool, Any]:
         entry = self._entries.get(key)
         if entry is None:
             self._misses += 1
@@ -97,30 +106,34 @@ class CacheStore:
             return False, None
         self._entries.move_to_end(key)
         self._hits += 1
-        return True, copy.deepcopy(value)
+        return True, value
 
     def put(self, key: str, value: Any, ttl_ns: int) -> None:
         """Store `value` under `key`, fresh for `ttl_ns` from now (0: nothing is stored)."""
         if not isinstance(key, str):
             raise InvalidArgument("key", f"must be a string, got {type(key).__name__}")
         _check_nonneg_int(ttl_ns, "ttl_ns")
-        if ttl_ns == 0:
-            self._entries.pop(key, None)
-            return
-        self._entries[key] = (self._clock.monotonic_ns() + ttl_ns, copy.deepcopy(value))
-        self._entries.move_to_end(key)
-        self._stores += 1
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
-            self._evictions += 1
+        stored = copy.deepcopy(value)
+        with self._lock:
+            if ttl_ns == 0:
+                self._entries.pop(key, None)
+                return
+            self._entries[key] = (self._clock.monotonic_ns() + ttl_ns, stored)
+            self._entries.move_to_end(key)
+            self._stores += 1
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+                self._evictions += 1
 
     def invalidate(self, key: str) -> bool:
         """Drop `key`; True if it was held."""
-        return self._entries.pop(key, None) is not None
+        with self._lock:
+            return self._entries.pop(key, None) is not None
 
     def clear(self) -> None:
         """Drop every entry (counters are kept)."""
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import decimal
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -285,6 +286,7 @@ class CostTracker:
             raise InvalidArgument("annotate", f"must be None or a non-empty key, got {annotate!r}")
         self._annotate = annotate
         self._entries: dict[str, list[CostEntry]] = {}
+        self._lock = threading.Lock()
 
     def table_for(self, timestamp_ns: int) -> PriceTable | None:
         """The latest table effective on the UTC date of `timestamp_ns` (None if none yet)."""
@@ -342,7 +344,8 @@ class CostTracker:
         else:
             cost = self.price(table.prices[model], usage)
             entry = CostEntry(correlation_id, model, usage, cost, table.version, ts)
-        self._entries.setdefault(correlation_id, []).append(entry)
+        with self._lock:
+            self._entries.setdefault(correlation_id, []).append(entry)
         return entry
 
     def __call__(self, ctx: HookContext) -> HookResult | None:
@@ -380,10 +383,11 @@ class CostTracker:
 
     def totals(self, correlation_id: str | None = None) -> CostTotals:
         """Totals for one correlation id, or over everything when None."""
-        if correlation_id is None:
-            entries = [e for es in self._entries.values() for e in es]
-        else:
-            entries = self._entries.get(correlation_id, [])
+        with self._lock:
+            if correlation_id is None:
+                entries = [e for es in self._entries.values() for e in es]
+            else:
+                entries = list(self._entries.get(correlation_id, []))
         cost = Decimal(0)
         with decimal.localcontext(_CTX):
             for e in entries:

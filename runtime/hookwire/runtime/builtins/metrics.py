@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
@@ -54,13 +55,14 @@ class LatencyStats:
 class MetricsHook:
     """Counts calls per (point, outcome) and times operations between before and after points."""
 
-    __slots__ = ("_clock", "_counts", "_latency", "_open")
+    __slots__ = ("_clock", "_counts", "_latency", "_lock", "_open")
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._counts: Counter[tuple[str, str]] = Counter()
         self._latency: dict[str, LatencyStats] = {}
         self._open: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._lock = threading.Lock()
 
     @staticmethod
     def outcome(ctx: HookContext) -> str:
@@ -73,6 +75,10 @@ class MetricsHook:
         return "call"
 
     def __call__(self, ctx: HookContext) -> None:
+        with self._lock:
+            self._observe(ctx)
+
+    def _observe(self, ctx: HookContext) -> None:
         self._counts[(ctx.point, self.outcome(ctx))] += 1
         op = ctx.operation
         if op is None:

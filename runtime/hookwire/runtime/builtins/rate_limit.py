@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from enum import StrEnum
 from typing import Any
@@ -59,6 +60,7 @@ class RateLimitHook:
     __slots__ = (
         "_buckets",
         "_clock",
+        "_lock",
         "_path",
         "action",
         "burst",
@@ -93,6 +95,7 @@ class RateLimitHook:
         self._clock = clock
         self._path = FieldPath(key_path, "key_path")
         self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+        self._lock = threading.Lock()
 
     def key(self, ctx: HookContext) -> str:
         """The bucket key of a context: the field's string value, JSON text for other values."""
@@ -104,15 +107,16 @@ class RateLimitHook:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
     def _bucket(self, key: str) -> TokenBucket:
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = TokenBucket(self.rate, self.burst, self._clock)
-            self._buckets[key] = bucket
-            if len(self._buckets) > self.max_keys:
-                self._buckets.popitem(last=False)
-        else:
-            self._buckets.move_to_end(key)
-        return bucket
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = TokenBucket(self.rate, self.burst, self._clock)
+                self._buckets[key] = bucket
+                if len(self._buckets) > self.max_keys:
+                    self._buckets.popitem(last=False)
+            else:
+                self._buckets.move_to_end(key)
+            return bucket
 
     def available(self, key: str) -> float:
         """Tokens left for `key` now (a key not seen yet has a full bucket)."""
