@@ -101,7 +101,18 @@ def test_payload_must_be_json(bus: EventBus, payload: Any, field: str) -> None:
 
 def test_json_payloads_of_every_kind_are_accepted(bus: EventBus) -> None:
     sub = bus.subscribe(">")
-    payloads = [None, True, 0, 2**80, 1.5, Decimal("1.10"), "s", [], {}, {"a": [{"b": None}]}]
+    payloads: list[Any] = [
+        None,
+        True,
+        0,
+        2**80,
+        1.5,
+        Decimal("1.10"),
+        "s",
+        [],
+        {},
+        {"a": [{"b": None}]},
+    ]
     for p in payloads:
         bus.publish("a", p)
     assert [e.payload for e in sub.poll()] == payloads

@@ -351,7 +351,7 @@ class Subscription:
         bus = self._bus
         lock = bus._lock
         try:
-            while batch:
+            while True:
                 for ev in batch:
                     try:
                         callback(ev)
@@ -363,6 +363,7 @@ class Subscription:
                     batch = self._take_locked(len(self._q) + 1)
                     if not batch:
                         self._draining = False
+                        return
         except BaseException:
             with lock:
                 self._draining = False
