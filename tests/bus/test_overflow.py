@@ -111,7 +111,7 @@ def test_sample_uses_the_bus_sequence_not_a_per_subscription_count(bus: EventBus
 
 def test_sample_when_consumer_keeps_up_queues_everything(bus: EventBus) -> None:
     sub = bus.subscribe("x", capacity=10, overflow=Sample(rate=0.1))
-    got = []
+    got: list[int] = []
     for _ in range(50):
         bus.publish("x")
         got.extend(e.sequence for e in sub.poll())
@@ -279,7 +279,7 @@ def test_backpressure_batch_waits_between_events(make_bus: Callable[..., EventBu
         )
     )
     thread.start()
-    got = []
+    got: list[int] = []
     while len(got) < 6:
         ev = sub.get(timeout=5)
         assert ev is not None
