@@ -11,7 +11,7 @@ from hookwire.runtime.builtins.caching import CacheStore, CachingHook
 from hookwire.runtime.builtins.rate_limit import RateLimitAction, RateLimitHook
 from hookwire.runtime.builtins.retry import RetryHook, RetryPolicy
 from hookwire.runtime.clock import VirtualClock
-from hookwire.runtime.context import HookContext
+from hookwire.runtime.context import HookContext, Operation
 from hookwire.runtime.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -319,6 +319,20 @@ def test_caching_builtin_answers_with_replace_through_run() -> None:
     res = env.runner.run("search", {"q": 1}, env.op("search", "B"))
     assert (res.output, res.source) == ("A", "replace")
     assert env.runner.run("search", {"q": 2}, env.op("search", "C")).output == "C"
+
+
+def test_caching_builtin_directive_uses_the_runners_store() -> None:
+    env = Env()
+    cache = CachingHook(env.clock, ttl_ns=100 * MS)
+    env.registry.register(cache.directive, name="cache", point=BEFORE)
+    env.runner.run("search", {"q": 1}, env.op("search", "A"))
+    res = env.runner.run("search", {"q": 1}, env.op("search", "B"))
+    assert (res.output, res.source) == ("A", "cache")
+    assert env.cache.keys() == [
+        cache.key(HookContext(BEFORE, {"params": {"q": 1}}, operation=Operation("search")))
+    ]
+    env.clock.advance(100 * MS)
+    assert env.runner.run("search", {"q": 1}, env.op("search", "C")).output == "C"
 
 
 # ---- FORK -------------------------------------------------------------------------------------

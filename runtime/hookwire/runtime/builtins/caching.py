@@ -6,7 +6,8 @@ the operation does not run; on a miss it returns CONTINUE. Its `after` hook (at 
 after point) stores the operation's output for `ttl_ns`. The key is the canonical JSON of the
 values at `key_paths` (by default the operation type and the parameters `run()` puts in
 `data.params`). The CACHE result kind is for hooks that want `run()`'s own store
-(`run(..., cache=CacheStore(...))`) to do the same work; both use `CacheStore`.
+(`run(..., cache=CacheStore(...))`) to do the same work: `CachingHook.directive` answers with
+`CACHE{key, ttl}` for that use. Both ways use `CacheStore`.
 
 An entry stored at t with ttl is fresh while `now - t < ttl` (stale exactly at t + ttl).
 A ttl of 0 stores nothing. When `max_entries` is exceeded, the least recently used entry
@@ -40,7 +41,7 @@ from hookwire.runtime.builtins.field_path import MISSING, FieldPath
 from hookwire.runtime.clock import Clock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.runtime.results import HookResult, Replace, Skipped
+from hookwire.runtime.results import Cache, HookResult, Replace, Skipped
 
 __all__ = ["CacheStats", "CacheStore", "CachingHook", "cache_key"]
 
@@ -224,6 +225,12 @@ class CachingHook:
         """REPLACE{cached output} on a fresh hit; CONTINUE on a miss."""
         hit, value = self.store.get(self.key(ctx))
         return Replace(value) if hit else None
+
+    def directive(self, ctx: HookContext) -> HookResult:
+        """The CACHE form: `CACHE{key, ttl}` for this context, leaving lookup and storage to the
+        runner's store (`run(..., cache=CacheStore(...))`); register it instead of `before` and
+        `after` when run() drives the operation. This object's own store is then unused."""
+        return Cache(self.key(ctx), self.ttl_ns)
 
     def after(self, ctx: HookContext) -> HookResult | None:
         """Store the output found at `output_path`; SKIPPED when the context has none."""
