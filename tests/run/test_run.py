@@ -463,3 +463,46 @@ def test_registered_operation_and_custom_points() -> None:
     res = env.runner.run("search", {}, points=points)
     assert res.output == "found"
     assert seen.contexts[0].point == "custom:pre"
+
+
+# ---- run and arun agree ---------------------------------------------------------------------
+
+SCENARIOS: dict[str, dict[str, tuple[str, Hook]]] = {
+    "modified": {
+        "b": (BEFORE, lambda ctx: Modified({"params": {"x": 2}})),
+        "a": (AFTER, lambda ctx: Modified({"output": "patched"})),
+    },
+    "replace": {"b": (BEFORE, lambda ctx: Replace(9))},
+    "redirect": {"b": (BEFORE, lambda ctx: Redirect("alt"))},
+    "retry": {"e": (ERROR, lambda ctx: Retry(7 * MS, 3))},
+    "error_redirect": {"e": (ERROR, lambda ctx: Redirect("alt"))},
+    "cache": {"b": (BEFORE, lambda ctx: Cache("k", 5 * MS))},
+    "fork": {"a": (AFTER, lambda ctx: Fork((ForkOperation("alt", {"f": 1}),)))},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_run_and_arun_give_the_same_outcome(name: str) -> None:
+    def outcome(use_async: bool) -> tuple[Any, ...]:
+        env = Env(**SCENARIOS[name])
+        env.ops.register("alt", env.op("alt", "alt-out"))
+        main = env.op("main", "main-out", fail=1 if name in ("retry", "error_redirect") else 0)
+        results = []
+        for _ in range(2):  # twice, so the cache scenario also hits
+            if use_async:
+                res = asyncio.run(env.runner.arun("main", {"x": 1}, main))
+            else:
+                res = env.runner.run("main", {"x": 1}, main)
+            results.append(
+                (
+                    res.output,
+                    res.source,
+                    res.operation,
+                    res.attempts,
+                    [e.context.point for e in res.executions],
+                    [(f.operation, f.output) for f in res.forks],
+                )
+            )
+        return (results, env.calls, env.clock.monotonic_ns())
+
+    assert outcome(False) == outcome(True)
