@@ -258,3 +258,19 @@ def test_replay_argument_errors(tmp_path: Path) -> None:
         replay(path, build()(VirtualClock()), VirtualClock())
     with pytest.raises(InvalidArgument, match="executor: must be an executor"):
         replay(path, 42, VirtualClock())  # type: ignore[arg-type]
+
+
+def test_unreadable_or_unwritable_paths_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument, match="source: cannot read"):
+        read_recording(tmp_path / "absent.bin")
+    with pytest.raises(InvalidArgument, match="path: cannot open"):
+        Recorder(build()(VirtualClock()), tmp_path / "no" / "such" / "dir.bin")
+
+
+def test_append_continues_the_numbering(tmp_path: Path) -> None:
+    path = tmp_path / "rec.bin"
+    record(path, [1, 2], [0, 0])
+    clock = VirtualClock()
+    with Recorder(build()(clock), path, append=True) as rec:
+        rec.execute(P, HookContext(P, {"n": 3}))
+    assert [r.index for r in read_recording(path).records] == [1, 2, 3]

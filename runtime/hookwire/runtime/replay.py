@@ -154,14 +154,20 @@ class Recorder:
             clock = found if isinstance(found, Clock) else SystemClock()
         self.clock: Clock = clock
         self._owns = isinstance(path, (str, os.PathLike))
+        self.count = 0
+        if append and isinstance(path, (str, os.PathLike)) and os.path.exists(path):
+            # Continue the numbering of the records already there.
+            self.count = len(read_recording(path).records)
         if isinstance(path, (str, os.PathLike)):
-            self._file: IO[bytes] = open(path, "ab" if append else "wb")  # noqa: SIM115
+            try:
+                self._file: IO[bytes] = open(path, "ab" if append else "wb")  # noqa: SIM115
+            except OSError as exc:
+                raise InvalidArgument("path", f"cannot open {os.fspath(path)!r}: {exc}") from None
         elif hasattr(path, "write"):
             self._file = path
         else:
             raise InvalidArgument("path", f"must be a file name or a binary stream, got {path!r}")
         self._lock = threading.Lock()
-        self.count = 0
 
     def _write(self, point: str, ctx_pb: Any, ex: Execution, started_ns: int) -> None:
         rec = replay_pb2.ExecutionRecord(point=point)
@@ -273,9 +279,12 @@ def read_recording(source: str | os.PathLike[str] | bytes) -> Recording:
     if isinstance(source, bytes):
         data, name = source, "<bytes>"
     else:
-        with open(source, "rb") as f:
-            data = f.read()
         name = os.fspath(source)
+        try:
+            with open(source, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise InvalidArgument("source", f"cannot read {name!r}: {exc}") from None
     records: list[replay_pb2.ExecutionRecord] = []
     try:
         for rec in _iter(data, name):
