@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyExists",
+    "AsyncHookNotAllowed",
     "DeadlineExceeded",
     "FailedPrecondition",
     "HookwireError",
@@ -100,3 +101,20 @@ class OperationCancelled(HookwireError):
     """
 
     code = "CANCELLED"
+
+
+class AsyncHookNotAllowed(FailedPrecondition):
+    """The synchronous `execute()` met a coroutine hook; use `aexecute()` instead.
+
+    Example:
+        >>> str(AsyncHookNotAllowed("audit"))  # doctest: +ELLIPSIS
+        "hook: hook 'audit' is a coroutine function (async def); ... use Executor.aexecute()"
+    """
+
+    def __init__(self, hook_name: str) -> None:
+        super().__init__(
+            "hook",
+            f"hook {hook_name!r} is a coroutine function (async def); the synchronous "
+            "Executor.execute() cannot run it: use Executor.aexecute()",
+        )
+        self.hook_name = hook_name

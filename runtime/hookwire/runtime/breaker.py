@@ -1,0 +1,473 @@
+"""Per-hook circuit breaker (SEMANTICS.md section 5).
+
+A count-based sliding window kept as a ring buffer with running counts; OPEN -> HALF_OPEN is
+decided lazily when a call asks for permission; failed or slow probes re-open the breaker with
+an exponentially growing open duration, capped.
+
+Example:
+    >>> from hookwire.runtime.clock import VirtualClock
+    >>> clock = VirtualClock()
+    >>> b = CircuitBreaker("h", BreakerConfig(minimum_calls=2, window_size=4), clock)
+    >>> for _ in range(2):
+    ...     assert b.acquire()
+    ...     b.record(failed=True, slow=False)
+    >>> b.state, b.acquire()
+    (<BreakerState.OPEN: 'OPEN'>, False)
+    >>> clock.advance(15_000_000_000)
+    >>> b.acquire(), b.state
+    (True, <BreakerState.HALF_OPEN: 'HALF_OPEN'>)
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from hookwire.runtime.clock import Clock, SystemClock
+from hookwire.runtime.errors import InvalidArgument
+from hookwire.v1 import hook_pb2
+
+__all__ = [
+    "BreakerConfig",
+    "BreakerListener",
+    "BreakerState",
+    "BreakerStatus",
+    "CircuitBreaker",
+]
+
+_MS = 1_000_000
+_S = 1_000_000_000
+_UINT32_MAX = 2**32 - 1
+
+
+class BreakerState(StrEnum):
+    """State of a circuit breaker."""
+
+    CLOSED = "CLOSED"
+    OPEN = "OPEN"
+    HALF_OPEN = "HALF_OPEN"
+
+
+_STATE_TO_PROTO: dict[BreakerState, int] = {
+    BreakerState.CLOSED: hook_pb2.BREAKER_STATE_CLOSED,
+    BreakerState.OPEN: hook_pb2.BREAKER_STATE_OPEN,
+    BreakerState.HALF_OPEN: hook_pb2.BREAKER_STATE_HALF_OPEN,
+}
+_STATE_FROM_PROTO: dict[int, BreakerState] = {v: k for k, v in _STATE_TO_PROTO.items()}
+
+
+def breaker_state_to_proto(state: BreakerState) -> int:
+    """The hookwire.v1.BreakerState value of a state."""
+    return _STATE_TO_PROTO[state]
+
+
+def breaker_state_from_proto(value: int, field: str = "breaker_state") -> BreakerState:
+    """The BreakerState of a hookwire.v1.BreakerState value."""
+    try:
+        return _STATE_FROM_PROTO[value]
+    except KeyError:
+        raise InvalidArgument(field, f"unknown or unspecified BreakerState {value}") from None
+
+
+def _dur_to_proto(ns: int, pb: Any) -> None:
+    pb.seconds, pb.nanos = divmod(ns, _S)
+
+
+def _dur_from_proto(pb: Any) -> int:
+    return int(pb.seconds) * _S + int(pb.nanos)
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerConfig:
+    """Breaker settings; the defaults are SEMANTICS.md section 5's. Durations in nanoseconds.
+
+    Example:
+        >>> BreakerConfig().open_duration_ns
+        15000000000
+        >>> BreakerConfig(window_size=0)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        hookwire.runtime.errors.InvalidArgument: breaker.window_size: must be an int in ...
+    """
+
+    window_size: int = 10
+    minimum_calls: int = 5
+    failure_rate_threshold: float = 0.5
+    slow_call_duration_ns: int = 50 * _MS
+    slow_call_rate_threshold: float = 0.5
+    open_duration_ns: int = 15 * _S
+    backoff_multiplier: float = 2.0
+    max_open_duration_ns: int = 300 * _S
+    half_open_probes: int = 2
+
+    def __post_init__(self) -> None:
+        def count(name: str) -> int:
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= _UINT32_MAX:
+                raise InvalidArgument(
+                    f"breaker.{name}", f"must be an int in [1, 2^32-1], got {v!r}"
+                )
+            return v
+
+        def rate(name: str) -> None:
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v <= 1:
+                raise InvalidArgument(f"breaker.{name}", f"must be a number in (0, 1], got {v!r}")
+
+        def duration(name: str) -> int:
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise InvalidArgument(
+                    f"breaker.{name}", f"must be a non-negative int (ns), got {v!r}"
+                )
+            return v
+
+        window = count("window_size")
+        if count("minimum_calls") > window:
+            raise InvalidArgument(
+                "breaker.minimum_calls",
+                f"must not exceed window_size ({window}), got {self.minimum_calls} "
+                "(the breaker could never open)",
+            )
+        rate("failure_rate_threshold")
+        rate("slow_call_rate_threshold")
+        duration("slow_call_duration_ns")
+        if duration("open_duration_ns") == 0:
+            raise InvalidArgument("breaker.open_duration_ns", "must be > 0")
+        m = self.backoff_multiplier
+        if not isinstance(m, (int, float)) or isinstance(m, bool) or not 1.0 <= m <= 1e6:
+            raise InvalidArgument(
+                "breaker.backoff_multiplier", f"must be a number in [1, 1e6], got {m!r}"
+            )
+        if duration("max_open_duration_ns") < self.open_duration_ns:
+            raise InvalidArgument(
+                "breaker.max_open_duration_ns",
+                f"must be >= open_duration_ns ({self.open_duration_ns}), "
+                f"got {self.max_open_duration_ns}",
+            )
+        count("half_open_probes")
+
+    @classmethod
+    def default(cls) -> BreakerConfig:
+        """SEMANTICS.md section 5 defaults."""
+        return cls()
+
+    @classmethod
+    def production(cls) -> BreakerConfig:
+        """For busy services: judged on more calls so one bad burst does not trip it, slow
+        means 80 ms (near the default 100 ms timeout), 3 good probes to close."""
+        return cls(
+            window_size=100,
+            minimum_calls=20,
+            failure_rate_threshold=0.5,
+            slow_call_duration_ns=80 * _MS,
+            slow_call_rate_threshold=0.8,
+            open_duration_ns=30 * _S,
+            backoff_multiplier=2.0,
+            max_open_duration_ns=600 * _S,
+            half_open_probes=3,
+        )
+
+    @classmethod
+    def conservative(cls) -> BreakerConfig:
+        """Protect the caller first: trips early on few calls and low rates, stays open
+        longer, and needs 5 good probes to close."""
+        return cls(
+            window_size=20,
+            minimum_calls=3,
+            failure_rate_threshold=0.25,
+            slow_call_duration_ns=25 * _MS,
+            slow_call_rate_threshold=0.3,
+            open_duration_ns=60 * _S,
+            backoff_multiplier=2.0,
+            max_open_duration_ns=900 * _S,
+            half_open_probes=5,
+        )
+
+    def to_proto(self) -> hook_pb2.BreakerConfig:
+        """Every field set explicitly."""
+        pb = hook_pb2.BreakerConfig(
+            window_size=self.window_size,
+            minimum_calls=self.minimum_calls,
+            failure_rate_threshold=self.failure_rate_threshold,
+            slow_call_rate_threshold=self.slow_call_rate_threshold,
+            backoff_multiplier=self.backoff_multiplier,
+            half_open_probes=self.half_open_probes,
+        )
+        _dur_to_proto(self.slow_call_duration_ns, pb.slow_call_duration)
+        _dur_to_proto(self.open_duration_ns, pb.open_duration)
+        _dur_to_proto(self.max_open_duration_ns, pb.max_open_duration)
+        return pb
+
+    @classmethod
+    def from_proto(cls, pb: hook_pb2.BreakerConfig) -> BreakerConfig:
+        """Unset fields take the defaults; invalid values raise InvalidArgument."""
+        d = cls()
+        return cls(
+            window_size=pb.window_size if pb.HasField("window_size") else d.window_size,
+            minimum_calls=pb.minimum_calls if pb.HasField("minimum_calls") else d.minimum_calls,
+            failure_rate_threshold=pb.failure_rate_threshold
+            if pb.HasField("failure_rate_threshold")
+            else d.failure_rate_threshold,
+            slow_call_duration_ns=_dur_from_proto(pb.slow_call_duration)
+            if pb.HasField("slow_call_duration")
+            else d.slow_call_duration_ns,
+            slow_call_rate_threshold=pb.slow_call_rate_threshold
+            if pb.HasField("slow_call_rate_threshold")
+            else d.slow_call_rate_threshold,
+            open_duration_ns=_dur_from_proto(pb.open_duration)
+            if pb.HasField("open_duration")
+            else d.open_duration_ns,
+            backoff_multiplier=pb.backoff_multiplier
+            if pb.HasField("backoff_multiplier")
+            else d.backoff_multiplier,
+            max_open_duration_ns=_dur_from_proto(pb.max_open_duration)
+            if pb.HasField("max_open_duration")
+            else d.max_open_duration_ns,
+            half_open_probes=pb.half_open_probes
+            if pb.HasField("half_open_probes")
+            else d.half_open_probes,
+        )
+
+
+class BreakerListener(Protocol):
+    """Told about every breaker transition (the event bus adapter implements it)."""
+
+    def breaker_transition(
+        self,
+        hook_name: str,
+        old: BreakerState,
+        new: BreakerState,
+        failure_rate: float,
+        slow_rate: float,
+        open_duration_ns: int,
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerStatus:
+    """A breaker's readable state."""
+
+    state: BreakerState
+    window_calls: int
+    window_failures: int
+    window_slow: int
+    current_open_duration_ns: int
+    probes_in_flight: int
+    good_probes: int
+
+    @property
+    def failure_rate(self) -> float:
+        return self.window_failures / self.window_calls if self.window_calls else 0.0
+
+    @property
+    def slow_rate(self) -> float:
+        return self.window_slow / self.window_calls if self.window_calls else 0.0
+
+    def to_proto(self, hook_name: str = "") -> hook_pb2.BreakerStatus:
+        pb = hook_pb2.BreakerStatus(
+            hook_name=hook_name,
+            state=_STATE_TO_PROTO[self.state],  # type: ignore[arg-type]
+            window_calls=self.window_calls,
+            window_failures=self.window_failures,
+            window_slow=self.window_slow,
+            probes_in_flight=self.probes_in_flight,
+            good_probes=self.good_probes,
+        )
+        _dur_to_proto(self.current_open_duration_ns, pb.current_open_duration)
+        return pb
+
+
+_CLOSED = BreakerState.CLOSED
+_OPEN = BreakerState.OPEN
+_HALF_OPEN = BreakerState.HALF_OPEN
+
+
+# Window slots: a good call stores its end time (any int); bad calls store one of these.
+_MARK_F = "F"  # failed
+_MARK_S = "S"  # slow
+_MARK_FS = "FS"  # failed and slow
+
+
+class CircuitBreaker:
+    """One hook's breaker. `acquire()` before a call; `record()` after a permitted call.
+
+    The count window is a ring (`deque(maxlen=window_size)`) of the last calls: a good call
+    stores any int, a failed / slow call a marker; the counts are taken (in C) when the
+    window is judged, which happens after every bad call and when the window first reaches
+    `minimum_calls`. Once CLOSED with at least `minimum_calls` in the window, a good call
+    cannot raise either rate, so `record_success` is then the ring's own `append`: recording
+    the executor's common case costs one C call.
+
+    `state` is a plain attribute (read it, do not assign it) so the executor can test
+    `breaker.state is BreakerState.CLOSED` without a call. `now_ns` arguments let a caller
+    that has just read the clock pass that reading instead of making the breaker read it again.
+    """
+
+    __slots__ = (
+        "_good_probes",
+        "_open_duration_ns",
+        "_opened_at_ns",
+        "_probes_in_flight",
+        "_ring",
+        "clock",
+        "config",
+        "listener",
+        "name",
+        "record_success",
+        "state",
+    )
+
+    record_success: Callable[[int], None]
+
+    def __init__(
+        self,
+        name: str,
+        config: BreakerConfig | None = None,
+        clock: Clock | None = None,
+        listener: BreakerListener | None = None,
+    ) -> None:
+        self.name = name
+        self.config = config if config is not None else BreakerConfig()
+        if not isinstance(self.config, BreakerConfig):
+            raise InvalidArgument("breaker", f"must be a BreakerConfig, got {config!r}")
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.listener = listener
+        self.state = _CLOSED
+        self._ring: deque[object] = deque(maxlen=self.config.window_size)
+        self._opened_at_ns = 0
+        self._open_duration_ns = self.config.open_duration_ns
+        self._probes_in_flight = 0
+        self._good_probes = 0
+        self.record_success = self._record_success
+
+    # -- decisions ----------------------------------------------------------------------------
+
+    def acquire(self, now_ns: int | None = None) -> bool:
+        """Permission for one call. OPEN turns HALF_OPEN here once the open duration is over."""
+        state = self.state
+        if state is _CLOSED:
+            return True
+        if state is _OPEN:
+            now = self.clock.monotonic_ns() if now_ns is None else now_ns
+            if now - self._opened_at_ns < self._open_duration_ns:
+                return False
+            self._probes_in_flight = 1
+            self._good_probes = 0
+            self._transition(_HALF_OPEN)
+            return True
+        if self._probes_in_flight < self.config.half_open_probes:
+            self._probes_in_flight += 1
+            return True
+        return False
+
+    def record(self, failed: bool, slow: bool, now_ns: int | None = None) -> None:
+        """Record a permitted call's outcome (failed = ERROR or TIMEOUT; slow = long call)."""
+        if not failed and not slow:
+            self.record_success(0 if now_ns is None else now_ns)
+            return
+        state = self.state
+        if state is _CLOSED:
+            self._ring.append(_MARK_FS if failed and slow else _MARK_F if failed else _MARK_S)
+            self._judge(now_ns)
+        elif state is _HALF_OPEN:
+            if self._probes_in_flight > 0:
+                self._probes_in_flight -= 1
+            cfg = self.config
+            self._open_duration_ns = min(
+                int(self._open_duration_ns * cfg.backoff_multiplier), cfg.max_open_duration_ns
+            )
+            self._open(now_ns)
+        # OPEN: the call was permitted before another call opened the breaker; not counted.
+
+    def _record_success(self, now_ns: int) -> None:
+        """`record(False, False, now_ns)` outside the steady CLOSED state (`now_ns` 0 = read
+        the clock if needed)."""
+        state = self.state
+        if state is _CLOSED:
+            ring = self._ring
+            ring.append(now_ns)
+            if len(ring) >= self.config.minimum_calls:
+                self._judge(now_ns or None)
+                if self.state is _CLOSED:
+                    # Steady state: from now on a good call cannot open the breaker.
+                    self.record_success = ring.append
+        elif state is _HALF_OPEN:
+            if self._probes_in_flight > 0:
+                self._probes_in_flight -= 1
+            self._good_probes += 1
+            if self._good_probes >= self.config.half_open_probes:
+                self._clear()
+                self._transition(_CLOSED)
+
+    def _window(self) -> tuple[int, int, int]:
+        """(calls, failures, slow calls) among the last window_size calls."""
+        ring = self._ring
+        both = ring.count(_MARK_FS)
+        return len(ring), ring.count(_MARK_F) + both, ring.count(_MARK_S) + both
+
+    def _judge(self, now_ns: int | None) -> None:
+        cfg = self.config
+        count, failures, slow = self._window()
+        if count < cfg.minimum_calls:
+            return
+        if (
+            failures / count >= cfg.failure_rate_threshold
+            or slow / count >= cfg.slow_call_rate_threshold
+        ):
+            self._open(now_ns)
+
+    def _open(self, now_ns: int | None) -> None:
+        self._opened_at_ns = self.clock.monotonic_ns() if now_ns is None else now_ns
+        self._probes_in_flight = 0
+        self._good_probes = 0
+        self.record_success = self._record_success
+        self._transition(_OPEN)
+
+    def _clear(self) -> None:
+        self._ring.clear()
+        self._probes_in_flight = self._good_probes = 0
+        self._open_duration_ns = self.config.open_duration_ns
+        self.record_success = self._record_success
+
+    def _transition(self, new: BreakerState) -> None:
+        old = self.state
+        self.state = new
+        listener = self.listener
+        if listener is not None and old is not new:
+            count, failures, slow = self._window()
+            listener.breaker_transition(
+                self.name,
+                old,
+                new,
+                failures / count if count else 0.0,
+                slow / count if count else 0.0,
+                self._open_duration_ns,
+            )
+
+    # -- reading and resetting -----------------------------------------------------------------
+
+    def status(self) -> BreakerStatus:
+        """State, window counts, the open duration in force, probes."""
+        count, failures, slow = self._window()
+        return BreakerStatus(
+            self.state,
+            count,
+            failures,
+            slow,
+            self._open_duration_ns,
+            self._probes_in_flight,
+            self._good_probes,
+        )
+
+    def reset(self) -> None:
+        """Back to CLOSED with an empty window and the base open duration (a transition is
+        reported if the breaker was not CLOSED)."""
+        self._clear()
+        self._transition(_CLOSED)
+
+    def __repr__(self) -> str:
+        return f"CircuitBreaker({self.name!r}, state={self.state.value})"

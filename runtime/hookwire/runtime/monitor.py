@@ -1,0 +1,163 @@
+"""Per-hook performance: counts, failures, slow calls, duration percentiles, executor overhead.
+
+Percentiles use the nearest-rank method over each hook's last `sample_size` called durations
+(hooks skipped by their breaker are counted, not sampled).
+
+Example:
+    >>> from hookwire.runtime.clock import VirtualClock
+    >>> from hookwire.runtime.results import Outcome
+    >>> m = PerformanceMonitor(VirtualClock())
+    >>> for ms in range(1, 101):
+    ...     m.record("h", Outcome.CONTINUE, ms * 1_000_000, slow=ms >= 50)
+    >>> s = m.stats("h")
+    >>> (s.count, s.slow, s.p50_ns, s.p95_ns, s.p99_ns)
+    (100, 51, 50000000, 95000000, 99000000)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hookwire.runtime.clock import Clock, SystemClock
+from hookwire.runtime.errors import InvalidArgument, NotFound
+from hookwire.runtime.results import Outcome
+
+__all__ = ["HookStats", "MonitorSnapshot", "PerformanceMonitor"]
+
+
+@dataclass(frozen=True, slots=True)
+class HookStats:
+    """One hook's numbers since the monitor started (or was reset)."""
+
+    hook_name: str
+    count: int
+    failures: int
+    errors: int
+    timeouts: int
+    skipped: int  # calls the breaker refused
+    slow: int
+    total_ns: int
+    p50_ns: int
+    p95_ns: int
+    p99_ns: int
+
+    @property
+    def mean_ns(self) -> float:
+        called = self.count - self.skipped
+        return self.total_ns / called if called else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSnapshot:
+    """Every hook's stats and the executor's own overhead."""
+
+    taken_at_ns: int
+    hooks: dict[str, HookStats]
+    executions: int
+    overhead_total_ns: int
+
+    @property
+    def overhead_mean_ns(self) -> float:
+        return self.overhead_total_ns / self.executions if self.executions else 0.0
+
+
+class _HookCounters:
+    __slots__ = ("count", "errors", "pos", "samples", "skipped", "slow", "timeouts", "total_ns")
+
+    def __init__(self) -> None:
+        self.count = self.errors = self.timeouts = self.skipped = self.slow = 0
+        self.total_ns = 0
+        self.samples: list[int] = []
+        self.pos = 0
+
+
+def _nearest_rank(sorted_samples: list[int], p: float) -> int:
+    if not sorted_samples:
+        return 0
+    rank = max(1, math.ceil(p / 100 * len(sorted_samples)))
+    return sorted_samples[rank - 1]
+
+
+class PerformanceMonitor:
+    """Collects what the executor records; read with `stats(name)` or `snapshot()`."""
+
+    def __init__(self, clock: Clock | None = None, *, sample_size: int = 1024) -> None:
+        if not isinstance(sample_size, int) or isinstance(sample_size, bool) or sample_size < 1:
+            raise InvalidArgument("sample_size", f"must be an int >= 1, got {sample_size!r}")
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.sample_size = sample_size
+        self._hooks: dict[str, _HookCounters] = {}
+        self._executions = 0
+        self._overhead_ns = 0
+
+    def record(
+        self,
+        hook_name: str,
+        outcome: Outcome,
+        duration_ns: int,
+        slow: bool,
+        called: bool = True,
+    ) -> None:
+        """Count one trace entry of a hook (`called=False`: its breaker refused the call)."""
+        c = self._hooks.get(hook_name)
+        if c is None:
+            c = self._hooks[hook_name] = _HookCounters()
+        c.count += 1
+        if outcome is Outcome.ERROR:
+            c.errors += 1
+        elif outcome is Outcome.TIMEOUT:
+            c.timeouts += 1
+        elif not called:
+            # Refused by the breaker: counted, not sampled.
+            c.skipped += 1
+            return
+        if slow:
+            c.slow += 1
+        c.total_ns += duration_ns
+        samples = c.samples
+        if len(samples) < self.sample_size:
+            samples.append(duration_ns)
+        else:
+            samples[c.pos] = duration_ns
+            c.pos = (c.pos + 1) % self.sample_size
+
+    def record_execution(self, overhead_ns: int) -> None:
+        """Count one execution and the time the executor spent outside hook calls."""
+        self._executions += 1
+        self._overhead_ns += overhead_ns
+
+    def stats(self, name: str) -> HookStats:
+        """One hook's numbers; NotFound if nothing was recorded for it."""
+        c = self._hooks.get(name)
+        if c is None:
+            raise NotFound("hook_name", f"no calls recorded for hook {name!r}")
+        s = sorted(c.samples)
+        return HookStats(
+            name,
+            c.count,
+            c.errors + c.timeouts,
+            c.errors,
+            c.timeouts,
+            c.skipped,
+            c.slow,
+            c.total_ns,
+            _nearest_rank(s, 50),
+            _nearest_rank(s, 95),
+            _nearest_rank(s, 99),
+        )
+
+    def snapshot(self) -> MonitorSnapshot:
+        """All hooks' stats and the executor overhead, now."""
+        return MonitorSnapshot(
+            self.clock.time_ns(),
+            {name: self.stats(name) for name in self._hooks},
+            self._executions,
+            self._overhead_ns,
+        )
+
+    def reset(self) -> None:
+        """Forget everything recorded."""
+        self._hooks.clear()
+        self._executions = 0
+        self._overhead_ns = 0

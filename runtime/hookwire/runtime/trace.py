@@ -1,0 +1,178 @@
+"""The trace of an execution, and the execution itself (result, final context, trace).
+
+Example:
+    >>> from hookwire.runtime.context import HookContext
+    >>> from hookwire.runtime.results import CONTINUE, Outcome
+    >>> from hookwire.runtime.breaker import BreakerState
+    >>> closed = BreakerState.CLOSED
+    >>> e = TraceEntry("audit", "python", Outcome.CONTINUE, "", 1_500_000, False, closed)
+    >>> Execution(CONTINUE, HookContext("session_start"), [e]).trace_to_json()[0]["durationMs"]
+    1.5
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hookwire.runtime.breaker import (
+    BreakerState,
+    breaker_state_from_proto,
+    breaker_state_to_proto,
+)
+from hookwire.runtime.context import HookContext
+from hookwire.runtime.language import language_from_proto, language_to_proto
+from hookwire.runtime.results import (
+    HookResult,
+    Outcome,
+    outcome_from_proto,
+    outcome_to_proto,
+    result_from_proto,
+    result_to_proto,
+)
+from hookwire.v1 import hook_pb2
+
+__all__ = ["Execution", "RawRecord", "TraceEntry", "expand_raw"]
+
+_S = 1_000_000_000
+
+
+@dataclass(slots=True)
+class TraceEntry:
+    """One hook's part in an execution."""
+
+    hook_name: str
+    language: str
+    outcome: Outcome
+    reason: str
+    duration_ns: int
+    slow: bool
+    breaker_state: BreakerState
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON: hook, outcome, reason, durationMs (float), slow, breaker."""
+        return {
+            "hook": self.hook_name,
+            "outcome": self.outcome.value,
+            "reason": self.reason,
+            "durationMs": self.duration_ns / 1e6,
+            "slow": self.slow,
+            "breaker": self.breaker_state.value,
+        }
+
+    def to_proto(self) -> hook_pb2.TraceEntry:
+        pb = hook_pb2.TraceEntry(
+            hook_name=self.hook_name,
+            language=language_to_proto(self.language),  # type: ignore[arg-type]
+            outcome=outcome_to_proto(self.outcome),  # type: ignore[arg-type]
+            reason=self.reason,
+            slow=self.slow,
+            breaker_state=breaker_state_to_proto(self.breaker_state),  # type: ignore[arg-type]
+        )
+        pb.duration.seconds, pb.duration.nanos = divmod(self.duration_ns, _S)
+        return pb
+
+    @classmethod
+    def from_proto(cls, pb: hook_pb2.TraceEntry, field: str = "trace") -> TraceEntry:
+        return cls(
+            pb.hook_name,
+            language_from_proto(pb.language, f"{field}.language"),
+            outcome_from_proto(pb.outcome, f"{field}.outcome"),
+            pb.reason,
+            pb.duration.seconds * _S + pb.duration.nanos,
+            pb.slow,
+            breaker_state_from_proto(pb.breaker_state, f"{field}.breaker_state"),
+        )
+
+
+# A raw trace record as the executor's loop writes it (cheaper than a TraceEntry): the i-th
+# record belongs to the i-th entry of the chain (every hook considered leaves exactly one, in
+# order). It is either a bare int, the duration of a CONTINUE that was neither slow nor late
+# and left the breaker CLOSED (the common case), or a tuple
+# (outcome, reason, duration_ns, slow, breaker state).
+RawRecord = int | tuple[Outcome, str, int, bool, BreakerState]
+_CONTINUE = Outcome.CONTINUE
+_CLOSED = BreakerState.CLOSED
+
+
+def expand_raw(
+    raw: list[RawRecord], entries: tuple[Any, ...]
+) -> list[tuple[Any, Outcome, str, int, bool, BreakerState]]:
+    """(entry, outcome, reason, duration_ns, slow, breaker state) for each raw record."""
+    out = []
+    for e, r in zip(entries, raw, strict=False):
+        if type(r) is int:
+            out.append((e, _CONTINUE, "", r, False, _CLOSED))
+        else:
+            out.append((e, *r))  # type: ignore[misc]
+    return out
+
+
+class Execution:
+    """The outcome of executing a point: the final result, the final context and the trace.
+
+    The executor hands over its raw records and the chain they belong to; `trace` builds the
+    TraceEntry list on first read, so an execution whose trace is never read does not pay.
+    """
+
+    __slots__ = ("_entries", "_raw", "_trace", "context", "result")
+
+    def __init__(
+        self,
+        result: HookResult,
+        context: HookContext,
+        trace: list[TraceEntry] | None = None,
+        raw: list[RawRecord] | None = None,
+        entries: tuple[Any, ...] = (),
+    ) -> None:
+        self.result = result
+        self.context = context
+        self._trace = trace
+        self._raw = raw
+        self._entries = entries
+
+    @property
+    def trace(self) -> list[TraceEntry]:
+        """One entry per hook considered, in order."""
+        trace = self._trace
+        if trace is None:
+            trace = [
+                TraceEntry(e.name, e.language, outcome, reason, dur, slow, state)
+                for (e, outcome, reason, dur, slow, state) in expand_raw(
+                    self._raw or [], self._entries
+                )
+            ]
+            self._trace = trace
+            self._raw = None
+            self._entries = ()
+        return trace
+
+    def trace_to_json(self) -> list[dict[str, Any]]:
+        """The trace as plain dicts (see TraceEntry.to_json)."""
+        return [t.to_json() for t in self.trace]
+
+    def to_proto(self) -> hook_pb2.Execution:
+        """As hookwire.v1.Execution."""
+        pb = hook_pb2.Execution(result=result_to_proto(self.result))
+        pb.context.CopyFrom(self.context.to_proto())
+        pb.trace.extend(t.to_proto() for t in self.trace)
+        return pb
+
+    @classmethod
+    def from_proto(cls, pb: hook_pb2.Execution) -> Execution:
+        """From hookwire.v1.Execution."""
+        return cls(
+            result_from_proto(pb.result, "execution.result"),
+            HookContext.from_proto(pb.context),
+            [TraceEntry.from_proto(t, f"execution.trace[{i}]") for i, t in enumerate(pb.trace)],
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Execution):
+            return NotImplemented
+        return (self.result, self.context, self.trace) == (other.result, other.context, other.trace)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Execution(result={self.result!r}, trace={len(self.trace)} entries)"
