@@ -94,5 +94,6 @@ def test_random_messages_python_js_python(
     cls = message_class(message_name)
     assert decode(cls, binary) == original
     assert decode(cls, via_json) == original
-    # protobuf-es keeps the wire order of map entries, so its re-encoding is byte-identical.
-    assert binary == encoded
+    # Bytes are not compared: protobuf-es holds maps as JS objects, which put integer-like keys
+    # ("0", "7") first, so map entries may come back in another (equally valid) order.
+    assert len(binary) == len(encoded)

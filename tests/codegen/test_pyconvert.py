@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 from hookwire.codegen.decode import message_class
 from hookwire.codegen.pyconvert import model_attr, snake
 from hookwire.codegen.vectors import build_vectors
@@ -201,3 +203,53 @@ def test_from_pb_json_value_recursion_depth() -> None:
         value = outer
     model = convert.json_value_from_pb(value)
     assert convert.json_value_to_pb(model) == value
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seconds=st.integers(-62_135_596_800, 253_402_300_799),
+    nanos=st.one_of(st.integers(0, 999_999_999), st.sampled_from([0, 1_000_000, 5_000])),
+)
+def test_timestamp_text_matches_protobuf(seconds: int, nanos: int) -> None:
+    pb = Timestamp(seconds=seconds, nanos=nanos)
+    text = convert._timestamp_text(pb, "t")
+    assert text == pb.ToJsonString()
+    back = Timestamp()
+    convert._set_timestamp(back, text, "t")
+    assert back == pb
+
+
+@settings(max_examples=300, deadline=None)
+@given(seconds=st.integers(-315_576_000_000, 315_576_000_000), nanos=st.integers(0, 999_999_999))
+def test_duration_text_matches_protobuf(seconds: int, nanos: int) -> None:
+    pb = Duration(seconds=seconds, nanos=-nanos if seconds < 0 else nanos)
+    text = convert._duration_text(pb, "d")
+    assert text == pb.ToJsonString()
+    back = Duration()
+    convert._set_duration(back, text, "d")
+    assert back == pb
+
+
+def test_timestamp_offsets_and_bad_dates() -> None:
+    pb = Timestamp()
+    convert._set_timestamp(pb, "2024-01-01T01:00:00.5+01:00", "t")
+    assert (pb.seconds, pb.nanos) == (1_704_067_200, 500_000_000)
+    convert._set_timestamp(pb, "2023-12-31T23:00:00-01:00", "t")
+    assert pb.seconds == 1_704_067_200
+    with pytest.raises(convert.ConversionError, match=r"t: '2024-02-30T00:00:00Z': day is out"):
+        convert._set_timestamp(pb, "2024-02-30T00:00:00Z", "t")
+    with pytest.raises(convert.ConversionError, match="time of day out of range"):
+        convert._set_timestamp(pb, "2024-01-01T24:00:00Z", "t")
+    with pytest.raises(convert.ConversionError, match="outside years"):
+        convert._set_timestamp(pb, "0001-01-01T00:00:00+00:01", "t")
+
+
+def test_out_of_range_wire_timestamp_names_the_field() -> None:
+    pb = hook_pb2.HookContext()
+    pb.timestamp.seconds = 253_402_300_800  # year 10000
+    with pytest.raises(convert.ConversionError, match=r"HookContext\.timestamp: Timestamp"):
+        convert.hook_context_from_pb(pb)
+    cache = hook_pb2.CacheResult()
+    cache.ttl.seconds, cache.ttl.nanos = 1, -1  # mixed signs
+    with pytest.raises(convert.ConversionError, match=r"CacheResult\.ttl: Duration"):
+        convert.cache_result_from_pb(cache)

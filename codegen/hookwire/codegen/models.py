@@ -22,12 +22,14 @@ Example:
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 PACKAGE_PREFIX = "HookwireV1"
+PACKAGE_DIR = Path("hookwire") / "v1"
 BASE_MODULE = "hookwire.v1.model_base"
 BASE_CLASS = "ProtoModel"
 
@@ -122,8 +124,12 @@ def generate_models(proto_dir: Path, out_python: Path) -> list[Path]:
     package = out_python / "hookwire" / "v1"
     package.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
+        # Only the hookwire.v1 package gets models (others, like io.cloudevents.v1, are plain
+        # protobuf bindings): give datamodel-code-generator a proto root holding just those.
+        protos = Path(tmp) / "proto"
+        shutil.copytree(proto_dir / PACKAGE_DIR, protos / PACKAGE_DIR)
         raw = Path(tmp) / "models.py"
-        _datamodel_codegen(proto_dir, raw)
+        _datamodel_codegen(protos, raw)
         source = _postprocess(raw.read_text(encoding="utf-8"))
     models = package / "models.py"
     models.write_text(source, encoding="utf-8")

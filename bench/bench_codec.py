@@ -1,0 +1,140 @@
+"""Codec speed side by side: encode+decode of a typical HookContext in Python, JS and Lua.
+
+- Python: protobuf (upb), ``FromString`` + ``SerializeToString``; also the generated pydantic
+  converters (``hook_context_from_pb`` + ``hook_context_to_pb``) on top of it.
+- JS: protobuf-es (``fromBinary`` + ``toBinary``) in a node child process that times its own loop
+  and prints JSON.
+- Lua: the generated Lua codec under lupa, through bench/bench_codec_lua.py (``measure()`` if it
+  has one, otherwise its ``lua_runtime()``).
+
+The message is bench_codec_lua.typical_context() (nested data, 10 metadata entries), so every
+language encodes the same bytes. Goal (#2): Lua within 3x of protobuf-es.
+
+Example:
+    python -m bench codec
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from hookwire.v1 import convert, hook_pb2
+
+ROOT = Path(__file__).resolve().parent.parent
+N = 2000
+REPEATS = 5
+
+_JS = """
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+const [moduleUrl, hex, n, repeats] = process.argv.slice(1);
+const { HookContextSchema } = await import(moduleUrl);
+const bytes = Uint8Array.from(Buffer.from(hex, "hex"));
+const once = Buffer.from(toBinary(HookContextSchema, fromBinary(HookContextSchema, bytes)));
+let best = Infinity;
+for (let r = 0; r < Number(repeats) + 1; r++) {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < Number(n); i++) toBinary(HookContextSchema, fromBinary(HookContextSchema, bytes));
+  const us = Number(process.hrtime.bigint() - t0) / 1000 / Number(n);
+  if (r > 0) best = Math.min(best, us);  // round 0 warms up the JIT
+}
+console.log(JSON.stringify({ us_per_op: best, same_bytes: once.toString("hex") === hex }));
+"""
+
+
+def best_us(loop: Callable[[int], object], n: int = N, repeats: int = REPEATS) -> float:
+    """Best of ``repeats`` runs of ``loop(n)``, in microseconds per iteration."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        loop(n)
+        best = min(best, (time.perf_counter() - start) / n)
+    return best * 1e6
+
+
+def python_us(data: bytes) -> float:
+    def loop(n: int) -> None:
+        for _ in range(n):
+            hook_pb2.HookContext.FromString(data).SerializeToString()
+
+    return best_us(loop)
+
+
+def converter_us(data: bytes) -> float:
+    pb = hook_pb2.HookContext.FromString(data)
+
+    def loop(n: int) -> None:
+        for _ in range(n):
+            convert.hook_context_to_pb(convert.hook_context_from_pb(pb))
+
+    return best_us(loop)
+
+
+def js_us(data: bytes) -> float:
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("node is not on PATH")
+    module = (ROOT / "generated" / "js" / "hookwire" / "v1" / "hook_pb.js").as_uri()
+    done = subprocess.run(
+        [node, "--input-type=module", "-e", _JS, module, data.hex(), str(N * 5), str(REPEATS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    if not result["same_bytes"]:
+        raise RuntimeError("protobuf-es re-encoding differs from protobuf's bytes")
+    return float(result["us_per_op"])
+
+
+def lua_us(data: bytes) -> float | None:
+    """Lua codec time per encode+decode, or None when the Lua side is not there."""
+    if not (ROOT / "generated" / "lua").is_dir():
+        return None
+    try:
+        from bench import bench_codec_lua
+    except ImportError:
+        return None
+    measure = getattr(bench_codec_lua, "measure", None)
+    if callable(measure):
+        return float(measure())
+    lua = bench_codec_lua.lua_runtime()
+    loop = lua.execute(
+        b"local C = require('hookwire.v1.hook').HookContext\n"
+        b"local decode, encode = C.decode, C.encode\n"
+        b"return function(bytes, n) local out for _ = 1, n do out = encode(decode(bytes)) end "
+        b"return out end"
+    )
+    if loop(data, 1) != data:
+        raise RuntimeError("Lua re-encoding differs from protobuf's bytes")
+    return best_us(lambda n: loop(data, n))
+
+
+def typical_bytes() -> bytes:
+    from bench.bench_codec_lua import typical_context
+
+    return typical_context().SerializeToString(deterministic=True)
+
+
+def run() -> None:
+    data = typical_bytes()
+    py = python_us(data)
+    conv = converter_us(data)
+    js = js_us(data)
+    lua = lua_us(data)
+    print(f"message: typical HookContext (nested data, 10 metadata entries), {len(data)} bytes")
+    print(f"python protobuf (upb)        encode+decode: {py:8.2f} us")
+    print(f"python pydantic converters   from_pb+to_pb: {conv:8.2f} us")
+    print(f"js protobuf-es               encode+decode: {js:8.2f} us")
+    if lua is None:
+        print("lua generated codec: not available (no generated/lua or bench_codec_lua)")
+        return
+    print(f"lua generated codec (lupa)   encode+decode: {lua:8.2f} us")
+    verdict = "meets" if lua / js <= 3.0 else "MISSES"
+    print(f"ratio lua / protobuf-es: {lua / js:.2f}x ({verdict} the goal: within 3x)")
