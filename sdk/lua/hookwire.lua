@@ -221,21 +221,22 @@ function M.register(point, fn, opts)
   registrations[#registrations + 1] = { point = point, fn = fn, opts = clean, where = host.where() }
 end
 
---- Publish an event of `type` ("tool.invoked") with a JSON payload table.
+--- Publish an event of `type` ("tool.invoked") with a JSON payload (a table, string, number,
+-- boolean or hookwire.null; nil publishes an empty object). Returns the event's sequence
+-- number when the host's bus assigns one.
 function M.publish(event_type, payload)
   check_string("publish", "type", event_type, false)
   if payload == nil then payload = {} end
-  if type(payload) ~= "table" or getmetatable(payload) == "hookwire.array" then
-    fail("publish", "payload must be a table used as a JSON object", payload)
-  end
-  return host.publish(event_type, payload)
+  local seq = host.publish(event_type, payload) -- not a tail call: errors blame the caller
+  return seq
 end
 
 --- Call `fn(event)` for every event whose type matches `pattern` (NATS wildcards `*`, `>`).
 function M.subscribe(pattern, fn)
   check_string("subscribe", "pattern", pattern, false)
   if type(fn) ~= "function" then fail("subscribe", "fn must be a function", fn) end
-  return host.subscribe(pattern, fn)
+  local r = host.subscribe(pattern, fn)
+  return r
 end
 
 -- For the host only; removed from the module before hook code can see it.

@@ -109,7 +109,7 @@ class LuaHookAdapter:
                 self._bytes(ctx.correlation_id),
                 ctx.timestamp_ns,
                 ctx.data,
-                ctx.metadata,
+                ctx.metadata or None,  # empty: Lua makes an empty table, nothing to wrap
                 operation,
             )
         except Exception as exc:  # lupa.LuaMemoryError / LuaError outside the protected call

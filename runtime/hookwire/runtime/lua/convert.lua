@@ -21,20 +21,24 @@ local type, error, next, rawget, rawset, rawlen = type, error, next, rawget, raw
 local tostring, fmt, concat, math_type, huge = tostring, string.format, table.concat, math.type, math.huge
 local pack = table.pack
 
--- proxy -> the Python object it stands for, until it is materialized.
-local SOURCE = setmetatable({}, { __mode = "k" })
+-- A proxy holds the Python object it stands for under this private key until it is
+-- materialized. Hook code cannot name the key, and everything that could enumerate it
+-- (`pairs`, the sandbox's `next`/`rawget`/`rawlen`/`rawset`) materializes first, which
+-- removes it.
+local SRC = setmetatable({}, { __metatable = "hookwire.private", __tostring = function() return "?" end })
 local LAZY_OBJECT, LAZY_ARRAY = {}, {}
 
 local function lazy_object(src)
-  local t = setmt({}, LAZY_OBJECT)
-  SOURCE[t] = src
-  return t
+  return setmt({ [SRC] = src }, LAZY_OBJECT)
 end
 
 local function lazy_array(src)
-  local t = setmt({}, LAZY_ARRAY)
-  SOURCE[t] = src
-  return t
+  return setmt({ [SRC] = src }, LAZY_ARRAY)
+end
+
+-- The Python object behind an untouched proxy, or nil.
+local function source(t)
+  return rawget(t, SRC)
 end
 
 -- A value handed over by Python: a scalar, NULL, or a tag followed by a container / message.
@@ -47,7 +51,7 @@ end
 
 -- Fill a proxy with everything its Python object holds and make it an ordinary table.
 local function materialize(t)
-  local src = SOURCE[t]
+  local src = rawget(t, SRC)
   if src == nil then return end
   local is_object = getmt(t) == LAZY_OBJECT
   local offset, j = 0, 0
@@ -71,7 +75,7 @@ local function materialize(t)
     end
     offset = r[1]
   until offset == 0
-  SOURCE[t] = nil
+  rawset(t, SRC, nil)
   setmt(t, is_object and OBJECT_MT or ARRAY_MT)
 end
 
@@ -91,7 +95,7 @@ local function lazy_len(t)
 end
 
 LAZY_OBJECT.__index = function(t, k)
-  local src = SOURCE[t]
+  local src = rawget(t, SRC)
   if src == nil or type(k) ~= "string" then return nil end
   local v = wrap(py_lookup(src, k))
   if v ~= nil then rawset(t, k, v) end -- cached: the next read does not cross to Python
@@ -136,11 +140,12 @@ local function flatten(value, root)
     if tv == "string" or tv == "boolean" then
       n = n + 1; T[n] = v
     elseif tv == "number" then
-      if v ~= v or v == huge or v == -huge then bad(depth, "is not a finite number (" .. tostring(v) .. ")") end
+      if v ~= v then bad(depth, "is not a finite number (NaN)") end
+      if v == huge or v == -huge then bad(depth, "is not a finite number (" .. (v > 0 and "inf" or "-inf") .. ")") end
       n = n + 1; T[n] = v
     elseif tv == "table" then
       if v == NULL then n = n + 2; T[n] = 0; return end
-      local src = SOURCE[v]
+      local src = rawget(v, SRC)
       if src ~= nil then n = n + 3; T[n - 1] = 3; T[n] = src; return end
       if seen[v] then bad(depth, "contains itself (a cycle), which JSON cannot hold") end
       local mt = getmt(v)
@@ -197,5 +202,5 @@ return {
   lazy_array = lazy_array,
   materialize = materialize,
   flatten = flatten,
-  SOURCE = SOURCE,
+  source = source,
 }

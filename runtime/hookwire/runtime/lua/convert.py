@@ -52,8 +52,11 @@ class Converter:
 
     # -- Python -> Lua (called from convert.lua) -------------------------------------------
 
-    def value(self, v: Any, where: str) -> Any:
-        """One Python value as Lua receives it: a scalar, `null`, or (tag, container/message)."""
+    def value(self, v: Any, key: str | int) -> Any:
+        """One Python value as Lua receives it: a scalar, `null`, or (tag, container/message).
+
+        `key` (a dict key or list index) only names the value in an error message.
+        """
         t = type(v)
         if t is str:
             return v.encode()
@@ -64,7 +67,7 @@ class Converter:
                 return v
             return (
                 self.err_tag,
-                f"{where}: the integer {v} does not fit a Lua integer (64-bit)".encode(),
+                f"{_where(key)}: the integer {v} does not fit a Lua integer (64-bit)".encode(),
             )
         if v is None:
             return self.null
@@ -79,9 +82,9 @@ class Converter:
                 return float(v)
             return (
                 self.err_tag,
-                f"{where}: the number {v} has no exact Lua representation".encode(),
+                f"{_where(key)}: the number {v} has no exact Lua representation".encode(),
             )
-        return (self.err_tag, f"{where}: {t.__name__} is not a JSON value".encode())
+        return (self.err_tag, f"{_where(key)}: {t.__name__} is not a JSON value".encode())
 
     def lookup(self, src: Any, key: bytes) -> Any:
         """`src[key]` for a proxy's `__index`; nil (None) for a missing key."""
@@ -89,7 +92,15 @@ class Converter:
             v = src[key.decode()]
         except (KeyError, UnicodeDecodeError):
             return None
-        return self.value(v, repr(key.decode()))
+        # The common scalars inline: this runs once per field a hook reads.
+        t = type(v)
+        if t is str:
+            return v.encode()
+        if t is float or t is bool or (t is int and _INT64_MIN <= v <= _INT64_MAX):
+            return v
+        if t is dict:
+            return (self.dict_tag, v)
+        return self.value(v, key.decode())
 
     def items(self, src: Any, offset: int) -> tuple[Any, ...]:
         """(next offset or 0, items...) of a dict (key, value pairs) or list, one chunk."""
@@ -103,14 +114,14 @@ class Converter:
                 chunk = list(src.items())[offset : offset + ITEMS_PER_CALL]
             for k, v in chunk:
                 add(k.encode())
-                r = value(v, repr(k))
+                r = value(v, k)
                 if type(r) is tuple:
                     out.extend(r)
                 else:
                     add(r)
         else:
             for i, v in enumerate(src[offset : offset + ITEMS_PER_CALL], offset):
-                r = value(v, f"[{i}]")
+                r = value(v, i)
                 if type(r) is tuple:
                     out.extend(r)
                 else:
@@ -129,6 +140,10 @@ class Converter:
             return _build(it, root)
         except StopIteration:
             raise ConversionError(f"{root}: truncated value") from None
+
+
+def _where(key: str | int) -> str:
+    return f"[{key}]" if isinstance(key, int) else f"context value {key!r}"
 
 
 def _text(b: Any, path: str) -> str:

@@ -53,7 +53,8 @@ def load_lua_hooks(path: str | Path, registry: Registry, sandbox: LuaSandbox) ->
 
     All or nothing: if a file fails to load or a registration is refused (a taken name, an
     unknown point), the hooks registered by this call are removed again and the error is
-    raised, prefixed with the "file:line" of the offending register() call.
+    raised with the "file:line" of the offending register() call in its reason, e.g.
+    "name: hooks/a.lua:2: a hook named 'audit' is already registered".
     """
     loaded = read_lua_hooks(path, sandbox)
     specs: list[HookSpec] = []
@@ -78,7 +79,11 @@ def load_lua_hooks(path: str | Path, registry: Registry, sandbox: LuaSandbox) ->
                     )
                 )
             except HookwireError as exc:
-                raise type(exc)(f"{reg.where}: {exc}", field=exc.field) from None
+                # Same type and field; the reason gains the "file:line" of the register() call.
+                reason = f"{reg.where}: {exc.reason}"
+                if exc.field:
+                    raise type(exc)(exc.field, reason) from None
+                raise type(exc)(reason) from None
     except BaseException:
         for spec in specs:
             registry.unregister(spec.name)

@@ -21,9 +21,9 @@ local CHUNK = 4000
 
 local internal = sdk._internal
 sdk._internal = nil
-local host, RESULT_MT = internal.host, internal.RESULT_MT
-local materialize, SOURCE, lazy_object, flatten =
-  convert.materialize, convert.SOURCE, convert.lazy_object, convert.flatten
+local host, OBJECT_MT = internal.host, internal.OBJECT_MT
+local materialize, source, lazy_object, flatten =
+  convert.materialize, convert.source, convert.lazy_object, convert.flatten
 
 -- Shared state hook code could otherwise reach through a string's metatable.
 string.dump = nil
@@ -83,17 +83,22 @@ local function handler(e)
   return setmetatable({ text = where .. ": " .. text }, ERRBOX)
 end
 
--- Run fn(...) with the instruction budget; returns true, results... or false, error.
-local function run_limited(deadline_s, fn, ...)
-  local saved = deadline
-  if deadline_s < deadline then deadline = deadline_s end
-  depth = depth + 1
-  if depth == 1 then sethook(count_hook, "", CHECK_EVERY) end
-  local r = pack(xpcall(fn, handler, ...))
+-- Run fn(...) with the instruction budget; returns ok, first result or error. Nested runs (a
+-- hook publishing to a Lua subscriber) keep the earlier deadline if it is sooner.
+local saved_deadlines = {}
+local function after_run(ok, r)
+  deadline = saved_deadlines[depth]
   depth = depth - 1
   if depth == 0 then sethook() end
-  deadline = saved
-  return r
+  return ok, r
+end
+
+local function run_limited(deadline_s, fn, ...)
+  depth = depth + 1
+  saved_deadlines[depth] = deadline
+  if deadline_s < deadline then deadline = deadline_s end
+  if depth == 1 then sethook(count_hook, "", CHECK_EVERY) end
+  return after_run(xpcall(fn, handler, ...))
 end
 
 -- Map a failed run to (code, message): 2 error, 3 timeout, 4 memory.
@@ -143,7 +148,7 @@ local SAFE_OS = {
 
 local function materialized(raw)
   return function(t, ...)
-    if SOURCE[t] ~= nil then materialize(t) end
+    if type(t) == "table" and source(t) ~= nil then materialize(t) end
     return raw(t, ...)
   end
 end
@@ -216,7 +221,8 @@ end
 -- hook code as a wrapped Python object.
 local py_publish, py_subscribe = deps.publish, deps.subscribe
 host.publish = function(event_type, payload)
-  local T, n = flatten(payload, "payload")
+  local fine, T, n = pcall(flatten, payload, "payload")
+  if not fine then error(T, 3) end
   local ok, r
   if n <= CHUNK then ok, r = py_publish(event_type, n, unpack(T, 1, n))
   else ok, r = py_publish(event_type, n, T) end
@@ -268,16 +274,17 @@ local function result_of(r)
   return 1, kind
 end
 
-local function finish(r)
-  if r[1] then return result_of(r[2]) end
-  return failure(r[2])
+local function finish(ok, r)
+  if ok then return result_of(r) end
+  return failure(r)
 end
 
 -- Call hook `fn` with a context built from Python values; see adapter.py for the codes.
 local function invoke(fn, deadline_s, point, language, correlation_id, timestamp_ns, data, metadata, operation)
   local ctx = {
     point = point, language = language, correlation_id = correlation_id,
-    timestamp_ns = timestamp_ns, data = lazy_object(data), metadata = lazy_object(metadata),
+    timestamp_ns = timestamp_ns, data = lazy_object(data),
+    metadata = metadata == nil and setmetatable({}, OBJECT_MT) or lazy_object(metadata),
   }
   if operation ~= nil then ctx.operation = lazy_object(operation) end
   return finish(run_limited(deadline_s, fn, ctx))
@@ -285,9 +292,9 @@ end
 
 -- Call subscriber `fn` with an event (a Python dict); its return value is ignored.
 local function deliver(fn, deadline_s, event)
-  local r = run_limited(deadline_s, fn, lazy_object(event))
-  if r[1] then return 0 end
-  return failure(r[2])
+  local ok, e = run_limited(deadline_s, fn, lazy_object(event))
+  if ok then return 0 end
+  return failure(e)
 end
 
 -- Run a hook file; returns 1, registrations or a failure code and message.
@@ -297,14 +304,24 @@ local function load_file(code, chunkname, dir, deadline_s)
   if f == nil then return 2, err end
   internal.take_registrations()
   host.loading = true
-  local r = run_limited(deadline_s, f)
+  local ok, e = run_limited(deadline_s, f)
   host.loading = false
   local regs = internal.take_registrations()
-  if not r[1] then return failure(r[2]) end
+  if not ok then return failure(e) end
   return 1, regs
 end
 
+-- Make a host function a global of the files loaded from now on; it answers (ok, value|message).
+local function expose(name, py_fn)
+  BASE[name] = function(...)
+    local ok, r = py_fn(...)
+    if not ok then error(r, 2) end
+    return r
+  end
+end
+
 return {
+  expose = expose,
   invoke = invoke,
   deliver = deliver,
   load_file = load_file,

@@ -39,7 +39,7 @@ import lupa.lua54 as lupa
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.events import EventSink
-from hookwire.runtime.lua.convert import ConversionError, Converter
+from hookwire.runtime.lua.convert import Converter
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -52,6 +52,7 @@ __all__ = [
 
 DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
 _HERE = Path(__file__).resolve().parent
+_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _MODULE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 _log = logging.getLogger("hookwire.lua")
 
@@ -69,9 +70,9 @@ class LuaLoadError(InvalidArgument):
 class LuaBus(Protocol):
     """What `hookwire.publish` / `hookwire.subscribe` need from the event bus."""
 
-    def publish(self, type: str, payload: dict[str, Any]) -> Any: ...
+    def publish(self, type: str, payload: Any = ..., *, source_language: str = "") -> int: ...
 
-    def subscribe(self, pattern: str, *, callback: Callable[[Any], None]) -> Any: ...
+    def subscribe(self, *patterns: str, callback: Callable[[Any], object] | None = None) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,11 +202,48 @@ class LuaSandbox:
         self.deliver = api[b"deliver"]
         self._load_file = api[b"load_file"]
         self._unpack = api[b"unpack"]
+        self._expose = api[b"expose"]
         # Nothing below is reachable from hook environments; removed all the same.
         lua.execute(
             b"python = nil; package.loaded.python = nil; package.loadlib = nil; "
             b"package.cpath = ''; package.searchers[3] = nil; package.searchers[4] = nil"
         )
+
+    def expose(self, name: str, fn: Callable[..., Any]) -> None:
+        """Make `fn` a global function `name` in hook files loaded after this call.
+
+        For hosts and test drivers (e.g. a conformance driver advancing a VirtualClock).
+        `fn` gets lupa values (strings as bytes, numbers, booleans, Lua tables) and must return
+        None or a scalar (str, int, float, bool); an exception becomes a Lua error in the hook.
+
+        Example:
+            >>> sb = LuaSandbox()
+            >>> sb.expose("double", lambda x: x * 2)
+            >>> [r] = sb.load_source(
+            ...     'hookwire.register("session_start", function() '
+            ...     'return hookwire.replace(double(21)) end)', "d.lua")
+            >>> from hookwire.runtime.context import HookContext
+            >>> from hookwire.runtime.lua.adapter import LuaHookAdapter
+            >>> LuaHookAdapter(sb, r.fn).call(HookContext("session_start"), 10**8)
+            Replace(value=42)
+        """
+        if not isinstance(name, str) or not _IDENT_RE.match(name):
+            raise InvalidArgument("name", f"must be a Lua identifier, got {name!r}")
+        if not callable(fn):
+            raise InvalidArgument("fn", f"must be callable, got {type(fn).__name__}")
+
+        def call(*args: Any) -> tuple[bool, Any]:
+            try:
+                r = fn(*args)
+            except Exception as exc:
+                return False, f"{name}: {exc}".encode()
+            if r is None or type(r) in (bool, int, float):
+                return True, r
+            if type(r) is str:
+                return True, r.encode()
+            return False, f"{name}: returned {type(r).__name__}, expected a scalar".encode()
+
+        self._expose(name.encode(), call)
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -272,16 +310,12 @@ class LuaSandbox:
             payload = self.from_lua(n, rest, "payload")
             etype = event_type.decode()
             if self.bus is not None:
-                ev = self.bus.publish(etype, payload)
-                seq = getattr(ev, "sequence", None)
-                return True, seq if isinstance(seq, int) else None
+                return True, self.bus.publish(etype, payload, source_language="lua")
             if self.events is not None:
                 self.events.emit(etype, payload)
                 return True, None
             return False, b"hookwire.publish: no event bus or sink is bound to this Lua sandbox"
-        except (ConversionError, UnicodeDecodeError) as exc:
-            return False, f"hookwire.publish: {exc}".encode()
-        except Exception as exc:
+        except Exception as exc:  # InvalidArgument, RateLimited, ConversionError, ...
             return False, f"hookwire.publish: {exc}".encode()
 
     def _subscribe(self, pattern: bytes, fn: Any) -> tuple[bool, Any]:
@@ -352,7 +386,8 @@ def _lua_print(text: bytes) -> None:
 def _read_module(directory: bytes, name: Any) -> tuple[Any, bytes]:
     """(code, chunkname) of `name`.lua inside `directory`, or (None, message)."""
     if not isinstance(name, bytes) or not _MODULE_RE.match(name.decode(errors="replace")):
-        return None, f"require: invalid module name {name!r}".encode()
+        shown = name.decode(errors="replace") if isinstance(name, bytes) else type(name).__name__
+        return None, f"require: invalid module name {shown!r}".encode()
     text = name.decode()
     if directory:
         root = Path(directory.decode()).resolve()

@@ -1,0 +1,222 @@
+"""Hostile code: every escape attempt fails with a clear error, and the limits hold."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from hookwire.runtime.adapter import HookFailed, HookTimedOut
+from hookwire.runtime.context import HookContext
+from hookwire.runtime.lua import LuaSandbox
+from hookwire.runtime.results import Cancel, Continue, Replace
+
+MB = 1024 * 1024
+
+
+def failure(run: Any, body: str) -> str:
+    with pytest.raises(HookFailed) as info:
+        run(body)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("local f = io.open('/etc/passwd')", "h.lua:1: attempt to index a nil value (global 'io')"),
+        ("os.execute('id')", "h.lua:1: attempt to call a nil value (field 'execute')"),
+        ("os.getenv('HOME')", "h.lua:1: attempt to call a nil value (field 'getenv')"),
+        ("os.remove('/tmp/x')", "h.lua:1: attempt to call a nil value (field 'remove')"),
+        (
+            "package.loadlib('libc.so.6', 'system')",
+            "h.lua:1: attempt to index a nil value (global 'package')",
+        ),
+        ("debug.getinfo(1)", "h.lua:1: attempt to index a nil value (global 'debug')"),
+        ("debug.sethook()", "h.lua:1: attempt to index a nil value (global 'debug')"),
+        ("python.eval('1')", "h.lua:1: attempt to index a nil value (global 'python')"),
+        ("dofile('/etc/passwd')", "h.lua:1: attempt to call a nil value (global 'dofile')"),
+        ("loadfile('/etc/passwd')", "h.lua:1: attempt to call a nil value (global 'loadfile')"),
+        (
+            "local f = load(string.dump(function() end))",
+            "h.lua:1: attempt to call a nil value (field 'dump')",
+        ),
+        (
+            "local f = load('return 1', 'x', 'b')",
+            'h.lua:1: load: mode b is not allowed in the hookwire sandbox (only text chunks, "t")',
+        ),
+        (
+            "local f = load('return 1', 'x', 'bt')",
+            'h.lua:1: load: mode bt is not allowed in the hookwire sandbox (only text chunks, "t")',
+        ),
+        (
+            "local f, e = load('\\27LuaT\\0\\25\\147') error(e, 0)",
+            "attempt to load a binary chunk (mode is 't')",
+        ),
+        (
+            "collectgarbage('stop')",
+            'h.lua:1: collectgarbage: option "stop" is not allowed in the hookwire sandbox'
+            ' (only "count")',
+        ),
+        (
+            "collectgarbage()",
+            "h.lua:1: collectgarbage: option nil (a full collection) is not allowed in the"
+            ' hookwire sandbox (only "count")',
+        ),
+        # The string metatable is protected: getmetatable answers a string, not the table.
+        ("getmetatable('').__index = {}", "h.lua:1: attempt to index a string value"),
+        (
+            "setmetatable('', {})",
+            "h.lua:1: bad argument #1 to 'setmetatable' (table expected, got string)",
+        ),
+        # Context tables and SDK markers have protected metatables.
+        ("setmetatable(ctx.data, {})", "h.lua:1: cannot change a protected metatable"),
+        ("setmetatable(hookwire.null, {})", "h.lua:1: cannot change a protected metatable"),
+        ("hookwire.null.x = 1", "h.lua:1: hookwire.null is read-only"),
+    ],
+)
+def test_escape_attempts_fail_with_a_clear_error(run: Any, body: str, message: str) -> None:
+    assert failure(run, body) == message
+
+
+@pytest.mark.parametrize("module", ["os", "io", "debug", "ffi", "socket", "lupa"])
+def test_require_of_anything_but_the_sdk_fails(run: Any, module: str) -> None:
+    assert failure(run, f"local m = require('{module}')") == (
+        f"h.lua:1: require: module '{module}' is not available in the hookwire sandbox"
+        " (only 'hookwire' and .lua files beside the hook file)"
+    )
+
+
+def test_require_rejects_path_tricks(run: Any) -> None:
+    assert failure(run, "local m = require('../etc/passwd')") == (
+        "h.lua:1: require: invalid module name '../etc/passwd'"
+    )
+
+
+def test_hidden_globals_are_nil_and_string_dump_is_gone(run: Any) -> None:
+    result = run(
+        "local t = {} for _, n in ipairs({'io', 'debug', 'package', 'python', 'dofile', "
+        "'loadfile', 'loadstring', 'require'}) do t[#t + 1] = type(_G[n]) end "
+        "t[#t + 1] = tostring(('').dump) t[#t + 1] = tostring(string.dump) "
+        "t[#t + 1] = getmetatable('') return hookwire.replace(t)"
+    )
+    assert result == Replace(
+        ["nil", "nil", "nil", "nil", "nil", "nil", "nil", "function", "nil", "nil", "string"]
+    )
+
+
+def test_safe_os_reads_the_runtime_clock() -> None:
+    from hookwire.runtime.clock import VirtualClock
+
+    clock = VirtualClock(start_unix_ns=1_000_000_000_000_000_000)
+    sb = LuaSandbox(clock=clock)
+    [reg] = sb.load_source(
+        'hookwire.register("session_start", function(ctx) '
+        "return hookwire.replace({os.time(), os.clock()}) end)",
+        "t.lua",
+    )
+    from hookwire.runtime.lua import LuaHookAdapter
+
+    hook = LuaHookAdapter(sb, reg.fn)
+    clock.advance_ms(2500)
+    assert hook.call(HookContext("session_start"), 10**8) == Replace([1_000_000_002, 2.5])
+
+
+def test_python_objects_stay_opaque(sb: LuaSandbox) -> None:
+    # No Python object reaches hook code; if one did, attribute access would be refused.
+    probe = sb.lua.eval("function(o) return pcall(function() return o.__class__ end) end")
+    ok, err = probe(object())
+    assert ok is False
+    assert "Python objects are not accessible from hookwire Lua code" in str(err)
+
+
+def test_shared_libraries_cannot_be_tampered_with_across_files(sb: LuaSandbox) -> None:
+    from hookwire.runtime.lua import LuaHookAdapter
+
+    sb.load_source("string.upper = function() return 'pwned' end hookwire.cancel = nil", "a.lua")
+    [reg] = sb.load_source(
+        'hookwire.register("session_start", function(ctx) '
+        "return hookwire.cancel(string.upper('ok')) end)",
+        "b.lua",
+    )
+    result = LuaHookAdapter(sb, reg.fn).call(HookContext("session_start"), 10**8)
+    assert result == Cancel("OK")
+
+
+def test_register_outside_loading_fails(run: Any) -> None:
+    assert failure(run, "hookwire.register('session_start', function() end)") == (
+        "h.lua:1: hookwire.register: hooks can only be registered while a hook file loads"
+    )
+
+
+# -- time limit -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "while true do end",
+        "while true do pcall(function() while true do end end) end",
+        "while true do xpcall(function() while true do end end, function(e) return e end) end",
+        "coroutine.wrap(function() while true do end end)()",
+        "local co = coroutine.create(function() while true do end end) "
+        "while true do coroutine.resume(co) end",
+        "local function f() return f() end f()",
+    ],
+)
+def test_runaway_hook_is_stopped_at_its_timeout(run: Any, body: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(HookTimedOut):
+        run(body, timeout_ns=50_000_000)
+    elapsed = time.perf_counter() - start
+    assert 0.05 <= elapsed < 1.0
+
+
+def test_sandbox_still_works_after_a_timeout(run: Any) -> None:
+    with pytest.raises(HookTimedOut):
+        run("while true do end", timeout_ns=10_000_000)
+    assert run("return hookwire.replace(1 + 1)") == Replace(2)
+
+
+def test_file_top_level_runaway_fails_the_load() -> None:
+    from hookwire.runtime.lua import LuaLoadError
+
+    sb = LuaSandbox(load_timeout_ms=30)
+    with pytest.raises(LuaLoadError) as info:
+        sb.load_source("while true do end", "spin.lua")
+    assert str(info.value) == "spin.lua: timeout (stopped by the instruction budget)"
+
+
+# -- memory limit -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "local s = 'x' while true do s = s .. s end",
+        "local t = {} for i = 1, 1e9 do t[i] = i end",
+        "local s = string.rep('x', 1 << 30)",
+        "local ok = pcall(string.rep, 'x', 1 << 30)",
+        "local t = {} while true do t[#t + 1] = string.rep('y', 4096 + #t) end",
+    ],
+)
+def test_memory_bomb_is_stopped_by_the_memory_limit(run: Any, body: str) -> None:
+    assert failure(run, body) == f"memory limit of {16 * MB} bytes exceeded"
+
+
+def test_sandbox_recovers_after_a_memory_bomb(run: Any, sb: LuaSandbox) -> None:
+    failure(run, "local t = {} while true do t[#t + 1] = string.rep('z', 8192) .. #t end")
+    assert run("local s = string.rep('a', 1024 * 1024) return hookwire.replace(#s)") == Replace(
+        1024 * 1024
+    )
+    assert sb.memory_used() < 16 * MB
+
+
+def test_memory_limit_must_be_sane() -> None:
+    from hookwire.runtime.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="memory_limit: must be an int >= 1 MiB"):
+        LuaSandbox(memory_limit=1000)
+
+
+def test_continue_is_nil(run: Any) -> None:
+    assert run("return nil") == Continue()
