@@ -1,7 +1,8 @@
 """Codec speed side by side: encode+decode of a typical HookContext in Python, JS and Lua.
 
 - Python: protobuf (upb), ``FromString`` + ``SerializeToString``; also the generated pydantic
-  converters (``hook_context_from_pb`` + ``hook_context_to_pb``) on top of it.
+  converters (``hook_context_from_pb`` + ``hook_context_to_pb``), against their baseline, the
+  same conversion through ``json_format`` + ``model_validate``/``model_dump``.
 - JS: protobuf-es (``fromBinary`` + ``toBinary``) in a node child process that times its own loop
   and prints JSON.
 - Lua: the generated Lua codec under lupa, through bench/bench_codec_lua.py (``measure()`` if it
@@ -23,7 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hookwire.v1 import convert, hook_pb2
+from google.protobuf import json_format
+from hookwire.v1 import convert, hook_pb2, models
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 2000
@@ -38,7 +40,9 @@ const once = Buffer.from(toBinary(HookContextSchema, fromBinary(HookContextSchem
 let best = Infinity;
 for (let r = 0; r < Number(repeats) + 1; r++) {
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < Number(n); i++) toBinary(HookContextSchema, fromBinary(HookContextSchema, bytes));
+  for (let i = 0; i < Number(n); i++) {
+    toBinary(HookContextSchema, fromBinary(HookContextSchema, bytes));
+  }
   const us = Number(process.hrtime.bigint() - t0) / 1000 / Number(n);
   if (r > 0) best = Math.min(best, us);  // round 0 warms up the JIT
 }
@@ -72,6 +76,26 @@ def converter_us(data: bytes) -> float:
             convert.hook_context_to_pb(convert.hook_context_from_pb(pb))
 
     return best_us(loop)
+
+
+def json_format_us(data: bytes) -> float:
+    """Baseline for the converters: the same conversion routed through json_format."""
+    pb = hook_pb2.HookContext.FromString(data)
+
+    def roundtrip() -> hook_pb2.HookContext:
+        as_dict = json_format.MessageToDict(pb, preserving_proto_field_name=True)
+        model = models.HookContext.model_validate(as_dict)
+        dumped = model.model_dump(by_alias=True, exclude_none=True, mode="json")
+        return json_format.ParseDict(dumped, hook_pb2.HookContext())
+
+    if roundtrip() != pb:
+        raise RuntimeError("json_format baseline does not round-trip the message")
+
+    def loop(n: int) -> None:
+        for _ in range(n):
+            roundtrip()
+
+    return best_us(loop, N // 4)
 
 
 def js_us(data: bytes) -> float:
@@ -126,11 +150,14 @@ def run() -> None:
     data = typical_bytes()
     py = python_us(data)
     conv = converter_us(data)
+    via_json = json_format_us(data)
     js = js_us(data)
     lua = lua_us(data)
     print(f"message: typical HookContext (nested data, 10 metadata entries), {len(data)} bytes")
     print(f"python protobuf (upb)        encode+decode: {py:8.2f} us")
     print(f"python pydantic converters   from_pb+to_pb: {conv:8.2f} us")
+    print(f"python via json_format       dict+validate: {via_json:8.2f} us (baseline)")
+    print(f"ratio converters / json_format: {conv / via_json:.2f}x")
     print(f"js protobuf-es               encode+decode: {js:8.2f} us")
     if lua is None:
         print("lua generated codec: not available (no generated/lua or bench_codec_lua)")

@@ -198,6 +198,7 @@ class Writer:
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
         self.lines: list[str] = []
+        self.counted: set[str] = set()
 
     def emit(self, line: str = "") -> None:
         self.lines.append(line)
@@ -279,17 +280,19 @@ class Writer:
             kind = self.schema.kind(message, field)
             if kind.shape == "oneof":
                 oneofs.setdefault(kind.oneof, []).append(field.name)
-        for oneof, members in oneofs.items():
-            if len(members) < 2:
-                continue
-            checks = " + ".join(f"(model.{model_attr(m)} is not None)" for m in members)
-            self.emit(f"    if {checks} > 1:")
+        # Oneofs of 2+ members count their set members while filling; more than one is an error.
+        self.counted = {oneof for oneof, members in oneofs.items() if len(members) > 1}
+        for oneof in sorted(self.counted):
+            self.emit(f"    _n_{oneof} = 0")
+        for field in message.field:
+            self.fill_field(name, message, field)
+        for oneof in sorted(self.counted):
+            members = oneofs[oneof]
+            self.emit(f"    if _n_{oneof} > 1:")
             listed = ", ".join(
                 f'*(["{m}"] if model.{model_attr(m)} is not None else [])' for m in members
             )
             self.emit(f'        _too_many("{name}.{oneof}", [{listed}])')
-        for field in message.field:
-            self.fill_field(name, message, field)
         if len(self.lines) == body_start:
             self.emit("    pb.SetInParent()  # no fields")
 
@@ -338,6 +341,8 @@ class Writer:
         if present:
             self.emit(f"    if {attr} is not None:")
             indent = "        "
+            if kind.shape == "oneof" and kind.oneof in self.counted:
+                self.emit(f"{indent}_n_{kind.oneof} += 1")
         if kind.value == "message":
             self.emit(f"{indent}{target}.SetInParent()")
             self.emit(f"{indent}_fill_{snake(short(kind.type_name))}({attr}, {target})")
