@@ -18,6 +18,7 @@ from pathlib import Path
 
 TARGETS = ("python", "lua", "js")
 LUA_PLUGIN = "hookwire.codegen.lua"
+JS_SOURCES = Path(__file__).with_name("js")
 
 
 def _check_layout(python_out: Path) -> None:
@@ -74,6 +75,9 @@ def generate(root: Path) -> None:
         # mypy reads the generated package's inline types only with this PEP 561 marker.
         (out / "python" / "hookwire" / "v1" / "py.typed").write_text("")
         _check_layout(out / "python")
+        # Strict decoding for the protoc-gen-es bindings (wire types of known fields checked).
+        for name in ("strict_decode.js", "strict_decode.d.ts"):
+            shutil.copyfile(JS_SOURCES / name, out / "js" / "hookwire" / name)
         for sub in TARGETS:
             target = root / "generated" / sub
             if target.exists():
