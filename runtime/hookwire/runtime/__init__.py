@@ -28,6 +28,7 @@ from hookwire.runtime.breaker import (
     CircuitBreaker,
 )
 from hookwire.runtime.clock import Clock, SystemClock, VirtualClock
+from hookwire.runtime.composite import Child, Composite, CompositeKind, TieBreaker, child
 from hookwire.runtime.context import (
     ComponentId,
     DistributedContext,
@@ -99,9 +100,12 @@ __all__ = [
     "Cache",
     "Cancel",
     "ChainEntry",
+    "Child",
     "CircuitBreaker",
     "Clock",
     "ComponentId",
+    "Composite",
+    "CompositeKind",
     "Continue",
     "DeadlineExceeded",
     "DistributedContext",
@@ -143,9 +147,11 @@ __all__ = [
     "Retry",
     "Skipped",
     "SystemClock",
+    "TieBreaker",
     "TraceEntry",
     "VirtualClock",
     "adapt",
+    "child",
     "from_proto_object",
     "from_proto_value",
     "merge_patch",

@@ -20,9 +20,11 @@ from hookwire.runtime.errors import InvalidArgument
 from hookwire.v1 import json_pb2
 
 __all__ = [
+    "copy_json",
     "from_proto_object",
     "from_proto_value",
     "merge_patch",
+    "merge_patch_diff",
     "merge_patch_value",
     "to_proto_object",
     "to_proto_value",
@@ -68,6 +70,54 @@ def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]
     """
     merged: dict[str, Any] = merge_patch_value(target, patch)
     return merged
+
+
+def merge_patch_diff(source: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+    """A merge patch that turns `source` into `target`: `merge_patch(source, diff) == target`.
+
+    Exact whenever `target` holds no null member that `source` lacks at the same place
+    (always so when `target` came from `source` through merge patches, which cannot create
+    null members).
+
+    Example:
+        >>> merge_patch_diff({"a": 1, "b": {"c": 2, "d": 3}}, {"b": {"c": 2, "d": 4}, "e": 5})
+        {'a': None, 'b': {'d': 4}, 'e': 5}
+    """
+    patch: dict[str, Any] = {}
+    for key in source:
+        if key not in target:
+            patch[key] = None
+    for key, value in target.items():
+        if key not in source:
+            patch[key] = value
+            continue
+        old = source[key]
+        if old is value:
+            continue
+        if isinstance(old, dict) and isinstance(value, dict):
+            sub = merge_patch_diff(old, value)
+            if sub:
+                patch[key] = sub
+        elif old != value or type(old) is not type(value):
+            patch[key] = value
+    return patch
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts and lists copied, scalars shared).
+
+    Example:
+        >>> a = {"x": [1, {"y": 2}]}
+        >>> b = copy_json(a)
+        >>> b["x"][1]["y"] = 3
+        >>> a
+        {'x': [1, {'y': 2}]}
+    """
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [copy_json(v) for v in value]
+    return value
 
 
 def validate_json(value: Any, field: str) -> None:

@@ -304,13 +304,13 @@ class Registry:
         self._listener = listener
         self._hooks: dict[str, _Registered] = {}
         self._features: set[str] = set()
-        for f in features:
-            self.set_feature(f, True)
         self._chains: dict[str, tuple[ChainEntry, ...]] = {}
         # Execution plans executors derive from the chains; cleared (in place) on every change.
         self.plans: dict[str, Any] = {}
         self._seq = itertools.count()
         self.version = 0
+        for f in features:
+            self.set_feature(f, True)
 
     # -- clock and listener (bound by the executor) ----------------------------------------------
 
