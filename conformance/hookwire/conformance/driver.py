@@ -12,6 +12,7 @@ A **driver** (one per language adapter) is opened once per scenario run with a `
   `env.publish(name, event)` for each event, run `execute` as a nested execution through
   `env.executor` and hand it to `env.log.nested(...)`, and finally end the call the
   language's native way (return the result, return nothing, raise, or return an invalid value);
+- `language_for(hook)` says which language the session builds that hook in;
 - `execute(point, ctx)` executes a point with the session's executor entry point (sync or async);
 - `close()` releases whatever the session started (processes, event loops, connections).
 
@@ -141,7 +142,10 @@ class HookEnv:
 class DriverSession(Protocol):
     """One driver's hooks and entry point for one scenario run."""
 
-    language: str
+    def language_for(self, hook: HookDef) -> str:
+        """The language `hook` is built in ("python", "lua", "javascript"); a mixed session
+        answers per hook, and the runner registers the hook with it."""
+        ...
 
     def build_hook(self, hook: HookDef) -> Any:
         """A hook that follows `hook.behaviour`, in what `Registry.register` accepts."""

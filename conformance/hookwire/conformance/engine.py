@@ -19,6 +19,7 @@ from hookwire.conformance.driver import CallLog, Driver, DriverSession, HookEnv,
 from hookwire.conformance.scenario import HookDef, Scenario
 from hookwire.runtime.breaker import BreakerConfig
 from hookwire.runtime.clock import VirtualClock
+from hookwire.runtime.composite import Composite, CompositeKind, TieBreaker
 from hookwire.runtime.errors import HookwireError, NotFound
 from hookwire.runtime.executor import Executor
 from hookwire.runtime.monitor import PerformanceMonitor
@@ -104,8 +105,6 @@ class _Run:
         comp = hook.composite
         if comp is None:
             return self.session.build_hook(hook)
-        from hookwire.runtime.composite import Composite, CompositeKind, TieBreaker
-
         children = [(self.spec(c), self.build(c)) for c in comp.children]
         options: dict[str, Any] = {}
         if comp.threshold is not None:
@@ -119,7 +118,7 @@ class _Run:
             name=hook.name,
             point=hook.point,
             priority=hook.priority,
-            language=self.session.language,
+            language=self.session.language_for(hook),
             timeout_ns=_ns(hook.timeout_ms),
             failure_policy=FailurePolicy[hook.failure_policy],
             breaker=breaker_config(hook.breaker),
@@ -134,7 +133,7 @@ class _Run:
             name=hook.name,
             point=hook.point,
             priority=hook.priority,
-            language=self.session.language,
+            language=self.session.language_for(hook),
             timeout_ms=hook.timeout_ms,
             failure_policy=FailurePolicy[hook.failure_policy],
             breaker=breaker_config(hook.breaker),

@@ -29,11 +29,12 @@ _NS_PER_S = 1_000_000_000
 class PyAsyncSession:
     """Async Python hooks and one event loop for one scenario run."""
 
-    language = "python"
-
     def __init__(self, env: HookEnv) -> None:
         self.env = env
         self._loop = asyncio.new_event_loop()
+
+    def language_for(self, hook: HookDef) -> str:
+        return "python"
 
     def build_hook(self, hook: HookDef) -> Callable[[HookContext], Coroutine[Any, Any, Any]]:
         env, name, behaviour = self.env, hook.name, hook.behaviour

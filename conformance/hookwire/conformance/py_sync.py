@@ -45,10 +45,11 @@ def native_return(step: CallStep) -> Any:
 class PySyncSession:
     """Sync Python hooks for one scenario run."""
 
-    language = "python"
-
     def __init__(self, env: HookEnv) -> None:
         self.env = env
+
+    def language_for(self, hook: HookDef) -> str:
+        return "python"
 
     def build_hook(self, hook: HookDef) -> Callable[[HookContext], Any]:
         env, name, behaviour = self.env, hook.name, hook.behaviour
