@@ -1,0 +1,24 @@
+"""The examples in the codegen modules' docstrings run and give what they show."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "hookwire.codegen.decode",
+    "hookwire.codegen.models",
+    "hookwire.codegen.pyconvert",
+    "hookwire.codegen.vectors",
+    "hookwire.codegen.convert_prelude",
+    "hookwire.v1.convert",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), verbose=False)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0
