@@ -160,3 +160,19 @@ def test_adapter_selection_limits_the_columns(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert out.splitlines()[0].split() == ["scenario", "py-async"]
     assert "conformance: 1 passed, 0 failed (1 scenarios x 1 adapters)" in out
+
+
+def test_bus_parts_validate_but_fail_until_the_runner_supports_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    step = _scenario("extra.bus-step")
+    step["steps"].append({"publish": {"type": "tool.invoked", "payload": {"n": 1}}})
+    _write(tmp_path, "step.json", step)
+    hook = _scenario("extra.bus-hook")
+    hook["hooks"][0]["behaviour"][0]["publish"] = [{"type": "tool.invoked"}]
+    _write(tmp_path, "hook.json", hook)
+    status = main(["--scenarios", str(tmp_path), "--filter", "extra.bus", "--adapters", "py-sync"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "bus steps are not supported by this runner yet (issue #4)" in out
+    assert "hook 'a' publishes 'tool.invoked', but this runner has no event bus yet" in out
