@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from hookwire.runtime.adapter import HookAdapter, HookFailed, InvalidResult
+from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext, Operation
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
@@ -153,7 +154,15 @@ def test_helper_argument_errors_blame_the_hook_line(run: Any) -> None:
         ),
         (
             "return hookwire.replace({s = '\\255'})",
-            "replace.value.s: the string b'\\xff' is not valid UTF-8 (invalid start byte)",
+            'replace.value.s: the string "\\xff" is not valid UTF-8',
+        ),
+        (
+            "return hookwire.replace({['k\\128'] = 1})",
+            'replace.value.k\\x80: the string "k\\x80" is not valid UTF-8',
+        ),
+        (
+            "local a, b = {}, {} a.b = b b.a = a return hookwire.replace({x = a})",
+            "replace.value.x.b.a: contains itself (a cycle), which JSON cannot hold",
         ),
     ],
 )
@@ -228,7 +237,7 @@ def test_modified_with_null_deletes_a_key_through_the_executor() -> None:
     )
     registry = Registry()
     registry.register(LuaHookAdapter(sb, reg.fn), name="scrub", point="session_start")
-    ex = Executor(registry).execute(
+    ex = Executor(registry, clock=VirtualClock()).execute(
         "session_start",
         HookContext("session_start", {"secret": "s", "keep": 1, "user": {"token": "t", "id": 7}}),
     )

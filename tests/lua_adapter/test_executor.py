@@ -16,6 +16,8 @@ from hookwire.runtime.results import Cancel, Modified, Outcome
 
 
 def chain(tmp_path: Path, text: str, clock: VirtualClock | None = None) -> Executor:
+    # Virtual time: a busy machine cannot turn a quick hook into a TIMEOUT.
+    clock = clock if clock is not None else VirtualClock()
     (tmp_path / "hooks.lua").write_text(text)
     registry = Registry()
     load_lua_hooks(tmp_path, registry, LuaSandbox(clock=clock))
@@ -36,7 +38,7 @@ def test_runaway_hook_is_timeout_under_a_virtual_clock(tmp_path: Path) -> None:
     )
     start = time.perf_counter()
     execution = ex.execute("session_start", HookContext("session_start", {}))
-    assert 0.05 <= time.perf_counter() - start < 1.0
+    assert 0.05 <= time.perf_counter() - start < 5.0
     spin, nxt = execution.trace
     assert (spin.hook_name, spin.outcome, spin.reason) == ("spin", Outcome.TIMEOUT, "timeout")
     assert spin.language == "lua"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import AlreadyExists, InvalidArgument
 from hookwire.runtime.executor import Executor
@@ -49,7 +50,9 @@ def test_directory_load_registers_every_hook_with_its_options(tmp_path: Path) ->
     assert audit.tags == frozenset({"security", "audit"})
     assert (audit.feature, audit.enabled) == ("auditing", False)
     assert specs[1].timeout_ns == 100_000_000  # the default
-    ex = Executor(registry).execute("custom:my_point", HookContext("custom:my_point", {}))
+    ex = Executor(registry, clock=VirtualClock()).execute(
+        "custom:my_point", HookContext("custom:my_point", {})
+    )
     assert ex.result == Modified({"tagged": True})
 
 
@@ -68,7 +71,7 @@ def test_single_file_and_require_of_a_sibling_module(tmp_path: Path) -> None:
     )
     registry = Registry()
     load_lua_hooks(path, registry, LuaSandbox())
-    ex = Executor(registry).execute(
+    ex = Executor(registry, clock=VirtualClock()).execute(
         "before_tool_execution", HookContext("before_tool_execution", {"tool": "rm"})
     )
     assert ex.result == Cancel("rm is banned")

@@ -60,7 +60,7 @@ class LuaHookAdapter:
         'lua'
     """
 
-    __slots__ = ("_encoded", "_invoke", "fn", "name", "sandbox")
+    __slots__ = ("_invoke", "fn", "name", "sandbox")
     language = "lua"
     is_async = False
 
@@ -73,45 +73,11 @@ class LuaHookAdapter:
         self.fn = fn
         self.name = name
         self._invoke = sandbox.invoke
-        # Text fields cross as UTF-8 bytes; the few distinct values are encoded once.
-        self._encoded: dict[str, bytes] = {}
-
-    def _bytes(self, text: str) -> bytes:
-        b = self._encoded.get(text)
-        if b is None:
-            b = text.encode()
-            if len(self._encoded) < 256:
-                self._encoded[text] = b
-        return b
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         """Run the hook with `ctx`; stop it after `timeout_ns` of real time."""
-        op = ctx.operation
-        operation = (
-            None
-            if op is None
-            else {
-                "type": op.type,
-                "id": op.id,
-                "parameters": op.parameters,
-                "result": op.result,
-                "error": None
-                if op.error is None
-                else {"code": op.error.code, "message": op.error.message},
-            }
-        )
         try:
-            r = self._invoke(
-                self.fn,
-                _perf() + timeout_ns / 1e9,
-                self._bytes(ctx.point),
-                self._bytes(ctx.language),
-                self._bytes(ctx.correlation_id),
-                ctx.timestamp_ns,
-                ctx.data,
-                ctx.metadata or None,  # empty: Lua makes an empty table, nothing to wrap
-                operation,
-            )
+            r = self._invoke(self.fn, _perf() + timeout_ns / 1e9, ctx.data, ctx)
         except Exception as exc:  # lupa.LuaMemoryError / LuaError outside the protected call
             if "not enough memory" in str(exc) or type(exc).__name__ == "LuaMemoryError":
                 raise HookFailed(

@@ -14,7 +14,7 @@
 local deps = ...
 local NULL, ARRAY_MT, OBJECT_MT = deps.NULL, deps.ARRAY_MT, deps.OBJECT_MT
 local DICT_TAG, LIST_TAG, ERR_TAG = deps.DICT_TAG, deps.LIST_TAG, deps.ERR_TAG
-local py_lookup, py_items = deps.py_lookup, deps.py_items
+local py_lookup, py_items, py_context_field = deps.py_lookup, deps.py_items, deps.py_context_field
 local setmt, getmt = deps.setmetatable, deps.getmetatable -- the debug versions: ignore __metatable
 
 local type, error, next, rawget, rawset, rawlen = type, error, next, rawget, rawset, rawlen
@@ -26,7 +26,7 @@ local pack = table.pack
 -- (`pairs`, the sandbox's `next`/`rawget`/`rawlen`/`rawset`) materializes first, which
 -- removes it.
 local SRC = setmetatable({}, { __metatable = "hookwire.private", __tostring = function() return "?" end })
-local LAZY_OBJECT, LAZY_ARRAY = {}, {}
+local LAZY_OBJECT, LAZY_ARRAY, LAZY_CONTEXT = {}, {}, {}
 
 local function lazy_object(src)
   return setmt({ [SRC] = src }, LAZY_OBJECT)
@@ -34,6 +34,13 @@ end
 
 local function lazy_array(src)
   return setmt({ [SRC] = src }, LAZY_ARRAY)
+end
+
+-- A hook's `ctx`: `data` is there from the start (nearly every hook reads it); the other
+-- fields (point, language, correlation_id, timestamp_ns, metadata, operation) are fetched from
+-- the Python HookContext when first read.
+local function lazy_context(hctx, data)
+  return setmt({ [SRC] = hctx, data = lazy_object(data) }, LAZY_CONTEXT)
 end
 
 -- The Python object behind an untouched proxy, or nil.
@@ -53,7 +60,7 @@ end
 local function materialize(t)
   local src = rawget(t, SRC)
   if src == nil then return end
-  local is_object = getmt(t) == LAZY_OBJECT
+  local is_object = getmt(t) ~= LAZY_ARRAY
   local offset, j = 0, 0
   repeat
     local r = pack(py_items(src, offset))
@@ -106,6 +113,18 @@ LAZY_OBJECT.__pairs = lazy_pairs
 LAZY_OBJECT.__len = lazy_len
 LAZY_OBJECT.__metatable = "hookwire.object"
 
+LAZY_CONTEXT.__index = function(t, k)
+  local src = rawget(t, SRC)
+  if src == nil or type(k) ~= "string" then return nil end
+  local v = wrap(py_context_field(src, k))
+  if v ~= nil then rawset(t, k, v) end
+  return v
+end
+LAZY_CONTEXT.__newindex = lazy_newindex
+LAZY_CONTEXT.__pairs = lazy_pairs
+LAZY_CONTEXT.__len = lazy_len
+LAZY_CONTEXT.__metatable = "hookwire.object"
+
 LAZY_ARRAY.__index = function(t, k)
   materialize(t)
   return rawget(t, k)
@@ -115,90 +134,136 @@ LAZY_ARRAY.__pairs = lazy_pairs
 LAZY_ARRAY.__len = lazy_len
 LAZY_ARRAY.__metatable = "hookwire.array"
 
+-- Bytes that are not ASCII as \xHH, so that messages stay readable text.
+local function escape(s)
+  return (s:gsub("[\128-\255]", function(c) return fmt("\\x%02x", c:byte()) end))
+end
+
 local function path_text(root, path, depth)
   local parts = { root }
   for d = 1, depth do
     local k = path[d]
     if type(k) == "number" then parts[#parts + 1] = fmt("[%d]", k - 1)
-    else parts[#parts + 1] = "." .. tostring(k) end
+    else parts[#parts + 1] = "." .. escape(tostring(k)) end
   end
   return concat(parts)
 end
 
 -- Walk `value` and return the token list and its length; errors name the path (`root.a[2]`,
--- zero-based indexes as in the Python and JS views of the same data).
-local function flatten(value, root)
-  local T, n = {}, 0
-  local path, seen = {}, {}
+-- zero-based indexes as in the Python and JS views of the same data). The walk keeps its state
+-- in these upvalues (no closure or table per call); it runs no hook code, so it is never
+-- re-entered.
+local T, n, root = nil, 0, ""
+local path, stack = {}, {}
+local CYCLE_CHECK_DEPTH = 64
+local utf8_len = utf8.len
 
-  local function bad(depth, what)
-    error(fmt("%s: %s", path_text(root, path, depth), what), 0)
+local function bad(depth, what)
+  error(fmt("%s: %s", path_text(root, path, depth), what), 0)
+end
+
+local function check_string(s, depth)
+  if utf8_len(s) == nil then
+    bad(depth, fmt("the string \"%s\" is not valid UTF-8", escape(s:sub(1, 40))))
   end
+end
 
-  local function walk(v, depth)
-    local tv = type(v)
-    if tv == "string" or tv == "boolean" then
-      n = n + 1; T[n] = v
-    elseif tv == "number" then
-      if v ~= v then bad(depth, "is not a finite number (NaN)") end
-      if v == huge or v == -huge then bad(depth, "is not a finite number (" .. (v > 0 and "inf" or "-inf") .. ")") end
-      n = n + 1; T[n] = v
-    elseif tv == "table" then
-      if v == NULL then n = n + 2; T[n] = 0; return end
-      local src = rawget(v, SRC)
-      if src ~= nil then n = n + 3; T[n - 1] = 3; T[n] = src; return end
-      if seen[v] then bad(depth, "contains itself (a cycle), which JSON cannot hold") end
-      local mt = getmt(v)
-      local is_array
-      if mt == ARRAY_MT then is_array = true
-      elseif mt == OBJECT_MT then is_array = false
-      elseif mt ~= nil then
-        bad(depth, "is a table with a metatable of its own, not a JSON value (results cannot be nested)")
-      else
-        is_array = rawlen(v) > 0 -- unmarked: items 1..n make an array, an empty table an object
-      end
-      seen[v] = true
-      if is_array then
-        local len = rawlen(v)
-        for k in next, v do
-          if math_type(k) ~= "integer" or k < 1 or k > len then
-            path[depth + 1] = k
-            bad(depth, fmt("mixes array items with the key %s (a JSON array has only items 1..%d)",
-              type(k) == "string" and fmt("%q", k) or tostring(k), len))
+local walk
+
+local function walk_table(v, depth)
+  if v == NULL then n = n + 2; T[n] = 0; return end
+  local src = rawget(v, SRC)
+  if src ~= nil then
+    if getmt(v) ~= LAZY_CONTEXT then n = n + 3; T[n - 1] = 3; T[n] = src; return end
+    materialize(v) -- a whole ctx: its fields, not the Python HookContext
+  end
+  if depth >= CYCLE_CHECK_DEPTH then
+    -- Checked only this deep, so that ordinary values pay nothing. Report where the loop
+    -- first closed: its first table's depth plus the loop's length.
+    local cyclic = false
+    for d = 1, depth do
+      if stack[d] == v then cyclic = true; break end
+    end
+    if cyclic then
+      for e = 2, depth + 1 do
+        for j = 1, e - 1 do
+          if stack[j] == (stack[e] or v) then
+            bad(e - 1, "contains itself (a cycle), which JSON cannot hold")
           end
         end
-        n = n + 3; T[n - 1] = 2; T[n] = len
-        for i = 1, len do
-          path[depth + 1] = i
-          walk(v[i], depth + 1)
-        end
-      else
-        local count = 0
-        for k in next, v do
-          if type(k) ~= "string" then
-            bad(depth, fmt("has the key %s of type %s; JSON object keys are strings", tostring(k), type(k)))
-          end
-          count = count + 1
-        end
-        n = n + 3; T[n - 1] = 1; T[n] = count
-        for k, item in next, v do
-          n = n + 1; T[n] = k
-          path[depth + 1] = k
-          walk(item, depth + 1)
-        end
       end
-      seen[v] = nil
-    else
-      bad(depth, "is a " .. tv .. ", not a JSON value")
     end
   end
+  stack[depth + 1] = v
+  local mt = getmt(v)
+  local is_array
+  if mt == ARRAY_MT then is_array = true
+  elseif mt == OBJECT_MT then is_array = false
+  elseif mt ~= nil then
+    bad(depth, "is a table with a metatable of its own, not a JSON value (results cannot be nested)")
+  else
+    is_array = rawlen(v) > 0 -- unmarked: items 1..n make an array, an empty table an object
+  end
+  if is_array then
+    local len = rawlen(v)
+    for k in next, v do
+      if math_type(k) ~= "integer" or k < 1 or k > len then
+        bad(depth, fmt("mixes array items with the key %s (a JSON array has only items 1..%d)",
+          type(k) == "string" and fmt("%q", k) or tostring(k), len))
+      end
+    end
+    n = n + 3; T[n - 1] = 2; T[n] = len
+    for i = 1, len do
+      path[depth + 1] = i
+      walk(v[i], depth + 1)
+    end
+  else
+    local count = 0
+    for k in next, v do
+      if type(k) ~= "string" then
+        bad(depth, fmt("has the key %s of type %s; JSON object keys are strings", tostring(k), type(k)))
+      end
+      count = count + 1
+    end
+    n = n + 3; T[n - 1] = 1; T[n] = count
+    for k, item in next, v do
+      path[depth + 1] = k
+      check_string(k, depth + 1)
+      n = n + 1; T[n] = k
+      walk(item, depth + 1)
+    end
+  end
+end
 
+walk = function(v, depth)
+  local tv = type(v)
+  if tv == "string" then
+    check_string(v, depth)
+    n = n + 1; T[n] = v
+  elseif tv == "boolean" then
+    n = n + 1; T[n] = v
+  elseif tv == "number" then
+    if v ~= v then bad(depth, "is not a finite number (NaN)") end
+    if v == huge or v == -huge then bad(depth, "is not a finite number (" .. (v > 0 and "inf" or "-inf") .. ")") end
+    n = n + 1; T[n] = v
+  elseif tv == "table" then
+    walk_table(v, depth)
+  else
+    bad(depth, "is a " .. tv .. ", not a JSON value")
+  end
+end
+
+local function flatten(value, name)
+  T, n, root = {}, 0, name
   walk(value, 0)
-  return T, n
+  local tokens, count = T, n
+  T = nil
+  return tokens, count
 end
 
 return {
   lazy_object = lazy_object,
+  lazy_context = lazy_context,
   lazy_array = lazy_array,
   materialize = materialize,
   flatten = flatten,

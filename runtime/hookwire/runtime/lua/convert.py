@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from hookwire.runtime.context import HookContext
+
 __all__ = ["ConversionError", "Converter"]
 
 _INT64_MIN = -(2**63)
@@ -102,11 +104,22 @@ class Converter:
             return (self.dict_tag, v)
         return self.value(v, key.decode())
 
+    def context_field(self, ctx: HookContext, key: bytes) -> Any:
+        """One field of a hook's `ctx` table, read lazily (see `context_fields`)."""
+        name = key.decode(errors="replace")
+        if name in _CONTEXT_FIELDS:
+            v = _context_field(ctx, name)
+            if v is not None:
+                return self.value(v, name)
+        return None
+
     def items(self, src: Any, offset: int) -> tuple[Any, ...]:
         """(next offset or 0, items...) of a dict (key, value pairs) or list, one chunk."""
         out: list[Any] = [0]
         add = out.append
         value = self.value
+        if type(src) is HookContext:
+            src = {k: v for k in _CONTEXT_FIELDS if (v := _context_field(src, k)) is not None}
         if type(src) is dict:
             if offset == 0 and len(src) <= ITEMS_PER_CALL:
                 chunk: Any = src.items()
@@ -133,43 +146,58 @@ class Converter:
     # -- Lua -> Python ------------------------------------------------------------------------
 
     def from_tokens(self, tokens: tuple[Any, ...] | list[Any], root: str) -> Any:
-        """Rebuild the value convert.lua's `flatten` emitted; raise ConversionError naming the
-        path of a string that is not UTF-8."""
+        """Rebuild the value convert.lua's `flatten` emitted (it has checked the UTF-8 and
+        named paths in its errors already)."""
         it = iter(tokens)
         try:
-            return _build(it, root)
-        except StopIteration:
-            raise ConversionError(f"{root}: truncated value") from None
+            return _build(it)
+        except (StopIteration, UnicodeDecodeError) as exc:
+            raise ConversionError(f"{root}: malformed value from Lua ({exc!r})") from None
+
+
+# What a Lua hook's `ctx` holds (absent when None): see sdk/lua/README.md.
+_CONTEXT_FIELDS = (
+    "point",
+    "data",
+    "metadata",
+    "language",
+    "correlation_id",
+    "timestamp_ns",
+    "operation",
+)
+
+
+def _context_field(ctx: HookContext, name: str) -> Any:
+    if name == "operation":
+        op = ctx.operation
+        if op is None:
+            return None
+        out: dict[str, Any] = {"type": op.type, "id": op.id}
+        if op.parameters is not None:
+            out["parameters"] = op.parameters
+        if op.result is not None:
+            out["result"] = op.result
+        if op.error is not None:
+            out["error"] = {"code": op.error.code, "message": op.error.message}
+        return out
+    return getattr(ctx, name)
 
 
 def _where(key: str | int) -> str:
     return f"[{key}]" if isinstance(key, int) else f"context value {key!r}"
 
 
-def _text(b: Any, path: str) -> str:
-    try:
-        return bytes(b).decode()
-    except UnicodeDecodeError as exc:
-        raise ConversionError(
-            f"{path}: the string {bytes(b)[:40]!r} is not valid UTF-8 ({exc.reason})"
-        ) from None
-
-
-def _build(it: Iterator[Any], path: str) -> Any:
+def _build(it: Iterator[Any]) -> Any:
     tok = next(it)
     if tok is None:
         code = next(it)
         if code == 1:
-            obj: dict[str, Any] = {}
-            for _ in range(next(it)):
-                key = _text(next(it), path)
-                obj[key] = _build(it, f"{path}.{key}")
-            return obj
+            return {next(it).decode(): _build(it) for _ in range(next(it))}
         if code == 2:
-            return [_build(it, f"{path}[{i}]") for i in range(next(it))]
+            return [_build(it) for _ in range(next(it))]
         if code == 0:
             return None
         return next(it)  # code 3: an untouched context container, the Python object itself
     if type(tok) is bytes:
-        return _text(tok, path)
+        return tok.decode()
     return tok

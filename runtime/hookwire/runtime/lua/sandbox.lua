@@ -21,9 +21,9 @@ local CHUNK = 4000
 
 local internal = sdk._internal
 sdk._internal = nil
-local host, OBJECT_MT = internal.host, internal.OBJECT_MT
-local materialize, source, lazy_object, flatten =
-  convert.materialize, convert.source, convert.lazy_object, convert.flatten
+local host = internal.host
+local materialize, source, lazy_object, lazy_context, flatten =
+  convert.materialize, convert.source, convert.lazy_object, convert.lazy_context, convert.flatten
 
 -- Shared state hook code could otherwise reach through a string's metatable.
 string.dump = nil
@@ -279,15 +279,10 @@ local function finish(ok, r)
   return failure(r)
 end
 
--- Call hook `fn` with a context built from Python values; see adapter.py for the codes.
-local function invoke(fn, deadline_s, point, language, correlation_id, timestamp_ns, data, metadata, operation)
-  local ctx = {
-    point = point, language = language, correlation_id = correlation_id,
-    timestamp_ns = timestamp_ns, data = lazy_object(data),
-    metadata = metadata == nil and setmetatable({}, OBJECT_MT) or lazy_object(metadata),
-  }
-  if operation ~= nil then ctx.operation = lazy_object(operation) end
-  return finish(run_limited(deadline_s, fn, ctx))
+-- Call hook `fn` with the Python HookContext `hctx` (its data passed beside it); see
+-- adapter.py for the codes.
+local function invoke(fn, deadline_s, data, hctx)
+  return finish(run_limited(deadline_s, fn, lazy_context(hctx, data)))
 end
 
 -- Call subscriber `fn` with an event (a Python dict); its return value is ignored.

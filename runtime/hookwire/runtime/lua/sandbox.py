@@ -177,6 +177,7 @@ class LuaSandbox:
                 b"ERR_TAG": c.err_tag,
                 b"py_lookup": c.lookup,
                 b"py_items": c.items,
+                b"py_context_field": c.context_field,
                 b"setmetatable": lua.eval("debug.setmetatable"),
                 b"getmetatable": lua.eval("debug.getmetatable"),
             }
