@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from hookwire.runtime.context import HookContext
@@ -108,14 +109,11 @@ def run() -> None:
         ex = executor_with(adapter, label)
         execution = ex.execute(POINT, ctx)
         assert execution.trace[0].outcome in ("CONTINUE", "MODIFIED"), execution.trace
-        rows.append((f"lua {label} via executor", best_us(lambda ex=ex: ex.execute(POINT, ctx))))
+        rows.append((f"lua {label} via executor", best_us(partial(ex.execute, POINT, ctx))))
     for label in ("noop", "typical (reads 2 fields)"):
         adapter = adapters[label]
         rows.append(
-            (
-                f"lua {label}, raw adapter.call",
-                best_us(lambda a=adapter: a.call(ctx, 1_000_000_000)),
-            )
+            (f"lua {label}, raw adapter.call", best_us(partial(adapter.call, ctx, 1_000_000_000)))
         )
     for label, us in rows:
         print(f"{label:48s} {us:7.2f} us  ({us / base:5.1f}x baseline)")
