@@ -1,0 +1,462 @@
+// The hookwire remote worker: serve JS hooks to an executor over ExecutorService.Connect.
+//
+// Protocol (docs/server.md): hello -> welcome; register -> register_ack; then the executor sends
+// HookCalls, many in flight, and the worker answers each with a HookCallResult carrying the same
+// call_id, in any order. If the stream breaks the worker reconnects with backoff and registers
+// its hooks again; `close()` stops taking calls, lets the ones in flight finish, and ends it.
+
+import { EventEmitter } from "node:events";
+import { create } from "@bufbuild/protobuf";
+import { Language } from "../../../generated/js/hookwire/v1/common_pb.js";
+import {
+  ExecutorMessageSchema,
+  HookCallResultSchema,
+  HookErrorSchema,
+  RegisterHooksSchema,
+  UnregisterHooksSchema,
+  WorkerHelloSchema,
+  WorkerMessageSchema,
+} from "../../../generated/js/hookwire/v1/executor_service_pb.js";
+import {
+  BreakerConfigSchema,
+  FailurePolicy,
+  HookRegistrationSchema,
+  Priority,
+} from "../../../generated/js/hookwire/v1/hook_pb.js";
+import { RealCallClock, VirtualCallClock } from "./clock.js";
+import { contextFromProto, pointToProto } from "./context.js";
+import { fromGrpcError, HookwireError } from "./errors.js";
+import { describe } from "./json.js";
+import { InvalidResultError, msToDuration, nsToDuration, resultToProto } from "./results.js";
+import { callMetadata, codec, openChannel } from "./transport.js";
+
+export const SDK_NAME = "hookwire-js/0.1.0";
+const CONNECT = "/hookwire.v1.ExecutorService/Connect";
+// Failures a retry cannot fix: report them instead of reconnecting forever.
+const FATAL = new Set(["UNAUTHENTICATED", "PERMISSION_DENIED", "INVALID_ARGUMENT", "FAILED_PRECONDITION", "UNIMPLEMENTED"]);
+const BREAKER_MS = { slowCallDurationMs: "slowCallDuration", openDurationMs: "openDuration", maxOpenDurationMs: "maxOpenDuration" };
+const BREAKER_PLAIN = [
+  "windowSize",
+  "minimumCalls",
+  "failureRateThreshold",
+  "slowCallRateThreshold",
+  "backoffMultiplier",
+  "halfOpenProbes",
+];
+
+/**
+ * Create a worker.
+ *
+ * @param {{address: string, token?: string, workerId?: string, tls?: boolean | object,
+ *   virtualClock?: boolean, reconnect?: {initialDelayMs?: number, maxDelayMs?: number},
+ *   closeGraceMs?: number}} options
+ * @example
+ *   const worker = createWorker({ address: "127.0.0.1:50051", token: "s3cret", workerId: "js-1" });
+ *   worker.registerHook("before_tool_execution", (ctx) => modified({ checked: true }), { name: "check", priority: -10 });
+ *   await worker.start();
+ *   // ... later
+ *   await worker.close();
+ */
+export function createWorker(options) {
+  return new Worker(options);
+}
+
+/**
+ * Events: "connected" (connectionId), "disconnected" (HookwireError), "error" (HookwireError:
+ * a fatal failure after start; the worker stops), "callError" (Error: a hook's failure, for logs).
+ */
+export class Worker extends EventEmitter {
+  constructor(options) {
+    super();
+    const { client, baseMetadata } = openChannel(options);
+    this._client = client;
+    this._md = baseMetadata;
+    this.workerId = options.workerId ?? `js-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    if (typeof this.workerId !== "string" || this.workerId === "") {
+      throw new TypeError(`workerId: must be a non-empty string, got ${describe(options.workerId)}`);
+    }
+    this.virtualClock = Boolean(options.virtualClock);
+    this._initialDelayMs = options.reconnect?.initialDelayMs ?? 100;
+    this._maxDelayMs = options.reconnect?.maxDelayMs ?? 5000;
+    this._closeGraceMs = options.closeGraceMs ?? 5000;
+    this._hooks = new Map(); // name -> {fn, registration}
+    this._inFlight = new Map(); // callId -> AbortController
+    this._pendingAcks = new Map(); // requestId -> {resolve, reject}
+    this._requestIds = 1n;
+    this._stream = null;
+    this._closing = false;
+    this._started = false;
+    this._attempt = 0;
+    this._reconnectTimer = null;
+    this._idleWaiters = [];
+    /** Executor-assigned id of the current connection ("" when disconnected). */
+    this.connectionId = "";
+    this._msg = codec(WorkerMessageSchema);
+    this._exec = codec(ExecutorMessageSchema);
+  }
+
+  /** Calls running now. */
+  get inFlight() {
+    return this._inFlight.size;
+  }
+
+  /** True while a stream is open and welcomed. */
+  get connected() {
+    return this.connectionId !== "";
+  }
+
+  /**
+   * Register a hook. `fn(ctx, call)` gets the context (see context.js) and
+   * `{callId, hookName, clock, signal, timeoutMs}`; it returns undefined/null (continue), an SDK
+   * result, or a Promise of either, and throws / rejects to fail. Options: `name` (default
+   * `fn.name`), `priority` (int or "HIGHEST" | "HIGH" | "NORMAL" | "LOW" | "LOWEST"), `timeoutMs`
+   * (100), `failurePolicy` ("FAIL_OPEN" | "FAIL_CLOSED"), `tags`, `feature`, `enabled`, `breaker`
+   * ({windowSize, minimumCalls, failureRateThreshold, slowCallDurationMs, ...}).
+   * Resolves once the executor accepted it (immediately when the worker is not connected yet:
+   * hooks are registered at every (re)connect); rejects with a HookwireError (e.g.
+   * ALREADY_EXISTS) and forgets the hook when the executor refuses it.
+   *
+   * @param {string} point
+   * @param {(ctx: object, call: object) => unknown} fn
+   * @param {object} [options]
+   */
+  registerHook(point, fn, options = {}) {
+    if (typeof fn !== "function") throw new TypeError(`fn: must be a function, got ${describe(fn)}`);
+    const name = options.name ?? fn.name;
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError("options.name: must be a non-empty string (the function has no name either)");
+    }
+    if (this._hooks.has(name)) throw new HookwireError("ALREADY_EXISTS", `name: hook '${name}' is already registered on this worker`);
+    const registration = buildRegistration(point, name, options);
+    this._hooks.set(name, { fn, registration });
+    if (!this.connected) return Promise.resolve();
+    return this._register([registration]).catch((err) => {
+      this._hooks.delete(name);
+      throw err;
+    });
+  }
+
+  /** Remove a hook (from the executor too when connected). */
+  async unregisterHook(name) {
+    if (!this._hooks.delete(name)) throw new HookwireError("NOT_FOUND", `name: no hook '${name}' on this worker`);
+    if (!this.connected) return;
+    const requestId = this._requestIds++;
+    const ack = this._awaitAck(requestId);
+    this._write({ case: "unregister", value: create(UnregisterHooksSchema, { names: [name], requestId }) });
+    await ack;
+  }
+
+  /**
+   * Connect, say hello, register every hook. Resolves when they are registered; rejects on a
+   * failure a retry cannot fix (wrong token, refused registration). While the server is
+   * unreachable it keeps retrying with backoff.
+   */
+  start() {
+    if (this._started) return Promise.reject(new HookwireError("FAILED_PRECONDITION", "worker: already started"));
+    this._started = true;
+    return new Promise((resolve, reject) => {
+      this._firstStart = { resolve, reject };
+      this._connect();
+    });
+  }
+
+  _connect() {
+    if (this._closing) return;
+    const stream = this._client.makeBidiStreamRequest(
+      CONNECT,
+      this._msg.serialize,
+      this._exec.deserialize,
+      callMetadata(this._md),
+      {},
+    );
+    this._stream = stream;
+    let ended = false;
+    const onEnd = (err) => {
+      if (ended) return;
+      ended = true;
+      this._onStreamEnd(stream, err);
+    };
+    stream.on("data", (msg) => this._onMessage(msg));
+    stream.on("error", (err) => onEnd(fromGrpcError(err)));
+    stream.on("status", (st) => {
+      if (st.code === 0) onEnd(new HookwireError("UNAVAILABLE", "the executor ended the worker stream"));
+    });
+    stream.write(
+      create(WorkerMessageSchema, {
+        message: {
+          case: "hello",
+          value: create(WorkerHelloSchema, {
+            workerId: this.workerId,
+            language: Language.JAVASCRIPT,
+            sdk: SDK_NAME,
+            virtualClock: this.virtualClock,
+          }),
+        },
+      }),
+    );
+  }
+
+  _onStreamEnd(stream, err) {
+    if (this._stream !== stream) return;
+    this._stream = null;
+    this.connectionId = "";
+    // The executor fails our calls in flight itself; answers can no longer be delivered.
+    for (const c of this._inFlight.values()) c.abort();
+    this._inFlight.clear();
+    for (const p of this._pendingAcks.values()) p.reject(err);
+    this._pendingAcks.clear();
+    this._notifyIdle();
+    if (this._closing) {
+      this._closed?.();
+      return;
+    }
+    this.emit("disconnected", err);
+    if (FATAL.has(err.code)) {
+      if (this._firstStart) {
+        this._firstStart.reject(err);
+        this._firstStart = null;
+      } else if (this.listenerCount("error")) {
+        this.emit("error", err);
+      }
+      this._closing = true;
+      this._client.close();
+      return;
+    }
+    const delay = Math.min(this._maxDelayMs, this._initialDelayMs * 2 ** this._attempt);
+    this._attempt += 1;
+    this._reconnectTimer = setTimeout(() => {
+      this._reconnectTimer = null;
+      this._connect();
+    }, delay);
+  }
+
+  _onMessage(msg) {
+    const m = msg.message;
+    switch (m.case) {
+      case "call":
+        this._onCall(m.value);
+        break;
+      case "welcome":
+        this._onWelcome(m.value.connectionId);
+        break;
+      case "registerAck": {
+        const p = this._pendingAcks.get(m.value.requestId);
+        if (!p) break;
+        this._pendingAcks.delete(m.value.requestId);
+        if (m.value.error) p.reject(new HookwireError(m.value.code || "UNKNOWN", m.value.error));
+        else p.resolve();
+        break;
+      }
+      case "cancel": {
+        const c = this._inFlight.get(m.value.callId);
+        if (c) {
+          this._inFlight.delete(m.value.callId);
+          c.abort();
+          this._notifyIdle();
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  _onWelcome(connectionId) {
+    this.connectionId = connectionId;
+    this._attempt = 0;
+    const regs = [...this._hooks.values()].map((h) => h.registration);
+    const done = regs.length ? this._register(regs) : Promise.resolve();
+    done.then(
+      () => {
+        this.emit("connected", connectionId);
+        if (this._firstStart) {
+          this._firstStart.resolve();
+          this._firstStart = null;
+        }
+      },
+      (err) => {
+        if (this._firstStart) {
+          this._firstStart.reject(err);
+          this._firstStart = null;
+          this.close();
+        } else if (this.listenerCount("error")) {
+          this.emit("error", err);
+        }
+      },
+    );
+  }
+
+  _register(registrations) {
+    const requestId = this._requestIds++;
+    const ack = this._awaitAck(requestId);
+    this._write({ case: "register", value: create(RegisterHooksSchema, { hooks: registrations, requestId }) });
+    return ack;
+  }
+
+  _awaitAck(requestId) {
+    return new Promise((resolve, reject) => this._pendingAcks.set(requestId, { resolve, reject }));
+  }
+
+  _write(message) {
+    if (this._stream) this._stream.write(create(WorkerMessageSchema, { message }));
+  }
+
+  _onCall(call) {
+    const callId = call.callId;
+    const entry = this._hooks.get(call.hookName);
+    const clock = this.virtualClock ? new VirtualCallClock(call.clockNowUnixNanos) : new RealCallClock();
+    if (!entry) {
+      this._answer(callId, clock, undefined, new HookwireError("NOT_FOUND", `no hook '${call.hookName}' on worker ${this.workerId}`));
+      return;
+    }
+    if (this._closing) {
+      this._answer(callId, clock, undefined, new HookwireError("UNAVAILABLE", `worker ${this.workerId} is closing`));
+      return;
+    }
+    const controller = new AbortController();
+    this._inFlight.set(callId, controller);
+    const info = {
+      callId,
+      hookName: call.hookName,
+      clock,
+      signal: controller.signal,
+      timeoutMs: call.timeout ? Number(call.timeout.seconds) * 1000 + call.timeout.nanos / 1e6 : 0,
+    };
+    let value;
+    try {
+      value = entry.fn(contextFromProto(call.context), info);
+    } catch (err) {
+      this._finishCall(callId, clock, undefined, err);
+      return;
+    }
+    if (value !== null && typeof value === "object" && typeof value.then === "function") {
+      value.then(
+        (v) => this._finishCall(callId, clock, v, undefined, false),
+        (err) => this._finishCall(callId, clock, undefined, err ?? new Error(String(err))),
+      );
+    } else {
+      this._finishCall(callId, clock, value, undefined, false);
+    }
+  }
+
+  _finishCall(callId, clock, value, err, failed = true) {
+    // Cancelled (or the stream broke): nobody waits for this answer any more.
+    if (!this._inFlight.delete(callId)) return;
+    this._answer(callId, clock, value, failed ? err : undefined, failed);
+    this._notifyIdle();
+  }
+
+  _answer(callId, clock, value, err, failed = err !== undefined) {
+    const init = { callId };
+    if (failed) {
+      init.outcome = { case: "error", value: hookError(err) };
+      this.emit("callError", err);
+    } else {
+      try {
+        init.outcome = { case: "result", value: resultToProto(value) };
+      } catch (e) {
+        init.outcome = { case: "error", value: hookError(e) };
+      }
+    }
+    if (clock.advancedNs > 0n) init.clockAdvance = nsToDuration(clock.advancedNs);
+    this._write({ case: "result", value: create(HookCallResultSchema, init) });
+  }
+
+  _notifyIdle() {
+    if (this._inFlight.size) return;
+    const waiters = this._idleWaiters;
+    this._idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /**
+   * Clean shutdown: take no new calls, wait (up to `graceMs`, default `closeGraceMs`) for calls
+   * in flight to answer, end the stream (the executor unregisters the hooks) and close the
+   * channel. Idempotent.
+   */
+  async close(graceMs = this._closeGraceMs) {
+    if (this._closePromise) return this._closePromise;
+    this._closing = true;
+    if (this._reconnectTimer) clearTimeout(this._reconnectTimer);
+    this._closePromise = (async () => {
+      if (this._inFlight.size) {
+        await Promise.race([
+          new Promise((resolve) => this._idleWaiters.push(resolve)),
+          new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
+        ]);
+      }
+      const stream = this._stream;
+      if (stream) {
+        const ended = new Promise((resolve) => {
+          this._closed = resolve;
+          setTimeout(resolve, 1000).unref();
+        });
+        stream.end();
+        await ended;
+        stream.cancel();
+      }
+      this._stream = null;
+      this.connectionId = "";
+      if (this._firstStart) {
+        this._firstStart.reject(new HookwireError("CANCELLED", "worker closed before it started"));
+        this._firstStart = null;
+      }
+      this._client.close();
+    })();
+    return this._closePromise;
+  }
+}
+
+function hookError(err) {
+  if (err instanceof InvalidResultError) {
+    return create(HookErrorSchema, { type: "InvalidResultError", message: err.message, invalidResult: true });
+  }
+  if (err instanceof Error) {
+    const where = err.stack?.split("\n").find((l) => l.trim().startsWith("at "));
+    const location = where ? ` (${where.trim().replace(/^at /, "")})` : "";
+    return create(HookErrorSchema, { type: err.name || err.constructor?.name || "Error", message: err.message + location });
+  }
+  return create(HookErrorSchema, { type: "Thrown", message: `non-Error value thrown: ${describe(err)}` });
+}
+
+function buildRegistration(point, name, o) {
+  const { point: p, customPoint } = pointToProto(point, "point");
+  let priority = o.priority ?? 0;
+  if (typeof priority === "string") {
+    const v = Priority[priority.toUpperCase()];
+    if (typeof v !== "number") throw new TypeError(`options.priority: unknown level ${JSON.stringify(priority)}`);
+    priority = v;
+  }
+  if (!Number.isInteger(priority) || priority < -(2 ** 31) || priority > 2 ** 31 - 1) {
+    throw new TypeError(`options.priority: must be an int32 or a level name, got ${describe(o.priority)}`);
+  }
+  const init = { name, point: p, customPoint, priority, language: Language.JAVASCRIPT, tags: o.tags ?? [] };
+  if (o.timeoutMs !== undefined) {
+    if (typeof o.timeoutMs !== "number" || !(o.timeoutMs > 0)) {
+      throw new TypeError(`options.timeoutMs: must be a positive number, got ${describe(o.timeoutMs)}`);
+    }
+    init.timeout = msToDuration(o.timeoutMs);
+  }
+  if (o.failurePolicy !== undefined) {
+    const v = FailurePolicy[String(o.failurePolicy).toUpperCase()];
+    if (typeof v !== "number" || v === 0) {
+      throw new TypeError(`options.failurePolicy: must be "FAIL_OPEN" or "FAIL_CLOSED", got ${describe(o.failurePolicy)}`);
+    }
+    init.failurePolicy = v;
+  }
+  if (!Array.isArray(init.tags) || init.tags.some((t) => typeof t !== "string")) {
+    throw new TypeError(`options.tags: must be an array of strings, got ${describe(o.tags)}`);
+  }
+  if (o.feature !== undefined) init.feature = String(o.feature);
+  if (o.enabled !== undefined) init.enabled = Boolean(o.enabled);
+  if (o.breaker !== undefined) {
+    const b = {};
+    for (const [k, v] of Object.entries(o.breaker)) {
+      if (k in BREAKER_MS) b[BREAKER_MS[k]] = msToDuration(v);
+      else if (BREAKER_PLAIN.includes(k)) b[k] = v;
+      else throw new TypeError(`options.breaker.${k}: unknown breaker setting`);
+    }
+    init.breaker = create(BreakerConfigSchema, b);
+  }
+  return create(HookRegistrationSchema, init);
+}
