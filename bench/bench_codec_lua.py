@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import lupa.lua54
-
 from hookwire.v1 import common_pb2, hook_pb2, json_pb2
 
 GENERATED_LUA = Path(__file__).resolve().parent.parent / "generated" / "lua"

@@ -230,7 +230,7 @@ function pb.double(v, name, field)
   if type(v) ~= "number" then
     type_error(name, field, "number", v)
   end
-  return v + 0.0
+  return v * 1.0
 end
 
 -- Enum values are integers (names are accepted and converted).
@@ -480,7 +480,7 @@ local function check_scalar(f, v, path)
     if type(v) ~= "number" then
       fail("%s: expected number, got %s", path, describe(v))
     end
-    return v + 0.0
+    return v * 1.0
   elseif k == "enum" then
     local enum = registry[f.type]
     if type(v) == "string" then
@@ -620,6 +620,8 @@ local function json_string(s)
 end
 pb.json_string = json_string
 
+local FLT_MAX = 3.4028234663852886e38
+
 -- Shortest %g text that reads back as the same double (or float, for 32-bit fields).
 local function json_number(v, is_float)
   if v ~= v then
@@ -628,12 +630,15 @@ local function json_number(v, is_float)
     return '"Infinity"'
   elseif v == -huge then
     return '"-Infinity"'
+  elseif v == 0 then
+    return 1 / v < 0 and "-0.0" or "0.0"
   end
   for digits = is_float and 6 or 15, 17 do
     local text = format("%." .. digits .. "g", v)
     local back = tonumber(text)
     if is_float then
-      if unpack("<f", pack("<f", back)) == v then
+      -- also within float range as a double, or protobuf parsers refuse it
+      if unpack("<f", pack("<f", back)) == v and math.abs(back) <= FLT_MAX then
         return text
       end
     elseif back == v then
@@ -1229,10 +1234,11 @@ local function scalar_from_json(f, v, path, depth)
       if x == nil or not find(v, "^%-?%d") then
         fail("%s: %q is not a number", path, v)
       end
-      return x + 0.0
+      return x * 1.0
     elseif getmetatable(v) == NUMBER then
-      local x = tonumber(v.text) + 0.0
-      if k == "float" and x == x and math.abs(x) ~= huge and math.abs(x) > 3.4028234663852886e38
+      local x = tonumber(v.text) * 1.0
+      -- values up to half a unit above FLT_MAX round to it; beyond, float overflows
+      if k == "float" and x == x and math.abs(x) ~= huge and math.abs(x) >= 3.4028235677973366e38
       then
         fail("%s: %s is out of range for float", path, v.text)
       end

@@ -340,6 +340,8 @@ def _encode_field(f: Field, names: _Names) -> list[str]:
         cond = 'v ~= nil and v ~= ""'
     elif f.kind == "bool":
         cond = "v ~= nil and v ~= false"
+    elif f.kind in ("double", "float"):
+        cond = "v ~= nil and (v ~= 0 or 1 / v < 0)"  # -0.0 is written, as protobuf does
     else:
         cond = "v ~= nil and v ~= 0"
     body = [

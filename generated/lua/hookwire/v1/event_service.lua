@@ -376,7 +376,7 @@ do
     local v
     -- 1: rate (single double)
     v = m.rate
-    if v ~= nil and v ~= 0 then
+    if v ~= nil and (v ~= 0 or 1 / v < 0) then
       local x = v
       if type(x) ~= "number" then x = double(x, N, "rate") end
       b[i + 1] = "\x09"; b[i + 2] = pack("<d", x); i = i + 2; n = n + 1 + 8
