@@ -71,6 +71,9 @@ INVALID_RESULT = "invalid_result"
 TIMEOUT = "timeout"
 
 
+_execution = Execution._of
+
+
 class _Failure:
     """A failed call's outcome (ERROR / TIMEOUT) and reason, returned in place of a value."""
 
@@ -235,6 +238,16 @@ class Executor:
         plan = self._plans[point] = _Plan(entries)
         return plan
 
+    def _checked(self, point: str, ctx: HookContext, sync: bool) -> _Plan:
+        plan = self._plans.get(point)
+        if plan is None:
+            plan = self._plan(point)
+        if type(ctx) is not HookContext:
+            raise InvalidArgument("context", f"must be a HookContext, got {type(ctx).__name__}")
+        if sync and plan.async_names:
+            raise AsyncHookNotAllowed(plan.async_names[0])
+        return plan
+
     # -- synchronous -----------------------------------------------------------------------------
 
     def execute(self, point: str, ctx: HookContext) -> Execution:
@@ -244,12 +257,8 @@ class Executor:
         AsyncHookNotAllowed if the chain holds a coroutine hook.
         """
         plan = self._plans.get(point)
-        if plan is None:
-            plan = self._plan(point)
-        if type(ctx) is not HookContext:
-            raise InvalidArgument("context", f"must be a HookContext, got {type(ctx).__name__}")
-        if plan.async_names:
-            raise AsyncHookNotAllowed(plan.async_names[0])
+        if plan is None or plan.async_names or type(ctx) is not HookContext:
+            plan = self._checked(point, ctx, sync=True)
         clock = self._now
         reporting = self._reporting
         entered = clock() if reporting else 0
@@ -300,7 +309,7 @@ class Executor:
             final = Modified(cur.data) if modified else CONTINUE
         if reporting:
             self._report(point, raw, plan.entries, entered)
-        return Execution(final, cur, None, raw, plan.entries)
+        return _execution(final, cur, raw, plan.entries)
 
     def _report(
         self, point: str, raw: list[RawRecord], entries: tuple[ChainEntry, ...], entered: int
@@ -329,10 +338,8 @@ class Executor:
         A coroutine hook that finishes without suspending costs no timer.
         """
         plan = self._plans.get(point)
-        if plan is None:
-            plan = self._plan(point)
-        if type(ctx) is not HookContext:
-            raise InvalidArgument("context", f"must be a HookContext, got {type(ctx).__name__}")
+        if plan is None or type(ctx) is not HookContext:
+            plan = self._checked(point, ctx, sync=False)
         clock = self._now
         reporting = self._reporting
         entered = clock() if reporting else 0
@@ -392,7 +399,7 @@ class Executor:
             final = Modified(cur.data) if modified else CONTINUE
         if reporting:
             self._report(point, raw, plan.entries, entered)
-        return Execution(final, cur, None, raw, plan.entries)
+        return _execution(final, cur, raw, plan.entries)
 
     async def _finish(self, coro: Any, yielded: Any, timeout_ns: int, started: int) -> Any:
         """Finish a coroutine hook that suspended, under what is left of its timeout."""

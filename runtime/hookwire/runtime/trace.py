@@ -93,6 +93,7 @@ class TraceEntry:
 RawRecord = int | tuple[Outcome, str, int, bool, BreakerState]
 _CONTINUE = Outcome.CONTINUE
 _CLOSED = BreakerState.CLOSED
+_new = object.__new__
 
 
 def expand_raw(
@@ -130,6 +131,23 @@ class Execution:
         self._trace = trace
         self._raw = raw
         self._entries = entries
+
+    @classmethod
+    def _of(
+        cls,
+        result: HookResult,
+        context: HookContext,
+        raw: list[RawRecord],
+        entries: tuple[Any, ...],
+    ) -> Execution:
+        """The executor's constructor: skips `__init__` (measurably cheaper per execution)."""
+        ex = _new(cls)
+        ex.result = result
+        ex.context = context
+        ex._trace = None
+        ex._raw = raw
+        ex._entries = entries
+        return ex
 
     @property
     def trace(self) -> list[TraceEntry]:

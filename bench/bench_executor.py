@@ -1,0 +1,179 @@
+"""Executor overhead (issue #3), against baselines measured in the same run.
+
+- `execute()` of a point with 1, 5 and 20 no-op synchronous hooks, breaker + timing + trace
+  on (the trace records are kept; TraceEntry objects are built when `trace` is first read,
+  so "+ trace read" is also shown), against pluggy 1.6 calling as many no-op hookimpls
+  (goal at 5 hooks: <= 0.5x pluggy) and against a plain Python loop calling the same
+  functions (the physical floor).
+- `aexecute()` with 5 sync hooks, and with 5 `async def` hooks that do not suspend.
+- Breaker decision + record (`acquire()` + `record_success()` / `record()`), ns per call.
+
+Method: candidates are interleaved in ROUNDS rounds of N calls each (the machine is shared,
+so timings drift); each candidate's best round is reported, in ns per call, with
+`time.perf_counter_ns`.
+
+Example:
+    python -m bench executor
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+from hookwire.runtime.breaker import CircuitBreaker
+from hookwire.runtime.context import HookContext
+from hookwire.runtime.executor import Executor
+from hookwire.runtime.monitor import PerformanceMonitor
+from hookwire.runtime.registry import Registry
+
+POINT = "before_tool_execution"
+N = 2_000
+ROUNDS = 100
+
+
+def _noop(ctx: Any) -> None:
+    return None
+
+
+async def _anoop(ctx: Any) -> None:
+    return None
+
+
+def _executor(n: int, fn: Any = _noop, monitor: bool = False) -> Executor:
+    reg = Registry()
+    for i in range(n):
+        reg.register(fn, name=f"h{i}", point=POINT)
+    return Executor(reg, monitor=PerformanceMonitor() if monitor else None)
+
+
+def _pluggy(n: int) -> Callable[..., Any]:
+    spec = pluggy.HookspecMarker("bench")
+    impl = pluggy.HookimplMarker("bench")
+
+    class Spec:
+        @spec
+        def hook(self, ctx: Any) -> None: ...
+
+    pm = pluggy.PluginManager("bench")
+    pm.add_hookspecs(Spec)
+    for i in range(n):
+
+        class Plugin:
+            @impl
+            def hook(self, ctx: Any) -> None:
+                return None
+
+        pm.register(Plugin(), name=f"p{i}")
+    return pm.hook.hook
+
+
+def _sync_case(f: Callable[[], Any]) -> Callable[[], int]:
+    def run() -> int:
+        t0 = time.perf_counter_ns()
+        for _ in range(N):
+            f()
+        return time.perf_counter_ns() - t0
+
+    return run
+
+
+def _async_case(ex: Executor, ctx: HookContext) -> Callable[[], int]:
+    async def loop() -> int:
+        aexecute = ex.aexecute
+        t0 = time.perf_counter_ns()
+        for _ in range(N):
+            await aexecute(POINT, ctx)
+        return time.perf_counter_ns() - t0
+
+    runner = asyncio.Runner()
+
+    def run() -> int:
+        return runner.run(loop())
+
+    return run
+
+
+def _measure(cases: dict[str, Callable[[], int]]) -> dict[str, float]:
+    best = {name: float("inf") for name in cases}
+    gc.disable()
+    try:
+        for _ in range(ROUNDS):
+            for name, run in cases.items():
+                best[name] = min(best[name], run() / N)
+    finally:
+        gc.enable()
+    return best
+
+
+def run() -> None:
+    ctx = HookContext(POINT, {"tool": "search"})
+    cases: dict[str, Callable[[], int]] = {}
+    for n in (1, 5, 20):
+        ex = _executor(n)
+        hook = _pluggy(n)
+        fns = [_noop] * n
+
+        def loop(fns: list[Any] = fns) -> None:
+            for f in fns:
+                f(ctx)
+
+        def execute(ex: Executor = ex) -> Any:
+            return ex.execute(POINT, ctx)
+
+        def call_pluggy(hook: Callable[..., Any] = hook) -> Any:
+            return hook(ctx=ctx)
+
+        cases[f"execute {n}"] = _sync_case(execute)
+        cases[f"pluggy {n}"] = _sync_case(call_pluggy)
+        cases[f"loop {n}"] = _sync_case(loop)
+    ex5 = _executor(5)
+    cases["execute 5 + trace read"] = _sync_case(lambda: ex5.execute(POINT, ctx).trace)
+    ex5m = _executor(5, monitor=True)
+    cases["execute 5 + monitor"] = _sync_case(lambda: ex5m.execute(POINT, ctx))
+    cases["aexecute 5 sync"] = _async_case(_executor(5), ctx)
+    cases["aexecute 5 async"] = _async_case(_executor(5, _anoop), ctx)
+
+    breaker = CircuitBreaker("b")
+
+    def breaker_ok() -> None:
+        if breaker.acquire(0):
+            breaker.record_success(0)
+
+    breaker2 = CircuitBreaker("b2")
+    calls = [0]
+
+    def breaker_mixed() -> None:
+        # One failure in ten calls: the window is judged after every failure, never opens.
+        if breaker2.acquire(0):
+            calls[0] += 1
+            breaker2.record(calls[0] % 10 == 0, False, 0)
+
+    cases["breaker acquire+record_success"] = _sync_case(breaker_ok)
+    cases["breaker acquire+record (1 in 10 failed)"] = _sync_case(breaker_mixed)
+    cases["empty call (floor)"] = _sync_case(lambda: None)
+
+    best = _measure(cases)
+    width = max(len(k) for k in best)
+    print(f"{'case':<{width}}  ns/call  (best of {ROUNDS} rounds x {N} calls)")
+    for name, ns in best.items():
+        print(f"{name:<{width}}  {ns:8.0f}")
+    print()
+    for n in (1, 5, 20):
+        e, p, lp = best[f"execute {n}"], best[f"pluggy {n}"], best[f"loop {n}"]
+        goal = "  (goal <= 0.50)" if n == 5 else ""
+        print(
+            f"{n:>2} hooks: execute / pluggy = {e / p:.2f}{goal}; "
+            f"execute / plain loop = {e / lp:.1f}"
+        )
+    per_hook = (best["execute 20"] - best["execute 5"]) / 15
+    print(f"executor cost per extra hook ~{per_hook:.0f} ns (from 5 -> 20 hooks)")
+    print(
+        f"aexecute 5 sync / execute 5 = {best['aexecute 5 sync'] / best['execute 5']:.2f}; "
+        f"aexecute 5 async (no suspension) / pluggy 5 = "
+        f"{best['aexecute 5 async'] / best['pluggy 5']:.2f}"
+    )
