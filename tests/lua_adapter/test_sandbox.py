@@ -72,6 +72,29 @@ def failure(run: Any, body: str) -> str:
         ("setmetatable(ctx.data, {})", "h.lua:1: cannot change a protected metatable"),
         ("setmetatable(hookwire.null, {})", "h.lua:1: cannot change a protected metatable"),
         ("hookwire.null.x = 1", "h.lua:1: hookwire.null is read-only"),
+        # Wrapped functions still blame the hook's line and name themselves.
+        (
+            "local x = rawget(1, 2)",
+            "h.lua:1: bad argument #1 to 'rawget' (table expected, got number)",
+        ),
+        (
+            "local x = rawlen(1)",
+            "h.lua:1: bad argument #1 to 'rawlen' (table or string expected, got number)",
+        ),
+        (
+            "local x = coroutine.wrap(1)",
+            "h.lua:1: bad argument #1 to 'wrap' (function expected, got number)",
+        ),
+        ("local x = os.time({})", "h.lua:1: field 'year' missing in date table"),
+        (
+            "local x = os.date('%Ez')",
+            "h.lua:1: bad argument #1 to 'date' (invalid conversion specifier '%Ez')",
+        ),
+        # Finalizers would run outside any time budget.
+        (
+            "setmetatable({}, {__gc = function() while true do end end})",
+            "h.lua:1: setmetatable: __gc metamethods are not allowed in the hookwire sandbox",
+        ),
     ],
 )
 def test_escape_attempts_fail_with_a_clear_error(run: Any, body: str, message: str) -> None:

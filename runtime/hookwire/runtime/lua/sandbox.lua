@@ -49,11 +49,23 @@ local function rethrow_fatal(ok, ...)
   return ok, ...
 end
 
+-- Errors of a wrapped library function name the function and the hook's line, as the
+-- unwrapped one would (not "sandbox.lua:N: bad argument #1 to 'raw'").
+local function rethrow_as(name, ok, ...)
+  if ok then return ... end
+  local msg = ...
+  if type(msg) == "string" then
+    msg = msg:gsub("^bad argument (#%d+) to '[^']*'", "bad argument %1 to '" .. name .. "'")
+  end
+  error(msg, 2) -- level 2: the wrappers tail-call this, so their caller is next on the stack
+end
+
 local function describe(v, level)
   local tv = type(v)
   if tv == "string" then return fmt("%q", v) end
   if tv ~= "table" then return tostring(v) end
   if level > 2 then return "{...}" end
+  if source(v) ~= nil then materialize(v) end -- error(ctx.data): its content, not the proxy
   local keys = {}
   for k in next, v do keys[#keys + 1] = k end
   sort(keys, function(a, b) return tostring(a) < tostring(b) end)
@@ -123,12 +135,18 @@ local co_create, co_resume, co_wrap = coroutine.create, coroutine.resume, corout
 local SAFE_COROUTINE = copy(coroutine)
 -- A coroutine is a Lua thread of its own; the count hook has to be installed on each one.
 SAFE_COROUTINE.create = function(f)
+  if type(f) ~= "function" then
+    error("bad argument #1 to 'create' (function expected, got " .. type(f) .. ")", 2)
+  end
   local co = co_create(f)
   sethook(co, count_hook, "", CHECK_EVERY)
   return co
 end
 SAFE_COROUTINE.resume = function(co, ...) return rethrow_fatal(co_resume(co, ...)) end
 SAFE_COROUTINE.wrap = function(f)
+  if type(f) ~= "function" then
+    error("bad argument #1 to 'wrap' (function expected, got " .. type(f) .. ")", 2)
+  end
   local co = SAFE_COROUTINE.create(f)
   return function(...)
     local r = pack(co_resume(co, ...))
@@ -140,15 +158,21 @@ end
 local os_time, os_date, os_difftime = os.time, os.date, os.difftime
 -- Time comes from the runtime's clock, so hooks see virtual time in tests and conformance runs.
 local SAFE_OS = {
-  time = function(t) if t == nil then return clock_wall() end return os_time(t) end,
+  time = function(t) if t == nil then return clock_wall() end return rethrow_as("time", pcall(os_time, t)) end,
   clock = function() return clock_mono() end,
-  date = function(f, t) if t == nil then t = clock_wall() end return os_date(f, t) end,
+  date = function(f, t) if t == nil then t = clock_wall() end return rethrow_as("date", pcall(os_date, f, t)) end,
   difftime = os_difftime,
 }
 
-local function materialized(raw)
+local function materialized(name, raw, allow_string)
   return function(t, ...)
-    if type(t) == "table" and source(t) ~= nil then materialize(t) end
+    local tt = type(t)
+    if tt == "table" then
+      if source(t) ~= nil then materialize(t) end
+    elseif not (allow_string and tt == "string") then
+      error(fmt("bad argument #1 to '%s' (table%s expected, got %s)", name,
+        allow_string and " or string" or "", tt == "nil" and "no value" or tt), 2)
+    end
     return raw(t, ...)
   end
 end
@@ -156,9 +180,19 @@ end
 local BASE = {
   assert = assert, error = error, ipairs = ipairs, pairs = pairs, select = select,
   tonumber = tonumber, tostring = tostring, type = type, rawequal = rawequal,
-  setmetatable = setmetatable, getmetatable = getmetatable, _VERSION = _VERSION,
-  next = materialized(next), rawget = materialized(rawget), rawlen = materialized(rawlen),
-  rawset = materialized(rawset),
+  getmetatable = getmetatable, _VERSION = _VERSION,
+  -- A finalizer would run whenever the collector gets to it: during another hook's call
+  -- (charged to that hook) or outside any call (with no time budget at all).
+  setmetatable = function(t, mt)
+    if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+      error("setmetatable: __gc metamethods are not allowed in the hookwire sandbox", 2)
+    end
+    local ok, r = pcall(setmetatable, t, mt)
+    if not ok then error(r, 2) end -- blame the hook's line, not this wrapper
+    return r
+  end,
+  next = materialized("next", next), rawget = materialized("rawget", rawget),
+  rawlen = materialized("rawlen", rawlen, true), rawset = materialized("rawset", rawset),
   pcall = function(f, ...) return rethrow_fatal(pcall(f, ...)) end,
   xpcall = function(f, h, ...)
     return rethrow_fatal(xpcall(f, function(e)
