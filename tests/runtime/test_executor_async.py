@@ -230,3 +230,14 @@ def test_python_async_adapter_directly() -> None:
             await adapter.acall(ctx(), 5 * MS)
 
     asyncio.run(main())
+
+
+def test_virtual_time_exactly_at_timeout_is_in_time(clock: VirtualClock) -> None:
+    async def edge(c: HookContext) -> HookResult:
+        await clock.asleep(0.1)  # suspends once, then returns at exactly 100 ms
+        return Modified({"edge": True})
+
+    reg = Registry()
+    reg.register(edge, name="edge", point=P)
+    run = asyncio.run(Executor(reg, clock=clock).aexecute(P, ctx()))
+    assert [(t.outcome.value, t.duration_ns) for t in run.trace] == [("MODIFIED", 100 * MS)]

@@ -224,6 +224,7 @@ class Executor:
         self._reporting = monitor is not None or events is not None
         registry.bind(clock, BreakerEvents(events) if events is not None else None)
         self._now = clock.monotonic_ns
+        self._real_time = isinstance(clock, SystemClock)
         self._plans = registry.plans
 
     # -- chains ----------------------------------------------------------------------------------
@@ -402,8 +403,14 @@ class Executor:
         return _execution(final, cur, raw, plan.entries)
 
     async def _finish(self, coro: Any, yielded: Any, timeout_ns: int, started: int) -> Any:
-        """Finish a coroutine hook that suspended, under what is left of its timeout."""
-        left_ns = timeout_ns - (self._now() - started)
+        """Finish a coroutine hook that suspended, cancelling it at its deadline.
+
+        The deadline runs on the event loop's (real) clock. With the system clock it is what
+        is left of the timeout after the first step; with any other clock (a virtual one,
+        whose time moves only when advanced) it is the whole timeout from the suspension, and
+        the executor's clock alone decides TIMEOUT (duration > timeout).
+        """
+        left_ns = timeout_ns - (self._now() - started) if self._real_time else timeout_ns
         try:
             return await resume_coroutine(coro, yielded, left_ns / 1e9)
         except HookTimedOut:
