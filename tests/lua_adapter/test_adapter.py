@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hookwire.runtime.adapter import HookAdapter, HookFailed, InvalidResult
 from hookwire.runtime.clock import VirtualClock
-from hookwire.runtime.context import HookContext, Operation
+from hookwire.runtime.context import ComponentId, HookContext, Operation
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
 from hookwire.runtime.results import (
@@ -272,6 +272,32 @@ def test_context_fields(sb: LuaSandbox, make_hook: Any) -> None:
     assert hook.call(ctx, 10**8) == Replace(
         ["session_start", "python", "c-1", 123, "v", "tool", "x"]
     )
+
+
+def test_whole_context_as_a_value(make_hook: Any) -> None:
+    hook = make_hook(
+        "local keys = {} for k in pairs(ctx) do keys[#keys + 1] = k end table.sort(keys) "
+        "return hookwire.modified{keys = keys, ctx = ctx}"
+    )
+    ctx = HookContext(
+        "session_start",
+        {"a": [1]},
+        {},
+        component=ComponentId("c1", "tool", "search"),
+        language="lua",
+        correlation_id="c-2",
+        timestamp_ns=5,
+    )
+    expected_ctx = {
+        "point": "session_start",
+        "data": {"a": [1]},
+        "metadata": {},
+        "language": "lua",
+        "correlation_id": "c-2",
+        "timestamp_ns": 5,
+        "component": {"id": "c1", "type": "tool", "name": "search"},
+    }
+    assert hook.call(ctx, 10**9) == Modified({"keys": sorted(expected_ctx), "ctx": expected_ctx})
 
 
 def test_integer_beyond_int64_in_the_context_fails_naming_the_value(run: Any) -> None:

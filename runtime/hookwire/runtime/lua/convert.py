@@ -164,10 +164,14 @@ _CONTEXT_FIELDS = (
     "correlation_id",
     "timestamp_ns",
     "operation",
+    "component",
 )
 
 
 def _context_field(ctx: HookContext, name: str) -> Any:
+    if name == "component":
+        c = ctx.component
+        return None if c is None else {"id": c.id, "type": c.type, "name": c.name}
     if name == "operation":
         op = ctx.operation
         if op is None:
