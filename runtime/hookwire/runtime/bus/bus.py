@@ -62,6 +62,14 @@ _FLAT: Final = frozenset({str, int, bool, type(None)})
 _new_event = Event.__new__
 
 
+class _MustWait(Exception):
+    """Internal: an async publish must await room (`fut`) in `subs` before trying again."""
+
+    def __init__(self, fut: asyncio.Future[None], subs: list[Subscription]) -> None:
+        self.fut = fut
+        self.subs = subs
+
+
 class _Route:
     """The subscriptions one event type fans out to, computed once per type."""
 
@@ -268,6 +276,15 @@ class EventBus:
             # Subscriptions may have changed while the lock was released.
             route = self._routes.get(event_type) or self._route(event_type)
 
+    def _register_async(self, subs: list[Subscription]) -> asyncio.Future[None]:
+        """A future woken when any of `subs` changes (lock held)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        for s in subs:
+            s._afuts.append((loop, fut))
+            s._waiting = True
+        return fut
+
     async def _wait_room_async(self, event_type: str, start: int) -> None:
         """Await room in every BACKPRESSURE subscriber of this type (lock NOT held)."""
         while True:
@@ -356,6 +373,7 @@ class EventBus:
         traceparent: str = "",
         tracestate: str = "",
         attrs: EventAttrs | None = None,
+        _async_since: int | None = None,
     ) -> int:
         """Publish one event and return its sequence.
 
@@ -408,7 +426,13 @@ class EventBus:
             if route.bp:
                 full = self._full(route.bp)
                 if full:
-                    self._refuse_blocking_in_loop(full)
+                    if _async_since is None:
+                        self._refuse_blocking_in_loop(full)
+                    else:
+                        # apublish: nothing taken yet; it awaits `fut` and calls again.
+                        waiting = self._waiting_on(full, _async_since)
+                        if waiting:
+                            raise _MustWait(self._register_async(waiting), waiting)
             if self._bucket is not None and not self._bucket.try_acquire():
                 self._rate_limited += 1
                 raise RateLimited(
@@ -416,7 +440,7 @@ class EventBus:
                     f"rate limit of {self._bucket.rate}/s (burst {self._bucket.burst}) "
                     "exceeded; no sequence was used",
                 )
-            if route.bp:
+            if route.bp and _async_since is None:
                 route = self._wait_room_sync(type, route)
             ev = _new_event(Event)
             ev.type = type
@@ -643,16 +667,17 @@ class EventBus:
         return prepared
 
     async def apublish(self, type: str, payload: Any = NO_DATA, **fields: Any) -> int:
-        """Async publish: like `publish`, but awaits (instead of blocking) for BACKPRESSURE room.
+        """Async publish: like `publish` (same keyword fields), but awaits instead of blocking
+        for room in full BACKPRESSURE queues. The rate limit is checked once there is room.
 
-        Takes the same keyword fields as `publish`.
+        Example (inside a coroutine): `seq = await bus.apublish("tool.invoked", {"n": 1})`.
         """
-        attrs = fields.pop("attrs", None)
-        try:
-            event = Event(type, payload, attrs=attrs, **fields)
-        except TypeError as exc:
-            raise InvalidArgument("fields", str(exc)) from None
-        return (await self.apublish_batch([event]))[0].sequence
+        since = self._clock.monotonic_ns()
+        while True:
+            try:
+                return self.publish(type, payload, _async_since=since, **fields)
+            except _MustWait as wait:
+                await self._await_slice(wait.fut, wait.subs)
 
     async def apublish_event(self, event: Event) -> Event:
         """Async `publish_event`."""

@@ -224,6 +224,21 @@ class Subscription:
             self._bus._wake(self)
         return out
 
+    def _take_one_locked(self) -> Event | None:
+        """Pop the next deliverable event, or None (the single-event fast path)."""
+        q = self._q
+        while q:
+            ev = q.popleft()
+            if ev.ttl_ns is not None and ev.time_ns is not None:
+                if self._bus._clock.time_ns() >= ev.time_ns + ev.ttl_ns:
+                    self.expired += 1
+                    continue
+            self.delivered += 1
+            if self._waiting:
+                self._bus._wake(self)
+            return ev
+        return None
+
     def _add_async_waiter(self) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
@@ -249,10 +264,10 @@ class Subscription:
         lock = self._bus._lock
         while True:
             with lock:
-                got = self._take_locked(1)
-            if not got:
+                ev = self._take_one_locked()
+            if ev is None:
                 return
-            yield got[0]
+            yield ev
 
     def get(self, timeout: float | None = None) -> Event | None:
         """Wait (blocking this thread) for the next event; None on timeout or when closed.
@@ -292,9 +307,9 @@ class Subscription:
         lock = self._bus._lock
         while True:
             with lock:
-                got = self._take_locked(1)
-                if got:
-                    return got[0]
+                ev = self._take_one_locked()
+                if ev is not None:
+                    return ev
                 if self._closed:
                     raise StopAsyncIteration
                 fut = self._add_async_waiter()
@@ -342,7 +357,11 @@ class Subscription:
         if self._draining:
             return None
         self._draining = True
-        return self._take_locked(len(self._q) + 1)
+        q = self._q
+        if len(q) == 1 and q[0].ttl_ns is None and not self._waiting:
+            self.delivered += 1
+            return [q.popleft()]
+        return self._take_locked(len(q) + 1)
 
     def _finish_drain(self, batch: list[Event]) -> None:
         """Call the callback for `batch` and whatever arrives meanwhile, outside the lock."""

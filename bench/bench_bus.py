@@ -1,0 +1,244 @@
+"""Event bus throughput, memory and backpressure (issue #4), each against a baseline measured in
+the same run: a raw `collections.deque` append + popleft + dispatch loop (what any queue-based
+bus must at least do per event).
+
+Measured:
+- publish -> deliver, 1 subscriber, sync API: per-event `publish` with a callback subscriber;
+  per-event `publish` + `poll`; and `publish_many` (batches of 1,000) + `poll`. Goal: 1,000,000/s.
+- 10 subscribers with mixed patterns (exact, `*`, `>`, some not matching), per-event publish.
+- asyncio producer/consumer: `await apublish` and `async for` in one loop. Goal: 250,000/s.
+- Memory: a subscriber that never reads, DROP_OLDEST capacity 1024, 1,000,000 events: RSS growth
+  (goal <= 10 MB; the retention log's 10,000 events are included).
+- BACKPRESSURE with a slow async consumer, 1,000,000 events: zero lost, sequences gap-free.
+
+Example:
+    python -m bench bus
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from hookwire.runtime.bus import Backpressure, DropOldest, Event, EventBus
+
+N = 200_000
+REPEATS = 3
+BIG = 1_000_000
+
+
+def _best(fn: Callable[[], int]) -> float:
+    """Best events/second over REPEATS runs of fn (which returns how many events it moved)."""
+    best = 0.0
+    for _ in range(REPEATS):
+        gc.collect()
+        t0 = time.perf_counter()
+        n = fn()
+        dt = time.perf_counter() - t0
+        best = max(best, n / dt)
+    return best
+
+
+def baseline() -> int:
+    q: deque[Any] = deque()
+    seen = [0]
+
+    def dispatch(item: Any) -> None:
+        seen[0] += 1
+
+    payload = {"i": 0}
+    append, popleft = q.append, q.popleft
+    for _ in range(N):
+        append(payload)
+        dispatch(popleft())
+    assert seen[0] == N
+    return N
+
+
+def one_callback() -> int:
+    bus = EventBus(retention=1000)
+    seen = [0]
+
+    def on(ev: Event) -> None:
+        seen[0] += 1
+
+    bus.subscribe("tool.*", callback=on)
+    publish = bus.publish
+    payload = {"i": 0}
+    for _ in range(N):
+        publish("tool.invoked", payload)
+    assert seen[0] == N
+    return N
+
+
+def one_poll() -> int:
+    bus = EventBus(retention=1000)
+    sub = bus.subscribe("tool.*", capacity=4096)
+    publish, poll = bus.publish, sub.poll
+    payload = {"i": 0}
+    got = 0
+    for i in range(N):
+        publish("tool.invoked", payload)
+        if i & 1023 == 1023:
+            got += len(poll())
+    got += len(poll())
+    assert got == N
+    return N
+
+
+def one_batch() -> int:
+    bus = EventBus(retention=1000)
+    sub = bus.subscribe("tool.*", capacity=4096)
+    batch = [{"i": i} for i in range(1000)]
+    got = 0
+    for _ in range(N // 1000):
+        bus.publish_many("tool.invoked", batch)
+        got += len(sub.poll())
+    assert got == N
+    return N
+
+
+def ten_subscribers() -> int:
+    bus = EventBus(retention=1000)
+    patterns = [
+        ("tool.invoked",),
+        ("tool.*",),
+        ("tool.>",),
+        (">",),
+        ("*.invoked",),
+        ("agent.*",),  # does not match
+        ("tool.*", "agent.>"),
+        ("x.y.z",),  # does not match
+        ("tool.invoked", "tool.*"),
+        ("*.*",),
+    ]
+    subs = [bus.subscribe(*p, capacity=4096) for p in patterns]
+    publish = bus.publish
+    payload = {"i": 0}
+    for i in range(N):
+        publish("tool.invoked", payload)
+        if i & 1023 == 1023:
+            for s in subs:
+                s.poll()
+    delivered = 0
+    for s in subs:
+        s.poll()
+        delivered += s.stats().delivered
+    assert delivered == 8 * N
+    return N
+
+
+def asyncio_path() -> int:
+    async def main() -> int:
+        bus = EventBus(retention=1000)
+        sub = bus.subscribe("tool.*", capacity=1024, overflow=Backpressure())
+        payload = {"i": 0}
+
+        async def produce() -> None:
+            apublish = bus.apublish
+            for _ in range(N):
+                await apublish("tool.invoked", payload)
+
+        async def consume() -> int:
+            n = 0
+            async for _ev in sub:
+                n += 1
+                if n == N:
+                    break
+            return n
+
+        _, n = await asyncio.gather(produce(), consume())
+        return n
+
+    n = asyncio.run(main())
+    assert n == N
+    return N
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def memory() -> tuple[float, int]:
+    gc.collect()
+    bus = EventBus()
+    sub = bus.subscribe("tool.*", capacity=1024, overflow=DropOldest())
+    publish = bus.publish
+    for i in range(10_000):  # warm up: fill the queue and the retention log
+        publish("tool.invoked", {"i": i})
+    gc.collect()
+    before = _rss_kb()
+    for i in range(BIG):
+        publish("tool.invoked", {"i": i})
+    gc.collect()
+    after = _rss_kb()
+    s = sub.stats()
+    assert s.received == BIG + 10_000 and s.queued == 1024
+    assert s.dropped_oldest == s.received - 1024
+    return (after - before) / 1024, s.dropped_oldest
+
+
+def backpressure() -> tuple[int, float]:
+    async def main() -> int:
+        bus = EventBus()
+        sub = bus.subscribe("tool.*", capacity=1024, overflow=Backpressure())
+        batch = [Event("tool.invoked", {"i": i}) for i in range(100)]
+
+        async def produce() -> None:
+            for _ in range(BIG // 100):
+                await bus.apublish_batch(batch)
+
+        async def consume() -> int:
+            expected = 1
+            async for ev in sub:
+                if ev.sequence != expected:
+                    raise AssertionError(f"gap: expected {expected}, got {ev.sequence}")
+                expected += 1
+                if expected & 63 == 0:
+                    await asyncio.sleep(0)  # the slow part: yield to everyone else
+                if expected > BIG:
+                    break
+            return expected - 1
+
+        _, n = await asyncio.gather(produce(), consume())
+        s = sub.stats()
+        assert s.timed_out == 0 and s.dropped == 0 and s.received == BIG == s.delivered
+        return n
+
+    t0 = time.perf_counter()
+    n = asyncio.run(main())
+    return n, time.perf_counter() - t0
+
+
+def run() -> None:
+    base = _best(baseline)
+    print(f"baseline deque append+popleft+dispatch: {base:>12,.0f} events/s")
+    for name, fn, goal in (
+        ("publish -> callback, 1 subscriber", one_callback, 1_000_000),
+        ("publish + poll, 1 subscriber", one_poll, 1_000_000),
+        ("publish_many(1000) + poll, 1 subscriber", one_batch, 1_000_000),
+        ("publish + poll, 10 subscribers (8 match)", ten_subscribers, None),
+        ("asyncio apublish -> async for", asyncio_path, 250_000),
+    ):
+        rate = _best(fn)
+        verdict = "" if goal is None else f"  goal {goal:,}: {'met' if rate >= goal else 'NOT met'}"
+        print(f"{name:<42} {rate:>12,.0f} events/s  ratio to baseline {rate / base:.3f}{verdict}")
+    growth, dropped = memory()
+    print(
+        f"memory: never-reading DROP_OLDEST(1024) subscriber, {BIG:,} events: RSS grew "
+        f"{growth:.1f} MB (goal <= 10 MB: {'met' if growth <= 10 else 'NOT met'}); "
+        f"dropped_oldest={dropped:,}"
+    )
+    n, secs = backpressure()
+    print(
+        f"backpressure: slow async consumer, {n:,} events in {secs:.1f} s: "
+        "0 lost, sequences gap-free (asserted)"
+    )
