@@ -229,10 +229,13 @@ class Subscription:
         q = self._q
         while q:
             ev = q.popleft()
-            if ev.ttl_ns is not None and ev.time_ns is not None:
-                if self._bus._clock.time_ns() >= ev.time_ns + ev.ttl_ns:
-                    self.expired += 1
-                    continue
+            if (
+                ev.ttl_ns is not None
+                and ev.time_ns is not None
+                and self._bus._clock.time_ns() >= ev.time_ns + ev.ttl_ns
+            ):
+                self.expired += 1
+                continue
             self.delivered += 1
             if self._waiting:
                 self._bus._wake(self)
