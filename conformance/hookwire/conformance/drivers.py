@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hookwire.conformance.driver import Driver
+from hookwire.conformance.js_remote import JsRemoteDriver
 from hookwire.conformance.py_async import PyAsyncDriver
 from hookwire.conformance.py_sync import PySyncDriver
 
@@ -19,4 +20,5 @@ __all__ = ["DRIVERS"]
 DRIVERS: dict[str, Callable[[], Driver]] = {
     "py-sync": PySyncDriver,
     "py-async": PyAsyncDriver,
+    "js-remote": JsRemoteDriver,
 }

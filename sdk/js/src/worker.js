@@ -412,9 +412,9 @@ function hookError(err) {
     return create(HookErrorSchema, { type: "InvalidResultError", message: err.message, invalidResult: true });
   }
   if (err instanceof Error) {
-    const where = err.stack?.split("\n").find((l) => l.trim().startsWith("at "));
-    const location = where ? ` (${where.trim().replace(/^at /, "")})` : "";
-    return create(HookErrorSchema, { type: err.name || err.constructor?.name || "Error", message: err.message + location });
+    // The message alone, as Python's str(exc) and Lua's error(msg, 0) give it, so that one
+    // failure reads the same in every language; the stack stays with the "callError" event.
+    return create(HookErrorSchema, { type: err.name || err.constructor?.name || "Error", message: err.message });
   }
   return create(HookErrorSchema, { type: "Thrown", message: `non-Error value thrown: ${describe(err)}` });
 }

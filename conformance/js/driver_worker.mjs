@@ -1,0 +1,186 @@
+// The node side of the js-remote conformance driver.
+//
+// One process per conformance run: it connects to the run's hookwire server as a worker on the
+// executor's virtual clock, and turns each scenario hook's behaviour (sent by the Python driver
+// as a JSON line on stdin) into a real JS hook function registered through the SDK. The hooks
+// advance virtual time with the SDK's per-call clock, end with SDK result helpers, throw, or
+// return invalid values; what they see, publish and ask to execute goes back to the driver as
+// JSON lines on stdout, always before the hook's answer goes out on the gRPC stream.
+//
+//   node conformance/js/driver_worker.mjs HOST:PORT
+
+import { createInterface } from "node:readline";
+import {
+  cache,
+  cancel,
+  createWorker,
+  fork,
+  JsonNumberText,
+  modified,
+  proceed,
+  redirect,
+  replace,
+  retry,
+  skipped,
+} from "../../sdk/js/src/index.js";
+
+const [address] = process.argv.slice(2);
+if (!address) {
+  process.stderr.write("usage: driver_worker.mjs HOST:PORT\n");
+  process.exit(2);
+}
+
+/** JSON text of plain values with bigints and JsonNumberText written as exact numbers. */
+function jsonText(v) {
+  if (typeof v === "bigint") return v.toString();
+  if (v instanceof JsonNumberText) return v.text;
+  if (Array.isArray(v)) return `[${v.map(jsonText).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const parts = [];
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) parts.push(`${JSON.stringify(k)}:${jsonText(x)}`);
+    return `{${parts.join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function emit(msg) {
+  // process.stdout on a pipe writes synchronously on Linux, so this line is out before the answer.
+  process.stdout.write(jsonText(msg) + "\n");
+}
+
+/** "0.250s" (proto3 JSON duration) as milliseconds. */
+function durationMs(text, field) {
+  const m = /^(-?\d+(?:\.\d+)?)s$/.exec(String(text));
+  if (!m) throw new TypeError(`${field}: not a duration: ${text}`);
+  return Number(m[1]) * 1000;
+}
+
+/** A scenario result (plain JSON form) built with the SDK's helpers. */
+function result(r) {
+  const [kind] = Object.keys(r);
+  const v = r[kind] ?? {};
+  switch (kind) {
+    case "continue":
+      return proceed();
+    case "modified":
+      return modified(v.data ?? {});
+    case "cancel":
+      return cancel(v.reason ?? "");
+    case "redirect":
+      return redirect(v.target ?? "");
+    case "replace":
+      return replace(v.value === undefined ? null : v.value);
+    case "retry":
+      return retry(v.delay === undefined ? 0 : durationMs(v.delay, "retry.delay"), v.maxAttempts ?? 0);
+    case "fork":
+      return fork((v.operations ?? []).map((o) => ({ operation: o.operation ?? "", parameters: o.parameters ?? {} })));
+    case "cache":
+      return cache(v.key ?? "", v.ttl === undefined ? 0 : durationMs(v.ttl, "cache.ttl"));
+    case "skipped":
+      return skipped(v.reason ?? "");
+    default:
+      throw new TypeError(`unknown result kind ${kind}`);
+  }
+}
+
+class HookRaised extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "HookRaised";
+  }
+}
+
+// A value that is not a result: a string spelling a kind must be refused (no magic strings).
+const INVALID_VALUE = "continue";
+
+const worker = createWorker({ address, workerId: `conformance-js-${process.pid}`, virtualClock: true });
+const calls = new Map(); // "run/hook" -> calls so far
+const nestedWaits = new Map(); // id -> resolve
+let nestedIds = 0;
+
+function stepFor(behaviour, n) {
+  const steps = behaviour.calls;
+  if (n < steps.length) return steps[n];
+  return behaviour.repeat === "cycle" ? steps[n % steps.length] : steps[steps.length - 1];
+}
+
+function finish(step) {
+  if (step.raises !== undefined) throw new HookRaised(step.raises);
+  if (step.returnsInvalid) return INVALID_VALUE;
+  if (step.returns !== undefined) return result(step.returns);
+  return undefined;
+}
+
+function buildHook(run, hook, behaviour) {
+  const counter = `${run}/${hook}`;
+  return (ctx, call) => {
+    const n = calls.get(counter) ?? 0;
+    calls.set(counter, n + 1);
+    const step = stepFor(behaviour, n);
+    if (step.advanceMs) call.clock.advanceMs(step.advanceMs);
+    if (step.record) {
+      emit({ ev: "seen", run, hook, ctx: { point: ctx.point, data: ctx.data, metadata: ctx.metadata, correlationId: ctx.correlationId } });
+    }
+    for (const event of step.publish ?? []) emit({ ev: "publish", run, hook, event });
+    if (step.execute !== undefined) {
+      // A nested execution runs in the driver's executor; wait for it, then end the call.
+      const id = ++nestedIds;
+      const done = new Promise((resolve) => nestedWaits.set(id, resolve));
+      emit({ ev: "nested", run, hook, n, id });
+      return done.then(() => {
+        emit({ ev: "done", run, hook, n });
+        return finish(step);
+      });
+    }
+    emit({ ev: "done", run, hook, n });
+    // Every second call answers through a Promise, so both the sync and the async path run.
+    if (n % 2 === 1) return Promise.resolve().then(() => finish(step));
+    return finish(step);
+  };
+}
+
+async function handle(msg) {
+  switch (msg.op) {
+    case "define": {
+      try {
+        await worker.registerHook("custom:conformance.js", buildHook(msg.run, msg.hook, msg.behaviour), {
+          name: msg.key,
+          timeoutMs: 3_600_000,
+        });
+        emit({ ev: "defined", id: msg.id });
+      } catch (err) {
+        emit({ ev: "defined", id: msg.id, error: String(err?.message ?? err) });
+      }
+      break;
+    }
+    case "undefine":
+      for (const key of msg.keys) await worker.unregisterHook(key).catch(() => {});
+      for (const k of [...calls.keys()]) if (k.startsWith(`${msg.run}/`)) calls.delete(k);
+      break;
+    case "nested_done": {
+      const resolve = nestedWaits.get(msg.id);
+      nestedWaits.delete(msg.id);
+      resolve?.();
+      break;
+    }
+    default:
+      process.stderr.write(`driver_worker: unknown op ${msg.op}\n`);
+  }
+}
+
+worker.on("error", (err) => {
+  process.stderr.write(`driver_worker: ${err.message}\n`);
+  process.exit(1);
+});
+await worker.start();
+emit({ ev: "ready", connectionId: worker.connectionId });
+
+const lines = createInterface({ input: process.stdin });
+lines.on("line", (line) => {
+  if (line.trim()) handle(JSON.parse(line));
+});
+// The driver went away: leave cleanly.
+lines.on("close", async () => {
+  await worker.close(1000);
+  process.exit(0);
+});
