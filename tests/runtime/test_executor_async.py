@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from hookwire.runtime.adapter import HookTimedOut, PythonAsyncAdapter
+from hookwire.runtime.breaker import BreakerConfig
 from hookwire.runtime.clock import SystemClock, VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import AsyncHookNotAllowed
@@ -241,3 +242,38 @@ def test_virtual_time_exactly_at_timeout_is_in_time(clock: VirtualClock) -> None
     reg.register(edge, name="edge", point=P)
     run = asyncio.run(Executor(reg, clock=clock).aexecute(P, ctx()))
     assert [(t.outcome.value, t.duration_ns) for t in run.trace] == [("MODIFIED", 100 * MS)]
+
+
+def test_half_open_probe_limit_across_concurrent_executions(clock: VirtualClock) -> None:
+    fail = [True]
+    gate: list[asyncio.Event] = []
+
+    async def probe(c: HookContext) -> None:
+        if fail[0]:
+            raise ValueError("down")
+        await gate[0].wait()
+
+    reg = Registry()
+    config = BreakerConfig(minimum_calls=1, window_size=1, half_open_probes=1)
+    reg.register(probe, name="p", point=P, timeout_ms=60_000, breaker=config)
+    ex = Executor(reg, clock=clock)
+
+    async def main() -> tuple[Execution, Execution]:
+        gate.append(asyncio.Event())
+        first = await ex.aexecute(P, ctx())
+        assert [t.breaker_state.value for t in first.trace] == ["OPEN"]
+        fail[0] = False
+        clock.advance(15_000 * MS)
+        running = asyncio.create_task(ex.aexecute(P, ctx()))
+        await asyncio.sleep(0.01)  # the probe is in flight, waiting on the gate
+        refused = await ex.aexecute(P, ctx())
+        gate[0].set()
+        return refused, await running
+
+    refused, probed = asyncio.run(main())
+    assert [(t.outcome.value, t.reason, t.breaker_state.value) for t in refused.trace] == [
+        ("SKIPPED", "circuit_open", "HALF_OPEN")
+    ]
+    assert [(t.outcome.value, t.breaker_state.value) for t in probed.trace] == [
+        ("CONTINUE", "CLOSED")
+    ]

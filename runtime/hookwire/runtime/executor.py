@@ -55,6 +55,7 @@ from hookwire.runtime.results import (
     validate_result,
 )
 from hookwire.runtime.trace import Execution, RawRecord, expand_raw
+from hookwire.runtime.trace import make_execution as _execution
 
 __all__ = ["Executor", "Invocation"]
 
@@ -69,9 +70,6 @@ _K_MODIFIED = ResultKind.MODIFIED
 CIRCUIT_OPEN = "circuit_open"
 INVALID_RESULT = "invalid_result"
 TIMEOUT = "timeout"
-
-
-_execution = Execution._of
 
 
 class _Failure:

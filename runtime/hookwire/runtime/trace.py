@@ -32,7 +32,7 @@ from hookwire.runtime.results import (
 )
 from hookwire.v1 import hook_pb2
 
-__all__ = ["Execution", "RawRecord", "TraceEntry", "expand_raw"]
+__all__ = ["Execution", "RawRecord", "TraceEntry", "expand_raw", "make_execution"]
 
 _S = 1_000_000_000
 
@@ -132,23 +132,6 @@ class Execution:
         self._raw = raw
         self._entries = entries
 
-    @classmethod
-    def _of(
-        cls,
-        result: HookResult,
-        context: HookContext,
-        raw: list[RawRecord],
-        entries: tuple[Any, ...],
-    ) -> Execution:
-        """The executor's constructor: skips `__init__` (measurably cheaper per execution)."""
-        ex = _new(cls)
-        ex.result = result
-        ex.context = context
-        ex._trace = None
-        ex._raw = raw
-        ex._entries = entries
-        return ex
-
     @property
     def trace(self) -> list[TraceEntry]:
         """One entry per hook considered, in order."""
@@ -194,3 +177,17 @@ class Execution:
 
     def __repr__(self) -> str:
         return f"Execution(result={self.result!r}, trace={len(self.trace)} entries)"
+
+
+def make_execution(
+    result: HookResult, context: HookContext, raw: list[RawRecord], entries: tuple[Any, ...]
+) -> Execution:
+    """The executor's constructor for an Execution from raw records (skips `__init__`, which
+    is measurably cheaper per execution)."""
+    ex = _new(Execution)
+    ex.result = result
+    ex.context = context
+    ex._trace = None
+    ex._raw = raw
+    ex._entries = entries
+    return ex
