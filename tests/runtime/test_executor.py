@@ -462,3 +462,14 @@ def test_registry_change_between_executions(clock: VirtualClock) -> None:
     assert len(ex.execute(P, ctx()).trace) == 2
     reg.unregister("a")
     assert [t.hook_name for t in ex.execute(P, ctx()).trace] == ["b"]
+
+
+def test_monitor_tells_refusals_from_hooks_declining_with_the_same_reason(
+    clock: VirtualClock,
+) -> None:
+    reg = Registry()
+    reg.register(hook(clock, Skipped("circuit_open")), name="decliner", point=P)
+    monitor = PerformanceMonitor(clock)
+    Executor(reg, clock=clock, monitor=monitor).execute(P, ctx())
+    s = monitor.stats("decliner")
+    assert (s.count, s.skipped) == (1, 0)

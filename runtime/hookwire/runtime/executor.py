@@ -54,7 +54,7 @@ from hookwire.runtime.results import (
     Skipped,
     validate_result,
 )
-from hookwire.runtime.trace import Execution, RawRecord, expand_raw
+from hookwire.runtime.trace import Execution, RawRecord
 from hookwire.runtime.trace import make_execution as _execution
 
 __all__ = ["Executor", "Invocation"]
@@ -68,6 +68,9 @@ _K_CONTINUE = ResultKind.CONTINUE
 _K_SKIPPED = ResultKind.SKIPPED
 _K_MODIFIED = ResultKind.MODIFIED
 CIRCUIT_OPEN = "circuit_open"
+# The reason object of breaker refusals in raw records: built at run time so that it is not
+# the interned literal, and `is` tells a refusal from a hook that returned that reason.
+_REFUSED = "".join(("circuit", "_open"))
 INVALID_RESULT = "invalid_result"
 TIMEOUT = "timeout"
 
@@ -270,7 +273,7 @@ class Executor:
         now = clock()
         for e, call, br, limit, _mode in plan.steps:
             if br.state is not closed and not br.acquire(now):
-                append((_O_SKIPPED, CIRCUIT_OPEN, 0, False, br.state))
+                append((_O_SKIPPED, _REFUSED, 0, False, br.state))
                 continue
             try:
                 value = call(cur)
@@ -315,12 +318,17 @@ class Executor:
     ) -> None:
         monitor = self.monitor
         events = self.events
+        record = monitor.record if monitor is not None else None
         total = 0
-        for e, outcome, reason, dur, slow, _state in expand_raw(raw, entries):
+        for e, r in zip(entries, raw, strict=False):
+            if type(r) is int:
+                outcome, reason, dur, slow = _O_CONTINUE, "", r, False
+            else:
+                outcome, reason, dur, slow, _state = r  # type: ignore[misc]
             total += dur
-            if monitor is not None:
-                called = not (outcome is _O_SKIPPED and reason == CIRCUIT_OPEN and dur == 0)
-                monitor.record(e.name, outcome, dur, slow, called)
+            if record is not None:
+                refused = reason is _REFUSED
+                record(e.name, outcome, dur, slow, not refused)
             if events is not None:
                 events.emit(
                     HOOK_EXECUTED,
@@ -351,7 +359,7 @@ class Executor:
         now = clock()
         for e, call, br, limit, mode in plan.steps:
             if br.state is not closed and not br.acquire(now):
-                append((_O_SKIPPED, CIRCUIT_OPEN, 0, False, br.state))
+                append((_O_SKIPPED, _REFUSED, 0, False, br.state))
                 continue
             try:
                 if mode == _ADAPTER:

@@ -137,12 +137,13 @@ class Execution:
         """One entry per hook considered, in order."""
         trace = self._trace
         if trace is None:
-            trace = [
-                TraceEntry(e.name, e.language, outcome, reason, dur, slow, state)
-                for (e, outcome, reason, dur, slow, state) in expand_raw(
-                    self._raw or [], self._entries
-                )
-            ]
+            trace = []
+            append = trace.append
+            for e, r in zip(self._entries, self._raw or (), strict=False):
+                if type(r) is int:
+                    append(TraceEntry(e.name, e.language, _CONTINUE, "", r, False, _CLOSED))
+                else:
+                    append(TraceEntry(e.name, e.language, *r))  # type: ignore[misc]
             self._trace = trace
             self._raw = None
             self._entries = ()
