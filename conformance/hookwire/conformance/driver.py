@@ -9,9 +9,10 @@ A **driver** (one per language adapter) is opened once per scenario run with a `
   `HookAdapter`) and must, on its Nth call, do `hook.behaviour.step_for(N)`: call
   `env.log.begin(name)` first (it returns N), then in this order advance the virtual clock by
   `advance_ms` while the call runs, `env.log.record(name, ctx)` if `record`,
-  `env.publish(name, event)` for each event, run `execute` as a nested execution through
-  `env.executor` and hand it to `env.log.nested(...)`, and finally end the call the
-  language's native way (return the result, return nothing, raise, or return an invalid value);
+  `env.publish(name, event, language)` for each event (or publish it on `env.bus` through
+  the language's own path, e.g. a remote worker's Publish RPC), run `execute` as a nested
+  execution through `env.executor` and hand it to `env.log.nested(...)`, and finally end the
+  call the language's native way (return the result, return nothing, raise, or return an invalid value);
 - `language_for(hook)` says which language the session builds that hook in;
 - `execute(point, ctx)` executes a point with the session's executor entry point (sync or async);
 - `close()` releases whatever the session started (processes, event loops, connections).
@@ -21,8 +22,8 @@ adding it to `DRIVERS` in `drivers.py`; scenarios do not change.
 
 Example:
     >>> from hookwire.conformance.drivers import DRIVERS
-    >>> sorted(DRIVERS)
-    ['py-async', 'py-sync']
+    >>> {"py-sync", "py-async"} <= set(DRIVERS)
+    True
 """
 
 from __future__ import annotations
@@ -31,15 +32,26 @@ import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hookwire.runtime.bus import NO_DATA, Backpressure, EventBus
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext
+from hookwire.runtime.errors import FailedPrecondition
 
 if TYPE_CHECKING:
     from hookwire.conformance.scenario import HookDef, NestedExecute
     from hookwire.runtime.executor import Executor
     from hookwire.runtime.trace import Execution
 
-__all__ = ["CallLog", "Driver", "DriverSession", "HookEnv", "NestedRun", "SeenContext"]
+__all__ = [
+    "CallLog",
+    "Driver",
+    "DriverSession",
+    "HookEnv",
+    "NestedRun",
+    "SeenContext",
+    "publish_event",
+    "waiting_subscriptions",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +126,13 @@ class CallLog:
 
 @dataclass(slots=True)
 class HookEnv:
-    """What a driver's hooks may use during one scenario run."""
+    """What a driver's hooks may use during one scenario run: the virtual clock, the call log,
+    the executor and the run's event bus (a fresh `EventBus` on the same clock)."""
 
     clock: VirtualClock
     log: CallLog
     executor: Executor
+    bus: EventBus | None = None
 
     def context(self, point: str, raw: dict[str, Any]) -> HookContext:
         """A fresh context for `point` from a scenario's `context` object."""
@@ -131,12 +145,63 @@ class HookEnv:
             timestamp_ns=self.clock.time_ns(),
         )
 
-    def publish(self, hook: str, event: dict[str, Any]) -> None:
-        """Publish an event from a hook. The event bus arrives with issue #4; until then a
-        scenario that publishes fails with this message instead of silently dropping it."""
-        self.log.problems.append(
-            f"hook {hook!r} publishes {event.get('type')!r}, but this runner has no event bus yet"
-        )
+    def publish(self, hook: str, event: dict[str, Any], language: str = "python") -> int:
+        """Publish a scenario event (`{type, payload, source, correlationId, metadata, ttlMs}`)
+        from hook `hook` written in `language` on the run's bus; returns its sequence.
+
+        Bus errors (INVALID_ARGUMENT, RESOURCE_EXHAUSTED for the rate limit) are raised into
+        the hook, as a real hook would see them. A publish that would wait for room in a full
+        BACKPRESSURE queue is refused with FailedPrecondition and reported as a scenario
+        problem: nothing could drain the queue while the chain runs, so it would hang.
+        """
+        if self.bus is None:
+            self.log.problems.append(f"hook {hook!r} publishes, but this run has no event bus")
+            raise FailedPrecondition("bus", "this run has no event bus")
+        blocked = waiting_subscriptions(self.bus, event["type"])
+        if blocked:
+            problem = (
+                f"hook {hook!r} publishes {event['type']!r}, which would wait for room in the "
+                f"full BACKPRESSURE subscription(s) {blocked}; a hook cannot wait for that"
+            )
+            self.log.problems.append(problem)
+            raise FailedPrecondition("publish", problem)
+        return publish_event(self.bus, event, language)
+
+
+def publish_event(bus: EventBus, event: dict[str, Any], language: str = "") -> int:
+    """Publish a scenario event dict on `bus` (ms converted to ns); returns the sequence.
+
+    Example:
+        >>> b = EventBus(clock=VirtualClock())
+        >>> publish_event(b, {"type": "a.b", "payload": [1], "ttlMs": 5}, "lua")
+        1
+    """
+    ttl = event.get("ttlMs")
+    return bus.publish(
+        event["type"],
+        event.get("payload", NO_DATA),
+        source=event.get("source", ""),
+        source_language=language,
+        correlation_id=event.get("correlationId", ""),
+        metadata=event.get("metadata"),
+        ttl_ns=None if ttl is None else round(ttl * 1_000_000),
+    )
+
+
+def waiting_subscriptions(bus: EventBus, event_type: str) -> list[str]:
+    """Names of the open BACKPRESSURE subscriptions a publish of `event_type` would wait on
+    now (full, and a timeout other than zero)."""
+    out = []
+    for sub in bus.subscriptions():
+        bp = sub.overflow
+        if (
+            isinstance(bp, Backpressure)
+            and bp.timeout_ns != 0
+            and len(sub) >= sub.capacity
+            and sub.matches(event_type)
+        ):
+            out.append(sub.name or repr(sub))
+    return out
 
 
 class DriverSession(Protocol):

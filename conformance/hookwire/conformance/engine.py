@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from hookwire.conformance.bus_steps import BUS_STEPS, BusSteps, RuntimeEvents, make_bus
 from hookwire.conformance.compare import Difference, json_diff, json_equal, normalize_result
 from hookwire.conformance.driver import CallLog, Driver, DriverSession, HookEnv, SeenContext
 from hookwire.conformance.scenario import HookDef, Scenario
@@ -45,8 +46,6 @@ _BREAKER_FIELDS: dict[str, tuple[str, bool]] = {
 }
 
 _BREAKER_EVENT_PREFIX = "hookwire.breaker."
-
-_BUS_STEPS = ("publish", "subscribe", "expectDelivered", "expectBusStats")
 
 
 def _ns(ms: float) -> int:
@@ -92,10 +91,15 @@ class _Run:
         self.log = CallLog()
         self.registry = Registry()
         self.monitor = PerformanceMonitor(self.clock)
+        self.bus = make_bus(scenario.bus, self.clock)
+        self.bus_steps = BusSteps(self.bus)
         self.executor = Executor(
-            self.registry, clock=self.clock, monitor=self.monitor, events=self.log
+            self.registry,
+            clock=self.clock,
+            monitor=self.monitor,
+            events=RuntimeEvents(self.log, self.bus),
         )
-        self.env = HookEnv(self.clock, self.log, self.executor)
+        self.env = HookEnv(self.clock, self.log, self.executor, self.bus)
         self.session: DriverSession = driver.open(self.env)
 
     # -- hooks ---------------------------------------------------------------------------------
@@ -151,19 +155,23 @@ class _Run:
                     self.register(h)
         except Exception as e:  # the runtime refused or crashed: a failure, with its type
             return [f"registering the scenario's hooks raised {type(e).__name__}: {e}"]
-        if self.scenario.subscriptions:
-            return ["subscriptions need the event bus, which this runner does not have yet"]
+        opened = self.bus_steps.open_subscriptions(list(self.scenario.subscriptions))
+        if opened:
+            return opened
         for i, step in enumerate(self.scenario.steps):
             where = f"steps[{i}]"
             try:
                 self.step(step, where)
+                after = self.bus_steps.after_step()
+                if after:
+                    raise StepFailed(after)
             except StepFailed as f:
                 return [f"{where} ({_describe(step)}):", *("  " + line for line in f.lines)]
             except Exception as e:  # a crash in the runtime is a failure, with its type
                 return [f"{where} ({_describe(step)}): raised {type(e).__name__}: {e}"]
             if self.log.problems:
                 return [f"{where} ({_describe(step)}):", *("  " + p for p in self.log.problems)]
-        return []
+        return self.bus_steps.finish()
 
     def step(self, step: dict[str, Any], where: str) -> None:
         if "execute" in step:
@@ -176,8 +184,8 @@ class _Run:
             _raise_if(diffs)
         elif "setFeature" in step:
             self.registry.set_feature(step["setFeature"]["feature"], step["setFeature"]["enabled"])
-        elif any(k in step for k in _BUS_STEPS):
-            raise StepFailed(["bus steps are not supported by this runner yet (issue #4)"])
+        elif any(k in step for k in BUS_STEPS):
+            _raise_if([], lines=self.bus_steps.step(step))
         else:
             self.registry_step(step, where)
 
@@ -380,10 +388,12 @@ def _trace_json(e: Any) -> dict[str, Any]:
     }
 
 
-def _raise_if(diffs: list[Difference], execution: Execution | None = None) -> None:
-    if not diffs:
+def _raise_if(
+    diffs: list[Difference], execution: Execution | None = None, lines: list[str] | None = None
+) -> None:
+    if not diffs and not lines:
         return
-    lines = [str(d) for d in diffs]
+    lines = [*(lines or ()), *(str(d) for d in diffs)]
     if execution is not None:
         lines.append(f"actual result: {result_to_json(execution.result)}")
         lines.append(f"actual data:   {execution.context.data}")
@@ -401,7 +411,7 @@ def _raise_if(diffs: list[Difference], execution: Execution | None = None) -> No
 def _describe(step: dict[str, Any]) -> str:
     if "execute" in step:
         return f"execute {step['execute']['point']}"
-    key = next(k for k in step if k not in ("comment", "expectError", "expectSequence"))
+    key = next(k for k in step if k not in ("comment", "expectError", "expectSequence", "blocks"))
     value = step[key]
     return f"{key} {value}" if isinstance(value, (str, int, float)) else key
 
@@ -418,4 +428,5 @@ def run_scenario(scenario: Scenario, driver: Driver) -> RunResult:
         result.failures.extend(run.run())
     finally:
         run.session.close()
+        run.bus.close()  # releases a publish still waiting, if a step failed early
     return result

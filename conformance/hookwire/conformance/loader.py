@@ -149,6 +149,7 @@ def parse(raw: dict[str, Any], file: Path) -> Scenario:
                 raise ScenarioError(
                     file, f"$.steps[{i}].{key}", f"{step[key]!r} is not a declared hook"
                 )
+    _check_subscription_ids(raw, file)
     return Scenario(
         id=raw["id"],
         description=raw["description"],
@@ -157,7 +158,40 @@ def parse(raw: dict[str, Any], file: Path) -> Scenario:
         subscriptions=tuple(raw.get("subscriptions", ())),
         steps=tuple(raw["steps"]),
         source=file,
+        bus=dict(raw.get("bus", {})),
     )
+
+
+def _check_subscription_ids(raw: dict[str, Any], file: Path) -> None:
+    """Subscription ids are unique, and bus expectations name one opened before them."""
+    known: set[str] = set()
+    for i, sub in enumerate(raw.get("subscriptions", ())):
+        if sub["id"] in known:
+            raise ScenarioError(
+                file, f"$.subscriptions[{i}].id", f"subscription id {sub['id']!r} is used twice"
+            )
+        known.add(sub["id"])
+    for i, step in enumerate(raw["steps"]):
+        if "subscribe" in step:
+            sid = step["subscribe"]["id"]
+            if sid in known:
+                raise ScenarioError(
+                    file, f"$.steps[{i}].subscribe.id", f"subscription id {sid!r} is used twice"
+                )
+            if "expectError" not in step:
+                known.add(sid)
+        names: list[tuple[str, str]] = []
+        if "expectDelivered" in step:
+            names.append((".expectDelivered.subscription", step["expectDelivered"]["subscription"]))
+        for name in step.get("expectBusStats", {}):
+            names.append((f".expectBusStats.{name}", name))
+        for where, name in names:
+            if name not in known:
+                raise ScenarioError(
+                    file,
+                    f"$.steps[{i}]{where}",
+                    f"{name!r} is not a subscription opened before this step",
+                )
 
 
 def load_file(file: Path) -> Scenario:

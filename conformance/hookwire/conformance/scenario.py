@@ -178,6 +178,7 @@ class Scenario:
     subscriptions: tuple[dict[str, Any], ...]
     steps: tuple[dict[str, Any], ...]
     source: Path
+    bus: dict[str, Any] = field(default_factory=dict)
 
     def hook(self, name: str) -> HookDef:
         """The top-level hook declared under `name` (KeyError if none)."""
