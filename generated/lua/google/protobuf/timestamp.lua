@@ -3,7 +3,7 @@
 
 local pb = require("hookwire.pb")
 local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unpack
-local mtype, utf8len, type = math.type, utf8.len, type
+local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
@@ -59,15 +59,15 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 8 then -- seconds
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.seconds = x
       elseif t == 16 then -- nanos
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.nanos = x
       else

@@ -7,7 +7,7 @@ local google_protobuf_timestamp = require("google.protobuf.timestamp")
 local hookwire_v1_common = require("hookwire.v1.common")
 local hookwire_v1_json = require("hookwire.v1.json")
 local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unpack
-local mtype, utf8len, type = math.type, utf8.len, type
+local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
@@ -191,12 +191,12 @@ do
     local N = "hookwire.v1.UniversalEvent.metadata entry"
     local k, v = "", nil
     while pos <= q do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, q, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, q, N); x0 = nil end
       if t == 10 then
-        local q = pos <= q and byte(s, pos) or 0x80
+        local q = pos <= q and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "key") end
         else p, q = rlen(s, pos, q, N, "key") end
         local x = sub(s, p, q)
@@ -204,9 +204,9 @@ do
         pos = q + 1
         k = x
       elseif t == 18 then
-        local q = pos <= q and byte(s, pos) or 0x80
+        local q = pos <= q and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "value") end
         else p, q = rlen(s, pos, q, N, "value") end
         local x = sub(s, p, q)
@@ -227,12 +227,12 @@ do
       m = { metadata = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- id
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "id") end
         else p, q = rlen(s, pos, e, N, "id") end
         local x = sub(s, p, q)
@@ -240,18 +240,18 @@ do
         pos = q + 1
         m.id = x
       elseif t == 18 then -- time
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "time") end
         else p, q = rlen(s, pos, e, N, "time") end
         local x = dec_google_protobuf_timestamp_Timestamp(s, p, q, m.time, d + 1)
         pos = q + 1
         m.time = x
       elseif t == 26 then -- type
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "type") end
         else p, q = rlen(s, pos, e, N, "type") end
         local x = sub(s, p, q)
@@ -259,9 +259,9 @@ do
         pos = q + 1
         m.type = x
       elseif t == 34 then -- source
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "source") end
         else p, q = rlen(s, pos, e, N, "source") end
         local x = sub(s, p, q)
@@ -269,27 +269,27 @@ do
         pos = q + 1
         m.source = x
       elseif t == 40 then -- source_language
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.source_language = x
       elseif t == 50 then -- payload
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "payload") end
         else p, q = rlen(s, pos, e, N, "payload") end
         local x = dec_hookwire_v1_json_JsonValue(s, p, q, m.payload, d + 1)
         pos = q + 1
         m.payload = x
       elseif t == 56 then -- sequence
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.sequence = x
       elseif t == 66 then -- correlation_id
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "correlation_id") end
         else p, q = rlen(s, pos, e, N, "correlation_id") end
         local x = sub(s, p, q)
@@ -297,9 +297,9 @@ do
         pos = q + 1
         m.correlation_id = x
       elseif t == 74 then -- causation_id
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "causation_id") end
         else p, q = rlen(s, pos, e, N, "causation_id") end
         local x = sub(s, p, q)
@@ -307,27 +307,27 @@ do
         pos = q + 1
         m.causation_id = x
       elseif t == 82 then -- metadata
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "metadata") end
         else p, q = rlen(s, pos, e, N, "metadata") end
         local k, x = entry_metadata(s, p, q, d)
         m.metadata[k] = x
         pos = q + 1
       elseif t == 90 then -- ttl
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "ttl") end
         else p, q = rlen(s, pos, e, N, "ttl") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.ttl, d + 1)
         pos = q + 1
         m.ttl = x
       elseif t == 98 then -- trace_context
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "trace_context") end
         else p, q = rlen(s, pos, e, N, "trace_context") end
         local x = dec_hookwire_v1_common_TraceContext(s, p, q, m.trace_context, d + 1)

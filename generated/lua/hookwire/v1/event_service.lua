@@ -5,7 +5,7 @@ local pb = require("hookwire.pb")
 local google_protobuf_duration = require("google.protobuf.duration")
 local hookwire_v1_event = require("hookwire.v1.event")
 local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unpack
-local mtype, utf8len, type = math.type, utf8.len, type
+local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
@@ -186,12 +186,12 @@ do
       m = { events = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- events
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "events") end
         else p, q = rlen(s, pos, e, N, "events") end
         local x = dec_hookwire_v1_event_UniversalEvent(s, p, q, nil, d + 1)
@@ -242,17 +242,17 @@ do
       m = { sequences = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 8 then -- sequences
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         local r = m.sequences
         r[#r + 1] = x
       elseif t == 10 then -- sequences
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "sequences") end
         else p, q = rlen(s, pos, e, N, "sequences") end
         local r = m.sequences
@@ -287,8 +287,8 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       pos = skip(s, pos, e, t, N, KNOWN, d)
     end
     return setmetatable(m, MT)
@@ -311,8 +311,8 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       pos = skip(s, pos, e, t, N, KNOWN, d)
     end
     return setmetatable(m, MT)
@@ -347,12 +347,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- timeout
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "timeout") end
         else p, q = rlen(s, pos, e, N, "timeout") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.timeout, d + 1)
@@ -397,8 +397,8 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 9 then -- rate
         need(pos, 8, e, N, "rate")
         local x = unpack("<d", s, pos)
@@ -424,6 +424,46 @@ do
   local MT = M.OverflowStrategy._mt
   enc_OverflowStrategy = function(m, b, i, n, d)
     if d > MAX_DEPTH then too_deep(N) end
+    local k1, x1 = next(m)
+    if k1 ~= nil and next(m, k1) == nil then
+      if k1 == "drop_oldest" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "drop_oldest", "hookwire.v1.DropOldest table", x) end
+          b[i + 1] = "\x0a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_DropOldest(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "drop_newest" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "drop_newest", "hookwire.v1.DropNewest table", x) end
+          b[i + 1] = "\x12"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_DropNewest(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "backpressure" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "backpressure", "hookwire.v1.Backpressure table", x) end
+          b[i + 1] = "\x1a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_Backpressure(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "sample" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "sample", "hookwire.v1.Sample table", x) end
+          b[i + 1] = "\x22"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_Sample(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      end
+    end
     local v
     local w_strategy -- the member of oneof strategy written so far
     -- 1: drop_oldest (single message)
@@ -490,12 +530,12 @@ do
       w_strategy = M.OverflowStrategy.which_strategy(m)
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- drop_oldest
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "drop_oldest") end
         else p, q = rlen(s, pos, e, N, "drop_oldest") end
         local x = dec_DropOldest(s, p, q, (w_strategy == "drop_oldest" and m.drop_oldest or nil), d + 1)
@@ -504,9 +544,9 @@ do
         w_strategy = "drop_oldest"
         m.drop_oldest = x
       elseif t == 18 then -- drop_newest
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "drop_newest") end
         else p, q = rlen(s, pos, e, N, "drop_newest") end
         local x = dec_DropNewest(s, p, q, (w_strategy == "drop_newest" and m.drop_newest or nil), d + 1)
@@ -515,9 +555,9 @@ do
         w_strategy = "drop_newest"
         m.drop_newest = x
       elseif t == 26 then -- backpressure
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "backpressure") end
         else p, q = rlen(s, pos, e, N, "backpressure") end
         local x = dec_Backpressure(s, p, q, (w_strategy == "backpressure" and m.backpressure or nil), d + 1)
@@ -526,9 +566,9 @@ do
         w_strategy = "backpressure"
         m.backpressure = x
       elseif t == 34 then -- sample
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "sample") end
         else p, q = rlen(s, pos, e, N, "sample") end
         local x = dec_Sample(s, p, q, (w_strategy == "sample" and m.sample or nil), d + 1)
@@ -608,12 +648,12 @@ do
       m = { patterns = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- patterns
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "patterns") end
         else p, q = rlen(s, pos, e, N, "patterns") end
         local x = sub(s, p, q)
@@ -622,26 +662,26 @@ do
         local r = m.patterns
         r[#r + 1] = x
       elseif t == 16 then -- from_sequence
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.from_sequence = x
       elseif t == 24 then -- capacity
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff
         m.capacity = x
       elseif t == 34 then -- overflow
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "overflow") end
         else p, q = rlen(s, pos, e, N, "overflow") end
         local x = dec_OverflowStrategy(s, p, q, m.overflow, d + 1)
         pos = q + 1
         m.overflow = x
       elseif t == 40 then -- max_batch_size
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff
         m.max_batch_size = x
       else
@@ -733,39 +773,39 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 8 then -- received
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.received = x
       elseif t == 16 then -- delivered
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.delivered = x
       elseif t == 24 then -- queued
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.queued = x
       elseif t == 32 then -- dropped_oldest
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.dropped_oldest = x
       elseif t == 40 then -- dropped_newest
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.dropped_newest = x
       elseif t == 48 then -- sampled_out
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.sampled_out = x
       elseif t == 56 then -- timed_out
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.timed_out = x
       elseif t == 64 then -- expired
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.expired = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
@@ -817,12 +857,12 @@ do
       m = { events = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- events
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "events") end
         else p, q = rlen(s, pos, e, N, "events") end
         local x = dec_hookwire_v1_event_UniversalEvent(s, p, q, nil, d + 1)
@@ -830,9 +870,9 @@ do
         local r = m.events
         r[#r + 1] = x
       elseif t == 18 then -- stats
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "stats") end
         else p, q = rlen(s, pos, e, N, "stats") end
         local x = dec_SubscriptionStats(s, p, q, m.stats, d + 1)

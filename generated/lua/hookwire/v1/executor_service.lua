@@ -6,7 +6,7 @@ local google_protobuf_duration = require("google.protobuf.duration")
 local hookwire_v1_common = require("hookwire.v1.common")
 local hookwire_v1_hook = require("hookwire.v1.hook")
 local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unpack
-local mtype, utf8len, type = math.type, utf8.len, type
+local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
@@ -313,12 +313,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- context
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "context") end
         else p, q = rlen(s, pos, e, N, "context") end
         local x = dec_hookwire_v1_hook_HookContext(s, p, q, m.context, d + 1)
@@ -360,12 +360,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- execution
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "execution") end
         else p, q = rlen(s, pos, e, N, "execution") end
         local x = dec_hookwire_v1_hook_Execution(s, p, q, m.execution, d + 1)
@@ -429,12 +429,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- worker_id
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "worker_id") end
         else p, q = rlen(s, pos, e, N, "worker_id") end
         local x = sub(s, p, q)
@@ -442,14 +442,14 @@ do
         pos = q + 1
         m.worker_id = x
       elseif t == 16 then -- language
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.language = x
       elseif t == 26 then -- sdk
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "sdk") end
         else p, q = rlen(s, pos, e, N, "sdk") end
         local x = sub(s, p, q)
@@ -457,8 +457,8 @@ do
         pos = q + 1
         m.sdk = x
       elseif t == 32 then -- virtual_clock
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x ~= 0
         m.virtual_clock = x
       else
@@ -508,12 +508,12 @@ do
       m = { hooks = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- hooks
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hooks") end
         else p, q = rlen(s, pos, e, N, "hooks") end
         local x = dec_hookwire_v1_hook_HookRegistration(s, p, q, nil, d + 1)
@@ -521,8 +521,8 @@ do
         local r = m.hooks
         r[#r + 1] = x
       elseif t == 16 then -- request_id
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.request_id = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
@@ -569,12 +569,12 @@ do
       m = { names = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- names
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "names") end
         else p, q = rlen(s, pos, e, N, "names") end
         local x = sub(s, p, q)
@@ -583,8 +583,8 @@ do
         local r = m.names
         r[#r + 1] = x
       elseif t == 16 then -- request_id
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.request_id = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
@@ -636,12 +636,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- type
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "type") end
         else p, q = rlen(s, pos, e, N, "type") end
         local x = sub(s, p, q)
@@ -649,9 +649,9 @@ do
         pos = q + 1
         m.type = x
       elseif t == 18 then -- message
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "message") end
         else p, q = rlen(s, pos, e, N, "message") end
         local x = sub(s, p, q)
@@ -659,8 +659,8 @@ do
         pos = q + 1
         m.message = x
       elseif t == 24 then -- invalid_result
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x ~= 0
         m.invalid_result = x
       else
@@ -737,16 +737,16 @@ do
       w_outcome = M.HookCallResult.which_outcome(m)
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 8 then -- call_id
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.call_id = x
       elseif t == 18 then -- result
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "result") end
         else p, q = rlen(s, pos, e, N, "result") end
         local x = dec_hookwire_v1_hook_HookResult(s, p, q, (w_outcome == "result" and m.result or nil), d + 1)
@@ -755,9 +755,9 @@ do
         w_outcome = "result"
         m.result = x
       elseif t == 26 then -- error
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "error") end
         else p, q = rlen(s, pos, e, N, "error") end
         local x = dec_HookError(s, p, q, (w_outcome == "error" and m.error or nil), d + 1)
@@ -766,9 +766,9 @@ do
         w_outcome = "error"
         m.error = x
       elseif t == 34 then -- clock_advance
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "clock_advance") end
         else p, q = rlen(s, pos, e, N, "clock_advance") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.clock_advance, d + 1)
@@ -789,6 +789,46 @@ do
   local MT = M.WorkerMessage._mt
   enc_WorkerMessage = function(m, b, i, n, d)
     if d > MAX_DEPTH then too_deep(N) end
+    local k1, x1 = next(m)
+    if k1 ~= nil and next(m, k1) == nil then
+      if k1 == "hello" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "hello", "hookwire.v1.WorkerHello table", x) end
+          b[i + 1] = "\x0a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_WorkerHello(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "register" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "register", "hookwire.v1.RegisterHooks table", x) end
+          b[i + 1] = "\x12"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_RegisterHooks(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "unregister" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "unregister", "hookwire.v1.UnregisterHooks table", x) end
+          b[i + 1] = "\x1a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_UnregisterHooks(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "result" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "result", "hookwire.v1.HookCallResult table", x) end
+          b[i + 1] = "\x22"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_HookCallResult(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      end
+    end
     local v
     local w_message -- the member of oneof message written so far
     -- 1: hello (single message)
@@ -855,12 +895,12 @@ do
       w_message = M.WorkerMessage.which_message(m)
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- hello
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hello") end
         else p, q = rlen(s, pos, e, N, "hello") end
         local x = dec_WorkerHello(s, p, q, (w_message == "hello" and m.hello or nil), d + 1)
@@ -869,9 +909,9 @@ do
         w_message = "hello"
         m.hello = x
       elseif t == 18 then -- register
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "register") end
         else p, q = rlen(s, pos, e, N, "register") end
         local x = dec_RegisterHooks(s, p, q, (w_message == "register" and m.register or nil), d + 1)
@@ -880,9 +920,9 @@ do
         w_message = "register"
         m.register = x
       elseif t == 26 then -- unregister
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "unregister") end
         else p, q = rlen(s, pos, e, N, "unregister") end
         local x = dec_UnregisterHooks(s, p, q, (w_message == "unregister" and m.unregister or nil), d + 1)
@@ -891,9 +931,9 @@ do
         w_message = "unregister"
         m.unregister = x
       elseif t == 34 then -- result
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "result") end
         else p, q = rlen(s, pos, e, N, "result") end
         local x = dec_HookCallResult(s, p, q, (w_message == "result" and m.result or nil), d + 1)
@@ -935,12 +975,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- connection_id
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "connection_id") end
         else p, q = rlen(s, pos, e, N, "connection_id") end
         local x = sub(s, p, q)
@@ -998,16 +1038,16 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 8 then -- request_id
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.request_id = x
       elseif t == 18 then -- error
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "error") end
         else p, q = rlen(s, pos, e, N, "error") end
         local x = sub(s, p, q)
@@ -1015,9 +1055,9 @@ do
         pos = q + 1
         m.error = x
       elseif t == 26 then -- code
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "code") end
         else p, q = rlen(s, pos, e, N, "code") end
         local x = sub(s, p, q)
@@ -1096,16 +1136,16 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 8 then -- call_id
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.call_id = x
       elseif t == 18 then -- hook_name
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hook_name") end
         else p, q = rlen(s, pos, e, N, "hook_name") end
         local x = sub(s, p, q)
@@ -1113,26 +1153,26 @@ do
         pos = q + 1
         m.hook_name = x
       elseif t == 26 then -- context
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "context") end
         else p, q = rlen(s, pos, e, N, "context") end
         local x = dec_hookwire_v1_hook_HookContext(s, p, q, m.context, d + 1)
         pos = q + 1
         m.context = x
       elseif t == 34 then -- timeout
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "timeout") end
         else p, q = rlen(s, pos, e, N, "timeout") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.timeout, d + 1)
         pos = q + 1
         m.timeout = x
       elseif t == 40 then -- clock_now_unix_nanos
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.clock_now_unix_nanos = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
@@ -1167,11 +1207,11 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 8 then -- call_id
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.call_id = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
@@ -1188,6 +1228,46 @@ do
   local MT = M.ExecutorMessage._mt
   enc_ExecutorMessage = function(m, b, i, n, d)
     if d > MAX_DEPTH then too_deep(N) end
+    local k1, x1 = next(m)
+    if k1 ~= nil and next(m, k1) == nil then
+      if k1 == "welcome" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "welcome", "hookwire.v1.WorkerWelcome table", x) end
+          b[i + 1] = "\x0a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_WorkerWelcome(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "register_ack" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "register_ack", "hookwire.v1.RegisterHooksAck table", x) end
+          b[i + 1] = "\x12"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_RegisterHooksAck(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "call" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "call", "hookwire.v1.HookCall table", x) end
+          b[i + 1] = "\x1a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_HookCall(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "cancel" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "cancel", "hookwire.v1.CancelCall table", x) end
+          b[i + 1] = "\x22"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_CancelCall(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      end
+    end
     local v
     local w_message -- the member of oneof message written so far
     -- 1: welcome (single message)
@@ -1254,12 +1334,12 @@ do
       w_message = M.ExecutorMessage.which_message(m)
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- welcome
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "welcome") end
         else p, q = rlen(s, pos, e, N, "welcome") end
         local x = dec_WorkerWelcome(s, p, q, (w_message == "welcome" and m.welcome or nil), d + 1)
@@ -1268,9 +1348,9 @@ do
         w_message = "welcome"
         m.welcome = x
       elseif t == 18 then -- register_ack
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "register_ack") end
         else p, q = rlen(s, pos, e, N, "register_ack") end
         local x = dec_RegisterHooksAck(s, p, q, (w_message == "register_ack" and m.register_ack or nil), d + 1)
@@ -1279,9 +1359,9 @@ do
         w_message = "register_ack"
         m.register_ack = x
       elseif t == 26 then -- call
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "call") end
         else p, q = rlen(s, pos, e, N, "call") end
         local x = dec_HookCall(s, p, q, (w_message == "call" and m.call or nil), d + 1)
@@ -1290,9 +1370,9 @@ do
         w_message = "call"
         m.call = x
       elseif t == 34 then -- cancel
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "cancel") end
         else p, q = rlen(s, pos, e, N, "cancel") end
         local x = dec_CancelCall(s, p, q, (w_message == "cancel" and m.cancel or nil), d + 1)
@@ -1362,17 +1442,17 @@ do
       m = { tags = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 8 then -- point
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.point = x
       elseif t == 18 then -- custom_point
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "custom_point") end
         else p, q = rlen(s, pos, e, N, "custom_point") end
         local x = sub(s, p, q)
@@ -1380,14 +1460,14 @@ do
         pos = q + 1
         m.custom_point = x
       elseif t == 24 then -- language
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.language = x
       elseif t == 34 then -- tags
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "tags") end
         else p, q = rlen(s, pos, e, N, "tags") end
         local x = sub(s, p, q)
@@ -1434,12 +1514,12 @@ do
       m = { hooks = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- hooks
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hooks") end
         else p, q = rlen(s, pos, e, N, "hooks") end
         local x = dec_hookwire_v1_hook_HookRegistration(s, p, q, nil, d + 1)
@@ -1483,12 +1563,12 @@ do
       m = { hook_names = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- hook_names
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hook_names") end
         else p, q = rlen(s, pos, e, N, "hook_names") end
         local x = sub(s, p, q)
@@ -1535,12 +1615,12 @@ do
       m = { breakers = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- breakers
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "breakers") end
         else p, q = rlen(s, pos, e, N, "breakers") end
         local x = dec_hookwire_v1_hook_BreakerStatus(s, p, q, nil, d + 1)
@@ -1581,12 +1661,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- hook_name
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hook_name") end
         else p, q = rlen(s, pos, e, N, "hook_name") end
         local x = sub(s, p, q)
@@ -1629,12 +1709,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- breaker
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "breaker") end
         else p, q = rlen(s, pos, e, N, "breaker") end
         local x = dec_hookwire_v1_hook_BreakerStatus(s, p, q, m.breaker, d + 1)

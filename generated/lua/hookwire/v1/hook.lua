@@ -7,7 +7,7 @@ local google_protobuf_timestamp = require("google.protobuf.timestamp")
 local hookwire_v1_common = require("hookwire.v1.common")
 local hookwire_v1_json = require("hookwire.v1.json")
 local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unpack
-local mtype, utf8len, type = math.type, utf8.len, type
+local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
@@ -509,12 +509,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- id
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "id") end
         else p, q = rlen(s, pos, e, N, "id") end
         local x = sub(s, p, q)
@@ -522,14 +522,14 @@ do
         pos = q + 1
         m.id = x
       elseif t == 16 then -- type
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.type = x
       elseif t == 26 then -- name
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "name") end
         else p, q = rlen(s, pos, e, N, "name") end
         local x = sub(s, p, q)
@@ -579,12 +579,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- code
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "code") end
         else p, q = rlen(s, pos, e, N, "code") end
         local x = sub(s, p, q)
@@ -592,9 +592,9 @@ do
         pos = q + 1
         m.code = x
       elseif t == 18 then -- message
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "message") end
         else p, q = rlen(s, pos, e, N, "message") end
         local x = sub(s, p, q)
@@ -677,12 +677,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- type
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "type") end
         else p, q = rlen(s, pos, e, N, "type") end
         local x = sub(s, p, q)
@@ -690,9 +690,9 @@ do
         pos = q + 1
         m.type = x
       elseif t == 18 then -- id
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "id") end
         else p, q = rlen(s, pos, e, N, "id") end
         local x = sub(s, p, q)
@@ -700,27 +700,27 @@ do
         pos = q + 1
         m.id = x
       elseif t == 26 then -- parameters
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "parameters") end
         else p, q = rlen(s, pos, e, N, "parameters") end
         local x = dec_hookwire_v1_json_JsonValue(s, p, q, m.parameters, d + 1)
         pos = q + 1
         m.parameters = x
       elseif t == 34 then -- result
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "result") end
         else p, q = rlen(s, pos, e, N, "result") end
         local x = dec_hookwire_v1_json_JsonValue(s, p, q, m.result, d + 1)
         pos = q + 1
         m.result = x
       elseif t == 42 then -- error
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "error") end
         else p, q = rlen(s, pos, e, N, "error") end
         local x = dec_OperationError(s, p, q, m.error, d + 1)
@@ -772,21 +772,21 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 8 then -- propagate_to_remote
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x ~= 0
         m.propagate_to_remote = x
       elseif t == 16 then -- propagate_events
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x ~= 0
         m.propagate_events = x
       elseif t == 24 then -- propagate_baggage
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x ~= 0
         m.propagate_baggage = x
       else
@@ -845,12 +845,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- remote_agent_id
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "remote_agent_id") end
         else p, q = rlen(s, pos, e, N, "remote_agent_id") end
         local x = sub(s, p, q)
@@ -858,18 +858,18 @@ do
         pos = q + 1
         m.remote_agent_id = x
       elseif t == 18 then -- propagation
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "propagation") end
         else p, q = rlen(s, pos, e, N, "propagation") end
         local x = dec_PropagationFlags(s, p, q, m.propagation, d + 1)
         pos = q + 1
         m.propagation = x
       elseif t == 26 then -- trace_context
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "trace_context") end
         else p, q = rlen(s, pos, e, N, "trace_context") end
         local x = dec_hookwire_v1_common_TraceContext(s, p, q, m.trace_context, d + 1)
@@ -1024,12 +1024,12 @@ do
     local N = "hookwire.v1.HookContext.metadata entry"
     local k, v = "", nil
     while pos <= q do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, q, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, q, N); x0 = nil end
       if t == 10 then
-        local q = pos <= q and byte(s, pos) or 0x80
+        local q = pos <= q and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "key") end
         else p, q = rlen(s, pos, q, N, "key") end
         local x = sub(s, p, q)
@@ -1037,9 +1037,9 @@ do
         pos = q + 1
         k = x
       elseif t == 18 then
-        local q = pos <= q and byte(s, pos) or 0x80
+        local q = pos <= q and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "value") end
         else p, q = rlen(s, pos, q, N, "value") end
         local x = sub(s, p, q)
@@ -1060,17 +1060,17 @@ do
       m = { metadata = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 8 then -- point
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.point = x
       elseif t == 18 then -- custom_point
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "custom_point") end
         else p, q = rlen(s, pos, e, N, "custom_point") end
         local x = sub(s, p, q)
@@ -1078,41 +1078,41 @@ do
         pos = q + 1
         m.custom_point = x
       elseif t == 26 then -- component
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "component") end
         else p, q = rlen(s, pos, e, N, "component") end
         local x = dec_ComponentId(s, p, q, m.component, d + 1)
         pos = q + 1
         m.component = x
       elseif t == 34 then -- data
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "data") end
         else p, q = rlen(s, pos, e, N, "data") end
         local x = dec_hookwire_v1_json_JsonObject(s, p, q, m.data, d + 1)
         pos = q + 1
         m.data = x
       elseif t == 42 then -- metadata
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "metadata") end
         else p, q = rlen(s, pos, e, N, "metadata") end
         local k, x = entry_metadata(s, p, q, d)
         m.metadata[k] = x
         pos = q + 1
       elseif t == 48 then -- language
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.language = x
       elseif t == 58 then -- correlation_id
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "correlation_id") end
         else p, q = rlen(s, pos, e, N, "correlation_id") end
         local x = sub(s, p, q)
@@ -1120,36 +1120,36 @@ do
         pos = q + 1
         m.correlation_id = x
       elseif t == 66 then -- timestamp
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "timestamp") end
         else p, q = rlen(s, pos, e, N, "timestamp") end
         local x = dec_google_protobuf_timestamp_Timestamp(s, p, q, m.timestamp, d + 1)
         pos = q + 1
         m.timestamp = x
       elseif t == 74 then -- operation
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "operation") end
         else p, q = rlen(s, pos, e, N, "operation") end
         local x = dec_Operation(s, p, q, m.operation, d + 1)
         pos = q + 1
         m.operation = x
       elseif t == 82 then -- parent
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "parent") end
         else p, q = rlen(s, pos, e, N, "parent") end
         local x = dec_HookContext(s, p, q, m.parent, d + 1)
         pos = q + 1
         m.parent = x
       elseif t == 90 then -- distributed
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "distributed") end
         else p, q = rlen(s, pos, e, N, "distributed") end
         local x = dec_DistributedContext(s, p, q, m.distributed, d + 1)
@@ -1179,8 +1179,8 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       pos = skip(s, pos, e, t, N, KNOWN, d)
     end
     return setmetatable(m, MT)
@@ -1215,12 +1215,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- data
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "data") end
         else p, q = rlen(s, pos, e, N, "data") end
         local x = dec_hookwire_v1_json_JsonObject(s, p, q, m.data, d + 1)
@@ -1260,12 +1260,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- reason
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "reason") end
         else p, q = rlen(s, pos, e, N, "reason") end
         local x = sub(s, p, q)
@@ -1306,12 +1306,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- target
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "target") end
         else p, q = rlen(s, pos, e, N, "target") end
         local x = sub(s, p, q)
@@ -1354,12 +1354,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- value
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "value") end
         else p, q = rlen(s, pos, e, N, "value") end
         local x = dec_hookwire_v1_json_JsonValue(s, p, q, m.value, d + 1)
@@ -1409,20 +1409,20 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- delay
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "delay") end
         else p, q = rlen(s, pos, e, N, "delay") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.delay, d + 1)
         pos = q + 1
         m.delay = x
       elseif t == 16 then -- max_attempts
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff
         m.max_attempts = x
       else
@@ -1470,12 +1470,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- operation
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "operation") end
         else p, q = rlen(s, pos, e, N, "operation") end
         local x = sub(s, p, q)
@@ -1483,9 +1483,9 @@ do
         pos = q + 1
         m.operation = x
       elseif t == 18 then -- parameters
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "parameters") end
         else p, q = rlen(s, pos, e, N, "parameters") end
         local x = dec_hookwire_v1_json_JsonObject(s, p, q, m.parameters, d + 1)
@@ -1530,12 +1530,12 @@ do
       m = { operations = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- operations
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "operations") end
         else p, q = rlen(s, pos, e, N, "operations") end
         local x = dec_ForkOperation(s, p, q, nil, d + 1)
@@ -1587,12 +1587,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- key
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "key") end
         else p, q = rlen(s, pos, e, N, "key") end
         local x = sub(s, p, q)
@@ -1600,9 +1600,9 @@ do
         pos = q + 1
         m.key = x
       elseif t == 18 then -- ttl
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "ttl") end
         else p, q = rlen(s, pos, e, N, "ttl") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.ttl, d + 1)
@@ -1642,12 +1642,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- reason
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "reason") end
         else p, q = rlen(s, pos, e, N, "reason") end
         local x = sub(s, p, q)
@@ -1669,6 +1669,91 @@ do
   local MT = M.HookResult._mt
   enc_HookResult = function(m, b, i, n, d)
     if d > MAX_DEPTH then too_deep(N) end
+    local k1, x1 = next(m)
+    if k1 ~= nil and next(m, k1) == nil then
+      if k1 == "continue" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "continue", "hookwire.v1.ContinueResult table", x) end
+          b[i + 1] = "\x0a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_ContinueResult(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "modified" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "modified", "hookwire.v1.ModifiedResult table", x) end
+          b[i + 1] = "\x12"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_ModifiedResult(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "cancel" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "cancel", "hookwire.v1.CancelResult table", x) end
+          b[i + 1] = "\x1a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_CancelResult(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "redirect" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "redirect", "hookwire.v1.RedirectResult table", x) end
+          b[i + 1] = "\x22"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_RedirectResult(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "replace" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "replace", "hookwire.v1.ReplaceResult table", x) end
+          b[i + 1] = "\x2a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_ReplaceResult(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "retry" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "retry", "hookwire.v1.RetryResult table", x) end
+          b[i + 1] = "\x32"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_RetryResult(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "fork" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "fork", "hookwire.v1.ForkResult table", x) end
+          b[i + 1] = "\x3a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_ForkResult(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "cache" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "cache", "hookwire.v1.CacheResult table", x) end
+          b[i + 1] = "\x42"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_CacheResult(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "skipped" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "skipped", "hookwire.v1.SkippedResult table", x) end
+          b[i + 1] = "\x4a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_SkippedResult(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      end
+    end
     local v
     local w_kind -- the member of oneof kind written so far
     -- 1: continue (single message)
@@ -1800,12 +1885,12 @@ do
       w_kind = M.HookResult.which_kind(m)
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- continue
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "continue") end
         else p, q = rlen(s, pos, e, N, "continue") end
         local x = dec_ContinueResult(s, p, q, (w_kind == "continue" and m.continue or nil), d + 1)
@@ -1814,9 +1899,9 @@ do
         w_kind = "continue"
         m.continue = x
       elseif t == 18 then -- modified
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "modified") end
         else p, q = rlen(s, pos, e, N, "modified") end
         local x = dec_ModifiedResult(s, p, q, (w_kind == "modified" and m.modified or nil), d + 1)
@@ -1825,9 +1910,9 @@ do
         w_kind = "modified"
         m.modified = x
       elseif t == 26 then -- cancel
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "cancel") end
         else p, q = rlen(s, pos, e, N, "cancel") end
         local x = dec_CancelResult(s, p, q, (w_kind == "cancel" and m.cancel or nil), d + 1)
@@ -1836,9 +1921,9 @@ do
         w_kind = "cancel"
         m.cancel = x
       elseif t == 34 then -- redirect
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "redirect") end
         else p, q = rlen(s, pos, e, N, "redirect") end
         local x = dec_RedirectResult(s, p, q, (w_kind == "redirect" and m.redirect or nil), d + 1)
@@ -1847,9 +1932,9 @@ do
         w_kind = "redirect"
         m.redirect = x
       elseif t == 42 then -- replace
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "replace") end
         else p, q = rlen(s, pos, e, N, "replace") end
         local x = dec_ReplaceResult(s, p, q, (w_kind == "replace" and m.replace or nil), d + 1)
@@ -1858,9 +1943,9 @@ do
         w_kind = "replace"
         m.replace = x
       elseif t == 50 then -- retry
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "retry") end
         else p, q = rlen(s, pos, e, N, "retry") end
         local x = dec_RetryResult(s, p, q, (w_kind == "retry" and m.retry or nil), d + 1)
@@ -1869,9 +1954,9 @@ do
         w_kind = "retry"
         m.retry = x
       elseif t == 58 then -- fork
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "fork") end
         else p, q = rlen(s, pos, e, N, "fork") end
         local x = dec_ForkResult(s, p, q, (w_kind == "fork" and m.fork or nil), d + 1)
@@ -1880,9 +1965,9 @@ do
         w_kind = "fork"
         m.fork = x
       elseif t == 66 then -- cache
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "cache") end
         else p, q = rlen(s, pos, e, N, "cache") end
         local x = dec_CacheResult(s, p, q, (w_kind == "cache" and m.cache or nil), d + 1)
@@ -1891,9 +1976,9 @@ do
         w_kind = "cache"
         m.cache = x
       elseif t == 74 then -- skipped
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "skipped") end
         else p, q = rlen(s, pos, e, N, "skipped") end
         local x = dec_SkippedResult(s, p, q, (w_kind == "skipped" and m.skipped or nil), d + 1)
@@ -1986,12 +2071,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- hook_name
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hook_name") end
         else p, q = rlen(s, pos, e, N, "hook_name") end
         local x = sub(s, p, q)
@@ -1999,19 +2084,19 @@ do
         pos = q + 1
         m.hook_name = x
       elseif t == 16 then -- language
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.language = x
       elseif t == 24 then -- outcome
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.outcome = x
       elseif t == 34 then -- reason
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "reason") end
         else p, q = rlen(s, pos, e, N, "reason") end
         local x = sub(s, p, q)
@@ -2019,22 +2104,22 @@ do
         pos = q + 1
         m.reason = x
       elseif t == 42 then -- duration
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "duration") end
         else p, q = rlen(s, pos, e, N, "duration") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.duration, d + 1)
         pos = q + 1
         m.duration = x
       elseif t == 48 then -- slow
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x ~= 0
         m.slow = x
       elseif t == 56 then -- breaker_state
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.breaker_state = x
       else
@@ -2098,30 +2183,30 @@ do
       m = { trace = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- result
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "result") end
         else p, q = rlen(s, pos, e, N, "result") end
         local x = dec_HookResult(s, p, q, m.result, d + 1)
         pos = q + 1
         m.result = x
       elseif t == 18 then -- context
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "context") end
         else p, q = rlen(s, pos, e, N, "context") end
         local x = dec_HookContext(s, p, q, m.context, d + 1)
         pos = q + 1
         m.context = x
       elseif t == 26 then -- trace
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "trace") end
         else p, q = rlen(s, pos, e, N, "trace") end
         local x = dec_TraceEntry(s, p, q, nil, d + 1)
@@ -2231,16 +2316,16 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 8 then -- window_size
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff
         m.window_size = x
       elseif t == 16 then -- minimum_calls
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff
         m.minimum_calls = x
       elseif t == 25 then -- failure_rate_threshold
@@ -2249,9 +2334,9 @@ do
         pos = pos + 8
         m.failure_rate_threshold = x
       elseif t == 34 then -- slow_call_duration
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "slow_call_duration") end
         else p, q = rlen(s, pos, e, N, "slow_call_duration") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.slow_call_duration, d + 1)
@@ -2263,9 +2348,9 @@ do
         pos = pos + 8
         m.slow_call_rate_threshold = x
       elseif t == 50 then -- open_duration
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "open_duration") end
         else p, q = rlen(s, pos, e, N, "open_duration") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.open_duration, d + 1)
@@ -2277,17 +2362,17 @@ do
         pos = pos + 8
         m.backoff_multiplier = x
       elseif t == 66 then -- max_open_duration
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "max_open_duration") end
         else p, q = rlen(s, pos, e, N, "max_open_duration") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.max_open_duration, d + 1)
         pos = q + 1
         m.max_open_duration = x
       elseif t == 72 then -- half_open_probes
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff
         m.half_open_probes = x
       else
@@ -2383,12 +2468,12 @@ do
       m = {}
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- hook_name
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "hook_name") end
         else p, q = rlen(s, pos, e, N, "hook_name") end
         local x = sub(s, p, q)
@@ -2396,42 +2481,42 @@ do
         pos = q + 1
         m.hook_name = x
       elseif t == 16 then -- state
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.state = x
       elseif t == 24 then -- window_calls
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff
         m.window_calls = x
       elseif t == 32 then -- window_failures
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff
         m.window_failures = x
       elseif t == 40 then -- window_slow
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff
         m.window_slow = x
       elseif t == 50 then -- current_open_duration
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "current_open_duration") end
         else p, q = rlen(s, pos, e, N, "current_open_duration") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.current_open_duration, d + 1)
         pos = q + 1
         m.current_open_duration = x
       elseif t == 56 then -- probes_in_flight
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff
         m.probes_in_flight = x
       elseif t == 64 then -- good_probes
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff
         m.good_probes = x
       else
@@ -2559,12 +2644,12 @@ do
       m = { tags = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- name
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "name") end
         else p, q = rlen(s, pos, e, N, "name") end
         local x = sub(s, p, q)
@@ -2572,14 +2657,14 @@ do
         pos = q + 1
         m.name = x
       elseif t == 16 then -- point
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.point = x
       elseif t == 26 then -- custom_point
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "custom_point") end
         else p, q = rlen(s, pos, e, N, "custom_point") end
         local x = sub(s, p, q)
@@ -2587,42 +2672,42 @@ do
         pos = q + 1
         m.custom_point = x
       elseif t == 32 then -- priority
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.priority = x
       elseif t == 40 then -- language
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.language = x
       elseif t == 50 then -- timeout
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "timeout") end
         else p, q = rlen(s, pos, e, N, "timeout") end
         local x = dec_google_protobuf_duration_Duration(s, p, q, m.timeout, d + 1)
         pos = q + 1
         m.timeout = x
       elseif t == 56 then -- failure_policy
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         m.failure_policy = x
       elseif t == 66 then -- breaker
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "breaker") end
         else p, q = rlen(s, pos, e, N, "breaker") end
         local x = dec_BreakerConfig(s, p, q, m.breaker, d + 1)
         pos = q + 1
         m.breaker = x
       elseif t == 74 then -- tags
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "tags") end
         else p, q = rlen(s, pos, e, N, "tags") end
         local x = sub(s, p, q)
@@ -2631,9 +2716,9 @@ do
         local r = m.tags
         r[#r + 1] = x
       elseif t == 82 then -- feature
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "feature") end
         else p, q = rlen(s, pos, e, N, "feature") end
         local x = sub(s, p, q)
@@ -2641,8 +2726,8 @@ do
         pos = q + 1
         m.feature = x
       elseif t == 88 then -- enabled
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x ~= 0
         m.enabled = x
       else

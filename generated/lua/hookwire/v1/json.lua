@@ -3,7 +3,7 @@
 
 local pb = require("hookwire.pb")
 local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unpack
-local mtype, utf8len, type = math.type, utf8.len, type
+local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
@@ -70,6 +70,64 @@ do
   local MT = M.JsonValue._mt
   enc_JsonValue = function(m, b, i, n, d)
     if d > MAX_DEPTH then too_deep(N) end
+    local k1, x1 = next(m)
+    if k1 ~= nil and next(m, k1) == nil then
+      if k1 == "null_value" then
+          local x = x1
+          if mtype(x) ~= "integer" or x < -0x80000000 or x > 0x7fffffff then x = enum_value(x, pb.registry["hookwire.v1.JsonNull"], N, "null_value") end
+          local y = varint(x)
+          b[i + 1] = "\x08"; b[i + 2] = y; i = i + 2; n = n + 1 + #y
+          return i, n
+      elseif k1 == "bool_value" then
+          local x = x1
+          if type(x) ~= "boolean" then type_error(N, "bool_value", "boolean", x) end
+          b[i + 1] = "\x10"; b[i + 2] = (x and "\x01" or "\x00"); i = i + 2; n = n + 1 + 1
+          return i, n
+      elseif k1 == "int_value" then
+          local x = x1
+          if mtype(x) ~= "integer" then x = int64(x, N, "int_value") end
+          local y = varint((x << 1) ~ -(x >> 63))
+          b[i + 1] = "\x18"; b[i + 2] = y; i = i + 2; n = n + 1 + #y
+          return i, n
+      elseif k1 == "double_value" then
+          local x = x1
+          if type(x) ~= "number" then x = double(x, N, "double_value") end
+          b[i + 1] = "\x21"; b[i + 2] = pack("<d", x); i = i + 2; n = n + 1 + 8
+          return i, n
+      elseif k1 == "string_value" then
+          local x = x1
+          if type(x) ~= "string" or not utf8len(x) then x = str(x, N, "string_value") end
+          local l = #x
+          local y = l < 0x80 and CHR[l] or varint(l)
+          b[i + 1] = "\x2a"; b[i + 2] = y; b[i + 3] = x; i = i + 3; n = n + 1 + #y + l
+          return i, n
+      elseif k1 == "array_value" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "array_value", "hookwire.v1.JsonArray table", x) end
+          b[i + 1] = "\x32"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_JsonArray(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "object_value" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "object_value", "hookwire.v1.JsonObject table", x) end
+          b[i + 1] = "\x3a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_JsonObject(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "number_text" then
+          local x = x1
+          if type(x) ~= "string" or not utf8len(x) then x = str(x, N, "number_text") end
+          local l = #x
+          local y = l < 0x80 and CHR[l] or varint(l)
+          b[i + 1] = "\x42"; b[i + 2] = y; b[i + 3] = x; i = i + 3; n = n + 1 + #y + l
+          return i, n
+      end
+    end
     local v
     local w_kind -- the member of oneof kind written so far
     -- 1: null_value (single enum)
@@ -170,25 +228,25 @@ do
       w_kind = M.JsonValue.which_kind(m)
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 8 then -- null_value
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
         if w_kind ~= nil and w_kind ~= "null_value" then m[w_kind] = nil end
         w_kind = "null_value"
         m.null_value = x
       elseif t == 16 then -- bool_value
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x ~= 0
         if w_kind ~= nil and w_kind ~= "bool_value" then m[w_kind] = nil end
         w_kind = "bool_value"
         m.bool_value = x
       elseif t == 24 then -- int_value
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = (x >> 1) ~ -(x & 1)
         if w_kind ~= nil and w_kind ~= "int_value" then m[w_kind] = nil end
         w_kind = "int_value"
@@ -201,9 +259,9 @@ do
         w_kind = "double_value"
         m.double_value = x
       elseif t == 42 then -- string_value
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "string_value") end
         else p, q = rlen(s, pos, e, N, "string_value") end
         local x = sub(s, p, q)
@@ -213,9 +271,9 @@ do
         w_kind = "string_value"
         m.string_value = x
       elseif t == 50 then -- array_value
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "array_value") end
         else p, q = rlen(s, pos, e, N, "array_value") end
         local x = dec_JsonArray(s, p, q, (w_kind == "array_value" and m.array_value or nil), d + 1)
@@ -224,9 +282,9 @@ do
         w_kind = "array_value"
         m.array_value = x
       elseif t == 58 then -- object_value
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "object_value") end
         else p, q = rlen(s, pos, e, N, "object_value") end
         local x = dec_JsonObject(s, p, q, (w_kind == "object_value" and m.object_value or nil), d + 1)
@@ -235,9 +293,9 @@ do
         w_kind = "object_value"
         m.object_value = x
       elseif t == 66 then -- number_text
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "number_text") end
         else p, q = rlen(s, pos, e, N, "number_text") end
         local x = sub(s, p, q)
@@ -285,12 +343,12 @@ do
       m = { values = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- values
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "values") end
         else p, q = rlen(s, pos, e, N, "values") end
         local x = dec_JsonValue(s, p, q, nil, d + 1)
@@ -348,12 +406,12 @@ do
     local N = "hookwire.v1.JsonObject.fields entry"
     local k, v = "", nil
     while pos <= q do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, q, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, q, N); x0 = nil end
       if t == 10 then
-        local q = pos <= q and byte(s, pos) or 0x80
+        local q = pos <= q and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "key") end
         else p, q = rlen(s, pos, q, N, "key") end
         local x = sub(s, p, q)
@@ -361,9 +419,9 @@ do
         pos = q + 1
         k = x
       elseif t == 18 then
-        local q = pos <= q and byte(s, pos) or 0x80
+        local q = pos <= q and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "value") end
         else p, q = rlen(s, pos, q, N, "value") end
         local x = dec_JsonValue(s, p, q, v, d + 1)
@@ -383,12 +441,12 @@ do
       m = { fields = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- fields
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "fields") end
         else p, q = rlen(s, pos, e, N, "fields") end
         local k, x = entry_fields(s, p, q, d)

@@ -5,7 +5,7 @@ local pb = require("hookwire.pb")
 local google_protobuf_timestamp = require("google.protobuf.timestamp")
 local hookwire_v1_hook = require("hookwire.v1.hook")
 local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unpack
-local mtype, utf8len, type = math.type, utf8.len, type
+local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
@@ -130,12 +130,12 @@ do
       m = { trace = {} }
     end
     while pos <= e do
-      local t = byte(s, pos)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N) end
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
       if t == 10 then -- point
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "point") end
         else p, q = rlen(s, pos, e, N, "point") end
         local x = sub(s, p, q)
@@ -143,18 +143,18 @@ do
         pos = q + 1
         m.point = x
       elseif t == 18 then -- context
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "context") end
         else p, q = rlen(s, pos, e, N, "context") end
         local x = dec_hookwire_v1_hook_HookContext(s, p, q, m.context, d + 1)
         pos = q + 1
         m.context = x
       elseif t == 26 then -- trace
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "trace") end
         else p, q = rlen(s, pos, e, N, "trace") end
         local x = dec_hookwire_v1_hook_TraceEntry(s, p, q, nil, d + 1)
@@ -162,35 +162,35 @@ do
         local r = m.trace
         r[#r + 1] = x
       elseif t == 34 then -- result
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "result") end
         else p, q = rlen(s, pos, e, N, "result") end
         local x = dec_hookwire_v1_hook_HookResult(s, p, q, m.result, d + 1)
         pos = q + 1
         m.result = x
       elseif t == 42 then -- final_context
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "final_context") end
         else p, q = rlen(s, pos, e, N, "final_context") end
         local x = dec_hookwire_v1_hook_HookContext(s, p, q, m.final_context, d + 1)
         pos = q + 1
         m.final_context = x
       elseif t == 50 then -- recorded_at
-        local q = pos <= e and byte(s, pos) or 0x80
+        local q = pos <= e and x0 or 0x80
         local p
-        if q < 0x80 then
+        if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "recorded_at") end
         else p, q = rlen(s, pos, e, N, "recorded_at") end
         local x = dec_google_protobuf_timestamp_Timestamp(s, p, q, m.recorded_at, d + 1)
         pos = q + 1
         m.recorded_at = x
       elseif t == 56 then -- index
-        local x = pos <= e and byte(s, pos) or 0x80
-        if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         m.index = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
