@@ -287,3 +287,20 @@ def test_backpressure_batch_waits_between_events(make_bus: Callable[..., EventBu
     thread.join(5)
     assert got == list(range(6))
     assert result == [[1, 2, 3, 4, 5, 6]]
+
+
+def test_has_waiters_shows_a_blocked_publisher(bus: EventBus) -> None:
+    sub = bus.subscribe("x", capacity=1, overflow=Backpressure())
+    bus.publish("x", 1)
+    assert not sub.has_waiters
+    thread = threading.Thread(target=lambda: bus.publish("x", 2))
+    thread.start()
+    for _ in range(500):
+        if sub.has_waiters:
+            break
+        time.sleep(0.001)
+    assert sub.has_waiters
+    assert payloads(sub) == [1]
+    thread.join(5)
+    assert not sub.has_waiters
+    assert payloads(sub) == [2]

@@ -164,6 +164,13 @@ class Subscription:
             callback_errors=self.callback_errors,
         )
 
+    @property
+    def has_waiters(self) -> bool:
+        """Whether a publisher (waiting for room) or a consumer (waiting for data) waits on this
+        subscription now. A BACKPRESSURE publisher reads its start time before this turns true,
+        so a test may advance a virtual clock once it sees it."""
+        return self._waiting
+
     def __len__(self) -> int:
         return len(self._q)
 
