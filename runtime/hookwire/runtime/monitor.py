@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 from hookwire.runtime.clock import Clock, SystemClock
@@ -63,13 +64,16 @@ class MonitorSnapshot:
 
 
 class _HookCounters:
-    __slots__ = ("count", "errors", "pos", "samples", "skipped", "slow", "timeouts", "total_ns")
+    __slots__ = ("count", "errors", "samples", "skipped", "slow", "timeouts", "total_ns")
 
-    def __init__(self) -> None:
+    def __init__(self, sample_size: int) -> None:
         self.count = self.errors = self.timeouts = self.skipped = self.slow = 0
         self.total_ns = 0
-        self.samples: list[int] = []
-        self.pos = 0
+        self.samples: deque[int] = deque(maxlen=sample_size)
+
+
+_ERROR = Outcome.ERROR
+_TIMEOUT = Outcome.TIMEOUT
 
 
 def _nearest_rank(sorted_samples: list[int], p: float) -> int:
@@ -102,25 +106,20 @@ class PerformanceMonitor:
         """Count one trace entry of a hook (`called=False`: its breaker refused the call)."""
         c = self._hooks.get(hook_name)
         if c is None:
-            c = self._hooks[hook_name] = _HookCounters()
+            c = self._hooks[hook_name] = _HookCounters(self.sample_size)
         c.count += 1
-        if outcome is Outcome.ERROR:
-            c.errors += 1
-        elif outcome is Outcome.TIMEOUT:
-            c.timeouts += 1
-        elif not called:
+        if not called:
             # Refused by the breaker: counted, not sampled.
             c.skipped += 1
             return
+        if outcome is _ERROR:
+            c.errors += 1
+        elif outcome is _TIMEOUT:
+            c.timeouts += 1
         if slow:
             c.slow += 1
         c.total_ns += duration_ns
-        samples = c.samples
-        if len(samples) < self.sample_size:
-            samples.append(duration_ns)
-        else:
-            samples[c.pos] = duration_ns
-            c.pos = (c.pos + 1) % self.sample_size
+        c.samples.append(duration_ns)
 
     def record_execution(self, overhead_ns: int) -> None:
         """Count one execution and the time the executor spent outside hook calls."""
