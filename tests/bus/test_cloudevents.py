@@ -336,3 +336,11 @@ def test_any_event_round_trips(
     wire = ce.to_proto(ev).SerializeToString()
     assert ce.from_proto(cloudevents_pb2.CloudEvent.FromString(wire)) == ev
     assert ce.to_json(ce.from_json(ce.to_json(ev))) == ce.to_json(ev)
+
+
+def test_sdk_invents_a_time_for_an_event_without_one() -> None:
+    ev = Event("a", 1, id="x", source="/s")
+    sdk = JSONFormat().read(None, ce.to_json(ev).encode())
+    # SDK loss 4: reading an event that has no time gives it one (the reader's "now").
+    assert "time" in sdk.get_attributes()
+    assert ce.from_json(JSONFormat().write(sdk)).time_ns is not None
