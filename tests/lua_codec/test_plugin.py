@@ -104,3 +104,19 @@ def test_groups_are_refused_with_a_clear_error() -> None:
     request = plugin_pb2.CodeGeneratorRequest(file_to_generate=["hookwire/v2/old.proto"])
     request.proto_file.extend([_timestamp_file(), fd])
     assert generate(request).error == "hookwire.v2.Thing.at: groups are not supported"
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import hookwire.codegen.lua.emit
+    import hookwire.codegen.lua.plugin
+    import hookwire.codegen.lua.schema
+
+    for module in (
+        hookwire.codegen.lua.emit,
+        hookwire.codegen.lua.plugin,
+        hookwire.codegen.lua.schema,
+    ):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

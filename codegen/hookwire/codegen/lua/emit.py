@@ -9,7 +9,7 @@ Example:
     >>> from google.protobuf import descriptor_pb2, duration_pb2
     >>> from hookwire.codegen.lua.schema import read_file
     >>> fd = descriptor_pb2.FileDescriptorProto()
-    >>> duration_pb2.DESCRIPTOR.CopyToProto(fd)
+    >>> _ = duration_pb2.DESCRIPTOR.CopyToProto(fd)
     >>> "M.Duration = " in module_source(read_file(fd), {})
     True
 """

@@ -16,7 +16,7 @@ from __future__ import annotations
 from importlib import resources
 
 from google.protobuf.compiler import plugin_pb2
-from hookwire.codegen.lua.emit import module_source
+from hookwire.codegen.lua.emit import HEADER, module_source
 from hookwire.codegen.lua.schema import File, SchemaError, read_file
 
 RUNTIME_PATH = "hookwire/pb.lua"
@@ -49,7 +49,9 @@ def generate(request: plugin_pb2.CodeGeneratorRequest) -> plugin_pb2.CodeGenerat
             pending.extend(files[name].dependencies)
     out = response.file.add()
     out.name = RUNTIME_PATH
-    out.content = runtime_source()
+    out.content = (
+        f"{HEADER}\n-- source: codegen/hookwire/codegen/lua/runtime.lua\n\n{runtime_source()}"
+    )
     for name in sorted(wanted):
         proto = files[name]
         imports = {dep: files[dep] for dep in proto.dependencies}

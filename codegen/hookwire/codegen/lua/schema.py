@@ -3,7 +3,7 @@
 Example:
     >>> from google.protobuf import descriptor_pb2, timestamp_pb2
     >>> fd = descriptor_pb2.FileDescriptorProto()
-    >>> timestamp_pb2.DESCRIPTOR.CopyToProto(fd)
+    >>> _ = timestamp_pb2.DESCRIPTOR.CopyToProto(fd)
     >>> [f.name for f in read_file(fd).messages[0].fields]
     ['seconds', 'nanos']
 """
@@ -127,12 +127,10 @@ def _read_field(
     oneof = None
     label = "single"
     if f.HasField("oneof_index"):
-        if f.proto3_optional:
+        if f.proto3_optional:  # proto3 `optional` lives in a synthetic oneof of its own
             label = "optional"
         else:
             oneof = msg.oneof_decl[f.oneof_index].name
-    elif f.label == _T.LABEL_OPTIONAL and f.HasField("proto3_optional") and f.proto3_optional:
-        label = "optional"
     if f.label == _T.LABEL_REPEATED:
         entry = entries.get(f.type_name)
         if entry is not None:
