@@ -215,7 +215,7 @@ class BusSteps:
         # The bus reads the wait's start time before it flags the queue as waited on; only
         # then may a later step move virtual time.
         deadline = time.monotonic() + _HANDOFF_S
-        while not any(s._waiting for s in waits_on):  # private: no public flag yet
+        while not any(s.has_waiters for s in waits_on):
             if pending.done.is_set() or time.monotonic() > deadline:
                 pending.done.wait(_HANDOFF_S)
                 return ["expected the publish to wait (blocks), but it completed at once"]

@@ -12,7 +12,8 @@ A **driver** (one per language adapter) is opened once per scenario run with a `
   `env.publish(name, event, language)` for each event (or publish it on `env.bus` through
   the language's own path, e.g. a remote worker's Publish RPC), run `execute` as a nested
   execution through `env.executor` and hand it to `env.log.nested(...)`, and finally end the
-  call the language's native way (return the result, return nothing, raise, or return an invalid value);
+  call the language's native way (return the result, return nothing, raise, or return an
+  invalid value);
 - `language_for(hook)` says which language the session builds that hook in;
 - `execute(point, ctx)` executes a point with the session's executor entry point (sync or async);
 - `close()` releases whatever the session started (processes, event loops, connections).

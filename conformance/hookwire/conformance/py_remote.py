@@ -1,0 +1,236 @@
+"""The `py-remote` driver: behaviours become Python hooks served by the Python SDK's `Worker`
+over a real gRPC server on 127.0.0.1, called through the executor service's worker protocol.
+
+One server (`ServerThread`, its executor on a forwarding virtual clock) and one `Worker`
+(`virtual_clock=True`, on its own thread and event loop) serve every scenario of a conformance
+run. Each scenario run registers its hooks on the worker under run-scoped names
+(`r<run>.<hook>`, so no run sees another's hooks) and unregisters them when it closes.
+
+How a call flows: the runner's executor (`Executor.execute`, on the scenario's VirtualClock)
+calls a `PyRemoteHookAdapter`, which sends the call over the worker's Connect stream with the
+server's `RemoteHookAdapter`. The server's clock forwards to the current run's clock, so the
+HookCall carries the scenario's virtual time; the hook "takes 60 ms" with
+`worker.clock.advance_ms(60)` and answers with `clock_advance`, which the remote adapter adds to
+the scenario's clock before returning: durations, `slow` and TIMEOUT are exact. The hook's
+other effects use the run's `HookEnv` from the worker thread while the runner's thread waits
+(publishes go to the run's bus with source language "python"); a nested execution runs on a
+helper thread (`asyncio.to_thread`) so the worker's loop stays free to serve the nested calls.
+
+Example:
+    >>> PyRemoteDriver().name
+    'py-remote'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import itertools
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from hookwire.conformance.driver import HookEnv
+from hookwire.conformance.py_sync import native_return
+from hookwire.conformance.scenario import HookDef
+from hookwire.runtime.adapter import HookFailed
+from hookwire.runtime.clock import VirtualClock
+from hookwire.runtime.context import HookContext
+from hookwire.runtime.results import HookResult
+from hookwire.runtime.server.config import ServerConfig
+from hookwire.runtime.server.remote_adapter import RemoteHookAdapter, WorkerConnection
+from hookwire.runtime.server.server import ServerThread
+from hookwire.runtime.trace import Execution
+from hookwire.sdk.worker import Worker
+
+__all__ = ["PyRemoteDriver", "PyRemoteHookAdapter", "PyRemoteSession"]
+
+# Real-time bound on one remote call (virtual time does not pass while the executor waits).
+_GUARD_S = 30.0
+# The worker's own (real-time) deadline per hook call: generous, since virtual durations take
+# no real time and only the executor classifies TIMEOUT, from the virtual clock.
+_WORKER_TIMEOUT_MS = 30_000
+
+
+class _RunClock(VirtualClock):
+    """The server's clock: forwards to the current scenario run's VirtualClock, so a remote
+    hook's `clock_advance` moves exactly the clock the runner's executor measures with."""
+
+    __slots__ = ("target",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.target = VirtualClock()
+
+    def monotonic_ns(self) -> int:
+        return self.target.monotonic_ns()
+
+    def time_ns(self) -> int:
+        return self.target.time_ns()
+
+    def advance(self, ns: int) -> None:
+        self.target.advance(ns)
+
+    def advance_ms(self, ms: float) -> None:
+        self.target.advance_ms(ms)
+
+    def sleep(self, seconds: float) -> None:
+        self.target.sleep(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        await self.target.asleep(seconds)
+
+
+class _Harness:
+    """The server and the worker shared by every py-remote session of this process."""
+
+    _instance: _Harness | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def get(cls) -> _Harness:
+        with cls._lock:
+            if cls._instance is None or not cls._instance.alive:
+                cls._instance = _Harness()
+                atexit.register(cls._instance.stop)
+            return cls._instance
+
+    def __init__(self) -> None:
+        self.clock = _RunClock()
+        self.server = ServerThread(
+            config=ServerConfig(port=0, virtual_call_guard_s=_GUARD_S, shutdown_grace_s=1.0),
+            clock=self.clock,
+        )
+        self.address = self.server.start()
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, daemon=True, name="py-remote-worker"
+        )
+        self._thread.start()
+        self.worker = Worker(
+            self.address, worker_id="conformance-py-remote", virtual_clock=True, reconnect=False
+        )
+        self.run_on_worker(self.worker.start())
+        self.connection = self._connection()
+        self.runs = itertools.count(1)
+
+    @property
+    def alive(self) -> bool:
+        return self.worker.connected and not self.connection.closed
+
+    def run_on_worker(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(_GUARD_S)
+
+    def _connection(self) -> WorkerConnection:
+        wanted = self.worker.connection_id
+
+        def find() -> WorkerConnection | None:
+            assert self.server.server is not None
+            return self.server.server.executor_service.connections.get(wanted)
+
+        conn = self.server.call(find)
+        if not isinstance(conn, WorkerConnection):
+            raise RuntimeError("py-remote: the worker is not connected to the server")
+        return conn
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):  # best effort at exit
+            self.run_on_worker(self.worker.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        with contextlib.suppress(RuntimeError):  # already stopped (atexit after a stop)
+            self.server.stop(1.0)
+
+
+class PyRemoteHookAdapter:
+    """The HookAdapter the runner registers: one scenario hook served by the remote worker."""
+
+    is_async = False
+    language = "python"
+
+    def __init__(self, harness: _Harness, key: str) -> None:
+        self.harness = harness
+        self.remote = RemoteHookAdapter(harness.connection, key, "python")
+
+    def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
+        future = asyncio.run_coroutine_threadsafe(
+            self.remote.acall(ctx, timeout_ns), self.harness.server.loop
+        )
+        return future.result()
+
+    async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
+        raise HookFailed("py-remote hooks run under Executor.execute (the driver's entry point)")
+
+
+class PyRemoteSession:
+    """Remote Python hooks of one scenario run."""
+
+    def __init__(self, env: HookEnv) -> None:
+        self.env = env
+        self.harness = _Harness.get()
+        self.run = next(self.harness.runs)
+        self.keys: list[str] = []
+        self.harness.clock.target = env.clock
+
+    def language_for(self, hook: HookDef) -> str:
+        return "python"
+
+    def _body(self, hook: HookDef) -> Callable[[HookContext], Coroutine[Any, Any, Any]]:
+        env, name, behaviour = self.env, hook.name, hook.behaviour
+        worker = self.harness.worker
+        assert behaviour is not None
+
+        async def call(ctx: HookContext) -> Any:
+            step = behaviour.step_for(env.log.begin(name))
+            if step.advance_ms:
+                worker.clock.advance_ms(step.advance_ms)  # this call's virtual clock
+            if step.record:
+                env.log.record(name, ctx)
+            for event in step.publish:
+                env.publish(name, event, "python")
+            if step.execute is not None:
+                spec = step.execute
+                nested_ctx = env.context(spec.point, spec.context)
+                try:
+                    out: Execution | BaseException = await asyncio.to_thread(
+                        env.executor.execute, spec.point, nested_ctx
+                    )
+                except Exception as e:  # reported by the runner, not swallowed
+                    out = e
+                env.log.nested(name, spec, out)
+            return native_return(step)
+
+        call.__name__ = f"hook_{name}"
+        return call
+
+    def build_hook(self, hook: HookDef) -> PyRemoteHookAdapter:
+        key = f"r{self.run}.{hook.name}"
+        if key not in self.keys:
+            self.harness.run_on_worker(
+                self.harness.worker.register_now(
+                    self._body(hook), name=key, point=hook.point, timeout_ms=_WORKER_TIMEOUT_MS
+                )
+            )
+            self.keys.append(key)
+        return PyRemoteHookAdapter(self.harness, key)
+
+    def execute(self, point: str, ctx: HookContext) -> Execution:
+        return self.env.executor.execute(point, ctx)
+
+    def close(self) -> None:
+        h = self.harness
+        if not h.alive:
+            return
+        for key in self.keys:
+            with contextlib.suppress(Exception):  # the run is over; a gone hook is fine
+                h.run_on_worker(h.worker.unregister(key))
+
+
+class PyRemoteDriver:
+    """Python hooks served by the SDK worker over gRPC."""
+
+    name = "py-remote"
+
+    def open(self, env: HookEnv) -> PyRemoteSession:
+        return PyRemoteSession(env)
