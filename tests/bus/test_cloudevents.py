@@ -344,3 +344,26 @@ def test_sdk_invents_a_time_for_an_event_without_one() -> None:
     # SDK loss 4: reading an event that has no time gives it one (the reader's "now").
     assert "time" in sdk.get_attributes()
     assert ce.from_json(JSONFormat().write(sdk)).time_ns is not None
+
+
+def _ld(field: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field, encoded by hand (tag, varint length < 128, bytes)."""
+    assert len(payload) < 128
+    return bytes([field << 3 | 2, len(payload)]) + payload
+
+
+def test_protobuf_format_wire_bytes_follow_the_spec_field_numbers() -> None:
+    # io.cloudevents.v1.CloudEvent: id=1, source=2, spec_version=3, type=4, attributes=5,
+    # text_data=7; CloudEventAttributeValue.ce_string=3 (the CloudEvents protobuf format).
+    expected = (
+        _ld(1, b"x")
+        + _ld(2, b"urn:hookwire:no-source")
+        + _ld(3, b"1.0")
+        + _ld(4, b"a")
+        + _ld(5, _ld(1, b"datacontenttype") + _ld(2, _ld(3, b"application/json")))
+        + _ld(7, b"null")
+    )
+    assert ce.to_proto(Event("a", None, id="x")).SerializeToString() == expected
+    assert ce.from_proto(cloudevents_pb2.CloudEvent.FromString(expected)) == Event(
+        "a", None, id="x"
+    )

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hookwire.runtime.bus import NO_DATA, Event, EventAttrs, EventBus
+from hookwire.runtime.bus import NO_DATA, Backpressure, Event, EventAttrs, EventBus
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, RateLimited
 
@@ -246,3 +246,21 @@ def test_closed_bus_refuses_publish(bus: EventBus) -> None:
         bus.publish("a")
     with pytest.raises(FailedPrecondition):
         bus.subscribe("a")
+
+
+def test_publish_many_waits_for_backpressure_room(bus: EventBus) -> None:
+    import threading
+
+    sub = bus.subscribe("m", capacity=2, overflow=Backpressure())
+    result: list[list[int]] = []
+    thread = threading.Thread(target=lambda: result.append(bus.publish_many("m", [1, 2, 3, 4])))
+    thread.start()
+    got: list[int] = []
+    while len(got) < 4:
+        ev = sub.get(timeout=5)
+        assert ev is not None
+        got.append(ev.payload)
+    thread.join(5)
+    assert got == [1, 2, 3, 4]
+    assert result == [[1, 2, 3, 4]]
+    assert sub.stats().timed_out == 0

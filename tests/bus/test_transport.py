@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from hookwire.runtime.bus import Event, EventBus, InProcessTransport, Transport
@@ -57,7 +57,8 @@ class ThreadedTransport:
         self._thread.join(5)
 
 
-def test_bus_over_an_asynchronous_transport() -> None:
+def test_bus_over_an_asynchronous_transport(balanced: Callable[[EventBus], None]) -> None:
+    assert_balanced = balanced
     transport = ThreadedTransport()
     assert isinstance(transport, Transport)
     bus = EventBus(clock=VirtualClock(), transport=transport)
@@ -80,6 +81,7 @@ def test_bus_over_an_asynchronous_transport() -> None:
     resumed = bus.subscribe("x.*", from_sequence=2)
     assert [e.sequence for e in resumed.poll()] == [2, 3]
     bus.close()
+    assert_balanced(bus)
 
 
 def test_in_process_transport_is_attached_once() -> None:

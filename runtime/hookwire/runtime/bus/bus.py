@@ -508,44 +508,47 @@ class EventBus:
             if self._closed:
                 raise FailedPrecondition("bus", "is closed")
             t = self._inproc
-            if route.bp or t is None:
-                events = [Event(type, p, attrs=attrs) for p in payloads]
-                return [e.sequence for e in self.publish_batch(events)]
-            self._take_tokens(n)
-            now = self._now()
-            ids = self._ids
-            first = seq = t.next_sequence
-            append = t.log.append
-            subs = route.subs
-            new = _new_event
-            for payload in payloads:
-                ev = new(Event)
-                ev.type = type
-                ev.payload = payload
-                ev._id = ids
-                ev.time_ns = now
-                ev.ttl_ns = None
-                ev.attrs = attrs
-                ev.sequence = seq
-                seq += 1
-                append(ev)
+            fast = not route.bp and t is not None
+            if fast:
+                assert t is not None
+                self._take_tokens(n)
+                now = self._now()
+                ids = self._ids
+                first = seq = t.next_sequence
+                append = t.log.append
+                subs = route.subs
+                new = _new_event
+                for payload in payloads:
+                    ev = new(Event)
+                    ev.type = type
+                    ev.payload = payload
+                    ev._id = ids
+                    ev.time_ns = now
+                    ev.ttl_ns = None
+                    ev.attrs = attrs
+                    ev.sequence = seq
+                    seq += 1
+                    append(ev)
+                    for sub in subs:
+                        sub.received += 1
+                        if len(sub._q) < sub._fast:
+                            sub._q.append(ev)
+                        else:
+                            sub._offer_full(ev)
+                t.next_sequence = seq
+                self._published += n
                 for sub in subs:
-                    sub.received += 1
-                    if len(sub._q) < sub._fast:
-                        sub._q.append(ev)
-                    else:
-                        sub._offer_full(ev)
-            t.next_sequence = seq
-            self._published += n
-            for sub in subs:
-                if sub._waiting:
-                    self._wake(sub)
-            if route.callbacks:
+                    if sub._waiting:
+                        self._wake(sub)
                 work = [(s, s._start_drain_locked()) for s in route.callbacks]
-        if route.callbacks:
-            for sub, batch in work:
-                if batch is not None:
-                    sub._finish_drain(batch)
+        if not fast:
+            # BACKPRESSURE subscribers (or another transport): the general path, which may
+            # wait for room, outside our lock.
+            events = [Event(type, p, attrs=attrs) for p in payloads]
+            return [e.sequence for e in self.publish_batch(events)]
+        for sub, batch in work:
+            if batch is not None:
+                sub._finish_drain(batch)
         return list(range(first, seq))
 
     def _check_payload_at(self, payload: Any, index: int) -> None:
