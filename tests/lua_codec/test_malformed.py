@@ -281,6 +281,16 @@ ENCODE_CASES: list[tuple[str, str, str]] = [
         "hookwire.v1.HookRegistration.priority: expected int32, got integer 2147483648",
     ),
     (
+        "numeric string for an integer",
+        'return H.HookRegistration.encode({ priority = "5" })',
+        'hookwire.v1.HookRegistration.priority: expected int32, got string "5"',
+    ),
+    (
+        "numeric string for a 64-bit integer",
+        'return require("hookwire.v1.json").JsonValue.encode({ int_value = "5" })',
+        'hookwire.v1.JsonValue.int_value: expected integer, got string "5"',
+    ),
+    (
         "two oneof members",
         "return H.HookResult.encode({ continue = {}, cancel = {} })",
         "hookwire.v1.HookResult: oneof 'kind' has both 'continue' and 'cancel' set",

@@ -210,7 +210,7 @@ pb.type_error = type_error
 
 -- Integral floats (3.0) are accepted for integer fields; anything else is an error.
 local function as_integer(v, lo, hi, name, field, expected)
-  local i = tointeger(v)
+  local i = type(v) == "number" and tointeger(v) or nil -- tointeger would also take "5"
   if i == nil or (lo and (i < lo or i > hi)) then
     type_error(name, field, expected, v)
   end
@@ -493,7 +493,7 @@ local function check_scalar(f, v, path)
       end
       return n
     end
-    local i = tointeger(v)
+    local i = type(v) == "number" and tointeger(v) or nil
     if i == nil or i < INT32_MIN or i > INT32_MAX then
       fail("%s: expected %s name or int32, got %s", path, f.type, describe(v))
     end
