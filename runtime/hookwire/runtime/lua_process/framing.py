@@ -1,0 +1,91 @@
+"""Length-delimited frames: a protobuf varint byte count, then that many bytes of one message.
+
+The framing of the Lua worker's stdin/stdout (the same as protobuf's `writeDelimitedTo`).
+
+Example:
+    >>> import io
+    >>> frame = encode_frame(b"abc")
+    >>> frame
+    b'\\x03abc'
+    >>> FrameReader(io.BytesIO(frame + encode_frame(b""))).read()
+    b'abc'
+"""
+
+from __future__ import annotations
+
+from typing import IO
+
+from hookwire.runtime.errors import HookwireError
+
+__all__ = ["MAX_FRAME_BYTES", "FrameReader", "MalformedFrame", "encode_frame"]
+
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+
+
+class MalformedFrame(HookwireError):
+    """The byte stream does not hold a valid frame (bad length, cut short, too large)."""
+
+    code = "DATA_LOSS"
+
+
+def encode_frame(body: bytes) -> bytes:
+    """`body` prefixed with its length as a varint."""
+    n = len(body)
+    head = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            head.append(b | 0x80)
+        else:
+            head.append(b)
+            return bytes(head) + body
+
+
+class FrameReader:
+    """Reads frames from a binary stream; `read()` returns None at a clean end (between frames).
+
+    Example:
+        >>> import io
+        >>> try:
+        ...     FrameReader(io.BytesIO(b"\\x05ab")).read()
+        ... except MalformedFrame as exc:
+        ...     print(exc)
+        the stream ended 2 bytes into a frame of 5 bytes
+    """
+
+    def __init__(self, stream: IO[bytes], *, max_bytes: int = MAX_FRAME_BYTES) -> None:
+        self._stream = stream
+        self._max = max_bytes
+
+    def _exact(self, n: int) -> bytes:
+        parts: list[bytes] = []
+        got = 0
+        while got < n:
+            chunk = self._stream.read(n - got)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+
+    def read(self) -> bytes | None:
+        """The next frame's bytes, or None when the stream ends before a new frame."""
+        n = 0
+        for k in range(10):
+            b = self._stream.read(1)
+            if not b:
+                if k == 0:
+                    return None
+                raise MalformedFrame("the stream ended inside a frame length")
+            n |= (b[0] & 0x7F) << (7 * k)
+            if b[0] < 0x80:
+                break
+        else:
+            raise MalformedFrame("a frame length varint is longer than 10 bytes")
+        if n > self._max:
+            raise MalformedFrame(f"a frame of {n} bytes exceeds the limit of {self._max} bytes")
+        body = self._exact(n)
+        if len(body) < n:
+            raise MalformedFrame(f"the stream ended {len(body)} bytes into a frame of {n} bytes")
+        return body

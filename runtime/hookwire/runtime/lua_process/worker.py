@@ -1,0 +1,559 @@
+"""LuaProcessWorker: runs Lua hook files in a supervised `lua5.4` process (sdk/lua/worker.lua).
+
+The supervisor starts the process, takes its hello and hook registrations over length-delimited
+protobuf frames on the process's stdin/stdout (the worker protocol of the gRPC Connect stream:
+WorkerMessage in, ExecutorMessage out), registers each hook in a Registry with a
+`LuaProcessHookAdapter`, and multiplexes calls over the pipe by `call_id` (a reader thread
+completes them, so synchronous callers block on their own call and `acall` awaits it).
+
+Failure handling:
+- the process exits, or writes a malformed frame: every call in flight fails at once
+  (`WorkerGone`, classified ERROR), the process is killed, and the next call after a backoff
+  (measured on the runtime clock: `backoff_initial_ms`, times `backoff_multiplier` per failed
+  life, at most `backoff_max_ms`; reset by a successful call) starts it again and takes its
+  registrations again; calls before that fail at once with the reason and the time left.
+- a call still unanswered at its deadline is abandoned (HookTimedOut, a CancelCall is sent). The
+  worker stops a runaway hook itself (an instruction-count hook with the call's timeout as CPU
+  budget, answered as a timeout); if it has not answered `kill_grace_ms` after the deadline it
+  is stuck (in one C function, say) and the process is killed and restarted.
+- with `virtual_clock=True` (conformance), calls carry the executor's VirtualClock time, the
+  worker reports how far its hook advanced time (`clock_advance`) and the adapter advances the
+  VirtualClock by exactly that, so a Lua hook that "takes 60 ms" takes 60 ms. The real-time wait
+  is then `timeout + kill_grace_ms` (virtual time does not pass while waiting).
+
+Example:
+    >>> import pathlib, tempfile
+    >>> from hookwire.runtime.context import HookContext
+    >>> from hookwire.runtime.executor import Executor
+    >>> from hookwire.runtime.registry import Registry
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "deny.lua").write_text(
+    ...     'hookwire.register("session_start", function(ctx) '
+    ...     'return hookwire.cancel("no " .. ctx.data.user) end, {name = "deny"})')
+    >>> reg = Registry()
+    >>> with LuaProcessWorker([d / "deny.lua"], registry=reg, blocking=True) as worker:
+    ...     ctx = HookContext("session_start", {"user": "bob"})
+    ...     Executor(reg).execute("session_start", ctx).result
+    Cancel(reason='no bob')
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import itertools
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from google.protobuf.message import DecodeError
+from hookwire.runtime.adapter import HookFailed
+from hookwire.runtime.clock import Clock, SystemClock, VirtualClock
+from hookwire.runtime.context import HookContext
+from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
+from hookwire.runtime.lua_process.framing import FrameReader, MalformedFrame, encode_frame
+from hookwire.runtime.registry import HookSpec, Registry
+from hookwire.runtime.server.registration import spec_from_proto
+from hookwire.v1 import executor_service_pb2 as es
+
+__all__ = [
+    "LuaProcessWorker",
+    "LuaWorkerError",
+    "WorkerGone",
+    "default_worker_script",
+    "find_lua",
+]
+
+_log = logging.getLogger("hookwire.lua_process")
+_NS = 1_000_000_000
+_MS = 1_000_000
+_REPO = Path(__file__).resolve().parents[4]
+_STDERR_LINES = 20
+
+
+class WorkerGone(HookFailed):
+    """The Lua worker process died (or is waiting to restart) while a call needed it."""
+
+
+class LuaWorkerError(FailedPrecondition):
+    """The Lua worker could not be started: no `lua5.4`, a hook file that does not load, a
+    refused registration, or a broken handshake. The message carries the worker's stderr."""
+
+
+def default_worker_script() -> Path:
+    """sdk/lua/worker.lua of this checkout."""
+    return _REPO / "sdk" / "lua" / "worker.lua"
+
+
+def find_lua(name: str = "lua5.4") -> str | None:
+    """The path of the Lua 5.4 interpreter, or None when it is not installed."""
+    return shutil.which(name)
+
+
+def _lua_path() -> str:
+    roots = (_REPO / "generated" / "lua", _REPO / "sdk" / "lua")
+    return ";".join(f"{root}/?.lua" for root in roots) + ";;"
+
+
+class _Life:
+    """One run of the process: its pipes, calls in flight and stderr tail."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], generation: int) -> None:
+        self.proc = proc
+        self.generation = generation
+        self.pending: dict[int, concurrent.futures.Future[es.HookCallResult]] = {}
+        self.handshake: queue.Queue[es.WorkerMessage | str] = queue.Queue()
+        self.stderr: deque[str] = deque(maxlen=_STDERR_LINES)
+        self.dead_reason: str | None = None
+        self.overdue: set[int] = set()
+        self.stderr_done = threading.Event()
+
+    def stderr_text(self) -> str:
+        self.stderr_done.wait(1.0)
+        return "\n".join(self.stderr)
+
+
+class LuaProcessWorker:
+    """Supervises one `lua5.4` worker process serving the hooks of `hook_files`.
+
+    `start()` (or the context manager) starts it and, with a `registry`, registers its hooks;
+    `stop()` ends it and unregisters them. `adapter(name)` gives the HookAdapter of one hook
+    (for registering by hand). `blocking=True` makes the hooks synchronous for the executor
+    (`Executor.execute`; each call blocks its thread on the pipe); by default they are
+    asynchronous (`Executor.aexecute`). Thread-safe.
+    """
+
+    def __init__(
+        self,
+        hook_files: Iterable[str | Path],
+        *,
+        registry: Registry | None = None,
+        clock: Clock | None = None,
+        virtual_clock: bool = False,
+        worker_id: str = "lua-worker",
+        lua: str = "lua5.4",
+        worker_script: str | Path | None = None,
+        backoff_initial_ms: float = 100.0,
+        backoff_multiplier: float = 2.0,
+        backoff_max_ms: float = 30_000.0,
+        kill_grace_ms: float = 1000.0,
+        start_timeout_s: float = 10.0,
+        check_every: int = 1000,
+        blocking: bool = False,
+    ) -> None:
+        self.hook_files = [Path(f) for f in hook_files]
+        for i, f in enumerate(self.hook_files):
+            if not f.is_file():
+                raise InvalidArgument(f"hook_files[{i}]", f"{f} is not a file")
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        if virtual_clock and not isinstance(self.clock, VirtualClock):
+            raise InvalidArgument("virtual_clock", "needs clock to be a VirtualClock")
+        for name, v, low in (
+            ("backoff_initial_ms", backoff_initial_ms, 0.0),
+            ("backoff_multiplier", backoff_multiplier, 1.0),
+            ("backoff_max_ms", backoff_max_ms, 0.0),
+            ("kill_grace_ms", kill_grace_ms, 0.0),
+            ("start_timeout_s", start_timeout_s, 0.0),
+        ):
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not low <= v < 1e12:
+                raise InvalidArgument(name, f"must be a number >= {low:g}, got {v!r}")
+        if not isinstance(check_every, int) or isinstance(check_every, bool) or check_every < 1:
+            raise InvalidArgument("check_every", f"must be a positive int, got {check_every!r}")
+        if not worker_id or not isinstance(worker_id, str):
+            raise InvalidArgument("worker_id", f"must be a non-empty string, got {worker_id!r}")
+        self.registry = registry
+        self.blocking = bool(blocking)
+        self.virtual = virtual_clock
+        self.worker_id = worker_id
+        self.lua = lua
+        self.worker_script = Path(worker_script) if worker_script else default_worker_script()
+        self.backoff_initial_ns = round(backoff_initial_ms * _MS)
+        self.backoff_multiplier = float(backoff_multiplier)
+        self.backoff_max_ns = round(backoff_max_ms * _MS)
+        self.kill_grace_s = kill_grace_ms / 1000.0
+        self.start_timeout_s = float(start_timeout_s)
+        self.check_every = check_every
+        #: Hook name -> its spec, as the worker registered it (last successful start).
+        self.specs: dict[str, HookSpec] = {}
+        #: How often the process was started (1 after the first start).
+        self.starts = 0
+        #: Why the process last died, if it did.
+        self.last_failure: str | None = None
+        self._lock = threading.RLock()
+        self._life: _Life | None = None
+        self._ids = itertools.count(1)
+        self._generations = itertools.count(1)
+        self._next_start_ns = 0
+        self._backoff_ns = self.backoff_initial_ns
+        self._stopped = False
+        self._registered: list[str] = []
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def __enter__(self) -> LuaProcessWorker:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        """True while a process is up and has registered its hooks."""
+        life = self._life
+        return life is not None and life.dead_reason is None
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of the running worker."""
+        life = self._life
+        return life.proc.pid if life is not None and life.dead_reason is None else None
+
+    @property
+    def in_flight(self) -> int:
+        """Calls sent and not yet answered or failed."""
+        life = self._life
+        return len(life.pending) if life is not None else 0
+
+    def start(self) -> list[HookSpec]:
+        """Start the process and (with a registry) register its hooks; returns their specs.
+
+        Raises LuaWorkerError when the process cannot start or a hook file does not load.
+        """
+        with self._lock:
+            if self._stopped:
+                raise FailedPrecondition("worker", "this LuaProcessWorker was stopped")
+            if self.running:
+                return list(self.specs.values())
+            self._spawn()
+            return list(self.specs.values())
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """End the process (end of input, then a kill after `timeout_s`), fail calls in flight
+        and unregister the hooks this worker registered. Idempotent."""
+        with self._lock:
+            self._stopped = True
+            life = self._life
+            if life is not None:
+                self._close_life(life, "the Lua worker was stopped", graceful_s=timeout_s)
+            if self.registry is not None:
+                for name in self._registered:
+                    if name in self.registry:
+                        self.registry.unregister(name)
+            self._registered = []
+
+    def adapter(self, hook_name: str) -> Any:
+        """The HookAdapter calling `hook_name` in this worker (a LuaProcessHookAdapter)."""
+        from hookwire.runtime.lua_process.adapter import LuaProcessHookAdapter
+
+        return LuaProcessHookAdapter(self, hook_name)
+
+    # -- process -------------------------------------------------------------------------------
+
+    def _command(self) -> list[str]:
+        cmd = [self.lua, str(self.worker_script), "--worker-id", self.worker_id]
+        cmd += ["--check-every", str(self.check_every)]
+        if self.virtual:
+            cmd.append("--virtual-clock")
+        return cmd + [str(f) for f in self.hook_files]
+
+    def _spawn(self) -> None:
+        """Start a process and do the handshake (lock held). On failure: LuaWorkerError."""
+        self.starts += 1
+        env = dict(os.environ, LUA_PATH=_lua_path())
+        try:
+            proc = subprocess.Popen(
+                self._command(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+            )
+        except OSError as exc:
+            self._schedule_restart(f"cannot start {self.lua!r}: {exc}")
+            raise LuaWorkerError("lua", f"cannot start {self.lua!r}: {exc}") from None
+        life = _Life(proc, next(self._generations))
+        self._life = life
+        threading.Thread(
+            target=self._read_stderr, args=(life,), daemon=True, name="hookwire-lua-stderr"
+        ).start()
+        threading.Thread(
+            target=self._read_stdout, args=(life,), daemon=True, name="hookwire-lua-stdout"
+        ).start()
+        try:
+            self._handshake(life)
+        except LuaWorkerError as exc:
+            self._close_life(life, str(exc))
+            self._schedule_restart(str(exc))
+            raise
+
+    def _expect(self, life: _Life, what: str) -> es.WorkerMessage:
+        try:
+            m = life.handshake.get(timeout=self.start_timeout_s)
+        except queue.Empty:
+            raise LuaWorkerError(
+                "worker", f"no {what} from the Lua worker within {self.start_timeout_s:g} s"
+            ) from None
+        if isinstance(m, str):
+            raise LuaWorkerError("worker", f"before its {what}: {m}")
+        if m.WhichOneof("message") != what:
+            raise LuaWorkerError(
+                "worker", f"protocol error: expected {what}, got {m.WhichOneof('message')}"
+            )
+        return m
+
+    def _handshake(self, life: _Life) -> None:
+        hello = self._expect(life, "hello").hello
+        if hello.virtual_clock != self.virtual:
+            raise LuaWorkerError(
+                "hello.virtual_clock", f"is {hello.virtual_clock}, expected {self.virtual}"
+            )
+        self._write(
+            life,
+            es.ExecutorMessage(
+                welcome=es.WorkerWelcome(connection_id=f"{self.worker_id}#{life.generation}")
+            ),
+        )
+        register = self._expect(life, "register").register
+        specs: dict[str, HookSpec] = {}
+        ack = es.RegisterHooksAck(request_id=register.request_id)
+        try:
+            for i, pb in enumerate(register.hooks):
+                spec = spec_from_proto(pb, f"register.hooks[{i}]", default_language="lua")
+                specs[spec.name] = spec
+            self._register(specs)
+        except HookwireError as exc:
+            ack.error, ack.code = str(exc), exc.code
+            self._write(life, es.ExecutorMessage(register_ack=ack))
+            raise LuaWorkerError("register", f"the worker's hooks were refused: {exc}") from None
+        self._write(life, es.ExecutorMessage(register_ack=ack))
+        self.specs = specs
+        _log.info(
+            "Lua worker %s (pid %d) serves %d hooks", self.worker_id, life.proc.pid, len(specs)
+        )
+
+    def _register(self, specs: dict[str, HookSpec]) -> None:
+        """Put new hooks into the registry (hooks kept from the previous life keep their
+        adapter, which finds the new process by name)."""
+        if self.registry is None:
+            return
+        added: list[str] = []
+        try:
+            for name, spec in specs.items():
+                if name in self._registered:
+                    continue
+                self.registry.register_spec(spec, self.adapter(name))
+                added.append(name)
+        except HookwireError:
+            for name in added:
+                self.registry.unregister(name)
+            raise
+        self._registered += added
+
+    def _write(self, life: _Life, message: es.ExecutorMessage) -> None:
+        stdin: IO[bytes] | None = life.proc.stdin
+        assert stdin is not None
+        try:
+            stdin.write(encode_frame(message.SerializeToString()))
+            stdin.flush()
+        except (OSError, ValueError) as exc:
+            self._on_death(life, f"cannot write to the Lua worker: {exc}")
+            raise WorkerGone(life.dead_reason or str(exc)) from None
+
+    def _read_stdout(self, life: _Life) -> None:
+        stdout = life.proc.stdout
+        assert stdout is not None
+        reader = FrameReader(stdout)
+        reason: str
+        while True:
+            try:
+                body = reader.read()
+                if body is None:
+                    code = life.proc.wait()
+                    reason = f"the Lua worker exited with status {code}"
+                    break
+                message = es.WorkerMessage.FromString(body)
+            except MalformedFrame as exc:
+                reason = f"malformed frame from the Lua worker: {exc}"
+                break
+            except DecodeError as exc:
+                reason = f"malformed frame from the Lua worker: not a WorkerMessage ({exc})"
+                break
+            except (OSError, ValueError) as exc:
+                reason = f"cannot read from the Lua worker: {exc}"
+                break
+            kind = message.WhichOneof("message")
+            if kind == "result":
+                self._deliver(life, message.result)
+            elif kind in ("hello", "register"):
+                life.handshake.put(message)
+            else:
+                reason = f"malformed frame from the Lua worker: unexpected message {kind!r}"
+                break
+        stderr = life.stderr_text()
+        if stderr:
+            reason = f"{reason}; stderr: {stderr}"
+        life.handshake.put(reason)
+        self._on_death(life, reason)
+
+    def _read_stderr(self, life: _Life) -> None:
+        stderr = life.proc.stderr
+        assert stderr is not None
+        try:
+            for raw in stderr:
+                line = raw.decode(errors="replace").rstrip("\n")
+                life.stderr.append(line)
+                _log.info("Lua worker %s: %s", self.worker_id, line)
+        finally:
+            life.stderr_done.set()
+
+    def _deliver(self, life: _Life, result: es.HookCallResult) -> None:
+        with self._lock:
+            future = life.pending.pop(result.call_id, None)
+            if future is None:
+                life.overdue.discard(result.call_id)  # an abandoned call's late answer
+                return
+        # The caller may have given up on it meanwhile.
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
+            future.set_result(result)
+
+    def _on_death(self, life: _Life, reason: str) -> None:
+        with self._lock:
+            if life.dead_reason is not None:
+                return
+            self._close_life(life, reason)
+            if not self._stopped:
+                self.last_failure = reason
+                _log.warning("Lua worker %s died: %s", self.worker_id, reason)
+                self._schedule_restart(reason)
+
+    def _close_life(self, life: _Life, reason: str, graceful_s: float = 0.0) -> None:
+        """Fail every call in flight with `reason` and end the process (lock held)."""
+        with self._lock:
+            if life.dead_reason is None:
+                life.dead_reason = reason
+            pending, life.pending = life.pending, {}
+        for future in pending.values():
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                future.set_exception(WorkerGone(reason))
+        proc = life.proc
+        if proc.poll() is None:
+            if graceful_s > 0 and proc.stdin is not None:
+                try:
+                    proc.stdin.close()
+                    proc.wait(graceful_s)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for pipe in (proc.stdin,):
+            if pipe is not None and not pipe.closed:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+    def _schedule_restart(self, reason: str) -> None:
+        self._next_start_ns = self.clock.monotonic_ns() + self._backoff_ns
+        self._backoff_ns = min(
+            round(self._backoff_ns * self.backoff_multiplier), self.backoff_max_ns
+        )
+
+    # -- calls ---------------------------------------------------------------------------------
+
+    def submit(
+        self, hook_name: str, ctx: HookContext, timeout_ns: int
+    ) -> tuple[int, concurrent.futures.Future[es.HookCallResult]]:
+        """Send a call to the worker (restarting it first when it is down and the backoff has
+        passed); returns the call id and the future of its answer. Raises WorkerGone."""
+        with self._lock:
+            if self._stopped:
+                raise WorkerGone("the Lua worker was stopped")
+            life = self._life
+            if life is None or life.dead_reason is not None:
+                now = self.clock.monotonic_ns()
+                if now < self._next_start_ns:
+                    wait_ms = (self._next_start_ns - now) / _MS
+                    raise WorkerGone(
+                        f"the Lua worker is down ({self.last_failure}); restart in {wait_ms:g} ms"
+                    )
+                try:
+                    self._spawn()
+                except LuaWorkerError as exc:
+                    raise WorkerGone(f"restarting the Lua worker failed: {exc}") from None
+                life = self._life
+                assert life is not None
+            if hook_name not in self.specs:
+                raise HookFailed(f"the Lua worker no longer serves a hook named {hook_name!r}")
+            call_id = next(self._ids)
+            call = es.HookCall(call_id=call_id, hook_name=hook_name, context=ctx.to_proto())
+            call.timeout.seconds, call.timeout.nanos = divmod(timeout_ns, _NS)
+            if self.virtual:
+                call.clock_now_unix_nanos = self.clock.time_ns()
+            future: concurrent.futures.Future[es.HookCallResult] = concurrent.futures.Future()
+            life.pending[call_id] = future
+            self._write(life, es.ExecutorMessage(call=call))
+            return call_id, future
+
+    def wait_s(self, timeout_ns: int) -> float:
+        """How long (real seconds) a caller waits for an answer before abandoning the call."""
+        if self.virtual:
+            return timeout_ns / _NS + self.kill_grace_s
+        return timeout_ns / _NS
+
+    def abandon(self, call_id: int) -> None:
+        """Give up on a call at its deadline: send a CancelCall, and kill the process if the
+        call is still unanswered after the grace period (a hook stuck where the instruction
+        budget cannot stop it, e.g. inside one C function)."""
+        with self._lock:
+            life = self._life
+            if life is None or life.pending.pop(call_id, None) is None:
+                return
+            life.overdue.add(call_id)
+            try:
+                self._write(life, es.ExecutorMessage(cancel=es.CancelCall(call_id=call_id)))
+            except WorkerGone:
+                return
+        # With a virtual clock the wait already included the grace period.
+        delay = 0.0 if self.virtual else self.kill_grace_s
+        timer = threading.Timer(delay, self._kill_if_silent, (life, call_id))
+        timer.daemon = True
+        timer.start()
+
+    def _kill_if_silent(self, life: _Life, call_id: int) -> None:
+        with self._lock:
+            if call_id not in life.overdue or life.dead_reason is not None:
+                return
+        self._on_death(
+            life,
+            f"call {call_id} was not answered {self.kill_grace_s:g} s after its deadline; "
+            "the Lua worker was killed",
+        )
+
+    def restart_in_ns(self) -> int:
+        """Nanoseconds (runtime clock) until a dead worker may start again; 0 when it may."""
+        return max(0, self._next_start_ns - self.clock.monotonic_ns())
+
+    def note_success(self) -> None:
+        """A call came back: the backoff starts again from `backoff_initial_ms`."""
+        self._backoff_ns = self.backoff_initial_ns
+
+
+def hook_files_of(paths: Sequence[str | Path]) -> list[Path]:
+    """Every `.lua` file of `paths` (files as given, directories searched, sorted)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        out.extend(sorted(p.rglob("*.lua")) if p.is_dir() else [p])
+    return out
