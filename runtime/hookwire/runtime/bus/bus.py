@@ -147,7 +147,9 @@ class EventBus:
             raise InvalidArgument("emit_source", "must be a string")
         self._emit_attrs = EventAttrs(source=emit_source, source_language="native")
         self._on_callback_error = on_callback_error or _log_callback_error
-        self._lock = threading.RLock()
+        # Not re-entrant (cheaper): nothing called under it takes it again, and callbacks run
+        # outside it.
+        self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._ids = IdSource()
         self._subs: list[Subscription] = []

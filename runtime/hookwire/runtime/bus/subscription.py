@@ -317,6 +317,13 @@ class Subscription:
         lock = self._bus._lock
         while True:
             with lock:
+                q = self._q
+                if q and q[0].ttl_ns is None:  # fast path: no expiry to check
+                    self.delivered += 1
+                    ev = q.popleft()
+                    if self._waiting:
+                        self._bus._wake(self)
+                    return ev
                 ev = self._take_one_locked()
                 if ev is not None:
                     return ev
@@ -389,6 +396,9 @@ class Subscription:
                             self.callback_errors += 1
                         bus._on_callback_error(self, ev, exc)
                 with lock:
+                    if not self._q:  # the common case: nothing arrived meanwhile
+                        self._draining = False
+                        return
                     batch = self._take_locked(len(self._q) + 1)
                     if not batch:
                         self._draining = False

@@ -36,7 +36,8 @@ class Transport(Protocol):
     """The ordering and retention layer under an EventBus."""
 
     #: True when `publish` calls `deliver` before returning, on the caller's thread, while the
-    #: bus holds its lock; False when deliveries arrive later from the transport's own thread.
+    #: bus holds its lock; False when deliveries arrive later from the transport's own thread
+    #: (such a transport must never call `deliver` from inside `publish`: the bus lock is held).
     synchronous: bool
 
     def attach(self, deliver: Deliver) -> None:
