@@ -320,10 +320,10 @@ class Subscription:
                 q = self._q
                 if q and q[0].ttl_ns is None:  # fast path: no expiry to check
                     self.delivered += 1
-                    ev = q.popleft()
+                    first = q.popleft()
                     if self._waiting:
                         self._bus._wake(self)
-                    return ev
+                    return first
                 ev = self._take_one_locked()
                 if ev is not None:
                     return ev
