@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from types import CoroutineType
@@ -180,12 +181,158 @@ _CORO = 1
 _ADAPTER = 2
 
 
+_NOT_CALLED: Any = object()
+
+
+def _run_sync(
+    steps: tuple[_Step, ...],
+    start: int,
+    ctx: HookContext,
+    raw: list[RawRecord],
+    now: int,
+    clock: Any,
+    pending: Any = _NOT_CALLED,
+    pending_end: int = 0,
+) -> tuple[HookResult, HookContext]:
+    """The synchronous chain loop from step `start` (section 3), appending raw records.
+
+    `pending` / `pending_end`: step `start` was already called (by the compiled fast path)
+    and returned `pending` at clock `pending_end`; it is classified, recorded and applied here.
+    Returns the final result and the final context.
+    """
+    append = raw.append
+    closed = _CLOSED
+    cur = ctx
+    modified = False
+    final: HookResult | None = None
+    for i in range(start, len(steps)):
+        e, call, br, limit, _mode = steps[i]
+        if pending is not _NOT_CALLED:
+            value, end, pending = pending, pending_end, _NOT_CALLED
+        else:
+            if br.state is not closed and not br.acquire(now):
+                append((_O_SKIPPED, _REFUSED, 0, False, br.state))
+                continue
+            try:
+                value = call(cur)
+            except AsyncHookNotAllowed:
+                raise
+            except Exception as exc:
+                value = _Failure(_O_ERROR, describe_exception(exc))
+            end = clock()
+        dur = end - now
+        now = end
+        if value is None and dur <= limit:
+            # The common case: CONTINUE, in time, not slow.
+            br.record_success(end)
+            append(dur if br.state is closed else (_O_CONTINUE, "", dur, False, br.state))
+            continue
+        slow = dur >= e.slow_ns
+        outcome, reason, result = _classify(value, dur, e.timeout_ns)
+        if result is None:
+            br.record(True, slow, end)
+            append((outcome, reason, dur, slow, br.state))
+            if e.fail_closed:
+                final = Cancel(failure_reason(e.name, outcome, reason))
+                break
+            continue
+        br.record(False, slow, end)
+        append((outcome, reason, dur, slow, br.state))
+        kind = result.kind
+        if kind is _K_MODIFIED:
+            cur = cur.with_data(merge_patch(cur.data, result.data))  # type: ignore[union-attr]
+            modified = True
+        elif kind is not _K_CONTINUE and kind is not _K_SKIPPED:
+            final = result
+            break
+    if final is None:
+        final = Modified(cur.data) if modified else CONTINUE
+    return final, cur
+
+
+def _bad_context(ctx: Any) -> None:
+    raise InvalidArgument("context", f"must be a HookContext, got {type(ctx).__name__}")
+
+
+# Longest chain compiled into straight-line code (longer chains use the loop only).
+_MAX_COMPILED_STEPS = 64
+
+
+def _compile_fast_path(
+    steps: tuple[_Step, ...], entries: tuple[ChainEntry, ...], clock: Any
+) -> Callable[[HookContext], Execution] | None:
+    """Straight-line code for a synchronous chain's common case: every hook permitted by a
+    CLOSED breaker returns None within its timeout and is not slow. The first step that
+    differs hands over to `_run_sync` (which finishes that step and the rest), so the
+    semantics are the loop's; only the loop's own overhead is saved.
+    """
+    if not steps or len(steps) > _MAX_COMPILED_STEPS or any(s[4] != _SYNC for s in steps):
+        return None
+    env: dict[str, Any] = {
+        "clock": clock,
+        "closed": _CLOSED,
+        "CONTINUE": CONTINUE,
+        "O_CONTINUE": _O_CONTINUE,
+        "O_ERROR": _O_ERROR,
+        "Failure": _Failure,
+        "describe": describe_exception,
+        "AsyncHookNotAllowed": AsyncHookNotAllowed,
+        "make": _execution,
+        "entries": entries,
+        "NOT_CALLED": _NOT_CALLED,
+    }
+
+    def bail(
+        ctx: HookContext, raw: list[RawRecord], i: int, now: int, value: Any, end: int
+    ) -> Execution:
+        final, cur = _run_sync(steps, i, ctx, raw, now, clock, value, end)
+        return _execution(final, cur, raw, entries)
+
+    env["bail"] = bail
+    env["HookContext"] = HookContext
+    env["bad_context"] = _bad_context
+    lines = [
+        "def fast(ctx):",
+        "    if type(ctx) is not HookContext:",
+        "        bad_context(ctx)",
+        "    raw = []",
+        "    append = raw.append",
+        "    now = clock()",
+    ]
+    for i, (_e, call, br, limit, _mode) in enumerate(steps):
+        env[f"f{i}"] = call
+        env[f"b{i}"] = br
+        lines += [
+            f"    if b{i}.state is not closed:",
+            f"        return bail(ctx, raw, {i}, now, NOT_CALLED, 0)",
+            "    try:",
+            f"        v = f{i}(ctx)",
+            "    except AsyncHookNotAllowed:",
+            "        raise",
+            "    except Exception as exc:",
+            "        v = Failure(O_ERROR, describe(exc))",
+            "    end = clock()",
+            "    dur = end - now",
+            f"    if v is not None or dur > {limit}:",
+            f"        return bail(ctx, raw, {i}, now, v, end)",
+            f"    b{i}.record_success(end)",
+            f"    append(dur if b{i}.state is closed"
+            f" else (O_CONTINUE, '', dur, False, b{i}.state))",
+            "    now = end",
+        ]
+    lines.append("    return make(CONTINUE, ctx, raw, entries)")
+    code = compile("\n".join(lines), f"<hookwire chain of {len(steps)} hooks>", "exec")
+    exec(code, env)
+    fast: Callable[[HookContext], Execution] = env["fast"]
+    return fast
+
+
 class _Plan:
     """A chain as the executor runs it, plus the names of its coroutine hooks."""
 
-    __slots__ = ("async_names", "entries", "steps")
+    __slots__ = ("async_names", "entries", "fast", "steps")
 
-    def __init__(self, entries: tuple[ChainEntry, ...]) -> None:
+    def __init__(self, entries: tuple[ChainEntry, ...], clock: Any) -> None:
         self.entries = entries
         self.async_names = tuple(e.name for e in entries if e.is_async)
         steps = []
@@ -197,6 +344,7 @@ class _Plan:
                 mode = _ADAPTER if e.is_async or e.lazy else _SYNC
             steps.append((e, call, e.breaker, min(e.slow_ns - 1, e.timeout_ns), mode))
         self.steps: tuple[_Step, ...] = tuple(steps)
+        self.fast = _compile_fast_path(self.steps, entries, clock)
 
 
 class Executor:
@@ -227,6 +375,12 @@ class Executor:
         self._now = clock.monotonic_ns
         self._real_time = isinstance(clock, SystemClock)
         self._plans = registry.plans
+        # Compiled fast paths by point, shared by the registry's executors that do not report
+        # (cleared with the plans on every registry change); a reporting executor keeps an
+        # empty dict of its own.
+        self._fast_paths: dict[str, Callable[[HookContext], Execution]] = (
+            registry.fast_paths if not self._reporting else {}
+        )
 
     # -- chains ----------------------------------------------------------------------------------
 
@@ -237,7 +391,7 @@ class Executor:
             attach = getattr(e.adapter, "attach", None)
             if attach is not None:
                 attach(self.clock, reg._listener)
-        plan = self._plans[point] = _Plan(entries)
+        plan = self._plans[point] = _Plan(entries, self._now)
         return plan
 
     def _checked(self, point: str, ctx: HookContext, sync: bool) -> _Plan:
@@ -258,57 +412,20 @@ class Executor:
         Raises InvalidArgument for an unknown point or a non-HookContext, and
         AsyncHookNotAllowed if the chain holds a coroutine hook.
         """
+        fast = self._fast_paths.get(point)
+        if fast is not None:
+            return fast(ctx)
         plan = self._plans.get(point)
         if plan is None or plan.async_names or type(ctx) is not HookContext:
             plan = self._checked(point, ctx, sync=True)
-        clock = self._now
         reporting = self._reporting
+        if not reporting and plan.fast is not None:
+            self._fast_paths[point] = plan.fast
+            return plan.fast(ctx)
+        clock = self._now
         entered = clock() if reporting else 0
-        closed = _CLOSED
         raw: list[RawRecord] = []
-        append = raw.append
-        cur = ctx
-        modified = False
-        final: HookResult | None = None
-        now = clock()
-        for e, call, br, limit, _mode in plan.steps:
-            if br.state is not closed and not br.acquire(now):
-                append((_O_SKIPPED, _REFUSED, 0, False, br.state))
-                continue
-            try:
-                value = call(cur)
-            except AsyncHookNotAllowed:
-                raise
-            except Exception as exc:
-                value = _Failure(_O_ERROR, describe_exception(exc))
-            end = clock()
-            dur = end - now
-            now = end
-            if value is None and dur <= limit:
-                # The common case: CONTINUE, in time, not slow.
-                br.record_success(end)
-                append(dur if br.state is closed else (_O_CONTINUE, "", dur, False, br.state))
-                continue
-            slow = dur >= e.slow_ns
-            outcome, reason, result = _classify(value, dur, e.timeout_ns)
-            if result is None:
-                br.record(True, slow, end)
-                append((outcome, reason, dur, slow, br.state))
-                if e.fail_closed:
-                    final = Cancel(failure_reason(e.name, outcome, reason))
-                    break
-                continue
-            br.record(False, slow, end)
-            append((outcome, reason, dur, slow, br.state))
-            kind = result.kind
-            if kind is _K_MODIFIED:
-                cur = cur.with_data(merge_patch(cur.data, result.data))  # type: ignore[union-attr]
-                modified = True
-            elif kind is not _K_CONTINUE and kind is not _K_SKIPPED:
-                final = result
-                break
-        if final is None:
-            final = Modified(cur.data) if modified else CONTINUE
+        final, cur = _run_sync(plan.steps, 0, ctx, raw, clock(), clock)
         if reporting:
             self._report(point, raw, plan.entries, entered)
         return _execution(final, cur, raw, plan.entries)

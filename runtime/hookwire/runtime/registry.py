@@ -307,6 +307,7 @@ class Registry:
         self._chains: dict[str, tuple[ChainEntry, ...]] = {}
         # Execution plans executors derive from the chains; cleared (in place) on every change.
         self.plans: dict[str, Any] = {}
+        self.fast_paths: dict[str, Any] = {}
         self._seq = itertools.count()
         self.version = 0
         for f in features:
@@ -517,6 +518,7 @@ class Registry:
         self.version += 1
         self._chains.clear()
         self.plans.clear()
+        self.fast_paths.clear()
 
     def _require(self, name: str) -> _Registered:
         reg = self._hooks.get(name)
