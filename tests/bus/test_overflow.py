@@ -12,6 +12,7 @@ from hookwire.runtime.bus import (
     Backpressure,
     DropNewest,
     DropOldest,
+    Event,
     EventBus,
     Sample,
 )
@@ -270,8 +271,6 @@ def test_unsubscribing_releases_a_blocked_publisher(bus: EventBus) -> None:
 def test_backpressure_batch_waits_between_events(make_bus: Callable[..., EventBus]) -> None:
     bus = make_bus()
     sub = bus.subscribe("x", capacity=2, overflow=Backpressure())
-    from hookwire.runtime.bus import Event
-
     result: list[list[int]] = []
     thread = threading.Thread(
         target=lambda: result.append(
@@ -304,3 +303,40 @@ def test_has_waiters_shows_a_blocked_publisher(bus: EventBus) -> None:
     thread.join(5)
     assert not sub.has_waiters
     assert payloads(sub) == [2]
+
+
+def test_batch_into_a_backpressure_callback_subscriber_does_not_deadlock(bus: EventBus) -> None:
+    seen: list[int] = []
+    bus.subscribe(
+        "x", capacity=2, overflow=Backpressure(), callback=lambda e: seen.append(e.payload)
+    )
+    out = bus.publish_batch([Event("x", i) for i in range(7)])
+    assert [e.sequence for e in out] == list(range(1, 8))
+    assert seen == list(range(7))
+
+    async def main() -> list[int]:
+        return [e.sequence for e in await bus.apublish_batch([Event("x", i) for i in range(7, 12)])]
+
+    assert asyncio.run(main()) == list(range(8, 13))
+    assert seen == list(range(12))
+
+
+def test_callback_publishing_into_its_own_full_backpressure_queue_is_refused(bus: EventBus) -> None:
+    errors: list[str] = []
+
+    seen: list[int] = []
+
+    def cb(ev: Event) -> None:
+        seen.append(ev.payload)
+        if ev.payload == 0:
+            try:
+                bus.publish_batch([Event("x", 1), Event("x", 2)])  # capacity 1: would wait on us
+            except FailedPrecondition as e:
+                errors.append(str(e))
+            bus.publish("x", 3)  # one fits: queued, delivered after this callback returns
+
+    bus.subscribe("x", capacity=1, overflow=Backpressure(), callback=cb)
+    bus.publish("x", 0)
+    assert seen == [0, 3]
+    assert len(errors) == 1 and "own full BACKPRESSURE" in errors[0]
+    assert bus.next_sequence == 3  # the refused batch used no sequence

@@ -240,6 +240,15 @@ class EventBus:
         ]
 
     def _refuse_blocking_in_loop(self, full: list[Subscription]) -> None:
+        me = threading.get_ident()
+        for s in full:
+            forever = isinstance(s.overflow, Backpressure) and s.overflow.timeout_ns is None
+            if forever and s._draining and s._drainer == me:
+                raise FailedPrecondition(
+                    "publish",
+                    f"would wait for room in {s!r}, whose callback is running on this thread "
+                    "(a callback publishing into its own full BACKPRESSURE subscription)",
+                )
         if full and asyncio.events._get_running_loop() is not None:
             names = ", ".join(repr(s) for s in full)
             raise FailedPrecondition(
@@ -648,7 +657,6 @@ class EventBus:
             [1, 2]
         """
         prepared = [self._prepare(ev, i) for i, ev in enumerate(events)]
-        callbacks: dict[Subscription, None] = {}
         with self._lock:
             if self._closed:
                 raise FailedPrecondition("bus", "is closed")
@@ -658,18 +666,28 @@ class EventBus:
             self._take_tokens(len(prepared))
             if not need:
                 self._commit(prepared)
-            else:
-                for ev in prepared:
-                    route = self._routes.get(ev.type) or self._route(ev.type)
-                    if route.bp:
-                        self._wait_room_sync(ev.type, route)
-                    self._commit([ev])
-            for route in routes:
-                for sub in route.callbacks:
-                    callbacks[sub] = None
+        if not need:
+            self._run_callbacks_of(routes)
+            return prepared
+        # Some queue may fill up: one event at a time, delivering to callbacks in between
+        # (a callback subscriber's queue only empties when its callbacks run).
+        for ev in prepared:
+            with self._lock:
+                route = self._routes.get(ev.type) or self._route(ev.type)
+                if route.bp:
+                    route = self._wait_room_sync(ev.type, route)
+                self._commit([ev])
+            self._run_callbacks_of((route,))
+        return prepared
+
+    @staticmethod
+    def _run_callbacks_of(routes: Iterable[_Route]) -> None:
+        callbacks: dict[Subscription, None] = {}
+        for route in routes:
+            for sub in route.callbacks:
+                callbacks[sub] = None
         for sub in callbacks:
             sub._run_callbacks()
-        return prepared
 
     async def apublish(self, type: str, payload: Any = NO_DATA, **fields: Any) -> int:
         """Async publish: like `publish` (same keyword fields), but awaits instead of blocking
@@ -691,7 +709,6 @@ class EventBus:
     async def apublish_batch(self, events: Iterable[Event]) -> list[Event]:
         """Async `publish_batch`: awaits room in BACKPRESSURE queues without blocking the loop."""
         prepared = [self._prepare(ev, i) for i, ev in enumerate(events)]
-        callbacks: dict[Subscription, None] = {}
         with self._lock:
             if self._closed:
                 raise FailedPrecondition("bus", "is closed")
@@ -699,22 +716,20 @@ class EventBus:
             self._take_tokens(len(prepared))
             if not need:
                 self._commit(prepared)
-        if need:
-            for ev in prepared:
-                start = self._clock.monotonic_ns()
-                while True:
-                    await self._wait_room_async(ev.type, start)
-                    with self._lock:
-                        route = self._routes.get(ev.type) or self._route(ev.type)
-                        # Another publisher may have filled a queue since the wait ended.
-                        if not self._waiting_on(list(route.bp), start):
-                            self._commit([ev])
-                            break
-        for route in routes:
-            for sub in route.callbacks:
-                callbacks[sub] = None
-        for sub in callbacks:
-            sub._run_callbacks()
+        if not need:
+            self._run_callbacks_of(routes)
+            return prepared
+        for ev in prepared:
+            start = self._clock.monotonic_ns()
+            while True:
+                await self._wait_room_async(ev.type, start)
+                with self._lock:
+                    route = self._routes.get(ev.type) or self._route(ev.type)
+                    # Another publisher may have filled a queue since the wait ended.
+                    if not self._waiting_on(list(route.bp), start):
+                        self._commit([ev])
+                        break
+            self._run_callbacks_of((route,))
         return prepared
 
     # -- subscribing --------------------------------------------------------------------------

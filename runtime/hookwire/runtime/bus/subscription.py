@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Final
@@ -65,6 +66,7 @@ class Subscription:
         "_bus",
         "_callback",
         "_closed",
+        "_drainer",
         "_draining",
         "_fast",
         "_kind",
@@ -122,6 +124,7 @@ class Subscription:
         self._fast = overflow.threshold(capacity) if isinstance(overflow, Sample) else capacity
         self._closed = False
         self._draining = False
+        self._drainer = 0  # thread id of the drainer while _draining
         # Waiters for "the queue changed" (data for consumers, room for publishers): the queue
         # cannot be empty and full at once, so one set serves both.
         self._swaiting = 0
@@ -374,6 +377,7 @@ class Subscription:
         if self._draining:
             return None
         self._draining = True
+        self._drainer = threading.get_ident()
         q = self._q
         if len(q) == 1 and q[0].ttl_ns is None and not self._waiting:
             self.delivered += 1
