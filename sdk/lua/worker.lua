@@ -371,8 +371,10 @@ local function context_from_proto(c)
   for k, v in pairs(c.metadata or {}) do md.map[k] = v; md.keys[#md.keys + 1] = k end
   table.sort(md.keys)
   fields.metadata = md
-  fields.language = LANGUAGE_NAME[c.language]
+  -- As the embedded runtime shows them: unset language "", unset timestamp 0.
+  fields.language = LANGUAGE_NAME[c.language] or ""
   fields.correlation_id = c.correlation_id
+  fields.timestamp_ns = 0
   if c.timestamp ~= nil then
     fields.timestamp_ns = (c.timestamp.seconds or 0) * NS + (c.timestamp.nanos or 0)
   end

@@ -403,6 +403,10 @@ class LuaProcessWorker:
             else:
                 reason = f"malformed frame from the Lua worker: unexpected message {kind!r}"
                 break
+        if life.proc.poll() is None:
+            # A worker that broke the protocol cannot be trusted with another frame; killing
+            # it first also closes its stderr, so the tail below is complete.
+            life.proc.kill()
         stderr = life.stderr_text()
         if stderr:
             reason = f"{reason}; stderr: {stderr}"
@@ -434,11 +438,11 @@ class LuaProcessWorker:
         with self._lock:
             if life.dead_reason is not None:
                 return
-            self._close_life(life, reason)
             if not self._stopped:
                 self.last_failure = reason
                 _log.warning("Lua worker %s died: %s", self.worker_id, reason)
                 self._schedule_restart(reason)
+            self._close_life(life, reason)
 
     def _close_life(self, life: _Life, reason: str, graceful_s: float = 0.0) -> None:
         """Fail every call in flight with `reason` and end the process (lock held)."""

@@ -1,0 +1,221 @@
+"""The supervisor: crashes, malformed frames, runaway hooks, backoff on the runtime clock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hookwire.runtime.clock import VirtualClock
+from hookwire.runtime.context import HookContext
+from hookwire.runtime.executor import Executor
+from hookwire.runtime.lua_process import LuaProcessWorker, WorkerGone
+from hookwire.runtime.registry import Registry
+from hookwire.runtime.results import Cancel
+from hookwire.runtime.trace import Execution
+
+HERE = Path(__file__).resolve().parent
+HookFile = Callable[[str, str], Path]
+
+SLOW_AND_FAST = (
+    'hookwire.register("custom:slow", function() while true do end end,'
+    ' {name = "slow", timeout_ms = 20000})\n'
+    'hookwire.register("session_start", function(ctx) return hookwire.cancel("up") end,'
+    ' {name = "fast"})\n'
+)
+
+
+def ctx(point: str = "session_start") -> HookContext:
+    return HookContext(point)
+
+
+def wait_until(cond: Callable[[], bool], what: str, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def test_crash_mid_call_fails_the_call_at_once_then_restarts_with_backoff(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    clock = VirtualClock()
+    reg = Registry()
+    w = LuaProcessWorker(
+        [hook_file("h.lua", SLOW_AND_FAST)],
+        registry=reg,
+        clock=clock,
+        blocking=True,
+        backoff_initial_ms=100,
+        backoff_multiplier=2,
+    )
+    workers.append(w)
+    w.start()
+    ex = Executor(reg, clock=clock)
+    out: list[Execution] = []
+    caller = threading.Thread(
+        target=lambda: out.append(ex.execute("custom:slow", ctx("custom:slow")))
+    )
+    caller.start()
+    wait_until(lambda: w.in_flight == 1, "the call to be in flight")
+    time.sleep(0.2)  # the frame is written and the hook is spinning
+    first_pid = w.pid
+    assert first_pid is not None
+    killed_at = time.monotonic()
+    os.kill(first_pid, signal.SIGKILL)
+    caller.join(10)
+    assert not caller.is_alive()
+    # Failed at once (not at the 20 s timeout), as ERROR naming the death.
+    assert time.monotonic() - killed_at < 5
+    [entry] = out[0].trace
+    assert entry.outcome.value == "ERROR"
+    assert "the Lua worker exited with status -9" in entry.reason
+    assert not w.running and w.in_flight == 0
+
+    # Within the backoff (100 ms of runtime clock): refused at once, no new process.
+    fast = w.adapter("fast")
+    with pytest.raises(
+        WorkerGone, match=r"is down \(the Lua worker exited with status -9\); restart in 100 ms"
+    ):
+        fast.call(ctx(), 100_000_000)
+    clock.advance_ms(99)
+    with pytest.raises(WorkerGone, match="restart in 1 ms"):
+        fast.call(ctx(), 100_000_000)
+    assert w.starts == 1
+
+    # After it: restarted, the same hooks served and registered.
+    clock.advance_ms(1)
+    assert fast.call(ctx(), 1_000_000_000) == Cancel("up")
+    assert w.starts == 2 and w.pid not in (None, first_pid)
+    assert sorted(s.name for s in reg.hooks()) == ["fast", "slow"]
+    assert ex.execute("session_start", ctx()).result == Cancel("up")
+
+    # Deaths with no answered call in between double the backoff: 100 ms, then 200 ms.
+    for backoff_ms in (100, 200):
+        os.kill(w.pid or 0, signal.SIGKILL)
+        wait_until(lambda: not w.running, "the death to be noticed")
+        with pytest.raises(WorkerGone, match=f"restart in {backoff_ms} ms"):
+            fast.call(ctx(), 100_000_000)
+        clock.advance_ms(backoff_ms)
+        w.start()  # restarted by hand: no call answered, so the backoff is not reset
+
+
+@pytest.mark.parametrize(
+    ("mode", "problem"),
+    [
+        ("garbage", "malformed frame from the Lua worker: not a WorkerMessage"),
+        ("oversize", "malformed frame from the Lua worker: a frame of 1099511627776 bytes exceeds"),
+        (
+            "truncated",
+            "malformed frame from the Lua worker: the stream ended 3 bytes into a frame of 100"
+            " bytes",
+        ),
+    ],
+)
+def test_malformed_frame_fails_clearly_and_restarts(
+    workers: list[LuaProcessWorker], mode: str, problem: str
+) -> None:
+    clock = VirtualClock()
+    reg = Registry()
+    w = LuaProcessWorker(
+        [],
+        registry=reg,
+        clock=clock,
+        blocking=True,
+        worker_id=mode,
+        worker_script=HERE / "bad_worker.lua",
+        backoff_initial_ms=50,
+    )
+    workers.append(w)
+    w.start()
+    ex = Executor(reg, clock=clock)
+    started = time.monotonic()
+    [entry] = ex.execute("session_start", ctx()).trace
+    assert time.monotonic() - started < 5  # nothing hangs
+    assert entry.outcome.value == "ERROR"
+    assert problem in entry.reason
+    assert w.last_failure is not None and problem in w.last_failure
+    first = w.starts
+    clock.advance_ms(50)
+    # The bad worker misbehaves again after its restart; the restart itself happened.
+    assert problem in ex.execute("session_start", ctx()).trace[0].reason
+    assert w.starts == first + 1
+
+
+def test_runaway_hook_is_stopped_by_the_worker_and_the_process_kept(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    reg = Registry()
+    code = (
+        'hookwire.register("session_start", function() while true do end end,'
+        ' {name = "spin", timeout_ms = 50})\n'
+        'hookwire.register("session_start", function() return hookwire.cancel("after") end,'
+        ' {name = "next", priority = 1, timeout_ms = 5000})\n'
+    )
+    w = LuaProcessWorker([hook_file("h.lua", code)], registry=reg, blocking=True)
+    workers.append(w)
+    w.start()
+    pid = w.pid
+    execution = Executor(reg).execute("session_start", ctx())
+    assert [(e.hook_name, e.outcome.value) for e in execution.trace] == [
+        ("spin", "TIMEOUT"),
+        ("next", "CANCEL"),
+    ]
+    # The worker answered the budget stop itself: same process, no failure recorded. ("next"
+    # has a long timeout: it waits in the pipe until the worker's CPU budget for "spin" ends,
+    # which on a busy machine is later in wall time than spin's deadline.)
+    time.sleep(0.1)
+    assert (w.pid, w.starts, w.last_failure) == (pid, 1, None)
+
+
+def test_a_hook_stuck_in_c_is_killed_after_the_grace_period(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    reg = Registry()
+    # One C call (a backtracking pattern match) the instruction budget cannot interrupt.
+    code = (
+        'hookwire.register("session_start", function()'
+        ' return hookwire.replace(string.find(string.rep("a", 3000), ".-.-.-.-b") ~= nil) end,'
+        ' {name = "stuck", timeout_ms = 50})\n'
+    )
+    w = LuaProcessWorker(
+        [hook_file("h.lua", code)],
+        registry=reg,
+        blocking=True,
+        kill_grace_ms=200,
+        backoff_initial_ms=0,
+    )
+    workers.append(w)
+    w.start()
+    pid = w.pid
+    started = time.monotonic()
+    [entry] = Executor(reg).execute("session_start", ctx()).trace
+    assert entry.outcome.value == "TIMEOUT"
+    assert time.monotonic() - started < 2
+    wait_until(lambda: not w.running, "the stuck worker to be killed", 5)
+    assert (
+        w.last_failure is not None and "was not answered 0.2 s after its deadline" in w.last_failure
+    )
+    # The next call starts a fresh process (backoff 0).
+    Executor(reg).execute("session_start", ctx())
+    assert w.starts == 2 and w.pid != pid
+
+
+def test_virtual_clock_needs_a_virtual_clock(hook_file: HookFile) -> None:
+    from hookwire.runtime.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="virtual_clock: needs clock to be a VirtualClock"):
+        LuaProcessWorker([hook_file("h.lua", "")], virtual_clock=True)
+
+
+def test_missing_interpreter_is_a_clear_error(hook_file: HookFile) -> None:
+    from hookwire.runtime.lua_process import LuaWorkerError
+
+    w = LuaProcessWorker([hook_file("h.lua", "")], lua="/nonexistent/lua5.4")
+    with pytest.raises(LuaWorkerError, match=r"cannot start '/nonexistent/lua5\.4'"):
+        w.start()
