@@ -264,3 +264,29 @@ def test_publish_many_waits_for_backpressure_room(bus: EventBus) -> None:
     assert got == [1, 2, 3, 4]
     assert result == [[1, 2, 3, 4]]
     assert sub.stats().timed_out == 0
+
+
+def test_close_releases_a_blocked_publisher_with_an_error(bus: EventBus) -> None:
+    import threading
+    import time
+
+    sub = bus.subscribe("x", capacity=1, overflow=Backpressure())
+    bus.publish("x", 1)
+    outcome: list[object] = []
+
+    def publisher() -> None:
+        try:
+            outcome.append(bus.publish("x", 2))
+        except FailedPrecondition as e:
+            outcome.append(e)
+
+    thread = threading.Thread(target=publisher)
+    thread.start()
+    time.sleep(0.05)
+    bus.close()
+    thread.join(5)
+    assert len(outcome) == 1 and isinstance(outcome[0], FailedPrecondition)
+    assert bus.stats().published == 1
+    assert [e.payload for e in sub.poll()] == [1]
+    with pytest.raises(FailedPrecondition):
+        bus.publish_many("x", [1])

@@ -169,12 +169,14 @@ class EventBus:
     # -- validation helpers (slow paths) ----------------------------------------------------
 
     def _route(self, event_type: str) -> _Route:
-        """Validate a type and compute its route (lock held)."""
+        """Validate a type and compute its route (lock held); refuses on a closed bus."""
         try:
             check_type(event_type)
         except InvalidArgument:
             self._invalid += 1
             raise
+        if self._closed:
+            raise FailedPrecondition("bus", "is closed")
         route = _Route(tuple(s for s in self._subs if s.matches(event_type)))
         if len(self._routes) >= MAX_ROUTES:
             self._routes.clear()
@@ -353,7 +355,8 @@ class EventBus:
                     sub._offer_full(ev)
                 if sub._waiting:
                     self._wake(sub)
-        self._published += len(events)
+        if self._inproc is None:  # the in-process count is its next sequence
+            self._published += len(events)
 
     def _deliver_async(self, events: Sequence[Event]) -> None:
         """Transport -> local subscribers from the transport's own thread."""
@@ -431,9 +434,8 @@ class EventBus:
         if id or time_ns is not None or ttl_ns is not None:
             self._check_fields(id, time_ns, ttl_ns)
         with self._lock:
+            # A closed bus has no routes, and _route refuses: no closed check on the hot path.
             route = self._routes.get(type) or self._route(type)
-            if self._closed:
-                raise FailedPrecondition("bus", "is closed")
             if route.bp:
                 full = self._full(route.bp)
                 if full:
@@ -466,11 +468,11 @@ class EventBus:
                 t.next_sequence = seq + 1
                 ev.sequence = seq
                 t.log.append(ev)
-                self._published += 1
                 for sub in route.subs:
                     sub.received += 1
-                    if len(sub._q) < sub._fast:
-                        sub._q.append(ev)
+                    q = sub._q
+                    if len(q) < sub._fast:
+                        q.append(ev)
                     else:
                         sub._offer_full(ev)
                     if sub._waiting:
@@ -547,7 +549,6 @@ class EventBus:
                         else:
                             sub._offer_full(ev)
                 t.next_sequence = seq
-                self._published += n
                 for sub in subs:
                     if sub._waiting:
                         self._wake(sub)
@@ -808,6 +809,7 @@ class EventBus:
             self.unsubscribe(sub)
         with self._lock:
             self._closed = True
+            self._routes.clear()
             self._transport.close()
 
     # -- inspection ---------------------------------------------------------------------------
@@ -836,8 +838,9 @@ class EventBus:
             totals = self._closed_totals
             for sub in (*self._subs, *still):
                 totals = totals + sub._stats_locked()
+            t = self._inproc
             return BusStats(
-                published=self._published,
+                published=self._published if t is None else t.next_sequence - 1,
                 rate_limited=self._rate_limited,
                 invalid=self._invalid,
                 subscriptions=len(self._subs),
