@@ -5,15 +5,18 @@ and invalid bus scenarios are rejected naming the field."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hookwire.conformance.driver import HookEnv
 from hookwire.conformance.engine import run_scenario
 from hookwire.conformance.loader import DEFAULT_SCENARIO_DIR, ScenarioError, load_scenarios
 from hookwire.conformance.py_async import PyAsyncDriver
-from hookwire.conformance.py_sync import PySyncDriver
-from hookwire.conformance.scenario import Scenario
+from hookwire.conformance.py_sync import PySyncDriver, PySyncSession
+from hookwire.conformance.scenario import HookDef, Scenario
+from hookwire.runtime.context import HookContext
 
 BUS = [s for s in load_scenarios([DEFAULT_SCENARIO_DIR]) if s.id.startswith(("bus.", "events."))]
 
@@ -191,3 +194,40 @@ def test_a_hook_publish_that_would_wait_fails_the_scenario(tmp_path: Path) -> No
         },
     )
     assert "hook 'h' publishes 'a', which would wait" in "\n".join(failures)
+
+
+class _MislabellingSession(PySyncSession):
+    """py-sync hooks that claim to be Lua when they publish: the runner must notice."""
+
+    def build_hook(self, hook: HookDef) -> Callable[[HookContext], Any]:
+        env, behaviour = self.env, hook.behaviour
+        assert behaviour is not None
+
+        def call(ctx: HookContext) -> None:
+            for event in behaviour.step_for(env.log.begin(hook.name)).publish:
+                env.publish(hook.name, event, "lua")
+
+        return call
+
+
+class _MislabellingDriver:
+    name = "mislabelling"
+
+    def open(self, env: HookEnv) -> PySyncSession:
+        return _MislabellingSession(env)
+
+
+HOOK_PUBLISHES = {
+    "hooks": [
+        {"name": "h", "point": "before_tool_execution", "behaviour": [{"publish": [{"type": "a"}]}]}
+    ],
+    "subscriptions": [{"id": "s", "pattern": "a"}],
+    "steps": [{"execute": {"point": "before_tool_execution"}}],
+}
+
+
+def test_hook_events_carry_the_hooks_language(tmp_path: Path) -> None:
+    sc = _load(tmp_path, HOOK_PUBLISHES)
+    assert run_scenario(sc, PySyncDriver()).failures == []
+    failures = run_scenario(sc, _MislabellingDriver()).failures
+    assert "says source language 'lua', but the hook is written in 'python'" in "\n".join(failures)

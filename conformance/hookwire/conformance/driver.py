@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -98,6 +99,8 @@ class CallLog:
     nested_runs: list[NestedRun] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # (hook, language it said it is written in, sequence) for every event a hook published.
+    published: list[tuple[str, str, int]] = field(default_factory=list)
 
     def emit(self, type: str, payload: dict[str, Any]) -> None:
         """EventSink: keep what the runtime publishes (breaker transitions, executions)."""
@@ -134,6 +137,8 @@ class HookEnv:
     log: CallLog
     executor: Executor
     bus: EventBus | None = None
+    # hook name -> the language its session built it in (set by the runner).
+    language_of: Callable[[str], str] | None = None
 
     def context(self, point: str, raw: dict[str, Any]) -> HookContext:
         """A fresh context for `point` from a scenario's `context` object."""
@@ -146,9 +151,10 @@ class HookEnv:
             timestamp_ns=self.clock.time_ns(),
         )
 
-    def publish(self, hook: str, event: dict[str, Any], language: str = "python") -> int:
+    def publish(self, hook: str, event: dict[str, Any], language: str | None = None) -> int:
         """Publish a scenario event (`{type, payload, source, correlationId, metadata, ttlMs}`)
-        from hook `hook` written in `language` on the run's bus; returns its sequence.
+        from hook `hook` written in `language` (default: the language its session built it
+        in) on the run's bus; returns its sequence.
 
         Bus errors (INVALID_ARGUMENT, RESOURCE_EXHAUSTED for the rate limit) are raised into
         the hook, as a real hook would see them. A publish that would wait for room in a full
@@ -166,7 +172,11 @@ class HookEnv:
             )
             self.log.problems.append(problem)
             raise FailedPrecondition("publish", problem)
-        return publish_event(self.bus, event, language)
+        if language is None:
+            language = self.language_of(hook) if self.language_of is not None else "python"
+        seq = publish_event(self.bus, event, language)
+        self.log.published.append((hook, language, seq))
+        return seq
 
 
 def publish_event(bus: EventBus, event: dict[str, Any], language: str = "") -> int:

@@ -101,6 +101,8 @@ class _Run:
         )
         self.env = HookEnv(self.clock, self.log, self.executor, self.bus)
         self.session: DriverSession = driver.open(self.env)
+        self.hook_defs = {h.name: h for top in scenario.hooks for h in top.walk()}
+        self.env.language_of = lambda name: self.session.language_for(self.hook_defs[name])
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -161,8 +163,12 @@ class _Run:
         for i, step in enumerate(self.scenario.steps):
             where = f"steps[{i}]"
             try:
+                published_from = len(self.log.published)
                 self.step(step, where)
-                after = self.bus_steps.after_step()
+                after = [
+                    *self.bus_steps.after_step(),
+                    *self.check_source_languages(self.log.published[published_from:]),
+                ]
                 if after:
                     raise StepFailed(after)
             except StepFailed as f:
@@ -188,6 +194,18 @@ class _Run:
             _raise_if([], lines=self.bus_steps.step(step))
         else:
             self.registry_step(step, where)
+
+    def check_source_languages(self, published: list[tuple[str, str, int]]) -> list[str]:
+        """A hook's events carry the language the hook is written in (SEMANTICS 9)."""
+        out = []
+        for hook, language, seq in published:
+            built_in = self.session.language_for(self.hook_defs[hook])
+            if language != built_in:
+                out.append(
+                    f"event {seq} published by hook {hook!r} says source language "
+                    f"{language!r}, but the hook is written in {built_in!r}"
+                )
+        return out
 
     def registry_step(self, step: dict[str, Any], where: str) -> None:
         expect_error = step.get("expectError")
