@@ -90,6 +90,12 @@ BINARY_CASES: list[tuple[str, Descriptor, bytes, str]] = [
         "hookwire.v1.HookContext.metadata entry.key: invalid UTF-8 in string field",
     ),
     (
+        "map key longer than its entry (bytes after the entry must not count)",
+        CONTEXT,
+        bytes([0x2A, 0x03, 0x0A, 0x05, 0x61, 0x62, 0x63, 0x64, 0x65]),
+        "hookwire.v1.HookContext.metadata entry.key: length 5 beyond the buffer (1 bytes left)",
+    ),
+    (
         "wrong wire type for a known field",
         CANCEL,
         bytes([0x08, 0x01]),

@@ -469,6 +469,7 @@ def _read_len(bound: str, fname: str, prefetched: bool = True) -> list[str]:
 
     The common one-byte length is read inline; rlen handles the rest and raises the errors.
     """
+    assert bound not in ("p", "q"), "the bound would be shadowed by the new locals"
     first = (
         [f"local q = pos <= {bound} and x0 or 0x80"]
         if prefetched
@@ -508,21 +509,25 @@ def _map_entry_reader(f: Field, m: Message, names: _Names) -> list[str]:
     val_tag = 2 << 3 | _wire_type(f.kind)
     entry = f"{m.full_name}.{f.name}"
     lines = [
-        f"local function entry_{f.name}(s, pos, q, d)",
+        f"local function entry_{f.name}(s, pos, ee, d) -- ee: the entry's last byte",
         f"  local N = {_lua_str(entry + ' entry')}",
-        f"  local k, v = {_default_expr(f, names, f.key_kind)}, nil",
-        "  while pos <= q do",
-        *("    " + line for line in _tag_read("q")),
+        f"  local k, v, unknown = {_default_expr(f, names, f.key_kind)}, nil, false",
+        "  while pos <= ee do",
+        *("    " + line for line in _tag_read("ee")),
         f"    if t == {key_tag} then",
-        *("      " + line for line in _read(f, names, f.key_kind, "q", '"key"', "nil")),
+        *("      " + line for line in _read(f, names, f.key_kind, "ee", '"key"', "nil")),
         "      k = x",
         f"    elseif t == {val_tag} then",
-        *("      " + line for line in _read(f, names, f.kind, "q", '"value"', "v")),
+        *("      " + line for line in _read(f, names, f.kind, "ee", '"value"', "v")),
         "      v = x",
         "    else",
-        '      pos = skip(s, pos, q, t, N, { "key", "value" }, d)',
+        '      pos = skip(s, pos, ee, t, N, { "key", "value" }, d)',
+        "      unknown = true",
         "    end",
         "  end",
+        "  -- an entry holding unknown fields is dropped (upb, which Python uses, moves it to the",
+        "  -- parent's unknown fields, which are not kept here)",
+        "  if unknown then return nil end",
         f"  if v == nil then v = {_default_expr(f, names, f.kind)} end",
         "  return k, v",
         "end",
@@ -547,7 +552,7 @@ def _decode_field(f: Field, m: Message, names: _Names) -> list[str]:
                 [
                     *_read_len("e", fname),
                     f"local k, x = entry_{f.name}(s, p, q, d)",
-                    f"{key}[k] = x",
+                    f"if k ~= nil then {key}[k] = x end",
                     "pos = q + 1",
                 ],
             )

@@ -187,36 +187,40 @@ do
     end
     return i, n
   end
-  local function entry_metadata(s, pos, q, d)
+  local function entry_metadata(s, pos, ee, d) -- ee: the entry's last byte
     local N = "hookwire.v1.UniversalEvent.metadata entry"
-    local k, v = "", nil
-    while pos <= q do
+    local k, v, unknown = "", nil, false
+    while pos <= ee do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, q, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, ee, N); x0 = nil end
       if t == 10 then
-        local q = pos <= q and x0 or 0x80
+        local q = pos <= ee and x0 or 0x80
         local p
         if q and q < 0x80 then
-          p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "key") end
-        else p, q = rlen(s, pos, q, N, "key") end
+          p = pos + 1; q = pos + q; if q > ee then rlen(s, pos, ee, N, "key") end
+        else p, q = rlen(s, pos, ee, N, "key") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "key") end
         pos = q + 1
         k = x
       elseif t == 18 then
-        local q = pos <= q and x0 or 0x80
+        local q = pos <= ee and x0 or 0x80
         local p
         if q and q < 0x80 then
-          p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "value") end
-        else p, q = rlen(s, pos, q, N, "value") end
+          p = pos + 1; q = pos + q; if q > ee then rlen(s, pos, ee, N, "value") end
+        else p, q = rlen(s, pos, ee, N, "value") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "value") end
         pos = q + 1
         v = x
       else
-        pos = skip(s, pos, q, t, N, { "key", "value" }, d)
+        pos = skip(s, pos, ee, t, N, { "key", "value" }, d)
+        unknown = true
       end
     end
+    -- an entry holding unknown fields is dropped (upb, which Python uses, moves it to the
+    -- parent's unknown fields, which are not kept here)
+    if unknown then return nil end
     if v == nil then v = "" end
     return k, v
   end
@@ -313,7 +317,7 @@ do
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "metadata") end
         else p, q = rlen(s, pos, e, N, "metadata") end
         local k, x = entry_metadata(s, p, q, d)
-        m.metadata[k] = x
+        if k ~= nil then m.metadata[k] = x end
         pos = q + 1
       elseif t == 90 then -- ttl
         local q = pos <= e and x0 or 0x80

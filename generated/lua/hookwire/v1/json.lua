@@ -402,35 +402,39 @@ do
     end
     return i, n
   end
-  local function entry_fields(s, pos, q, d)
+  local function entry_fields(s, pos, ee, d) -- ee: the entry's last byte
     local N = "hookwire.v1.JsonObject.fields entry"
-    local k, v = "", nil
-    while pos <= q do
+    local k, v, unknown = "", nil, false
+    while pos <= ee do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, q, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, ee, N); x0 = nil end
       if t == 10 then
-        local q = pos <= q and x0 or 0x80
+        local q = pos <= ee and x0 or 0x80
         local p
         if q and q < 0x80 then
-          p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "key") end
-        else p, q = rlen(s, pos, q, N, "key") end
+          p = pos + 1; q = pos + q; if q > ee then rlen(s, pos, ee, N, "key") end
+        else p, q = rlen(s, pos, ee, N, "key") end
         local x = sub(s, p, q)
         if not utf8len(x) then bad_utf8(N, "key") end
         pos = q + 1
         k = x
       elseif t == 18 then
-        local q = pos <= q and x0 or 0x80
+        local q = pos <= ee and x0 or 0x80
         local p
         if q and q < 0x80 then
-          p = pos + 1; q = pos + q; if q > q then rlen(s, pos, q, N, "value") end
-        else p, q = rlen(s, pos, q, N, "value") end
+          p = pos + 1; q = pos + q; if q > ee then rlen(s, pos, ee, N, "value") end
+        else p, q = rlen(s, pos, ee, N, "value") end
         local x = dec_JsonValue(s, p, q, v, d + 1)
         pos = q + 1
         v = x
       else
-        pos = skip(s, pos, q, t, N, { "key", "value" }, d)
+        pos = skip(s, pos, ee, t, N, { "key", "value" }, d)
+        unknown = true
       end
     end
+    -- an entry holding unknown fields is dropped (upb, which Python uses, moves it to the
+    -- parent's unknown fields, which are not kept here)
+    if unknown then return nil end
     if v == nil then v = dec_JsonValue(s, 1, 0, nil, d + 1) end
     return k, v
   end
@@ -450,7 +454,7 @@ do
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "fields") end
         else p, q = rlen(s, pos, e, N, "fields") end
         local k, x = entry_fields(s, p, q, d)
-        m.fields[k] = x
+        if k ~= nil then m.fields[k] = x end
         pos = q + 1
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
