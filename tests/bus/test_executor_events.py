@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from hookwire.runtime.breaker import BreakerConfig
-from hookwire.runtime.bus import EventBus
+from hookwire.runtime.bus import Backpressure, EventBus
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.events import EventSink
@@ -80,3 +80,24 @@ def test_async_executor_publishes_too(bus: EventBus, clock: VirtualClock) -> Non
     asyncio.run(executor.aexecute(POINT, HookContext(point=POINT)))
     (ev,) = executed.poll()
     assert (ev.payload["hook"], ev.payload["outcome"]) == ("async-hook", "CONTINUE")
+
+
+def test_emit_on_an_event_loop_never_waits(bus: EventBus) -> None:
+    slow = bus.subscribe("hookwire.>", capacity=1, overflow=Backpressure())
+    other = bus.subscribe("hookwire.>")
+
+    async def hook(ctx: HookContext) -> None:
+        return None
+
+    registry = Registry()
+    registry.register(hook, name="h", point=POINT)
+    executor = Executor(registry, clock=bus.clock, events=bus)
+
+    async def main() -> None:
+        for _ in range(3):
+            await executor.aexecute(POINT, HookContext(point=POINT))
+
+    asyncio.run(main())  # a full BACKPRESSURE subscriber must not break or stall execution
+    assert slow.stats().timed_out == 2
+    assert [e.sequence for e in slow.poll()] == [1]
+    assert [e.sequence for e in other.poll()] == [1, 2, 3]

@@ -60,6 +60,8 @@ MAX_ROUTES: Final = 4096
 # Value types that need no further check when they are the members of a flat dict payload.
 _FLAT: Final = frozenset({str, int, bool, type(None)})
 _new_event = Event.__new__
+# `publish(_async_since=_NEVER_WAIT)`: neither block nor await for BACKPRESSURE room.
+_NEVER_WAIT: Final = -1
 
 
 class _MustWait(Exception):
@@ -441,11 +443,13 @@ class EventBus:
                 if full:
                     if _async_since is None:
                         self._refuse_blocking_in_loop(full)
-                    else:
+                    elif _async_since >= 0:
                         # apublish: nothing taken yet; it awaits `fut` and calls again.
                         waiting = self._waiting_on(full, _async_since)
                         if waiting:
                             raise _MustWait(self._register_async(waiting), waiting)
+                    # else _NEVER_WAIT (emit on an event loop): full BACKPRESSURE queues
+                    # count the event timed_out below.
             if self._bucket is not None and not self._bucket.try_acquire():
                 self._rate_limited += 1
                 raise RateLimited(
@@ -574,6 +578,12 @@ class EventBus:
     def emit(self, type: str, payload: dict[str, Any]) -> None:
         """EventSink: publish a runtime event (source `emit_source`, language "native").
 
+        Called synchronously by the executor. On a thread without a running event loop it
+        behaves like `publish` (it may block for BACKPRESSURE room). On an event loop's thread
+        it never waits: the loop is the one that would have to make room, and a slow subscriber
+        must not break hook execution; a full BACKPRESSURE subscriber then counts the event
+        `timed_out` (every other subscriber gets it).
+
         Example:
             >>> bus = EventBus()
             >>> sub = bus.subscribe("hookwire.breaker.*")
@@ -581,7 +591,10 @@ class EventBus:
             >>> sub.poll()[0].source
             'hookwire://runtime'
         """
-        self.publish(type, payload, attrs=self._emit_attrs)
+        if asyncio.events._get_running_loop() is None:
+            self.publish(type, payload, attrs=self._emit_attrs)
+        else:
+            self.publish(type, payload, attrs=self._emit_attrs, _async_since=_NEVER_WAIT)
 
     def _prepare(self, event: Event, index: int | None) -> Event:
         """Validate a caller's Event and return the unsequenced copy the bus will stamp."""
