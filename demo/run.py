@@ -22,7 +22,7 @@ from hookwire.runtime.context import HookContext
 from hookwire.runtime.json_value import from_proto_value
 from hookwire.runtime.lua import LuaSandbox, load_lua_hooks
 from hookwire.runtime.results import Modified
-from hookwire.runtime.server import ServerConfig, ServerThread
+from hookwire.runtime.server import HookwireServer, ServerConfig, ServerThread
 from hookwire.sdk.client import Client
 
 HERE = Path(__file__).resolve().parent
@@ -67,13 +67,17 @@ def _show(title: str, rows: list[list[str]]) -> None:
 
 def main() -> int:
     token = secrets.token_hex(16)
-    with ServerThread(config=ServerConfig(host="127.0.0.1", port=0, token=token)) as server:
+    sandboxes: list[LuaSandbox] = []
+
+    def setup(hw: HookwireServer) -> None:
+        hw.registry.register(_python_hook(hw.bus), name="py-trim-query", point=POINT, priority=-100)
+        sandboxes.append(LuaSandbox(clock=hw.clock, bus=hw.bus))
+        load_lua_hooks(HERE / "hooks", hw.registry, sandboxes[0])
+
+    config = ServerConfig(host="127.0.0.1", port=0, token=token)
+    with ServerThread(setup, config=config) as server:
         address = server.address
         print(f"hookwire executor service on {address} (token auth)")
-        hw = server.server
-        hw.registry.register(_python_hook(hw.bus), name="py-trim-query", point=POINT, priority=-100)
-        sandbox = LuaSandbox(clock=hw.clock, bus=hw.bus)
-        load_lua_hooks(HERE / "hooks", hw.registry, sandbox)
         worker = _start_js_worker(address, token)
         try:
             with Client(address, token=token, correlation_id="demo-run-1") as client:
