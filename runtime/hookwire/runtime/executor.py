@@ -321,6 +321,9 @@ def _compile_fast_path(
             "    now = end",
         ]
     lines.append("    return make(CONTINUE, ctx, raw, entries)")
+    # Everything the body reads becomes a default argument: local reads are the cheapest.
+    names = [n for n in env if n.isidentifier()]
+    lines[0] = "def fast(ctx, " + ", ".join(f"{n}={n}" for n in names) + "):"
     code = compile("\n".join(lines), f"<hookwire chain of {len(steps)} hooks>", "exec")
     exec(code, env)
     fast: Callable[[HookContext], Execution] = env["fast"]
