@@ -189,3 +189,25 @@ def test_next_batch(bus: EventBus) -> None:
         return a, b, c
 
     assert asyncio.run(main()) == ([0, 1, 2], [3, 4], [])
+
+
+def test_next_batch_timeout_on_the_bus_clock_leaves_no_stale_waiters(
+    make_bus: Callable[..., EventBus],
+) -> None:
+    from hookwire.runtime.clock import VirtualClock
+
+    clock = VirtualClock()
+    bus = make_bus(clock=clock)
+    sub = bus.subscribe("x")
+
+    async def main() -> list[Event]:
+        task = asyncio.create_task(sub.next_batch(10, timeout=0.05))
+        await asyncio.sleep(0.05)  # several real wait slices, virtual time still
+        assert not task.done()
+        assert len(sub._afuts) <= 1
+        clock.advance_ms(50)
+        return await asyncio.wait_for(task, 5)
+
+    assert asyncio.run(main()) == []
+    assert sub._afuts == []
+    assert not sub.has_waiters

@@ -356,7 +356,7 @@ class Subscription:
             if deadline is None:
                 await fut
             else:
-                await bus._await_slice(fut)
+                await bus._await_slice(fut, (self,))
 
     def close(self) -> None:
         """Unsubscribe: no new events are queued; what is queued can still be taken."""
