@@ -28,16 +28,22 @@ from hookwire.runtime.bus.event import Event
 from hookwire.runtime.bus.overflow import DEFAULT_CAPACITY, overflow_from_proto
 from hookwire.runtime.bus.subscription import Subscription
 from hookwire.runtime.errors import HookwireError, InvalidArgument
+from hookwire.runtime.server.event_frames import EventFrames
 from hookwire.runtime.server.metadata import apply_to_event, read_metadata
 from hookwire.runtime.server.status import abort_with
 from hookwire.v1 import event_service_pb2 as bs
-from hookwire.v1 import event_service_pb2_grpc as bs_grpc
 
-__all__ = ["DEFAULT_MAX_BATCH", "EventBusService"]
+__all__ = ["DEFAULT_MAX_BATCH", "SERVICE_NAME", "EventBusService"]
+
+SERVICE_NAME = bs.DESCRIPTOR.services_by_name["EventBusService"].full_name
 
 DEFAULT_MAX_BATCH = 256
 _log = logging.getLogger(__name__)
 _Ctx = aio.ServicerContext[Any, Any]
+
+
+def _passthrough(frame: bytes) -> bytes:
+    return frame
 
 
 def _prefixed(exc: HookwireError, prefix: str) -> HookwireError:
@@ -48,16 +54,40 @@ def _prefixed(exc: HookwireError, prefix: str) -> HookwireError:
     return type(exc)(field, exc.reason)
 
 
-class EventBusService(bs_grpc.EventBusServiceServicer):
-    """The EventBusService servicer; `drain()` is the graceful-shutdown half of `stop()`."""
+class EventBusService:
+    """The EventBusService servicer; `drain()` is the graceful-shutdown half of `stop()`.
 
-    def __init__(self, bus: EventBus, *, max_publish_batch: int = 10_000) -> None:
+    Register it with `add_to_server` (Subscribe sends pre-serialized batches).
+    """
+
+    def __init__(
+        self, bus: EventBus, *, max_publish_batch: int = 10_000, frame_cache: int = 65_536
+    ) -> None:
         self._bus = bus
+        self._frames = EventFrames(frame_cache)
         self._max_batch = max_publish_batch
         self._subs: set[Subscription] = set()
         self._streams_done = asyncio.Event()
         self._streams_done.set()
         self._draining = False
+
+    def add_to_server(self, server: aio.Server) -> None:
+        """Serve hookwire.v1.EventBusService on `server`."""
+        handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
+            "Publish": grpc.unary_unary_rpc_method_handler(
+                self.Publish,
+                request_deserializer=bs.PublishRequest.FromString,
+                response_serializer=bs.PublishResponse.SerializeToString,
+            ),
+            "Subscribe": grpc.unary_stream_rpc_method_handler(
+                self.Subscribe,
+                request_deserializer=bs.SubscribeRequest.FromString,
+                response_serializer=_passthrough,
+            ),
+        }
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),)
+        )
 
     @property
     def open_streams(self) -> int:
@@ -82,13 +112,15 @@ class EventBusService(bs_grpc.EventBusServiceServicer):
                 except HookwireError as exc:
                     raise _prefixed(exc, f"events[{i}].") from None
             published = await self._bus.apublish_batch(events)
+            # No await between the publish and this: no subscriber stream can run before the
+            # frames exist (and one that did would just convert the event itself).
+            self._frames.remember(request.events, published)
             return bs.PublishResponse(sequences=[ev.sequence for ev in published])
         except HookwireError as exc:
             await abort_with(context, exc)
 
-    async def Subscribe(
-        self, request: bs.SubscribeRequest, context: _Ctx
-    ) -> AsyncIterator[bs.EventBatch]:
+    async def Subscribe(self, request: bs.SubscribeRequest, context: _Ctx) -> AsyncIterator[bytes]:
+        """Stream serialized EventBatch messages (see EventFrames)."""
         if self._draining:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is shutting down")
         try:
@@ -113,9 +145,7 @@ class EventBusService(bs_grpc.EventBusServiceServicer):
                         f"the server is shutting down; resume from sequence "
                         f"{self._bus.next_sequence}",
                     )
-                batch = bs.EventBatch(stats=sub.stats().to_proto())
-                batch.events.extend([ev.to_proto() for ev in events])
-                yield batch
+                yield self._frames.batch(events, sub.stats().to_proto())
         finally:
             sub.close()
             self._subs.discard(sub)

@@ -45,7 +45,6 @@ from hookwire.runtime.server.event_service import EventBusService
 from hookwire.runtime.server.executor_service import ExecutorService
 from hookwire.v1 import (
     event_service_pb2,
-    event_service_pb2_grpc,
     executor_service_pb2,
     executor_service_pb2_grpc,
 )
@@ -128,7 +127,7 @@ class HookwireServer:
         executor_service_pb2_grpc.add_ExecutorServiceServicer_to_server(
             self.executor_service, server
         )
-        event_service_pb2_grpc.add_EventBusServiceServicer_to_server(self.event_service, server)
+        self.event_service.add_to_server(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
             (*_SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server

@@ -1,0 +1,113 @@
+"""Serialized events by sequence, so Subscribe streams send what Publish received without
+converting each event back from the bus's native form.
+
+An event published over gRPC arrives as a UniversalEvent; the bus stamps it (sequence, id,
+time). Publish stamps the received message the same way and keeps its serialized bytes here;
+Subscribe then writes an EventBatch by concatenating those bytes (the protobuf encoding of a
+repeated field is the concatenation of its elements). Events published in-process have no
+frame and are converted with `Event.to_proto()`, so a missing frame only costs time.
+
+The cache is bounded (the bus's retention size by default); the oldest frames go first.
+
+Example:
+    >>> from hookwire.runtime.bus import Event
+    >>> frames = EventFrames(capacity=2)
+    >>> ev = Event("a.b", {"x": 1}, sequence=7, id="e7", time_ns=0)
+    >>> from hookwire.v1 import event_service_pb2
+    >>> raw = frames.batch([ev], event_service_pb2.SubscriptionStats(delivered=1))
+    >>> batch = event_service_pb2.EventBatch.FromString(raw)
+    >>> (batch.events[0].sequence, batch.events[0].type, batch.stats.delivered)
+    (7, 'a.b', 1)
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+from hookwire.runtime.bus.event import Event
+from hookwire.v1 import event_pb2, event_service_pb2
+
+__all__ = ["EventFrames"]
+
+_NS = 1_000_000_000
+# EventBatch field tags: 1 = events (length-delimited), 2 = stats (length-delimited).
+_EVENTS_TAG = b"\x0a"
+_STATS_TAG = b"\x12"
+
+
+def _varint(n: int) -> bytes:
+    if n < 0x80:
+        return _SMALL[n]
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+_SMALL = [bytes((i,)) for i in range(0x80)]
+
+
+def _field(tag: bytes, payload: bytes) -> bytes:
+    return tag + _varint(len(payload)) + payload
+
+
+# UniversalEvent field tags: 1 = id (string), 2 = time (Timestamp), 7 = sequence (varint).
+_ID_TAG = b"\x0a"
+_TIME_TAG = b"\x12"
+_SEQUENCE_TAG = b"\x38"
+
+
+def _stamp(body: bytes, pb: event_pb2.UniversalEvent, ev: Event) -> bytes:
+    """`body` (pb serialized) with the bus's stamps appended: on the wire a later scalar
+    replaces an earlier one and a later message merges into it, so this decodes exactly as
+    the stamped event, without copying or re-encoding the message."""
+    extra = _SEQUENCE_TAG + _varint(ev.sequence)
+    if not pb.id:
+        extra += _field(_ID_TAG, ev.id.encode())
+    if ev.time_ns is not None and not pb.HasField("time"):
+        if ev.time_ns < 0:  # rare (a clock before 1970): let protobuf encode it
+            stamped = event_pb2.UniversalEvent.FromString(body + extra)
+            stamped.time.seconds, stamped.time.nanos = divmod(ev.time_ns, _NS)
+            return stamped.SerializeToString()
+        seconds, nanos = divmod(ev.time_ns, _NS)
+        ts = (b"\x08" + _varint(seconds) if seconds else b"") + (
+            b"\x10" + _varint(nanos) if nanos else b""
+        )
+        extra += _field(_TIME_TAG, ts)
+    return body + extra
+
+
+class EventFrames:
+    """A bounded map from sequence to the framed, serialized UniversalEvent."""
+
+    def __init__(self, capacity: int = 65_536) -> None:
+        self._frames: dict[int, bytes] = {}
+        self._order: deque[int] = deque()
+        self._capacity = capacity
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def remember(self, pbs: Sequence[event_pb2.UniversalEvent], published: Sequence[Event]) -> None:
+        """Keep the frame of each received message, stamped like its published copy."""
+        frames, order = self._frames, self._order
+        for pb, ev in zip(pbs, published, strict=True):
+            frames[ev.sequence] = _field(_EVENTS_TAG, _stamp(pb.SerializeToString(), pb, ev))
+            order.append(ev.sequence)
+        while len(order) > self._capacity:
+            frames.pop(order.popleft(), None)
+
+    def batch(self, events: Sequence[Event], stats: event_service_pb2.SubscriptionStats) -> bytes:
+        """The serialized EventBatch of `events` (in order) and `stats`."""
+        frames = self._frames
+        parts = []
+        for ev in events:
+            frame = frames.get(ev.sequence)
+            if frame is None:
+                frame = _field(_EVENTS_TAG, ev.to_proto().SerializeToString())
+            parts.append(frame)
+        parts.append(_field(_STATS_TAG, stats.SerializeToString()))
+        return b"".join(parts)
