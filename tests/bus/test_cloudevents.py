@@ -367,3 +367,29 @@ def test_protobuf_format_wire_bytes_follow_the_spec_field_numbers() -> None:
     assert ce.from_proto(cloudevents_pb2.CloudEvent.FromString(expected)) == Event(
         "a", None, id="x"
     )
+
+
+def test_json_data_without_a_content_type_is_written_back_without_one() -> None:
+    doc = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t", "data": {"a": [1, 2.5]}}
+    ev = ce.from_json(json.dumps(doc))
+    assert ev.payload == {"a": [1, 2.5]}
+    assert json.loads(ce.to_json(ev)) == doc
+    pb = ce.to_proto(ev)
+    assert "datacontenttype" not in pb.attributes
+    assert pb.text_data == '{"a":[1,2.5]}'
+    assert ce.from_proto(cloudevents_pb2.CloudEvent.FromString(pb.SerializeToString())) == ev
+
+
+@pytest.mark.parametrize(
+    ("text", "content_type"),
+    [("{ }", None), ("not json", None), ("{bad", "application/json"), ("<x/>", "text/xml")],
+)
+def test_proto_text_data_is_kept_exactly(text: str, content_type: str | None) -> None:
+    pb = cloudevents_pb2.CloudEvent(
+        id="1", source="/s", spec_version="1.0", type="t", text_data=text
+    )
+    if content_type is not None:
+        pb.attributes["datacontenttype"].ce_string = content_type
+    ev = ce.from_proto(pb)
+    assert ev.payload == text
+    assert ce.to_proto(ev) == pb

@@ -60,7 +60,8 @@ SPECVERSION: Final = "1.0"
 NO_SOURCE: Final = "urn:hookwire:no-source"
 JSON_TYPE: Final = "application/json"
 ATTR_PREFIX: Final = "cloudevents.attr."
-DATA_MODE: Final = "cloudevents.data.mode"  # "text" | "binary" | "proto"
+# "text" | "binary" | "proto" | "untyped-json" (JSON data without a datacontenttype)
+DATA_MODE: Final = "cloudevents.data.mode"
 DATA_TYPEURL: Final = "cloudevents.data.typeurl"
 NS_PER_S: Final = 1_000_000_000
 
@@ -254,9 +255,9 @@ def _split(ev: Event) -> tuple[dict[str, Attr], Any, str, str | None]:
         )
     if ev.payload is not NO_DATA and "datacontenttype" not in attrs and mode == "json":
         attrs["datacontenttype"] = ("string", JSON_TYPE)
-    if mode not in ("json", "text", "binary", "proto"):
+    if mode not in ("json", "untyped-json", "text", "binary", "proto"):
         raise InvalidArgument(f"metadata[{DATA_MODE}]", f"unknown data mode {mode!r}")
-    if mode != "json" and not isinstance(ev.payload, str):
+    if mode in ("text", "binary", "proto") and not isinstance(ev.payload, str):
         raise InvalidArgument("payload", f"must be a string for data mode {mode!r}")
     return attrs, ev.payload, mode, typeurl
 
@@ -366,7 +367,7 @@ def to_dict(event: Event | event_pb2.UniversalEvent) -> dict[str, Any]:
     if data is not NO_DATA:
         if mode == "binary" or mode == "proto":
             out["data_base64"] = data
-        else:
+        else:  # json, untyped-json, text
             out["data"] = data
     return out
 
@@ -412,6 +413,8 @@ def from_dict(obj: Mapping[str, Any]) -> Event:
         and isinstance(data, str)
     ):
         mode = "text"
+    elif mode == "json" and data is not NO_DATA and content_type is None:
+        mode = "untyped-json"  # written back without a datacontenttype, as it came
     if data is not NO_DATA:
         validate_json(data, "data")
     return _join(attrs, data, mode, None, "")
@@ -453,7 +456,7 @@ def to_proto(event: Event | event_pb2.UniversalEvent) -> cloudevents_pb2.CloudEv
         else:
             v.ce_string = value
     if data is not NO_DATA:
-        if mode == "json":
+        if mode in ("json", "untyped-json"):
             pb.text_data = _dump(data)
         elif mode == "text":
             pb.text_data = data
@@ -498,18 +501,24 @@ def from_proto(pb: cloudevents_pb2.CloudEvent) -> Event:
     typeurl = None
     content_type = attrs.get("datacontenttype", ("string", None))[1]
     if data_kind == "text_data":
-        if content_type is None or (isinstance(content_type, str) and _JSON_CT.match(content_type)):
-            data = _load(pb.text_data, "text_data")
-            if content_type is None:
-                mode = "json-untyped"
+        text = pb.text_data
+        json_ct = content_type is None or (
+            isinstance(content_type, str) and bool(_JSON_CT.match(content_type))
+        )
+        try:
+            parsed = json.loads(text, parse_float=_parse_float) if json_ct else NO_DATA
+        except ValueError:
+            parsed = NO_DATA
+        if parsed is NO_DATA:
+            data, mode = text, "text"  # not JSON: kept as text
+        elif content_type is None:
+            # JSON without a content type: JSON only if our writer reproduces the text exactly.
+            data, mode = (parsed, "untyped-json") if _dump(parsed) == text else (text, "text")
         else:
-            data, mode = pb.text_data, "text"
+            data = parsed
     elif data_kind == "binary_data":
         data, mode = base64.b64encode(pb.binary_data).decode("ascii"), "binary"
     elif data_kind == "proto_data":
         data, mode = base64.b64encode(pb.proto_data.value).decode("ascii"), "proto"
         typeurl = pb.proto_data.type_url
-    if mode == "json-untyped":
-        # JSON text without a datacontenttype: keep it as text so it is written back as is.
-        data, mode = pb.text_data, "text"
     return _join(attrs, data, mode, typeurl, "")
