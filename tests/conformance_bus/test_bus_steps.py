@@ -125,7 +125,7 @@ def test_wrong_delivery_fails_naming_the_subscription(tmp_path: Path) -> None:
         },
     )
     text = "\n".join(failures)
-    assert "expectDelivered.s[0].payload" in text
+    assert "expectDelivered.s (python consumer)[0].payload" in text
 
 
 def test_wrong_stats_fail(tmp_path: Path) -> None:

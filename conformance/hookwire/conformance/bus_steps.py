@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookwire.conformance.compare import Difference, json_diff
+from hookwire.conformance.consumers import Consumer, consumer_for
 from hookwire.conformance.driver import CallLog, publish_event, waiting_subscriptions
 from hookwire.runtime.bus import (
     DEFAULT_RETENTION,
-    NO_DATA,
     Backpressure,
     DropNewest,
     DropOldest,
@@ -136,6 +136,7 @@ class BusSteps:
         assert isinstance(clock, VirtualClock)
         self.clock = clock
         self.subs: dict[str, Subscription] = {}
+        self.consumers: dict[str, Consumer] = {}
         self.pending: _Pending | None = None
 
     # -- subscriptions ---------------------------------------------------------------------
@@ -152,6 +153,7 @@ class BusSteps:
             name=raw["id"],
         )
         self.subs[raw["id"]] = sub
+        self.consumers[raw["id"]] = consumer_for(raw.get("consumer", "python"))
         return sub
 
     def open_subscriptions(self, subscriptions: list[dict[str, Any]]) -> list[str]:
@@ -242,19 +244,14 @@ class BusSteps:
         sub = self.subs.get(spec["subscription"])
         if sub is None:
             return [f"no subscription {spec['subscription']!r}"]
-        got = sub.poll()
-        actual = [
-            {
-                "type": ev.type,
-                "sequence": ev.sequence,
-                "payload": None if ev.payload is NO_DATA else ev.payload,
-                "noPayload": ev.payload is NO_DATA,
-            }
-            for ev in got
-        ]
+        consumer = self.consumers[spec["subscription"]]
+        try:
+            actual = [s.to_json() for s in consumer.take(sub.poll())]
+        except Exception as exc:  # the consumer broke: a failure, with its language
+            return [f"the {consumer.language} consumer of {spec['subscription']!r} raised {exc!r}"]
         expected: list[dict[str, Any]] = spec["events"]
         diffs: list[Difference] = []
-        path = f"expectDelivered.{spec['subscription']}"
+        path = f"expectDelivered.{spec['subscription']} ({consumer.language} consumer)"
         if len(actual) != len(expected):
             diffs.append(
                 Difference(
