@@ -238,11 +238,21 @@ local function now_ns()
   return os.time() * NS
 end
 
+-- A module name is dot-separated identifiers ("helpers", "lib.util"): no path can escape `dir`.
+local function valid_module(name)
+  if type(name) ~= "string" or name == "" then return false end
+  for segment in (name .. "."):gmatch("(.-)%.") do
+    if not segment:match("^[%a_][%w_]*$") then return false end
+  end
+  return true
+end
+
+-- `require` of a .lua file beside the hook file (the embedded runtime's rule).
 local function read_module(dir, name)
-  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") and not name:match("^[%a_][%w_]*[%.%w_]*$") then
+  if not valid_module(name) then
     return nil, fmt("require: invalid module name %q", tostring(name))
   end
-  if dir ~= "" and not name:find("%.%.") then
+  if dir ~= "" then
     local rel = name:gsub("%.", "/") .. ".lua"
     local code = read_all(dir .. "/" .. rel)
     if code ~= nil then return code, rel end

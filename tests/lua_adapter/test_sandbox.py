@@ -243,3 +243,42 @@ def test_memory_limit_must_be_sane() -> None:
 
 def test_continue_is_nil(run: Any) -> None:
     assert run("return nil") == Continue()
+
+
+# -- pattern matching (runs in C, out of the count hook's reach) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "local s = string.rep('a', 100000) local x = s:find('.-.-.-.-b')",
+            'h.lua:1: string.find: the pattern ".-.-.-.-b" has 4 repetition item(s); on a '
+            "100000-byte string its worst case exceeds the sandbox's budget (use a plain find,"
+            " or split the input)",
+        ),
+        (
+            "local s = string.rep('a', 100000) local x = string.gsub(s, '(.-)b', '')",
+            'h.lua:1: string.gsub: the pattern "(.-)b" has 1 repetition item(s); on a '
+            "100000-byte string its worst case exceeds the sandbox's budget (use a plain find,"
+            " or split the input)",
+        ),
+        (
+            "local s = string.rep('a', 1000) for x in s:gmatch('a*a*a*b') do end",
+            'h.lua:1: string.gmatch: the pattern "a*a*a*b" has 3 repetition item(s); on a '
+            "1000-byte string its worst case exceeds the sandbox's budget (use a plain find,"
+            " or split the input)",
+        ),
+    ],
+)
+def test_pathological_patterns_are_refused(run: Any, body: str, message: str) -> None:
+    assert failure(run, body) == message
+
+
+def test_ordinary_patterns_and_plain_finds_work(run: Any) -> None:
+    body = (
+        "local big = string.rep('ab', 50000) "
+        "return hookwire.replace({big:find('ba', 1, true), ('k=v'):match('^(%w+)=(.*)$'), "
+        "(string.gsub(' a  b ', '%s+', '')), ('x]y'):find('[%]]'), #big})"
+    )
+    assert run(body) == Replace([2, "k", "ab", 2, 100000])

@@ -29,6 +29,57 @@ local materialize, source, lazy_object, lazy_context, flatten =
 string.dump = nil
 getmetatable("").__metatable = "string"
 
+-- Pattern matching runs inside one C function, where the count hook cannot stop it, and a
+-- pattern such as ".-.-b" is polynomial in the subject's length. Patterns with repetition
+-- items are refused when their worst case on the subject exceeds a budget of steps:
+-- length^(items + 1) (length^items when anchored with "^"). Plain finds are always allowed.
+local PATTERN_BUDGET = 5e7 -- about a third of a second of matching at worst
+
+local function repetitions(p)
+  local q, i, n = 0, 1, #p
+  while i <= n do
+    local c = p:byte(i)
+    if c == 37 then -- %x: an escape or class; %bxy balances (a scan per start, like a repetition)
+      if p:byte(i + 1) == 98 then q = q + 1; i = i + 4 else i = i + 2 end
+    elseif c == 91 then -- [set]: skip it (a ']' right after '[' or '[^' is a literal)
+      i = i + 1
+      if p:byte(i) == 94 then i = i + 1 end
+      if p:byte(i) == 93 then i = i + 1 end
+      while i <= n and p:byte(i) ~= 93 do
+        if p:byte(i) == 37 then i = i + 1 end
+        i = i + 1
+      end
+      i = i + 1
+    else
+      if c == 42 or c == 43 or c == 45 then q = q + 1 end -- * + -
+      i = i + 1
+    end
+  end
+  return q
+end
+
+local function guard_pattern(name, s, p, plain)
+  if plain or type(s) ~= "string" or type(p) ~= "string" then return end
+  local q = repetitions(p)
+  if q == 0 then return end
+  local exponent = p:byte(1) == 94 and q or q + 1
+  if (#s) ^ exponent > PATTERN_BUDGET then
+    error(fmt("string.%s: the pattern \"%s\" has %d repetition item(s); on a %d-byte string its "
+      .. "worst case exceeds the sandbox's budget (use a plain find, or split the input)",
+      name, p:sub(1, 40), q, #s), 3)
+  end
+end
+
+do
+  local find, match, gmatch, gsub = string.find, string.match, string.gmatch, string.gsub
+  -- Replaced in the shared string table itself: `s:find(...)` reaches it through the string
+  -- metatable, not through the copy hook files get.
+  string.find = function(s, p, init, plain) guard_pattern("find", s, p, plain) return find(s, p, init, plain) end
+  string.match = function(s, p, init) guard_pattern("match", s, p) return match(s, p, init) end
+  string.gmatch = function(s, p, init) guard_pattern("gmatch", s, p) return gmatch(s, p, init) end
+  string.gsub = function(s, p, r, n) guard_pattern("gsub", s, p) return gsub(s, p, r, n) end
+end
+
 -- Limits -------------------------------------------------------------------------------------
 
 local TIMEOUT = setmetatable({}, { __metatable = "hookwire.timeout", __tostring = function() return "timeout" end })
