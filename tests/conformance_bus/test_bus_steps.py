@@ -231,3 +231,15 @@ def test_hook_events_carry_the_hooks_language(tmp_path: Path) -> None:
     assert run_scenario(sc, PySyncDriver()).failures == []
     failures = run_scenario(sc, _MislabellingDriver()).failures
     assert "says source language 'lua', but the hook is written in 'python'" in "\n".join(failures)
+
+
+def test_unknown_consumer_language_is_rejected(tmp_path: Path) -> None:
+    err = _rejected(
+        tmp_path,
+        {
+            "subscriptions": [{"id": "s", "pattern": ">", "consumer": "ruby"}],
+            "steps": [{"advanceMs": 1}],
+        },
+    )
+    assert err.json_path == "$.subscriptions[0].consumer"
+    assert "ruby" in err.reason
