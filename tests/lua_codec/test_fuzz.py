@@ -93,3 +93,35 @@ def test_corrupted_bytes(lua: Any, case: tuple[Message, bytes]) -> None:
 @given(st.binary(max_size=64))
 def test_random_bytes(lua: Any, data: bytes) -> None:
     _check(lua, SAMPLES[0], data)
+
+
+JSON_ERROR = re.compile(r"^((hookwire|google)\.[\w.\[\]\"<> ]+: \S|invalid JSON at byte \d+: \S)")
+
+
+@st.composite
+def corrupted_json(draw: st.DrawFn) -> tuple[Message, bytes]:
+    from google.protobuf import json_format
+
+    sample = draw(st.sampled_from(SAMPLES))
+    text = bytearray(json_format.MessageToJson(sample).encode())
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, max(len(text) - 1, 0)))
+        kind = draw(st.sampled_from(["set", "cut", "insert"]))
+        if kind == "set" and text:
+            text[at] = draw(st.sampled_from(list(b'{}[]",:0-.eE\\ntfu\x00\xff')))
+        elif kind == "cut":
+            del text[at:]
+        else:
+            text[at:at] = draw(st.sampled_from([b"null", b'"x"', b"1e999", b"[]", b"{}", b"-"]))
+    return sample, bytes(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(corrupted_json())
+def test_corrupted_json_gives_own_errors(lua: Any, case: tuple[Message, bytes]) -> None:
+    sample, text = case
+    ok, out = lua.run("json2bin", sample.DESCRIPTOR, text)
+    if not ok:
+        assert JSON_ERROR.match(out.decode()), out
+    else:
+        type(sample).FromString(out)  # whatever Lua accepted encodes to valid bytes

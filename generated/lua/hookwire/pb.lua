@@ -795,7 +795,12 @@ read_value = function(s, pos, depth)
     end
     return setmetatable({ text = text }, NUMBER), b + 1
   end
-  jfail(s, pos, c == "" and "unexpected end of input" or "unexpected character " .. c)
+  if c == "" then
+    jfail(s, pos, "unexpected end of input")
+  end
+  local b = byte(c)
+  jfail(s, pos, (b < 32 or b > 126) and format("unexpected byte 0x%02x", b)
+    or "unexpected character " .. c)
 end
 
 -- Parses JSON text into tables: objects and arrays carry the metatables pb.JSON_OBJECT and
