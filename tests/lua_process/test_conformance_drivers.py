@@ -40,7 +40,9 @@ def test_native_forms_in_order(driver: Any) -> None:
             name="b",
             point="custom:x",
             language="lua",
-            breaker=breaker_config({"windowSize": 100, "minimumCalls": 100}),  # keep it closed throughout
+            breaker=breaker_config(
+                {"windowSize": 100, "minimumCalls": 100}
+            ),  # keep it closed throughout
         )
         seen = []
         for _ in BEHAVIOUR:

@@ -338,3 +338,18 @@ def test_hooks_see_what_embedded_hooks_see(
     assert process == embedded
     assert isinstance(process, Replace)
     assert process.value["data"] == ctx.data
+
+
+def test_require_finds_modules_beside_the_hook_file_only(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    hook_file("helpers.lua", "return {greet = function(u) return 'hi ' .. u end}")
+    body = (
+        'local ok, err = pcall(require, "../etc/passwd")\n'
+        'return hookwire.replace({require("helpers").greet(ctx.data.user), err})'
+    )
+    w = LuaProcessWorker([hook_file("h.lua", one_hook(body))])
+    workers.append(w)
+    w.start()
+    result = w.adapter("h").call(HookContext("session_start", {"user": "bob"}), 100_000_000)
+    assert result == Replace(["hi bob", 'require: invalid module name "../etc/passwd"'])

@@ -173,20 +173,18 @@ def test_runaway_hook_is_stopped_by_the_worker_and_the_process_kept(
     assert (w.pid, w.starts, w.last_failure) == (pid, 1, None)
 
 
-def test_a_hook_stuck_in_c_is_killed_after_the_grace_period(
-    hook_file: HookFile, workers: list[LuaProcessWorker]
+def test_a_worker_that_stays_silent_is_killed_after_the_grace_period(
+    workers: list[LuaProcessWorker],
 ) -> None:
+    # The real worker answers budget-stopped hooks itself; one that does not (a hook stuck in
+    # a C function the count hook cannot reach) is played here by bad_worker.lua "silent".
     reg = Registry()
-    # One C call (a backtracking pattern match) the instruction budget cannot interrupt.
-    code = (
-        'hookwire.register("session_start", function()'
-        ' return hookwire.replace(string.find(string.rep("a", 3000), ".-.-.-.-b") ~= nil) end,'
-        ' {name = "stuck", timeout_ms = 50})\n'
-    )
     w = LuaProcessWorker(
-        [hook_file("h.lua", code)],
+        [],
         registry=reg,
         blocking=True,
+        worker_id="silent",
+        worker_script=HERE / "bad_worker.lua",
         kill_grace_ms=200,
         backoff_initial_ms=0,
     )
@@ -195,12 +193,11 @@ def test_a_hook_stuck_in_c_is_killed_after_the_grace_period(
     pid = w.pid
     started = time.monotonic()
     [entry] = Executor(reg).execute("session_start", ctx()).trace
-    assert entry.outcome.value == "TIMEOUT"
+    assert (entry.outcome.value, entry.reason) == ("TIMEOUT", "timeout")
     assert time.monotonic() - started < 2
-    wait_until(lambda: not w.running, "the stuck worker to be killed", 5)
-    assert (
-        w.last_failure is not None and "was not answered 0.2 s after its deadline" in w.last_failure
-    )
+    wait_until(lambda: not w.running, "the silent worker to be killed", 5)
+    assert w.last_failure is not None
+    assert "call 1 was not answered 0.2 s after its deadline" in w.last_failure
     # The next call starts a fresh process (backoff 0).
     Executor(reg).execute("session_start", ctx())
     assert w.starts == 2 and w.pid != pid
@@ -219,3 +216,27 @@ def test_missing_interpreter_is_a_clear_error(hook_file: HookFile) -> None:
     w = LuaProcessWorker([hook_file("h.lua", "")], lua="/nonexistent/lua5.4")
     with pytest.raises(LuaWorkerError, match=r"cannot start '/nonexistent/lua5\.4'"):
         w.start()
+
+
+def test_memory_limit_fails_the_hook_and_keeps_the_worker(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    reg = Registry()
+    code = (
+        'hookwire.register("session_start", function()'
+        " local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 4096) .. i end end,"
+        ' {name = "hog", timeout_ms = 20000})\n'
+        'hookwire.register("custom:ok", function() return hookwire.skipped("fine") end,'
+        ' {name = "ok"})\n'
+    )
+    w = LuaProcessWorker(
+        [hook_file("h.lua", code)], registry=reg, blocking=True, memory_limit=64 << 20
+    )
+    workers.append(w)
+    w.start()
+    pid = w.pid
+    [entry] = Executor(reg).execute("session_start", ctx()).trace
+    assert (entry.outcome.value, entry.reason) == ("ERROR", "Lua worker out of memory")
+    [entry] = Executor(reg).execute("custom:ok", ctx("custom:ok")).trace
+    assert (entry.outcome.value, entry.reason) == ("SKIPPED", "fine")
+    assert (w.pid, w.starts) == (pid, 1)

@@ -16,6 +16,8 @@ Failure handling:
   worker stops a runaway hook itself (an instruction-count hook with the call's timeout as CPU
   budget, answered as a timeout); if it has not answered `kill_grace_ms` after the deadline it
   is stuck (in one C function, say) and the process is killed and restarted.
+- memory: the process's address space is limited (`memory_limit`, default 256 MiB); a hook
+  that allocates past it fails with ERROR "Lua worker out of memory".
 - with `virtual_clock=True` (conformance), calls carry the executor's VirtualClock time, the
   worker reports how far its hook advanced time (`clock_advance`) and the adapter advances the
   VirtualClock by exactly that, so a Lua hook that "takes 60 ms" takes 60 ms. The real-time wait
@@ -45,6 +47,7 @@ import itertools
 import logging
 import os
 import queue
+import resource
 import shutil
 import subprocess
 import threading
@@ -65,6 +68,7 @@ from hookwire.runtime.server.registration import spec_from_proto
 from hookwire.v1 import executor_service_pb2 as es
 
 __all__ = [
+    "DEFAULT_MEMORY_LIMIT",
     "LuaProcessWorker",
     "LuaWorkerError",
     "WorkerGone",
@@ -77,6 +81,8 @@ _NS = 1_000_000_000
 _MS = 1_000_000
 _REPO = Path(__file__).resolve().parents[4]
 _STDERR_LINES = 20
+#: Default address-space limit of a worker process.
+DEFAULT_MEMORY_LIMIT = 256 << 20
 
 
 class WorkerGone(HookFailed):
@@ -148,6 +154,7 @@ class LuaProcessWorker:
         start_timeout_s: float = 10.0,
         check_every: int = 1000,
         blocking: bool = False,
+        memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
     ) -> None:
         self.hook_files = [Path(f) for f in hook_files]
         for i, f in enumerate(self.hook_files):
@@ -169,6 +176,15 @@ class LuaProcessWorker:
             raise InvalidArgument("check_every", f"must be a positive int, got {check_every!r}")
         if not worker_id or not isinstance(worker_id, str):
             raise InvalidArgument("worker_id", f"must be a non-empty string, got {worker_id!r}")
+        if memory_limit is not None and (
+            not isinstance(memory_limit, int)
+            or isinstance(memory_limit, bool)
+            or memory_limit < (16 << 20)
+        ):
+            raise InvalidArgument(
+                "memory_limit", f"must be None or an int >= 16 MiB, got {memory_limit!r}"
+            )
+        self.memory_limit = memory_limit
         self.registry = registry
         self.blocking = bool(blocking)
         self.virtual = virtual_clock
@@ -285,6 +301,12 @@ class LuaProcessWorker:
         except OSError as exc:
             self._schedule_restart(f"cannot start {self.lua!r}: {exc}")
             raise LuaWorkerError("lua", f"cannot start {self.lua!r}: {exc}") from None
+        if self.memory_limit is not None:
+            # The process's address space (set after the start, not in preexec_fn, which is
+            # unsafe with threads). A hook that allocates past it gets Lua's "not enough memory".
+            limit = self.memory_limit
+            with contextlib.suppress(OSError, ValueError):
+                resource.prlimit(proc.pid, resource.RLIMIT_AS, (limit, limit))
         life = _Life(proc, next(self._generations))
         self._life = life
         threading.Thread(
