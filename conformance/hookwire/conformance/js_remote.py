@@ -123,6 +123,8 @@ class _Harness:
     def get(cls) -> _Harness:
         with cls._lock:
             if cls._instance is None or not cls._instance.alive:
+                if cls._instance is not None:
+                    cls._instance.stop()  # node died or its stream broke: start afresh
                 cls._instance = _Harness()
                 atexit.register(cls._instance.stop)
             return cls._instance
