@@ -33,7 +33,7 @@ _RUNTIME_LOCALS = (
     "pb.bad_utf8",
     "local type_error, int32, uint32, int64, double, enum_value, str = pb.type_error, pb.int32, "
     "pb.uint32, pb.int64, pb.double, pb.enum_value, pb.string",
-    "local MAX_DEPTH = pb.MAX_DEPTH",
+    "local MAX_DEPTH, ENTRY_FIELDS = pb.MAX_DEPTH, pb.ENTRY_FIELDS",
 )
 
 
@@ -503,36 +503,38 @@ def _tag_read(bound: str) -> list[str]:
     ]
 
 
-def _map_entry_reader(f: Field, m: Message, names: _Names) -> list[str]:
-    """A local function reading one map entry of f between p and q: returns key, value."""
+def _map_entry_inline(f: Field, m: Message, names: _Names, target: str) -> list[str]:
+    """Lines reading one map entry of f between p and q (inline: no call per entry) into target.
+
+    Inside the block, N, e and pos are the entry's, so the value readers apply unchanged.
+    """
     key_tag = 1 << 3 | _wire_type(f.key_kind)
     val_tag = 2 << 3 | _wire_type(f.kind)
-    entry = f"{m.full_name}.{f.name}"
-    lines = [
-        f"local function entry_{f.name}(s, pos, ee, d) -- ee: the entry's last byte",
-        f"  local N = {_lua_str(entry + ' entry')}",
+    return [
+        "do",
+        f"  local N, e, pos = {_lua_str(f'{m.full_name}.{f.name} entry')}, q, p",
         f"  local k, v, unknown = {_default_expr(f, names, f.key_kind)}, nil, false",
-        "  while pos <= ee do",
-        *("    " + line for line in _tag_read("ee")),
+        "  while pos <= e do",
+        *("    " + line for line in _tag_read("e")),
         f"    if t == {key_tag} then",
-        *("      " + line for line in _read(f, names, f.key_kind, "ee", '"key"', "nil")),
+        *("      " + line for line in _read(f, names, f.key_kind, "e", '"key"', "nil")),
         "      k = x",
         f"    elseif t == {val_tag} then",
-        *("      " + line for line in _read(f, names, f.kind, "ee", '"value"', "v")),
+        *("      " + line for line in _read(f, names, f.kind, "e", '"value"', "v")),
         "      v = x",
         "    else",
-        '      pos = skip(s, pos, ee, t, N, { "key", "value" }, d)',
+        "      pos = skip(s, pos, e, t, N, ENTRY_FIELDS, d)",
         "      unknown = true",
         "    end",
         "  end",
         "  -- an entry holding unknown fields is dropped (upb, which Python uses, moves it to the",
         "  -- parent's unknown fields, which are not kept here)",
-        "  if unknown then return nil end",
-        f"  if v == nil then v = {_default_expr(f, names, f.kind)} end",
-        "  return k, v",
+        "  if not unknown then",
+        f"    if v == nil then v = {_default_expr(f, names, f.kind)} end",
+        f"    {target}[k] = v",
+        "  end",
         "end",
     ]
-    return lines
 
 
 def _wire_type(kind: str) -> int:
@@ -551,8 +553,7 @@ def _decode_field(f: Field, m: Message, names: _Names) -> list[str]:
                 tag,
                 [
                     *_read_len("e", fname),
-                    f"local k, x = entry_{f.name}(s, p, q, d)",
-                    f"if k ~= nil then {key}[k] = x end",
+                    *_map_entry_inline(f, m, names, key),
                     "pos = q + 1",
                 ],
             )
@@ -602,9 +603,6 @@ def _decode_field(f: Field, m: Message, names: _Names) -> list[str]:
 
 def _decoder(m: Message, names: _Names) -> list[str]:
     lines: list[str] = []
-    for f in m.fields:
-        if f.label == "map":
-            lines += _map_entry_reader(f, m, names)
     known = ", ".join(f"[{f.number}] = {_lua_str(f.name)}" for f in m.fields)
     lines.append(f"local KNOWN = {{ {known} }}")
     lines.append(f"{names.dec(m.full_name)} = function(s, pos, e, m, d)")

@@ -195,6 +195,9 @@ local function skip(s, pos, e, t, name, known, depth)
 end
 pb.skip = skip
 
+-- Field names of a map entry, for skip's wrong-wire-type message.
+pb.ENTRY_FIELDS = { "key", "value" }
+
 ---------------------------------------------------------------------------------------------
 -- Value checks used by the encoders (the slow path only: the generated code tests the common
 -- case inline and calls these to convert or to raise)

@@ -12,7 +12,7 @@ local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
 local type_error, int32, uint32, int64, double, enum_value, str = pb.type_error, pb.int32, pb.uint32, pb.int64, pb.double, pb.enum_value, pb.string
-local MAX_DEPTH = pb.MAX_DEPTH
+local MAX_DEPTH, ENTRY_FIELDS = pb.MAX_DEPTH, pb.ENTRY_FIELDS
 
 local M = {}
 
@@ -187,43 +187,6 @@ do
     end
     return i, n
   end
-  local function entry_metadata(s, pos, ee, d) -- ee: the entry's last byte
-    local N = "hookwire.v1.UniversalEvent.metadata entry"
-    local k, v, unknown = "", nil, false
-    while pos <= ee do
-      local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, ee, N); x0 = nil end
-      if t == 10 then
-        local q = pos <= ee and x0 or 0x80
-        local p
-        if q and q < 0x80 then
-          p = pos + 1; q = pos + q; if q > ee then rlen(s, pos, ee, N, "key") end
-        else p, q = rlen(s, pos, ee, N, "key") end
-        local x = sub(s, p, q)
-        if not utf8len(x) then bad_utf8(N, "key") end
-        pos = q + 1
-        k = x
-      elseif t == 18 then
-        local q = pos <= ee and x0 or 0x80
-        local p
-        if q and q < 0x80 then
-          p = pos + 1; q = pos + q; if q > ee then rlen(s, pos, ee, N, "value") end
-        else p, q = rlen(s, pos, ee, N, "value") end
-        local x = sub(s, p, q)
-        if not utf8len(x) then bad_utf8(N, "value") end
-        pos = q + 1
-        v = x
-      else
-        pos = skip(s, pos, ee, t, N, { "key", "value" }, d)
-        unknown = true
-      end
-    end
-    -- an entry holding unknown fields is dropped (upb, which Python uses, moves it to the
-    -- parent's unknown fields, which are not kept here)
-    if unknown then return nil end
-    if v == nil then v = "" end
-    return k, v
-  end
   local KNOWN = { [1] = "id", [2] = "time", [3] = "type", [4] = "source", [5] = "source_language", [6] = "payload", [7] = "sequence", [8] = "correlation_id", [9] = "causation_id", [10] = "metadata", [11] = "ttl", [12] = "trace_context" }
   dec_UniversalEvent = function(s, pos, e, m, d)
     if d > MAX_DEPTH then too_deep(N) end
@@ -316,8 +279,44 @@ do
         if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "metadata") end
         else p, q = rlen(s, pos, e, N, "metadata") end
-        local k, x = entry_metadata(s, p, q, d)
-        if k ~= nil then m.metadata[k] = x end
+        do
+          local N, e, pos = "hookwire.v1.UniversalEvent.metadata entry", q, p
+          local k, v, unknown = "", nil, false
+          while pos <= e do
+            local t, x0 = byte(s, pos, pos + 1)
+            if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+            if t == 10 then
+              local q = pos <= e and x0 or 0x80
+              local p
+              if q and q < 0x80 then
+                p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "key") end
+              else p, q = rlen(s, pos, e, N, "key") end
+              local x = sub(s, p, q)
+              if not utf8len(x) then bad_utf8(N, "key") end
+              pos = q + 1
+              k = x
+            elseif t == 18 then
+              local q = pos <= e and x0 or 0x80
+              local p
+              if q and q < 0x80 then
+                p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "value") end
+              else p, q = rlen(s, pos, e, N, "value") end
+              local x = sub(s, p, q)
+              if not utf8len(x) then bad_utf8(N, "value") end
+              pos = q + 1
+              v = x
+            else
+              pos = skip(s, pos, e, t, N, ENTRY_FIELDS, d)
+              unknown = true
+            end
+          end
+          -- an entry holding unknown fields is dropped (upb, which Python uses, moves it to the
+          -- parent's unknown fields, which are not kept here)
+          if not unknown then
+            if v == nil then v = "" end
+            m.metadata[k] = v
+          end
+        end
         pos = q + 1
       elseif t == 90 then -- ttl
         local q = pos <= e and x0 or 0x80

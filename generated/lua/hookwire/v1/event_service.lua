@@ -10,7 +10,7 @@ local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
 local type_error, int32, uint32, int64, double, enum_value, str = pb.type_error, pb.int32, pb.uint32, pb.int64, pb.double, pb.enum_value, pb.string
-local MAX_DEPTH = pb.MAX_DEPTH
+local MAX_DEPTH, ENTRY_FIELDS = pb.MAX_DEPTH, pb.ENTRY_FIELDS
 
 local M = {}
 

@@ -8,7 +8,7 @@ local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
 local type_error, int32, uint32, int64, double, enum_value, str = pb.type_error, pb.int32, pb.uint32, pb.int64, pb.double, pb.enum_value, pb.string
-local MAX_DEPTH = pb.MAX_DEPTH
+local MAX_DEPTH, ENTRY_FIELDS = pb.MAX_DEPTH, pb.ENTRY_FIELDS
 
 local M = {}
 
@@ -402,42 +402,6 @@ do
     end
     return i, n
   end
-  local function entry_fields(s, pos, ee, d) -- ee: the entry's last byte
-    local N = "hookwire.v1.JsonObject.fields entry"
-    local k, v, unknown = "", nil, false
-    while pos <= ee do
-      local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, ee, N); x0 = nil end
-      if t == 10 then
-        local q = pos <= ee and x0 or 0x80
-        local p
-        if q and q < 0x80 then
-          p = pos + 1; q = pos + q; if q > ee then rlen(s, pos, ee, N, "key") end
-        else p, q = rlen(s, pos, ee, N, "key") end
-        local x = sub(s, p, q)
-        if not utf8len(x) then bad_utf8(N, "key") end
-        pos = q + 1
-        k = x
-      elseif t == 18 then
-        local q = pos <= ee and x0 or 0x80
-        local p
-        if q and q < 0x80 then
-          p = pos + 1; q = pos + q; if q > ee then rlen(s, pos, ee, N, "value") end
-        else p, q = rlen(s, pos, ee, N, "value") end
-        local x = dec_JsonValue(s, p, q, v, d + 1)
-        pos = q + 1
-        v = x
-      else
-        pos = skip(s, pos, ee, t, N, { "key", "value" }, d)
-        unknown = true
-      end
-    end
-    -- an entry holding unknown fields is dropped (upb, which Python uses, moves it to the
-    -- parent's unknown fields, which are not kept here)
-    if unknown then return nil end
-    if v == nil then v = dec_JsonValue(s, 1, 0, nil, d + 1) end
-    return k, v
-  end
   local KNOWN = { [1] = "fields" }
   dec_JsonObject = function(s, pos, e, m, d)
     if d > MAX_DEPTH then too_deep(N) end
@@ -453,8 +417,43 @@ do
         if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "fields") end
         else p, q = rlen(s, pos, e, N, "fields") end
-        local k, x = entry_fields(s, p, q, d)
-        if k ~= nil then m.fields[k] = x end
+        do
+          local N, e, pos = "hookwire.v1.JsonObject.fields entry", q, p
+          local k, v, unknown = "", nil, false
+          while pos <= e do
+            local t, x0 = byte(s, pos, pos + 1)
+            if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+            if t == 10 then
+              local q = pos <= e and x0 or 0x80
+              local p
+              if q and q < 0x80 then
+                p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "key") end
+              else p, q = rlen(s, pos, e, N, "key") end
+              local x = sub(s, p, q)
+              if not utf8len(x) then bad_utf8(N, "key") end
+              pos = q + 1
+              k = x
+            elseif t == 18 then
+              local q = pos <= e and x0 or 0x80
+              local p
+              if q and q < 0x80 then
+                p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "value") end
+              else p, q = rlen(s, pos, e, N, "value") end
+              local x = dec_JsonValue(s, p, q, v, d + 1)
+              pos = q + 1
+              v = x
+            else
+              pos = skip(s, pos, e, t, N, ENTRY_FIELDS, d)
+              unknown = true
+            end
+          end
+          -- an entry holding unknown fields is dropped (upb, which Python uses, moves it to the
+          -- parent's unknown fields, which are not kept here)
+          if not unknown then
+            if v == nil then v = dec_JsonValue(s, 1, 0, nil, d + 1) end
+            m.fields[k] = v
+          end
+        end
         pos = q + 1
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
