@@ -80,6 +80,7 @@ class LuaHookAdapter:
             r = self._invoke(self.fn, _perf() + timeout_ns / 1e9, ctx.data, ctx)
         except Exception as exc:  # lupa.LuaMemoryError / LuaError outside the protected call
             if "not enough memory" in str(exc) or type(exc).__name__ == "LuaMemoryError":
+                self.sandbox.collect_garbage()
                 raise HookFailed(
                     f"memory limit of {self.sandbox.memory_limit} bytes exceeded"
                 ) from None

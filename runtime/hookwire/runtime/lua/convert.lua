@@ -104,8 +104,13 @@ end
 LAZY_OBJECT.__index = function(t, k)
   local src = rawget(t, SRC)
   if src == nil or type(k) ~= "string" then return nil end
-  local v = wrap(py_lookup(src, k))
-  if v ~= nil then rawset(t, k, v) end -- cached: the next read does not cross to Python
+  local v, extra = py_lookup(src, k)
+  if v == DICT_TAG then v = lazy_object(extra)
+  elseif v == LIST_TAG then v = lazy_array(extra)
+  elseif v == ERR_TAG then error(extra, 0)
+  elseif v == nil then return nil
+  end
+  rawset(t, k, v) -- cached: the next read does not cross to Python
   return v
 end
 LAZY_OBJECT.__newindex = lazy_newindex

@@ -167,7 +167,12 @@ end
 -- Map a failed run to (code, message): 2 error, 3 timeout, 4 memory.
 local function failure(e)
   if e == TIMEOUT then return 3, "timeout" end
-  if e == MEMORY then return 4, MEMORY end
+  if e == MEMORY then
+    -- The hook's garbage is unreachable now; collect it at once, so that the next call does
+    -- not meet a full heap (an emergency collection does not always get the chance).
+    collectgarbage("collect")
+    return 4, MEMORY
+  end
   if getmetatable(e) == ERRBOX then return 2, e.text end
   return 2, tostring(e)
 end

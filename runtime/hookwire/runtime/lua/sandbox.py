@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -300,6 +301,7 @@ class LuaSandbox:
         try:
             return fn(*args)
         except lupa.LuaMemoryError:
+            self.collect_garbage()
             return (4, b"not enough memory")
         except lupa.LuaError as exc:
             return (2, str(exc).encode())
@@ -360,6 +362,11 @@ class LuaSandbox:
                 view.get("type"),
                 _failure_text(status, rest, self.memory_limit),
             )
+
+    def collect_garbage(self) -> None:
+        """Run a full Lua collection (after a memory failure outside a protected call)."""
+        with contextlib.suppress(lupa.LuaError):
+            self.lua.execute(b"collectgarbage()")
 
     def memory_used(self) -> int:
         """Bytes the Lua state holds now."""
