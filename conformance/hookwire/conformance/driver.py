@@ -151,10 +151,20 @@ class HookEnv:
             timestamp_ns=self.clock.time_ns(),
         )
 
-    def publish(self, hook: str, event: dict[str, Any], language: str | None = None) -> int:
+    def publish(
+        self,
+        hook: str,
+        event: dict[str, Any],
+        language: str | None = None,
+        time_ns: int | None = None,
+    ) -> int:
         """Publish a scenario event (`{type, payload, source, correlationId, metadata, ttlMs}`)
         from hook `hook` written in `language` (default: the language its session built it
         in) on the run's bus; returns its sequence.
+
+        `time_ns` is the event's time as the hook saw it; leave it None when the hook advanced
+        `clock` itself (in-process hooks), pass it when the hook's time lives elsewhere (a
+        remote hook's per-call clock is added to `clock` only when the call returns).
 
         Bus errors (INVALID_ARGUMENT, RESOURCE_EXHAUSTED for the rate limit) are raised into
         the hook, as a real hook would see them. A publish that would wait for room in a full
@@ -174,12 +184,14 @@ class HookEnv:
             raise FailedPrecondition("publish", problem)
         if language is None:
             language = self.language_of(hook) if self.language_of is not None else "python"
-        seq = publish_event(self.bus, event, language)
+        seq = publish_event(self.bus, event, language, time_ns)
         self.log.published.append((hook, language, seq))
         return seq
 
 
-def publish_event(bus: EventBus, event: dict[str, Any], language: str = "") -> int:
+def publish_event(
+    bus: EventBus, event: dict[str, Any], language: str = "", time_ns: int | None = None
+) -> int:
     """Publish a scenario event dict on `bus` (ms converted to ns); returns the sequence.
 
     Example:
@@ -196,6 +208,7 @@ def publish_event(bus: EventBus, event: dict[str, Any], language: str = "") -> i
         correlation_id=event.get("correlationId", ""),
         metadata=event.get("metadata"),
         ttl_ns=None if ttl is None else round(ttl * 1_000_000),
+        time_ns=time_ns,
     )
 
 
