@@ -415,18 +415,26 @@ local function tokens(n, ...)
   return (...)
 end
 
+-- Result strings must be UTF-8 (as the embedded adapter checks; the codec would refuse them).
+local function text(v, field)
+  if type(v) ~= "string" or utf8.len(v) == nil then
+    error(field .. ": must be a UTF-8 string", 0)
+  end
+  return v
+end
+
 local function result_from(kind, ...)
   if kind == "continue" then return { ["continue"] = {} } end
-  if kind == "cancel" then return { cancel = { reason = (...) } } end
-  if kind == "skipped" then return { skipped = { reason = (...) } } end
-  if kind == "redirect" then return { redirect = { target = (...) } } end
+  if kind == "cancel" then return { cancel = { reason = text((...), "cancel.reason") } } end
+  if kind == "skipped" then return { skipped = { reason = text((...), "skipped.reason") } } end
+  if kind == "redirect" then return { redirect = { target = text((...), "redirect.target") } } end
   if kind == "retry" then
     local delay_ms, attempts = ...
     return { retry = { delay = duration(delay_ms), max_attempts = attempts } }
   end
   if kind == "cache" then
     local key, ttl_ms = ...
-    return { cache = { key = key, ttl = duration(ttl_ms) } }
+    return { cache = { key = text(key, "cache.key"), ttl = duration(ttl_ms) } }
   end
   local value = json_to_proto(tokens(...), 1)
   if kind == "modified" then return { modified = { data = value.object_value } } end
@@ -442,20 +450,32 @@ local function result_from(kind, ...)
   return nil, fmt("unknown result kind %q", tostring(kind))
 end
 
+-- Messages cross as proto strings, which must be UTF-8: each invalid byte becomes U+FFFD
+-- (as the embedded adapter decodes them with errors="replace").
+local function utf8_clean(s)
+  s = tostring(s)
+  local ok, bad = utf8.len(s)
+  while ok == nil do
+    s = s:sub(1, bad - 1) .. "\u{FFFD}" .. s:sub(bad + 1)
+    ok, bad = utf8.len(s, bad + 3) -- U+FFFD takes 3 bytes
+  end
+  return s
+end
+
 -- Map a sandbox invoke's answer (codes of runtime/hookwire/runtime/lua/adapter.py) to a
 -- HookCallResult outcome.
 local function outcome(code, ...)
   if code == nil or code == 0 then return { result = { ["continue"] = {} } } end
   if code == 1 then
     local ok, r, err = pcall(result_from, ...)
-    if not ok then return { error = { message = tostring(r), invalid_result = true } } end
+    if not ok then return { error = { message = utf8_clean(r), invalid_result = true } } end
     if r == nil then return { error = { message = err, invalid_result = true } } end
     return { result = r }
   end
-  if code == 2 then return { error = { message = (...) } } end
+  if code == 2 then return { error = { message = utf8_clean((...)) } } end
   if code == 3 then return { error = { type = "hookwire.Timeout", message = "timeout" } } end
   if code == 4 then return { error = { message = "Lua worker out of memory" } } end
-  return { error = { message = (...), invalid_result = true } }
+  return { error = { message = utf8_clean((...)), invalid_result = true } }
 end
 
 -- Loading -----------------------------------------------------------------------------------------
@@ -526,11 +546,11 @@ while true do
   local which = es.ExecutorMessage.which_message(m)
   if which == "call" then
     local ok, answer = pcall(call, m.call)
-    if not ok then answer = { call_id = m.call.call_id, error = { type = "hookwire.WorkerError", message = tostring(answer) } } end
+    if not ok then answer = { call_id = m.call.call_id, error = { type = "hookwire.WorkerError", message = utf8_clean(answer) } } end
     local sent, err = pcall(send, { result = answer })
     if not sent then
       -- A value the codec refuses (it checks every field): report it, do not die.
-      send({ result = { call_id = m.call.call_id, error = { message = "result cannot be encoded: " .. tostring(err), invalid_result = true } } })
+      send({ result = { call_id = m.call.call_id, error = { message = "result cannot be encoded: " .. utf8_clean(err), invalid_result = true } } })
     end
   elseif which == "register_ack" then
     if m.register_ack.error ~= "" then die(5, "registration refused: %s", m.register_ack.error) end

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -353,3 +354,31 @@ def test_require_finds_modules_beside_the_hook_file_only(
     w.start()
     result = w.adapter("h").call(HookContext("session_start", {"user": "bob"}), 100_000_000)
     assert result == Replace(["hi bob", 'require: invalid module name "../etc/passwd"'])
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('return hookwire.cancel("\\255")', "cancel.reason: must be a UTF-8 string"),
+        ('return hookwire.redirect("\\255x")', "redirect.target: must be a UTF-8 string"),
+        ('return hookwire.cache("\\200", 5)', "cache.key: must be a UTF-8 string"),
+        ("local t = {} t.self = t return hookwire.modified(t)", "contains itself (a cycle)"),
+    ],
+)
+def test_results_that_cannot_cross_are_invalid_with_the_reason(
+    hook_file: HookFile, workers: list[LuaProcessWorker], body: str, message: str
+) -> None:
+    from hookwire.runtime.adapter import InvalidResult
+
+    w = LuaProcessWorker([hook_file("h.lua", one_hook(body))])
+    workers.append(w)
+    w.start()
+    with pytest.raises(InvalidResult, match=re.escape(message)):
+        w.adapter("h").call(HookContext("session_start"), 1_000_000_000)
+
+
+def test_error_messages_that_are_not_utf8_keep_their_text(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    [entry] = run(hook_file, workers, 'error("bad \\255 byte \\200\\201 end", 0)').trace
+    assert (entry.outcome.value, entry.reason) == ("ERROR", "bad \ufffd byte \ufffd\ufffd end")
