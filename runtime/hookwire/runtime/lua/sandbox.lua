@@ -333,6 +333,12 @@ local function emit(code, kind, T, n)
   return code, kind, n, T
 end
 
+-- A result whose value cannot cross: invalid_result, unless the heap ran out meanwhile.
+local function bad_value(e)
+  if e == MEMORY then return failure(e) end
+  return 5, e
+end
+
 local function result_of(r)
   if r == nil then return 0 end
   if getmetatable(r) ~= "hookwire.result" then
@@ -346,15 +352,15 @@ local function result_of(r)
   local kind = r.kind
   if kind == "modified" then
     local ok, T, n = pcall(flatten, r.data, "modified.data")
-    if not ok then return 5, T end
+    if not ok then return bad_value(T) end
     return emit(1, kind, T, n)
   elseif kind == "replace" then
     local ok, T, n = pcall(flatten, r.value, "replace.value")
-    if not ok then return 5, T end
+    if not ok then return bad_value(T) end
     return emit(1, kind, T, n)
   elseif kind == "fork" then
     local ok, T, n = pcall(flatten, r.operations, "fork.operations")
-    if not ok then return 5, T end
+    if not ok then return bad_value(T) end
     return emit(1, kind, T, n)
   elseif kind == "retry" then return 1, kind, r.delay_ms, r.max_attempts
   elseif kind == "cache" then return 1, kind, r.key, r.ttl_ms
