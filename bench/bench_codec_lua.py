@@ -71,7 +71,7 @@ def typical_context() -> hook_pb2.HookContext:
 _LUA_LOOP = b"""
 local module, class = ...
 local C = require(module)[class]
-local decode, encode, clock = C.decode, C.encode, os.clock
+local decode, encode = C.decode, C.encode
 return function(bytes, n)
   local out
   for _ = 1, n do
@@ -97,14 +97,21 @@ def _best_per_op(run: object, n: int, repeats: int = 5) -> float:
     return best * 1e6
 
 
+def measure(n: int = 2000) -> float:
+    """Microseconds per encode+decode of typical_context() in the generated Lua codec (best of
+    5 runs of n iterations, the loop running inside Lua)."""
+    data = typical_context().SerializeToString(deterministic=True)
+    loop = lua_runtime().execute(_LUA_LOOP, b"hookwire.v1.hook", b"HookContext")
+    if loop(data, 1) != data:
+        raise AssertionError("Lua re-encoding differs from protobuf's bytes")
+    return _best_per_op(lambda k: loop(data, k), n)
+
+
 def run() -> None:
     ctx = typical_context()
     data = ctx.SerializeToString(deterministic=True)
-    lua = lua_runtime()
-    loop = lua.execute(_LUA_LOOP, b"hookwire.v1.hook", b"HookContext")
-    assert loop(data, 1) == data, "Lua re-encoding differs from protobuf's bytes"
     n = 2000
-    lua_us = _best_per_op(lambda k: loop(data, k), n)
+    lua_us = measure(n)
 
     def py_loop(k: int) -> None:
         for _ in range(k):
