@@ -83,20 +83,13 @@ function result(r) {
   }
 }
 
-class HookRaised extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "HookRaised";
-  }
-}
-
 // A value that is not a result: a string spelling a kind must be refused (no magic strings).
 const INVALID_VALUE = "continue";
 
 const worker = createWorker({ address, workerId: `conformance-js-${process.pid}`, virtualClock: true });
 const calls = new Map(); // "run/hook" -> calls so far
-const nestedWaits = new Map(); // id -> resolve
-let nestedIds = 0;
+const answers = new Map(); // request id -> resolve
+let requestIds = 0;
 
 function stepFor(behaviour, n) {
   const steps = behaviour.calls;
@@ -105,10 +98,19 @@ function stepFor(behaviour, n) {
 }
 
 function finish(step) {
-  if (step.raises !== undefined) throw new HookRaised(step.raises);
+  // On odd calls this runs inside a Promise callback, so the failure is a rejection there.
+  if (step.raises !== undefined) throw new Error(step.raises);
   if (step.returnsInvalid) return INVALID_VALUE;
   if (step.returns !== undefined) return result(step.returns);
   return undefined;
+}
+
+/** Send a request to the driver and wait for its answer ({error} when it failed). */
+function ask(msg) {
+  const id = ++requestIds;
+  const answer = new Promise((resolve) => answers.set(id, resolve));
+  emit({ ...msg, id });
+  return answer;
 }
 
 function buildHook(run, hook, behaviour) {
@@ -121,21 +123,27 @@ function buildHook(run, hook, behaviour) {
     if (step.record) {
       emit({ ev: "seen", run, hook, ctx: { point: ctx.point, data: ctx.data, metadata: ctx.metadata, correlationId: ctx.correlationId } });
     }
-    for (const event of step.publish ?? []) emit({ ev: "publish", run, hook, event });
-    if (step.execute !== undefined) {
-      // A nested execution runs in the driver's executor; wait for it, then end the call.
-      const id = ++nestedIds;
-      const done = new Promise((resolve) => nestedWaits.set(id, resolve));
-      emit({ ev: "nested", run, hook, n, id });
-      return done.then(() => {
-        emit({ ev: "done", run, hook, n });
-        return finish(step);
-      });
+    if (!step.publish?.length && step.execute === undefined) {
+      emit({ ev: "done", run, hook, n });
+      // Every second call answers through a Promise, so both the sync and the async path run.
+      if (n % 2 === 1) return Promise.resolve().then(() => finish(step));
+      return finish(step);
     }
-    emit({ ev: "done", run, hook, n });
-    // Every second call answers through a Promise, so both the sync and the async path run.
-    if (n % 2 === 1) return Promise.resolve().then(() => finish(step));
-    return finish(step);
+    // Publishing and nested executions happen in the driver's bus and executor: wait for them.
+    return (async () => {
+      for (const event of step.publish ?? []) {
+        // Stamped with the hook's own virtual time: the executor's clock only moves when the
+        // call returns.
+        const answer = await ask({ ev: "publish", run, hook, event, timeNs: call.clock.nowNs() });
+        if (answer.error !== undefined) {
+          emit({ ev: "done", run, hook, n });
+          throw new Error(answer.error);
+        }
+      }
+      if (step.execute !== undefined) await ask({ ev: "nested", run, hook, n });
+      emit({ ev: "done", run, hook, n });
+      return finish(step);
+    })();
   };
 }
 
@@ -157,10 +165,10 @@ async function handle(msg) {
       for (const key of msg.keys) await worker.unregisterHook(key).catch(() => {});
       for (const k of [...calls.keys()]) if (k.startsWith(`${msg.run}/`)) calls.delete(k);
       break;
-    case "nested_done": {
-      const resolve = nestedWaits.get(msg.id);
-      nestedWaits.delete(msg.id);
-      resolve?.();
+    case "answer": {
+      const resolve = answers.get(msg.id);
+      answers.delete(msg.id);
+      resolve?.(msg);
       break;
     }
     default:

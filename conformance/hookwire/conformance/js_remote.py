@@ -231,10 +231,15 @@ class _Harness:
                 )
             )
         elif ev == "publish":
-            session.env.publish(msg["hook"], msg["event"])
+            answer: dict[str, Any] = {"op": "answer", "id": msg["id"]}
+            try:
+                session.env.publish(msg["hook"], msg["event"], time_ns=msg["timeNs"])
+            except Exception as e:  # a bus error is raised into the hook, as in-process
+                answer["error"] = str(e)
+            self.send(answer)
         elif ev == "nested":
             session.run_nested(msg["hook"], msg["n"])
-            self.send({"op": "nested_done", "id": msg["id"]})
+            self.send({"op": "answer", "id": msg["id"]})
 
     def define(self, run: int, hook: HookDef) -> str:
         assert hook.behaviour is not None
