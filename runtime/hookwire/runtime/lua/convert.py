@@ -105,7 +105,7 @@ class Converter:
         return self.value(v, key.decode())
 
     def context_field(self, ctx: HookContext, key: bytes) -> Any:
-        """One field of a hook's `ctx` table, read lazily (see `context_fields`)."""
+        """One field of a hook's `ctx` table, read lazily (the names are `_CONTEXT_FIELDS`)."""
         name = key.decode(errors="replace")
         if name in _CONTEXT_FIELDS:
             v = _context_field(ctx, name)
