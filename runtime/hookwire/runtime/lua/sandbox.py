@@ -14,9 +14,11 @@ Limits:
   also on every coroutine hook code creates) checks the *real* monotonic clock every
   `check_every` VM instructions and stops the hook at its deadline. The deadline is real time
   on purpose: a runaway loop never advances a VirtualClock, so only real time can stop it; the
-  adapter then raises HookTimedOut and the executor classifies the call TIMEOUT. Code running
-  inside one C function (a huge `string.rep`, a pathological pattern) is bounded by the memory
-  limit, not by the count hook.
+  adapter then raises HookTimedOut and the executor classifies the call TIMEOUT.
+- C functions: the count hook cannot stop code running inside one C function. Pattern
+  functions refuse patterns whose worst case on the subject exceeds a step budget (see
+  sandbox.lua); the rest (a huge `string.rep`, `table.concat`) is bounded by the memory limit.
+- `__gc` metamethods are refused (a finalizer would run outside any time budget).
 
 Example:
     >>> sb = LuaSandbox()
