@@ -277,3 +277,43 @@ def test_nested_execution_from_a_js_hook() -> None:
         }
     )
     assert failures == []
+
+
+def test_a_bus_error_is_raised_into_the_js_hook() -> None:
+    failures = run(
+        {
+            "id": "jsr.publish-error",
+            "description": "an invalid event type fails the JS hook with the bus's error",
+            "spec": "SEMANTICS 8",
+            "hooks": [
+                {
+                    "name": "pub",
+                    "point": "custom:pub",
+                    "behaviour": [
+                        {"publish": [{"type": "ok.event", "payload": 1}]},
+                        {"publish": [{"type": "bad..type", "payload": 2}]},
+                    ],
+                }
+            ],
+            "subscriptions": [{"id": "all", "pattern": "ok.*"}],
+            "steps": [
+                {
+                    "execute": {"point": "custom:pub"},
+                    "expect": {"trace": [{"hook": "pub", "outcome": "CONTINUE"}]},
+                },
+                {
+                    "execute": {"point": "custom:pub"},
+                    "expect": {
+                        "trace": [{"hook": "pub", "outcome": "ERROR", "reasonContains": "type"}]
+                    },
+                },
+                {
+                    "expectDelivered": {
+                        "subscription": "all",
+                        "events": [{"type": "ok.event", "sequence": 1, "payload": 1}],
+                    }
+                },
+            ],
+        }
+    )
+    assert failures == []
