@@ -382,3 +382,19 @@ def test_error_messages_that_are_not_utf8_keep_their_text(
 ) -> None:
     [entry] = run(hook_file, workers, 'error("bad \\255 byte \\200\\201 end", 0)').trace
     assert (entry.outcome.value, entry.reason) == ("ERROR", "bad \ufffd byte \ufffd\ufffd end")
+
+
+def test_directories_give_every_lua_file_sorted(
+    tmp_path: Path, workers: list[LuaProcessWorker]
+) -> None:
+    from hookwire.runtime.errors import InvalidArgument
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "b.lua").write_text(one_hook("", name="b"))
+    (tmp_path / "sub" / "a.lua").write_text(one_hook("", name="a"))
+    (tmp_path / "notes.txt").write_text("not Lua")
+    w = LuaProcessWorker([tmp_path])
+    workers.append(w)
+    assert [s.name for s in w.start()] == ["b", "a"]  # b.lua sorts before sub/a.lua
+    with pytest.raises(InvalidArgument, match=r"hook_files\[1\]: .*missing.lua is neither a file"):
+        LuaProcessWorker([tmp_path, tmp_path / "missing.lua"])

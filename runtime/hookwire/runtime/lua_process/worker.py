@@ -52,7 +52,7 @@ import shutil
 import subprocess
 import threading
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -128,7 +128,8 @@ class _Life:
 
 
 class LuaProcessWorker:
-    """Supervises one `lua5.4` worker process serving the hooks of `hook_files`.
+    """Supervises one `lua5.4` worker process serving the hooks of `hook_files` (Lua files, or
+    directories: every `.lua` file under them, sorted).
 
     `start()` (or the context manager) starts it and, with a `registry`, registers its hooks;
     `stop()` ends it and unregisters them. `adapter(name)` gives the HookAdapter of one hook
@@ -156,10 +157,14 @@ class LuaProcessWorker:
         blocking: bool = False,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
     ) -> None:
-        self.hook_files = [Path(f) for f in hook_files]
-        for i, f in enumerate(self.hook_files):
-            if not f.is_file():
-                raise InvalidArgument(f"hook_files[{i}]", f"{f} is not a file")
+        self.hook_files: list[Path] = []
+        for i, f in enumerate(map(Path, hook_files)):
+            if f.is_dir():
+                self.hook_files += sorted(f.rglob("*.lua"))
+            elif f.is_file():
+                self.hook_files.append(f)
+            else:
+                raise InvalidArgument(f"hook_files[{i}]", f"{f} is neither a file nor a directory")
         self.clock: Clock = clock if clock is not None else SystemClock()
         if virtual_clock and not isinstance(self.clock, VirtualClock):
             raise InvalidArgument("virtual_clock", "needs clock to be a VirtualClock")
@@ -299,7 +304,7 @@ class LuaProcessWorker:
                 env=env,
             )
         except OSError as exc:
-            self._schedule_restart(f"cannot start {self.lua!r}: {exc}")
+            self._schedule_restart()
             raise LuaWorkerError("lua", f"cannot start {self.lua!r}: {exc}") from None
         if self.memory_limit is not None:
             # The process's address space (set after the start, not in preexec_fn, which is
@@ -319,7 +324,7 @@ class LuaProcessWorker:
             self._handshake(life)
         except LuaWorkerError as exc:
             self._close_life(life, str(exc))
-            self._schedule_restart(str(exc))
+            self._schedule_restart()
             raise
 
     def _expect(self, life: _Life, what: str) -> es.WorkerMessage:
@@ -463,7 +468,7 @@ class LuaProcessWorker:
             if not self._stopped:
                 self.last_failure = reason
                 _log.warning("Lua worker %s died: %s", self.worker_id, reason)
-                self._schedule_restart(reason)
+                self._schedule_restart()
             self._close_life(life, reason)
 
     def _close_life(self, life: _Life, reason: str, graceful_s: float = 0.0) -> None:
@@ -491,7 +496,7 @@ class LuaProcessWorker:
                 with contextlib.suppress(OSError):
                     pipe.close()
 
-    def _schedule_restart(self, reason: str) -> None:
+    def _schedule_restart(self) -> None:
         self._next_start_ns = self.clock.monotonic_ns() + self._backoff_ns
         self._backoff_ns = min(
             round(self._backoff_ns * self.backoff_multiplier), self.backoff_max_ns
@@ -575,11 +580,3 @@ class LuaProcessWorker:
     def note_success(self) -> None:
         """A call came back: the backoff starts again from `backoff_initial_ms`."""
         self._backoff_ns = self.backoff_initial_ns
-
-
-def hook_files_of(paths: Sequence[str | Path]) -> list[Path]:
-    """Every `.lua` file of `paths` (files as given, directories searched, sorted)."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        out.extend(sorted(p.rglob("*.lua")) if p.is_dir() else [p])
-    return out
