@@ -42,6 +42,9 @@ def odd_one(kind: str) -> Behaviour:
             return 42
         elif kind == "flaky" and call < 3:
             raise ValueError("warming up")
+        elif kind == "later" and call in (5, 7):
+            # Fails after its breaker went quiet (window full of good calls), twice: opens.
+            raise ValueError("late failure")
         elif kind == "once" and call == 1:
             # The next (good) call completes minimum_calls and opens the breaker on its own.
             raise ValueError("first call fails")
@@ -66,7 +69,18 @@ def build(kind: str, position: int, report: bool) -> tuple[Executor, VirtualCloc
     return Executor(reg, clock=clock, monitor=monitor), clock
 
 
-KINDS = ["none", "error", "slow", "late", "modified", "cancel", "invalid", "flaky", "once"]
+KINDS = [
+    "none",
+    "error",
+    "slow",
+    "late",
+    "modified",
+    "cancel",
+    "invalid",
+    "flaky",
+    "once",
+    "later",
+]
 
 
 @pytest.mark.parametrize("position", [0, 1, 3])
@@ -74,7 +88,7 @@ KINDS = ["none", "error", "slow", "late", "modified", "cancel", "invalid", "flak
 def test_fast_path_matches_the_loop(kind: str, position: int) -> None:
     fast, fast_clock = build(kind, position, report=False)
     loop, loop_clock = build(kind, position, report=True)
-    for step in range(8):
+    for step in range(12):
         a = fast.execute(P, HookContext(P, {"step": step}))
         b = loop.execute(P, HookContext(P, {"step": step}))
         assert a.result == b.result

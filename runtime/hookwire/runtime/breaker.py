@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ __all__ = [
     "CircuitBreaker",
 ]
 
+_log = logging.getLogger("hookwire.runtime.breaker")
 _MS = 1_000_000
 _S = 1_000_000_000
 _UINT32_MAX = 2**32 - 1
@@ -298,25 +300,35 @@ class CircuitBreaker:
     The count window is a ring (`deque(maxlen=window_size)`) of the last calls: a good call
     stores any int, a failed / slow call a marker; the counts are taken (in C) when the
     window is judged, which happens after every bad call and when the window first reaches
-    `minimum_calls`. Once CLOSED with at least `minimum_calls` in the window, a good call
-    cannot raise either rate, so `record_success` is then the ring's own `append`: recording
-    the executor's common case costs one C call.
+    `minimum_calls` (a good call cannot raise either rate, so it is not judged afterwards).
 
-    `state` is a plain attribute (read it, do not assign it) so the executor can test
-    `breaker.state is BreakerState.CLOSED` without a call. `now_ns` arguments let a caller
-    that has just read the clock pass that reading instead of making the breaker read it again.
+    `quiet` is True while the breaker is CLOSED and its full window holds only good calls:
+    recording one more good call then changes nothing at all (the window stays full of good
+    calls and the state stays CLOSED), so a caller that sees `quiet` after a good call may
+    skip `record_success` entirely; that is how the executor's compiled fast path records a
+    good call for free. `record_success` is itself the ring's C `append` while quiet.
+
+    `state` and `quiet` are plain attributes (read them, do not assign them) so the executor
+    can test them without a call. `now_ns` arguments let a caller that has just read the
+    clock pass that reading instead of making the breaker read it again. Exceptions raised by
+    the transition listener are caught, counted in `listener_errors` and logged once per
+    breaker: a broken listener never breaks the hook call that caused the transition.
     """
 
     __slots__ = (
         "_good_probes",
+        "_judged",
         "_open_duration_ns",
         "_opened_at_ns",
         "_probes_in_flight",
         "_ring",
+        "_streak",
         "clock",
         "config",
         "listener",
+        "listener_errors",
         "name",
+        "quiet",
         "record_success",
         "state",
     )
@@ -342,6 +354,12 @@ class CircuitBreaker:
         self._open_duration_ns = self.config.open_duration_ns
         self._probes_in_flight = 0
         self._good_probes = 0
+        # Good calls recorded since the last bad one (or the last clear), and whether the
+        # window was judged on reaching minimum_calls since the last clear.
+        self._streak = 0
+        self._judged = False
+        self.quiet = False
+        self.listener_errors = 0
         self.record_success = self._record_success
 
     # -- decisions ----------------------------------------------------------------------------
@@ -372,6 +390,10 @@ class CircuitBreaker:
         state = self.state
         if state is _CLOSED:
             self._ring.append(_MARK_FS if failed and slow else _MARK_F if failed else _MARK_S)
+            self._streak = 0
+            if self.quiet:
+                self.quiet = False
+                self.record_success = self._record_success
             self._judge(now_ns)
         elif state is _HALF_OPEN:
             if self._probes_in_flight > 0:
@@ -384,17 +406,21 @@ class CircuitBreaker:
         # OPEN: the call was permitted before another call opened the breaker; not counted.
 
     def _record_success(self, now_ns: int) -> None:
-        """`record(False, False, now_ns)` outside the steady CLOSED state (`now_ns` 0 = read
-        the clock if needed)."""
+        """`record(False, False, now_ns)` while not quiet (`now_ns` 0 = read the clock if
+        needed)."""
         state = self.state
         if state is _CLOSED:
             ring = self._ring
             ring.append(now_ns)
-            if len(ring) >= self.config.minimum_calls:
+            streak = self._streak = self._streak + 1
+            cfg = self.config
+            if not self._judged and len(ring) >= cfg.minimum_calls:
+                self._judged = True
                 self._judge(now_ns or None)
-                if self.state is _CLOSED:
-                    # Steady state: from now on a good call cannot open the breaker.
-                    self.record_success = ring.append
+            if streak >= cfg.window_size and self.state is _CLOSED:
+                # The window is full of good calls: from now on a good call changes nothing.
+                self.quiet = True
+                self.record_success = ring.append
         elif state is _HALF_OPEN:
             if self._probes_in_flight > 0:
                 self._probes_in_flight -= 1
@@ -424,6 +450,7 @@ class CircuitBreaker:
         self._opened_at_ns = self.clock.monotonic_ns() if now_ns is None else now_ns
         self._probes_in_flight = 0
         self._good_probes = 0
+        self.quiet = False
         self.record_success = self._record_success
         self._transition(_OPEN)
 
@@ -431,6 +458,9 @@ class CircuitBreaker:
         self._ring.clear()
         self._probes_in_flight = self._good_probes = 0
         self._open_duration_ns = self.config.open_duration_ns
+        self._streak = 0
+        self._judged = False
+        self.quiet = False
         self.record_success = self._record_success
 
     def _transition(self, new: BreakerState) -> None:
@@ -439,14 +469,26 @@ class CircuitBreaker:
         listener = self.listener
         if listener is not None and old is not new:
             count, failures, slow = self._window()
-            listener.breaker_transition(
-                self.name,
-                old,
-                new,
-                failures / count if count else 0.0,
-                slow / count if count else 0.0,
-                self._open_duration_ns,
-            )
+            try:
+                listener.breaker_transition(
+                    self.name,
+                    old,
+                    new,
+                    failures / count if count else 0.0,
+                    slow / count if count else 0.0,
+                    self._open_duration_ns,
+                )
+            except Exception:
+                # The transition has happened; a broken listener must not fail the call.
+                self.listener_errors += 1
+                if self.listener_errors == 1:
+                    _log.exception(
+                        "breaker listener failed on %s -> %s of hook %r (counted in "
+                        "listener_errors; logged once per breaker)",
+                        old.value,
+                        new.value,
+                        self.name,
+                    )
 
     # -- reading and resetting -----------------------------------------------------------------
 
