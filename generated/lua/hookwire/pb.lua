@@ -19,8 +19,8 @@ local pack, unpack = string.pack, string.unpack
 local concat, sort = table.concat, table.sort
 local mtype, tointeger, floor, huge = math.type, math.tointeger, math.floor, math.huge
 local utf8len, utf8char = utf8.len, utf8.char
-local type, pairs, ipairs, setmetatable, getmetatable, rawget, rawset, error, tostring =
-  type, pairs, ipairs, setmetatable, getmetatable, rawget, rawset, error, tostring
+local type, pairs, ipairs, setmetatable, getmetatable, rawget, rawset, error, tostring, next =
+  type, pairs, ipairs, setmetatable, getmetatable, rawget, rawset, error, tostring, next
 
 -- Messages nested deeper than this are refused (as protobuf's own parsers do), which also turns
 -- a cyclic Lua table into a clear error instead of a stack overflow.
@@ -292,7 +292,8 @@ local function sort_strings(keys, k)
   sort(keys)
   -- the plain order is already right unless a key is a prefix of the next one
   for i = 1, k - 1 do
-    if find(keys[i + 1], keys[i], 1, true) == 1 then
+    local a, b = keys[i], keys[i + 1]
+    if #a < #b and sub(b, 1, #a) == a then
       for j = 1, k do
         keys[j] = keys[j] .. "\255"
       end
@@ -312,6 +313,19 @@ end
 
 local function sorted_keys(t, kkind, name, field)
   local keys, k = {}, 0
+  if kkind == "string" then -- the common case, without the per-key kind tests below
+    for key in next, t do
+      if type(key) ~= "string" then
+        fail("%s.%s: map key must be string, got %s", name, field, describe(key))
+      end
+      k = k + 1
+      keys[k] = key
+    end
+    if k > 1 then
+      sort_strings(keys, k)
+    end
+    return keys, k
+  end
   local want = kkind == "string" and "string" or kkind == "bool" and "boolean" or "number"
   for key in pairs(t) do
     if type(key) ~= want or (want == "number" and mtype(key) ~= "integer") then
