@@ -192,6 +192,13 @@ describe("worker behaviour on one server", () => {
     await bad.close();
   });
 
+  test("virtual time against a real-clock executor is refused with FAILED_PRECONDITION", async () => {
+    const w = createWorker({ address: server.address, token: "tok", workerId: "js-virtual", virtualClock: true });
+    w.registerHook("custom:v", () => undefined, { name: "virtual_hook" });
+    await assert.rejects(w.start(), (e) => e.code === "FAILED_PRECONDITION" && /virtual/.test(e.message));
+    await w.close();
+  });
+
   test("close() lets a call in flight answer, then the hooks are gone", async () => {
     const w = createWorker({ address: server.address, token: "tok", workerId: "js-closing" });
     w.registerHook("custom:closing", async () => {
