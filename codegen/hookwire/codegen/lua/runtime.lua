@@ -1237,10 +1237,12 @@ local function scalar_from_json(f, v, path, depth)
   elseif k == "enum" then
     if type(v) == "string" then
       local n = registry[f.type][v]
-      if type(n) ~= "number" then
-        fail("%s: unknown %s value %q", path, f.type, v)
+      if type(n) == "number" then
+        return n
+      elseif find(v, "^%-?%d+$") then -- a number in a string, as protobuf's parsers accept
+        return integer_from_json({ kind = "int32" }, v, path)
       end
-      return n
+      fail("%s: unknown %s value %q", path, f.type, v)
     end
     return integer_from_json({ kind = "int32" }, v, path)
   elseif k == "double" or k == "float" then
