@@ -240,3 +240,51 @@ def test_memory_limit_fails_the_hook_and_keeps_the_worker(
     [entry] = Executor(reg).execute("custom:ok", ctx("custom:ok")).trace
     assert (entry.outcome.value, entry.reason) == ("SKIPPED", "fine")
     assert (w.pid, w.starts) == (pid, 1)
+
+
+def test_concurrent_callers_across_a_crash_all_finish(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    reg = Registry()
+    code = (
+        'hookwire.register("session_start", function(ctx)'
+        " local n = 0 for i = 1, 20000 do n = n + i end"
+        " return hookwire.modified{n = ctx.data.i} end,"
+        ' {name = "work", timeout_ms = 5000})\n'
+    )
+    w = LuaProcessWorker(
+        [hook_file("h.lua", code)], registry=reg, blocking=True, backoff_initial_ms=0
+    )
+    workers.append(w)
+    w.start()
+    ex = Executor(reg)
+    outcomes: list[tuple[int, str, str]] = []
+    lock = threading.Lock()
+
+    def caller(k: int) -> None:
+        for j in range(25):
+            i = k * 100 + j
+            e = ex.execute("session_start", HookContext("session_start", {"i": i}))
+            entry = e.trace[0]
+            with lock:
+                outcomes.append((i, entry.outcome.value, entry.reason))
+                if entry.outcome.value == "MODIFIED":
+                    assert e.context.data == {"i": i, "n": i}  # answers matched by call_id
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    wait_until(lambda: len(outcomes) >= 20, "some calls to complete")
+    os.kill(w.pid or 0, signal.SIGKILL)
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    assert len(outcomes) == 150
+    kinds = {o for _, o, _ in outcomes}
+    assert "MODIFIED" in kinds
+    for _, outcome, reason in outcomes:
+        if outcome != "MODIFIED":
+            assert outcome in ("ERROR", "SKIPPED"), reason
+            assert outcome == "SKIPPED" or "Lua worker" in reason, reason
+    # The worker came back for the calls after the crash.
+    assert w.starts >= 2

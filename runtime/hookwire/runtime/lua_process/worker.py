@@ -55,7 +55,7 @@ from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from google.protobuf.message import DecodeError
 from hookwire.runtime.adapter import HookFailed
@@ -66,6 +66,9 @@ from hookwire.runtime.lua_process.framing import FrameReader, MalformedFrame, en
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.server.registration import spec_from_proto
 from hookwire.v1 import executor_service_pb2 as es
+
+if TYPE_CHECKING:
+    from hookwire.runtime.lua_process.adapter import LuaProcessHookAdapter
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -276,8 +279,8 @@ class LuaProcessWorker:
                         self.registry.unregister(name)
             self._registered = []
 
-    def adapter(self, hook_name: str) -> Any:
-        """The HookAdapter calling `hook_name` in this worker (a LuaProcessHookAdapter)."""
+    def adapter(self, hook_name: str) -> LuaProcessHookAdapter:
+        """The HookAdapter calling `hook_name` in this worker."""
         from hookwire.runtime.lua_process.adapter import LuaProcessHookAdapter
 
         return LuaProcessHookAdapter(self, hook_name)
@@ -323,6 +326,7 @@ class LuaProcessWorker:
         try:
             self._handshake(life)
         except LuaWorkerError as exc:
+            self.last_failure = str(exc)
             self._close_life(life, str(exc))
             self._schedule_restart()
             raise
@@ -430,6 +434,7 @@ class LuaProcessWorker:
             else:
                 reason = f"malformed frame from the Lua worker: unexpected message {kind!r}"
                 break
+        stdout.close()
         if life.proc.poll() is None:
             # A worker that broke the protocol cannot be trusted with another frame; killing
             # it first also closes its stderr, so the tail below is complete.
@@ -449,6 +454,7 @@ class LuaProcessWorker:
                 life.stderr.append(line)
                 _log.info("Lua worker %s: %s", self.worker_id, line)
         finally:
+            stderr.close()
             life.stderr_done.set()
 
     def _deliver(self, life: _Life, result: es.HookCallResult) -> None:
