@@ -370,15 +370,23 @@ export class Worker extends EventEmitter {
   }
 
   /**
-   * Clean shutdown: take no new calls, wait (up to `graceMs`, default `closeGraceMs`) for calls
-   * in flight to answer, end the stream (the executor unregisters the hooks) and close the
-   * channel. Idempotent.
+   * Clean shutdown: unregister the hooks (the executor routes no new call here), wait (up to
+   * `graceMs`, default `closeGraceMs`) for calls in flight to answer, end the stream and close
+   * the channel. Idempotent.
    */
   async close(graceMs = this._closeGraceMs) {
     if (this._closePromise) return this._closePromise;
     this._closing = true;
     if (this._reconnectTimer) clearTimeout(this._reconnectTimer);
     this._closePromise = (async () => {
+      // First take the hooks out of the executor's chains, so that no new call is routed here
+      // (and failed) while the calls in flight finish.
+      if (this.connected && this._hooks.size) {
+        const requestId = this._requestIds++;
+        const ack = this._awaitAck(requestId).catch(() => {});
+        this._write({ case: "unregister", value: create(UnregisterHooksSchema, { names: [...this._hooks.keys()], requestId }) });
+        await Promise.race([ack, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+      }
       if (this._inFlight.size) {
         await Promise.race([
           new Promise((resolve) => this._idleWaiters.push(resolve)),

@@ -208,11 +208,16 @@ describe("worker behaviour on one server", () => {
     await w.start();
     const pending = client.execute({ point: "custom:closing" });
     await eventually(() => w.inFlight === 1, 2000, "the call to arrive");
-    await w.close();
+    const closing = w.close();
+    // While the first call finishes, the hook is already out of the chain: a new execution
+    // does not reach the closing worker (no ERROR for it).
+    await eventually(async () => !(await client.listHooks()).some((h) => h.name === "closing_hook"), 3000, "unregistration");
+    const during = await client.execute({ point: "custom:closing" });
+    assert.deepEqual(during.trace, []);
+    await closing;
     const out = await pending;
     assert.deepEqual(out.context.data, { finished: true });
     assert.equal(out.trace[0].outcome, "MODIFIED");
-    await eventually(async () => !(await client.listHooks()).some((h) => h.name === "closing_hook"), 3000, "unregistration");
   });
 });
 
