@@ -25,8 +25,8 @@ from hookwire.runtime.executor import Executor
 from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
 from hookwire.runtime.registry import Registry
 
-N = 2_000
-REPEATS = 30
+N = 500
+REPEATS = 100
 GOAL_US = 5.0
 POINT = "before_tool_execution"
 
