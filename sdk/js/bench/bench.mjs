@@ -29,6 +29,7 @@ async function sequential(label, n, fn) {
 
 async function inFlight(label, total, depth, fn) {
   let next = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: depth }, async () => {
@@ -39,7 +40,9 @@ async function inFlight(label, total, depth, fn) {
     }),
   );
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  print({ what: label, n: total, in_flight: depth, per_s: total / s });
+  const cpu = process.cpuUsage(cpu0);
+  // The client's CPU share of the wall time: near 1 would make the client the bottleneck.
+  print({ what: label, n: total, in_flight: depth, per_s: total / s, client_cpu: (cpu.user + cpu.system) / 1e6 / s });
 }
 
 if (mode === "worker") {
