@@ -510,7 +510,7 @@ def _map_entry_inline(f: Field, m: Message, names: _Names, target: str) -> list[
     """
     key_tag = 1 << 3 | _wire_type(f.key_kind)
     val_tag = 2 << 3 | _wire_type(f.kind)
-    return [
+    generic = [
         "do",
         f"  local N, e, pos = {_lua_str(f'{m.full_name}.{f.name} entry')}, q, p",
         f"  local k, v, unknown = {_default_expr(f, names, f.key_kind)}, nil, false",
@@ -533,6 +533,32 @@ def _map_entry_inline(f: Field, m: Message, names: _Names, target: str) -> list[
         f"    if v == nil then v = {_default_expr(f, names, f.kind)} end",
         f"    {target}[k] = v",
         "  end",
+        "end",
+    ]
+    if f.key_kind != "string" or f.kind not in ("string", "bytes", "message"):
+        return generic
+    entry = _lua_str(f"{m.full_name}.{f.name} entry")
+    if f.kind == "message":
+        value = [f"local v = {names.dec(f.type_name)}(s, kq + 3, q, nil, d + 1)"]
+    else:
+        value = ["local v = sub(s, kq + 3, q)"]
+        if f.kind == "string":
+            value.append(f'if not utf8len(v) then bad_utf8({entry}, "value") end')
+    return [
+        "-- fast path: the usual entry, key then value with one-byte lengths, filling it exactly",
+        "local kt, kl = byte(s, p, p + 1)",
+        "local vt, vl, kq",
+        "if kt == 10 and kl and kl < 0x80 then",
+        "  kq = p + 1 + kl -- the key's last byte",
+        "  vt, vl = byte(s, kq + 1, kq + 2)",
+        "end",
+        f"if vt == {val_tag} and vl and vl < 0x80 and kq + 2 + vl == q then",
+        "  local k = sub(s, p + 2, kq)",
+        f'  if not utf8len(k) then bad_utf8({entry}, "key") end',
+        *("  " + line for line in value),
+        f"  {target}[k] = v",
+        "else",
+        *("  " + line for line in generic),
         "end",
     ]
 

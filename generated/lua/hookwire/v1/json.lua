@@ -417,41 +417,55 @@ do
         if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "fields") end
         else p, q = rlen(s, pos, e, N, "fields") end
-        do
-          local N, e, pos = "hookwire.v1.JsonObject.fields entry", q, p
-          local k, v, unknown = "", nil, false
-          while pos <= e do
-            local t, x0 = byte(s, pos, pos + 1)
-            if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
-            if t == 10 then
-              local q = pos <= e and x0 or 0x80
-              local p
-              if q and q < 0x80 then
-                p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "key") end
-              else p, q = rlen(s, pos, e, N, "key") end
-              local x = sub(s, p, q)
-              if not utf8len(x) then bad_utf8(N, "key") end
-              pos = q + 1
-              k = x
-            elseif t == 18 then
-              local q = pos <= e and x0 or 0x80
-              local p
-              if q and q < 0x80 then
-                p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "value") end
-              else p, q = rlen(s, pos, e, N, "value") end
-              local x = dec_JsonValue(s, p, q, v, d + 1)
-              pos = q + 1
-              v = x
-            else
-              pos = skip(s, pos, e, t, N, ENTRY_FIELDS, d)
-              unknown = true
+        -- fast path: the usual entry, key then value with one-byte lengths, filling it exactly
+        local kt, kl = byte(s, p, p + 1)
+        local vt, vl, kq
+        if kt == 10 and kl and kl < 0x80 then
+          kq = p + 1 + kl -- the key's last byte
+          vt, vl = byte(s, kq + 1, kq + 2)
+        end
+        if vt == 18 and vl and vl < 0x80 and kq + 2 + vl == q then
+          local k = sub(s, p + 2, kq)
+          if not utf8len(k) then bad_utf8("hookwire.v1.JsonObject.fields entry", "key") end
+          local v = dec_JsonValue(s, kq + 3, q, nil, d + 1)
+          m.fields[k] = v
+        else
+          do
+            local N, e, pos = "hookwire.v1.JsonObject.fields entry", q, p
+            local k, v, unknown = "", nil, false
+            while pos <= e do
+              local t, x0 = byte(s, pos, pos + 1)
+              if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+              if t == 10 then
+                local q = pos <= e and x0 or 0x80
+                local p
+                if q and q < 0x80 then
+                  p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "key") end
+                else p, q = rlen(s, pos, e, N, "key") end
+                local x = sub(s, p, q)
+                if not utf8len(x) then bad_utf8(N, "key") end
+                pos = q + 1
+                k = x
+              elseif t == 18 then
+                local q = pos <= e and x0 or 0x80
+                local p
+                if q and q < 0x80 then
+                  p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "value") end
+                else p, q = rlen(s, pos, e, N, "value") end
+                local x = dec_JsonValue(s, p, q, v, d + 1)
+                pos = q + 1
+                v = x
+              else
+                pos = skip(s, pos, e, t, N, ENTRY_FIELDS, d)
+                unknown = true
+              end
             end
-          end
-          -- an entry holding unknown fields is dropped (upb, which Python uses, moves it to the
-          -- parent's unknown fields, which are not kept here)
-          if not unknown then
-            if v == nil then v = dec_JsonValue(s, 1, 0, nil, d + 1) end
-            m.fields[k] = v
+            -- an entry holding unknown fields is dropped (upb, which Python uses, moves it to the
+            -- parent's unknown fields, which are not kept here)
+            if not unknown then
+              if v == nil then v = dec_JsonValue(s, 1, 0, nil, d + 1) end
+              m.fields[k] = v
+            end
           end
         end
         pos = q + 1
