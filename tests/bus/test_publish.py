@@ -127,6 +127,8 @@ def test_json_payloads_of_every_kind_are_accepted(bus: EventBus) -> None:
         ({"ttl_ns": 1.5}, "ttl_ns"),
         ({"id": 5}, "id"),
         ({"source": 3}, "source"),
+        ({"metadata": 5}, "metadata"),
+        ({"metadata": [("k", "v")]}, "metadata"),
     ],
 )
 def test_bad_fields_are_named(bus: EventBus, kwargs: dict[str, Any], field: str) -> None:
@@ -140,6 +142,13 @@ def test_invalid_type_uses_no_sequence(bus: EventBus) -> None:
     with pytest.raises(InvalidArgument) as info:
         bus.publish("a..b", 1)
     assert info.value.field == "type"
+    for bad in (["a"], None, 5):
+        with pytest.raises(InvalidArgument) as info:
+            bus.publish(bad, 1)  # type: ignore[arg-type]
+        assert info.value.field == "type"
+        with pytest.raises(InvalidArgument) as info:
+            bus.publish_many(bad, [1])  # type: ignore[arg-type]
+        assert info.value.field == "type"
     assert bus.publish("a.b") == 1
 
 
@@ -198,6 +207,12 @@ def test_batch_is_validated_whole_before_anything_is_accepted(bus: EventBus) -> 
     with pytest.raises(InvalidArgument) as info:
         bus.publish_batch([Event("a", 1), "not an event"])  # type: ignore[list-item]
     assert info.value.field == "events[1]"
+    with pytest.raises(InvalidArgument) as info:
+        bus.publish_batch(5)  # type: ignore[arg-type]
+    assert info.value.field == "events"
+    with pytest.raises(InvalidArgument) as info:
+        bus.publish_many("a", 5)  # type: ignore[arg-type]
+    assert info.value.field == "payloads"
     assert sub.poll() == []
     out = bus.publish_batch([Event("a", 1), Event("b", 2)])
     assert [(e.type, e.sequence) for e in out] == [("a", 1), ("b", 2)]

@@ -98,6 +98,13 @@ def _set_done(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
+def _iterable(items: Iterable[Any], field: str) -> list[Any]:
+    try:
+        return list(items)
+    except TypeError:
+        raise InvalidArgument(field, f"must be an iterable, got {type(items).__name__}") from None
+
+
 def _log_callback_error(sub: Subscription, ev: Event, exc: Exception) -> None:
     log.error("subscription %r: callback raised on event %r", sub, ev, exc_info=exc)
 
@@ -437,7 +444,10 @@ class EventBus:
             self._check_fields(id, time_ns, ttl_ns)
         with self._lock:
             # A closed bus has no routes, and _route refuses: no closed check on the hot path.
-            route = self._routes.get(type) or self._route(type)
+            try:
+                route = self._routes.get(type) or self._route(type)
+            except TypeError:  # an unhashable type: _route names the problem
+                route = self._route(type)
             if route.bp:
                 full = self._full(route.bp)
                 if full:
@@ -503,7 +513,7 @@ class EventBus:
             >>> bus.publish_many("metric.sample", [{"v": 1}, {"v": 2}])
             [1, 2]
         """
-        payloads = payloads if isinstance(payloads, list) else list(payloads)
+        payloads = payloads if isinstance(payloads, list) else _iterable(payloads, "payloads")
         for i, payload in enumerate(payloads):
             cls = payload.__class__
             if cls is dict:
@@ -521,7 +531,10 @@ class EventBus:
             attrs.validate()
         n = len(payloads)
         with self._lock:
-            route = self._routes.get(type) or self._route(type)
+            try:
+                route = self._routes.get(type) or self._route(type)
+            except TypeError:  # an unhashable type: _route names the problem
+                route = self._route(type)
             if self._closed:
                 raise FailedPrecondition("bus", "is closed")
             t = self._inproc
@@ -670,7 +683,7 @@ class EventBus:
             >>> [e.sequence for e in bus.publish_batch([Event("a"), Event("b", 2)])]
             [1, 2]
         """
-        prepared = [self._prepare(ev, i) for i, ev in enumerate(events)]
+        prepared = [self._prepare(ev, i) for i, ev in enumerate(_iterable(events, "events"))]
         with self._lock:
             if self._closed:
                 raise FailedPrecondition("bus", "is closed")
@@ -722,7 +735,7 @@ class EventBus:
 
     async def apublish_batch(self, events: Iterable[Event]) -> list[Event]:
         """Async `publish_batch`: awaits room in BACKPRESSURE queues without blocking the loop."""
-        prepared = [self._prepare(ev, i) for i, ev in enumerate(events)]
+        prepared = [self._prepare(ev, i) for i, ev in enumerate(_iterable(events, "events"))]
         with self._lock:
             if self._closed:
                 raise FailedPrecondition("bus", "is closed")

@@ -80,6 +80,8 @@ class EventAttrs:
         self.source_language = source_language
         self.correlation_id = correlation_id
         self.causation_id = causation_id
+        if metadata and not isinstance(metadata, Mapping):
+            raise InvalidArgument("metadata", f"must be a dict of strings, got {metadata!r}")
         self.metadata: dict[str, str] = dict(metadata) if metadata else {}
         self.traceparent = traceparent
         self.tracestate = tracestate
