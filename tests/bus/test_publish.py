@@ -305,3 +305,18 @@ def test_close_releases_a_blocked_publisher_with_an_error(bus: EventBus) -> None
     assert [e.payload for e in sub.poll()] == [1]
     with pytest.raises(FailedPrecondition):
         bus.publish_many("x", [1])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"clock": "now"}, "clock"),
+        ({"on_callback_error": 3}, "on_callback_error"),
+        ({"emit_source": 1}, "emit_source"),
+        ({"retention": 1.5}, "retention"),
+    ],
+)
+def test_bus_arguments(kwargs: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidArgument) as info:
+        EventBus(**kwargs)
+    assert info.value.field == field

@@ -132,6 +132,10 @@ class EventBus:
         emit_source: str = "hookwire://runtime",
         on_callback_error: Callable[[Subscription, Event, Exception], None] | None = None,
     ) -> None:
+        if clock is not None and not isinstance(clock, Clock):
+            raise InvalidArgument(
+                "clock", f"must implement hookwire.runtime.clock.Clock, got {clock!r}"
+            )
         self._clock: Clock = clock if clock is not None else SystemClock()
         # Wall time for event times: the C function itself for the system clock (hot path).
         self._now: Callable[[], int] = (
@@ -155,6 +159,10 @@ class EventBus:
         if not isinstance(emit_source, str):
             raise InvalidArgument("emit_source", "must be a string")
         self._emit_attrs = EventAttrs(source=emit_source, source_language="native")
+        if on_callback_error is not None and not callable(on_callback_error):
+            raise InvalidArgument(
+                "on_callback_error", f"must be callable, got {on_callback_error!r}"
+            )
         self._on_callback_error = on_callback_error or _log_callback_error
         # Not re-entrant (cheaper): nothing called under it takes it again, and callbacks run
         # outside it.
