@@ -96,11 +96,11 @@ def test_replay_to_a_callback(bus: EventBus) -> None:
     assert seen == [1]
 
 
-def test_retention_argument(clock: VirtualClock) -> None:
+def test_retention_argument(clock: VirtualClock, make_bus: Callable[..., EventBus]) -> None:
     with pytest.raises(InvalidArgument) as info:
         EventBus(clock=clock, retention=-1)
     assert info.value.field == "retention"
-    bus = EventBus(clock=clock, retention=0)
+    bus = make_bus(retention=0)
     bus.publish("x")
     with pytest.raises(OutOfRange):
         bus.subscribe("x", from_sequence=1)
