@@ -266,6 +266,53 @@ def _write(f: Field, names: _Names, kind: str, x: str, number: int, fname: str) 
     return [f"local y = {expr}", f"b[i + 1] = {tag}; b[i + 2] = y; i = i + 2; n = n + {tlen} + #y"]
 
 
+def _string_map_encoder(f: Field, names: _Names, val_field: Field) -> list[str]:
+    """The entries of a map with string keys and string, bytes or message values, written
+    with the key's pieces in one go (sorted_keys has checked that the keys are strings)."""
+    fname = _lua_str(f.name)
+    tag, tlen, _ = _tag(f.number, 2)
+    head = [
+        f'if type(v) ~= "table" then type_error(N, {fname}, "map (table)", v) end',
+        f"local keys, nk = sorted_keys(v, {_lua_str(f.key_kind)}, N, {fname})",
+        "for ki = 1, nk do",
+        "  local x = keys[ki]",
+        "  local z = v[x]",
+        f"  if not utf8len(x) then str(x, N, {fname}) end",
+        *("  " + line for line in _check(val_field, "z", fname)),
+        "  local kl = #x",
+        "  local ky = kl < 0x80 and CHR[kl] or varint(kl)",
+    ]
+    if f.kind == "message":
+        body = [
+            # entry tag, entry length (later), key tag, key length, key, value tag, value length
+            # (later), then the value's pieces
+            f'  b[i + 1] = {tag}; b[i + 2] = ""; b[i + 3] = "\\x0a"; b[i + 4] = ky; b[i + 5] = x',
+            '  b[i + 6] = "\\x12"; b[i + 7] = ""',
+            "  local j = i + 2",
+            "  i = i + 7",
+            f"  local n0 = n + {tlen}",
+            "  local nv = n0 + 2 + #ky + kl",
+            f"  i, n = {names.enc(f.type_name)}(z, b, i, nv, d + 1)",
+            "  local y = n - nv < 0x80 and CHR[n - nv] or varint(n - nv)",
+            "  b[j + 5] = y; n = n + #y",
+            "  y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)",
+            "  b[j] = y; n = n + #y",
+            "end",
+        ]
+    else:
+        body = [
+            "  local vl = #z",
+            "  local vy = vl < 0x80 and CHR[vl] or varint(vl)",
+            "  local el = 2 + #ky + kl + #vy + vl",
+            "  local ey = el < 0x80 and CHR[el] or varint(el)",
+            f'  b[i + 1] = {tag}; b[i + 2] = ey; b[i + 3] = "\\x0a"; b[i + 4] = ky; b[i + 5] = x',
+            '  b[i + 6] = "\\x12"; b[i + 7] = vy; b[i + 8] = z',
+            f"  i = i + 8; n = n + {tlen} + #ey + el",
+            "end",
+        ]
+    return head + body
+
+
 def _encode_field(f: Field, names: _Names) -> list[str]:
     fname = _lua_str(f.name)
     v = _index("m", f.name)
@@ -275,6 +322,9 @@ def _encode_field(f: Field, names: _Names) -> list[str]:
         key_field = Field(f.name, f.name, 1, f.key_kind, "single")
         val_field = Field(f.name, f.name, 2, f.kind, "single", f.type_name)
         tag, tlen, _ = _tag(f.number, 2)
+        if f.key_kind == "string" and f.kind in ("string", "bytes", "message"):
+            body = _string_map_encoder(f, names, val_field)
+            return [*out, "if v ~= nil then", *("  " + line for line in body), "end"]
         body = [
             f'if type(v) ~= "table" then type_error(N, {fname}, "map (table)", v) end',
             f"local keys, nk = sorted_keys(v, {_lua_str(f.key_kind)}, N, {fname})",

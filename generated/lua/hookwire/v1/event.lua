@@ -142,25 +142,19 @@ do
       if type(v) ~= "table" then type_error(N, "metadata", "map (table)", v) end
       local keys, nk = sorted_keys(v, "string", N, "metadata")
       for ki = 1, nk do
-        local x, z = keys[ki], nil
-        z = v[x]
-        b[i + 1] = "\x52"; b[i + 2] = ""; i = i + 2
-        local j, n0 = i, n + 1
-        n = n0
-        do
-          if type(x) ~= "string" or not utf8len(x) then x = str(x, N, "metadata") end
-          local l = #x
-          local y = l < 0x80 and CHR[l] or varint(l)
-          b[i + 1] = "\x0a"; b[i + 2] = y; b[i + 3] = x; i = i + 3; n = n + 1 + #y + l
-        end
-        do
-          if type(z) ~= "string" or not utf8len(z) then z = str(z, N, "metadata") end
-          local l = #z
-          local y = l < 0x80 and CHR[l] or varint(l)
-          b[i + 1] = "\x12"; b[i + 2] = y; b[i + 3] = z; i = i + 3; n = n + 1 + #y + l
-        end
-        local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
-        b[j] = y; n = n + #y
+        local x = keys[ki]
+        local z = v[x]
+        if not utf8len(x) then str(x, N, "metadata") end
+        if type(z) ~= "string" or not utf8len(z) then z = str(z, N, "metadata") end
+        local kl = #x
+        local ky = kl < 0x80 and CHR[kl] or varint(kl)
+        local vl = #z
+        local vy = vl < 0x80 and CHR[vl] or varint(vl)
+        local el = 2 + #ky + kl + #vy + vl
+        local ey = el < 0x80 and CHR[el] or varint(el)
+        b[i + 1] = "\x52"; b[i + 2] = ey; b[i + 3] = "\x0a"; b[i + 4] = ky; b[i + 5] = x
+        b[i + 6] = "\x12"; b[i + 7] = vy; b[i + 8] = z
+        i = i + 8; n = n + 1 + #ey + el
       end
     end
     -- 11: ttl (single message)

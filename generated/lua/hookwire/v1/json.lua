@@ -377,26 +377,22 @@ do
       if type(v) ~= "table" then type_error(N, "fields", "map (table)", v) end
       local keys, nk = sorted_keys(v, "string", N, "fields")
       for ki = 1, nk do
-        local x, z = keys[ki], nil
-        z = v[x]
-        b[i + 1] = "\x0a"; b[i + 2] = ""; i = i + 2
-        local j, n0 = i, n + 1
-        n = n0
-        do
-          if type(x) ~= "string" or not utf8len(x) then x = str(x, N, "fields") end
-          local l = #x
-          local y = l < 0x80 and CHR[l] or varint(l)
-          b[i + 1] = "\x0a"; b[i + 2] = y; b[i + 3] = x; i = i + 3; n = n + 1 + #y + l
-        end
-        do
-          if type(z) ~= "table" then type_error(N, "fields", "hookwire.v1.JsonValue table", z) end
-          b[i + 1] = "\x12"; b[i + 2] = ""; i = i + 2
-          local j, n0 = i, n + 1
-          i, n = enc_JsonValue(z, b, i, n0, d + 1)
-          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
-          b[j] = y; n = n + #y
-        end
-        local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+        local x = keys[ki]
+        local z = v[x]
+        if not utf8len(x) then str(x, N, "fields") end
+        if type(z) ~= "table" then type_error(N, "fields", "hookwire.v1.JsonValue table", z) end
+        local kl = #x
+        local ky = kl < 0x80 and CHR[kl] or varint(kl)
+        b[i + 1] = "\x0a"; b[i + 2] = ""; b[i + 3] = "\x0a"; b[i + 4] = ky; b[i + 5] = x
+        b[i + 6] = "\x12"; b[i + 7] = ""
+        local j = i + 2
+        i = i + 7
+        local n0 = n + 1
+        local nv = n0 + 2 + #ky + kl
+        i, n = enc_JsonValue(z, b, i, nv, d + 1)
+        local y = n - nv < 0x80 and CHR[n - nv] or varint(n - nv)
+        b[j + 5] = y; n = n + #y
+        y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
         b[j] = y; n = n + #y
       end
     end
