@@ -7,6 +7,9 @@ import math
 from typing import Any
 
 from google.protobuf import json_format
+from hookwire.v1 import hook_pb2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 KITCHEN = "hookwire.testing.v1.Kitchen"
 SCALARS = "hookwire.testing.v1.Scalars"
@@ -138,3 +141,30 @@ def test_maps_of_every_key_kind_match_python_bytes(kitchen: Any) -> None:
     assert kitchen.lua.ok("bin2bin", cls.DESCRIPTOR, data) == data
     text = kitchen.lua.ok("bin2json", cls.DESCRIPTOR, data)
     assert json_format.Parse(text.decode(), cls()) == msg
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(alphabet="ab\u00e9\U0001f600", max_size=4), st.text(max_size=2), max_size=12
+    )
+)
+def test_string_map_order_matches_python(lua: Any, entries: dict[str, str]) -> None:
+    msg = hook_pb2.HookContext(metadata=entries)
+    data = msg.SerializeToString(deterministic=True)
+    assert lua.ok("bin2bin", msg.DESCRIPTOR, data) == data
+    # the comparator used when strcoll is not bytewise gives the same order
+    same = lua.eval(
+        """
+        local pb = require("hookwire.pb")
+        local t = require("hookwire.v1.hook").HookContext.decode(...).metadata
+        local fast, k = pb.sorted_keys(t, "string", "x", "y")
+        local slow = {}
+        for i = 1, k do slow[i] = fast[i] end
+        table.sort(slow, pb.str_key_lt)
+        for i = 1, k do if slow[i] ~= fast[i] then return false end end
+        return true
+        """,
+        data,
+    )
+    assert same is True

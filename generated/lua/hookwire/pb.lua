@@ -307,6 +307,8 @@ local function sort_strings(keys, k)
   end
 end
 
+pb.str_key_lt = str_key_lt -- exposed for tests: the order without the strcoll shortcut
+
 local function int_key_lt(a, b)
   return math.ult(b, a)
 end
