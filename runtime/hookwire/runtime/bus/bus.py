@@ -59,6 +59,9 @@ NS_PER_S: Final = 1_000_000_000
 MAX_ROUTES: Final = 4096
 # Value types that need no further check when they are the members of a flat dict payload.
 _FLAT: Final = frozenset({str, int, bool, type(None)})
+_STR: Final = frozenset({str})
+# `type` is a parameter name in the publish methods.
+_typeof: Final = type
 _new_event = Event.__new__
 # `publish(_async_since=_NEVER_WAIT)`: neither block nor await for BACKPRESSURE room.
 _NEVER_WAIT: Final = -1
@@ -150,6 +153,9 @@ class EventBus:
         # transport.publish, minus two calls and a list per event).
         self._inproc: InProcessTransport | None = (
             transport if type(transport) is InProcessTransport else None
+        )
+        self._retain: Callable[[Event], None] = (
+            self._inproc.log.append if self._inproc is not None else (lambda ev: None)
         )
         self._bucket: TokenBucket | None = None
         if rate_limit is not None:
@@ -421,10 +427,12 @@ class EventBus:
         # Payload: flat dicts and scalars are checked inline, anything else fully.
         cls = payload.__class__
         if cls is dict:
-            for k, v in payload.items():
-                if k.__class__ is not str or v.__class__ not in _FLAT:
-                    self._check_payload(payload)
-                    break
+            # Two C-level scans: string keys, flat values (the common payload shape).
+            if not (
+                _STR.issuperset(map(_typeof, payload))
+                and _FLAT.issuperset(map(_typeof, payload.values()))
+            ):
+                self._check_payload(payload)
         elif cls not in _FLAT and payload is not NO_DATA:
             self._check_payload(payload)
         if attrs is None:
@@ -489,7 +497,7 @@ class EventBus:
                 seq = t.next_sequence
                 t.next_sequence = seq + 1
                 ev.sequence = seq
-                t.log.append(ev)
+                self._retain(ev)
                 for sub in route.subs:
                     sub.received += 1
                     q = sub._q
@@ -525,10 +533,11 @@ class EventBus:
         for i, payload in enumerate(payloads):
             cls = payload.__class__
             if cls is dict:
-                for k, v in payload.items():
-                    if k.__class__ is not str or v.__class__ not in _FLAT:
-                        self._check_payload_at(payload, i)
-                        break
+                if not (
+                    _STR.issuperset(map(_typeof, payload))
+                    and _FLAT.issuperset(map(_typeof, payload.values()))
+                ):
+                    self._check_payload_at(payload, i)
             elif cls not in _FLAT and payload is not NO_DATA:
                 self._check_payload_at(payload, i)
         if attrs is None:
