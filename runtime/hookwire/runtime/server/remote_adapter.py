@@ -170,7 +170,9 @@ class WorkerConnection:
         kind = answer.WhichOneof("outcome")
         if kind == "error":
             err = answer.error
-            text = f"{err.type}: {err.message}" if err.type else err.message
+            # The reason is the message alone, as for in-process hooks (docs/semantics.md D3.3);
+            # the error type only stands in when the worker sent no message.
+            text = err.message or err.type
             if err.invalid_result:
                 raise InvalidResult(text)
             raise HookFailed(text)
