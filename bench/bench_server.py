@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import statistics
 import subprocess
 import sys
@@ -103,9 +104,11 @@ class _Proc:
             env=env,
         )
         assert self.proc.stdout is not None
-        self.line = self.proc.stdout.readline().strip()
+        ready, _, _ = select.select([self.proc.stdout], [], [], 60)
+        self.line = self.proc.stdout.readline().strip() if ready else ""
         if not self.line:
-            raise RuntimeError(f"helper {args} did not start")
+            self.proc.kill()
+            raise RuntimeError(f"helper {args} did not start within 60 s")
 
     def close(self) -> None:
         assert self.proc.stdin is not None
@@ -132,6 +135,7 @@ async def _subscribe_throughput(address: str, total: int) -> float:
     async with AsyncClient(address) as pub, AsyncClient(address) as sub:
         stream = sub.subscribe(
             "bench.>",
+            from_sequence=1,  # the warm-up event is seen even if published first
             capacity=65_536,
             overflow=Overflow.backpressure(),
             max_batch_size=1024,
@@ -154,8 +158,14 @@ async def _subscribe_throughput(address: str, total: int) -> float:
         await pub.publish([event("bench.warmup")])
         await first
         began = time.perf_counter()
-        for req in requests:
-            await pub._bus.Publish(req, metadata=pub._metadata)
+        pending = iter(requests)
+
+        async def lane() -> None:
+            for req in pending:
+                await pub._bus.Publish(req, metadata=pub._metadata)
+
+        # A few Publish RPCs in flight keep both processes busy (sequences stay total).
+        await asyncio.gather(*(lane() for _ in range(4)))
         await consumer
         return total / (time.perf_counter() - began)
 
@@ -233,6 +243,15 @@ async def _latencies(address: str, calls: int) -> list[float]:
     return out
 
 
+def _measure(coro: Any) -> Any:
+    """Run one measurement, bounded so that a stuck helper cannot hang the benchmark."""
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(coro, 120)
+
+    return asyncio.run(bounded())
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -247,8 +266,8 @@ def run() -> None:
     worker = _Proc("worker", remote.line)
     try:
         total = 200_000
-        base = asyncio.run(_raw_stream_throughput(raw.line, total))
-        ours = asyncio.run(_subscribe_throughput(plain.line, total))
+        base = _measure(_raw_stream_throughput(raw.line, total))
+        ours = _measure(_subscribe_throughput(plain.line, total))
         print(
             f"subscribe throughput (py publisher -> server -> py subscriber): "
             f"{ours:,.0f} events/s (goal >= 150,000)\n"
@@ -256,16 +275,16 @@ def run() -> None:
             f"ratio {ours / base:.2f}",
             flush=True,
         )
-        echo = asyncio.run(_echo_rate(raw.line, 5_000, 16))
-        execute = asyncio.run(_execute_rate(local.line, 5_000, 16))
+        echo = _measure(_echo_rate(raw.line, 5_000, 16))
+        execute = _measure(_execute_rate(local.line, 5_000, 16))
         print(
             f"execute RPC, 3 local no-op hooks, 16 in flight: {execute:,.0f} calls/s\n"
             f"  bare grpcio unary echo (same payload, 16 in flight): {echo:,.0f} calls/s; "
             f"ratio {execute / echo:.2f}",
             flush=True,
         )
-        lat = asyncio.run(_latencies(remote.line, 2_000))
-        rate = asyncio.run(_execute_rate(remote.line, 5_000, 64))
+        lat = _measure(_latencies(remote.line, 2_000))
+        rate = _measure(_execute_rate(remote.line, 5_000, 64))
         print(
             f"remote python hook round trip (execute -> worker -> result), sequential: "
             f"p50 {_pct(lat, 0.5) * 1e6:,.0f} us, p99 {_pct(lat, 0.99) * 1e6:,.0f} us, "

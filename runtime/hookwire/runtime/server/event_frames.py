@@ -30,7 +30,6 @@ from hookwire.v1 import event_pb2, event_service_pb2
 
 __all__ = ["EventFrames"]
 
-_NS = 1_000_000_000
 # EventBatch field tags: 1 = events (length-delimited), 2 = stats (length-delimited).
 _EVENTS_TAG = b"\x0a"
 _STATS_TAG = b"\x12"
@@ -39,6 +38,8 @@ _STATS_TAG = b"\x12"
 def _varint(n: int) -> bytes:
     if n < 0x80:
         return _SMALL[n]
+    if n < 0x4000:  # frames are short: one or two bytes of length almost always
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
@@ -54,30 +55,17 @@ def _field(tag: bytes, payload: bytes) -> bytes:
     return tag + _varint(len(payload)) + payload
 
 
-# UniversalEvent field tags: 1 = id (string), 2 = time (Timestamp), 7 = sequence (varint).
-_ID_TAG = b"\x0a"
-_TIME_TAG = b"\x12"
-_SEQUENCE_TAG = b"\x38"
-
-
 def _stamp(body: bytes, pb: event_pb2.UniversalEvent, ev: Event) -> bytes:
-    """`body` (pb serialized) with the bus's stamps appended: on the wire a later scalar
-    replaces an earlier one and a later message merges into it, so this decodes exactly as
-    the stamped event, without copying or re-encoding the message."""
-    extra = _SEQUENCE_TAG + _varint(ev.sequence)
+    """`body` (pb serialized) followed by the bus's stamps (sequence, and id / time where pb
+    had none) as a second encoded message: on the wire a later scalar replaces an earlier one
+    and a later message field merges into it, so the result decodes exactly as the stamped
+    event, without copying or re-encoding the original."""
+    stamp = event_pb2.UniversalEvent(sequence=ev.sequence)
     if not pb.id:
-        extra += _field(_ID_TAG, ev.id.encode())
+        stamp.id = ev.id
     if ev.time_ns is not None and not pb.HasField("time"):
-        if ev.time_ns < 0:  # rare (a clock before 1970): let protobuf encode it
-            stamped = event_pb2.UniversalEvent.FromString(body + extra)
-            stamped.time.seconds, stamped.time.nanos = divmod(ev.time_ns, _NS)
-            return stamped.SerializeToString()
-        seconds, nanos = divmod(ev.time_ns, _NS)
-        ts = (b"\x08" + _varint(seconds) if seconds else b"") + (
-            b"\x10" + _varint(nanos) if nanos else b""
-        )
-        extra += _field(_TIME_TAG, ts)
-    return body + extra
+        stamp.time.FromNanoseconds(ev.time_ns)
+    return body + stamp.SerializeToString()
 
 
 class EventFrames:
