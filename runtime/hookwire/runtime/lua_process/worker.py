@@ -21,7 +21,9 @@ Failure handling:
 - with `virtual_clock=True` (conformance), calls carry the executor's VirtualClock time, the
   worker reports how far its hook advanced time (`clock_advance`) and the adapter advances the
   VirtualClock by exactly that, so a Lua hook that "takes 60 ms" takes 60 ms. The real-time wait
-  is then `timeout + kill_grace_ms` (virtual time does not pass while waiting).
+  is then `timeout + virtual_call_guard_s` (virtual time does not pass while waiting; the
+  worker's own CPU budget still stops a runaway hook at its timeout, so the guard only catches
+  a stuck worker, generously, since a loaded machine must not turn into a verdict).
 
 Example:
     >>> import pathlib, tempfile
@@ -159,6 +161,7 @@ class LuaProcessWorker:
         check_every: int = 1000,
         blocking: bool = False,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+        virtual_call_guard_s: float = 30.0,
     ) -> None:
         self.hook_files: list[Path] = []
         for i, f in enumerate(map(Path, hook_files)):
@@ -177,6 +180,7 @@ class LuaProcessWorker:
             ("backoff_max_ms", backoff_max_ms, 0.0),
             ("kill_grace_ms", kill_grace_ms, 0.0),
             ("start_timeout_s", start_timeout_s, 0.0),
+            ("virtual_call_guard_s", virtual_call_guard_s, 0.0),
         ):
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not low <= v < 1e12:
                 raise InvalidArgument(name, f"must be a number >= {low:g}, got {v!r}")
@@ -204,6 +208,7 @@ class LuaProcessWorker:
         self.backoff_max_ns = round(backoff_max_ms * _MS)
         self.kill_grace_s = kill_grace_ms / 1000.0
         self.start_timeout_s = float(start_timeout_s)
+        self.virtual_call_guard_s = float(virtual_call_guard_s)
         self.check_every = check_every
         #: Hook name -> its spec, as the worker registered it (last successful start).
         self.specs: dict[str, HookSpec] = {}
@@ -547,7 +552,7 @@ class LuaProcessWorker:
     def wait_s(self, timeout_ns: int) -> float:
         """How long (real seconds) a caller waits for an answer before abandoning the call."""
         if self.virtual:
-            return timeout_ns / _NS + self.kill_grace_s
+            return timeout_ns / _NS + self.virtual_call_guard_s
         return timeout_ns / _NS
 
     def abandon(self, call_id: int) -> None:
@@ -563,7 +568,7 @@ class LuaProcessWorker:
                 self._write(life, es.ExecutorMessage(cancel=es.CancelCall(call_id=call_id)))
             except WorkerGone:
                 return
-        # With a virtual clock the wait already included the grace period.
+        # With a virtual clock the wait already included a generous guard.
         delay = 0.0 if self.virtual else self.kill_grace_s
         timer = threading.Timer(delay, self._kill_if_silent, (life, call_id))
         timer.daemon = True
