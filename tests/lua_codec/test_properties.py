@@ -195,3 +195,29 @@ def test_parent_chain_nests(lua: Any) -> None:
         ctx = hook_pb2.HookContext(custom_point=str(k), parent=ctx)
     data = ctx.SerializeToString(deterministic=True)
     assert lua.ok("bin2bin", ctx.DESCRIPTOR, data) == data
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    st.lists(message_strategy(hook_pb2.HookContext.DESCRIPTOR), min_size=3, max_size=3),
+    st.lists(message_strategy(event_pb2.UniversalEvent.DESCRIPTOR), min_size=3, max_size=3),
+)
+def test_round_trips_in_system_lua(
+    system_lua: Any, contexts: list[Message], events: list[Message]
+) -> None:
+    """The same round trips through the system lua5.4 (one process per batch)."""
+    messages = [*contexts, *events]
+    requests = []
+    for msg in messages:
+        data = msg.SerializeToString(deterministic=True)
+        requests += [("bin2bin", msg.DESCRIPTOR, data), ("bin2json", msg.DESCRIPTOR, data)]
+    outcomes = system_lua(requests)
+    for k, msg in enumerate(messages):
+        (ok_bin, out_bin), (ok_json, out_json) = outcomes[2 * k], outcomes[2 * k + 1]
+        assert ok_bin and ok_json, (out_bin, out_json)
+        assert out_bin == msg.SerializeToString(deterministic=True)
+        assert json_format.Parse(out_json.decode(), type(msg)()) == msg
