@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import lupa.lua54
@@ -88,11 +89,11 @@ def lua_runtime() -> lupa.lua54.LuaRuntime:
     return lua
 
 
-def _best_per_op(run: object, n: int, repeats: int = 5) -> float:
+def _best_per_op(run: Callable[[int], object], n: int, repeats: int = 5) -> float:
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        run(n)  # type: ignore[operator]
+        run(n)
         best = min(best, (time.perf_counter() - t0) / n)
     return best * 1e6
 
