@@ -106,6 +106,18 @@ def test_groups_are_refused_with_a_clear_error() -> None:
     assert generate(request).error == "hookwire.v2.Thing.at: groups are not supported"
 
 
+def test_clashing_lua_names_are_refused() -> None:
+    fd = _file("hookwire/v2/clash.proto", "hookwire.v2")
+    fd.message_type[0].nested_type.add(name="Inner")
+    fd.message_type.add(name="Thing_Inner")
+    request = plugin_pb2.CodeGeneratorRequest(file_to_generate=["hookwire/v2/clash.proto"])
+    request.proto_file.extend([_timestamp_file(), fd])
+    assert generate(request).error == (
+        "hookwire/v2/clash.proto: hookwire.v2.Thing.Inner and hookwire.v2.Thing_Inner would both"
+        " be named Thing_Inner in Lua"
+    )
+
+
 def test_docstring_examples() -> None:
     import doctest
 

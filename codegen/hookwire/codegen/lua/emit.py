@@ -77,8 +77,6 @@ class _Names:
             for m in dep_file.messages:
                 self.foreign[m.full_name] = (_alias(dep_file.module), m)
         self.used_foreign: set[str] = set()
-        keys = [m.key for m in file.messages]
-        self._clash = {k for k in keys if keys.count(k) > 1}
 
     def ident(self, full_name: str) -> str:
         if full_name in self.local:

@@ -198,4 +198,12 @@ def read_file(fd: descriptor_pb2.FileDescriptorProto) -> File:
         )
     for msg in fd.message_type:
         _read_message(msg, "", fd.package, out)
+    seen: dict[str, str] = {}
+    names = [(m.key, m.full_name) for m in out.messages] + [(e.key, e.full_name) for e in out.enums]
+    for key, full_name in names:
+        other = seen.setdefault(key, full_name)
+        if other != full_name:
+            raise SchemaError(
+                f"{fd.name}: {other} and {full_name} would both be named {key} in Lua"
+            )
     return out
