@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 POINT = "before_tool_execution"
 
 
-def _python_hook(bus: EventBus) -> Any:
+def python_hook(bus: EventBus) -> Any:
     def trim_query(ctx: HookContext) -> Modified:
         """Python hook: normalise the query before anyone else looks at it."""
         query = str(ctx.data.get("query", ""))
@@ -39,7 +39,7 @@ def _python_hook(bus: EventBus) -> Any:
     return trim_query
 
 
-def _start_js_worker(address: str, token: str) -> subprocess.Popen[str]:
+def start_js_worker(address: str, token: str) -> subprocess.Popen[str]:
     node = shutil.which("node")
     if node is None:
         raise SystemExit("demo: node is not on PATH (node >= 20 is needed for the JS worker)")
@@ -70,7 +70,7 @@ def main() -> int:
     sandboxes: list[LuaSandbox] = []
 
     def setup(hw: HookwireServer) -> None:
-        hw.registry.register(_python_hook(hw.bus), name="py-trim-query", point=POINT, priority=-100)
+        hw.registry.register(python_hook(hw.bus), name="py-trim-query", point=POINT, priority=-100)
         sandboxes.append(LuaSandbox(clock=hw.clock, bus=hw.bus))
         load_lua_hooks(HERE / "hooks", hw.registry, sandboxes[0])
 
@@ -78,7 +78,7 @@ def main() -> int:
     with ServerThread(setup, config=config) as server:
         address = server.address
         print(f"hookwire executor service on {address} (token auth)")
-        worker = _start_js_worker(address, token)
+        worker = start_js_worker(address, token)
         try:
             with Client(address, token=token, correlation_id="demo-run-1") as client:
                 hooks = client.list_hooks(POINT)
