@@ -134,8 +134,10 @@ class Worker:
         `await worker.register_now(...)` to wait for the executor's answer).
         """
         spec = self.registry.register(hook, **options)
-        if self._session is not None:
-            self._send_register([spec])
+        session = self._session
+        if session is not None:
+            rid = self._send_register([spec])
+            session.acks[rid].add_done_callback(_log_refusal)
         return spec
 
     def hook(self, point: str, **options: Any) -> Callable[[Any], Any]:
@@ -280,8 +282,12 @@ class Worker:
                     )
                 )
             )
-            welcome = await call.read()
+            try:
+                welcome = await call.read()
+            except grpc.RpcError:
+                welcome = None
             if not isinstance(welcome, es.ExecutorMessage):
+                # The call's final status says why (a failed read may only say "INTERNAL").
                 status = await call.code()
                 raise error_from_status(status.name, await call.details() or "stream closed")
             if welcome.WhichOneof("message") != "welcome":
@@ -320,6 +326,8 @@ class Worker:
         session = self._session
         rid = next(self._request_ids)
         if session is not None:
+            # The future exists before the request leaves, so no ack can arrive unclaimed.
+            session.acks[rid] = asyncio.get_running_loop().create_future()
             message = es.RegisterHooks(hooks=[s.to_proto() for s in specs], request_id=rid)
             session.outbox.put_nowait(es.WorkerMessage(register=message))
         return rid
@@ -357,13 +365,8 @@ class Worker:
             elif kind == "register_ack":
                 ack = message.register_ack
                 fut = session.acks.pop(ack.request_id, None)
-                if fut is None:
-                    fut = asyncio.get_running_loop().create_future()
-                    session.acks[ack.request_id] = fut
-                if not fut.done():
+                if fut is not None and not fut.done():
                     fut.set_result(ack)
-                if ack.error and fut is None:
-                    _log.error("executor refused registration: %s", ack.error)
 
     # -- serving calls -----------------------------------------------------------------------
 
@@ -426,6 +429,11 @@ class Worker:
             session.tasks.pop(call.call_id, None)
         _finish(out, vc)
         session.outbox.put_nowait(es.WorkerMessage(result=out))
+
+
+def _log_refusal(fut: asyncio.Future[es.RegisterHooksAck]) -> None:
+    if not fut.cancelled() and fut.exception() is None and fut.result().error:
+        _log.error("the executor refused a registration: %s", fut.result().error)
 
 
 def _fill_error(out: es.HookCallResult, exc: BaseException) -> None:
