@@ -7,15 +7,17 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 
 import grpc
 import pytest
 from grpc import aio
+from hookwire.runtime.bus import Event, EventBus
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.results import Modified
 from hookwire.runtime.server.config import ServerConfig
-from hookwire.runtime.server.server import HookwireServer
-from hookwire.sdk import AsyncClient, Client, event
+from hookwire.runtime.server.server import HookwireServer, ServerThread
+from hookwire.sdk import AsyncClient, Client, Subscription, event
 from hookwire.sdk.errors import Unavailable
 from hookwire.v1 import event_service_pb2 as bs
 from hookwire.v1 import event_service_pb2_grpc as bs_grpc
@@ -117,3 +119,25 @@ def test_cli_rejects_bad_flags_naming_them(tmp_path: object) -> None:
         timeout=30,
     )
     assert result.returncode == 2 and "port" in result.stderr
+
+
+def test_sync_client_subscription_survives_a_server_restart(
+    start_server: Callable[..., ServerThread],
+) -> None:
+    bus = EventBus()
+    first = start_server(bus=bus)
+    port = int(first.address.rsplit(":", 1)[1])
+    bus.publish_batch([Event("e", i) for i in range(1, 4)])
+    seen: list[int] = []
+    state = Subscription()
+    with Client(first.address) as client:
+        batches = client.subscribe("e", from_sequence=1, state=state)
+        while len(seen) < 3:
+            seen.extend(e.sequence for e in next(batches).events)
+        first.stop(grace_s=1.0)  # the stream ends UNAVAILABLE after what was queued
+        bus.publish_batch([Event("e", i) for i in range(4, 7)])  # while no server is up
+        start_server(bus=bus, config=ServerConfig(port=port, shutdown_grace_s=1.0))
+        while len(seen) < 6:
+            seen.extend(e.sequence for e in next(batches).events)
+    assert seen == [1, 2, 3, 4, 5, 6]
+    assert state.reconnects >= 1 and state.last_sequence == 6

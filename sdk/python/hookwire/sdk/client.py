@@ -266,9 +266,11 @@ class Client(_Base):
         resume: bool = True,
         state: Subscription | None = None,
     ) -> Iterator[event_service_pb2.EventBatch]:
-        """Yield batches of matching events. With `resume`, a dropped connection is re-opened
-        from the sequence after the last one delivered (OutOfRange if the server's retention
-        log no longer holds it). Pass a `Subscription` as `state` to observe progress."""
+        """Yield batches of matching events. With `resume`, a dropped connection (UNAVAILABLE,
+        e.g. a server shutting down) is re-opened from the sequence after the last one
+        delivered, or from `from_sequence` if none was (OutOfRange if the server's retention
+        log no longer holds it); a subscription from 0 that got nothing cannot resume without
+        a gap and raises. Pass a `Subscription` as `state` to observe progress."""
         st = state if state is not None else Subscription()
         seq = from_sequence
         while True:
@@ -282,10 +284,14 @@ class Client(_Base):
                     yield batch
                 return
             except grpc.RpcError as exc:
-                if not resume or exc.code() not in _RESUMABLE or st.last_sequence == 0:
+                if (
+                    not resume
+                    or exc.code() not in _RESUMABLE
+                    or not (st.last_sequence or from_sequence)
+                ):
                     raise error_from_rpc(exc) from None
                 st.reconnects += 1
-                seq = st.last_sequence + 1
+                seq = st.last_sequence + 1 if st.last_sequence else from_sequence
                 time.sleep(min(0.05 * st.reconnects, 1.0))
             finally:
                 stream.cancel()
@@ -429,10 +435,10 @@ class AsyncClient(_Base):
                 return
             except grpc.RpcError as exc:
                 code = exc.code()
-                if not resume or code not in _RESUMABLE or st.last_sequence == 0:
+                if not resume or code not in _RESUMABLE or not (st.last_sequence or from_sequence):
                     raise error_from_rpc(exc) from None
                 st.reconnects += 1
-                seq = st.last_sequence + 1
+                seq = st.last_sequence + 1 if st.last_sequence else from_sequence
                 await asyncio.sleep(min(0.05 * st.reconnects, 1.0))
             finally:
                 stream.cancel()
