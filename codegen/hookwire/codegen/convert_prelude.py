@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, NoReturn, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol  # noqa: F401  (Any: the converters below use it)
 
 from hookwire.v1 import models  # noqa: F401  (pyconvert adds the *_pb2 modules here)
 from pydantic import BaseModel
-
-_M = TypeVar("_M", bound=BaseModel)
 
 
 class ConversionError(ValueError):
@@ -33,22 +31,14 @@ class ConversionError(ValueError):
 
 
 _object_new = object.__new__
-_object_set = object.__setattr__
-# BaseModel's slots; setting them through their descriptors skips BaseModel.__setattr__.
+# BaseModel's slots (and its instance dict); setting them through their descriptors skips
+# BaseModel.__setattr__ and the generic attribute lookup. Every *_from_pb builds its model
+# with these, inline: the values come from a typed protobuf message, so they are not
+# validated again (models built by users are validated as usual).
+_set_dict = BaseModel.__dict__["__dict__"].__set__
 _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-
-
-def _new(cls: type[_M], values: dict[str, Any]) -> _M:
-    # What BaseModel.model_construct does, without its per-field bookkeeping (5x faster): the
-    # values come from a protobuf message, already of the right types, one per model field.
-    model = _object_new(cls)
-    _object_set(model, "__dict__", values)
-    _set_fields_set(model, set(values))
-    _set_extra(model, None)
-    _set_private(model, None)
-    return model
 
 
 def _unknown_enum(where: str, enum: str, number: int) -> NoReturn:
@@ -65,6 +55,7 @@ class _SecondsNanos(Protocol):
 
 
 _EPOCH = date(1970, 1, 1).toordinal()
+_date_fromordinal = date.fromordinal
 _MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
 _MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 _MAX_DURATION = 315_576_000_000  # 10000 years, the proto3 limit
@@ -74,15 +65,19 @@ _TIMESTAMP = re.compile(
 _DURATION = re.compile(r"(-)?(\d{1,12})(?:\.(\d{1,9}))?s\Z")
 
 
+# "00".."59": str.format with width specs costs ~10x an index into this table.
+_TWO = tuple(f"{i:02d}" for i in range(60))
+
+
 def _fraction(nanos: int) -> str:
     # proto3 JSON: 0, 3, 6 or 9 fractional digits, as few as represent the value.
     if nanos == 0:
         return ""
     if nanos % 1_000_000 == 0:
-        return f".{nanos // 1_000_000:03d}"
+        return "." + str(1_000 + nanos // 1_000_000)[1:]
     if nanos % 1_000 == 0:
-        return f".{nanos // 1_000:06d}"
-    return f".{nanos:09d}"
+        return "." + str(1_000_000 + nanos // 1_000)[1:]
+    return "." + str(1_000_000_000 + nanos)[1:]
 
 
 def _timestamp_text(pb: _SecondsNanos, where: str) -> str:
@@ -94,12 +89,20 @@ def _timestamp_text(pb: _SecondsNanos, where: str) -> str:
             "0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999999Z"
         )
     days, rest = divmod(seconds, 86_400)
-    day = date.fromordinal(_EPOCH + days)
     hours, rest = divmod(rest, 3_600)
     minutes, secs = divmod(rest, 60)
+    two = _TWO
+    # date.isoformat pads the year to 4 digits (0001-01-01).
     return (
-        f"{day.year:04d}-{day.month:02d}-{day.day:02d}T{hours:02d}:{minutes:02d}:{secs:02d}"
-        f"{_fraction(nanos)}Z"
+        _date_fromordinal(_EPOCH + days).isoformat()
+        + "T"
+        + two[hours]
+        + ":"
+        + two[minutes]
+        + ":"
+        + two[secs]
+        + _fraction(nanos)
+        + "Z"
     )
 
 

@@ -308,9 +308,11 @@ class Writer:
         where = f"{name}.{field.name}"
         if kind.shape == "map":
             if kind.value == "message":
+                # A message map's __getitem__ inserts the entry, present even when empty.
+                self.emit(f"    entries_{field.name} = {target}")
                 self.emit(f"    for key, value in {attr}.items():")
-                self.emit(f"        _fill_{snake(short(kind.type_name))}(value, {target}[key])")
-                self.emit(f"        {target}[key].SetInParent()")
+                fill = f"_fill_{snake(short(kind.type_name))}"
+                self.emit(f"        {fill}(value, entries_{field.name}[key])")
             elif kind.value == "enum":
                 conv = self.to_pb_value("enum", kind.type_name, "value")
                 self.emit(f"    for key, value in {attr}.items():")
@@ -324,8 +326,10 @@ class Writer:
             return
         if kind.shape == "repeated":
             if kind.value == "message":
+                self.emit(f"    add_{field.name} = {target}.add")
                 self.emit(f"    for value in {attr}:")
-                self.emit(f"        _fill_{snake(short(kind.type_name))}(value, {target}.add())")
+                fill = f"_fill_{snake(short(kind.type_name))}"
+                self.emit(f"        {fill}(value, add_{field.name}())")
             elif kind.value == "enum":
                 conv = self.to_pb_value("enum", kind.type_name, "value")
                 self.emit(f"    {target}.extend([{conv} for value in {attr}])")
@@ -344,8 +348,10 @@ class Writer:
             if kind.shape == "oneof" and kind.oneof in self.counted:
                 self.emit(f"{indent}_n_{kind.oneof} += 1")
         if kind.value == "message":
-            self.emit(f"{indent}{target}.SetInParent()")
-            self.emit(f"{indent}_fill_{snake(short(kind.type_name))}({attr}, {target})")
+            # One attribute read of the sub-message (each read builds a wrapper).
+            self.emit(f"{indent}sub_{field.name} = {target}")
+            self.emit(f"{indent}sub_{field.name}.SetInParent()")
+            self.emit(f"{indent}_fill_{snake(short(kind.type_name))}({attr}, sub_{field.name})")
         elif kind.value == "wkt":
             setter = f"_set_{snake(short(kind.type_name))}"
             self.emit(f'{indent}{setter}({target}, {attr}, "{where}")')
@@ -359,47 +365,87 @@ class Writer:
     def from_pb(self, full: str, message: descriptor_pb2.DescriptorProto) -> None:
         name = message.name
         fn = snake(name)
+        const = fn.upper()
         pb_type = self.pb_type(full)
+        attrs = [model_attr(field.name) for field in message.field]
+        # The model's fields_set is a copy of this (a frozenset copies faster than a dict's
+        # keys are collected).
+        self.emit("")
+        self.emit("")
+        listed = ", ".join(f'"{a}"' for a in attrs) + ("," if len(attrs) == 1 else "")
+        self.emit(f"_{const}_FIELDS: frozenset[str] = frozenset(({listed}))")
+        members: dict[str, list[tuple[descriptor_pb2.FieldDescriptorProto, Kind]]] = {}
+        for field in message.field:
+            kind = self.schema.kind(message, field)
+            if kind.shape == "oneof":
+                members.setdefault(kind.oneof, []).append((field, kind))
+        if members:
+            # Messages with a oneof start from a copy of this (every field None, in declaration
+            # order, the order pydantic shows and dumps fields in): one dict copy instead of
+            # building a dict of every member, most of them None.
+            self.emit(f"_{const}_UNSET: dict[str, Any] = {{")
+            self.lines.extend(f'    "{a}": None,' for a in attrs)
+            self.emit("}")
         self.emit("")
         self.emit("")
         self.emit(f"def {fn}_from_pb(pb: {pb_type}) -> models.{name}:")
         self.emit(f'    """Build a models.{name} from a {pb_type}, field by field."""')
-        oneofs = sorted(
-            {
-                message.oneof_decl[f.oneof_index].name
-                for f in message.field
-                if f.HasField("oneof_index") and not f.proto3_optional
-            }
-        )
-        for oneof in oneofs:
-            self.emit(f'    {oneof}_case = pb.WhichOneof("{oneof}")')
-        if not message.field:
-            self.emit(f"    return _new(models.{name}, {{}})")
-            return
-        self.emit(f"    return _new(models.{name}, {{")
+        before: list[str] = []  # locals the values read
+        items: list[tuple[str, str]] = []  # (model attribute, expression) of non-oneof fields
         for field in message.field:
             kind = self.schema.kind(message, field)
             src = pb_get("pb", field.name)
             where = f"{name}.{field.name}"
+            if kind.shape == "oneof":
+                continue
             if kind.shape == "map":
                 conv = self.from_pb_value(kind.value, kind.type_name, "value", where)
                 if kind.value == "scalar":
                     expr = f"dict({src})"
                 else:
-                    expr = f"{{key: {conv} for key, value in {src}.items()}}"
+                    # Keys and __getitem__ are C; a protobuf map's items() is the Python
+                    # ItemsView mixin (a generator frame per entry).
+                    local = f"entries_{field.name}"
+                    before.append(f"    {local} = {src}")
+                    conv = self.from_pb_value(kind.value, kind.type_name, f"{local}[key]", where)
+                    expr = f"{{key: {conv} for key in {local}}}"
             elif kind.shape == "repeated":
                 conv = self.from_pb_value(kind.value, kind.type_name, "value", where)
                 expr = f"list({src})" if kind.value == "scalar" else f"[{conv} for value in {src}]"
             else:
                 conv = self.from_pb_value(kind.value, kind.type_name, src, where)
-                if kind.shape == "oneof":
-                    expr = f'{conv} if {kind.oneof}_case == "{field.name}" else None'
-                elif kind.shape == "optional" or kind.value in ("message", "wkt"):
+                if kind.shape == "optional" or kind.value in ("message", "wkt"):
                     expr = f'{conv} if pb.HasField("{field.name}") else None'
                 else:
                     expr = conv
-            self.emit(f'        "{model_attr(field.name)}": {expr},')
-        self.emit("    })")
+            items.append((model_attr(field.name), expr))
+        self.lines.extend(before)
+        if members:
+            self.emit(f"    values = _{const}_UNSET.copy()")
+            for attr, expr in items:
+                self.emit(f'    values["{attr}"] = {expr}')
+        else:
+            self.emit("    values: dict[str, Any] = {")
+            self.lines.extend(f'        "{attr}": {expr},' for attr, expr in items)
+            self.emit("    }")
+        for oneof in sorted(members):
+            self.emit(f'    {oneof}_case = pb.WhichOneof("{oneof}")')
+            for i, (field, kind) in enumerate(members[oneof]):
+                where = f"{name}.{field.name}"
+                conv = self.from_pb_value(
+                    kind.value, kind.type_name, pb_get("pb", field.name), where
+                )
+                keyword_ = "if" if i == 0 else "elif"
+                self.emit(f'    {keyword_} {oneof}_case == "{field.name}":')
+                self.emit(f'        values["{model_attr(field.name)}"] = {conv}')
+        # What BaseModel.model_construct does, inline and without its per-field bookkeeping:
+        # the values come from a typed protobuf message, so they are not validated again.
+        self.emit(f"    model = _object_new(models.{name})")
+        self.emit("    _set_dict(model, values)")
+        self.emit(f"    _set_fields_set(model, set(_{const}_FIELDS))")
+        self.emit("    _set_extra(model, None)")
+        self.emit("    _set_private(model, None)")
+        self.emit("    return model")
 
     def render(self) -> str:
         self.header()

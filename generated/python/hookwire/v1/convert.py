@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, NoReturn, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol  # noqa: F401  (Any: the converters below use it)
 
 from hookwire.v1 import (
     common_pb2,
@@ -30,30 +30,20 @@ from hookwire.v1 import (
 )
 from pydantic import BaseModel
 
-_M = TypeVar("_M", bound=BaseModel)
-
 
 class ConversionError(ValueError):
     """A model or message cannot be converted; the message names the field."""
 
 
 _object_new = object.__new__
-_object_set = object.__setattr__
-# BaseModel's slots; setting them through their descriptors skips BaseModel.__setattr__.
+# BaseModel's slots (and its instance dict); setting them through their descriptors skips
+# BaseModel.__setattr__ and the generic attribute lookup. Every *_from_pb builds its model
+# with these, inline: the values come from a typed protobuf message, so they are not
+# validated again (models built by users are validated as usual).
+_set_dict = BaseModel.__dict__["__dict__"].__set__
 _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-
-
-def _new(cls: type[_M], values: dict[str, Any]) -> _M:
-    # What BaseModel.model_construct does, without its per-field bookkeeping (5x faster): the
-    # values come from a protobuf message, already of the right types, one per model field.
-    model = _object_new(cls)
-    _object_set(model, "__dict__", values)
-    _set_fields_set(model, set(values))
-    _set_extra(model, None)
-    _set_private(model, None)
-    return model
 
 
 def _unknown_enum(where: str, enum: str, number: int) -> NoReturn:
@@ -70,6 +60,7 @@ class _SecondsNanos(Protocol):
 
 
 _EPOCH = date(1970, 1, 1).toordinal()
+_date_fromordinal = date.fromordinal
 _MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
 _MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 _MAX_DURATION = 315_576_000_000  # 10000 years, the proto3 limit
@@ -79,15 +70,19 @@ _TIMESTAMP = re.compile(
 _DURATION = re.compile(r"(-)?(\d{1,12})(?:\.(\d{1,9}))?s\Z")
 
 
+# "00".."59": str.format with width specs costs ~10x an index into this table.
+_TWO = tuple(f"{i:02d}" for i in range(60))
+
+
 def _fraction(nanos: int) -> str:
     # proto3 JSON: 0, 3, 6 or 9 fractional digits, as few as represent the value.
     if nanos == 0:
         return ""
     if nanos % 1_000_000 == 0:
-        return f".{nanos // 1_000_000:03d}"
+        return "." + str(1_000 + nanos // 1_000_000)[1:]
     if nanos % 1_000 == 0:
-        return f".{nanos // 1_000:06d}"
-    return f".{nanos:09d}"
+        return "." + str(1_000_000 + nanos // 1_000)[1:]
+    return "." + str(1_000_000_000 + nanos)[1:]
 
 
 def _timestamp_text(pb: _SecondsNanos, where: str) -> str:
@@ -99,12 +94,20 @@ def _timestamp_text(pb: _SecondsNanos, where: str) -> str:
             "0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999999Z"
         )
     days, rest = divmod(seconds, 86_400)
-    day = date.fromordinal(_EPOCH + days)
     hours, rest = divmod(rest, 3_600)
     minutes, secs = divmod(rest, 60)
+    two = _TWO
+    # date.isoformat pads the year to 4 digits (0001-01-01).
     return (
-        f"{day.year:04d}-{day.month:02d}-{day.day:02d}T{hours:02d}:{minutes:02d}:{secs:02d}"
-        f"{_fraction(nanos)}Z"
+        _date_fromordinal(_EPOCH + days).isoformat()
+        + "T"
+        + two[hours]
+        + ":"
+        + two[minutes]
+        + ":"
+        + two[secs]
+        + _fraction(nanos)
+        + "Z"
     )
 
 
@@ -419,12 +422,21 @@ def _fill_trace_context(model: models.TraceContext, pb: common_pb2.TraceContext)
     pb.tracestate = model.tracestate
 
 
+_TRACE_CONTEXT_FIELDS: frozenset[str] = frozenset(("traceparent", "tracestate"))
+
+
 def trace_context_from_pb(pb: common_pb2.TraceContext) -> models.TraceContext:
     """Build a models.TraceContext from a common_pb2.TraceContext, field by field."""
-    return _new(models.TraceContext, {
+    values: dict[str, Any] = {
         "traceparent": pb.traceparent,
         "tracestate": pb.tracestate,
-    })
+    }
+    model = _object_new(models.TraceContext)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_TRACE_CONTEXT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def universal_event_to_pb(model: models.UniversalEvent) -> event_pb2.UniversalEvent:
@@ -442,8 +454,9 @@ def _fill_universal_event(model: models.UniversalEvent, pb: event_pb2.UniversalE
     pb.source = model.source
     pb.source_language = _LANGUAGE_TO_PB[model.source_language]
     if model.payload is not None:
-        pb.payload.SetInParent()
-        _fill_json_value(model.payload, pb.payload)
+        sub_payload = pb.payload
+        sub_payload.SetInParent()
+        _fill_json_value(model.payload, sub_payload)
     pb.sequence = model.sequence
     pb.correlation_id = model.correlation_id
     pb.causation_id = model.causation_id
@@ -451,13 +464,17 @@ def _fill_universal_event(model: models.UniversalEvent, pb: event_pb2.UniversalE
     if model.ttl is not None:
         _set_duration(pb.ttl, model.ttl, "UniversalEvent.ttl")
     if model.trace_context is not None:
-        pb.trace_context.SetInParent()
-        _fill_trace_context(model.trace_context, pb.trace_context)
+        sub_trace_context = pb.trace_context
+        sub_trace_context.SetInParent()
+        _fill_trace_context(model.trace_context, sub_trace_context)
+
+
+_UNIVERSAL_EVENT_FIELDS: frozenset[str] = frozenset(("id", "time", "type", "source", "source_language", "payload", "sequence", "correlation_id", "causation_id", "metadata", "ttl", "trace_context"))
 
 
 def universal_event_from_pb(pb: event_pb2.UniversalEvent) -> models.UniversalEvent:
     """Build a models.UniversalEvent from a event_pb2.UniversalEvent, field by field."""
-    return _new(models.UniversalEvent, {
+    values: dict[str, Any] = {
         "id": pb.id,
         "time": _timestamp_text(pb.time, "UniversalEvent.time") if pb.HasField("time") else None,
         "type": pb.type,
@@ -470,7 +487,13 @@ def universal_event_from_pb(pb: event_pb2.UniversalEvent) -> models.UniversalEve
         "metadata": dict(pb.metadata),
         "ttl": _duration_text(pb.ttl, "UniversalEvent.ttl") if pb.HasField("ttl") else None,
         "trace_context": trace_context_from_pb(pb.trace_context) if pb.HasField("trace_context") else None,
-    })
+    }
+    model = _object_new(models.UniversalEvent)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_UNIVERSAL_EVENT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def publish_request_to_pb(model: models.PublishRequest) -> event_service_pb2.PublishRequest:
@@ -481,15 +504,25 @@ def publish_request_to_pb(model: models.PublishRequest) -> event_service_pb2.Pub
 
 
 def _fill_publish_request(model: models.PublishRequest, pb: event_service_pb2.PublishRequest) -> None:
+    add_events = pb.events.add
     for value in model.events:
-        _fill_universal_event(value, pb.events.add())
+        _fill_universal_event(value, add_events())
+
+
+_PUBLISH_REQUEST_FIELDS: frozenset[str] = frozenset(("events",))
 
 
 def publish_request_from_pb(pb: event_service_pb2.PublishRequest) -> models.PublishRequest:
     """Build a models.PublishRequest from a event_service_pb2.PublishRequest, field by field."""
-    return _new(models.PublishRequest, {
+    values: dict[str, Any] = {
         "events": [universal_event_from_pb(value) for value in pb.events],
-    })
+    }
+    model = _object_new(models.PublishRequest)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_PUBLISH_REQUEST_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def publish_response_to_pb(model: models.PublishResponse) -> event_service_pb2.PublishResponse:
@@ -503,11 +536,20 @@ def _fill_publish_response(model: models.PublishResponse, pb: event_service_pb2.
     pb.sequences.extend(model.sequences)
 
 
+_PUBLISH_RESPONSE_FIELDS: frozenset[str] = frozenset(("sequences",))
+
+
 def publish_response_from_pb(pb: event_service_pb2.PublishResponse) -> models.PublishResponse:
     """Build a models.PublishResponse from a event_service_pb2.PublishResponse, field by field."""
-    return _new(models.PublishResponse, {
+    values: dict[str, Any] = {
         "sequences": list(pb.sequences),
-    })
+    }
+    model = _object_new(models.PublishResponse)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_PUBLISH_RESPONSE_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def drop_oldest_to_pb(model: models.DropOldest) -> event_service_pb2.DropOldest:
@@ -521,9 +563,19 @@ def _fill_drop_oldest(model: models.DropOldest, pb: event_service_pb2.DropOldest
     pb.SetInParent()  # no fields
 
 
+_DROP_OLDEST_FIELDS: frozenset[str] = frozenset(())
+
+
 def drop_oldest_from_pb(pb: event_service_pb2.DropOldest) -> models.DropOldest:
     """Build a models.DropOldest from a event_service_pb2.DropOldest, field by field."""
-    return _new(models.DropOldest, {})
+    values: dict[str, Any] = {
+    }
+    model = _object_new(models.DropOldest)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_DROP_OLDEST_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def drop_newest_to_pb(model: models.DropNewest) -> event_service_pb2.DropNewest:
@@ -537,9 +589,19 @@ def _fill_drop_newest(model: models.DropNewest, pb: event_service_pb2.DropNewest
     pb.SetInParent()  # no fields
 
 
+_DROP_NEWEST_FIELDS: frozenset[str] = frozenset(())
+
+
 def drop_newest_from_pb(pb: event_service_pb2.DropNewest) -> models.DropNewest:
     """Build a models.DropNewest from a event_service_pb2.DropNewest, field by field."""
-    return _new(models.DropNewest, {})
+    values: dict[str, Any] = {
+    }
+    model = _object_new(models.DropNewest)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_DROP_NEWEST_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def backpressure_to_pb(model: models.Backpressure) -> event_service_pb2.Backpressure:
@@ -554,11 +616,20 @@ def _fill_backpressure(model: models.Backpressure, pb: event_service_pb2.Backpre
         _set_duration(pb.timeout, model.timeout, "Backpressure.timeout")
 
 
+_BACKPRESSURE_FIELDS: frozenset[str] = frozenset(("timeout",))
+
+
 def backpressure_from_pb(pb: event_service_pb2.Backpressure) -> models.Backpressure:
     """Build a models.Backpressure from a event_service_pb2.Backpressure, field by field."""
-    return _new(models.Backpressure, {
+    values: dict[str, Any] = {
         "timeout": _duration_text(pb.timeout, "Backpressure.timeout") if pb.HasField("timeout") else None,
-    })
+    }
+    model = _object_new(models.Backpressure)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_BACKPRESSURE_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def sample_to_pb(model: models.Sample) -> event_service_pb2.Sample:
@@ -574,12 +645,21 @@ def _fill_sample(model: models.Sample, pb: event_service_pb2.Sample) -> None:
         pb.high_water_mark = model.high_water_mark
 
 
+_SAMPLE_FIELDS: frozenset[str] = frozenset(("rate", "high_water_mark"))
+
+
 def sample_from_pb(pb: event_service_pb2.Sample) -> models.Sample:
     """Build a models.Sample from a event_service_pb2.Sample, field by field."""
-    return _new(models.Sample, {
+    values: dict[str, Any] = {
         "rate": pb.rate,
         "high_water_mark": pb.high_water_mark if pb.HasField("high_water_mark") else None,
-    })
+    }
+    model = _object_new(models.Sample)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_SAMPLE_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def overflow_strategy_to_pb(model: models.OverflowStrategy) -> event_service_pb2.OverflowStrategy:
@@ -593,33 +673,55 @@ def _fill_overflow_strategy(model: models.OverflowStrategy, pb: event_service_pb
     _n_strategy = 0
     if model.drop_oldest is not None:
         _n_strategy += 1
-        pb.drop_oldest.SetInParent()
-        _fill_drop_oldest(model.drop_oldest, pb.drop_oldest)
+        sub_drop_oldest = pb.drop_oldest
+        sub_drop_oldest.SetInParent()
+        _fill_drop_oldest(model.drop_oldest, sub_drop_oldest)
     if model.drop_newest is not None:
         _n_strategy += 1
-        pb.drop_newest.SetInParent()
-        _fill_drop_newest(model.drop_newest, pb.drop_newest)
+        sub_drop_newest = pb.drop_newest
+        sub_drop_newest.SetInParent()
+        _fill_drop_newest(model.drop_newest, sub_drop_newest)
     if model.backpressure is not None:
         _n_strategy += 1
-        pb.backpressure.SetInParent()
-        _fill_backpressure(model.backpressure, pb.backpressure)
+        sub_backpressure = pb.backpressure
+        sub_backpressure.SetInParent()
+        _fill_backpressure(model.backpressure, sub_backpressure)
     if model.sample is not None:
         _n_strategy += 1
-        pb.sample.SetInParent()
-        _fill_sample(model.sample, pb.sample)
+        sub_sample = pb.sample
+        sub_sample.SetInParent()
+        _fill_sample(model.sample, sub_sample)
     if _n_strategy > 1:
         _too_many("OverflowStrategy.strategy", [*(["drop_oldest"] if model.drop_oldest is not None else []), *(["drop_newest"] if model.drop_newest is not None else []), *(["backpressure"] if model.backpressure is not None else []), *(["sample"] if model.sample is not None else [])])
 
 
+_OVERFLOW_STRATEGY_FIELDS: frozenset[str] = frozenset(("drop_oldest", "drop_newest", "backpressure", "sample"))
+_OVERFLOW_STRATEGY_UNSET: dict[str, Any] = {
+    "drop_oldest": None,
+    "drop_newest": None,
+    "backpressure": None,
+    "sample": None,
+}
+
+
 def overflow_strategy_from_pb(pb: event_service_pb2.OverflowStrategy) -> models.OverflowStrategy:
     """Build a models.OverflowStrategy from a event_service_pb2.OverflowStrategy, field by field."""
+    values = _OVERFLOW_STRATEGY_UNSET.copy()
     strategy_case = pb.WhichOneof("strategy")
-    return _new(models.OverflowStrategy, {
-        "drop_oldest": drop_oldest_from_pb(pb.drop_oldest) if strategy_case == "drop_oldest" else None,
-        "drop_newest": drop_newest_from_pb(pb.drop_newest) if strategy_case == "drop_newest" else None,
-        "backpressure": backpressure_from_pb(pb.backpressure) if strategy_case == "backpressure" else None,
-        "sample": sample_from_pb(pb.sample) if strategy_case == "sample" else None,
-    })
+    if strategy_case == "drop_oldest":
+        values["drop_oldest"] = drop_oldest_from_pb(pb.drop_oldest)
+    elif strategy_case == "drop_newest":
+        values["drop_newest"] = drop_newest_from_pb(pb.drop_newest)
+    elif strategy_case == "backpressure":
+        values["backpressure"] = backpressure_from_pb(pb.backpressure)
+    elif strategy_case == "sample":
+        values["sample"] = sample_from_pb(pb.sample)
+    model = _object_new(models.OverflowStrategy)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_OVERFLOW_STRATEGY_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def subscribe_request_to_pb(model: models.SubscribeRequest) -> event_service_pb2.SubscribeRequest:
@@ -635,21 +737,31 @@ def _fill_subscribe_request(model: models.SubscribeRequest, pb: event_service_pb
     if model.capacity is not None:
         pb.capacity = model.capacity
     if model.overflow is not None:
-        pb.overflow.SetInParent()
-        _fill_overflow_strategy(model.overflow, pb.overflow)
+        sub_overflow = pb.overflow
+        sub_overflow.SetInParent()
+        _fill_overflow_strategy(model.overflow, sub_overflow)
     if model.max_batch_size is not None:
         pb.max_batch_size = model.max_batch_size
 
 
+_SUBSCRIBE_REQUEST_FIELDS: frozenset[str] = frozenset(("patterns", "from_sequence", "capacity", "overflow", "max_batch_size"))
+
+
 def subscribe_request_from_pb(pb: event_service_pb2.SubscribeRequest) -> models.SubscribeRequest:
     """Build a models.SubscribeRequest from a event_service_pb2.SubscribeRequest, field by field."""
-    return _new(models.SubscribeRequest, {
+    values: dict[str, Any] = {
         "patterns": list(pb.patterns),
         "from_sequence": pb.from_sequence,
         "capacity": pb.capacity if pb.HasField("capacity") else None,
         "overflow": overflow_strategy_from_pb(pb.overflow) if pb.HasField("overflow") else None,
         "max_batch_size": pb.max_batch_size if pb.HasField("max_batch_size") else None,
-    })
+    }
+    model = _object_new(models.SubscribeRequest)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_SUBSCRIBE_REQUEST_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def subscription_stats_to_pb(model: models.SubscriptionStats) -> event_service_pb2.SubscriptionStats:
@@ -670,9 +782,12 @@ def _fill_subscription_stats(model: models.SubscriptionStats, pb: event_service_
     pb.expired = model.expired
 
 
+_SUBSCRIPTION_STATS_FIELDS: frozenset[str] = frozenset(("received", "delivered", "queued", "dropped_oldest", "dropped_newest", "sampled_out", "timed_out", "expired"))
+
+
 def subscription_stats_from_pb(pb: event_service_pb2.SubscriptionStats) -> models.SubscriptionStats:
     """Build a models.SubscriptionStats from a event_service_pb2.SubscriptionStats, field by field."""
-    return _new(models.SubscriptionStats, {
+    values: dict[str, Any] = {
         "received": pb.received,
         "delivered": pb.delivered,
         "queued": pb.queued,
@@ -681,7 +796,13 @@ def subscription_stats_from_pb(pb: event_service_pb2.SubscriptionStats) -> model
         "sampled_out": pb.sampled_out,
         "timed_out": pb.timed_out,
         "expired": pb.expired,
-    })
+    }
+    model = _object_new(models.SubscriptionStats)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_SUBSCRIPTION_STATS_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def event_batch_to_pb(model: models.EventBatch) -> event_service_pb2.EventBatch:
@@ -692,19 +813,30 @@ def event_batch_to_pb(model: models.EventBatch) -> event_service_pb2.EventBatch:
 
 
 def _fill_event_batch(model: models.EventBatch, pb: event_service_pb2.EventBatch) -> None:
+    add_events = pb.events.add
     for value in model.events:
-        _fill_universal_event(value, pb.events.add())
+        _fill_universal_event(value, add_events())
     if model.stats is not None:
-        pb.stats.SetInParent()
-        _fill_subscription_stats(model.stats, pb.stats)
+        sub_stats = pb.stats
+        sub_stats.SetInParent()
+        _fill_subscription_stats(model.stats, sub_stats)
+
+
+_EVENT_BATCH_FIELDS: frozenset[str] = frozenset(("events", "stats"))
 
 
 def event_batch_from_pb(pb: event_service_pb2.EventBatch) -> models.EventBatch:
     """Build a models.EventBatch from a event_service_pb2.EventBatch, field by field."""
-    return _new(models.EventBatch, {
+    values: dict[str, Any] = {
         "events": [universal_event_from_pb(value) for value in pb.events],
         "stats": subscription_stats_from_pb(pb.stats) if pb.HasField("stats") else None,
-    })
+    }
+    model = _object_new(models.EventBatch)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_EVENT_BATCH_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def execute_request_to_pb(model: models.ExecuteRequest) -> executor_service_pb2.ExecuteRequest:
@@ -716,15 +848,25 @@ def execute_request_to_pb(model: models.ExecuteRequest) -> executor_service_pb2.
 
 def _fill_execute_request(model: models.ExecuteRequest, pb: executor_service_pb2.ExecuteRequest) -> None:
     if model.context is not None:
-        pb.context.SetInParent()
-        _fill_hook_context(model.context, pb.context)
+        sub_context = pb.context
+        sub_context.SetInParent()
+        _fill_hook_context(model.context, sub_context)
+
+
+_EXECUTE_REQUEST_FIELDS: frozenset[str] = frozenset(("context",))
 
 
 def execute_request_from_pb(pb: executor_service_pb2.ExecuteRequest) -> models.ExecuteRequest:
     """Build a models.ExecuteRequest from a executor_service_pb2.ExecuteRequest, field by field."""
-    return _new(models.ExecuteRequest, {
+    values: dict[str, Any] = {
         "context": hook_context_from_pb(pb.context) if pb.HasField("context") else None,
-    })
+    }
+    model = _object_new(models.ExecuteRequest)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_EXECUTE_REQUEST_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def execute_response_to_pb(model: models.ExecuteResponse) -> executor_service_pb2.ExecuteResponse:
@@ -736,15 +878,25 @@ def execute_response_to_pb(model: models.ExecuteResponse) -> executor_service_pb
 
 def _fill_execute_response(model: models.ExecuteResponse, pb: executor_service_pb2.ExecuteResponse) -> None:
     if model.execution is not None:
-        pb.execution.SetInParent()
-        _fill_execution(model.execution, pb.execution)
+        sub_execution = pb.execution
+        sub_execution.SetInParent()
+        _fill_execution(model.execution, sub_execution)
+
+
+_EXECUTE_RESPONSE_FIELDS: frozenset[str] = frozenset(("execution",))
 
 
 def execute_response_from_pb(pb: executor_service_pb2.ExecuteResponse) -> models.ExecuteResponse:
     """Build a models.ExecuteResponse from a executor_service_pb2.ExecuteResponse, field by field."""
-    return _new(models.ExecuteResponse, {
+    values: dict[str, Any] = {
         "execution": execution_from_pb(pb.execution) if pb.HasField("execution") else None,
-    })
+    }
+    model = _object_new(models.ExecuteResponse)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_EXECUTE_RESPONSE_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def worker_hello_to_pb(model: models.WorkerHello) -> executor_service_pb2.WorkerHello:
@@ -761,14 +913,23 @@ def _fill_worker_hello(model: models.WorkerHello, pb: executor_service_pb2.Worke
     pb.virtual_clock = model.virtual_clock
 
 
+_WORKER_HELLO_FIELDS: frozenset[str] = frozenset(("worker_id", "language", "sdk", "virtual_clock"))
+
+
 def worker_hello_from_pb(pb: executor_service_pb2.WorkerHello) -> models.WorkerHello:
     """Build a models.WorkerHello from a executor_service_pb2.WorkerHello, field by field."""
-    return _new(models.WorkerHello, {
+    values: dict[str, Any] = {
         "worker_id": pb.worker_id,
         "language": (_LANGUAGE_FROM_PB.get(pb.language) or _unknown_enum("WorkerHello.language", "Language", pb.language)),
         "sdk": pb.sdk,
         "virtual_clock": pb.virtual_clock,
-    })
+    }
+    model = _object_new(models.WorkerHello)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_WORKER_HELLO_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def register_hooks_to_pb(model: models.RegisterHooks) -> executor_service_pb2.RegisterHooks:
@@ -779,17 +940,27 @@ def register_hooks_to_pb(model: models.RegisterHooks) -> executor_service_pb2.Re
 
 
 def _fill_register_hooks(model: models.RegisterHooks, pb: executor_service_pb2.RegisterHooks) -> None:
+    add_hooks = pb.hooks.add
     for value in model.hooks:
-        _fill_hook_registration(value, pb.hooks.add())
+        _fill_hook_registration(value, add_hooks())
     pb.request_id = model.request_id
+
+
+_REGISTER_HOOKS_FIELDS: frozenset[str] = frozenset(("hooks", "request_id"))
 
 
 def register_hooks_from_pb(pb: executor_service_pb2.RegisterHooks) -> models.RegisterHooks:
     """Build a models.RegisterHooks from a executor_service_pb2.RegisterHooks, field by field."""
-    return _new(models.RegisterHooks, {
+    values: dict[str, Any] = {
         "hooks": [hook_registration_from_pb(value) for value in pb.hooks],
         "request_id": pb.request_id,
-    })
+    }
+    model = _object_new(models.RegisterHooks)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_REGISTER_HOOKS_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def unregister_hooks_to_pb(model: models.UnregisterHooks) -> executor_service_pb2.UnregisterHooks:
@@ -804,12 +975,21 @@ def _fill_unregister_hooks(model: models.UnregisterHooks, pb: executor_service_p
     pb.request_id = model.request_id
 
 
+_UNREGISTER_HOOKS_FIELDS: frozenset[str] = frozenset(("names", "request_id"))
+
+
 def unregister_hooks_from_pb(pb: executor_service_pb2.UnregisterHooks) -> models.UnregisterHooks:
     """Build a models.UnregisterHooks from a executor_service_pb2.UnregisterHooks, field by field."""
-    return _new(models.UnregisterHooks, {
+    values: dict[str, Any] = {
         "names": list(pb.names),
         "request_id": pb.request_id,
-    })
+    }
+    model = _object_new(models.UnregisterHooks)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_UNREGISTER_HOOKS_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def hook_error_to_pb(model: models.HookError) -> executor_service_pb2.HookError:
@@ -825,13 +1005,22 @@ def _fill_hook_error(model: models.HookError, pb: executor_service_pb2.HookError
     pb.invalid_result = model.invalid_result
 
 
+_HOOK_ERROR_FIELDS: frozenset[str] = frozenset(("type", "message", "invalid_result"))
+
+
 def hook_error_from_pb(pb: executor_service_pb2.HookError) -> models.HookError:
     """Build a models.HookError from a executor_service_pb2.HookError, field by field."""
-    return _new(models.HookError, {
+    values: dict[str, Any] = {
         "type": pb.type,
         "message": pb.message,
         "invalid_result": pb.invalid_result,
-    })
+    }
+    model = _object_new(models.HookError)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_HOOK_ERROR_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def hook_call_result_to_pb(model: models.HookCallResult) -> executor_service_pb2.HookCallResult:
@@ -846,27 +1035,45 @@ def _fill_hook_call_result(model: models.HookCallResult, pb: executor_service_pb
     pb.call_id = model.call_id
     if model.result is not None:
         _n_outcome += 1
-        pb.result.SetInParent()
-        _fill_hook_result(model.result, pb.result)
+        sub_result = pb.result
+        sub_result.SetInParent()
+        _fill_hook_result(model.result, sub_result)
     if model.error is not None:
         _n_outcome += 1
-        pb.error.SetInParent()
-        _fill_hook_error(model.error, pb.error)
+        sub_error = pb.error
+        sub_error.SetInParent()
+        _fill_hook_error(model.error, sub_error)
     if model.clock_advance is not None:
         _set_duration(pb.clock_advance, model.clock_advance, "HookCallResult.clock_advance")
     if _n_outcome > 1:
         _too_many("HookCallResult.outcome", [*(["result"] if model.result is not None else []), *(["error"] if model.error is not None else [])])
 
 
+_HOOK_CALL_RESULT_FIELDS: frozenset[str] = frozenset(("call_id", "result", "error", "clock_advance"))
+_HOOK_CALL_RESULT_UNSET: dict[str, Any] = {
+    "call_id": None,
+    "result": None,
+    "error": None,
+    "clock_advance": None,
+}
+
+
 def hook_call_result_from_pb(pb: executor_service_pb2.HookCallResult) -> models.HookCallResult:
     """Build a models.HookCallResult from a executor_service_pb2.HookCallResult, field by field."""
+    values = _HOOK_CALL_RESULT_UNSET.copy()
+    values["call_id"] = pb.call_id
+    values["clock_advance"] = _duration_text(pb.clock_advance, "HookCallResult.clock_advance") if pb.HasField("clock_advance") else None
     outcome_case = pb.WhichOneof("outcome")
-    return _new(models.HookCallResult, {
-        "call_id": pb.call_id,
-        "result": hook_result_from_pb(pb.result) if outcome_case == "result" else None,
-        "error": hook_error_from_pb(pb.error) if outcome_case == "error" else None,
-        "clock_advance": _duration_text(pb.clock_advance, "HookCallResult.clock_advance") if pb.HasField("clock_advance") else None,
-    })
+    if outcome_case == "result":
+        values["result"] = hook_result_from_pb(pb.result)
+    elif outcome_case == "error":
+        values["error"] = hook_error_from_pb(pb.error)
+    model = _object_new(models.HookCallResult)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_HOOK_CALL_RESULT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def worker_message_to_pb(model: models.WorkerMessage) -> executor_service_pb2.WorkerMessage:
@@ -880,33 +1087,55 @@ def _fill_worker_message(model: models.WorkerMessage, pb: executor_service_pb2.W
     _n_message = 0
     if model.hello is not None:
         _n_message += 1
-        pb.hello.SetInParent()
-        _fill_worker_hello(model.hello, pb.hello)
+        sub_hello = pb.hello
+        sub_hello.SetInParent()
+        _fill_worker_hello(model.hello, sub_hello)
     if model.register_ is not None:
         _n_message += 1
-        pb.register.SetInParent()
-        _fill_register_hooks(model.register_, pb.register)
+        sub_register = pb.register
+        sub_register.SetInParent()
+        _fill_register_hooks(model.register_, sub_register)
     if model.unregister is not None:
         _n_message += 1
-        pb.unregister.SetInParent()
-        _fill_unregister_hooks(model.unregister, pb.unregister)
+        sub_unregister = pb.unregister
+        sub_unregister.SetInParent()
+        _fill_unregister_hooks(model.unregister, sub_unregister)
     if model.result is not None:
         _n_message += 1
-        pb.result.SetInParent()
-        _fill_hook_call_result(model.result, pb.result)
+        sub_result = pb.result
+        sub_result.SetInParent()
+        _fill_hook_call_result(model.result, sub_result)
     if _n_message > 1:
         _too_many("WorkerMessage.message", [*(["hello"] if model.hello is not None else []), *(["register"] if model.register_ is not None else []), *(["unregister"] if model.unregister is not None else []), *(["result"] if model.result is not None else [])])
 
 
+_WORKER_MESSAGE_FIELDS: frozenset[str] = frozenset(("hello", "register_", "unregister", "result"))
+_WORKER_MESSAGE_UNSET: dict[str, Any] = {
+    "hello": None,
+    "register_": None,
+    "unregister": None,
+    "result": None,
+}
+
+
 def worker_message_from_pb(pb: executor_service_pb2.WorkerMessage) -> models.WorkerMessage:
     """Build a models.WorkerMessage from a executor_service_pb2.WorkerMessage, field by field."""
+    values = _WORKER_MESSAGE_UNSET.copy()
     message_case = pb.WhichOneof("message")
-    return _new(models.WorkerMessage, {
-        "hello": worker_hello_from_pb(pb.hello) if message_case == "hello" else None,
-        "register_": register_hooks_from_pb(pb.register) if message_case == "register" else None,
-        "unregister": unregister_hooks_from_pb(pb.unregister) if message_case == "unregister" else None,
-        "result": hook_call_result_from_pb(pb.result) if message_case == "result" else None,
-    })
+    if message_case == "hello":
+        values["hello"] = worker_hello_from_pb(pb.hello)
+    elif message_case == "register":
+        values["register_"] = register_hooks_from_pb(pb.register)
+    elif message_case == "unregister":
+        values["unregister"] = unregister_hooks_from_pb(pb.unregister)
+    elif message_case == "result":
+        values["result"] = hook_call_result_from_pb(pb.result)
+    model = _object_new(models.WorkerMessage)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_WORKER_MESSAGE_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def worker_welcome_to_pb(model: models.WorkerWelcome) -> executor_service_pb2.WorkerWelcome:
@@ -920,11 +1149,20 @@ def _fill_worker_welcome(model: models.WorkerWelcome, pb: executor_service_pb2.W
     pb.connection_id = model.connection_id
 
 
+_WORKER_WELCOME_FIELDS: frozenset[str] = frozenset(("connection_id",))
+
+
 def worker_welcome_from_pb(pb: executor_service_pb2.WorkerWelcome) -> models.WorkerWelcome:
     """Build a models.WorkerWelcome from a executor_service_pb2.WorkerWelcome, field by field."""
-    return _new(models.WorkerWelcome, {
+    values: dict[str, Any] = {
         "connection_id": pb.connection_id,
-    })
+    }
+    model = _object_new(models.WorkerWelcome)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_WORKER_WELCOME_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def register_hooks_ack_to_pb(model: models.RegisterHooksAck) -> executor_service_pb2.RegisterHooksAck:
@@ -940,13 +1178,22 @@ def _fill_register_hooks_ack(model: models.RegisterHooksAck, pb: executor_servic
     pb.code = model.code
 
 
+_REGISTER_HOOKS_ACK_FIELDS: frozenset[str] = frozenset(("request_id", "error", "code"))
+
+
 def register_hooks_ack_from_pb(pb: executor_service_pb2.RegisterHooksAck) -> models.RegisterHooksAck:
     """Build a models.RegisterHooksAck from a executor_service_pb2.RegisterHooksAck, field by field."""
-    return _new(models.RegisterHooksAck, {
+    values: dict[str, Any] = {
         "request_id": pb.request_id,
         "error": pb.error,
         "code": pb.code,
-    })
+    }
+    model = _object_new(models.RegisterHooksAck)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_REGISTER_HOOKS_ACK_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def hook_call_to_pb(model: models.HookCall) -> executor_service_pb2.HookCall:
@@ -960,22 +1207,32 @@ def _fill_hook_call(model: models.HookCall, pb: executor_service_pb2.HookCall) -
     pb.call_id = model.call_id
     pb.hook_name = model.hook_name
     if model.context is not None:
-        pb.context.SetInParent()
-        _fill_hook_context(model.context, pb.context)
+        sub_context = pb.context
+        sub_context.SetInParent()
+        _fill_hook_context(model.context, sub_context)
     if model.timeout is not None:
         _set_duration(pb.timeout, model.timeout, "HookCall.timeout")
     pb.clock_now_unix_nanos = model.clock_now_unix_nanos
 
 
+_HOOK_CALL_FIELDS: frozenset[str] = frozenset(("call_id", "hook_name", "context", "timeout", "clock_now_unix_nanos"))
+
+
 def hook_call_from_pb(pb: executor_service_pb2.HookCall) -> models.HookCall:
     """Build a models.HookCall from a executor_service_pb2.HookCall, field by field."""
-    return _new(models.HookCall, {
+    values: dict[str, Any] = {
         "call_id": pb.call_id,
         "hook_name": pb.hook_name,
         "context": hook_context_from_pb(pb.context) if pb.HasField("context") else None,
         "timeout": _duration_text(pb.timeout, "HookCall.timeout") if pb.HasField("timeout") else None,
         "clock_now_unix_nanos": pb.clock_now_unix_nanos,
-    })
+    }
+    model = _object_new(models.HookCall)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_HOOK_CALL_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def cancel_call_to_pb(model: models.CancelCall) -> executor_service_pb2.CancelCall:
@@ -989,11 +1246,20 @@ def _fill_cancel_call(model: models.CancelCall, pb: executor_service_pb2.CancelC
     pb.call_id = model.call_id
 
 
+_CANCEL_CALL_FIELDS: frozenset[str] = frozenset(("call_id",))
+
+
 def cancel_call_from_pb(pb: executor_service_pb2.CancelCall) -> models.CancelCall:
     """Build a models.CancelCall from a executor_service_pb2.CancelCall, field by field."""
-    return _new(models.CancelCall, {
+    values: dict[str, Any] = {
         "call_id": pb.call_id,
-    })
+    }
+    model = _object_new(models.CancelCall)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_CANCEL_CALL_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def executor_message_to_pb(model: models.ExecutorMessage) -> executor_service_pb2.ExecutorMessage:
@@ -1007,33 +1273,55 @@ def _fill_executor_message(model: models.ExecutorMessage, pb: executor_service_p
     _n_message = 0
     if model.welcome is not None:
         _n_message += 1
-        pb.welcome.SetInParent()
-        _fill_worker_welcome(model.welcome, pb.welcome)
+        sub_welcome = pb.welcome
+        sub_welcome.SetInParent()
+        _fill_worker_welcome(model.welcome, sub_welcome)
     if model.register_ack is not None:
         _n_message += 1
-        pb.register_ack.SetInParent()
-        _fill_register_hooks_ack(model.register_ack, pb.register_ack)
+        sub_register_ack = pb.register_ack
+        sub_register_ack.SetInParent()
+        _fill_register_hooks_ack(model.register_ack, sub_register_ack)
     if model.call is not None:
         _n_message += 1
-        pb.call.SetInParent()
-        _fill_hook_call(model.call, pb.call)
+        sub_call = pb.call
+        sub_call.SetInParent()
+        _fill_hook_call(model.call, sub_call)
     if model.cancel is not None:
         _n_message += 1
-        pb.cancel.SetInParent()
-        _fill_cancel_call(model.cancel, pb.cancel)
+        sub_cancel = pb.cancel
+        sub_cancel.SetInParent()
+        _fill_cancel_call(model.cancel, sub_cancel)
     if _n_message > 1:
         _too_many("ExecutorMessage.message", [*(["welcome"] if model.welcome is not None else []), *(["register_ack"] if model.register_ack is not None else []), *(["call"] if model.call is not None else []), *(["cancel"] if model.cancel is not None else [])])
 
 
+_EXECUTOR_MESSAGE_FIELDS: frozenset[str] = frozenset(("welcome", "register_ack", "call", "cancel"))
+_EXECUTOR_MESSAGE_UNSET: dict[str, Any] = {
+    "welcome": None,
+    "register_ack": None,
+    "call": None,
+    "cancel": None,
+}
+
+
 def executor_message_from_pb(pb: executor_service_pb2.ExecutorMessage) -> models.ExecutorMessage:
     """Build a models.ExecutorMessage from a executor_service_pb2.ExecutorMessage, field by field."""
+    values = _EXECUTOR_MESSAGE_UNSET.copy()
     message_case = pb.WhichOneof("message")
-    return _new(models.ExecutorMessage, {
-        "welcome": worker_welcome_from_pb(pb.welcome) if message_case == "welcome" else None,
-        "register_ack": register_hooks_ack_from_pb(pb.register_ack) if message_case == "register_ack" else None,
-        "call": hook_call_from_pb(pb.call) if message_case == "call" else None,
-        "cancel": cancel_call_from_pb(pb.cancel) if message_case == "cancel" else None,
-    })
+    if message_case == "welcome":
+        values["welcome"] = worker_welcome_from_pb(pb.welcome)
+    elif message_case == "register_ack":
+        values["register_ack"] = register_hooks_ack_from_pb(pb.register_ack)
+    elif message_case == "call":
+        values["call"] = hook_call_from_pb(pb.call)
+    elif message_case == "cancel":
+        values["cancel"] = cancel_call_from_pb(pb.cancel)
+    model = _object_new(models.ExecutorMessage)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_EXECUTOR_MESSAGE_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def list_hooks_request_to_pb(model: models.ListHooksRequest) -> executor_service_pb2.ListHooksRequest:
@@ -1050,14 +1338,23 @@ def _fill_list_hooks_request(model: models.ListHooksRequest, pb: executor_servic
     pb.tags.extend(model.tags)
 
 
+_LIST_HOOKS_REQUEST_FIELDS: frozenset[str] = frozenset(("point", "custom_point", "language", "tags"))
+
+
 def list_hooks_request_from_pb(pb: executor_service_pb2.ListHooksRequest) -> models.ListHooksRequest:
     """Build a models.ListHooksRequest from a executor_service_pb2.ListHooksRequest, field by field."""
-    return _new(models.ListHooksRequest, {
+    values: dict[str, Any] = {
         "point": (_HOOK_POINT_FROM_PB.get(pb.point) or _unknown_enum("ListHooksRequest.point", "HookPoint", pb.point)),
         "custom_point": pb.custom_point,
         "language": (_LANGUAGE_FROM_PB.get(pb.language) or _unknown_enum("ListHooksRequest.language", "Language", pb.language)),
         "tags": list(pb.tags),
-    })
+    }
+    model = _object_new(models.ListHooksRequest)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_LIST_HOOKS_REQUEST_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def list_hooks_response_to_pb(model: models.ListHooksResponse) -> executor_service_pb2.ListHooksResponse:
@@ -1068,15 +1365,25 @@ def list_hooks_response_to_pb(model: models.ListHooksResponse) -> executor_servi
 
 
 def _fill_list_hooks_response(model: models.ListHooksResponse, pb: executor_service_pb2.ListHooksResponse) -> None:
+    add_hooks = pb.hooks.add
     for value in model.hooks:
-        _fill_hook_registration(value, pb.hooks.add())
+        _fill_hook_registration(value, add_hooks())
+
+
+_LIST_HOOKS_RESPONSE_FIELDS: frozenset[str] = frozenset(("hooks",))
 
 
 def list_hooks_response_from_pb(pb: executor_service_pb2.ListHooksResponse) -> models.ListHooksResponse:
     """Build a models.ListHooksResponse from a executor_service_pb2.ListHooksResponse, field by field."""
-    return _new(models.ListHooksResponse, {
+    values: dict[str, Any] = {
         "hooks": [hook_registration_from_pb(value) for value in pb.hooks],
-    })
+    }
+    model = _object_new(models.ListHooksResponse)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_LIST_HOOKS_RESPONSE_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def get_breaker_state_request_to_pb(model: models.GetBreakerStateRequest) -> executor_service_pb2.GetBreakerStateRequest:
@@ -1090,11 +1397,20 @@ def _fill_get_breaker_state_request(model: models.GetBreakerStateRequest, pb: ex
     pb.hook_names.extend(model.hook_names)
 
 
+_GET_BREAKER_STATE_REQUEST_FIELDS: frozenset[str] = frozenset(("hook_names",))
+
+
 def get_breaker_state_request_from_pb(pb: executor_service_pb2.GetBreakerStateRequest) -> models.GetBreakerStateRequest:
     """Build a models.GetBreakerStateRequest from a executor_service_pb2.GetBreakerStateRequest, field by field."""
-    return _new(models.GetBreakerStateRequest, {
+    values: dict[str, Any] = {
         "hook_names": list(pb.hook_names),
-    })
+    }
+    model = _object_new(models.GetBreakerStateRequest)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_GET_BREAKER_STATE_REQUEST_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def get_breaker_state_response_to_pb(model: models.GetBreakerStateResponse) -> executor_service_pb2.GetBreakerStateResponse:
@@ -1105,15 +1421,25 @@ def get_breaker_state_response_to_pb(model: models.GetBreakerStateResponse) -> e
 
 
 def _fill_get_breaker_state_response(model: models.GetBreakerStateResponse, pb: executor_service_pb2.GetBreakerStateResponse) -> None:
+    add_breakers = pb.breakers.add
     for value in model.breakers:
-        _fill_breaker_status(value, pb.breakers.add())
+        _fill_breaker_status(value, add_breakers())
+
+
+_GET_BREAKER_STATE_RESPONSE_FIELDS: frozenset[str] = frozenset(("breakers",))
 
 
 def get_breaker_state_response_from_pb(pb: executor_service_pb2.GetBreakerStateResponse) -> models.GetBreakerStateResponse:
     """Build a models.GetBreakerStateResponse from a executor_service_pb2.GetBreakerStateResponse, field by field."""
-    return _new(models.GetBreakerStateResponse, {
+    values: dict[str, Any] = {
         "breakers": [breaker_status_from_pb(value) for value in pb.breakers],
-    })
+    }
+    model = _object_new(models.GetBreakerStateResponse)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_GET_BREAKER_STATE_RESPONSE_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def reset_breaker_request_to_pb(model: models.ResetBreakerRequest) -> executor_service_pb2.ResetBreakerRequest:
@@ -1127,11 +1453,20 @@ def _fill_reset_breaker_request(model: models.ResetBreakerRequest, pb: executor_
     pb.hook_name = model.hook_name
 
 
+_RESET_BREAKER_REQUEST_FIELDS: frozenset[str] = frozenset(("hook_name",))
+
+
 def reset_breaker_request_from_pb(pb: executor_service_pb2.ResetBreakerRequest) -> models.ResetBreakerRequest:
     """Build a models.ResetBreakerRequest from a executor_service_pb2.ResetBreakerRequest, field by field."""
-    return _new(models.ResetBreakerRequest, {
+    values: dict[str, Any] = {
         "hook_name": pb.hook_name,
-    })
+    }
+    model = _object_new(models.ResetBreakerRequest)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_RESET_BREAKER_REQUEST_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def reset_breaker_response_to_pb(model: models.ResetBreakerResponse) -> executor_service_pb2.ResetBreakerResponse:
@@ -1143,15 +1478,25 @@ def reset_breaker_response_to_pb(model: models.ResetBreakerResponse) -> executor
 
 def _fill_reset_breaker_response(model: models.ResetBreakerResponse, pb: executor_service_pb2.ResetBreakerResponse) -> None:
     if model.breaker is not None:
-        pb.breaker.SetInParent()
-        _fill_breaker_status(model.breaker, pb.breaker)
+        sub_breaker = pb.breaker
+        sub_breaker.SetInParent()
+        _fill_breaker_status(model.breaker, sub_breaker)
+
+
+_RESET_BREAKER_RESPONSE_FIELDS: frozenset[str] = frozenset(("breaker",))
 
 
 def reset_breaker_response_from_pb(pb: executor_service_pb2.ResetBreakerResponse) -> models.ResetBreakerResponse:
     """Build a models.ResetBreakerResponse from a executor_service_pb2.ResetBreakerResponse, field by field."""
-    return _new(models.ResetBreakerResponse, {
+    values: dict[str, Any] = {
         "breaker": breaker_status_from_pb(pb.breaker) if pb.HasField("breaker") else None,
-    })
+    }
+    model = _object_new(models.ResetBreakerResponse)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_RESET_BREAKER_RESPONSE_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def component_id_to_pb(model: models.ComponentId) -> hook_pb2.ComponentId:
@@ -1167,13 +1512,22 @@ def _fill_component_id(model: models.ComponentId, pb: hook_pb2.ComponentId) -> N
     pb.name = model.name
 
 
+_COMPONENT_ID_FIELDS: frozenset[str] = frozenset(("id", "type", "name"))
+
+
 def component_id_from_pb(pb: hook_pb2.ComponentId) -> models.ComponentId:
     """Build a models.ComponentId from a hook_pb2.ComponentId, field by field."""
-    return _new(models.ComponentId, {
+    values: dict[str, Any] = {
         "id": pb.id,
         "type": (_COMPONENT_TYPE_FROM_PB.get(pb.type) or _unknown_enum("ComponentId.type", "ComponentType", pb.type)),
         "name": pb.name,
-    })
+    }
+    model = _object_new(models.ComponentId)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_COMPONENT_ID_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def operation_error_to_pb(model: models.OperationError) -> hook_pb2.OperationError:
@@ -1188,12 +1542,21 @@ def _fill_operation_error(model: models.OperationError, pb: hook_pb2.OperationEr
     pb.message = model.message
 
 
+_OPERATION_ERROR_FIELDS: frozenset[str] = frozenset(("code", "message"))
+
+
 def operation_error_from_pb(pb: hook_pb2.OperationError) -> models.OperationError:
     """Build a models.OperationError from a hook_pb2.OperationError, field by field."""
-    return _new(models.OperationError, {
+    values: dict[str, Any] = {
         "code": pb.code,
         "message": pb.message,
-    })
+    }
+    model = _object_new(models.OperationError)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_OPERATION_ERROR_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def operation_to_pb(model: models.Operation) -> hook_pb2.Operation:
@@ -1207,25 +1570,37 @@ def _fill_operation(model: models.Operation, pb: hook_pb2.Operation) -> None:
     pb.type = model.type
     pb.id = model.id
     if model.parameters is not None:
-        pb.parameters.SetInParent()
-        _fill_json_value(model.parameters, pb.parameters)
+        sub_parameters = pb.parameters
+        sub_parameters.SetInParent()
+        _fill_json_value(model.parameters, sub_parameters)
     if model.result is not None:
-        pb.result.SetInParent()
-        _fill_json_value(model.result, pb.result)
+        sub_result = pb.result
+        sub_result.SetInParent()
+        _fill_json_value(model.result, sub_result)
     if model.error is not None:
-        pb.error.SetInParent()
-        _fill_operation_error(model.error, pb.error)
+        sub_error = pb.error
+        sub_error.SetInParent()
+        _fill_operation_error(model.error, sub_error)
+
+
+_OPERATION_FIELDS: frozenset[str] = frozenset(("type", "id", "parameters", "result", "error"))
 
 
 def operation_from_pb(pb: hook_pb2.Operation) -> models.Operation:
     """Build a models.Operation from a hook_pb2.Operation, field by field."""
-    return _new(models.Operation, {
+    values: dict[str, Any] = {
         "type": pb.type,
         "id": pb.id,
         "parameters": json_value_from_pb(pb.parameters) if pb.HasField("parameters") else None,
         "result": json_value_from_pb(pb.result) if pb.HasField("result") else None,
         "error": operation_error_from_pb(pb.error) if pb.HasField("error") else None,
-    })
+    }
+    model = _object_new(models.Operation)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_OPERATION_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def propagation_flags_to_pb(model: models.PropagationFlags) -> hook_pb2.PropagationFlags:
@@ -1241,13 +1616,22 @@ def _fill_propagation_flags(model: models.PropagationFlags, pb: hook_pb2.Propaga
     pb.propagate_baggage = model.propagate_baggage
 
 
+_PROPAGATION_FLAGS_FIELDS: frozenset[str] = frozenset(("propagate_to_remote", "propagate_events", "propagate_baggage"))
+
+
 def propagation_flags_from_pb(pb: hook_pb2.PropagationFlags) -> models.PropagationFlags:
     """Build a models.PropagationFlags from a hook_pb2.PropagationFlags, field by field."""
-    return _new(models.PropagationFlags, {
+    values: dict[str, Any] = {
         "propagate_to_remote": pb.propagate_to_remote,
         "propagate_events": pb.propagate_events,
         "propagate_baggage": pb.propagate_baggage,
-    })
+    }
+    model = _object_new(models.PropagationFlags)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_PROPAGATION_FLAGS_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def distributed_context_to_pb(model: models.DistributedContext) -> hook_pb2.DistributedContext:
@@ -1260,20 +1644,31 @@ def distributed_context_to_pb(model: models.DistributedContext) -> hook_pb2.Dist
 def _fill_distributed_context(model: models.DistributedContext, pb: hook_pb2.DistributedContext) -> None:
     pb.remote_agent_id = model.remote_agent_id
     if model.propagation is not None:
-        pb.propagation.SetInParent()
-        _fill_propagation_flags(model.propagation, pb.propagation)
+        sub_propagation = pb.propagation
+        sub_propagation.SetInParent()
+        _fill_propagation_flags(model.propagation, sub_propagation)
     if model.trace_context is not None:
-        pb.trace_context.SetInParent()
-        _fill_trace_context(model.trace_context, pb.trace_context)
+        sub_trace_context = pb.trace_context
+        sub_trace_context.SetInParent()
+        _fill_trace_context(model.trace_context, sub_trace_context)
+
+
+_DISTRIBUTED_CONTEXT_FIELDS: frozenset[str] = frozenset(("remote_agent_id", "propagation", "trace_context"))
 
 
 def distributed_context_from_pb(pb: hook_pb2.DistributedContext) -> models.DistributedContext:
     """Build a models.DistributedContext from a hook_pb2.DistributedContext, field by field."""
-    return _new(models.DistributedContext, {
+    values: dict[str, Any] = {
         "remote_agent_id": pb.remote_agent_id,
         "propagation": propagation_flags_from_pb(pb.propagation) if pb.HasField("propagation") else None,
         "trace_context": trace_context_from_pb(pb.trace_context) if pb.HasField("trace_context") else None,
-    })
+    }
+    model = _object_new(models.DistributedContext)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_DISTRIBUTED_CONTEXT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def hook_context_to_pb(model: models.HookContext) -> hook_pb2.HookContext:
@@ -1287,30 +1682,38 @@ def _fill_hook_context(model: models.HookContext, pb: hook_pb2.HookContext) -> N
     pb.point = _HOOK_POINT_TO_PB[model.point]
     pb.custom_point = model.custom_point
     if model.component is not None:
-        pb.component.SetInParent()
-        _fill_component_id(model.component, pb.component)
+        sub_component = pb.component
+        sub_component.SetInParent()
+        _fill_component_id(model.component, sub_component)
     if model.data is not None:
-        pb.data.SetInParent()
-        _fill_json_object(model.data, pb.data)
+        sub_data = pb.data
+        sub_data.SetInParent()
+        _fill_json_object(model.data, sub_data)
     pb.metadata.update(model.metadata)
     pb.language = _LANGUAGE_TO_PB[model.language]
     pb.correlation_id = model.correlation_id
     if model.timestamp is not None:
         _set_timestamp(pb.timestamp, model.timestamp, "HookContext.timestamp")
     if model.operation is not None:
-        pb.operation.SetInParent()
-        _fill_operation(model.operation, pb.operation)
+        sub_operation = pb.operation
+        sub_operation.SetInParent()
+        _fill_operation(model.operation, sub_operation)
     if model.parent is not None:
-        pb.parent.SetInParent()
-        _fill_hook_context(model.parent, pb.parent)
+        sub_parent = pb.parent
+        sub_parent.SetInParent()
+        _fill_hook_context(model.parent, sub_parent)
     if model.distributed is not None:
-        pb.distributed.SetInParent()
-        _fill_distributed_context(model.distributed, pb.distributed)
+        sub_distributed = pb.distributed
+        sub_distributed.SetInParent()
+        _fill_distributed_context(model.distributed, sub_distributed)
+
+
+_HOOK_CONTEXT_FIELDS: frozenset[str] = frozenset(("point", "custom_point", "component", "data", "metadata", "language", "correlation_id", "timestamp", "operation", "parent", "distributed"))
 
 
 def hook_context_from_pb(pb: hook_pb2.HookContext) -> models.HookContext:
     """Build a models.HookContext from a hook_pb2.HookContext, field by field."""
-    return _new(models.HookContext, {
+    values: dict[str, Any] = {
         "point": (_HOOK_POINT_FROM_PB.get(pb.point) or _unknown_enum("HookContext.point", "HookPoint", pb.point)),
         "custom_point": pb.custom_point,
         "component": component_id_from_pb(pb.component) if pb.HasField("component") else None,
@@ -1322,7 +1725,13 @@ def hook_context_from_pb(pb: hook_pb2.HookContext) -> models.HookContext:
         "operation": operation_from_pb(pb.operation) if pb.HasField("operation") else None,
         "parent": hook_context_from_pb(pb.parent) if pb.HasField("parent") else None,
         "distributed": distributed_context_from_pb(pb.distributed) if pb.HasField("distributed") else None,
-    })
+    }
+    model = _object_new(models.HookContext)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_HOOK_CONTEXT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def continue_result_to_pb(model: models.ContinueResult) -> hook_pb2.ContinueResult:
@@ -1336,9 +1745,19 @@ def _fill_continue_result(model: models.ContinueResult, pb: hook_pb2.ContinueRes
     pb.SetInParent()  # no fields
 
 
+_CONTINUE_RESULT_FIELDS: frozenset[str] = frozenset(())
+
+
 def continue_result_from_pb(pb: hook_pb2.ContinueResult) -> models.ContinueResult:
     """Build a models.ContinueResult from a hook_pb2.ContinueResult, field by field."""
-    return _new(models.ContinueResult, {})
+    values: dict[str, Any] = {
+    }
+    model = _object_new(models.ContinueResult)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_CONTINUE_RESULT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def modified_result_to_pb(model: models.ModifiedResult) -> hook_pb2.ModifiedResult:
@@ -1350,15 +1769,25 @@ def modified_result_to_pb(model: models.ModifiedResult) -> hook_pb2.ModifiedResu
 
 def _fill_modified_result(model: models.ModifiedResult, pb: hook_pb2.ModifiedResult) -> None:
     if model.data is not None:
-        pb.data.SetInParent()
-        _fill_json_object(model.data, pb.data)
+        sub_data = pb.data
+        sub_data.SetInParent()
+        _fill_json_object(model.data, sub_data)
+
+
+_MODIFIED_RESULT_FIELDS: frozenset[str] = frozenset(("data",))
 
 
 def modified_result_from_pb(pb: hook_pb2.ModifiedResult) -> models.ModifiedResult:
     """Build a models.ModifiedResult from a hook_pb2.ModifiedResult, field by field."""
-    return _new(models.ModifiedResult, {
+    values: dict[str, Any] = {
         "data": json_object_from_pb(pb.data) if pb.HasField("data") else None,
-    })
+    }
+    model = _object_new(models.ModifiedResult)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_MODIFIED_RESULT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def cancel_result_to_pb(model: models.CancelResult) -> hook_pb2.CancelResult:
@@ -1372,11 +1801,20 @@ def _fill_cancel_result(model: models.CancelResult, pb: hook_pb2.CancelResult) -
     pb.reason = model.reason
 
 
+_CANCEL_RESULT_FIELDS: frozenset[str] = frozenset(("reason",))
+
+
 def cancel_result_from_pb(pb: hook_pb2.CancelResult) -> models.CancelResult:
     """Build a models.CancelResult from a hook_pb2.CancelResult, field by field."""
-    return _new(models.CancelResult, {
+    values: dict[str, Any] = {
         "reason": pb.reason,
-    })
+    }
+    model = _object_new(models.CancelResult)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_CANCEL_RESULT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def redirect_result_to_pb(model: models.RedirectResult) -> hook_pb2.RedirectResult:
@@ -1390,11 +1828,20 @@ def _fill_redirect_result(model: models.RedirectResult, pb: hook_pb2.RedirectRes
     pb.target = model.target
 
 
+_REDIRECT_RESULT_FIELDS: frozenset[str] = frozenset(("target",))
+
+
 def redirect_result_from_pb(pb: hook_pb2.RedirectResult) -> models.RedirectResult:
     """Build a models.RedirectResult from a hook_pb2.RedirectResult, field by field."""
-    return _new(models.RedirectResult, {
+    values: dict[str, Any] = {
         "target": pb.target,
-    })
+    }
+    model = _object_new(models.RedirectResult)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_REDIRECT_RESULT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def replace_result_to_pb(model: models.ReplaceResult) -> hook_pb2.ReplaceResult:
@@ -1406,15 +1853,25 @@ def replace_result_to_pb(model: models.ReplaceResult) -> hook_pb2.ReplaceResult:
 
 def _fill_replace_result(model: models.ReplaceResult, pb: hook_pb2.ReplaceResult) -> None:
     if model.value is not None:
-        pb.value.SetInParent()
-        _fill_json_value(model.value, pb.value)
+        sub_value = pb.value
+        sub_value.SetInParent()
+        _fill_json_value(model.value, sub_value)
+
+
+_REPLACE_RESULT_FIELDS: frozenset[str] = frozenset(("value",))
 
 
 def replace_result_from_pb(pb: hook_pb2.ReplaceResult) -> models.ReplaceResult:
     """Build a models.ReplaceResult from a hook_pb2.ReplaceResult, field by field."""
-    return _new(models.ReplaceResult, {
+    values: dict[str, Any] = {
         "value": json_value_from_pb(pb.value) if pb.HasField("value") else None,
-    })
+    }
+    model = _object_new(models.ReplaceResult)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_REPLACE_RESULT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def retry_result_to_pb(model: models.RetryResult) -> hook_pb2.RetryResult:
@@ -1430,12 +1887,21 @@ def _fill_retry_result(model: models.RetryResult, pb: hook_pb2.RetryResult) -> N
     pb.max_attempts = model.max_attempts
 
 
+_RETRY_RESULT_FIELDS: frozenset[str] = frozenset(("delay", "max_attempts"))
+
+
 def retry_result_from_pb(pb: hook_pb2.RetryResult) -> models.RetryResult:
     """Build a models.RetryResult from a hook_pb2.RetryResult, field by field."""
-    return _new(models.RetryResult, {
+    values: dict[str, Any] = {
         "delay": _duration_text(pb.delay, "RetryResult.delay") if pb.HasField("delay") else None,
         "max_attempts": pb.max_attempts,
-    })
+    }
+    model = _object_new(models.RetryResult)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_RETRY_RESULT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def fork_operation_to_pb(model: models.ForkOperation) -> hook_pb2.ForkOperation:
@@ -1448,16 +1914,26 @@ def fork_operation_to_pb(model: models.ForkOperation) -> hook_pb2.ForkOperation:
 def _fill_fork_operation(model: models.ForkOperation, pb: hook_pb2.ForkOperation) -> None:
     pb.operation = model.operation
     if model.parameters is not None:
-        pb.parameters.SetInParent()
-        _fill_json_object(model.parameters, pb.parameters)
+        sub_parameters = pb.parameters
+        sub_parameters.SetInParent()
+        _fill_json_object(model.parameters, sub_parameters)
+
+
+_FORK_OPERATION_FIELDS: frozenset[str] = frozenset(("operation", "parameters"))
 
 
 def fork_operation_from_pb(pb: hook_pb2.ForkOperation) -> models.ForkOperation:
     """Build a models.ForkOperation from a hook_pb2.ForkOperation, field by field."""
-    return _new(models.ForkOperation, {
+    values: dict[str, Any] = {
         "operation": pb.operation,
         "parameters": json_object_from_pb(pb.parameters) if pb.HasField("parameters") else None,
-    })
+    }
+    model = _object_new(models.ForkOperation)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_FORK_OPERATION_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def fork_result_to_pb(model: models.ForkResult) -> hook_pb2.ForkResult:
@@ -1468,15 +1944,25 @@ def fork_result_to_pb(model: models.ForkResult) -> hook_pb2.ForkResult:
 
 
 def _fill_fork_result(model: models.ForkResult, pb: hook_pb2.ForkResult) -> None:
+    add_operations = pb.operations.add
     for value in model.operations:
-        _fill_fork_operation(value, pb.operations.add())
+        _fill_fork_operation(value, add_operations())
+
+
+_FORK_RESULT_FIELDS: frozenset[str] = frozenset(("operations",))
 
 
 def fork_result_from_pb(pb: hook_pb2.ForkResult) -> models.ForkResult:
     """Build a models.ForkResult from a hook_pb2.ForkResult, field by field."""
-    return _new(models.ForkResult, {
+    values: dict[str, Any] = {
         "operations": [fork_operation_from_pb(value) for value in pb.operations],
-    })
+    }
+    model = _object_new(models.ForkResult)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_FORK_RESULT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def cache_result_to_pb(model: models.CacheResult) -> hook_pb2.CacheResult:
@@ -1492,12 +1978,21 @@ def _fill_cache_result(model: models.CacheResult, pb: hook_pb2.CacheResult) -> N
         _set_duration(pb.ttl, model.ttl, "CacheResult.ttl")
 
 
+_CACHE_RESULT_FIELDS: frozenset[str] = frozenset(("key", "ttl"))
+
+
 def cache_result_from_pb(pb: hook_pb2.CacheResult) -> models.CacheResult:
     """Build a models.CacheResult from a hook_pb2.CacheResult, field by field."""
-    return _new(models.CacheResult, {
+    values: dict[str, Any] = {
         "key": pb.key,
         "ttl": _duration_text(pb.ttl, "CacheResult.ttl") if pb.HasField("ttl") else None,
-    })
+    }
+    model = _object_new(models.CacheResult)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_CACHE_RESULT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def skipped_result_to_pb(model: models.SkippedResult) -> hook_pb2.SkippedResult:
@@ -1511,11 +2006,20 @@ def _fill_skipped_result(model: models.SkippedResult, pb: hook_pb2.SkippedResult
     pb.reason = model.reason
 
 
+_SKIPPED_RESULT_FIELDS: frozenset[str] = frozenset(("reason",))
+
+
 def skipped_result_from_pb(pb: hook_pb2.SkippedResult) -> models.SkippedResult:
     """Build a models.SkippedResult from a hook_pb2.SkippedResult, field by field."""
-    return _new(models.SkippedResult, {
+    values: dict[str, Any] = {
         "reason": pb.reason,
-    })
+    }
+    model = _object_new(models.SkippedResult)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_SKIPPED_RESULT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def hook_result_to_pb(model: models.HookResult) -> hook_pb2.HookResult:
@@ -1529,58 +2033,95 @@ def _fill_hook_result(model: models.HookResult, pb: hook_pb2.HookResult) -> None
     _n_kind = 0
     if model.continue_ is not None:
         _n_kind += 1
-        getattr(pb, "continue").SetInParent()
-        _fill_continue_result(model.continue_, getattr(pb, "continue"))
+        sub_continue = getattr(pb, "continue")
+        sub_continue.SetInParent()
+        _fill_continue_result(model.continue_, sub_continue)
     if model.modified is not None:
         _n_kind += 1
-        pb.modified.SetInParent()
-        _fill_modified_result(model.modified, pb.modified)
+        sub_modified = pb.modified
+        sub_modified.SetInParent()
+        _fill_modified_result(model.modified, sub_modified)
     if model.cancel is not None:
         _n_kind += 1
-        pb.cancel.SetInParent()
-        _fill_cancel_result(model.cancel, pb.cancel)
+        sub_cancel = pb.cancel
+        sub_cancel.SetInParent()
+        _fill_cancel_result(model.cancel, sub_cancel)
     if model.redirect is not None:
         _n_kind += 1
-        pb.redirect.SetInParent()
-        _fill_redirect_result(model.redirect, pb.redirect)
+        sub_redirect = pb.redirect
+        sub_redirect.SetInParent()
+        _fill_redirect_result(model.redirect, sub_redirect)
     if model.replace is not None:
         _n_kind += 1
-        pb.replace.SetInParent()
-        _fill_replace_result(model.replace, pb.replace)
+        sub_replace = pb.replace
+        sub_replace.SetInParent()
+        _fill_replace_result(model.replace, sub_replace)
     if model.retry is not None:
         _n_kind += 1
-        pb.retry.SetInParent()
-        _fill_retry_result(model.retry, pb.retry)
+        sub_retry = pb.retry
+        sub_retry.SetInParent()
+        _fill_retry_result(model.retry, sub_retry)
     if model.fork is not None:
         _n_kind += 1
-        pb.fork.SetInParent()
-        _fill_fork_result(model.fork, pb.fork)
+        sub_fork = pb.fork
+        sub_fork.SetInParent()
+        _fill_fork_result(model.fork, sub_fork)
     if model.cache is not None:
         _n_kind += 1
-        pb.cache.SetInParent()
-        _fill_cache_result(model.cache, pb.cache)
+        sub_cache = pb.cache
+        sub_cache.SetInParent()
+        _fill_cache_result(model.cache, sub_cache)
     if model.skipped is not None:
         _n_kind += 1
-        pb.skipped.SetInParent()
-        _fill_skipped_result(model.skipped, pb.skipped)
+        sub_skipped = pb.skipped
+        sub_skipped.SetInParent()
+        _fill_skipped_result(model.skipped, sub_skipped)
     if _n_kind > 1:
         _too_many("HookResult.kind", [*(["continue"] if model.continue_ is not None else []), *(["modified"] if model.modified is not None else []), *(["cancel"] if model.cancel is not None else []), *(["redirect"] if model.redirect is not None else []), *(["replace"] if model.replace is not None else []), *(["retry"] if model.retry is not None else []), *(["fork"] if model.fork is not None else []), *(["cache"] if model.cache is not None else []), *(["skipped"] if model.skipped is not None else [])])
 
 
+_HOOK_RESULT_FIELDS: frozenset[str] = frozenset(("continue_", "modified", "cancel", "redirect", "replace", "retry", "fork", "cache", "skipped"))
+_HOOK_RESULT_UNSET: dict[str, Any] = {
+    "continue_": None,
+    "modified": None,
+    "cancel": None,
+    "redirect": None,
+    "replace": None,
+    "retry": None,
+    "fork": None,
+    "cache": None,
+    "skipped": None,
+}
+
+
 def hook_result_from_pb(pb: hook_pb2.HookResult) -> models.HookResult:
     """Build a models.HookResult from a hook_pb2.HookResult, field by field."""
+    values = _HOOK_RESULT_UNSET.copy()
     kind_case = pb.WhichOneof("kind")
-    return _new(models.HookResult, {
-        "continue_": continue_result_from_pb(getattr(pb, "continue")) if kind_case == "continue" else None,
-        "modified": modified_result_from_pb(pb.modified) if kind_case == "modified" else None,
-        "cancel": cancel_result_from_pb(pb.cancel) if kind_case == "cancel" else None,
-        "redirect": redirect_result_from_pb(pb.redirect) if kind_case == "redirect" else None,
-        "replace": replace_result_from_pb(pb.replace) if kind_case == "replace" else None,
-        "retry": retry_result_from_pb(pb.retry) if kind_case == "retry" else None,
-        "fork": fork_result_from_pb(pb.fork) if kind_case == "fork" else None,
-        "cache": cache_result_from_pb(pb.cache) if kind_case == "cache" else None,
-        "skipped": skipped_result_from_pb(pb.skipped) if kind_case == "skipped" else None,
-    })
+    if kind_case == "continue":
+        values["continue_"] = continue_result_from_pb(getattr(pb, "continue"))
+    elif kind_case == "modified":
+        values["modified"] = modified_result_from_pb(pb.modified)
+    elif kind_case == "cancel":
+        values["cancel"] = cancel_result_from_pb(pb.cancel)
+    elif kind_case == "redirect":
+        values["redirect"] = redirect_result_from_pb(pb.redirect)
+    elif kind_case == "replace":
+        values["replace"] = replace_result_from_pb(pb.replace)
+    elif kind_case == "retry":
+        values["retry"] = retry_result_from_pb(pb.retry)
+    elif kind_case == "fork":
+        values["fork"] = fork_result_from_pb(pb.fork)
+    elif kind_case == "cache":
+        values["cache"] = cache_result_from_pb(pb.cache)
+    elif kind_case == "skipped":
+        values["skipped"] = skipped_result_from_pb(pb.skipped)
+    model = _object_new(models.HookResult)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_HOOK_RESULT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def trace_entry_to_pb(model: models.TraceEntry) -> hook_pb2.TraceEntry:
@@ -1601,9 +2142,12 @@ def _fill_trace_entry(model: models.TraceEntry, pb: hook_pb2.TraceEntry) -> None
     pb.breaker_state = _BREAKER_STATE_TO_PB[model.breaker_state]
 
 
+_TRACE_ENTRY_FIELDS: frozenset[str] = frozenset(("hook_name", "language", "outcome", "reason", "duration", "slow", "breaker_state"))
+
+
 def trace_entry_from_pb(pb: hook_pb2.TraceEntry) -> models.TraceEntry:
     """Build a models.TraceEntry from a hook_pb2.TraceEntry, field by field."""
-    return _new(models.TraceEntry, {
+    values: dict[str, Any] = {
         "hook_name": pb.hook_name,
         "language": (_LANGUAGE_FROM_PB.get(pb.language) or _unknown_enum("TraceEntry.language", "Language", pb.language)),
         "outcome": (_HOOK_OUTCOME_FROM_PB.get(pb.outcome) or _unknown_enum("TraceEntry.outcome", "HookOutcome", pb.outcome)),
@@ -1611,7 +2155,13 @@ def trace_entry_from_pb(pb: hook_pb2.TraceEntry) -> models.TraceEntry:
         "duration": _duration_text(pb.duration, "TraceEntry.duration") if pb.HasField("duration") else None,
         "slow": pb.slow,
         "breaker_state": (_BREAKER_STATE_FROM_PB.get(pb.breaker_state) or _unknown_enum("TraceEntry.breaker_state", "BreakerState", pb.breaker_state)),
-    })
+    }
+    model = _object_new(models.TraceEntry)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_TRACE_ENTRY_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def execution_to_pb(model: models.Execution) -> hook_pb2.Execution:
@@ -1623,22 +2173,34 @@ def execution_to_pb(model: models.Execution) -> hook_pb2.Execution:
 
 def _fill_execution(model: models.Execution, pb: hook_pb2.Execution) -> None:
     if model.result is not None:
-        pb.result.SetInParent()
-        _fill_hook_result(model.result, pb.result)
+        sub_result = pb.result
+        sub_result.SetInParent()
+        _fill_hook_result(model.result, sub_result)
     if model.context is not None:
-        pb.context.SetInParent()
-        _fill_hook_context(model.context, pb.context)
+        sub_context = pb.context
+        sub_context.SetInParent()
+        _fill_hook_context(model.context, sub_context)
+    add_trace = pb.trace.add
     for value in model.trace:
-        _fill_trace_entry(value, pb.trace.add())
+        _fill_trace_entry(value, add_trace())
+
+
+_EXECUTION_FIELDS: frozenset[str] = frozenset(("result", "context", "trace"))
 
 
 def execution_from_pb(pb: hook_pb2.Execution) -> models.Execution:
     """Build a models.Execution from a hook_pb2.Execution, field by field."""
-    return _new(models.Execution, {
+    values: dict[str, Any] = {
         "result": hook_result_from_pb(pb.result) if pb.HasField("result") else None,
         "context": hook_context_from_pb(pb.context) if pb.HasField("context") else None,
         "trace": [trace_entry_from_pb(value) for value in pb.trace],
-    })
+    }
+    model = _object_new(models.Execution)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_EXECUTION_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def breaker_config_to_pb(model: models.BreakerConfig) -> hook_pb2.BreakerConfig:
@@ -1669,9 +2231,12 @@ def _fill_breaker_config(model: models.BreakerConfig, pb: hook_pb2.BreakerConfig
         pb.half_open_probes = model.half_open_probes
 
 
+_BREAKER_CONFIG_FIELDS: frozenset[str] = frozenset(("window_size", "minimum_calls", "failure_rate_threshold", "slow_call_duration", "slow_call_rate_threshold", "open_duration", "backoff_multiplier", "max_open_duration", "half_open_probes"))
+
+
 def breaker_config_from_pb(pb: hook_pb2.BreakerConfig) -> models.BreakerConfig:
     """Build a models.BreakerConfig from a hook_pb2.BreakerConfig, field by field."""
-    return _new(models.BreakerConfig, {
+    values: dict[str, Any] = {
         "window_size": pb.window_size if pb.HasField("window_size") else None,
         "minimum_calls": pb.minimum_calls if pb.HasField("minimum_calls") else None,
         "failure_rate_threshold": pb.failure_rate_threshold if pb.HasField("failure_rate_threshold") else None,
@@ -1681,7 +2246,13 @@ def breaker_config_from_pb(pb: hook_pb2.BreakerConfig) -> models.BreakerConfig:
         "backoff_multiplier": pb.backoff_multiplier if pb.HasField("backoff_multiplier") else None,
         "max_open_duration": _duration_text(pb.max_open_duration, "BreakerConfig.max_open_duration") if pb.HasField("max_open_duration") else None,
         "half_open_probes": pb.half_open_probes if pb.HasField("half_open_probes") else None,
-    })
+    }
+    model = _object_new(models.BreakerConfig)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_BREAKER_CONFIG_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def breaker_status_to_pb(model: models.BreakerStatus) -> hook_pb2.BreakerStatus:
@@ -1703,9 +2274,12 @@ def _fill_breaker_status(model: models.BreakerStatus, pb: hook_pb2.BreakerStatus
     pb.good_probes = model.good_probes
 
 
+_BREAKER_STATUS_FIELDS: frozenset[str] = frozenset(("hook_name", "state", "window_calls", "window_failures", "window_slow", "current_open_duration", "probes_in_flight", "good_probes"))
+
+
 def breaker_status_from_pb(pb: hook_pb2.BreakerStatus) -> models.BreakerStatus:
     """Build a models.BreakerStatus from a hook_pb2.BreakerStatus, field by field."""
-    return _new(models.BreakerStatus, {
+    values: dict[str, Any] = {
         "hook_name": pb.hook_name,
         "state": (_BREAKER_STATE_FROM_PB.get(pb.state) or _unknown_enum("BreakerStatus.state", "BreakerState", pb.state)),
         "window_calls": pb.window_calls,
@@ -1714,7 +2288,13 @@ def breaker_status_from_pb(pb: hook_pb2.BreakerStatus) -> models.BreakerStatus:
         "current_open_duration": _duration_text(pb.current_open_duration, "BreakerStatus.current_open_duration") if pb.HasField("current_open_duration") else None,
         "probes_in_flight": pb.probes_in_flight,
         "good_probes": pb.good_probes,
-    })
+    }
+    model = _object_new(models.BreakerStatus)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_BREAKER_STATUS_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def hook_registration_to_pb(model: models.HookRegistration) -> hook_pb2.HookRegistration:
@@ -1734,17 +2314,21 @@ def _fill_hook_registration(model: models.HookRegistration, pb: hook_pb2.HookReg
         _set_duration(pb.timeout, model.timeout, "HookRegistration.timeout")
     pb.failure_policy = _FAILURE_POLICY_TO_PB[model.failure_policy]
     if model.breaker is not None:
-        pb.breaker.SetInParent()
-        _fill_breaker_config(model.breaker, pb.breaker)
+        sub_breaker = pb.breaker
+        sub_breaker.SetInParent()
+        _fill_breaker_config(model.breaker, sub_breaker)
     pb.tags.extend(model.tags)
     pb.feature = model.feature
     if model.enabled is not None:
         pb.enabled = model.enabled
 
 
+_HOOK_REGISTRATION_FIELDS: frozenset[str] = frozenset(("name", "point", "custom_point", "priority", "language", "timeout", "failure_policy", "breaker", "tags", "feature", "enabled"))
+
+
 def hook_registration_from_pb(pb: hook_pb2.HookRegistration) -> models.HookRegistration:
     """Build a models.HookRegistration from a hook_pb2.HookRegistration, field by field."""
-    return _new(models.HookRegistration, {
+    values: dict[str, Any] = {
         "name": pb.name,
         "point": (_HOOK_POINT_FROM_PB.get(pb.point) or _unknown_enum("HookRegistration.point", "HookPoint", pb.point)),
         "custom_point": pb.custom_point,
@@ -1756,7 +2340,13 @@ def hook_registration_from_pb(pb: hook_pb2.HookRegistration) -> models.HookRegis
         "tags": list(pb.tags),
         "feature": pb.feature,
         "enabled": pb.enabled if pb.HasField("enabled") else None,
-    })
+    }
+    model = _object_new(models.HookRegistration)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_HOOK_REGISTRATION_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def json_value_to_pb(model: models.JsonValue) -> json_pb2.JsonValue:
@@ -1785,12 +2375,14 @@ def _fill_json_value(model: models.JsonValue, pb: json_pb2.JsonValue) -> None:
         pb.string_value = model.string_value
     if model.array_value is not None:
         _n_kind += 1
-        pb.array_value.SetInParent()
-        _fill_json_array(model.array_value, pb.array_value)
+        sub_array_value = pb.array_value
+        sub_array_value.SetInParent()
+        _fill_json_array(model.array_value, sub_array_value)
     if model.object_value is not None:
         _n_kind += 1
-        pb.object_value.SetInParent()
-        _fill_json_object(model.object_value, pb.object_value)
+        sub_object_value = pb.object_value
+        sub_object_value.SetInParent()
+        _fill_json_object(model.object_value, sub_object_value)
     if model.number_text is not None:
         _n_kind += 1
         pb.number_text = model.number_text
@@ -1798,19 +2390,45 @@ def _fill_json_value(model: models.JsonValue, pb: json_pb2.JsonValue) -> None:
         _too_many("JsonValue.kind", [*(["null_value"] if model.null_value is not None else []), *(["bool_value"] if model.bool_value is not None else []), *(["int_value"] if model.int_value is not None else []), *(["double_value"] if model.double_value is not None else []), *(["string_value"] if model.string_value is not None else []), *(["array_value"] if model.array_value is not None else []), *(["object_value"] if model.object_value is not None else []), *(["number_text"] if model.number_text is not None else [])])
 
 
+_JSON_VALUE_FIELDS: frozenset[str] = frozenset(("null_value", "bool_value", "int_value", "double_value", "string_value", "array_value", "object_value", "number_text"))
+_JSON_VALUE_UNSET: dict[str, Any] = {
+    "null_value": None,
+    "bool_value": None,
+    "int_value": None,
+    "double_value": None,
+    "string_value": None,
+    "array_value": None,
+    "object_value": None,
+    "number_text": None,
+}
+
+
 def json_value_from_pb(pb: json_pb2.JsonValue) -> models.JsonValue:
     """Build a models.JsonValue from a json_pb2.JsonValue, field by field."""
+    values = _JSON_VALUE_UNSET.copy()
     kind_case = pb.WhichOneof("kind")
-    return _new(models.JsonValue, {
-        "null_value": (_JSON_NULL_FROM_PB.get(pb.null_value) or _unknown_enum("JsonValue.null_value", "JsonNull", pb.null_value)) if kind_case == "null_value" else None,
-        "bool_value": pb.bool_value if kind_case == "bool_value" else None,
-        "int_value": pb.int_value if kind_case == "int_value" else None,
-        "double_value": pb.double_value if kind_case == "double_value" else None,
-        "string_value": pb.string_value if kind_case == "string_value" else None,
-        "array_value": json_array_from_pb(pb.array_value) if kind_case == "array_value" else None,
-        "object_value": json_object_from_pb(pb.object_value) if kind_case == "object_value" else None,
-        "number_text": pb.number_text if kind_case == "number_text" else None,
-    })
+    if kind_case == "null_value":
+        values["null_value"] = (_JSON_NULL_FROM_PB.get(pb.null_value) or _unknown_enum("JsonValue.null_value", "JsonNull", pb.null_value))
+    elif kind_case == "bool_value":
+        values["bool_value"] = pb.bool_value
+    elif kind_case == "int_value":
+        values["int_value"] = pb.int_value
+    elif kind_case == "double_value":
+        values["double_value"] = pb.double_value
+    elif kind_case == "string_value":
+        values["string_value"] = pb.string_value
+    elif kind_case == "array_value":
+        values["array_value"] = json_array_from_pb(pb.array_value)
+    elif kind_case == "object_value":
+        values["object_value"] = json_object_from_pb(pb.object_value)
+    elif kind_case == "number_text":
+        values["number_text"] = pb.number_text
+    model = _object_new(models.JsonValue)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_JSON_VALUE_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def json_array_to_pb(model: models.JsonArray) -> json_pb2.JsonArray:
@@ -1821,15 +2439,25 @@ def json_array_to_pb(model: models.JsonArray) -> json_pb2.JsonArray:
 
 
 def _fill_json_array(model: models.JsonArray, pb: json_pb2.JsonArray) -> None:
+    add_values = pb.values.add
     for value in model.values:
-        _fill_json_value(value, pb.values.add())
+        _fill_json_value(value, add_values())
+
+
+_JSON_ARRAY_FIELDS: frozenset[str] = frozenset(("values",))
 
 
 def json_array_from_pb(pb: json_pb2.JsonArray) -> models.JsonArray:
     """Build a models.JsonArray from a json_pb2.JsonArray, field by field."""
-    return _new(models.JsonArray, {
+    values: dict[str, Any] = {
         "values": [json_value_from_pb(value) for value in pb.values],
-    })
+    }
+    model = _object_new(models.JsonArray)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_JSON_ARRAY_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def json_object_to_pb(model: models.JsonObject) -> json_pb2.JsonObject:
@@ -1840,16 +2468,26 @@ def json_object_to_pb(model: models.JsonObject) -> json_pb2.JsonObject:
 
 
 def _fill_json_object(model: models.JsonObject, pb: json_pb2.JsonObject) -> None:
+    entries_fields = pb.fields
     for key, value in model.fields.items():
-        _fill_json_value(value, pb.fields[key])
-        pb.fields[key].SetInParent()
+        _fill_json_value(value, entries_fields[key])
+
+
+_JSON_OBJECT_FIELDS: frozenset[str] = frozenset(("fields",))
 
 
 def json_object_from_pb(pb: json_pb2.JsonObject) -> models.JsonObject:
     """Build a models.JsonObject from a json_pb2.JsonObject, field by field."""
-    return _new(models.JsonObject, {
-        "fields": {key: json_value_from_pb(value) for key, value in pb.fields.items()},
-    })
+    entries_fields = pb.fields
+    values: dict[str, Any] = {
+        "fields": {key: json_value_from_pb(entries_fields[key]) for key in entries_fields},
+    }
+    model = _object_new(models.JsonObject)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_JSON_OBJECT_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
 
 
 def execution_record_to_pb(model: models.ExecutionRecord) -> replay_pb2.ExecutionRecord:
@@ -1862,24 +2500,31 @@ def execution_record_to_pb(model: models.ExecutionRecord) -> replay_pb2.Executio
 def _fill_execution_record(model: models.ExecutionRecord, pb: replay_pb2.ExecutionRecord) -> None:
     pb.point = model.point
     if model.context is not None:
-        pb.context.SetInParent()
-        _fill_hook_context(model.context, pb.context)
+        sub_context = pb.context
+        sub_context.SetInParent()
+        _fill_hook_context(model.context, sub_context)
+    add_trace = pb.trace.add
     for value in model.trace:
-        _fill_trace_entry(value, pb.trace.add())
+        _fill_trace_entry(value, add_trace())
     if model.result is not None:
-        pb.result.SetInParent()
-        _fill_hook_result(model.result, pb.result)
+        sub_result = pb.result
+        sub_result.SetInParent()
+        _fill_hook_result(model.result, sub_result)
     if model.final_context is not None:
-        pb.final_context.SetInParent()
-        _fill_hook_context(model.final_context, pb.final_context)
+        sub_final_context = pb.final_context
+        sub_final_context.SetInParent()
+        _fill_hook_context(model.final_context, sub_final_context)
     if model.recorded_at is not None:
         _set_timestamp(pb.recorded_at, model.recorded_at, "ExecutionRecord.recorded_at")
     pb.index = model.index
 
 
+_EXECUTION_RECORD_FIELDS: frozenset[str] = frozenset(("point", "context", "trace", "result", "final_context", "recorded_at", "index"))
+
+
 def execution_record_from_pb(pb: replay_pb2.ExecutionRecord) -> models.ExecutionRecord:
     """Build a models.ExecutionRecord from a replay_pb2.ExecutionRecord, field by field."""
-    return _new(models.ExecutionRecord, {
+    values: dict[str, Any] = {
         "point": pb.point,
         "context": hook_context_from_pb(pb.context) if pb.HasField("context") else None,
         "trace": [trace_entry_from_pb(value) for value in pb.trace],
@@ -1887,4 +2532,10 @@ def execution_record_from_pb(pb: replay_pb2.ExecutionRecord) -> models.Execution
         "final_context": hook_context_from_pb(pb.final_context) if pb.HasField("final_context") else None,
         "recorded_at": _timestamp_text(pb.recorded_at, "ExecutionRecord.recorded_at") if pb.HasField("recorded_at") else None,
         "index": pb.index,
-    })
+    }
+    model = _object_new(models.ExecutionRecord)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_EXECUTION_RECORD_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
