@@ -59,9 +59,6 @@ NS_PER_S: Final = 1_000_000_000
 MAX_ROUTES: Final = 4096
 # Value types that need no further check when they are the members of a flat dict payload.
 _FLAT: Final = frozenset({str, int, bool, type(None)})
-_STR: Final = frozenset({str})
-# `type` is a parameter name in the publish methods.
-_typeof: Final = type
 _new_event = Event.__new__
 # `publish(_async_since=_NEVER_WAIT)`: neither block nor await for BACKPRESSURE room.
 _NEVER_WAIT: Final = -1
@@ -427,12 +424,10 @@ class EventBus:
         # Payload: flat dicts and scalars are checked inline, anything else fully.
         cls = payload.__class__
         if cls is dict:
-            # Two C-level scans: string keys, flat values (the common payload shape).
-            if not (
-                _STR.issuperset(map(_typeof, payload))
-                and _FLAT.issuperset(map(_typeof, payload.values()))
-            ):
-                self._check_payload(payload)
+            for k, v in payload.items():
+                if k.__class__ is not str or v.__class__ not in _FLAT:
+                    self._check_payload(payload)
+                    break
         elif cls not in _FLAT and payload is not NO_DATA:
             self._check_payload(payload)
         if attrs is None:
@@ -533,11 +528,10 @@ class EventBus:
         for i, payload in enumerate(payloads):
             cls = payload.__class__
             if cls is dict:
-                if not (
-                    _STR.issuperset(map(_typeof, payload))
-                    and _FLAT.issuperset(map(_typeof, payload.values()))
-                ):
-                    self._check_payload_at(payload, i)
+                for k, v in payload.items():
+                    if k.__class__ is not str or v.__class__ not in _FLAT:
+                        self._check_payload_at(payload, i)
+                        break
             elif cls not in _FLAT and payload is not NO_DATA:
                 self._check_payload_at(payload, i)
         if attrs is None:
