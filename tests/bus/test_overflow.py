@@ -14,10 +14,13 @@ from hookwire.runtime.bus import (
     DropOldest,
     Event,
     EventBus,
+    OverflowStrategy,
     Sample,
 )
+from hookwire.runtime.bus.overflow import overflow_from_proto, overflow_to_proto
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument
+from hookwire.v1 import event_service_pb2
 
 
 def payloads(sub: Any) -> list[Any]:
@@ -340,3 +343,35 @@ def test_callback_publishing_into_its_own_full_backpressure_queue_is_refused(bus
     assert seen == [0, 3]
     assert len(errors) == 1 and "own full BACKPRESSURE" in errors[0]
     assert bus.next_sequence == 3  # the refused batch used no sequence
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        DropOldest(),
+        DropNewest(),
+        Backpressure(),
+        Backpressure(timeout_ns=1_500_000_001),
+        Backpressure(timeout_ns=0),
+        Sample(rate=0.25),
+        Sample(rate=1, high_water_mark=0.5),
+    ],
+)
+def test_overflow_proto_round_trip(strategy: OverflowStrategy) -> None:
+    assert overflow_from_proto(overflow_to_proto(strategy)) == strategy
+
+
+def test_overflow_proto_forms() -> None:
+    assert (
+        overflow_to_proto(Backpressure(timeout_ns=1_500_000_001)).backpressure.timeout.nanos
+        == 500_000_001
+    )
+    assert not overflow_to_proto(Backpressure()).backpressure.HasField("timeout")
+    assert overflow_from_proto(event_service_pb2.OverflowStrategy()) == DropOldest()
+    pb = event_service_pb2.OverflowStrategy()
+    pb.sample.rate = 0.5
+    assert overflow_from_proto(pb) == Sample(rate=0.5, high_water_mark=0.8)
+    pb.sample.rate = 0
+    with pytest.raises(InvalidArgument) as info:
+        overflow_from_proto(pb)
+    assert info.value.field == "rate"
