@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hookwire.runtime.bus import NO_DATA, Event
+from hookwire.runtime.bus.event import IdSource
+from hookwire.runtime.errors import InvalidArgument
+from hookwire.v1 import common_pb2, event_pb2
+
+
+def test_proto_round_trip_keeps_null_versus_no_payload() -> None:
+    null = Event("a", None, id="1").to_proto()
+    none = Event("a", id="1").to_proto()
+    assert null.HasField("payload") and null.payload.WhichOneof("kind") == "null_value"
+    assert not none.HasField("payload")
+    assert Event.from_proto(null).payload is None
+    assert Event.from_proto(none).payload is NO_DATA
+
+
+def test_proto_fields() -> None:
+    ev = Event(
+        "a.b",
+        {"n": 2**64},
+        id="i",
+        time_ns=1_000_000_001,
+        sequence=9,
+        ttl_ns=2_000_000_003,
+        source="s",
+        source_language="javascript",
+        correlation_id="c",
+        causation_id="k",
+        metadata={"m": "v"},
+        traceparent="tp",
+        tracestate="ts",
+    )
+    pb = ev.to_proto()
+    assert (pb.time.seconds, pb.time.nanos, pb.ttl.seconds, pb.ttl.nanos) == (1, 1, 2, 3)
+    assert pb.source_language == common_pb2.LANGUAGE_JAVASCRIPT
+    assert pb.payload.object_value.fields["n"].number_text == "18446744073709551616"
+    assert (pb.trace_context.traceparent, pb.trace_context.tracestate) == ("tp", "ts")
+    assert Event.from_proto(event_pb2.UniversalEvent.FromString(pb.SerializeToString())) == ev
+    bare = Event("a", id="i").to_proto()
+    assert (
+        not bare.HasField("time")
+        and not bare.HasField("ttl")
+        and not bare.HasField("trace_context")
+    )
+
+
+def test_negative_ttl_in_proto_is_refused() -> None:
+    pb = event_pb2.UniversalEvent(type="a")
+    pb.ttl.seconds = -1
+    with pytest.raises(InvalidArgument) as info:
+        Event.from_proto(pb)
+    assert info.value.field == "ttl"
+
+
+def test_derived_ids_are_version_4_uuids_and_distinct() -> None:
+    src = IdSource(bytes(range(16)))
+    ids = [src.derive(n) for n in (1, 2, 2**40)]
+    assert len(set(ids)) == 3
+    for i in ids:
+        u = uuid.UUID(i)
+        assert u.version == 4 and u.variant == uuid.RFC_4122
+    assert src.derive(1) == IdSource(bytes(range(16))).derive(1)  # a function of (bus, seq)
+
+
+def test_expiry_boundary() -> None:
+    ev = Event("a", time_ns=100, ttl_ns=10)
+    assert not ev.expired(109)
+    assert ev.expired(110)
+    assert not Event("a", time_ns=100).expired(10**20)
+
+
+def test_replace() -> None:
+    ev = Event("a", 1, id="x", correlation_id="c")
+    r = ev.replace(payload=2, type="b")
+    assert (r.type, r.payload, r.id, r.correlation_id) == ("b", 2, "x", "c")
+    with pytest.raises(InvalidArgument) as info:
+        ev.replace(colour="red")
+    assert info.value.field == "changes"
