@@ -7,6 +7,7 @@ import type { Message } from "@bufbuild/protobuf";
 import type { BreakerStatus, Execution, HookContext, HookPoint, HookRegistration, HookResult } from "./hook_pb.js";
 import type { Language } from "./common_pb.js";
 import type { Duration } from "@bufbuild/protobuf/wkt";
+import type { PublishRequest } from "./event_service_pb.js";
 
 /**
  * Describes the file hookwire/v1/executor_service.proto.
@@ -250,6 +251,22 @@ export declare type WorkerMessage = Message<"hookwire.v1.WorkerMessage"> & {
      */
     value: HookCallResult;
     case: "result";
+  } | {
+    /**
+     * Events the worker's hooks publish (fire-and-forget: no answer on the stream). The
+     * executor publishes them on its event bus in stream order, before it reads any later
+     * message of this stream, so an event a hook publishes during a call gets its sequence
+     * before that call's result is applied. An event whose source_language is unset gets the
+     * language of the worker's hello; an event whose time is unset gets the executor's clock
+     * (a worker on a virtual clock should set it to its virtual time). A batch the bus refuses
+     * (invalid event, rate limit) is dropped whole, logged on the `hookwire.runtime.server`
+     * logger and counted in ExecutorService.publish_errors; use EventBusService.Publish when a
+     * hook must know the outcome or the sequences.
+     *
+     * @generated from field: hookwire.v1.PublishRequest publish = 5;
+     */
+    value: PublishRequest;
+    case: "publish";
   } | { case: undefined; value?: undefined };
 };
 

@@ -4,6 +4,7 @@
 local pb = require("hookwire.pb")
 local google_protobuf_duration = require("google.protobuf.duration")
 local hookwire_v1_common = require("hookwire.v1.common")
+local hookwire_v1_event_service = require("hookwire.v1.event_service")
 local hookwire_v1_hook = require("hookwire.v1.hook")
 local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unpack
 local mtype, utf8len, type, next = math.type, utf8.len, type, next
@@ -42,6 +43,7 @@ local enc_hookwire_v1_hook_Execution, dec_hookwire_v1_hook_Execution = hookwire_
 local enc_hookwire_v1_hook_HookContext, dec_hookwire_v1_hook_HookContext = hookwire_v1_hook.HookContext._enc, hookwire_v1_hook.HookContext._dec
 local enc_hookwire_v1_hook_HookRegistration, dec_hookwire_v1_hook_HookRegistration = hookwire_v1_hook.HookRegistration._enc, hookwire_v1_hook.HookRegistration._dec
 local enc_hookwire_v1_hook_HookResult, dec_hookwire_v1_hook_HookResult = hookwire_v1_hook.HookResult._enc, hookwire_v1_hook.HookResult._dec
+local enc_hookwire_v1_event_service_PublishRequest, dec_hookwire_v1_event_service_PublishRequest = hookwire_v1_event_service.PublishRequest._enc, hookwire_v1_event_service.PublishRequest._dec
 
 -- hookwire.v1.ExecuteRequest
 do
@@ -142,9 +144,10 @@ do
       { name = "register", json = "register", number = 2, kind = "message", label = "single", type = "hookwire.v1.RegisterHooks", oneof = "message" },
       { name = "unregister", json = "unregister", number = 3, kind = "message", label = "single", type = "hookwire.v1.UnregisterHooks", oneof = "message" },
       { name = "result", json = "result", number = 4, kind = "message", label = "single", type = "hookwire.v1.HookCallResult", oneof = "message" },
+      { name = "publish", json = "publish", number = 5, kind = "message", label = "single", type = "hookwire.v1.PublishRequest", oneof = "message" },
     },
     oneofs = {
-      { name = "message", fields = { "hello", "register", "unregister", "result" } },
+      { name = "message", fields = { "hello", "register", "unregister", "result", "publish" } },
     },
   })
   M.WorkerMessage = cls
@@ -827,6 +830,15 @@ do
           local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
           b[j] = y; n = n + #y
           return i, n
+      elseif k1 == "publish" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "publish", "hookwire.v1.PublishRequest table", x) end
+          b[i + 1] = "\x2a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_hookwire_v1_event_service_PublishRequest(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
       end
     end
     local v
@@ -883,9 +895,22 @@ do
       local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
       b[j] = y; n = n + #y
     end
+    -- 5: publish (single message)
+    v = m.publish
+    if v ~= nil then
+      if w_message then pb.oneof_twice(N, "message", w_message, "publish") end
+      w_message = "publish"
+      local x = v
+      if type(x) ~= "table" then type_error(N, "publish", "hookwire.v1.PublishRequest table", x) end
+      b[i + 1] = "\x2a"; b[i + 2] = ""; i = i + 2
+      local j, n0 = i, n + 1
+      i, n = enc_hookwire_v1_event_service_PublishRequest(x, b, i, n0, d + 1)
+      local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+      b[j] = y; n = n + #y
+    end
     return i, n
   end
-  local KNOWN = { [1] = "hello", [2] = "register", [3] = "unregister", [4] = "result" }
+  local KNOWN = { [1] = "hello", [2] = "register", [3] = "unregister", [4] = "result", [5] = "publish" }
   dec_WorkerMessage = function(s, pos, e, m, d)
     if d > MAX_DEPTH then too_deep(N) end
     local w_message -- the member of oneof message read last
@@ -941,6 +966,17 @@ do
         if w_message ~= nil and w_message ~= "result" then m[w_message] = nil end
         w_message = "result"
         m.result = x
+      elseif t == 42 then -- publish
+        local q = pos <= e and x0 or 0x80
+        local p
+        if q and q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "publish") end
+        else p, q = rlen(s, pos, e, N, "publish") end
+        local x = dec_hookwire_v1_event_service_PublishRequest(s, p, q, (w_message == "publish" and m.publish or nil), d + 1)
+        pos = q + 1
+        if w_message ~= nil and w_message ~= "publish" then m[w_message] = nil end
+        w_message = "publish"
+        m.publish = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
       end

@@ -1105,16 +1105,22 @@ def _fill_worker_message(model: models.WorkerMessage, pb: executor_service_pb2.W
         sub_result = pb.result
         sub_result.SetInParent()
         _fill_hook_call_result(model.result, sub_result)
+    if model.publish is not None:
+        _n_message += 1
+        sub_publish = pb.publish
+        sub_publish.SetInParent()
+        _fill_publish_request(model.publish, sub_publish)
     if _n_message > 1:
-        _too_many("WorkerMessage.message", [*(["hello"] if model.hello is not None else []), *(["register"] if model.register_ is not None else []), *(["unregister"] if model.unregister is not None else []), *(["result"] if model.result is not None else [])])
+        _too_many("WorkerMessage.message", [*(["hello"] if model.hello is not None else []), *(["register"] if model.register_ is not None else []), *(["unregister"] if model.unregister is not None else []), *(["result"] if model.result is not None else []), *(["publish"] if model.publish is not None else [])])
 
 
-_WORKER_MESSAGE_FIELDS: frozenset[str] = frozenset(("hello", "register_", "unregister", "result"))
+_WORKER_MESSAGE_FIELDS: frozenset[str] = frozenset(("hello", "register_", "unregister", "result", "publish"))
 _WORKER_MESSAGE_UNSET: dict[str, Any] = {
     "hello": None,
     "register_": None,
     "unregister": None,
     "result": None,
+    "publish": None,
 }
 
 
@@ -1130,6 +1136,8 @@ def worker_message_from_pb(pb: executor_service_pb2.WorkerMessage) -> models.Wor
         values["unregister"] = unregister_hooks_from_pb(pb.unregister)
     elif message_case == "result":
         values["result"] = hook_call_result_from_pb(pb.result)
+    elif message_case == "publish":
+        values["publish"] = publish_request_from_pb(pb.publish)
     model = _object_new(models.WorkerMessage)
     _set_dict(model, values)
     _set_fields_set(model, set(_WORKER_MESSAGE_FIELDS))

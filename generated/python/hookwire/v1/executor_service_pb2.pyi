@@ -9,6 +9,7 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from hookwire.v1 import common_pb2 as _common_pb2
+from hookwire.v1 import event_service_pb2 as _event_service_pb2
 from hookwire.v1 import hook_pb2 as _hook_pb2
 import builtins as _builtins
 import sys
@@ -230,6 +231,7 @@ class WorkerMessage(_message.Message):
     REGISTER_FIELD_NUMBER: _builtins.int
     UNREGISTER_FIELD_NUMBER: _builtins.int
     RESULT_FIELD_NUMBER: _builtins.int
+    PUBLISH_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def hello(self) -> Global___WorkerHello: ...
     @_builtins.property
@@ -238,6 +240,19 @@ class WorkerMessage(_message.Message):
     def unregister(self) -> Global___UnregisterHooks: ...
     @_builtins.property
     def result(self) -> Global___HookCallResult: ...
+    @_builtins.property
+    def publish(self) -> _event_service_pb2.PublishRequest:
+        """Events the worker's hooks publish (fire-and-forget: no answer on the stream). The
+        executor publishes them on its event bus in stream order, before it reads any later
+        message of this stream, so an event a hook publishes during a call gets its sequence
+        before that call's result is applied. An event whose source_language is unset gets the
+        language of the worker's hello; an event whose time is unset gets the executor's clock
+        (a worker on a virtual clock should set it to its virtual time). A batch the bus refuses
+        (invalid event, rate limit) is dropped whole, logged on the `hookwire.runtime.server`
+        logger and counted in ExecutorService.publish_errors; use EventBusService.Publish when a
+        hook must know the outcome or the sequences.
+        """
+
     def __init__(
         self,
         *,
@@ -245,12 +260,13 @@ class WorkerMessage(_message.Message):
         register: Global___RegisterHooks | None = ...,
         unregister: Global___UnregisterHooks | None = ...,
         result: Global___HookCallResult | None = ...,
+        publish: _event_service_pb2.PublishRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "message", b"message", "register", b"register", "result", b"result", "unregister", b"unregister"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "message", b"message", "publish", b"publish", "register", b"register", "result", b"result", "unregister", b"unregister"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "message", b"message", "register", b"register", "result", b"result", "unregister", b"unregister"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "message", b"message", "publish", b"publish", "register", b"register", "result", b"result", "unregister", b"unregister"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_message: _TypeAlias = _typing.Literal["hello", "register", "unregister", "result"]  # noqa: Y015
+    _WhichOneofReturnType_message: _TypeAlias = _typing.Literal["hello", "register", "unregister", "result", "publish"]  # noqa: Y015
     _WhichOneofArgType_message: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_message) -> _WhichOneofReturnType_message | None: ...
 

@@ -1160,6 +1160,12 @@ class WorkerMessage(ProtoModel):
     result: Annotated[
         HookCallResult | None, Field(description='oneof: message')
     ] = None
+    publish: Annotated[
+        PublishRequest | None,
+        Field(
+            description="Events the worker's hooks publish (fire-and-forget: no answer on the stream). The\nexecutor publishes them on its event bus in stream order, before it reads any later\nmessage of this stream, so an event a hook publishes during a call gets its sequence\nbefore that call's result is applied. An event whose source_language is unset gets the\nlanguage of the worker's hello; an event whose time is unset gets the executor's clock\n(a worker on a virtual clock should set it to its virtual time). A batch the bus refuses\n(invalid event, rate limit) is dropped whole, logged on the `hookwire.runtime.server`\nlogger and counted in ExecutorService.publish_errors; use EventBusService.Publish when a\nhook must know the outcome or the sequences.\noneof: message"
+        ),
+    ] = None
 
 
 class HookCall(ProtoModel):
