@@ -385,7 +385,8 @@ class CircuitBreaker:
     def record(self, failed: bool, slow: bool, now_ns: int | None = None) -> None:
         """Record a permitted call's outcome (failed = ERROR or TIMEOUT; slow = long call)."""
         if not failed and not slow:
-            self.record_success(0 if now_ns is None else now_ns)
+            if not self.quiet:  # quiet: a good call changes nothing
+                self._record_success(0 if now_ns is None else now_ns)
             return
         state = self.state
         if state is _CLOSED:
@@ -413,11 +414,12 @@ class CircuitBreaker:
             ring = self._ring
             ring.append(now_ns)
             streak = self._streak = self._streak + 1
-            cfg = self.config
-            if not self._judged and len(ring) >= cfg.minimum_calls:
+            if self._judged and streak < ring.maxlen:  # type: ignore[operator]
+                return  # the common case after a bad call: nothing to decide yet
+            if not self._judged and len(ring) >= self.config.minimum_calls:
                 self._judged = True
                 self._judge(now_ns or None)
-            if streak >= cfg.window_size and self.state is _CLOSED:
+            if streak >= self.config.window_size and self.state is _CLOSED:
                 # The window is full of good calls: from now on a good call changes nothing.
                 self.quiet = True
                 self.record_success = ring.append
