@@ -4,6 +4,11 @@ ListHooks, GetBreakerState, ResetBreaker.
 Remote hooks are registered in the same Registry as local ones (with a RemoteHookAdapter), so
 they take their place in the same chains, by priority and registration order.
 
+Events a worker's hooks publish arrive as `WorkerMessage.publish` frames on the worker's own
+stream and are published on `bus` before any later message of that stream is read: an event a
+hook publishes during a call gets its sequence before that call's result is applied. Refused
+batches (invalid event, rate limit, no bus) are logged and counted in `publish_errors`.
+
 Example (how the server wires it):
     >>> from hookwire.runtime.clock import VirtualClock
     >>> from hookwire.runtime.executor import Executor
@@ -26,10 +31,13 @@ from typing import Any
 
 import grpc
 from grpc import aio
+from hookwire.runtime.bus.bus import EventBus
+from hookwire.runtime.bus.event import Event
 from hookwire.runtime.clock import Clock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import (
     AlreadyExists,
+    FailedPrecondition,
     HookwireError,
     InvalidArgument,
     NotFound,
@@ -43,6 +51,7 @@ from hookwire.runtime.server.registration import breaker_status_to_proto, spec_f
 from hookwire.runtime.server.remote_adapter import RemoteHookAdapter, WorkerConnection
 from hookwire.runtime.server.status import abort_with
 from hookwire.v1 import common_pb2, hook_pb2
+from hookwire.v1 import event_service_pb2 as bs
 from hookwire.v1 import executor_service_pb2 as es
 from hookwire.v1 import executor_service_pb2_grpc as es_grpc
 
@@ -62,8 +71,11 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         clock: Clock,
         *,
         virtual_call_guard_s: float = 30.0,
+        bus: EventBus | None = None,
     ) -> None:
         self._registry = registry
+        self._bus = bus
+        self._publish_errors = 0
         self._executor = executor
         self._clock = clock
         self._guard_s = virtual_call_guard_s
@@ -78,6 +90,11 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
     def in_flight(self) -> int:
         """Execute calls running now."""
         return self._in_flight
+
+    @property
+    def publish_errors(self) -> int:
+        """Worker publish frames refused so far (each logged with its reason)."""
+        return self._publish_errors
 
     @property
     def connections(self) -> dict[str, WorkerConnection]:
@@ -178,6 +195,9 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                             register_ack=self._unregister(connection, message.unregister)
                         )
                     )
+                elif kind == "publish":
+                    # Awaited before the next message is read: stream order is bus order.
+                    await self._publish(connection, message.publish)
                 else:
                     _log.warning("worker %s sent an unexpected %s", connection.worker_id, kind)
         except asyncio.CancelledError:
@@ -186,6 +206,31 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
             reason = f"worker {connection.worker_id!r} disconnected: {exc}"
         # Hooks go away and in-flight calls fail the moment the worker's side ends.
         self._disconnect(connection, reason)
+
+    async def _publish(self, connection: WorkerConnection, request: bs.PublishRequest) -> None:
+        """Publish a worker's events (a PublishRequest) on the bus, or log and count why not."""
+        try:
+            if self._bus is None:
+                raise FailedPrecondition("publish", "this executor serves no event bus")
+            events: list[Event] = []
+            for i, pb in enumerate(request.events):
+                try:
+                    event = Event.from_proto(pb)
+                except HookwireError as exc:
+                    where = f"publish.events[{i}]" + (f".{exc.field}" if exc.field else "")
+                    raise type(exc)(where, exc.reason) from None
+                if not event.source_language:
+                    event = event.replace(source_language=connection.language)
+                events.append(event)
+            await self._bus.apublish_batch(events)
+        except HookwireError as exc:
+            self._publish_errors += 1
+            _log.warning(
+                "worker %s: %d published event(s) refused: %s",
+                connection.worker_id,
+                len(request.events),
+                exc,
+            )
 
     def _disconnect(self, connection: WorkerConnection, reason: str) -> None:
         if self._connections.pop(connection.connection_id, None) is None and connection.closed:

@@ -87,6 +87,7 @@ class HookwireServer:
             self.executor,
             self.clock,
             virtual_call_guard_s=self.config.virtual_call_guard_s,
+            bus=self.bus,
         )
         self.event_service = EventBusService(
             self.bus, max_publish_batch=self.config.max_publish_batch

@@ -1,0 +1,148 @@
+"""WorkerMessage.publish: events a worker's hooks publish on its Connect stream reach the bus in
+stream order, before the call's result is applied, with the worker's language by default;
+refused batches are counted and logged, and the stream goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from grpc import aio
+from hookwire.runtime.bus.event import Event
+from hookwire.runtime.clock import VirtualClock
+from hookwire.runtime.context import HookContext
+from hookwire.runtime.server.config import ServerConfig
+from hookwire.runtime.server.server import HookwireServer
+from hookwire.v1 import common_pb2, event_pb2, hook_pb2
+from hookwire.v1 import event_service_pb2 as bs
+from hookwire.v1 import executor_service_pb2 as es
+from hookwire.v1 import executor_service_pb2_grpc as es_grpc
+
+POINT = "before_tool_execution"
+
+
+class RawWorker:
+    """A worker speaking the Connect protocol frame by frame."""
+
+    def __init__(self, server: HookwireServer) -> None:
+        self.channel = aio.insecure_channel(server.address)
+        self.out: asyncio.Queue[es.WorkerMessage | None] = asyncio.Queue()
+        self.stream = es_grpc.ExecutorServiceStub(self.channel).Connect(self._frames())
+
+    async def _frames(self) -> AsyncIterator[es.WorkerMessage]:
+        while (msg := await self.out.get()) is not None:
+            yield msg
+
+    async def send(self, **kw: Any) -> None:
+        await self.out.put(es.WorkerMessage(**kw))
+
+    async def read(self) -> es.ExecutorMessage:
+        msg = await self.stream.read()
+        assert isinstance(msg, es.ExecutorMessage), f"stream ended: {msg!r}"
+        return msg
+
+    async def close(self) -> None:
+        await self.out.put(None)
+        await self.channel.close()
+
+
+def run(body: Callable[[HookwireServer, RawWorker], Awaitable[None]], **kwargs: Any) -> None:
+    async def main() -> None:
+        server = HookwireServer(config=ServerConfig(port=0, shutdown_grace_s=2.0), **kwargs)
+        await server.start()
+        worker = RawWorker(server)
+        try:
+            await worker.send(
+                hello=es.WorkerHello(worker_id="w", language=common_pb2.LANGUAGE_JAVASCRIPT)
+            )
+            assert (await worker.read()).WhichOneof("message") == "welcome"
+            await asyncio.wait_for(body(server, worker), 20)
+        finally:
+            await worker.close()
+            await server.stop()
+
+    asyncio.run(main())
+
+
+def event(type: str, **kw: Any) -> event_pb2.UniversalEvent:
+    return event_pb2.UniversalEvent(type=type, **kw)
+
+
+async def until(cond: Callable[[], bool]) -> None:
+    while not cond():
+        await asyncio.sleep(0.005)
+
+
+def test_published_frames_get_sequences_in_stream_order_with_worker_language() -> None:
+    async def body(server: HookwireServer, worker: RawWorker) -> None:
+        got: list[Event] = []
+        server.bus.subscribe("app.>", callback=got.append)
+        timed = event("app.timed", source_language=common_pb2.LANGUAGE_LUA)
+        timed.time.seconds, timed.time.nanos = 1_700_000_000, 60_000_000
+        await worker.send(publish=bs.PublishRequest(events=[event("app.one"), timed]))
+        await worker.send(publish=bs.PublishRequest(events=[event("app.three")]))
+        await until(lambda: len(got) == 3)
+        assert [(e.type, e.sequence) for e in got] == [
+            ("app.one", 1),
+            ("app.timed", 2),
+            ("app.three", 3),
+        ]
+        # Unset language: the hello's; set language and time: kept as the worker sent them.
+        assert [e.source_language for e in got] == ["javascript", "lua", "javascript"]
+        assert got[1].time_ns == 1_700_000_000_060_000_000
+
+    run(body)
+
+
+def test_refused_batch_is_counted_logged_and_the_stream_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def body(server: HookwireServer, worker: RawWorker) -> None:
+        got: list[Event] = []
+        server.bus.subscribe(">", callback=got.append)
+        # The whole batch is refused when one event is invalid.
+        await worker.send(publish=bs.PublishRequest(events=[event("app.fine"), event("bad type!")]))
+        await worker.send(publish=bs.PublishRequest(events=[event("app.after")]))
+        await until(lambda: len(got) == 1)
+        assert [(e.type, e.sequence) for e in got] == [("app.after", 1)]
+        assert server.executor_service.publish_errors == 1
+
+    with caplog.at_level(logging.WARNING):
+        run(body)
+    assert "events[1].type: invalid event type" in caplog.text
+
+
+def test_hook_event_is_published_before_the_call_result_is_applied() -> None:
+    async def body(server: HookwireServer, worker: RawWorker) -> None:
+        order: list[str] = []
+        server.bus.subscribe(">", callback=lambda e: order.append(e.type))
+        reg = hook_pb2.HookRegistration(name="h", point=hook_pb2.HOOK_POINT_BEFORE_TOOL_EXECUTION)
+        reg.timeout.seconds = 5
+        await worker.send(register=es.RegisterHooks(hooks=[reg], request_id=1))
+        assert (await worker.read()).register_ack.error == ""
+        run_chain = asyncio.create_task(server.executor.aexecute(POINT, HookContext(POINT, {})))
+        call = (await worker.read()).call
+        assert call.hook_name == "h"
+        await worker.send(publish=bs.PublishRequest(events=[event("app.during")]))
+        done = hook_pb2.HookResult()
+        getattr(done, "continue").SetInParent()  # `continue` is a Python keyword
+        await worker.send(result=es.HookCallResult(call_id=call.call_id, result=done))
+        execution = await run_chain
+        assert [s.hook_name for s in execution.trace] == ["h"]
+        assert order.index("app.during") < order.index("hookwire.hook.executed")
+
+    run(body, clock=VirtualClock())
+
+
+def test_no_bus_refuses_and_counts() -> None:
+    async def body(server: HookwireServer, worker: RawWorker) -> None:
+        service = server.executor_service
+        service._bus = None  # an ExecutorService built without a bus
+        await worker.send(publish=bs.PublishRequest(events=[event("app.x")]))
+        await until(lambda: service.publish_errors == 1)
+        assert server.bus.next_sequence == 1
+
+    run(body)
