@@ -8,6 +8,11 @@
 - `aexecute()` with 5 sync hooks, and with 5 `async def` hooks that do not suspend.
 - Breaker decision + record (`acquire()` + `record_success()` / `record()`), ns per call.
 
+The breakers are on and exact: a good call to a breaker that is CLOSED with a window full of
+good calls ("quiet") is not recorded because recording it would change nothing; "execute 5
+(breakers not quiet)" shows the cost when every breaker still has to record (a window too long
+to fill during the run, as after a recent failure).
+
 Method: candidates are interleaved in ROUNDS rounds of N calls each (the machine is shared,
 so timings drift); each candidate's best round is reported, in ns per call, with
 `time.perf_counter_ns`.
@@ -25,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pluggy
-from hookwire.runtime.breaker import CircuitBreaker
+from hookwire.runtime.breaker import BreakerConfig, CircuitBreaker
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.executor import Executor
 from hookwire.runtime.monitor import PerformanceMonitor
@@ -44,10 +49,12 @@ async def _anoop(ctx: Any) -> None:
     return None
 
 
-def _executor(n: int, fn: Any = _noop, monitor: bool = False) -> Executor:
+def _executor(
+    n: int, fn: Any = _noop, monitor: bool = False, breaker: BreakerConfig | None = None
+) -> Executor:
     reg = Registry()
     for i in range(n):
-        reg.register(fn, name=f"h{i}", point=POINT)
+        reg.register(fn, name=f"h{i}", point=POINT, breaker=breaker)
     return Executor(reg, monitor=PerformanceMonitor() if monitor else None)
 
 
@@ -133,6 +140,9 @@ def run() -> None:
         cases[f"loop {n}"] = _sync_case(loop)
     ex5 = _executor(5)
     cases["execute 5 + trace read"] = _sync_case(lambda: ex5.execute(POINT, ctx).trace)
+    never_quiet = BreakerConfig(window_size=10**7, minimum_calls=5)
+    ex5q = _executor(5, breaker=never_quiet)
+    cases["execute 5 (breakers not quiet)"] = _sync_case(lambda: ex5q.execute(POINT, ctx))
     ex5m = _executor(5, monitor=True)
     cases["execute 5 + monitor"] = _sync_case(lambda: ex5m.execute(POINT, ctx))
     cases["aexecute 5 sync"] = _async_case(_executor(5), ctx)
