@@ -261,6 +261,8 @@ local function read_module(dir, name)
     "(only 'hookwire' and .lua files beside the hook file)", name)
 end
 
+local publish -- defined below, once the JSON and frame helpers exist
+
 local api = trusted_chunk(opts.sandbox_dir .. "/sandbox.lua", "sandbox.lua")({
   convert = convert,
   sdk = sdk,
@@ -269,7 +271,7 @@ local api = trusted_chunk(opts.sandbox_dir .. "/sandbox.lua", "sandbox.lua")({
   clock_mono = function() return now_ns() / NS end,
   py_print = function(text) log("print: %s", text) end,
   py_read_module = read_module,
-  publish = function() return false, "hookwire.publish: the Lua worker process has no event bus" end,
+  publish = function(...) return publish(...) end,
   subscribe = function() return false, "hookwire.subscribe: the Lua worker process has no event bus" end,
   check_every = opts.check_every,
 })
@@ -460,6 +462,36 @@ local function utf8_clean(s)
     ok, bad = utf8.len(s, bad + 3) -- U+FFFD takes 3 bytes
   end
   return s
+end
+
+-- hookwire.publish inside a hook: the event goes to the executor as a WorkerMessage.publish
+-- frame on stdout, written at once, so it precedes the call's result on the stream and the
+-- executor gives it its sequence before it applies the result. Its time is the hook's time
+-- (with --virtual-clock: the call's virtual time plus what the hook advanced so far). Fire and
+-- forget: no sequence comes back (hookwire.publish returns nil); the executor logs refusals.
+local function valid_type(t)
+  if type(t) ~= "string" or t == "" then return false end
+  for token in (t .. "."):gmatch("(.-)%.") do
+    if not token:match("^[A-Za-z0-9_%-]+$") then return false end
+  end
+  return true
+end
+
+publish = function(event_type, n, ...)
+  if not valid_type(event_type) then
+    return false, fmt("hookwire.publish: invalid event type %q: expected dot-separated tokens " ..
+      "of [A-Za-z0-9_-]+", utf8_clean(event_type))
+  end
+  local fine, value = pcall(json_to_proto, tokens(n, ...), 1)
+  if not fine then return false, "hookwire.publish: payload: " .. utf8_clean(value) end
+  local t = now_ns()
+  local event = {
+    type = event_type, payload = value, source_language = "LANGUAGE_LUA",
+    time = { seconds = t // NS, nanos = t % NS },
+  }
+  local sent, err = pcall(send, { publish = { events = { event } } })
+  if not sent then return false, "hookwire.publish: " .. utf8_clean(err) end
+  return true, nil
 end
 
 -- Map a sandbox invoke's answer (codes of runtime/hookwire/runtime/lua/adapter.py) to a

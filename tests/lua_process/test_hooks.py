@@ -398,11 +398,3 @@ def test_directories_give_every_lua_file_sorted(
     assert [s.name for s in w.start()] == ["b", "a"]  # b.lua sorts before sub/a.lua
     with pytest.raises(InvalidArgument, match=r"hook_files\[1\]: .*missing.lua is neither a file"):
         LuaProcessWorker([tmp_path, tmp_path / "missing.lua"])
-
-
-def test_publish_in_the_worker_is_a_clear_error(
-    hook_file: HookFile, workers: list[LuaProcessWorker]
-) -> None:
-    [entry] = run(hook_file, workers, 'hookwire.publish("a.b", {n = 1})').trace
-    assert entry.outcome.value == "ERROR"
-    assert entry.reason == "h.lua:2: hookwire.publish: the Lua worker process has no event bus"

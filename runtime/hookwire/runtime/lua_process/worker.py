@@ -18,6 +18,11 @@ Failure handling:
   is stuck (in one C function, say) and the process is killed and restarted.
 - memory: the process's address space is limited (`memory_limit`, default 256 MiB); a hook
   that allocates past it fails with ERROR "Lua worker out of memory".
+- events: `hookwire.publish(type, payload)` in a worker hook writes a `WorkerMessage.publish`
+  frame; the reader thread publishes it on `bus` (anything with EventBus's `publish_batch`)
+  before it reads the next frame, so the event gets its sequence before the call's result is
+  delivered, stamped with the hook's time. Without a bus, or when the bus refuses the event
+  (invalid, rate limit), the refusal is logged and counted in `publish_errors`.
 - with `virtual_clock=True` (conformance), calls carry the executor's VirtualClock time, the
   worker reports how far its hook advanced time (`clock_advance`) and the adapter advances the
   VirtualClock by exactly that, so a Lua hook that "takes 60 ms" takes 60 ms. The real-time wait
@@ -57,16 +62,18 @@ from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Protocol
 
 from google.protobuf.message import DecodeError
 from hookwire.runtime.adapter import HookFailed
+from hookwire.runtime.bus.event import Event
 from hookwire.runtime.clock import Clock, SystemClock, VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
 from hookwire.runtime.lua_process.framing import FrameReader, MalformedFrame, encode_frame
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.server.registration import spec_from_proto
+from hookwire.v1 import event_pb2
 from hookwire.v1 import executor_service_pb2 as es
 
 if TYPE_CHECKING:
@@ -74,6 +81,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
+    "EventPublisher",
     "LuaProcessWorker",
     "LuaWorkerError",
     "WorkerGone",
@@ -97,6 +105,13 @@ class WorkerGone(HookFailed):
 class LuaWorkerError(FailedPrecondition):
     """The Lua worker could not be started: no `lua5.4`, a hook file that does not load, a
     refused registration, or a broken handshake. The message carries the worker's stderr."""
+
+
+class EventPublisher(Protocol):
+    """Where a worker's published events go: an EventBus, or anything with its `publish_batch`
+    (all events accepted or the whole batch refused with a HookwireError)."""
+
+    def publish_batch(self, events: Iterable[Event]) -> list[Event]: ...
 
 
 def default_worker_script() -> Path:
@@ -162,6 +177,7 @@ class LuaProcessWorker:
         blocking: bool = False,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
         virtual_call_guard_s: float = 30.0,
+        bus: EventPublisher | None = None,
     ) -> None:
         self.hook_files: list[Path] = []
         for i, f in enumerate(map(Path, hook_files)):
@@ -224,6 +240,9 @@ class LuaProcessWorker:
         self._backoff_ns = self.backoff_initial_ns
         self._stopped = False
         self._registered: list[str] = []
+        self.bus = bus
+        #: Publish frames refused so far (no bus, invalid event, rate limit); each is logged.
+        self.publish_errors = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -434,6 +453,9 @@ class LuaProcessWorker:
             kind = message.WhichOneof("message")
             if kind == "result":
                 self._deliver(life, message.result)
+            elif kind == "publish":
+                # On this thread, before the next frame: the hook's events precede its result.
+                self._publish(message.publish.events)
             elif kind in ("hello", "register"):
                 life.handshake.put(message)
             else:
@@ -461,6 +483,28 @@ class LuaProcessWorker:
         finally:
             stderr.close()
             life.stderr_done.set()
+
+    def _publish(self, pbs: Iterable[event_pb2.UniversalEvent]) -> None:
+        pbs = list(pbs)
+        try:
+            if self.bus is None:
+                raise FailedPrecondition("bus", "this LuaProcessWorker was given no event bus")
+            events = []
+            for i, pb in enumerate(pbs):
+                try:
+                    event = Event.from_proto(pb)
+                except HookwireError as exc:
+                    where = f"publish.events[{i}]" + (f".{exc.field}" if exc.field else "")
+                    raise type(exc)(where, exc.reason) from None
+                events.append(
+                    event if event.source_language else event.replace(source_language="lua")
+                )
+            self.bus.publish_batch(events)
+        except Exception as exc:  # the reader thread must go on; the refusal is reported
+            self.publish_errors += 1
+            _log.warning(
+                "Lua worker %s: %d published event(s) refused: %s", self.worker_id, len(pbs), exc
+            )
 
     def _deliver(self, life: _Life, result: es.HookCallResult) -> None:
         with self._lock:

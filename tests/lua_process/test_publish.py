@@ -1,0 +1,120 @@
+"""hookwire.publish in the Lua worker process: a WorkerMessage.publish frame the supervisor
+publishes on its bus in stream order (before the call's result), stamped with the hook's time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hookwire.runtime.bus import EventBus
+from hookwire.runtime.bus.event import Event
+from hookwire.runtime.clock import VirtualClock
+from hookwire.runtime.context import HookContext
+from hookwire.runtime.executor import Executor
+from hookwire.runtime.lua_process import LuaProcessWorker
+from hookwire.runtime.registry import Registry
+
+HookFile = Callable[[str, str], Path]
+START_NS = 1_700_000_000_000_000_000
+
+
+def hook(body: str) -> str:
+    return f'hookwire.register("session_start", function(ctx)\n{body}\nend, {{name = "h"}})\n'
+
+
+def run(
+    hook_file: HookFile,
+    workers: list[LuaProcessWorker],
+    body: str,
+    bus: EventBus | None,
+) -> tuple[LuaProcessWorker, list[str], str]:
+    """Execute one Lua hook; returns the worker, the bus's event types in order, the outcome."""
+    clock = VirtualClock(START_NS)
+    reg = Registry()
+    w = LuaProcessWorker(
+        [hook_file("h.lua", hook(body))],
+        registry=reg,
+        blocking=True,
+        clock=clock,
+        virtual_clock=True,
+        bus=bus,
+    )
+    workers.append(w)
+    w.start()
+    order: list[str] = []
+    if bus is not None:
+        bus.subscribe(">", callback=lambda e: order.append(e.type))
+    execution = Executor(reg, clock=clock, events=bus).execute(
+        "session_start", HookContext("session_start", {})
+    )
+    [entry] = execution.trace
+    return w, order, f"{entry.outcome.value} {entry.reason}".strip()
+
+
+def test_events_reach_the_bus_in_order_with_the_hooks_time(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    bus = EventBus(clock=VirtualClock(START_NS))
+    got: list[Event] = []
+    bus.subscribe("app.>", callback=got.append)
+    body = (
+        "advance_clock_ms(60)\n"
+        'hookwire.publish("app.one", {n = 1, tags = hookwire.array{"é", hookwire.null}})\n'
+        "advance_clock_ms(15)\n"
+        'hookwire.publish("app.two", hookwire.null)\n'
+        'hookwire.publish("app.three")'
+    )
+    w, order, outcome = run(hook_file, workers, body, bus)
+    assert outcome == "CONTINUE"
+    assert [(e.type, e.sequence, e.source_language) for e in got] == [
+        ("app.one", 1, "lua"),
+        ("app.two", 2, "lua"),
+        ("app.three", 3, "lua"),
+    ]
+    assert [e.payload for e in got] == [{"n": 1, "tags": ["é", None]}, None, {}]
+    # The hook's own time at each publish, not the executor's time when the call returned.
+    assert [e.time_ns for e in got] == [
+        START_NS + 60_000_000,
+        START_NS + 75_000_000,
+        START_NS + 75_000_000,
+    ]
+    # Published before the call's result was applied (hook.executed comes after the result).
+    assert order.index("app.three") < order.index("hookwire.hook.executed")
+    assert w.publish_errors == 0
+
+
+def test_invalid_type_is_a_lua_error_naming_the_type(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    bus = EventBus(clock=VirtualClock(START_NS))
+    _, order, outcome = run(hook_file, workers, 'hookwire.publish("a..b", {})', bus)
+    assert outcome == (
+        'ERROR h.lua:2: hookwire.publish: invalid event type "a..b": expected dot-separated '
+        "tokens of [A-Za-z0-9_-]+"
+    )
+    assert "a..b" not in order
+
+
+def test_without_a_bus_the_refusal_is_logged_and_counted(
+    hook_file: HookFile, workers: list[LuaProcessWorker], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        w, _, outcome = run(hook_file, workers, 'hookwire.publish("a.b", {n = 1})', None)
+    assert outcome == "CONTINUE"  # fire-and-forget: the hook is not failed by the host
+    assert w.publish_errors == 1
+    assert "this LuaProcessWorker was given no event bus" in caplog.text
+
+
+def test_rate_limited_publish_is_counted_and_the_worker_goes_on(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    bus = EventBus(clock=VirtualClock(START_NS), rate_limit=(1.0, 1))
+    got: list[Event] = []
+    bus.subscribe("app.>", callback=got.append)
+    body = 'hookwire.publish("app.a", 1)\nhookwire.publish("app.b", 2)\nreturn hookwire.cancel("x")'
+    w, _, outcome = run(hook_file, workers, body, bus)
+    assert outcome == "CANCEL"  # the hook ran on to its own result
+    assert [e.type for e in got] == ["app.a"]
+    assert w.publish_errors == 1
