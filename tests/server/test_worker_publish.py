@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 from grpc import aio
-from hookwire.runtime.bus.event import Event
+from hookwire.runtime.bus.event import NO_DATA, Event
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext
+from hookwire.runtime.errors import FailedPrecondition, InvalidArgument
 from hookwire.runtime.server.config import ServerConfig
 from hookwire.runtime.server.server import HookwireServer
+from hookwire.sdk import Worker
 from hookwire.v1 import common_pb2, event_pb2, hook_pb2
 from hookwire.v1 import event_service_pb2 as bs
 from hookwire.v1 import executor_service_pb2 as es
@@ -117,8 +119,13 @@ def test_refused_batch_is_counted_logged_and_the_stream_goes_on(
 
 def test_hook_event_is_published_before_the_call_result_is_applied() -> None:
     async def body(server: HookwireServer, worker: RawWorker) -> None:
-        order: list[str] = []
-        server.bus.subscribe(">", callback=lambda e: order.append(e.type))
+        pending_at_publish: list[int] = []
+        conns = server.executor_service.connections.values
+
+        def note(e: Event) -> None:  # is the call still waiting for its result?
+            pending_at_publish.extend(c.in_flight for c in conns())
+
+        server.bus.subscribe("app.>", callback=note)
         reg = hook_pb2.HookRegistration(name="h", point=hook_pb2.HOOK_POINT_BEFORE_TOOL_EXECUTION)
         reg.timeout.seconds = 5
         await worker.send(register=es.RegisterHooks(hooks=[reg], request_id=1))
@@ -132,7 +139,7 @@ def test_hook_event_is_published_before_the_call_result_is_applied() -> None:
         await worker.send(result=es.HookCallResult(call_id=call.call_id, result=done))
         execution = await run_chain
         assert [s.hook_name for s in execution.trace] == ["h"]
-        assert order.index("app.during") < order.index("hookwire.hook.executed")
+        assert pending_at_publish == [1]  # published while the call was still in flight
 
     run(body, clock=VirtualClock())
 
@@ -146,3 +153,56 @@ def test_no_bus_refuses_and_counts() -> None:
         assert server.bus.next_sequence == 1
 
     run(body)
+
+
+def test_sdk_worker_publish_is_stamped_with_the_calls_virtual_time() -> None:
+    clock = VirtualClock()
+
+    async def body(server: HookwireServer, raw: RawWorker) -> None:
+        got: list[Event] = []
+        in_flight: list[int] = []
+
+        def note(e: Event) -> None:
+            got.append(e)
+            in_flight.append(sum(c.in_flight for c in server.executor_service.connections.values()))
+
+        server.bus.subscribe("app.>", callback=note)
+        worker = Worker(server.address, virtual_clock=True)
+
+        @worker.hook(POINT, timeout_ms=1000)
+        def publishes(ctx: HookContext) -> None:
+            worker.clock.advance_ms(60)
+            worker.publish("app.sync", {"n": 1}, ttl_ms=5, metadata={"k": "v"})
+
+        @worker.hook(POINT, priority=1, timeout_ms=1000)
+        async def publishes_async(ctx: HookContext) -> None:
+            await worker.clock.asleep(0.015)
+            worker.publish("app.async")
+            with pytest.raises(InvalidArgument, match="type: invalid event type 'bad type'"):
+                worker.publish("bad type")
+
+        start = clock.time_ns()
+        async with worker:
+            await server.executor.aexecute(POINT, HookContext(POINT, {}))
+        assert [(e.type, e.sequence, e.source_language) for e in got] == [
+            ("app.sync", 1, "python"),
+            ("app.async", 2, "python"),
+        ]
+        assert in_flight == [1, 1]  # each before its call's result was applied
+        assert [e.time_ns for e in got] == [start + 60_000_000, start + 75_000_000]
+        assert (got[0].payload, got[0].ttl_ns, dict(got[0].metadata)) == (
+            {"n": 1},
+            5_000_000,
+            {"k": "v"},
+        )
+        assert got[1].payload is NO_DATA
+
+    run(body, clock=clock)
+
+
+def test_sdk_worker_publish_outside_a_connection_is_failed_precondition() -> None:
+    worker = Worker("127.0.0.1:1")
+    with pytest.raises(FailedPrecondition, match="worker: not connected"):
+        worker.publish("app.x", 1)
+    with pytest.raises(InvalidArgument, match="ttl_ms: must be a number >= 0"):
+        worker.publish("app.x", 1, ttl_ms=-1)

@@ -7,6 +7,10 @@ Calls arrive multiplexed on the stream and are answered by call id; coroutine ho
 concurrently and are cancelled when the executor gives up on them (CancelCall). If the
 connection drops, the worker reconnects with exponential backoff and registers its hooks again.
 
+A hook publishes events with `worker.publish(type, payload)`: the event goes on the same stream
+as the call's result (a `WorkerMessage.publish` frame), ahead of it, so the executor gives it a
+sequence before the result is applied; under virtual time it is stamped with the call's time.
+
 Example:
     >>> worker = Worker("127.0.0.1:50051", token="s3cret", worker_id="py-1")
     >>> @worker.hook("before_tool_execution", priority=-10)
@@ -30,6 +34,8 @@ from typing import Any
 import grpc
 from grpc import aio
 from hookwire.runtime.adapter import HookAdapter, HookFailed, HookTimedOut, InvalidResult
+from hookwire.runtime.bus.event import NO_DATA, Event
+from hookwire.runtime.bus.patterns import check_type
 from hookwire.runtime.clock import Clock, SystemClock, VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
@@ -39,6 +45,7 @@ from hookwire.runtime.server.auth import bearer_metadata
 from hookwire.sdk.call_clock import CallClock
 from hookwire.sdk.errors import error_from_rpc, error_from_status
 from hookwire.v1 import common_pb2
+from hookwire.v1 import event_service_pb2 as bs
 from hookwire.v1 import executor_service_pb2 as es
 from hookwire.v1 import executor_service_pb2_grpc as es_grpc
 
@@ -367,6 +374,50 @@ class Worker:
                 fut = session.acks.pop(ack.request_id, None)
                 if fut is not None and not fut.done():
                     fut.set_result(ack)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def publish(
+        self,
+        type: str,
+        payload: Any = NO_DATA,
+        *,
+        source: str = "",
+        correlation_id: str = "",
+        metadata: dict[str, str] | None = None,
+        ttl_ms: float | None = None,
+    ) -> None:
+        """Publish an event from a hook on the executor's bus (fire-and-forget).
+
+        It is sent on the worker's stream before anything the worker sends later (the call's
+        result included), so its sequence comes first. Its time is `worker.clock`'s now (the
+        call's virtual time under `virtual_clock`); its source language is Python. The event's
+        type is checked here (InvalidArgument); a refusal by the bus itself (rate limit) is
+        logged by the executor. FailedPrecondition when the worker is not connected.
+
+        Example:
+            >>> # inside a hook: worker.publish("tool.checked", {"ok": True}, ttl_ms=500)
+        """
+        check_type(type, "type")
+        if ttl_ms is not None and (
+            isinstance(ttl_ms, bool) or not isinstance(ttl_ms, int | float) or not ttl_ms >= 0
+        ):
+            raise InvalidArgument("ttl_ms", f"must be a number >= 0, got {ttl_ms!r}")
+        session = self._session
+        if session is None:
+            raise FailedPrecondition("worker", "not connected: publish needs a live stream")
+        event = Event(
+            type,
+            payload,
+            time_ns=self.clock.time_ns(),
+            ttl_ns=None if ttl_ms is None else round(ttl_ms * 1_000_000),
+            source=source,
+            source_language="python",
+            correlation_id=correlation_id,
+            metadata=metadata,
+        )
+        pb = event.to_proto()
+        session.outbox.put_nowait(es.WorkerMessage(publish=bs.PublishRequest(events=[pb])))
 
     # -- serving calls -----------------------------------------------------------------------
 
