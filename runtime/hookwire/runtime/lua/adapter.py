@@ -60,7 +60,7 @@ class LuaHookAdapter:
         'lua'
     """
 
-    __slots__ = ("_invoke", "fn", "name", "sandbox")
+    __slots__ = ("_conv", "_invoke", "fn", "name", "sandbox")
     language = "lua"
     is_async = False
 
@@ -73,11 +73,21 @@ class LuaHookAdapter:
         self.fn = fn
         self.name = name
         self._invoke = sandbox.invoke
+        self._conv = sandbox.converter
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         """Run the hook with `ctx`; stop it after `timeout_ns` of real time."""
+        conv = self._conv
+        objs = conv.objects
+        if len(objs) >= conv.sweep_at:
+            conv.maybe_sweep()
+        # Handles for the data and the context (inlined Converter.handle: the hot path).
+        h = conv.next_handle
+        conv.next_handle = h + 2
+        objs[h] = ctx.data
+        objs[h + 1] = ctx
         try:
-            r = self._invoke(self.fn, _perf() + timeout_ns / 1e9, ctx.data, ctx)
+            r = self._invoke(self.fn, _perf() + timeout_ns / 1e9, h, h + 1)
         except Exception as exc:  # lupa.LuaMemoryError / LuaError outside the protected call
             if "not enough memory" in str(exc) or type(exc).__name__ == "LuaMemoryError":
                 self.sandbox.collect_garbage()

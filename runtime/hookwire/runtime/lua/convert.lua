@@ -28,19 +28,39 @@ local pack = table.pack
 local SRC = setmetatable({}, { __metatable = "hookwire.private", __tostring = function() return "?" end })
 local LAZY_OBJECT, LAZY_ARRAY, LAZY_CONTEXT = {}, {}, {}
 
+-- Every proxy by its source, weakly: the host keeps a source's object alive while its proxy
+-- lives (see `live_sources`). A source is a handle (or a host table) given to one proxy only.
+local LIVE = setmetatable({}, { __mode = "v" })
+
 local function lazy_object(src)
-  return setmt({ [SRC] = src }, LAZY_OBJECT)
+  local t = setmt({ [SRC] = src }, LAZY_OBJECT)
+  LIVE[src] = t
+  return t
 end
 
 local function lazy_array(src)
-  return setmt({ [SRC] = src }, LAZY_ARRAY)
+  local t = setmt({ [SRC] = src }, LAZY_ARRAY)
+  LIVE[src] = t
+  return t
 end
 
 -- A hook's `ctx`: `data` is there from the start (nearly every hook reads it); the other
--- fields (point, language, correlation_id, timestamp_ns, metadata, operation) are fetched from
--- the Python HookContext when first read.
+-- fields (point, language, correlation_id, timestamp_ns, metadata, operation, ...) are fetched
+-- from the host's context when first read.
 local function lazy_context(hctx, data)
-  return setmt({ [SRC] = hctx, data = lazy_object(data) }, LAZY_CONTEXT)
+  local d = setmt({ [SRC] = data }, LAZY_OBJECT)
+  local t = setmt({ [SRC] = hctx, data = d }, LAZY_CONTEXT)
+  LIVE[data], LIVE[hctx] = d, t
+  return t
+end
+
+-- The sources of the proxies that are alive and not yet materialized, as a sequence.
+local function live_sources()
+  local out, n = {}, 0
+  for src, t in next, LIVE do
+    if rawget(t, SRC) ~= nil then n = n + 1; out[n] = src end
+  end
+  return out
 end
 
 -- The Python object behind an untouched proxy, or nil.
@@ -272,5 +292,6 @@ return {
   lazy_array = lazy_array,
   materialize = materialize,
   flatten = flatten,
+  live_sources = live_sources,
   source = source,
 }

@@ -186,6 +186,7 @@ class LuaSandbox:
             }
         )
         convert = chunk((_HERE / "convert.lua").read_bytes(), "convert.lua")(convert_deps)
+        c.live_handles = convert[b"live_sources"]
         clock_ref = self.clock
         sandbox_deps = lua.table_from(
             {
@@ -357,7 +358,9 @@ class LuaSandbox:
                 "correlation_id": getattr(event, "correlation_id", ""),
             }
         deadline = time.perf_counter() + self.subscriber_timeout_ms / 1000.0
-        status, *rest = _as_tuple(self._call_lua(self.deliver, fn, deadline, view))
+        conv = self.converter
+        conv.maybe_sweep()
+        status, *rest = _as_tuple(self._call_lua(self.deliver, fn, deadline, conv.handle(view)))
         if status != 0:
             _log.warning(
                 "Lua subscriber failed on %s: %s",

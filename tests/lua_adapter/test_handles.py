@@ -1,0 +1,101 @@
+"""Context values cross to Lua as handles: kept tables stay readable, dead ones are swept,
+and the extra context fields (component, parent, distributed) are there."""
+
+from __future__ import annotations
+
+from hookwire.runtime.context import ComponentId, DistributedContext, HookContext
+from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
+from hookwire.runtime.results import Replace
+
+NS = 2_000_000_000
+
+
+def hooks(sb: LuaSandbox, source: str) -> list[LuaHookAdapter]:
+    return [LuaHookAdapter(sb, r.fn, name=r.name) for r in sb.load_source(source, "k.lua")]
+
+
+KEEPER = """
+local kept = {}
+hookwire.register("session_start", function(ctx)
+  kept[#kept + 1] = ctx.data.item
+end)
+hookwire.register("session_start", function(ctx)
+  local out = hookwire.array{}
+  for i = 1, #kept, 997 do out[#out + 1] = kept[i].name end
+  return hookwire.replace({out, kept[#kept]})
+end)
+"""
+
+
+def test_tables_kept_beyond_their_call_stay_readable_across_sweeps() -> None:
+    sb = LuaSandbox()
+    keep, read = hooks(sb, KEEPER)
+    n = 10_000  # enough handles for several sweeps
+    for i in range(n):
+        keep.call(HookContext("session_start", {"item": {"name": f"n{i}", "tags": [i]}}), NS)
+    result = read.call(HookContext("session_start"), NS)
+    # `kept[i].name` was never read during its own call: it crosses now, from the kept handle.
+    assert result == Replace(
+        [[f"n{i}" for i in range(0, n, 997)], {"name": f"n{n - 1}", "tags": [n - 1]}]
+    )
+
+
+def test_handles_of_dead_tables_are_dropped() -> None:
+    sb = LuaSandbox()
+    [hook] = hooks(
+        sb, 'hookwire.register("session_start", function(ctx) local x = ctx.data.a.b end)'
+    )
+    for i in range(20_000):
+        hook.call(HookContext("session_start", {"a": {"b": i}}), NS)
+    # Three handles per call (data, ctx, data.a): 60 000 given out, only the live ones kept.
+    assert sb.converter.next_handle > 60_000
+    assert len(sb.converter.objects) < 20_000
+
+
+def test_an_event_payload_kept_by_a_subscriber_is_read_later() -> None:
+    sb = LuaSandbox()
+    recv, back = sb.load_source(
+        "local got = hookwire.array{} "
+        'hookwire.register("custom:recv", function(ev) got[#got + 1] = ev.payload end) '
+        'hookwire.register("custom:back", function() return hookwire.replace(got) end)',
+        "s.lua",
+    )
+    for i in range(3):
+        sb.deliver_event(recv.fn, {"type": "t", "payload": {"i": i, "l": []}})
+    result = LuaHookAdapter(sb, back.fn).call(HookContext("custom:back"), NS)
+    assert result == Replace([{"i": 0, "l": []}, {"i": 1, "l": []}, {"i": 2, "l": []}])
+
+
+def test_parent_distributed_and_component_fields() -> None:
+    sb = LuaSandbox()
+    [hook] = hooks(
+        sb,
+        'hookwire.register("session_start", function(ctx) return hookwire.replace({'
+        "ctx.parent.point, ctx.parent.data.x, ctx.parent.parent.correlation_id, "
+        "ctx.distributed.remote_agent_id, ctx.distributed.propagate_events, "
+        "ctx.distributed.traceparent, ctx.component.type, ctx.parent.component == nil}) end)",
+    )
+    grand = HookContext("session_start", {}, correlation_id="root")
+    parent = HookContext("agent_start", {"x": [1, {}]}, parent=grand)
+    ctx = HookContext(
+        "session_start",
+        {},
+        component=ComponentId("c1", "agent", "planner"),
+        parent=parent,
+        distributed=DistributedContext(
+            remote_agent_id="agent-9", propagate_events=True, traceparent="00-ab-cd-01"
+        ),
+    )
+    assert hook.call(ctx, NS) == Replace(
+        ["agent_start", [1, {}], "root", "agent-9", True, "00-ab-cd-01", "agent", True]
+    )
+
+
+def test_absent_parent_and_distributed_are_nil() -> None:
+    sb = LuaSandbox()
+    [hook] = hooks(
+        sb,
+        'hookwire.register("session_start", function(ctx) return hookwire.replace({'
+        "ctx.parent == nil, ctx.distributed == nil, ctx.component == nil}) end)",
+    )
+    assert hook.call(HookContext("session_start"), NS) == Replace([True, True, True])
