@@ -4,7 +4,8 @@
 // executor's virtual clock, and turns each scenario hook's behaviour (sent by the Python driver
 // as a JSON line on stdin) into a real JS hook function registered through the SDK. The hooks
 // advance virtual time with the SDK's per-call clock, end with SDK result helpers, throw, or
-// return invalid values; what they see, publish and ask to execute goes back to the driver as
+// return invalid values, and publish their events with the SDK's `call.publish` (on the worker
+// stream, ahead of the answer); what they see and ask to execute goes back to the driver as
 // JSON lines on stdout, always before the hook's answer goes out on the gRPC stream.
 //
 //   node conformance/js/driver_worker.mjs HOST:PORT
@@ -123,24 +124,27 @@ function buildHook(run, hook, behaviour) {
     if (step.record) {
       emit({ ev: "seen", run, hook, ctx: { point: ctx.point, data: ctx.data, metadata: ctx.metadata, correlationId: ctx.correlationId } });
     }
-    if (!step.publish?.length && step.execute === undefined) {
+    // Published through the SDK: each event goes on the worker stream as a publish frame, stamped
+    // with this call's virtual time, ahead of the call's answer. A bad event throws into the hook.
+    for (const event of step.publish ?? []) {
+      const opts = {};
+      for (const key of ["ttlMs", "source", "correlationId", "metadata"]) if (event[key] !== undefined) opts[key] = event[key];
+      try {
+        call.publish(event.type, event.payload, opts);
+      } catch (err) {
+        emit({ ev: "done", run, hook, n });
+        throw err;
+      }
+    }
+    if (step.execute === undefined) {
       emit({ ev: "done", run, hook, n });
       // Every second call answers through a Promise, so both the sync and the async path run.
       if (n % 2 === 1) return Promise.resolve().then(() => finish(step));
       return finish(step);
     }
-    // Publishing and nested executions happen in the driver's bus and executor: wait for them.
+    // Nested executions run in the driver's executor: wait for them.
     return (async () => {
-      for (const event of step.publish ?? []) {
-        // Stamped with the hook's own virtual time: the executor's clock only moves when the
-        // call returns.
-        const answer = await ask({ ev: "publish", run, hook, event, timeNs: call.clock.nowNs() });
-        if (answer.error !== undefined) {
-          emit({ ev: "done", run, hook, n });
-          throw new Error(answer.error);
-        }
-      }
-      if (step.execute !== undefined) await ask({ ev: "nested", run, hook, n });
+      await ask({ ev: "nested", run, hook, n });
       emit({ ev: "done", run, hook, n });
       return finish(step);
     })();

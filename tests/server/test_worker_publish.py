@@ -147,7 +147,7 @@ def test_hook_event_is_published_before_the_call_result_is_applied() -> None:
 def test_no_bus_refuses_and_counts() -> None:
     async def body(server: HookwireServer, worker: RawWorker) -> None:
         service = server.executor_service
-        service._bus = None  # an ExecutorService built without a bus
+        service.bus = None  # as an ExecutorService built without a bus
         await worker.send(publish=bs.PublishRequest(events=[event("app.x")]))
         await until(lambda: service.publish_errors == 1)
         assert server.bus.next_sequence == 1

@@ -9,8 +9,11 @@ A **driver** (one per language adapter) is opened once per scenario run with a `
   `HookAdapter`) and must, on its Nth call, do `hook.behaviour.step_for(N)`: call
   `env.log.begin(name)` first (it returns N), then in this order advance the virtual clock by
   `advance_ms` while the call runs, `env.log.record(name, ctx)` if `record`,
-  `env.publish(name, event, language)` for each event (or publish it on `env.bus` through
-  the language's own path, e.g. a remote worker's Publish RPC), run `execute` as a nested
+  publish each event through the language's own SDK (`hookwire.publish` in Lua, the JS
+  worker's `call.publish`, the Python worker's `Worker.publish`; those reaching the bus as
+  worker-stream frames are then noted with `env.note_published`, and a publish that would wait
+  on a full BACKPRESSURE queue is refused first with `env.refuse_blocking_publish`; in-process
+  Python hooks call `env.publish(name, event, language)`), run `execute` as a nested
   execution through `env.executor` and hand it to `env.log.nested(...)`, and finally end the
   call the language's native way (return the result, return nothing, raise, or return an
   invalid value);
@@ -30,7 +33,7 @@ Example:
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -187,6 +190,35 @@ class HookEnv:
         seq = publish_event(self.bus, event, language, time_ns)
         self.log.published.append((hook, language, seq))
         return seq
+
+    def refuse_blocking_publish(self, hook: str, events: Sequence[dict[str, Any]]) -> None:
+        """Before a hook whose events reach the bus from another thread or process runs: if one
+        of `events` would wait for room in a full BACKPRESSURE queue (which nothing can drain
+        while the chain runs), report it as a scenario problem and raise FailedPrecondition."""
+        if self.bus is None:
+            return
+        for event in events:
+            blocked = waiting_subscriptions(self.bus, event["type"])
+            if blocked:
+                problem = (
+                    f"hook {hook!r} publishes {event['type']!r}, which would wait for room in "
+                    f"the full BACKPRESSURE subscription(s) {blocked}; a hook cannot wait for that"
+                )
+                self.log.problems.append(problem)
+                raise FailedPrecondition("publish", problem)
+
+    def note_published(self, hook: str, from_sequence: int, count: int) -> None:
+        """Record, for the source-language check, the events hook `hook` published through its
+        SDK during a call that started when the bus's next sequence was `from_sequence`: the
+        first `count` events since then not emitted by the runtime itself (a hook publishes
+        before the nested executions it runs, and the runtime's own events say "native")."""
+        if self.bus is None or count == 0:
+            return
+        # The retention log, read without opening a subscription (that would show in stats).
+        retained = self.bus._transport.replay(from_sequence)
+        mine = [e for e in retained if e.source_language not in ("", "native")][:count]
+        for ev in mine:
+            self.log.published.append((hook, ev.source_language, ev.sequence))
 
 
 def publish_event(

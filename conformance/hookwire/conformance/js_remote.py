@@ -11,10 +11,12 @@ calls a `JsHookAdapter`; it sends the call over the worker's stream with the ser
 `RemoteHookAdapter`, whose connection clock forwards to this scenario's clock. The JS hook
 advances the per-call virtual clock the SDK gives it and answers with `clock_advance`; the
 remote adapter advances the scenario's clock by exactly that, so durations, `slow` and TIMEOUT
-are exact. What the JS hook records, publishes or executes (nested) comes back as JSON lines on
-node's stdout, written before its answer; the adapter handles them on the runner's thread (a
-nested execution runs right there, re-entrantly, as in py-sync) and returns once the answer and
-the hook's "done" line are both in.
+are exact. The JS hook publishes its events with the SDK's `call.publish`, which sends them on
+the worker stream ahead of its answer, stamped with its own virtual time; the server publishes
+them on the run's bus before it applies the answer. What the JS hook records or executes
+(nested) comes back as JSON lines on node's stdout, written before its answer; the adapter
+handles them on the runner's thread (a nested execution runs right there, re-entrantly, as in
+py-sync) and returns once the answer and the hook's "done" line are both in.
 
 Example:
     >>> JsRemoteDriver().name
@@ -42,6 +44,7 @@ from hookwire.conformance.scenario import Behaviour, CallStep, HookDef
 from hookwire.runtime.adapter import HookFailed, HookTimedOut
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext
+from hookwire.runtime.errors import FailedPrecondition
 from hookwire.runtime.results import HookResult
 from hookwire.runtime.server.config import ServerConfig
 from hookwire.runtime.server.remote_adapter import (
@@ -230,13 +233,6 @@ class _Harness:
                     msg["hook"], ctx["point"], ctx["data"], ctx["metadata"], ctx["correlationId"]
                 )
             )
-        elif ev == "publish":
-            answer: dict[str, Any] = {"op": "answer", "id": msg["id"]}
-            try:
-                session.env.publish(msg["hook"], msg["event"], time_ns=msg["timeNs"])
-            except Exception as e:  # a bus error is raised into the hook, as in-process
-                answer["error"] = str(e)
-            self.send(answer)
         elif ev == "nested":
             session.run_nested(msg["hook"], msg["n"])
             self.send({"op": "answer", "id": msg["id"]})
@@ -289,6 +285,14 @@ class JsHookAdapter:
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         s, h = self.session, self.session.harness
         n = s.env.log.begin(self.name)
+        behaviour = s.hooks[self.name].behaviour
+        assert behaviour is not None
+        events = behaviour.step_for(n).publish
+        try:
+            s.env.refuse_blocking_publish(self.name, events)
+        except FailedPrecondition as exc:
+            raise HookFailed(str(exc)) from exc
+        from_sequence = s.env.bus.next_sequence if s.env.bus is not None else 0
         future: Future[HookResult] = asyncio.run_coroutine_threadsafe(
             self.remote.acall(ctx, timeout_ns), h.server.loop
         )
@@ -310,6 +314,8 @@ class JsHookAdapter:
                 s.env.log.problems.append(
                     f"js-remote: hook {self.name!r} ran its call {got} where the runner counted {n}"
                 )
+        # The hook's publish frames preceded its answer on the stream: they are on the bus now.
+        s.env.note_published(self.name, from_sequence, len(events))
         return future.result()
 
     async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
@@ -329,6 +335,10 @@ class JsRemoteSession:
         self.keys: list[str] = []
         self.harness.sessions[self.run] = self
         self.harness.clock.target = env.clock
+        # The hooks' publish frames go to this run's bus (the one the runner checks).
+        server = self.harness.server.server
+        assert server is not None
+        server.executor_service.bus = env.bus
 
     def language_for(self, hook: HookDef) -> str:
         return "javascript"

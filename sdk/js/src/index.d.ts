@@ -249,6 +249,21 @@ export interface CallInfo {
   /** Aborted when the executor gives up on the call (CancelCall) or the stream breaks. */
   signal: AbortSignal;
   timeoutMs: number;
+  /**
+   * Publish an event from this call on the executor's bus: sent on the worker's stream ahead of
+   * the call's result (so its sequence comes first), stamped with `clock` (the call's virtual
+   * time under `virtualClock`), source language JAVASCRIPT. `payload` undefined = no payload.
+   * Fire-and-forget: a bus refusal (rate limit) is logged by the executor.
+   * Throws TypeError for a bad type or option, HookwireError FAILED_PRECONDITION when not connected.
+   * @example call.publish("tool.checked", { ok: true }, { ttlMs: 500 });
+   */
+  publish(type: string, payload?: Json, opts?: PublishOptions): void;
+}
+export interface PublishOptions {
+  ttlMs?: number;
+  source?: string;
+  correlationId?: string;
+  metadata?: Record<string, string>;
 }
 export type HookReturn = HookResult | undefined | null | void;
 export type HookFn = (ctx: HookContext, call: CallInfo) => HookReturn | Promise<HookReturn>;

@@ -2,12 +2,18 @@
 //
 // Protocol (docs/server.md): hello -> welcome; register -> register_ack; then the executor sends
 // HookCalls, many in flight, and the worker answers each with a HookCallResult carrying the same
-// call_id, in any order. If the stream breaks the worker reconnects with backoff and registers
+// call_id, in any order. A hook publishes events with `call.publish(type, payload, opts)`: each
+// goes on the same stream as a `publish` frame, ahead of the call's result, so the executor gives
+// it its sequence before it applies the result (fire-and-forget: refusals are logged by the
+// executor). If the stream breaks the worker reconnects with backoff and registers
 // its hooks again; `close()` stops taking calls, lets the ones in flight finish, and ends it.
 
 import { EventEmitter } from "node:events";
 import { create } from "@bufbuild/protobuf";
+import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { Language } from "../../../generated/js/hookwire/v1/common_pb.js";
+import { UniversalEventSchema } from "../../../generated/js/hookwire/v1/event_pb.js";
+import { PublishRequestSchema } from "../../../generated/js/hookwire/v1/event_service_pb.js";
 import {
   ExecutorMessageSchema,
   HookCallResultSchema,
@@ -26,13 +32,16 @@ import {
 import { RealCallClock, VirtualCallClock } from "./clock.js";
 import { contextFromProto, pointToProto } from "./context.js";
 import { fromGrpcError, HookwireError } from "./errors.js";
-import { describe } from "./json.js";
+import { describe, toJsonValue } from "./json.js";
 import { InvalidResultError, msToDuration, nsToDuration, resultToProto } from "./results.js";
 import { callMetadata, codec, openChannel } from "./transport.js";
 
 export const SDK_NAME = "hookwire-js/0.1.0";
 const CONNECT = "/hookwire.v1.ExecutorService/Connect";
 // Failures a retry cannot fix: report them instead of reconnecting forever.
+// Event types: dot-separated tokens of [A-Za-z0-9_-]+ (SEMANTICS.md section 8).
+const EVENT_TYPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const PUBLISH_OPTIONS = new Set(["ttlMs", "source", "correlationId", "metadata"]);
 const FATAL = new Set(["UNAUTHENTICATED", "PERMISSION_DENIED", "INVALID_ARGUMENT", "FAILED_PRECONDITION", "UNIMPLEMENTED"]);
 const BREAKER_MS = { slowCallDurationMs: "slowCallDuration", openDurationMs: "openDuration", maxOpenDurationMs: "maxOpenDuration" };
 const BREAKER_PLAIN = [
@@ -321,6 +330,7 @@ export class Worker extends EventEmitter {
       clock,
       signal: controller.signal,
       timeoutMs: call.timeout ? Number(call.timeout.seconds) * 1000 + call.timeout.nanos / 1e6 : 0,
+      publish: (type, payload, opts) => this._publish(clock, type, payload, opts),
     };
     let value;
     try {
@@ -337,6 +347,39 @@ export class Worker extends EventEmitter {
     } else {
       this._finishCall(callId, clock, value, undefined, false);
     }
+  }
+
+  // An event from a hook: stamped with the call's clock (virtual time under virtualClock) and
+  // written now, so it precedes the call's result on the stream.
+  _publish(clock, type, payload, opts = {}) {
+    if (typeof type !== "string" || !EVENT_TYPE.test(type)) {
+      throw new TypeError(`type: invalid event type ${typeof type === "string" ? JSON.stringify(type) : describe(type)}: expected dot-separated tokens of [A-Za-z0-9_-]+`);
+    }
+    if (opts === null || typeof opts !== "object") throw new TypeError(`opts: must be an object, got ${describe(opts)}`);
+    for (const key of Object.keys(opts)) {
+      if (!PUBLISH_OPTIONS.has(key)) throw new TypeError(`opts.${key}: unknown option (known: ${[...PUBLISH_OPTIONS].join(", ")})`);
+    }
+    const ttl = opts.ttlMs;
+    if (ttl !== undefined && (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0)) {
+      throw new TypeError(`opts.ttlMs: must be a finite number >= 0, got ${describe(ttl)}`);
+    }
+    for (const [k, v] of Object.entries(opts.metadata ?? {})) {
+      if (typeof v !== "string") throw new TypeError(`opts.metadata.${k}: must be a string, got ${describe(v)}`);
+    }
+    if (!this._stream || !this.connected) throw new HookwireError("FAILED_PRECONDITION", "worker: not connected: publish needs a live stream");
+    const ns = clock.nowNs();
+    const init = {
+      type,
+      sourceLanguage: Language.JAVASCRIPT,
+      payload: toJsonValue(payload, "payload"),
+      source: opts.source ?? "",
+      correlationId: opts.correlationId ?? "",
+      metadata: { ...(opts.metadata ?? {}) },
+      time: create(TimestampSchema, { seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) }),
+    };
+    if (opts.ttlMs !== undefined) init.ttl = msToDuration(opts.ttlMs);
+    const event = create(UniversalEventSchema, init);
+    this._write({ case: "publish", value: create(PublishRequestSchema, { events: [event] }) });
   }
 
   _finishCall(callId, clock, value, err, failed = true) {

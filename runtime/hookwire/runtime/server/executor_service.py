@@ -92,6 +92,15 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         return self._in_flight
 
     @property
+    def bus(self) -> EventBus | None:
+        """Where workers' publish frames go (None: refused, counted in `publish_errors`)."""
+        return self._bus
+
+    @bus.setter
+    def bus(self, bus: EventBus | None) -> None:
+        self._bus = bus
+
+    @property
     def publish_errors(self) -> int:
         """Worker publish frames refused so far (each logged with its reason)."""
         return self._publish_errors
