@@ -115,9 +115,9 @@ describe("worker behaviour on one server", () => {
     }, { name: "rejecter", priority: 5, failurePolicy: "FAIL_CLOSED" });
     const out = await client.execute({ point: "custom:fail" });
     assert.equal(out.trace[0].outcome, "ERROR");
-    assert.match(out.trace[0].reason, /^RangeError: boom/);
+    assert.equal(out.trace[0].reason, "boom"); // the message alone, as for in-process hooks
     assert.equal(out.trace[1].outcome, "ERROR");
-    assert.match(out.trace[1].reason, /^Error: rejected/);
+    assert.equal(out.trace[1].reason, "rejected");
     assert.equal(out.result.kind, "cancel");
     assert.match(out.result.reason, /rejecter/);
   });
