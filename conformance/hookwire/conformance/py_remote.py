@@ -12,9 +12,10 @@ server's `RemoteHookAdapter`. The server's clock forwards to the current run's c
 HookCall carries the scenario's virtual time; the hook "takes 60 ms" with
 `worker.clock.advance_ms(60)` and answers with `clock_advance`, which the remote adapter adds to
 the scenario's clock before returning: durations, `slow` and TIMEOUT are exact. A hook
-publishes with the SDK's `AsyncClient` over the server's EventBusService Publish RPC, which the
-harness points at the run's bus; the event's time is the hook's own virtual time (call start
-plus what it advanced so far), as an in-process hook's publish would be stamped. Recording and
+publishes with the SDK worker's `Worker.publish`: a publish frame on the worker stream, ahead of
+the call's answer, which the server publishes on the run's bus (the harness points it there)
+before it applies the answer; the event's time is the hook's own virtual time (call start plus
+what it advanced so far), as an in-process hook's publish would be stamped. Recording and
 call counting use the run's `HookEnv` from the worker thread while the runner's thread waits; a
 nested execution runs on a helper thread (`asyncio.to_thread`) so the worker's loop stays free
 to serve the nested calls.
@@ -34,25 +35,21 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from google.protobuf import duration_pb2, timestamp_pb2
-from hookwire.conformance.driver import HookEnv, waiting_subscriptions
+from hookwire.conformance.driver import HookEnv
 from hookwire.conformance.py_sync import native_return
 from hookwire.conformance.scenario import HookDef
 from hookwire.runtime.adapter import HookFailed
+from hookwire.runtime.bus.event import NO_DATA
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext
-from hookwire.runtime.errors import FailedPrecondition
-from hookwire.runtime.json_value import to_proto_value
 from hookwire.runtime.results import HookResult
 from hookwire.runtime.server.config import ServerConfig
 from hookwire.runtime.server.remote_adapter import RemoteHookAdapter, WorkerConnection
 from hookwire.runtime.server.server import ServerThread
 from hookwire.runtime.trace import Execution
-from hookwire.sdk.client import AsyncClient
 from hookwire.sdk.worker import Worker
-from hookwire.v1 import common_pb2, event_pb2
 
-__all__ = ["PyRemoteDriver", "PyRemoteHookAdapter", "PyRemoteSession", "event_to_proto"]
+__all__ = ["PyRemoteDriver", "PyRemoteHookAdapter", "PyRemoteSession"]
 
 # Real-time bound on one remote call (virtual time does not pass while the executor waits).
 _GUARD_S = 30.0
@@ -60,33 +57,6 @@ _GUARD_S = 30.0
 # no real time and only the executor classifies TIMEOUT, from the virtual clock.
 _WORKER_TIMEOUT_MS = 30_000
 _NS_PER_S = 1_000_000_000
-
-
-def event_to_proto(event: dict[str, Any], time_ns: int) -> event_pb2.UniversalEvent:
-    """A scenario event as the UniversalEvent a Python hook publishes (JSON null payload and
-    no payload stay distinct; ttlMs becomes the ttl Duration).
-
-    Example:
-        >>> pb = event_to_proto({"type": "a.b", "payload": None, "ttlMs": 1.5}, 0)
-        >>> (pb.HasField("payload"), pb.ttl.nanos)
-        (True, 1500000)
-    """
-    pb = event_pb2.UniversalEvent(
-        type=event["type"],
-        source=event.get("source", ""),
-        correlation_id=event.get("correlationId", ""),
-        source_language=common_pb2.LANGUAGE_PYTHON,
-    )
-    if "payload" in event:
-        pb.payload.CopyFrom(to_proto_value(event["payload"], "payload"))
-    for key, value in event.get("metadata", {}).items():
-        pb.metadata[key] = value
-    if "ttlMs" in event:
-        pb.ttl.CopyFrom(duration_pb2.Duration())
-        pb.ttl.seconds, pb.ttl.nanos = divmod(round(event["ttlMs"] * 1_000_000), _NS_PER_S)
-    pb.time.CopyFrom(timestamp_pb2.Timestamp())
-    pb.time.seconds, pb.time.nanos = divmod(time_ns, _NS_PER_S)
-    return pb
 
 
 class _RunClock(VirtualClock):
@@ -148,7 +118,6 @@ class _Harness:
             self.address, worker_id="conformance-py-remote", virtual_clock=True, reconnect=False
         )
         self.run_on_worker(self.worker.start())
-        self.client: AsyncClient = self.run_on_worker(self._new_client())
         self.connection = self._connection()
         self.runs = itertools.count(1)
 
@@ -156,16 +125,12 @@ class _Harness:
     def alive(self) -> bool:
         return self.worker.connected and not self.connection.closed
 
-    async def _new_client(self) -> AsyncClient:
-        return AsyncClient(self.address)  # its channel belongs to the worker's loop
-
     def use_bus(self, env: HookEnv) -> None:
-        """Point the server's Publish RPC at this run's bus (the one the runner checks)."""
+        """Point the server's worker publish frames at this run's bus (the one the runner
+        checks)."""
         server = self.server.server
         assert server is not None and env.bus is not None
-        # No public setter yet: the service keeps the bus it was built with.
-        server.event_service._bus = env.bus
-        server.bus = env.bus
+        server.executor_service.bus = env.bus
 
     def run_on_worker(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(_GUARD_S)
@@ -185,7 +150,6 @@ class _Harness:
     def stop(self) -> None:
         with contextlib.suppress(Exception):  # best effort at exit
             self.run_on_worker(self.worker.stop())
-            self.run_on_worker(self.client.close())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
         with contextlib.suppress(RuntimeError):  # already stopped (atexit after a stop)
@@ -198,15 +162,26 @@ class PyRemoteHookAdapter:
     is_async = False
     language = "python"
 
-    def __init__(self, harness: _Harness, key: str) -> None:
+    def __init__(self, harness: _Harness, key: str, env: HookEnv, hook: HookDef) -> None:
         self.harness = harness
+        self.env = env
+        self.hook = hook
         self.remote = RemoteHookAdapter(harness.connection, key, "python")
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
+        env, name, behaviour = self.env, self.hook.name, self.hook.behaviour
+        assert behaviour is not None
+        from_sequence = env.bus.next_sequence if env.bus is not None else 0
         future = asyncio.run_coroutine_threadsafe(
             self.remote.acall(ctx, timeout_ns), self.harness.server.loop
         )
-        return future.result()
+        try:
+            return future.result()
+        finally:
+            # The hook's publish frames preceded its answer on the stream: they are on the bus.
+            n = env.log.calls.get(name, 0) - 1
+            if n >= 0:
+                env.note_published(name, from_sequence, len(behaviour.step_for(n).publish))
 
     async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         raise HookFailed("py-remote hooks run under Executor.execute (the driver's entry point)")
@@ -228,21 +203,20 @@ class PyRemoteSession:
 
     def _body(self, hook: HookDef) -> Callable[[HookContext], Coroutine[Any, Any, Any]]:
         env, name, behaviour = self.env, hook.name, hook.behaviour
-        worker, client = self.harness.worker, self.harness.client
+        worker = self.harness.worker
         assert behaviour is not None
 
-        async def publish(event: dict[str, Any]) -> None:
-            assert env.bus is not None
-            blocked = waiting_subscriptions(env.bus, event["type"])
-            if blocked:  # the Publish RPC would wait for a drain that cannot come
-                problem = (
-                    f"hook {name!r} publishes {event['type']!r}, which would wait for room in "
-                    f"the full BACKPRESSURE subscription(s) {blocked}; a hook cannot wait for that"
-                )
-                env.log.problems.append(problem)
-                raise FailedPrecondition("publish", problem)
-            [seq] = await client.publish([event_to_proto(event, worker.clock.time_ns())])
-            env.log.published.append((name, "python", seq))
+        def publish(event: dict[str, Any]) -> None:
+            env.refuse_blocking_publish(name, [event])  # nothing could drain the queue
+            ttl = event.get("ttlMs")
+            worker.publish(
+                event["type"],
+                event.get("payload", NO_DATA),
+                source=event.get("source", ""),
+                correlation_id=event.get("correlationId", ""),
+                metadata=event.get("metadata"),
+                ttl_ms=ttl,
+            )
 
         async def call(ctx: HookContext) -> Any:
             step = behaviour.step_for(env.log.begin(name))
@@ -251,7 +225,7 @@ class PyRemoteSession:
             if step.record:
                 env.log.record(name, ctx)
             for event in step.publish:
-                await publish(event)
+                publish(event)
             if step.execute is not None:
                 spec = step.execute
                 nested_ctx = env.context(spec.point, spec.context)
@@ -276,7 +250,7 @@ class PyRemoteSession:
                 )
             )
             self.keys.append(key)
-        return PyRemoteHookAdapter(self.harness, key)
+        return PyRemoteHookAdapter(self.harness, key, self.env, hook)
 
     def execute(self, point: str, ctx: HookContext) -> Execution:
         return self.env.executor.execute(point, ctx)
