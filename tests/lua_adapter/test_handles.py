@@ -3,6 +3,9 @@ and the extra context fields (component, parent, distributed) are there."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from hookwire.runtime.context import ComponentId, DistributedContext, HookContext
 from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
 from hookwire.runtime.results import Replace
@@ -99,3 +102,33 @@ def test_absent_parent_and_distributed_are_nil() -> None:
         "ctx.parent == nil, ctx.distributed == nil, ctx.component == nil}) end)",
     )
     assert hook.call(HookContext("session_start"), NS) == Replace([True, True, True])
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # A write to a key read before (a raw write: no metamethod sees it).
+        ("local _ = ctx.data.a; ctx.data.a = 5", {"a": 5, "args": {"y": 1}}),
+        # A write inside a child proxy of an otherwise untouched parent.
+        ("ctx.data.args.x = 1", {"a": 1, "args": {"y": 1, "x": 1}}),
+        (
+            "local _ = ctx.data.args.y; ctx.data.args.y = hookwire.null",
+            {"a": 1, "args": {"y": None}},
+        ),
+        # Reads only: the same values.
+        ("local _ = ctx.data.args.y + ctx.data.a", {"a": 1, "args": {"y": 1}}),
+        ("", {"a": 1, "args": {"y": 1}}),
+    ],
+)
+def test_writes_to_context_tables_are_in_a_returned_context_table(
+    body: str, expected: dict[str, Any]
+) -> None:
+    sb = LuaSandbox()
+    [hook] = hooks(
+        sb,
+        f'hookwire.register("session_start", function(ctx) {body} '
+        "return hookwire.replace(ctx.data) end)",
+    )
+    data = {"a": 1, "args": {"y": 1}}
+    assert hook.call(HookContext("session_start", data), NS) == Replace(expected)
+    assert data == {"a": 1, "args": {"y": 1}}  # the caller's data is never changed

@@ -199,8 +199,13 @@ local function walk_table(v, depth)
   if v == NULL then n = n + 2; T[n] = 0; return end
   local src = rawget(v, SRC)
   if src ~= nil then
-    if getmt(v) ~= LAZY_CONTEXT then n = n + 3; T[n - 1] = 3; T[n] = src; return end
-    materialize(v) -- a whole ctx: its fields, not the Python HookContext
+    -- Untouched (nothing but its source): the host's object itself. A proxy holding cached
+    -- reads may also hold writes (to a cached key, or inside a cached child), so it and its
+    -- children are walked; a whole ctx is its fields, not the host's context object.
+    if getmt(v) ~= LAZY_CONTEXT and next(v) == SRC and next(v, SRC) == nil then
+      n = n + 3; T[n - 1] = 3; T[n] = src; return
+    end
+    materialize(v)
   end
   if depth >= CYCLE_CHECK_DEPTH then
     -- Checked only this deep, so that ordinary values pay nothing. Report where the loop
