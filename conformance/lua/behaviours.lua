@@ -6,7 +6,8 @@
 --   hookwire.register("before_tool_execution", behaviours.build({
 --     start = 0, cycle = false,
 --     calls = {
---       { advance_ms = 60, ends = "returns", result = function() return hookwire.cancel("no") end },
+--       { advance_ms = 60, publish = { { type = "app.x", payload = { n = 1 } } },
+--         ends = "returns", result = function() return hookwire.cancel("no") end },
 --       { ends = "raises", message = "boom" },
 --     },
 --   }), { name = "guard" })
@@ -14,15 +15,16 @@
 -- Call n (0-based, counted from `start`) does step n (after the last: the last again, or from
 -- the first when `cycle`): it takes `advance_ms` of virtual time through the host's
 -- `advance_clock_ms` (embedded: the scenario's VirtualClock; worker process: the call's
--- clock_advance), then ends the Lua way (SEMANTICS.md section 4):
+-- clock_advance), publishes each of `publish` with `hookwire.publish(type, payload)` (embedded:
+-- on the scenario's bus; worker process: a publish frame ahead of the call's answer), then ends
+-- the Lua way (SEMANTICS.md section 4):
 --   returns  -> the result the step's `result` builds with the SDK helpers
 --   nothing  -> return nil
 --   raises   -> error(message, 0) on even calls, error({message = message}) on odd ones, so
 --               both native failure forms run in every scenario that raises more than once
 --   invalid  -> the magic string "continue" on even calls, a forged result table (the right
 --               shape, not built by a helper) on odd ones; both must be ERROR invalid_result
--- Recording, publishing and nested executions are done by the driver's Python side around
--- the call, in the order the conformance README gives.
+-- Recording and nested executions are done by the driver's Python side after the call.
 
 local M = {}
 
@@ -43,6 +45,9 @@ function M.build(spec)
     local step = pick(spec, i)
     if step.advance_ms ~= nil and step.advance_ms > 0 then
       advance_clock_ms(step.advance_ms)
+    end
+    if step.publish ~= nil then
+      for _, event in ipairs(step.publish) do hookwire.publish(event.type, event.payload) end
     end
     local ends = step.ends
     if ends == "returns" then

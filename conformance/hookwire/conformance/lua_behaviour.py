@@ -3,10 +3,17 @@
 `hook_source(hook)` writes the text of a Lua hook file that registers `hook` with
 `conformance/lua/behaviours.lua`: each step becomes a table whose `result` builds the step's
 result with the SDK helpers (`hookwire.cancel("no")`, `hookwire.modified{...}`, ...), so the
-result a scenario expects is made by real Lua code through the SDK. `LuaBehaviourAdapter` wraps
-the Lua hook's adapter: it counts the call (`env.log.begin`), lets the Lua hook run (it advances
-the virtual clock and ends the Lua way), then does the step's Python-side effects in the README's
-order (record, publish, nested execute) and returns or raises what Lua gave.
+result a scenario expects is made by real Lua code through the SDK, and whose `publish` lists
+the events the Lua code publishes with `hookwire.publish(type, payload)`. `LuaBehaviourAdapter`
+wraps the Lua hook's adapter: it counts the call (`env.log.begin`), lets the Lua hook run (it
+advances the virtual clock, publishes, and ends the Lua way), then does the step's Python-side
+effects (record, nested execute) and returns or raises what Lua gave.
+
+`LuaStepEvents` is the bus the Lua side publishes into (the embedded sandbox's `bus`, the worker
+process's `bus`): it checks each event against the step's next expected event and publishes it
+on the run's bus with `env.publish`. The Lua SDK's `hookwire.publish(type, payload)` carries no
+ttl, source, correlation id or metadata, and cannot publish "no payload" (nil means `{}`): those
+come from the scenario's event (a missing payload is published as none when Lua sent `{}`).
 
 Example:
     >>> lua_value({"a": [1, None], "b": "x"})
@@ -16,13 +23,16 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from hookwire.conformance.driver import HookEnv
 from hookwire.conformance.scenario import CallStep, HookDef
-from hookwire.runtime.adapter import HookAdapter, HookFailed, InvalidResult, describe_exception
+from hookwire.runtime.adapter import HookAdapter, HookFailed, InvalidResult
+from hookwire.runtime.bus.event import NO_DATA, Event
 from hookwire.runtime.context import HookContext
+from hookwire.runtime.errors import FailedPrecondition
 from hookwire.runtime.results import (
     Cache,
     Cancel,
@@ -38,7 +48,14 @@ from hookwire.runtime.results import (
 )
 from hookwire.runtime.trace import Execution
 
-__all__ = ["BEHAVIOURS_DIR", "LuaBehaviourAdapter", "hook_source", "lua_result", "lua_value"]
+__all__ = [
+    "BEHAVIOURS_DIR",
+    "LuaBehaviourAdapter",
+    "LuaStepEvents",
+    "hook_source",
+    "lua_result",
+    "lua_value",
+]
 
 #: Where behaviours.lua lives (hook files `require("behaviours")` from beside them).
 BEHAVIOURS_DIR = Path(__file__).resolve().parents[2] / "lua"
@@ -113,10 +130,17 @@ def lua_result(result: HookResult) -> str:
     raise TypeError(f"no Lua helper for {type(result).__name__}")
 
 
+def _event(event: dict[str, Any]) -> str:
+    payload = f", payload = {lua_value(event['payload'])}" if "payload" in event else ""
+    return f"{{type = {lua_string(event['type'])}{payload}}}"
+
+
 def _step(step: CallStep) -> str:
     parts = []
     if step.advance_ms:
         parts.append(f"advance_ms = {float(step.advance_ms)!r}")
+    if step.publish:
+        parts.append("publish = {" + ", ".join(_event(e) for e in step.publish) + "}")
     if step.raises is not None:
         parts.append(f'ends = "raises", message = {lua_string(step.raises)}')
     elif step.returns_invalid:
@@ -147,32 +171,93 @@ def hook_source(hook: HookDef, start: int = 0) -> str:
     )
 
 
+class LuaStepEvents:
+    """The bus Lua hooks publish into during a scenario run (see the module docstring)."""
+
+    def __init__(self, env: HookEnv) -> None:
+        self.env = env
+        self.hook = ""
+        self.pending: list[dict[str, Any]] = []
+
+    def expect(self, hook: str, events: Sequence[dict[str, Any]]) -> None:
+        """Hook `hook` is about to run a step publishing `events`."""
+        self.hook, self.pending = hook, list(events)
+
+    def finish(self) -> None:
+        """The call ended: an expected event the Lua code did not publish is a problem."""
+        for event in self.pending:
+            self.env.log.problems.append(
+                f"Lua hook {self.hook!r} did not publish its step's {event['type']!r} event"
+            )
+        self.pending = []
+
+    def _scenario_event(self, type: str, payload: Any) -> dict[str, Any]:
+        if not self.pending or self.pending[0]["type"] != type:
+            wanted = self.pending[0]["type"] if self.pending else "nothing"
+            problem = f"Lua hook {self.hook!r} published {type!r} where its step publishes {wanted}"
+            self.env.log.problems.append(problem)
+            raise FailedPrecondition("publish", problem)
+        event = dict(self.pending.pop(0))
+        if "payload" in event:
+            if payload != event["payload"]:
+                self.env.log.problems.append(
+                    f"Lua hook {self.hook!r} published {type!r} with payload {payload!r}, "
+                    f"expected {event['payload']!r}"
+                )
+            event["payload"] = payload
+        elif payload != {}:
+            self.env.log.problems.append(
+                f"Lua hook {self.hook!r} published {type!r} with payload {payload!r}, expected none"
+            )
+        return event
+
+    def publish(self, type: str, payload: Any = NO_DATA, *, source_language: str = "") -> int:
+        """LuaBus: `hookwire.publish` in the embedded sandbox (the hook advanced the run's clock
+        itself, so the bus stamps the event with the hook's time)."""
+        return self.env.publish(self.hook, self._scenario_event(type, payload), source_language)
+
+    def subscribe(self, *patterns: str, callback: Callable[[Any], object] | None = None) -> Any:
+        """LuaBus: subscriptions go straight to the run's bus."""
+        assert self.env.bus is not None
+        return self.env.bus.subscribe(*patterns, callback=callback)
+
+    def publish_batch(self, events: Iterable[Event]) -> list[Event]:
+        """EventPublisher: a Lua worker process's publish frame, stamped with the hook's
+        virtual time by the worker."""
+        out = []
+        for ev in events:
+            event = self._scenario_event(ev.type, ev.payload)
+            self.env.publish(self.hook, event, ev.source_language, ev.time_ns)
+            out.append(ev)
+        return out
+
+
 class LuaBehaviourAdapter:
     """A Lua hook's adapter plus the scenario step's Python-side effects (see the module)."""
 
-    __slots__ = ("env", "hook", "inner", "is_async")
+    __slots__ = ("env", "events", "hook", "inner", "is_async")
     language = "lua"
 
-    def __init__(self, inner: HookAdapter, env: HookEnv, hook: HookDef) -> None:
+    def __init__(
+        self, inner: HookAdapter, env: HookEnv, hook: HookDef, events: LuaStepEvents
+    ) -> None:
         self.inner = inner
         self.env = env
         self.hook = hook
+        self.events = events
         self.is_async = inner.is_async
 
     def _step(self) -> CallStep:
         behaviour = self.hook.behaviour
         assert behaviour is not None
-        return behaviour.step_for(self.env.log.begin(self.hook.name))
+        step = behaviour.step_for(self.env.log.begin(self.hook.name))
+        self.events.expect(self.hook.name, step.publish)
+        return step
 
     def _effects(self, step: CallStep, ctx: HookContext) -> None:
-        env, name = self.env, self.hook.name
+        self.events.finish()
         if step.record:
-            env.log.record(name, ctx)
-        for event in step.publish:
-            try:
-                env.publish(name, event, "lua")
-            except Exception as exc:  # raised into the hook, as a publishing hook sees it
-                raise HookFailed(describe_exception(exc)) from exc
+            self.env.log.record(self.hook.name, ctx)
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         step = self._step()

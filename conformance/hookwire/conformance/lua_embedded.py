@@ -2,9 +2,11 @@
 
 One LuaSandbox per scenario run, on the run's VirtualClock; each hook is a generated hook file
 (`lua_behaviour.hook_source`) loaded into it, called through `LuaHookAdapter` and wrapped in
-`LuaBehaviourAdapter`. A step's `advanceMs` is taken by the Lua code itself through the
-sandbox's `advance_clock_ms`, which advances the VirtualClock while the hook runs, so the
-executor measures exactly that duration. Executed with the synchronous `Executor.execute`.
+`LuaBehaviourAdapter`. The sandbox's bus is the session's `LuaStepEvents`, so a hook's
+`hookwire.publish` lands on the run's bus at the hook's virtual time. A step's `advanceMs` is
+taken by the Lua code itself through the sandbox's `advance_clock_ms`, which advances the
+VirtualClock while the hook runs, so the executor measures exactly that duration. Executed
+with the synchronous `Executor.execute`.
 
 Example:
     >>> LuaEmbeddedDriver().name
@@ -14,7 +16,12 @@ Example:
 from __future__ import annotations
 
 from hookwire.conformance.driver import HookEnv
-from hookwire.conformance.lua_behaviour import BEHAVIOURS_DIR, LuaBehaviourAdapter, hook_source
+from hookwire.conformance.lua_behaviour import (
+    BEHAVIOURS_DIR,
+    LuaBehaviourAdapter,
+    LuaStepEvents,
+    hook_source,
+)
 from hookwire.conformance.scenario import HookDef
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
@@ -28,7 +35,8 @@ class LuaEmbeddedSession:
 
     def __init__(self, env: HookEnv) -> None:
         self.env = env
-        self.sandbox = LuaSandbox(clock=env.clock)
+        self.events = LuaStepEvents(env)
+        self.sandbox = LuaSandbox(clock=env.clock, bus=self.events)
         clock = env.clock
         self.sandbox.expose("advance_clock_ms", lambda ms: clock.advance_ms(ms))
 
@@ -41,7 +49,7 @@ class LuaEmbeddedSession:
             hook_source(hook, start), f"{hook.name}.lua", BEHAVIOURS_DIR
         )
         return LuaBehaviourAdapter(
-            LuaHookAdapter(self.sandbox, reg.fn, name=reg.name), self.env, hook
+            LuaHookAdapter(self.sandbox, reg.fn, name=reg.name), self.env, hook, self.events
         )
 
     def execute(self, point: str, ctx: HookContext) -> Execution:

@@ -7,7 +7,9 @@ later (a `register` step of a hook declared unregistered) restarts it with the n
 hook's Lua call counter continuing from the calls made so far. Calls carry the VirtualClock's
 time, the Lua hook advances the worker's virtual clock by the step's `advanceMs`, and the
 adapter advances the scenario's clock by the answer's `clock_advance`, so the executor
-measures exactly that duration. Executed with `Executor.aexecute` on a private loop.
+measures exactly that duration. A hook's `hookwire.publish` is a publish frame the supervisor
+hands, before the call's answer, to the session's `LuaStepEvents`, which publishes it on the
+run's bus with the hook's virtual time. Executed with `Executor.aexecute` on a private loop.
 
 Example:
     >>> LuaProcessDriver().name
@@ -22,7 +24,12 @@ import tempfile
 from pathlib import Path
 
 from hookwire.conformance.driver import HookEnv
-from hookwire.conformance.lua_behaviour import BEHAVIOURS_DIR, LuaBehaviourAdapter, hook_source
+from hookwire.conformance.lua_behaviour import (
+    BEHAVIOURS_DIR,
+    LuaBehaviourAdapter,
+    LuaStepEvents,
+    hook_source,
+)
 from hookwire.conformance.scenario import HookDef
 from hookwire.runtime.adapter import HookFailed
 from hookwire.runtime.context import HookContext
@@ -63,6 +70,7 @@ class LuaProcessSession:
         self.hooks: dict[str, HookDef] = {}
         self.worker: LuaProcessWorker | None = None
         self._loop = asyncio.new_event_loop()
+        self.events = LuaStepEvents(env)
 
     def language_for(self, hook: HookDef) -> str:
         return "lua"
@@ -73,13 +81,13 @@ class LuaProcessSession:
         except HookwireError:
             # The registry refuses this hook (a scenario may test that); keep it out of the
             # worker, which would refuse to load its file.
-            return LuaBehaviourAdapter(_Hook(self, hook.name), self.env, hook)
+            return LuaBehaviourAdapter(_Hook(self, hook.name), self.env, hook, self.events)
         if hook.name not in self.hooks:
             self.hooks[hook.name] = hook
             if self.worker is not None:
                 self.worker.stop()
                 self.worker = None
-        return LuaBehaviourAdapter(_Hook(self, hook.name), self.env, hook)
+        return LuaBehaviourAdapter(_Hook(self, hook.name), self.env, hook, self.events)
 
     def _ensure_worker(self) -> LuaProcessWorker:
         # Started between executions only, when no call is in progress, so every hook's call
@@ -91,7 +99,11 @@ class LuaProcessSession:
                 path.write_text(hook_source(hook, self.env.log.calls.get(hook.name, 0)))
                 files.append(path)
             self.worker = LuaProcessWorker(
-                files, clock=self.env.clock, virtual_clock=True, worker_id="conformance"
+                files,
+                clock=self.env.clock,
+                virtual_clock=True,
+                worker_id="conformance",
+                bus=self.events,
             )
             self.worker.start()
         return self.worker
