@@ -27,7 +27,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypedDict, Unpack
 
-from hookwire.runtime.bus.event import NO_ATTRS, NO_DATA, Event, EventAttrs, IdSource
+from hookwire.runtime.bus.event import (
+    NO_ATTRS,
+    NO_DATA,
+    Event,
+    EventAttrs,
+    IdSource,
+    WireEvents,
+)
 from hookwire.runtime.bus.overflow import (
     DEFAULT_CAPACITY,
     Backpressure,
@@ -49,6 +56,7 @@ from hookwire.runtime.bus.transport import InProcessTransport, Transport
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, RateLimited
 from hookwire.runtime.json_value import validate_json
+from hookwire.v1 import event_pb2
 
 __all__ = ["EventBus", "PublishFields"]
 
@@ -190,6 +198,7 @@ class EventBus:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._ids = IdSource()
+        self._wire = WireEvents()
         self._subs: list[Subscription] = []
         self._routes: dict[str, _Route] = {}
         self._closed_subs: list[Subscription] = []
@@ -787,12 +796,14 @@ class EventBus:
             if self._closed:
                 raise FailedPrecondition("bus", "is closed")
             routes, need = self._need(prepared)
-            if need:
-                self._refuse_blocking_in_loop(self._full(need, need))
+            # Room for the whole batch in every BACKPRESSURE queue: nothing to wait for.
+            full = self._full(need, need) if need else None
+            if full:
+                self._refuse_blocking_in_loop(full)
             self._take_tokens(len(prepared))
-            if not need:
+            if not full:
                 self._commit(prepared)
-        if not need:
+        if not full:
             self._run_callbacks_of(routes)
             return prepared
         # Some queue may fill up: one event at a time, delivering to callbacks in between
@@ -828,6 +839,25 @@ class EventBus:
             except _MustWait as wait:
                 await self._await_slice(wait.fut, wait.subs)
 
+    async def apublish_wire(self, pbs: Sequence[event_pb2.UniversalEvent]) -> list[Event]:
+        """`apublish_batch` of hookwire.v1.UniversalEvent messages (what a server receives):
+        read without a per-event copy or a second validation, payloads decoded only when read.
+        Errors name `events[i].<field>`; the messages are not changed.
+
+        Example (inside a coroutine): `published = await bus.apublish_wire(request.events)`.
+        """
+        try:
+            prepared = self._wire.read(pbs)
+            for i, ev in enumerate(prepared):
+                t = ev.type
+                if t not in self._routes:  # a cached route is a type seen valid
+                    check_type(t, f"events[{i}].type")
+        except InvalidArgument:
+            with self._lock:
+                self._invalid += 1
+            raise
+        return await self._apublish_prepared(prepared)
+
     async def apublish_event(self, event: Event) -> Event:
         """Async `publish_event`."""
         return (await self.apublish_batch([event]))[0]
@@ -835,14 +865,20 @@ class EventBus:
     async def apublish_batch(self, events: Iterable[Event]) -> list[Event]:
         """Async `publish_batch`: awaits room in BACKPRESSURE queues without blocking the loop."""
         prepared = [self._prepare(ev, i) for i, ev in enumerate(_iterable(events, "events"))]
+        return await self._apublish_prepared(prepared)
+
+    async def _apublish_prepared(self, prepared: list[Event]) -> list[Event]:
+        """`apublish_batch` of validated, unsequenced events the bus may stamp in place."""
         with self._lock:
             if self._closed:
                 raise FailedPrecondition("bus", "is closed")
             routes, need = self._need(prepared)
             self._take_tokens(len(prepared))
-            if not need:
+            # Room for the whole batch in every BACKPRESSURE queue: one commit, no waiting.
+            full = bool(need) and bool(self._full(need, need))
+            if not full:
                 self._commit(prepared)
-        if not need:
+        if not full:
             self._run_callbacks_of(routes)
             return prepared
         for ev in prepared:

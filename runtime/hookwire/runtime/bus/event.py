@@ -18,16 +18,16 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from google.protobuf import duration_pb2, timestamp_pb2
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import from_proto_value, to_proto_value, validate_json
 from hookwire.runtime.language import check_language, language_from_proto, language_to_proto
-from hookwire.v1 import common_pb2, event_pb2
+from hookwire.v1 import common_pb2, event_pb2, json_pb2
 
-__all__ = ["NO_ATTRS", "NO_DATA", "Event", "EventAttrs", "IdSource", "NoData"]
+__all__ = ["NO_ATTRS", "NO_DATA", "Event", "EventAttrs", "IdSource", "NoData", "WireEvents"]
 
 NS_PER_S: Final = 1_000_000_000
 
@@ -383,3 +383,138 @@ class Event:
             traceparent=pb.trace_context.traceparent,
             tracestate=pb.trace_context.tracestate,
         )
+
+
+# The payload slot of Event, for the lazily decoding subclass below.
+_PAYLOAD_SLOT: Any = Event.__dict__["payload"]
+# JsonValue tags that can carry a value that is not JSON: double_value (field 4, fixed64) may
+# be NaN or infinite, number_text (field 8, bytes) may not be a number. A serialized payload
+# without either byte holds neither field, at any depth, so it is valid without being read.
+_DOUBLE_TAG: Final = b"!"
+_NUMBER_TEXT_TAG: Final = b"B"
+
+
+class _WireEvent(Event):
+    """An Event received as a UniversalEvent whose payload is decoded on first read.
+
+    Only made for payloads known to be valid (see `WireEvents`), so reading never fails.
+    """
+
+    __slots__ = ("_wire",)
+
+    _wire: json_pb2.JsonValue | None
+
+    @property
+    def payload(self) -> Any:
+        wire = self._wire
+        if wire is not None:
+            _PAYLOAD_SLOT.__set__(self, from_proto_value(wire, "payload"))
+            self._wire = None
+        return _PAYLOAD_SLOT.__get__(self, Event)
+
+    @payload.setter
+    def payload(self, value: Any) -> None:
+        self._wire = None
+        _PAYLOAD_SLOT.__set__(self, value)
+
+
+class WireEvents:
+    """Reads batches of UniversalEvent messages into unsequenced Events for publishing.
+
+    Faster than `Event.from_proto` + validation per event: attributes are shared by the events
+    of a batch that have the same ones, and a payload is only checked on the wire (decoded
+    when someone reads it) unless it may hold a number that needs a closer look.
+
+    Example:
+        >>> pb = Event("a.b", {"x": [1, "y"]}, source="s").to_proto()
+        >>> [ev] = WireEvents().read([pb])
+        >>> ev.payload, ev.source, ev.sequence
+        ({'x': [1, 'y']}, 's', 0)
+    """
+
+    __slots__ = ()
+
+    def read(self, pbs: Sequence[event_pb2.UniversalEvent]) -> list[Event]:
+        """The events of `pbs`; InvalidArgument names `events[i].<field>` of the first bad one.
+
+        The event type is not checked here (the bus does that).
+        """
+        out: list[Event] = []
+        attrs_of: dict[tuple[Any, ...], EventAttrs] = {}
+        new = Event.__new__
+        for i, pb in enumerate(pbs):
+            try:
+                ev = self._one(pb, attrs_of, new)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"events[{i}].{exc.field}", exc.reason) from None
+            out.append(ev)
+        return out
+
+    @staticmethod
+    def _one(
+        pb: event_pb2.UniversalEvent,
+        attrs_of: dict[tuple[Any, ...], EventAttrs],
+        new: Any,
+    ) -> Event:
+        ev: Event
+        if pb.HasField("payload"):
+            wire = pb.payload
+            raw = wire.SerializeToString()
+            if _DOUBLE_TAG in raw or _NUMBER_TEXT_TAG in raw:
+                payload = from_proto_value(wire, "payload")
+                validate_json(payload, "payload")
+                ev = new(Event)
+                ev.payload = payload
+            else:
+                lazy: _WireEvent = new(_WireEvent)
+                lazy._wire = wire
+                ev = lazy
+        else:
+            ev = new(Event)
+            ev.payload = NO_DATA
+        ev.type = pb.type
+        ev._id = pb.id
+        ev.sequence = 0
+        ev.time_ns = pb.time.seconds * NS_PER_S + pb.time.nanos if pb.HasField("time") else None
+        ttl_ns = None
+        if pb.HasField("ttl"):
+            ttl_ns = pb.ttl.seconds * NS_PER_S + pb.ttl.nanos
+            if ttl_ns < 0:
+                raise InvalidArgument("ttl", f"must not be negative, got {ttl_ns} ns")
+        ev.ttl_ns = ttl_ns
+        if ev.time_ns is not None and ev.time_ns < 0:
+            raise InvalidArgument(
+                "time_ns", f"must be a non-negative int or None, got {ev.time_ns!r}"
+            )
+        tc = pb.trace_context
+        key = (
+            pb.source,
+            pb.source_language,
+            pb.correlation_id,
+            pb.causation_id,
+            tc.traceparent,
+            tc.tracestate,
+        )
+        if pb.metadata:
+            ev.attrs = _attrs(key, dict(pb.metadata))
+        else:
+            attrs = attrs_of.get(key)
+            if attrs is None:
+                attrs = attrs_of[key] = _attrs(key, None)
+            ev.attrs = attrs
+        return ev
+
+
+def _attrs(key: tuple[Any, ...], metadata: dict[str, str] | None) -> EventAttrs:
+    source, language, correlation_id, causation_id, traceparent, tracestate = key
+    if not any(key) and not metadata:
+        return NO_ATTRS
+    return EventAttrs(
+        source=source,
+        source_language=language_from_proto(language, "source_language"),
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        metadata=metadata,
+        traceparent=traceparent,
+        tracestate=tracestate,
+    )

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
+from google.protobuf import timestamp_pb2
 from hookwire.runtime.bus.event import Event
 from hookwire.v1 import event_pb2, event_service_pb2
 
@@ -55,17 +56,31 @@ def _field(tag: bytes, payload: bytes) -> bytes:
     return tag + _varint(len(payload)) + payload
 
 
-def _stamp(body: bytes, pb: event_pb2.UniversalEvent, ev: Event) -> bytes:
+# UniversalEvent field tags: 1 = id (length-delimited), 2 = time (length-delimited),
+# 7 = sequence (varint).
+_ID_TAG = b"\x0a"
+_TIME_TAG = b"\x12"
+_SEQUENCE_TAG = b"\x38"
+
+
+def _stamp(body: bytes, pb: event_pb2.UniversalEvent, ev: Event, times: dict[int, bytes]) -> bytes:
     """`body` (pb serialized) followed by the bus's stamps (sequence, and id / time where pb
     had none) as a second encoded message: on the wire a later scalar replaces an earlier one
     and a later message field merges into it, so the result decodes exactly as the stamped
-    event, without copying or re-encoding the original."""
-    stamp = event_pb2.UniversalEvent(sequence=ev.sequence)
+    event, without copying or re-encoding the original. The stamp is encoded by hand (three
+    fields); `times` caches the encoded time field (the events of a batch share one time)."""
+    out = body + _SEQUENCE_TAG + _varint(ev.sequence)
     if not pb.id:
-        stamp.id = ev.id
-    if ev.time_ns is not None and not pb.HasField("time"):
-        stamp.time.FromNanoseconds(ev.time_ns)
-    return body + stamp.SerializeToString()
+        out += _field(_ID_TAG, ev.id.encode())
+    time_ns = ev.time_ns
+    if time_ns is not None and not pb.HasField("time"):
+        field = times.get(time_ns)
+        if field is None:
+            ts = timestamp_pb2.Timestamp()
+            ts.FromNanoseconds(time_ns)
+            field = times[time_ns] = _field(_TIME_TAG, ts.SerializeToString())
+        out += field
+    return out
 
 
 class EventFrames:
@@ -82,8 +97,9 @@ class EventFrames:
     def remember(self, pbs: Sequence[event_pb2.UniversalEvent], published: Sequence[Event]) -> None:
         """Keep the frame of each received message, stamped like its published copy."""
         frames, order = self._frames, self._order
+        times: dict[int, bytes] = {}
         for pb, ev in zip(pbs, published, strict=True):
-            frames[ev.sequence] = _field(_EVENTS_TAG, _stamp(pb.SerializeToString(), pb, ev))
+            frames[ev.sequence] = _field(_EVENTS_TAG, _stamp(pb.SerializeToString(), pb, ev, times))
             order.append(ev.sequence)
         while len(order) > self._capacity:
             frames.pop(order.popleft(), None)

@@ -24,7 +24,6 @@ from typing import Any
 import grpc
 from grpc import aio
 from hookwire.runtime.bus.bus import EventBus
-from hookwire.runtime.bus.event import Event
 from hookwire.runtime.bus.overflow import DEFAULT_CAPACITY, overflow_from_proto
 from hookwire.runtime.bus.subscription import Subscription
 from hookwire.runtime.errors import HookwireError, InvalidArgument
@@ -104,14 +103,11 @@ class EventBusService:
                     f"{self._max_batch}; split it",
                 )
             meta = read_metadata(context.invocation_metadata())
-            events: list[Event] = []
-            for i, pb in enumerate(request.events):
-                apply_to_event(pb, meta)
-                try:
-                    events.append(Event.from_proto(pb))
-                except HookwireError as exc:
-                    raise _prefixed(exc, f"events[{i}].") from None
-            published = await self._bus.apublish_batch(events)
+            if meta.correlation_id or meta.traceparent:
+                for pb in request.events:
+                    apply_to_event(pb, meta)
+            # Validated on the wire form, payloads decoded only if an in-process reader asks.
+            published = await self._bus.apublish_wire(request.events)
             # No await between the publish and this: no subscriber stream can run before the
             # frames exist (and one that did would just convert the event itself).
             self._frames.remember(request.events, published)
