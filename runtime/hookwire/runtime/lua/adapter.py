@@ -45,6 +45,9 @@ from hookwire.runtime.results import (
 __all__ = ["LuaHookAdapter"]
 
 _NS_PER_MS = 1_000_000
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+_MISSING: Any = object()
 _perf = time.perf_counter
 
 
@@ -60,7 +63,17 @@ class LuaHookAdapter:
         'lua'
     """
 
-    __slots__ = ("_conv", "_invoke", "fn", "name", "sandbox")
+    __slots__ = (
+        "_conv",
+        "_invoke",
+        "_invoke_prefetched",
+        "_paths",
+        "_plan",
+        "_plan_len",
+        "fn",
+        "name",
+        "sandbox",
+    )
     language = "lua"
     is_async = False
 
@@ -73,7 +86,13 @@ class LuaHookAdapter:
         self.fn = fn
         self.name = name
         self._invoke = sandbox.invoke
+        self._invoke_prefetched = sandbox.invoke_prefetched
         self._conv = sandbox.converter
+        # Read-ahead: the data paths this hook looked up on earlier calls (in the order first
+        # read, so a parent comes before its children) and the plan compiled from them.
+        self._paths: dict[tuple[str, ...], None] = {}
+        self._plan: tuple[tuple[int, str, bytes, tuple[str, ...]], ...] = ()
+        self._plan_len = 0
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         """Run the hook with `ctx`; stop it after `timeout_ns` of real time."""
@@ -84,10 +103,24 @@ class LuaHookAdapter:
         # Handles for the data and the context (inlined Converter.handle: the hot path).
         h = conv.next_handle
         conv.next_handle = h + 2
-        objs[h] = ctx.data
+        data = ctx.data
+        objs[h] = data
         objs[h + 1] = ctx
+        hp = conv.handle_paths
+        hp.clear()
+        hp[h] = ()
+        paths = self._paths
+        outer = conv.recorder
+        conv.recorder = paths
         try:
-            r = self._invoke(self.fn, _perf() + timeout_ns / 1e9, h, h + 1)
+            if paths:
+                if len(paths) != self._plan_len:
+                    self._compile()
+                r = self._invoke_prefetched(
+                    self.fn, _perf() + timeout_ns / 1e9, h, h + 1, *self._read_ahead(data)
+                )
+            else:
+                r = self._invoke(self.fn, _perf() + timeout_ns / 1e9, h, h + 1)
         except Exception as exc:  # lupa.LuaMemoryError / LuaError outside the protected call
             if "not enough memory" in str(exc) or type(exc).__name__ == "LuaMemoryError":
                 self.sandbox.collect_garbage()
@@ -95,6 +128,8 @@ class LuaHookAdapter:
                     f"memory limit of {self.sandbox.memory_limit} bytes exceeded"
                 ) from None
             raise HookFailed(f"Lua: {exc}") from None
+        finally:
+            conv.recorder = outer
         if r is None or r == 0:
             return CONTINUE
         code = r[0]
@@ -107,6 +142,53 @@ class LuaHookAdapter:
         if code == 4:
             raise HookFailed(f"memory limit of {self.sandbox.memory_limit} bytes exceeded")
         raise InvalidResult(r[1].decode(errors="replace"))
+
+    def _compile(self) -> None:
+        """The read-ahead plan: per learned path, the position of its parent (0: ctx.data)."""
+        position: dict[tuple[str, ...], int] = {(): 0}
+        plan = []
+        for path in self._paths:
+            parent = position.get(path[:-1])
+            if parent is None:  # not learned (the table was full): nor are its children
+                continue
+            plan.append((parent, path[-1], path[-1].encode(), path))
+            position[path] = len(plan)
+        self._plan = tuple(plan)
+        self._plan_len = len(self._paths)
+
+    def _read_ahead(self, data: dict[str, Any]) -> list[Any]:
+        """Groups (pos, parent, key, value, source) for convert.lua `prefill`: the learned
+        paths, read from this call's data now (a missing key, a non-object parent or a value
+        that would fail to convert is left to the lazy lookup, which reports it)."""
+        conv = self._conv
+        objs = conv.objects
+        hp = conv.handle_paths
+        nodes: list[Any] = [data]
+        out: list[Any] = []
+        for parent_pos, key, key_b, path in self._plan:
+            parent = nodes[parent_pos]
+            child = None
+            if parent is not None:
+                v = parent.get(key, _MISSING)
+                t = type(v)
+                pos = len(nodes)
+                if t is str:
+                    out += (pos, parent_pos, key_b, v.encode(), None)
+                elif t is bool or t is float or (t is int and _INT64_MIN <= v <= _INT64_MAX):
+                    out += (pos, parent_pos, key_b, v, None)
+                elif t is dict:
+                    n = conv.next_handle
+                    conv.next_handle = n + 1
+                    objs[n] = v
+                    hp[n] = path
+                    out += (pos, parent_pos, key_b, conv.dict_tag, n)
+                    child = v
+                elif v is None:
+                    out += (pos, parent_pos, key_b, conv.null, None)
+                elif t is list:
+                    out += (pos, parent_pos, key_b, conv.list_tag, conv.handle(v))
+            nodes.append(child)
+        return out
 
     async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         """The same as `call`: an embedded Lua call is synchronous, stopped by its budget."""

@@ -19,7 +19,7 @@ local setmt, getmt = deps.setmetatable, deps.getmetatable -- the debug versions:
 
 local type, error, next, rawget, rawset, rawlen = type, error, next, rawget, rawset, rawlen
 local tostring, fmt, concat, math_type, huge = tostring, string.format, table.concat, math.type, math.huge
-local pack = table.pack
+local pack, select = table.pack, select
 
 -- A proxy holds the Python object it stands for under this private key until it is
 -- materialized. Hook code cannot name the key, and everything that could enumerate it
@@ -52,6 +52,32 @@ local function lazy_context(hctx, data)
   local t = setmt({ [SRC] = hctx, data = d }, LAZY_CONTEXT)
   LIVE[data], LIVE[hctx] = d, t
   return t
+end
+
+-- Put values the host read ahead into a fresh ctx's data proxy and its child proxies, as if
+-- they had been looked up (so no crossing when the hook reads them). `...` holds groups of
+-- (pos, parent, key, value, source): `parent` is 0 for ctx.data or the `pos` of an earlier
+-- group; for value DICT_TAG / LIST_TAG, `source` is the child's source, and a child object is
+-- remembered under its `pos`.
+local NODES, top = {}, 0
+
+local function fill(data, pos, parent, key, v, src, ...)
+  if v == DICT_TAG then
+    v = lazy_object(src)
+    NODES[pos] = v
+    if pos > top then top = pos end
+  elseif v == LIST_TAG then
+    v = lazy_array(src)
+  end
+  rawset(parent == 0 and data or NODES[parent], key, v)
+  if select("#", ...) > 0 then return fill(data, ...) end
+end
+
+local function prefill(data, ...)
+  if select("#", ...) == 0 then return end
+  fill(data, ...)
+  for i = 1, top do NODES[i] = nil end -- no references kept beyond the call
+  top = 0
 end
 
 -- The sources of the proxies that are alive and not yet materialized, as a sequence.
@@ -294,6 +320,7 @@ end
 return {
   lazy_object = lazy_object,
   lazy_context = lazy_context,
+  prefill = prefill,
   lazy_array = lazy_array,
   materialize = materialize,
   flatten = flatten,

@@ -53,12 +53,14 @@ class Converter:
     __slots__ = (
         "dict_tag",
         "err_tag",
+        "handle_paths",
         "list_tag",
         "live_handles",
         "lookup",
         "next_handle",
         "null",
         "objects",
+        "recorder",
         "sweep_at",
     )
 
@@ -73,6 +75,10 @@ class Converter:
         self.sweep_at = _SWEEP_MIN
         # Set by the sandbox: the handles of the proxies alive in Lua (convert.lua `live`).
         self.live_handles: Callable[[], Any] | None = None
+        # Read-ahead learning (see adapter.py): while a hook runs, `recorder` collects the
+        # data paths it looks up; `handle_paths` says which path a handle of this call is.
+        self.recorder: dict[tuple[str, ...], None] | None = None
+        self.handle_paths: dict[int, tuple[str, ...]] = {}
         self.lookup = self._make_lookup()
 
     # -- handles -------------------------------------------------------------------------------
@@ -143,6 +149,7 @@ class Converter:
         """`lookup(h, key)`: `objects[h][key]` for a proxy's `__index`; nil (None) for a
         missing key. A closure over locals: it runs once per field a hook reads."""
         objs = self.objects
+        paths = self.handle_paths
         dict_tag, err_tag, value = self.dict_tag, self.err_tag, self.value
         conv = self
 
@@ -151,9 +158,18 @@ class Converter:
             if src is None:
                 return (err_tag, b"unknown context handle")
             try:
-                v = src[key.decode()]
+                k = key.decode()
+                v = src[k]
             except (KeyError, UnicodeDecodeError):
                 return None
+            path = None
+            rec = conv.recorder
+            if rec is not None:
+                path = paths.get(h)
+                if path is not None:
+                    path = (*path, k)
+                    if len(rec) < MAX_READ_AHEAD:
+                        rec[path] = None
             t = type(v)
             if t is str:
                 return v.encode()
@@ -163,8 +179,10 @@ class Converter:
                 n = conv.next_handle
                 conv.next_handle = n + 1
                 objs[n] = v
+                if path is not None:
+                    paths[n] = path
                 return (dict_tag, n)
-            return value(v, key.decode())
+            return value(v, k)
 
         return lookup
 
@@ -278,6 +296,8 @@ def _where(key: str | int) -> str:
     return f"[{key}]" if isinstance(key, int) else f"context value {key!r}"
 
 
+# Most data paths one hook's read-ahead learns (adapter.py).
+MAX_READ_AHEAD = 32
 # Fewest handles a sweep waits for (a sweep walks the live proxies once).
 _SWEEP_MIN = 4096
 

@@ -381,6 +381,15 @@ local function invoke(fn, deadline_s, data, hctx)
   return finish(run_limited(deadline_s, fn, lazy_context(hctx, data)))
 end
 
+-- `invoke` with values read ahead by the host (convert.lua `prefill`; the embedded adapter
+-- passes the fields its hook read on earlier calls, taken from this call's data).
+local prefill = convert.prefill
+local function invoke_prefetched(fn, deadline_s, data, hctx, ...)
+  local ctx = lazy_context(hctx, data)
+  prefill(rawget(ctx, "data"), ...)
+  return finish(run_limited(deadline_s, fn, ctx))
+end
+
 -- Call subscriber `fn` with an event (a Python dict); its return value is ignored.
 local function deliver(fn, deadline_s, event)
   local ok, e = run_limited(deadline_s, fn, lazy_object(event))
@@ -414,6 +423,7 @@ end
 return {
   expose = expose,
   invoke = invoke,
+  invoke_prefetched = invoke_prefetched,
   deliver = deliver,
   load_file = load_file,
   unpack = unpack,

@@ -204,6 +204,7 @@ class LuaSandbox:
         )
         api = chunk((_HERE / "sandbox.lua").read_bytes(), "sandbox.lua")(sandbox_deps)
         self.invoke = api[b"invoke"]
+        self.invoke_prefetched = api[b"invoke_prefetched"]
         self.deliver = api[b"deliver"]
         self._load_file = api[b"load_file"]
         self._unpack = api[b"unpack"]
@@ -360,7 +361,12 @@ class LuaSandbox:
         deadline = time.perf_counter() + self.subscriber_timeout_ms / 1000.0
         conv = self.converter
         conv.maybe_sweep()
-        status, *rest = _as_tuple(self._call_lua(self.deliver, fn, deadline, conv.handle(view)))
+        outer = conv.recorder
+        conv.recorder = None  # a subscriber's reads teach no hook's read-ahead
+        try:
+            status, *rest = _as_tuple(self._call_lua(self.deliver, fn, deadline, conv.handle(view)))
+        finally:
+            conv.recorder = outer
         if status != 0:
             _log.warning(
                 "Lua subscriber failed on %s: %s",
