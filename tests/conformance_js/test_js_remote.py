@@ -317,3 +317,44 @@ def test_a_bus_error_is_raised_into_the_js_hook() -> None:
         }
     )
     assert failures == []
+
+
+def test_js_hook_events_come_from_the_sdk_at_the_hooks_time() -> None:
+    from hookwire.conformance.driver import CallLog, HookEnv
+    from hookwire.conformance.scenario import HookDef
+    from hookwire.runtime.bus import NO_DATA, EventBus
+    from hookwire.runtime.bus.event import Event
+    from hookwire.runtime.clock import VirtualClock
+    from hookwire.runtime.context import HookContext
+    from hookwire.runtime.executor import Executor
+    from hookwire.runtime.registry import Registry
+
+    clock, reg = VirtualClock(), Registry()
+    start = clock.time_ns()
+    bus = EventBus(clock=clock)
+    got: list[Event] = []
+    bus.subscribe("app.>", callback=got.append)
+    env = HookEnv(clock, CallLog(), Executor(reg, clock=clock), bus=bus)
+    session = JsRemoteDriver().open(env)
+    try:
+        behaviour = [
+            {
+                "advanceMs": 60,
+                "publish": [{"type": "app.a", "payload": {"n": 1}, "ttlMs": 7}, {"type": "app.b"}],
+            }
+        ]
+        hook = HookDef.parse({"name": "pub", "point": "custom:pub", "behaviour": behaviour})
+        reg.register(
+            session.build_hook(hook), name="pub", point="custom:pub", language="javascript"
+        )
+        [entry] = session.execute("custom:pub", HookContext("custom:pub")).trace
+    finally:
+        session.close()
+    assert (entry.outcome.value, entry.duration_ns) == ("CONTINUE", 60_000_000)
+    assert [(e.type, e.sequence, e.source_language, e.time_ns) for e in got] == [
+        ("app.a", 1, "javascript", start + 60_000_000),
+        ("app.b", 2, "javascript", start + 60_000_000),
+    ]
+    assert (got[0].payload, got[0].ttl_ns, got[1].payload) == ({"n": 1}, 7_000_000, NO_DATA)
+    # Noted for the runner's source-language check from the events themselves.
+    assert env.log.published == [("pub", "javascript", 1), ("pub", "javascript", 2)]
