@@ -131,18 +131,20 @@ class IdSource:
         '00000000-0000-4000-8000-000000000001'
     """
 
-    __slots__ = ("_high", "_low")
+    __slots__ = ("_high", "_low", "_prefix")
 
     def __init__(self, seed: bytes | None = None) -> None:
         raw = int.from_bytes(seed if seed is not None else os.urandom(16), "big")
         high = raw >> 64
         self._high = (high & ~(0xF << 12)) | (0x4 << 12)  # version 4
         self._low = raw & ((1 << 62) - 1)
+        # The first three groups depend on the high half only: formatted once.
+        h = f"{self._high:016x}"
+        self._prefix = f"{h[:8]}-{h[8:12]}-{h[12:]}-"
 
     def derive(self, sequence: int) -> str:
         low = (0b10 << 62) | ((self._low + sequence) & ((1 << 62) - 1))  # RFC 4122 variant
-        h = f"{self._high:016x}{low:016x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return f"{self._prefix}{low >> 48:04x}-{low & 0xFFFFFFFFFFFF:012x}"
 
 
 class Event:

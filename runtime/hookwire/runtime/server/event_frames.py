@@ -41,6 +41,12 @@ def _varint(n: int) -> bytes:
         return _SMALL[n]
     if n < 0x4000:  # frames are short: one or two bytes of length almost always
         return bytes(((n & 0x7F) | 0x80, n >> 7))
+    if n < 0x200000:  # sequences: three bytes up to two million, four up to 268 million
+        return bytes(((n & 0x7F) | 0x80, ((n >> 7) & 0x7F) | 0x80, n >> 14))
+    if n < 0x10000000:
+        return bytes(
+            ((n & 0x7F) | 0x80, ((n >> 7) & 0x7F) | 0x80, ((n >> 14) & 0x7F) | 0x80, n >> 21)
+        )
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
@@ -74,13 +80,16 @@ def _stamp(body: bytes, pb: event_pb2.UniversalEvent, ev: Event, times: dict[int
         out += _field(_ID_TAG, ev.id.encode())
     time_ns = ev.time_ns
     if time_ns is not None and not pb.HasField("time"):
-        field = times.get(time_ns)
-        if field is None:
-            ts = timestamp_pb2.Timestamp()
-            ts.FromNanoseconds(time_ns)
-            field = times[time_ns] = _field(_TIME_TAG, ts.SerializeToString())
-        out += field
+        out += times.get(time_ns) or _time_field(time_ns, times)
     return out
+
+
+def _time_field(time_ns: int, times: dict[int, bytes]) -> bytes:
+    """The encoded time field of `time_ns`, remembered in `times`."""
+    ts = timestamp_pb2.Timestamp()
+    ts.FromNanoseconds(time_ns)
+    field = times[time_ns] = _field(_TIME_TAG, ts.SerializeToString())
+    return field
 
 
 class EventFrames:
@@ -98,9 +107,27 @@ class EventFrames:
         """Keep the frame of each received message, stamped like its published copy."""
         frames, order = self._frames, self._order
         times: dict[int, bytes] = {}
+        varint = _varint
         for pb, ev in zip(pbs, published, strict=True):
-            frames[ev.sequence] = _field(_EVENTS_TAG, _stamp(pb.SerializeToString(), pb, ev, times))
-            order.append(ev.sequence)
+            seq = ev.sequence
+            if pb.id or ev.time_ns is None or pb.HasField("time"):
+                body = _stamp(pb.SerializeToString(), pb, ev, times)
+            else:
+                # The common case, inline: the bus gave both the id and the time.
+                ident = ev.id.encode()
+                body = b"".join(
+                    (
+                        pb.SerializeToString(),
+                        _SEQUENCE_TAG,
+                        varint(seq),
+                        _ID_TAG,
+                        varint(len(ident)),
+                        ident,
+                        times.get(ev.time_ns) or _time_field(ev.time_ns, times),
+                    )
+                )
+            frames[seq] = b"".join((_EVENTS_TAG, varint(len(body)), body))
+            order.append(seq)
         while len(order) > self._capacity:
             frames.pop(order.popleft(), None)
 
