@@ -32,8 +32,10 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -187,7 +189,16 @@ class HookEnv:
             raise FailedPrecondition("publish", problem)
         if language is None:
             language = self.language_of(hook) if self.language_of is not None else "python"
-        seq = publish_event(self.bus, event, language, time_ns)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            seq = publish_event(self.bus, event, language, time_ns)
+        else:
+            # A coroutine hook: the bus refuses a synchronous publish on a running loop when a
+            # BACKPRESSURE queue is full, even one whose zero timeout never waits. Waits were
+            # refused above, so publishing from a helper thread cannot block.
+            with ThreadPoolExecutor(1) as pool:
+                seq = pool.submit(publish_event, self.bus, event, language, time_ns).result()
         self.log.published.append((hook, language, seq))
         return seq
 
