@@ -483,13 +483,23 @@ class EventBus:
                         sub._offer_full(ev)
                     if sub._waiting:
                         self._wake(sub)
-                if not route.callbacks:
+                callbacks = route.callbacks
+                if not callbacks:
                     return seq
-                work = [(s, s._start_drain_locked()) for s in route.callbacks]
+                if len(callbacks) == 1:  # no list (a comprehension is a call in 3.11)
+                    only = callbacks[0]
+                    batch = only._start_drain_locked()
+                else:
+                    only = None
+                    work = [(s, s._start_drain_locked()) for s in callbacks]
         finally:
             lock.release()
         if route is None:
             return self._publish(type, payload, _checked=True)
+        if only is not None:
+            if batch is not None:
+                only._finish_drain(batch)
+            return seq
         for sub, batch in work:
             if batch is not None:
                 sub._finish_drain(batch)
