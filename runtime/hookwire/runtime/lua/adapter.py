@@ -63,17 +63,7 @@ class LuaHookAdapter:
         'lua'
     """
 
-    __slots__ = (
-        "_conv",
-        "_invoke",
-        "_invoke_prefetched",
-        "_paths",
-        "_plan",
-        "_plan_len",
-        "fn",
-        "name",
-        "sandbox",
-    )
+    __slots__ = ("_call", "_conv", "_paths", "_plan", "_plan_len", "fn", "name", "sandbox")
     language = "lua"
     is_async = False
 
@@ -85,8 +75,7 @@ class LuaHookAdapter:
         self.sandbox = sandbox
         self.fn = fn
         self.name = name
-        self._invoke = sandbox.invoke
-        self._invoke_prefetched = sandbox.invoke_prefetched
+        self._call = sandbox.call_hook
         self._conv = sandbox.converter
         # Read-ahead: the data paths this hook looked up on earlier calls (in the order first
         # read, so a parent comes before its children) and the plan compiled from them.
@@ -100,38 +89,34 @@ class LuaHookAdapter:
         objs = conv.objects
         if len(objs) >= conv.sweep_at:
             conv.maybe_sweep()
-        # Handles for the data and the context (inlined Converter.handle: the hot path).
+        # Handles for the data (h) and the context (h + 1): Converter.handle, inlined.
         h = conv.next_handle
         conv.next_handle = h + 2
-        data = ctx.data
-        objs[h] = data
+        data = objs[h] = ctx.data
         objs[h + 1] = ctx
-        hp = conv.handle_paths
-        hp.clear()
-        hp[h] = ()
-        paths = self._paths
+        conv.root = h
         outer = conv.recorder
-        conv.recorder = paths
+        paths = conv.recorder = self._paths
         try:
             if paths:
-                if len(paths) != self._plan_len:
-                    self._compile()
-                r = self._invoke_prefetched(
-                    self.fn, _perf() + timeout_ns / 1e9, h, h + 1, *self._read_ahead(data)
-                )
+                r = self._call(self.fn, _perf() + timeout_ns * 1e-9, h, *self._read_ahead(data))
             else:
-                r = self._invoke(self.fn, _perf() + timeout_ns / 1e9, h, h + 1)
-        except Exception as exc:  # lupa.LuaMemoryError / LuaError outside the protected call
-            if "not enough memory" in str(exc) or type(exc).__name__ == "LuaMemoryError":
-                self.sandbox.collect_garbage()
-                raise HookFailed(
-                    f"memory limit of {self.sandbox.memory_limit} bytes exceeded"
-                ) from None
-            raise HookFailed(f"Lua: {exc}") from None
+                r = self._call(self.fn, _perf() + timeout_ns * 1e-9, h)
+        except Exception as exc:  # lupa.LuaMemoryError / LuaError outside the protection
+            raise self._lua_failure(exc) from None
         finally:
             conv.recorder = outer
         if r is None or r == 0:
             return CONTINUE
+        return self._finish(r)
+
+    def _lua_failure(self, exc: Exception) -> HookFailed:
+        if "not enough memory" in str(exc) or type(exc).__name__ == "LuaMemoryError":
+            self.sandbox.collect_garbage()
+            return HookFailed(f"memory limit of {self.sandbox.memory_limit} bytes exceeded")
+        return HookFailed(f"Lua: {exc}")
+
+    def _finish(self, r: tuple[Any, ...]) -> HookResult:
         code = r[0]
         if code == 1:
             return self._result(r)
@@ -160,6 +145,8 @@ class LuaHookAdapter:
         """Groups (pos, parent, key, value, source) for convert.lua `prefill`: the learned
         paths, read from this call's data now (a missing key, a non-object parent or a value
         that would fail to convert is left to the lazy lookup, which reports it)."""
+        if len(self._paths) != self._plan_len:
+            self._compile()
         conv = self._conv
         objs = conv.objects
         hp = conv.handle_paths

@@ -61,6 +61,7 @@ class Converter:
         "null",
         "objects",
         "recorder",
+        "root",
         "sweep_at",
     )
 
@@ -76,8 +77,10 @@ class Converter:
         # Set by the sandbox: the handles of the proxies alive in Lua (convert.lua `live`).
         self.live_handles: Callable[[], Any] | None = None
         # Read-ahead learning (see adapter.py): while a hook runs, `recorder` collects the
-        # data paths it looks up; `handle_paths` says which path a handle of this call is.
+        # data paths it looks up; `root` is the handle of the running hook's ctx.data and
+        # `handle_paths` the path of each handle below it (a handle's path never changes).
         self.recorder: dict[tuple[str, ...], None] | None = None
+        self.root = 0
         self.handle_paths: dict[int, tuple[str, ...]] = {}
         self.lookup = self._make_lookup()
 
@@ -100,6 +103,10 @@ class Converter:
             keep = {h: objs[h] for h in alive.values() if h in objs}
             objs.clear()
             objs.update(keep)
+            hp = self.handle_paths
+            paths = {h: hp[h] for h in keep if h in hp}
+            hp.clear()
+            hp.update(paths)
             self.sweep_at = max(_SWEEP_MIN, 2 * len(objs))
 
     def resolve(self, h: Any) -> Any:
@@ -165,7 +172,7 @@ class Converter:
             path = None
             rec = conv.recorder
             if rec is not None:
-                path = paths.get(h)
+                path = () if h == conv.root else paths.get(h)
                 if path is not None:
                     path = (*path, k)
                     if len(rec) < MAX_READ_AHEAD:

@@ -381,12 +381,12 @@ local function invoke(fn, deadline_s, data, hctx)
   return finish(run_limited(deadline_s, fn, lazy_context(hctx, data)))
 end
 
--- `invoke` with values read ahead by the host (convert.lua `prefill`; the embedded adapter
--- passes the fields its hook read on earlier calls, taken from this call's data).
+-- `invoke` as the embedded adapter calls it: `h` is the handle of the data and `h + 1` that
+-- of the context; `...` the values read ahead for the hook (convert.lua `prefill`), if any.
 local prefill = convert.prefill
-local function invoke_prefetched(fn, deadline_s, data, hctx, ...)
-  local ctx = lazy_context(hctx, data)
-  prefill(rawget(ctx, "data"), ...)
+local function call_hook(fn, deadline_s, h, ...)
+  local ctx = lazy_context(h + 1, h)
+  if ... ~= nil then prefill(rawget(ctx, "data"), ...) end
   return finish(run_limited(deadline_s, fn, ctx))
 end
 
@@ -423,7 +423,7 @@ end
 return {
   expose = expose,
   invoke = invoke,
-  invoke_prefetched = invoke_prefetched,
+  call_hook = call_hook,
   deliver = deliver,
   load_file = load_file,
   unpack = unpack,
