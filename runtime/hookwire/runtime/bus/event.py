@@ -443,68 +443,67 @@ class WireEvents:
         """
         out: list[Event] = []
         attrs_of: dict[tuple[Any, ...], EventAttrs] = {}
-        new = Event.__new__
-        for i, pb in enumerate(pbs):
-            try:
-                ev = self._one(pb, attrs_of, new)
-            except InvalidArgument as exc:
-                raise InvalidArgument(f"events[{i}].{exc.field}", exc.reason) from None
-            out.append(ev)
+        new: Any = Event.__new__
+        append = out.append
+        i = 0
+        try:
+            # One loop, no call per event: this is the server's publish hot path.
+            for i, pb in enumerate(pbs):  # noqa: B007 - `i` names the event in errors
+                ev: Event
+                if pb.HasField("payload"):
+                    wire = pb.payload
+                    raw = wire.SerializeToString()
+                    if _DOUBLE_TAG in raw or _NUMBER_TEXT_TAG in raw:
+                        payload = from_proto_value(wire, "payload")
+                        validate_json(payload, "payload")
+                        ev = new(Event)
+                        ev.payload = payload
+                    else:
+                        lazy: _WireEvent = new(_WireEvent)
+                        lazy._wire = wire
+                        ev = lazy
+                else:
+                    ev = new(Event)
+                    ev.payload = NO_DATA
+                ev.type = pb.type
+                ev._id = pb.id
+                ev.sequence = 0
+                if pb.HasField("time"):
+                    time_ns = pb.time.seconds * NS_PER_S + pb.time.nanos
+                    if time_ns < 0:
+                        raise InvalidArgument(
+                            "time_ns", f"must be a non-negative int or None, got {time_ns!r}"
+                        )
+                    ev.time_ns = time_ns
+                else:
+                    ev.time_ns = None
+                if pb.HasField("ttl"):
+                    ttl_ns = pb.ttl.seconds * NS_PER_S + pb.ttl.nanos
+                    if ttl_ns < 0:
+                        raise InvalidArgument("ttl", f"must not be negative, got {ttl_ns} ns")
+                    ev.ttl_ns = ttl_ns
+                else:
+                    ev.ttl_ns = None
+                has_trace = pb.HasField("trace_context")
+                key = (
+                    pb.source,
+                    pb.source_language,
+                    pb.correlation_id,
+                    pb.causation_id,
+                    pb.trace_context.traceparent if has_trace else "",
+                    pb.trace_context.tracestate if has_trace else "",
+                )
+                if pb.metadata:
+                    ev.attrs = _attrs(key, dict(pb.metadata))
+                else:
+                    attrs = attrs_of.get(key)
+                    if attrs is None:
+                        attrs = attrs_of[key] = _attrs(key, None)
+                    ev.attrs = attrs
+                append(ev)
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"events[{i}].{exc.field}", exc.reason) from None
         return out
-
-    @staticmethod
-    def _one(
-        pb: event_pb2.UniversalEvent,
-        attrs_of: dict[tuple[Any, ...], EventAttrs],
-        new: Any,
-    ) -> Event:
-        ev: Event
-        if pb.HasField("payload"):
-            wire = pb.payload
-            raw = wire.SerializeToString()
-            if _DOUBLE_TAG in raw or _NUMBER_TEXT_TAG in raw:
-                payload = from_proto_value(wire, "payload")
-                validate_json(payload, "payload")
-                ev = new(Event)
-                ev.payload = payload
-            else:
-                lazy: _WireEvent = new(_WireEvent)
-                lazy._wire = wire
-                ev = lazy
-        else:
-            ev = new(Event)
-            ev.payload = NO_DATA
-        ev.type = pb.type
-        ev._id = pb.id
-        ev.sequence = 0
-        ev.time_ns = pb.time.seconds * NS_PER_S + pb.time.nanos if pb.HasField("time") else None
-        ttl_ns = None
-        if pb.HasField("ttl"):
-            ttl_ns = pb.ttl.seconds * NS_PER_S + pb.ttl.nanos
-            if ttl_ns < 0:
-                raise InvalidArgument("ttl", f"must not be negative, got {ttl_ns} ns")
-        ev.ttl_ns = ttl_ns
-        if ev.time_ns is not None and ev.time_ns < 0:
-            raise InvalidArgument(
-                "time_ns", f"must be a non-negative int or None, got {ev.time_ns!r}"
-            )
-        tc = pb.trace_context
-        key = (
-            pb.source,
-            pb.source_language,
-            pb.correlation_id,
-            pb.causation_id,
-            tc.traceparent,
-            tc.tracestate,
-        )
-        if pb.metadata:
-            ev.attrs = _attrs(key, dict(pb.metadata))
-        else:
-            attrs = attrs_of.get(key)
-            if attrs is None:
-                attrs = attrs_of[key] = _attrs(key, None)
-            ev.attrs = attrs
-        return ev
 
 
 def _attrs(key: tuple[Any, ...], metadata: dict[str, str] | None) -> EventAttrs:
