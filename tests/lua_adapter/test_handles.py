@@ -19,13 +19,15 @@ def hooks(sb: LuaSandbox, source: str) -> list[LuaHookAdapter]:
 
 KEEPER = """
 local kept = {}
+local first_ctx
 hookwire.register("session_start", function(ctx)
   kept[#kept + 1] = ctx.data.item
+  if first_ctx == nil then first_ctx = ctx end
 end)
 hookwire.register("session_start", function(ctx)
   local out = hookwire.array{}
   for i = 1, #kept, 997 do out[#out + 1] = kept[i].name end
-  return hookwire.replace({out, kept[#kept]})
+  return hookwire.replace({out, kept[#kept], first_ctx.correlation_id, first_ctx.data.extra})
 end)
 """
 
@@ -35,11 +37,17 @@ def test_tables_kept_beyond_their_call_stay_readable_across_sweeps() -> None:
     keep, read = hooks(sb, KEEPER)
     n = 10_000  # enough handles for several sweeps
     for i in range(n):
-        keep.call(HookContext("session_start", {"item": {"name": f"n{i}", "tags": [i]}}), NS)
+        data = {"item": {"name": f"n{i}", "tags": [i]}, "extra": [i]}
+        keep.call(HookContext("session_start", data, correlation_id=f"c{i}"), NS)
     result = read.call(HookContext("session_start"), NS)
     # `kept[i].name` was never read during its own call: it crosses now, from the kept handle.
     assert result == Replace(
-        [[f"n{i}" for i in range(0, n, 997)], {"name": f"n{n - 1}", "tags": [n - 1]}]
+        [
+            [f"n{i}" for i in range(0, n, 997)],
+            {"name": f"n{n - 1}", "tags": [n - 1]},
+            "c0",  # the first call's ctx, kept by the file, still answers lazily
+            [0],
+        ]
     )
 
 

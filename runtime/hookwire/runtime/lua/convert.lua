@@ -4,6 +4,7 @@
 -- metamethods fetch from Python on first use (one key at a time for objects, the whole list
 -- for arrays; `pairs`, `#`, writes and the sandbox's `next`/`rawget` fetch everything first and
 -- turn the proxy into an ordinary table). A hook that reads two fields pays for two fields.
+-- The host may also hand values over ahead of use (`prefill`): they are stored as if looked up.
 --
 -- Lua -> Python is eager: `flatten` walks a value once and emits a flat token list that
 -- convert.py rebuilds. Tokens: strings, booleans and numbers stand for themselves; `nil` starts

@@ -11,6 +11,10 @@ a handle is a plain Lua integer. A handle stays valid while its Lua proxy lives 
 keep a context table or an event payload): convert.lua records each proxy in a weak table, and
 `sweep` (run when the handle table has doubled) keeps only the objects of proxies still alive.
 
+Read-ahead (adapter.py): while a hook runs, `lookup` records the data paths it reads into the
+adapter's `recorder`; later calls pass those paths' current values with the call (convert.lua
+`prefill`), so a hook reading the same fields each time makes no per-field crossing.
+
 Lua -> Python is eager: convert.lua flattens a value into tokens and `from_tokens` rebuilds it.
 An empty table is an object (`{}`) unless marked with `hookwire.array`; tables that came from a
 Python list keep their array mark, so `[]` and `{}` both round-trip.
