@@ -3,6 +3,7 @@ calls. Values must always be this call's, and every edge must behave as a lazy l
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -95,3 +96,11 @@ def test_each_adapter_learns_its_own_paths() -> None:
         call(b, {"x": 1, "y": {"z": 2}})
     assert list(a._paths) == [("x",)]
     assert list(b._paths) == [("y",), ("y", "z")]
+
+
+def test_data_of_another_mapping_type_is_read_lazily_after_learning() -> None:
+    sb = LuaSandbox()
+    h = hook(sb, "return hookwire.replace({ctx.data.a, ctx.data.b.c})")
+    assert call(h, {"a": 1, "b": {"c": 2}}) == Replace([1, 2])
+    assert call(h, {"a": 3, "b": {"c": 4}}) == Replace([3, 4])
+    assert call(h, OrderedDict(a=5, b={"c": 6})) == Replace([5, 6])

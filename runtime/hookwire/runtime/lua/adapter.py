@@ -63,7 +63,17 @@ class LuaHookAdapter:
         'lua'
     """
 
-    __slots__ = ("_call", "_conv", "_paths", "_plan", "_plan_len", "fn", "name", "sandbox")
+    __slots__ = (
+        "_call",
+        "_conv",
+        "_paths",
+        "_plan",
+        "_plan_len",
+        "_template",
+        "fn",
+        "name",
+        "sandbox",
+    )
     language = "lua"
     is_async = False
 
@@ -80,7 +90,8 @@ class LuaHookAdapter:
         # Read-ahead: the data paths this hook looked up on earlier calls (in the order first
         # read, so a parent comes before its children) and the plan compiled from them.
         self._paths: dict[tuple[str, ...], None] = {}
-        self._plan: tuple[tuple[int, str, bytes, tuple[str, ...]], ...] = ()
+        self._plan: tuple[tuple[int, int, int, str, tuple[str, ...]], ...] = ()
+        self._template: list[Any] = []
         self._plan_len = 0
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
@@ -129,52 +140,62 @@ class LuaHookAdapter:
         raise InvalidResult(r[1].decode(errors="replace"))
 
     def _compile(self) -> None:
-        """The read-ahead plan: per learned path, the position of its parent (0: ctx.data)."""
-        position: dict[tuple[str, ...], int] = {(): 0}
-        plan = []
+        """The read-ahead plan from the learned paths: per path (value slot in the groups,
+        group of its parent or 0 for ctx.data, its group, key, path), and the groups'
+        template (parent, key, value, source) with the values still nil."""
+        group: dict[tuple[str, ...], int] = {(): 0}
+        plan: list[tuple[int, int, int, str, tuple[str, ...]]] = []
+        template: list[Any] = []
         for path in self._paths:
-            parent = position.get(path[:-1])
+            parent = group.get(path[:-1])
             if parent is None:  # not learned (the table was full): nor are its children
                 continue
-            plan.append((parent, path[-1], path[-1].encode(), path))
-            position[path] = len(plan)
+            g = len(plan) + 1
+            plan.append((len(template) + 2, parent, g, path[-1], path))
+            template += (parent, path[-1].encode(), None, None)
+            group[path] = g
         self._plan = tuple(plan)
+        self._template = template
         self._plan_len = len(self._paths)
 
-    def _read_ahead(self, data: dict[str, Any]) -> list[Any]:
-        """Groups (pos, parent, key, value, source) for convert.lua `prefill`: the learned
-        paths, read from this call's data now (a missing key, a non-object parent or a value
-        that would fail to convert is left to the lazy lookup, which reports it)."""
+    def _read_ahead(self, data: Any) -> list[Any]:
+        """Groups for convert.lua `prefill`: the learned paths' values, read from this call's
+        data now. A missing key, a parent that is not an object now or a value that would
+        fail to convert is left nil (to the lazy lookup, which reports it)."""
         if len(self._paths) != self._plan_len:
             self._compile()
+        out = self._template.copy()
+        if type(data) is not dict:
+            return []
         conv = self._conv
-        objs = conv.objects
-        hp = conv.handle_paths
-        nodes: list[Any] = [data]
-        out: list[Any] = []
-        for parent_pos, key, key_b, path in self._plan:
-            parent = nodes[parent_pos]
-            child = None
-            if parent is not None:
-                v = parent.get(key, _MISSING)
-                t = type(v)
-                pos = len(nodes)
-                if t is str:
-                    out += (pos, parent_pos, key_b, v.encode(), None)
-                elif t is bool or t is float or (t is int and _INT64_MIN <= v <= _INT64_MAX):
-                    out += (pos, parent_pos, key_b, v, None)
-                elif t is dict:
-                    n = conv.next_handle
-                    conv.next_handle = n + 1
-                    objs[n] = v
-                    hp[n] = path
-                    out += (pos, parent_pos, key_b, conv.dict_tag, n)
-                    child = v
-                elif v is None:
-                    out += (pos, parent_pos, key_b, conv.null, None)
-                elif t is list:
-                    out += (pos, parent_pos, key_b, conv.list_tag, conv.handle(v))
-            nodes.append(child)
+        nodes: list[Any] = [None] * (len(self._plan) + 1)
+        nodes[0] = data
+        for slot, parent_group, g, key, path in self._plan:
+            parent = nodes[parent_group]
+            if parent is None:
+                continue
+            v = parent.get(key, _MISSING)
+            t = type(v)
+            if t is str:
+                out[slot] = v.encode()
+            elif t is int:
+                if _INT64_MIN <= v <= _INT64_MAX:
+                    out[slot] = v
+            elif t is bool or t is float:
+                out[slot] = v
+            elif t is dict:
+                n = conv.next_handle
+                conv.next_handle = n + 1
+                conv.objects[n] = v
+                conv.handle_paths[n] = path
+                out[slot] = conv.dict_tag
+                out[slot + 1] = n
+                nodes[g] = v
+            elif v is None:
+                out[slot] = conv.null
+            elif t is list:
+                out[slot] = conv.list_tag
+                out[slot + 1] = conv.handle(v)
         return out
 
     async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:

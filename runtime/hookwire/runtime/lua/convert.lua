@@ -57,28 +57,29 @@ end
 
 -- Put values the host read ahead into a fresh ctx's data proxy and its child proxies, as if
 -- they had been looked up (so no crossing when the hook reads them). `...` holds groups of
--- (pos, parent, key, value, source): `parent` is 0 for ctx.data or the `pos` of an earlier
--- group; for value DICT_TAG / LIST_TAG, `source` is the child's source, and a child object is
--- remembered under its `pos`.
-local NODES, top = {}, 0
-
-local function fill(data, pos, parent, key, v, src, ...)
-  if v == DICT_TAG then
-    v = lazy_object(src)
-    NODES[pos] = v
-    if pos > top then top = pos end
-  elseif v == LIST_TAG then
-    v = lazy_array(src)
-  end
-  rawset(parent == 0 and data or NODES[parent], key, v)
-  if select("#", ...) > 0 then return fill(data, ...) end
-end
-
+-- (parent, key, value, source), group g stored in the proxy of group `parent` (0: `data`); a
+-- nil value is skipped (not there now: left to the lazy lookup); for value DICT_TAG /
+-- LIST_TAG `source` is the child's source.
+local NODES = {}
 local function prefill(data, ...)
-  if select("#", ...) == 0 then return end
-  fill(data, ...)
-  for i = 1, top do NODES[i] = nil end -- no references kept beyond the call
-  top = 0
+  local n = select("#", ...)
+  local g = 0
+  for i = 1, n, 4 do
+    g = g + 1
+    local parent, key, v, src = select(i, ...)
+    if v ~= nil then
+      local p = data
+      if parent ~= 0 then p = NODES[parent] end
+      if v == DICT_TAG then
+        v = lazy_object(src)
+        NODES[g] = v
+      elseif v == LIST_TAG then
+        v = lazy_array(src)
+      end
+      rawset(p, key, v)
+    end
+  end
+  for i = 1, g do NODES[i] = nil end -- no references kept beyond the call
 end
 
 -- The sources of the proxies that are alive and not yet materialized, as a sequence.
