@@ -82,6 +82,18 @@ local function prefill(data, ...)
   for i = 1, g do NODES[i] = nil end -- no references kept beyond the call
 end
 
+-- A hook's ctx for the embedded adapter: data handle `h`, context handle `h + 1`, and the
+-- values read ahead (`prefill`). With read-ahead the data proxy is created with room for a
+-- few keys, so that filling it does not grow it step by step.
+local function context_for(h, ...)
+  if ... == nil then return lazy_context(h + 1, h) end
+  local d = setmt({ [SRC] = h, [1] = nil, [2] = nil, [3] = nil }, LAZY_OBJECT)
+  local t = setmt({ [SRC] = h + 1, data = d }, LAZY_CONTEXT)
+  LIVE[h], LIVE[h + 1] = d, t
+  prefill(d, ...)
+  return t
+end
+
 -- The sources of the proxies that are alive and not yet materialized, as a sequence.
 local function live_sources()
   local out, n = {}, 0
@@ -323,6 +335,7 @@ return {
   lazy_object = lazy_object,
   lazy_context = lazy_context,
   prefill = prefill,
+  context_for = context_for,
   lazy_array = lazy_array,
   materialize = materialize,
   flatten = flatten,

@@ -383,11 +383,9 @@ end
 
 -- `invoke` as the embedded adapter calls it: `h` is the handle of the data and `h + 1` that
 -- of the context; `...` the values read ahead for the hook (convert.lua `prefill`), if any.
-local prefill = convert.prefill
+local context_for = convert.context_for
 local function call_hook(fn, deadline_s, h, ...)
-  local ctx = lazy_context(h + 1, h)
-  if ... ~= nil then prefill(rawget(ctx, "data"), ...) end
-  return finish(run_limited(deadline_s, fn, ctx))
+  return finish(run_limited(deadline_s, fn, context_for(h, ...)))
 end
 
 -- Call subscriber `fn` with an event (a Python dict); its return value is ignored.
