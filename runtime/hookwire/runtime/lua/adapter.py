@@ -6,6 +6,12 @@ ERROR `invalid_result`; `error(...)` is ERROR with the Lua message and "file:lin
 `error{...}` with a table: its `message` field, or a dump of the table). A hook still running
 at its deadline (real time, see sandbox.py) is stopped and raises HookTimedOut.
 
+Cost: the context crosses as handles (convert.py). Each adapter learns which `ctx.data` paths
+its hook looks up (up to MAX_READ_AHEAD) and, from the next call on, passes the current values
+of those paths with the call (`_read_ahead`), so a hook that reads the same fields every time
+makes no Lua -> Python crossing per field. Nothing is cached between calls: the values are
+read from each call's own data.
+
 Example:
     >>> from hookwire.runtime.context import HookContext
     >>> from hookwire.runtime.lua.sandbox import LuaSandbox

@@ -203,7 +203,6 @@ class LuaSandbox:
             }
         )
         api = chunk((_HERE / "sandbox.lua").read_bytes(), "sandbox.lua")(sandbox_deps)
-        self.invoke = api[b"invoke"]
         self.call_hook = api[b"call_hook"]
         self.deliver = api[b"deliver"]
         self._load_file = api[b"load_file"]
