@@ -140,3 +140,33 @@ def test_writes_to_context_tables_are_in_a_returned_context_table(
     data = {"a": 1, "args": {"y": 1}}
     assert hook.call(HookContext("session_start", data), NS) == Replace(expected)
     assert data == {"a": 1, "args": {"y": 1}}  # the caller's data is never changed
+
+
+def test_nested_calls_through_a_python_subscriber_keep_their_handles_across_sweeps() -> None:
+    """A Lua hook publishes; a Python subscriber runs another Lua hook of the same sandbox
+    (allocating handles, maybe sweeping) while the first hook's ctx is still in use."""
+    sb = LuaSandbox()
+    outer, inner = hooks(
+        sb,
+        'hookwire.register("session_start", function(ctx) '
+        "  local before = ctx.data.a.b "
+        "  hookwire.publish('t', {}) "
+        "  return hookwire.replace({before, ctx.data.a.c, ctx.data.n, ctx.correlation_id}) "
+        "end) "
+        'hookwire.register("session_start", function(ctx) '
+        "  return hookwire.replace(ctx.data.x.y) "
+        "end)",
+    )
+    seen: list[Any] = []
+
+    class Sink:
+        def emit(self, type: str, payload: Any) -> None:
+            data = {"x": {"y": len(seen)}, "pad": {"p": 1}}
+            seen.append(inner.call(HookContext("session_start", data), NS))
+
+    sb.events = Sink()
+    for i in range(3000):  # several sweeps' worth of handles
+        data = {"a": {"b": i, "c": -i}, "n": [i]}
+        result = outer.call(HookContext("session_start", data, correlation_id=f"c{i}"), NS)
+        assert result == Replace([i, -i, [i], f"c{i}"])
+    assert seen[-1] == Replace(2999)
