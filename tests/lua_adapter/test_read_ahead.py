@@ -104,3 +104,21 @@ def test_data_of_another_mapping_type_is_read_lazily_after_learning() -> None:
     assert call(h, {"a": 1, "b": {"c": 2}}) == Replace([1, 2])
     assert call(h, {"a": 3, "b": {"c": 4}}) == Replace([3, 4])
     assert call(h, OrderedDict(a=5, b={"c": 6})) == Replace([5, 6])
+
+
+def test_keys_of_any_text_are_read_ahead_exactly() -> None:
+    keys = ['a"b', "x\ny", "]]--", "ü€", "\\", "end", "0", " "]
+    sb = LuaSandbox()
+    body = "local out = {} " + " ".join(
+        f"out[{i}] = ctx.data.o[{lua_string(k)}]" for i, k in enumerate(keys, 1)
+    )
+    h = hook(sb, body + " return hookwire.replace(out)")
+    for n in range(3):
+        data = {"o": {k: f"{k}-{n}" for k in keys}}
+        assert call(h, data) == Replace([f"{k}-{n}" for k in keys])
+    assert len(h._paths) == len(keys) + 1
+
+
+def lua_string(s: str) -> str:
+    """`s` as a Lua string literal (decimal escapes for every byte)."""
+    return '"' + "".join(f"\\{b}" for b in s.encode()) + '"'

@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
@@ -54,6 +55,12 @@ _NS_PER_MS = 1_000_000
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _MISSING: Any = object()
+
+
+def _no_read_ahead(data: Any) -> tuple[()]:
+    return ()
+
+
 _perf = time.perf_counter
 
 
@@ -73,9 +80,8 @@ class LuaHookAdapter:
         "_call",
         "_conv",
         "_paths",
-        "_plan",
         "_plan_len",
-        "_template",
+        "_reader",
         "fn",
         "name",
         "sandbox",
@@ -96,8 +102,7 @@ class LuaHookAdapter:
         # Read-ahead: the data paths this hook looked up on earlier calls (in the order first
         # read, so a parent comes before its children) and the plan compiled from them.
         self._paths: dict[tuple[str, ...], None] = {}
-        self._plan: tuple[tuple[int, int, int, str, tuple[str, ...]], ...] = ()
-        self._template: list[Any] = []
+        self._reader: Callable[[Any], Any] = _no_read_ahead
         self._plan_len = 0
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
@@ -146,63 +151,85 @@ class LuaHookAdapter:
         raise InvalidResult(r[1].decode(errors="replace"))
 
     def _compile(self) -> None:
-        """The read-ahead plan from the learned paths: per path (value slot in the groups,
-        group of its parent or 0 for ctx.data, its group, key, path), and the groups'
-        template (parent, key, value, source) with the values still nil."""
+        """Compile the learned paths into a reader (Python) and a filler (Lua), both
+        straight-line code: `_read_ahead(data)` returns [filler, value1, source1, ...] with
+        this call's values (see convert.lua `compile_filler`)."""
         group: dict[tuple[str, ...], int] = {(): 0}
-        plan: list[tuple[int, int, int, str, tuple[str, ...]]] = []
-        template: list[Any] = []
+        entries: list[tuple[int, str, tuple[str, ...]]] = []
         for path in self._paths:
             parent = group.get(path[:-1])
             if parent is None:  # not learned (the table was full): nor are its children
                 continue
-            g = len(plan) + 1
-            plan.append((len(template) + 2, parent, g, path[-1], path))
-            template += (parent, path[-1].encode(), None, None)
-            group[path] = g
-        self._plan = tuple(plan)
-        self._template = template
+            entries.append((parent, path[-1], path))
+            group[path] = len(entries)
+        spec: list[Any] = []
+        for parent, key, _ in entries:
+            spec += (parent, key.encode())
+        filler = self.sandbox.compile_filler(*spec)
+        conv = self._conv
+        lines = [
+            "def read(data):",
+            "    if type(data) is not dict:",
+            "        return ()",
+            f"    out = [filler] + [None] * {2 * len(entries)}",
+            "    n0 = data",
+        ]
+        for j, (parent, _, _) in enumerate(entries, 1):
+            i = 2 * j - 1  # the value's index in `out`
+            pad = "    " if parent == 0 else "        "
+            if parent != 0:
+                lines.append(f"    n{j} = None")
+                lines.append(f"    if n{parent} is not None:")
+            else:
+                lines.append(f"    n{j} = None")
+            lines += [
+                f"{pad}v = n{parent}.get(K[{j}], M)",
+                f"{pad}t = type(v)",
+                f"{pad}if t is str:",
+                f"{pad}    out[{i}] = v.encode()",
+                f"{pad}elif t is int:",
+                f"{pad}    if {_INT64_MIN} <= v <= {_INT64_MAX}:",
+                f"{pad}        out[{i}] = v",
+                f"{pad}elif t is bool or t is float:",
+                f"{pad}    out[{i}] = v",
+                f"{pad}elif t is dict:",
+                f"{pad}    h = conv.next_handle",
+                f"{pad}    conv.next_handle = h + 1",
+                f"{pad}    objs[h] = v",
+                f"{pad}    hp[h] = P[{j}]",
+                f"{pad}    out[{i}] = DICT",
+                f"{pad}    out[{i + 1}] = h",
+                f"{pad}    n{j} = v",
+                f"{pad}elif v is None:",
+                f"{pad}    out[{i}] = NULL",
+                f"{pad}elif t is list:",
+                f"{pad}    out[{i}] = LIST",
+                f"{pad}    out[{i + 1}] = conv.handle(v)",
+            ]
+        lines.append("    return out")
+        env: dict[str, Any] = {
+            "filler": filler,
+            "K": (None, *(key for _, key, _ in entries)),
+            "P": (None, *(path for _, _, path in entries)),
+            "M": _MISSING,
+            "conv": conv,
+            "objs": conv.objects,
+            "hp": conv.handle_paths,
+            "DICT": conv.dict_tag,
+            "LIST": conv.list_tag,
+            "NULL": conv.null,
+        }
+        exec("\n".join(lines), env)  # our own code: names and indexes only, keys in K
+        self._reader = env["read"]
         self._plan_len = len(self._paths)
 
-    def _read_ahead(self, data: Any) -> list[Any]:
-        """Groups for convert.lua `prefill`: the learned paths' values, read from this call's
-        data now. A missing key, a parent that is not an object now or a value that would
-        fail to convert is left nil (to the lazy lookup, which reports it)."""
+    def _read_ahead(self, data: Any) -> Any:
+        """[filler, value1, source1, ...] for this call's data (empty: nothing to read
+        ahead, e.g. data that is not a dict). A missing key, a parent that is not an object
+        now or a value that would fail to convert is left nil, to the lazy lookup."""
         if len(self._paths) != self._plan_len:
             self._compile()
-        out = self._template.copy()
-        if type(data) is not dict:
-            return []
-        conv = self._conv
-        nodes: list[Any] = [None] * (len(self._plan) + 1)
-        nodes[0] = data
-        for slot, parent_group, g, key, path in self._plan:
-            parent = nodes[parent_group]
-            if parent is None:
-                continue
-            v = parent.get(key, _MISSING)
-            t = type(v)
-            if t is str:
-                out[slot] = v.encode()
-            elif t is int:
-                if _INT64_MIN <= v <= _INT64_MAX:
-                    out[slot] = v
-            elif t is bool or t is float:
-                out[slot] = v
-            elif t is dict:
-                n = conv.next_handle
-                conv.next_handle = n + 1
-                conv.objects[n] = v
-                conv.handle_paths[n] = path
-                out[slot] = conv.dict_tag
-                out[slot + 1] = n
-                nodes[g] = v
-            elif v is None:
-                out[slot] = conv.null
-            elif t is list:
-                out[slot] = conv.list_tag
-                out[slot + 1] = conv.handle(v)
-        return out
+        return self._reader(data)
 
     async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         """The same as `call`: an embedded Lua call is synchronous, stopped by its budget."""

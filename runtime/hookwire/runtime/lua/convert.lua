@@ -4,7 +4,7 @@
 -- metamethods fetch from Python on first use (one key at a time for objects, the whole list
 -- for arrays; `pairs`, `#`, writes and the sandbox's `next`/`rawget` fetch everything first and
 -- turn the proxy into an ordinary table). A hook that reads two fields pays for two fields.
--- The host may also hand values over ahead of use (`prefill`): they are stored as if looked up.
+-- The host may also hand values over ahead of use (a filler): they are stored as if looked up.
 --
 -- Lua -> Python is eager: `flatten` walks a value once and emits a flat token list that
 -- convert.py rebuilds. Tokens: strings, booleans and numbers stand for themselves; `nil` starts
@@ -55,42 +55,49 @@ local function lazy_context(hctx, data)
   return t
 end
 
--- Put values the host read ahead into a fresh ctx's data proxy and its child proxies, as if
--- they had been looked up (so no crossing when the hook reads them). `...` holds groups of
--- (parent, key, value, source), group g stored in the proxy of group `parent` (0: `data`); a
--- nil value is skipped (not there now: left to the lazy lookup); for value DICT_TAG /
--- LIST_TAG `source` is the child's source.
-local NODES = {}
-local function prefill(data, ...)
-  local n = select("#", ...)
-  local g = 0
-  for i = 1, n, 4 do
-    g = g + 1
-    local parent, key, v, src = select(i, ...)
-    if v ~= nil then
-      local p = data
-      if parent ~= 0 then p = NODES[parent] end
-      if v == DICT_TAG then
-        v = lazy_object(src)
-        NODES[g] = v
-      elseif v == LIST_TAG then
-        v = lazy_array(src)
-      end
-      rawset(p, key, v)
-    end
+-- Read-ahead: the host hands over, with a hook's call, the current values of the data paths
+-- the hook read before; a *filler* stores them in the fresh data proxy and its child proxies
+-- as if they had been looked up (so reading them makes no crossing). A filler is compiled
+-- once per set of paths, as straight-line code: `compile_filler(parent1, key1, parent2,
+-- key2, ...)`, where path j is key j under the object of path `parent` j (0: ctx.data; a
+-- parent comes before its children). It is called as filler(data, value1, source1, ...): a
+-- nil value is not there now (left to the lazy lookup; the host then sends nil for the
+-- children too); for DICT_TAG / LIST_TAG, `source` is the child's source.
+local FILLER_ENV = { DICT_TAG = DICT_TAG, LIST_TAG = LIST_TAG, rawset = rawset }
+FILLER_ENV.lazy_object, FILLER_ENV.lazy_array = lazy_object, lazy_array
+
+local function compile_filler(...)
+  local n = select("#", ...) // 2
+  local params, body = { "d" }, {}
+  for j = 1, n do
+    local parent, key = select(2 * j - 1, ...)
+    params[#params + 1] = fmt("v%d, s%d", j, j)
+    body[#body + 1] = fmt(
+      "if v%d ~= nil then\n" ..
+      "  if v%d == DICT_TAG then v%d = lazy_object(s%d); n%d = v%d\n" ..
+      "  elseif v%d == LIST_TAG then v%d = lazy_array(s%d) end\n" ..
+      "  rawset(%s, %q, v%d)\n" ..
+      "end", j, j, j, j, j, j, j, j, j, parent == 0 and "d" or fmt("n%d", parent), key, j)
   end
-  for i = 1, g do NODES[i] = nil end -- no references kept beyond the call
+  local locals = {}
+  for j = 1, n do locals[j] = "n" .. j end
+  local code = "local DICT_TAG, LIST_TAG, rawset, lazy_object, lazy_array = " ..
+    "DICT_TAG, LIST_TAG, rawset, lazy_object, lazy_array\n" ..
+    "return function(" .. concat(params, ", ") .. ")\n" ..
+    (n > 0 and ("local " .. concat(locals, ", ") .. "\n") or "") ..
+    concat(body, "\n") .. "\nend"
+  return assert(load(code, "=read-ahead", "t", FILLER_ENV))()
 end
 
 -- A hook's ctx for the embedded adapter: data handle `h`, context handle `h + 1`, and the
--- values read ahead (`prefill`). With read-ahead the data proxy is created with room for a
--- few keys, so that filling it does not grow it step by step.
-local function context_for(h, ...)
-  if ... == nil then return lazy_context(h + 1, h) end
+-- values read ahead with their filler. With read-ahead the data proxy is created with room
+-- for a few keys, so that filling it does not grow it step by step.
+local function context_for(h, filler, ...)
+  if filler == nil then return lazy_context(h + 1, h) end
   local d = setmt({ [SRC] = h, [1] = nil, [2] = nil, [3] = nil }, LAZY_OBJECT)
   local t = setmt({ [SRC] = h + 1, data = d }, LAZY_CONTEXT)
   LIVE[h], LIVE[h + 1] = d, t
-  prefill(d, ...)
+  filler(d, ...)
   return t
 end
 
@@ -334,7 +341,7 @@ end
 return {
   lazy_object = lazy_object,
   lazy_context = lazy_context,
-  prefill = prefill,
+  compile_filler = compile_filler,
   context_for = context_for,
   lazy_array = lazy_array,
   materialize = materialize,

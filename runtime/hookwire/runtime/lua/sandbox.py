@@ -187,6 +187,7 @@ class LuaSandbox:
         )
         convert = chunk((_HERE / "convert.lua").read_bytes(), "convert.lua")(convert_deps)
         c.live_handles = convert[b"live_sources"]
+        self.compile_filler = convert[b"compile_filler"]
         clock_ref = self.clock
         sandbox_deps = lua.table_from(
             {
