@@ -10,7 +10,7 @@ import pytest
 MODULES = [
     "hookwire.runtime.lua_process",
     "hookwire.runtime.lua_process.adapter",
-    "hookwire.runtime.lua_process.framing",
+    "hookwire.runtime.framing",
     "hookwire.runtime.lua_process.worker",
     "hookwire.conformance.lua_behaviour",
     "hookwire.conformance.lua_embedded",

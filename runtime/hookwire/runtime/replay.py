@@ -54,6 +54,7 @@ from google.protobuf.message import DecodeError
 from hookwire.runtime.clock import Clock, SystemClock, VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.framing import MAX_FRAME_BYTES, encode_frame, encode_varint
 from hookwire.runtime.json_value import validate_json
 from hookwire.runtime.results import (
     HookResult,
@@ -84,28 +85,6 @@ __all__ = [
 ]
 
 _S = 1_000_000_000
-# A record longer than this is taken as corruption rather than allocated (64 MiB).
-_MAX_RECORD = 64 * 1024 * 1024
-
-
-def encode_varint(n: int) -> bytes:
-    """Base-128 varint (protobuf wire format) of a non-negative int.
-
-    Example:
-        >>> encode_varint(300).hex()
-        'ac02'
-    """
-    if n < 0:
-        raise InvalidArgument("n", f"must be >= 0, got {n}")
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 def decode_varint(buf: bytes, pos: int) -> tuple[int, int] | None:
@@ -182,7 +161,7 @@ class Recorder:
             self.count += 1
             rec.index = self.count
             body = rec.SerializeToString()
-            self._file.write(encode_varint(len(body)) + body)
+            self._file.write(encode_frame(body))
             self._file.flush()
 
     def execute(self, point: str, ctx: HookContext) -> Execution:
@@ -244,11 +223,11 @@ def _iter(data: bytes, name: str) -> Iterator[replay_pb2.ExecutionRecord]:
                 f"{name}: truncated record at byte offset {start}: the length prefix is cut off",
             )
         length, pos = head
-        if length > _MAX_RECORD:
+        if length > MAX_FRAME_BYTES:
             raise InvalidArgument(
                 "recording",
                 f"{name}: corrupt record at byte offset {start}: length {length} exceeds "
-                f"{_MAX_RECORD}",
+                f"{MAX_FRAME_BYTES}",
             )
         if pos + length > len(data):
             raise InvalidArgument(

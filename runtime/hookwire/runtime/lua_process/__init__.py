@@ -7,8 +7,8 @@ Example:
     True
 """
 
+from hookwire.runtime.framing import FrameReader, MalformedFrame, encode_frame
 from hookwire.runtime.lua_process.adapter import LuaProcessHookAdapter
-from hookwire.runtime.lua_process.framing import FrameReader, MalformedFrame, encode_frame
 from hookwire.runtime.lua_process.worker import (
     LuaProcessWorker,
     LuaWorkerError,

@@ -70,7 +70,7 @@ from hookwire.runtime.bus.event import Event
 from hookwire.runtime.clock import Clock, SystemClock, VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
-from hookwire.runtime.lua_process.framing import FrameReader, MalformedFrame, encode_frame
+from hookwire.runtime.framing import FrameReader, MalformedFrame, encode_frame
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.server.registration import spec_from_proto
 from hookwire.v1 import event_pb2

@@ -1,6 +1,7 @@
 """Length-delimited frames: a protobuf varint byte count, then that many bytes of one message.
 
-The framing of the Lua worker's stdin/stdout (the same as protobuf's `writeDelimitedTo`).
+The framing of the Lua worker's stdin/stdout and of recording files (hookwire.runtime.replay);
+the same as protobuf's `writeDelimitedTo`.
 
 Example:
     >>> import io
@@ -15,10 +16,11 @@ from __future__ import annotations
 
 from typing import IO
 
-from hookwire.runtime.errors import HookwireError
+from hookwire.runtime.errors import HookwireError, InvalidArgument
 
-__all__ = ["MAX_FRAME_BYTES", "FrameReader", "MalformedFrame", "encode_frame"]
+__all__ = ["MAX_FRAME_BYTES", "FrameReader", "MalformedFrame", "encode_frame", "encode_varint"]
 
+# A frame longer than this is taken as corruption rather than allocated (64 MiB).
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 
 
@@ -28,18 +30,29 @@ class MalformedFrame(HookwireError):
     code = "DATA_LOSS"
 
 
-def encode_frame(body: bytes) -> bytes:
-    """`body` prefixed with its length as a varint."""
-    n = len(body)
-    head = bytearray()
+def encode_varint(n: int) -> bytes:
+    """Base-128 varint (protobuf wire format) of a non-negative int.
+
+    Example:
+        >>> encode_varint(300).hex()
+        'ac02'
+    """
+    if n < 0:
+        raise InvalidArgument("n", f"must be >= 0, got {n}")
+    out = bytearray()
     while True:
-        b = n & 0x7F
+        byte = n & 0x7F
         n >>= 7
         if n:
-            head.append(b | 0x80)
+            out.append(byte | 0x80)
         else:
-            head.append(b)
-            return bytes(head) + body
+            out.append(byte)
+            return bytes(out)
+
+
+def encode_frame(body: bytes) -> bytes:
+    """`body` prefixed with its length as a varint."""
+    return encode_varint(len(body)) + body
 
 
 class FrameReader:
