@@ -17,6 +17,7 @@ MODULES = [
     "loader",
     "py_async",
     "py_sync",
+    "remote_session",
     "report",
     "scenario",
 ]

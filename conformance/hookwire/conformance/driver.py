@@ -14,8 +14,8 @@ A **driver** (one per language adapter) is opened once per scenario run with a `
   worker-stream frames are then noted with `env.note_published`, and a publish that would wait
   on a full BACKPRESSURE queue is refused first with `env.refuse_blocking_publish`; in-process
   Python hooks call `env.publish(name, event, language)`), run `execute` as a nested
-  execution through `env.executor` and hand it to `env.log.nested(...)`, and finally end the
-  call the language's native way (return the result, return nothing, raise, or return an
+  execution through `env.executor` and hand it to `env.log.nested(...)` (`env.run_nested` /
+  `env.arun_nested` do both), and finally end the call the language's native way (return the result, return nothing, raise, or return an
   invalid value);
 - `language_for(hook)` says which language the session builds that hook in;
 - `execute(point, ctx)` executes a point with the session's executor entry point (sync or async);
@@ -155,6 +155,25 @@ class HookEnv:
             correlation_id=raw.get("correlationId", ""),
             timestamp_ns=self.clock.time_ns(),
         )
+
+    def run_nested(self, hook: str, spec: NestedExecute) -> None:
+        """Run a hook's nested execution `spec` with `executor.execute` and log what came back
+        (the Execution, or the exception: reported by the runner, not swallowed)."""
+        ctx = self.context(spec.point, spec.context)
+        try:
+            out: Execution | BaseException = self.executor.execute(spec.point, ctx)
+        except Exception as e:
+            out = e
+        self.log.nested(hook, spec, out)
+
+    async def arun_nested(self, hook: str, spec: NestedExecute) -> None:
+        """`run_nested` with `executor.aexecute`, for hooks that run on the event loop."""
+        ctx = self.context(spec.point, spec.context)
+        try:
+            out: Execution | BaseException = await self.executor.aexecute(spec.point, ctx)
+        except Exception as e:
+            out = e
+        self.log.nested(hook, spec, out)
 
     def publish(
         self,

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
 import itertools
 import json
 import os
@@ -40,27 +39,23 @@ from pathlib import Path
 from typing import Any
 
 from hookwire.conformance.driver import HookEnv, SeenContext
+from hookwire.conformance.remote_session import GUARD_S, RemoteHarness, run_key
 from hookwire.conformance.scenario import Behaviour, CallStep, HookDef
 from hookwire.runtime.adapter import HookFailed, HookTimedOut
-from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import FailedPrecondition
 from hookwire.runtime.results import HookResult
-from hookwire.runtime.server.config import ServerConfig
 from hookwire.runtime.server.remote_adapter import (
     RemoteHookAdapter,
     WorkerConnection,
     WorkerGone,
 )
-from hookwire.runtime.server.server import ServerThread
 from hookwire.runtime.trace import Execution
 
 __all__ = ["JsHookAdapter", "JsRemoteDriver", "JsRemoteSession", "behaviour_to_json"]
 
 _REPO = Path(__file__).resolve().parents[3]
 WORKER_SCRIPT = _REPO / "conformance" / "js" / "driver_worker.mjs"
-# Real-time bound on one JS call (virtual time does not pass while the executor waits).
-_GUARD_S = 30.0
 
 
 def behaviour_to_json(b: Behaviour) -> dict[str, Any]:
@@ -87,36 +82,7 @@ def _step_to_json(s: CallStep) -> dict[str, Any]:
     return out
 
 
-class _RunClock(VirtualClock):
-    """The server's clock: forwards to the current scenario run's VirtualClock, so a remote
-    hook's `clock_advance` moves exactly the clock the runner's executor measures with."""
-
-    __slots__ = ("target",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.target = VirtualClock()
-
-    def monotonic_ns(self) -> int:
-        return self.target.monotonic_ns()
-
-    def time_ns(self) -> int:
-        return self.target.time_ns()
-
-    def advance(self, ns: int) -> None:
-        self.target.advance(ns)
-
-    def advance_ms(self, ms: float) -> None:
-        self.target.advance_ms(ms)
-
-    def sleep(self, seconds: float) -> None:
-        self.target.sleep(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        await self.target.asleep(seconds)
-
-
-class _Harness:
+class _Harness(RemoteHarness):
     """The server and the node worker shared by every js-remote session of this process."""
 
     _instance: _Harness | None = None
@@ -133,12 +99,7 @@ class _Harness:
             return cls._instance
 
     def __init__(self) -> None:
-        self.clock = _RunClock()
-        self.server = ServerThread(
-            config=ServerConfig(port=0, virtual_call_guard_s=_GUARD_S, shutdown_grace_s=1.0),
-            clock=self.clock,
-        )
-        self.address = self.server.start()
+        super().__init__()
         self.inbox: queue.Queue[dict[str, Any]] = queue.Queue()
         self._stderr: deque[str] = deque(maxlen=40)
         self.proc = subprocess.Popen(
@@ -157,7 +118,6 @@ class _Harness:
             self.stop()
             raise RuntimeError(f"js-remote: node worker did not start: {ready} {self.stderr()}")
         self.connection = self._connection()
-        self.runs = itertools.count(1)
         self.requests = itertools.count(1)
         self.done: dict[tuple[int, str], deque[int]] = {}
         self.answered: dict[int, dict[str, Any]] = {}
@@ -194,7 +154,7 @@ class _Harness:
     def stderr(self) -> str:
         return "\n".join(self._stderr)
 
-    def next_message(self, timeout: float = _GUARD_S) -> dict[str, Any]:
+    def next_message(self, timeout: float = GUARD_S) -> dict[str, Any]:
         try:
             return self.inbox.get(timeout=timeout)
         except queue.Empty:
@@ -239,7 +199,7 @@ class _Harness:
 
     def define(self, run: int, hook: HookDef) -> str:
         assert hook.behaviour is not None
-        key = f"r{run}.{hook.name}"
+        key = run_key(run, hook.name)
         rid = next(self.requests)
         self.send(
             {
@@ -266,8 +226,7 @@ class _Harness:
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait()
-        with contextlib.suppress(RuntimeError):  # already stopped (atexit after a stop)
-            self.server.stop(1.0)
+        self.stop_server()
 
 
 class JsHookAdapter:
@@ -330,22 +289,17 @@ class JsRemoteSession:
     def __init__(self, env: HookEnv) -> None:
         self.env = env
         self.harness = _Harness.get()
-        self.run = next(self.harness.runs)
+        self.run = self.harness.begin_run(env)
         self.hooks: dict[str, HookDef] = {}
         self.keys: list[str] = []
         self.harness.sessions[self.run] = self
-        self.harness.clock.target = env.clock
-        # The hooks' publish frames go to this run's bus (the one the runner checks).
-        server = self.harness.server.server
-        assert server is not None
-        server.executor_service.bus = env.bus
 
     def language_for(self, hook: HookDef) -> str:
         return "javascript"
 
     def build_hook(self, hook: HookDef) -> JsHookAdapter:
         self.hooks[hook.name] = hook
-        key = f"r{self.run}.{hook.name}"
+        key = run_key(self.run, hook.name)
         if key not in self.keys:
             self.harness.define(self.run, hook)
             self.keys.append(key)
@@ -356,12 +310,7 @@ class JsRemoteSession:
         assert behaviour is not None
         spec = behaviour.step_for(n).execute
         assert spec is not None
-        nested_ctx = self.env.context(spec.point, spec.context)
-        try:
-            out: Execution | BaseException = self.env.executor.execute(spec.point, nested_ctx)
-        except Exception as e:  # reported by the runner, not swallowed
-            out = e
-        self.env.log.nested(hook, spec, out)
+        self.env.run_nested(hook, spec)
 
     def execute(self, point: str, ctx: HookContext) -> Execution:
         return self.env.executor.execute(point, ctx)

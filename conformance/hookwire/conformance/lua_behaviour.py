@@ -46,7 +46,6 @@ from hookwire.runtime.results import (
     Skipped,
     result_from_json,
 )
-from hookwire.runtime.trace import Execution
 
 __all__ = [
     "BEHAVIOURS_DIR",
@@ -267,14 +266,7 @@ class LuaBehaviourAdapter:
             result = exc
         self._effects(step, ctx)
         if step.execute is not None:
-            nested = self.env.context(step.execute.point, step.execute.context)
-            try:
-                out: Execution | BaseException = self.env.executor.execute(
-                    step.execute.point, nested
-                )
-            except Exception as e:  # reported by the runner, not swallowed
-                out = e
-            self.env.log.nested(self.hook.name, step.execute, out)
+            self.env.run_nested(self.hook.name, step.execute)
         if isinstance(result, Exception):
             raise result
         return result
@@ -287,14 +279,7 @@ class LuaBehaviourAdapter:
             result = exc
         self._effects(step, ctx)
         if step.execute is not None:
-            nested = self.env.context(step.execute.point, step.execute.context)
-            try:
-                out: Execution | BaseException = await self.env.executor.aexecute(
-                    step.execute.point, nested
-                )
-            except Exception as e:  # reported by the runner, not swallowed
-                out = e
-            self.env.log.nested(self.hook.name, step.execute, out)
+            await self.env.arun_nested(self.hook.name, step.execute)
         if isinstance(result, Exception):
             raise result
         return result

@@ -52,14 +52,7 @@ class PyAsyncSession:
             for event in step.publish:
                 env.publish(name, event)
             if step.execute is not None:
-                nested_ctx = env.context(step.execute.point, step.execute.context)
-                try:
-                    out: Execution | BaseException = await env.executor.aexecute(
-                        step.execute.point, nested_ctx
-                    )
-                except Exception as e:  # reported by the runner, not swallowed
-                    out = e
-                env.log.nested(name, step.execute, out)
+                await env.arun_nested(name, step.execute)
             return native_return(step)
 
         call.__name__ = f"hook_{name}"

@@ -30,65 +30,31 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import itertools
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hookwire.conformance.driver import HookEnv
 from hookwire.conformance.py_sync import native_return
+from hookwire.conformance.remote_session import GUARD_S, RemoteHarness, run_key
 from hookwire.conformance.scenario import HookDef
 from hookwire.runtime.adapter import HookFailed
 from hookwire.runtime.bus.event import NO_DATA
-from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.results import HookResult
-from hookwire.runtime.server.config import ServerConfig
 from hookwire.runtime.server.remote_adapter import RemoteHookAdapter, WorkerConnection
-from hookwire.runtime.server.server import ServerThread
 from hookwire.runtime.trace import Execution
 from hookwire.sdk.worker import Worker
 
 __all__ = ["PyRemoteDriver", "PyRemoteHookAdapter", "PyRemoteSession"]
 
-# Real-time bound on one remote call (virtual time does not pass while the executor waits).
-_GUARD_S = 30.0
 # The worker's own (real-time) deadline per hook call: generous, since virtual durations take
 # no real time and only the executor classifies TIMEOUT, from the virtual clock.
 _WORKER_TIMEOUT_MS = 30_000
 _NS_PER_S = 1_000_000_000
 
 
-class _RunClock(VirtualClock):
-    """The server's clock: forwards to the current scenario run's VirtualClock, so a remote
-    hook's `clock_advance` moves exactly the clock the runner's executor measures with."""
-
-    __slots__ = ("target",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.target = VirtualClock()
-
-    def monotonic_ns(self) -> int:
-        return self.target.monotonic_ns()
-
-    def time_ns(self) -> int:
-        return self.target.time_ns()
-
-    def advance(self, ns: int) -> None:
-        self.target.advance(ns)
-
-    def advance_ms(self, ms: float) -> None:
-        self.target.advance_ms(ms)
-
-    def sleep(self, seconds: float) -> None:
-        self.target.sleep(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        await self.target.asleep(seconds)
-
-
-class _Harness:
+class _Harness(RemoteHarness):
     """The server and the worker shared by every py-remote session of this process."""
 
     _instance: _Harness | None = None
@@ -103,12 +69,7 @@ class _Harness:
             return cls._instance
 
     def __init__(self) -> None:
-        self.clock = _RunClock()
-        self.server = ServerThread(
-            config=ServerConfig(port=0, virtual_call_guard_s=_GUARD_S, shutdown_grace_s=1.0),
-            clock=self.clock,
-        )
-        self.address = self.server.start()
+        super().__init__()
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self.loop.run_forever, daemon=True, name="py-remote-worker"
@@ -119,21 +80,13 @@ class _Harness:
         )
         self.run_on_worker(self.worker.start())
         self.connection = self._connection()
-        self.runs = itertools.count(1)
 
     @property
     def alive(self) -> bool:
         return self.worker.connected and not self.connection.closed
 
-    def use_bus(self, env: HookEnv) -> None:
-        """Point the server's worker publish frames at this run's bus (the one the runner
-        checks)."""
-        server = self.server.server
-        assert server is not None and env.bus is not None
-        server.executor_service.bus = env.bus
-
     def run_on_worker(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(_GUARD_S)
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(GUARD_S)
 
     def _connection(self) -> WorkerConnection:
         wanted = self.worker.connection_id
@@ -152,8 +105,7 @@ class _Harness:
             self.run_on_worker(self.worker.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
-        with contextlib.suppress(RuntimeError):  # already stopped (atexit after a stop)
-            self.server.stop(1.0)
+        self.stop_server()
 
 
 class PyRemoteHookAdapter:
@@ -193,10 +145,8 @@ class PyRemoteSession:
     def __init__(self, env: HookEnv) -> None:
         self.env = env
         self.harness = _Harness.get()
-        self.run = next(self.harness.runs)
+        self.run = self.harness.begin_run(env)
         self.keys: list[str] = []
-        self.harness.clock.target = env.clock
-        self.harness.use_bus(env)
 
     def language_for(self, hook: HookDef) -> str:
         return "python"
@@ -227,22 +177,14 @@ class PyRemoteSession:
             for event in step.publish:
                 publish(event)
             if step.execute is not None:
-                spec = step.execute
-                nested_ctx = env.context(spec.point, spec.context)
-                try:
-                    out: Execution | BaseException = await asyncio.to_thread(
-                        env.executor.execute, spec.point, nested_ctx
-                    )
-                except Exception as e:  # reported by the runner, not swallowed
-                    out = e
-                env.log.nested(name, spec, out)
+                await asyncio.to_thread(env.run_nested, name, step.execute)
             return native_return(step)
 
         call.__name__ = f"hook_{name}"
         return call
 
     def build_hook(self, hook: HookDef) -> PyRemoteHookAdapter:
-        key = f"r{self.run}.{hook.name}"
+        key = run_key(self.run, hook.name)
         if key not in self.keys:
             self.harness.run_on_worker(
                 self.harness.worker.register_now(
