@@ -13,6 +13,12 @@ from hookwire.runtime.results import Replace
 NS = 2_000_000_000
 
 
+def sweeping(sb: LuaSandbox) -> LuaSandbox:
+    """`sb` sweeping its handles every few hundred (as it does every few thousand)."""
+    sb.converter.sweep_min = sb.converter.sweep_at = 300
+    return sb
+
+
 def hooks(sb: LuaSandbox, source: str) -> list[LuaHookAdapter]:
     return [LuaHookAdapter(sb, r.fn, name=r.name) for r in sb.load_source(source, "k.lua")]
 
@@ -33,7 +39,7 @@ end)
 
 
 def test_tables_kept_beyond_their_call_stay_readable_across_sweeps() -> None:
-    sb = LuaSandbox()
+    sb = sweeping(LuaSandbox())
     keep, read = hooks(sb, KEEPER)
     n = 10_000  # enough handles for several sweeps
     for i in range(n):
@@ -52,7 +58,7 @@ def test_tables_kept_beyond_their_call_stay_readable_across_sweeps() -> None:
 
 
 def test_handles_of_dead_tables_are_dropped() -> None:
-    sb = LuaSandbox()
+    sb = sweeping(LuaSandbox())
     [hook] = hooks(
         sb, 'hookwire.register("session_start", function(ctx) local x = ctx.data.a.b end)'
     )
@@ -145,7 +151,7 @@ def test_writes_to_context_tables_are_in_a_returned_context_table(
 def test_nested_calls_through_a_python_subscriber_keep_their_handles_across_sweeps() -> None:
     """A Lua hook publishes; a Python subscriber runs another Lua hook of the same sandbox
     (allocating handles, maybe sweeping) while the first hook's ctx is still in use."""
-    sb = LuaSandbox()
+    sb = sweeping(LuaSandbox())
     outer, inner = hooks(
         sb,
         'hookwire.register("session_start", function(ctx) '

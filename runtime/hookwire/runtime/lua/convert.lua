@@ -101,13 +101,15 @@ local function context_for(h, filler, ...)
   return t
 end
 
--- The sources of the proxies that are alive and not yet materialized, as a sequence.
+-- The handles (number sources) of the proxies that are alive and not yet materialized, as
+-- one text of decimal numbers separated by spaces (one value for the host to read, instead of
+-- one crossing per handle).
 local function live_sources()
   local out, n = {}, 0
   for src, t in next, LIVE do
-    if rawget(t, SRC) ~= nil then n = n + 1; out[n] = src end
+    if rawget(t, SRC) ~= nil and math_type(src) == "integer" then n = n + 1; out[n] = src end
   end
-  return out
+  return concat(out, " ")
 end
 
 -- The Python object behind an untouched proxy, or nil.

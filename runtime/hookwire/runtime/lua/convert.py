@@ -67,6 +67,7 @@ class Converter:
         "recorder",
         "root",
         "sweep_at",
+        "sweep_min",
     )
 
     def __init__(self, null: Any, dict_tag: Any, list_tag: Any, err_tag: Any) -> None:
@@ -77,6 +78,8 @@ class Converter:
         # handle -> the Python object behind a Lua proxy (see the module doc).
         self.objects: dict[int, Any] = {}
         self.next_handle = 1
+        # Fewest handles a sweep waits for (tests lower it to sweep often).
+        self.sweep_min = _SWEEP_MIN
         self.sweep_at = _SWEEP_MIN
         # Set by the sandbox: the handles of the proxies alive in Lua (convert.lua `live`).
         self.live_handles: Callable[[], Any] | None = None
@@ -103,15 +106,15 @@ class Converter:
         handle given to Lua must have its proxy by then."""
         if len(self.objects) >= self.sweep_at and self.live_handles is not None:
             objs = self.objects
-            alive = self.live_handles()
-            keep = {h: objs[h] for h in alive.values() if h in objs}
+            alive = map(int, self.live_handles().split())
+            keep = {h: objs[h] for h in alive if h in objs}
             objs.clear()
             objs.update(keep)
             hp = self.handle_paths
             paths = {h: hp[h] for h in keep if h in hp}
             hp.clear()
             hp.update(paths)
-            self.sweep_at = max(_SWEEP_MIN, 2 * len(objs))
+            self.sweep_at = max(self.sweep_min, 2 * len(objs))
 
     def resolve(self, h: Any) -> Any:
         """The object behind handle `h` (ConversionError for an unknown one)."""
@@ -310,7 +313,7 @@ def _where(key: str | int) -> str:
 # Most data paths one hook's read-ahead learns (adapter.py).
 MAX_READ_AHEAD = 32
 # Fewest handles a sweep waits for (a sweep walks the live proxies once).
-_SWEEP_MIN = 4096
+_SWEEP_MIN = 16384
 
 
 def _build(it: Iterator[Any], resolve: Callable[[Any], Any]) -> Any:
