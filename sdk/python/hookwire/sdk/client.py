@@ -17,8 +17,8 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any
+from types import ModuleType, TracebackType
+from typing import Any, ClassVar
 
 import grpc
 from grpc import aio
@@ -162,31 +162,32 @@ class Subscription:
     reconnects: int = 0
 
 
+def _list_hooks_request(point: str | None) -> es.ListHooksRequest:
+    req = es.ListHooksRequest()
+    if point is not None:
+        from hookwire.runtime.points import point_to_proto
+
+        req.point, req.custom_point = point_to_proto(point)  # type: ignore[assignment]
+    return req
+
+
+def _resume_from(exc: grpc.RpcError, resume: bool, st: Subscription, from_sequence: int) -> int:
+    """The sequence a subscription ended by `exc` re-opens from (counted as a reconnect), or
+    raise its typed error when it must not resume (see `Client.subscribe`)."""
+    if not resume or exc.code() not in _RESUMABLE or not (st.last_sequence or from_sequence):
+        raise error_from_rpc(exc) from None
+    st.reconnects += 1
+    return st.last_sequence + 1 if st.last_sequence else from_sequence
+
+
 class _Base:
-    def __init__(
-        self,
-        target: str,
-        *,
-        token: str | None,
-        correlation_id: str,
-        traceparent: str,
-        max_message_bytes: int,
-    ) -> None:
-        if not isinstance(target, str) or not target:
-            raise InvalidArgument("target", "must be 'host:port'")
-        self.target = target
-        self._metadata: tuple[tuple[str, str], ...] = (
-            bearer_metadata(token) if token else ()
-        ) + to_metadata(correlation_id=correlation_id, traceparent=traceparent)
-        self._max = max_message_bytes
+    """What both clients set up: target, call metadata, channel and service stubs."""
 
-
-class Client(_Base):
-    """Blocking client. Use as a context manager or call `close()`.
-
-    `timeout` arguments are per-call deadlines in seconds (DeadlineExceeded when they pass);
-    `channel_options` are extra grpc channel arguments.
-    """
+    # Where the channels come from: `grpc` (blocking) or `grpc.aio`.
+    _grpc: ClassVar[ModuleType]
+    _channel: Any
+    _exec: Any
+    _bus: Any
 
     def __init__(
         self,
@@ -201,22 +202,35 @@ class Client(_Base):
         max_message_bytes: int = 4 * 1024 * 1024,
         channel_options: Sequence[tuple[str, Any]] = (),
     ) -> None:
-        super().__init__(
-            target,
-            token=token,
-            correlation_id=correlation_id,
-            traceparent=traceparent,
-            max_message_bytes=max_message_bytes,
-        )
+        if not isinstance(target, str) or not target:
+            raise InvalidArgument("target", "must be 'host:port'")
+        self.target = target
+        self._metadata: tuple[tuple[str, str], ...] = (
+            bearer_metadata(token) if token else ()
+        ) + to_metadata(correlation_id=correlation_id, traceparent=traceparent)
+        self._max = max_message_bytes
         creds = _credentials(tls_root_cert, tls)
         opts = _options(max_message_bytes, tls_server_name, channel_options)
         self._channel = (
-            grpc.secure_channel(target, creds, options=opts)
+            self._grpc.secure_channel(target, creds, options=opts)
             if creds
-            else grpc.insecure_channel(target, options=opts)
+            else self._grpc.insecure_channel(target, options=opts)
         )
         self._exec = es_grpc.ExecutorServiceStub(self._channel)
         self._bus = event_service_pb2_grpc.EventBusServiceStub(self._channel)
+
+
+class Client(_Base):
+    """Blocking client. Use as a context manager or call `close()`.
+
+    `timeout` arguments are per-call deadlines in seconds (DeadlineExceeded when they pass);
+    `channel_options` are extra grpc channel arguments.
+    """
+
+    _grpc: ClassVar[ModuleType] = grpc
+    _channel: grpc.Channel
+    _exec: es_grpc.ExecutorServiceStub
+    _bus: event_service_pb2_grpc.EventBusServiceStub
 
     def __enter__(self) -> Client:
         return self
@@ -284,14 +298,7 @@ class Client(_Base):
                     yield batch
                 return
             except grpc.RpcError as exc:
-                if (
-                    not resume
-                    or exc.code() not in _RESUMABLE
-                    or not (st.last_sequence or from_sequence)
-                ):
-                    raise error_from_rpc(exc) from None
-                st.reconnects += 1
-                seq = st.last_sequence + 1 if st.last_sequence else from_sequence
+                seq = _resume_from(exc, resume, st, from_sequence)
                 time.sleep(min(0.05 * st.reconnects, 1.0))
             finally:
                 stream.cancel()
@@ -300,11 +307,7 @@ class Client(_Base):
         self, point: str | None = None, *, timeout: float | None = None
     ) -> list[hook_pb2.HookRegistration]:
         """Registered hooks (all, or at `point`) in chain order."""
-        req = es.ListHooksRequest()
-        if point is not None:
-            from hookwire.runtime.points import point_to_proto
-
-            req.point, req.custom_point = point_to_proto(point)  # type: ignore[assignment]
+        req = _list_hooks_request(point)
         try:
             return list(self._exec.ListHooks(req, timeout=timeout, metadata=self._metadata).hooks)
         except grpc.RpcError as exc:
@@ -333,35 +336,10 @@ class Client(_Base):
 class AsyncClient(_Base):
     """asyncio client; same methods as `Client`, awaitable, `subscribe` an async iterator."""
 
-    def __init__(
-        self,
-        target: str,
-        *,
-        token: str | None = None,
-        tls_root_cert: bytes | None = None,
-        tls: bool = False,
-        tls_server_name: str | None = None,
-        correlation_id: str = "",
-        traceparent: str = "",
-        max_message_bytes: int = 4 * 1024 * 1024,
-        channel_options: Sequence[tuple[str, Any]] = (),
-    ) -> None:
-        super().__init__(
-            target,
-            token=token,
-            correlation_id=correlation_id,
-            traceparent=traceparent,
-            max_message_bytes=max_message_bytes,
-        )
-        creds = _credentials(tls_root_cert, tls)
-        opts = _options(max_message_bytes, tls_server_name, channel_options)
-        self._channel = (
-            aio.secure_channel(target, creds, options=opts)
-            if creds
-            else aio.insecure_channel(target, options=opts)
-        )
-        self._exec = es_grpc.ExecutorServiceStub(self._channel)
-        self._bus = event_service_pb2_grpc.EventBusServiceStub(self._channel)
+    _grpc: ClassVar[ModuleType] = aio
+    _channel: aio.Channel
+    _exec: es_grpc.ExecutorServiceAsyncStub
+    _bus: event_service_pb2_grpc.EventBusServiceAsyncStub
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -434,11 +412,7 @@ class AsyncClient(_Base):
                     yield batch
                 return
             except grpc.RpcError as exc:
-                code = exc.code()
-                if not resume or code not in _RESUMABLE or not (st.last_sequence or from_sequence):
-                    raise error_from_rpc(exc) from None
-                st.reconnects += 1
-                seq = st.last_sequence + 1 if st.last_sequence else from_sequence
+                seq = _resume_from(exc, resume, st, from_sequence)
                 await asyncio.sleep(min(0.05 * st.reconnects, 1.0))
             finally:
                 stream.cancel()
@@ -447,11 +421,7 @@ class AsyncClient(_Base):
         self, point: str | None = None, *, timeout: float | None = None
     ) -> list[hook_pb2.HookRegistration]:
         """Registered hooks (all, or at `point`) in chain order."""
-        req = es.ListHooksRequest()
-        if point is not None:
-            from hookwire.runtime.points import point_to_proto
-
-            req.point, req.custom_point = point_to_proto(point)  # type: ignore[assignment]
+        req = _list_hooks_request(point)
         try:
             resp = await self._exec.ListHooks(req, timeout=timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
