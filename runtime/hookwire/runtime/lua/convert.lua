@@ -297,20 +297,19 @@ local function walk_table(v, depth)
       walk(v[i], depth + 1)
     end
   else
-    local count = 0
-    for k in next, v do
+    n = n + 3; T[n - 1] = 1
+    local at, count = n, 0 -- the count is known at the end (one pass over the keys)
+    for k, item in next, v do
       if type(k) ~= "string" then
         bad(depth, fmt("has the key %s of type %s; JSON object keys are strings", tostring(k), type(k)))
       end
       count = count + 1
-    end
-    n = n + 3; T[n - 1] = 1; T[n] = count
-    for k, item in next, v do
       path[depth + 1] = k
       check_string(k, depth + 1)
       n = n + 1; T[n] = k
       walk(item, depth + 1)
     end
+    T[at] = count
   end
 end
 

@@ -319,15 +319,38 @@ _SWEEP_MIN = 16384
 def _build(it: Iterator[Any], resolve: Callable[[Any], Any]) -> Any:
     tok = next(it)
     if tok is None:
-        code = next(it)
-        if code == 1:
-            return {next(it).decode(): _build(it, resolve) for _ in range(next(it))}
-        if code == 2:
-            return [_build(it, resolve) for _ in range(next(it))]
-        if code == 0:
-            return None
-        # code 3: an untouched context container: the Python object itself (by its handle)
-        return resolve(next(it))
+        return _container(it, resolve)
     if type(tok) is bytes:
         return tok.decode()
     return tok
+
+
+def _container(it: Iterator[Any], resolve: Callable[[Any], Any]) -> Any:
+    """The value after a nil marker. Scalar items are decoded inline (no call per item)."""
+    code = next(it)
+    if code == 1:
+        out: dict[str, Any] = {}
+        for _ in range(next(it)):
+            k = next(it).decode()
+            v = next(it)
+            if v is None:
+                v = _container(it, resolve)
+            elif type(v) is bytes:
+                v = v.decode()
+            out[k] = v
+        return out
+    if code == 2:
+        items: list[Any] = []
+        add = items.append
+        for _ in range(next(it)):
+            v = next(it)
+            if v is None:
+                v = _container(it, resolve)
+            elif type(v) is bytes:
+                v = v.decode()
+            add(v)
+        return items
+    if code == 0:
+        return None
+    # code 3: an untouched context container: the Python object itself (by its handle)
+    return resolve(next(it))
