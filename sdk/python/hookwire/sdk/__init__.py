@@ -11,45 +11,20 @@ Example:
 from __future__ import annotations
 
 from hookwire.runtime.context import HookContext
+from hookwire.sdk import results
 from hookwire.sdk.client import AsyncClient, Client, Overflow, Subscription, event
-from hookwire.sdk.results import (
-    CONTINUE,
-    Cache,
-    Cancel,
-    Continue,
-    Fork,
-    ForkOperation,
-    HookResult,
-    Modified,
-    Outcome,
-    Redirect,
-    Replace,
-    ResultKind,
-    Retry,
-    Skipped,
-)
+
+# The result helpers, listed once in hookwire.sdk.results.
+from hookwire.sdk.results import *  # noqa: F403
 from hookwire.sdk.worker import Worker
 
 __all__ = [
-    "CONTINUE",
     "AsyncClient",
-    "Cache",
-    "Cancel",
     "Client",
-    "Continue",
-    "Fork",
-    "ForkOperation",
     "HookContext",
-    "HookResult",
-    "Modified",
-    "Outcome",
     "Overflow",
-    "Redirect",
-    "Replace",
-    "ResultKind",
-    "Retry",
-    "Skipped",
     "Subscription",
     "Worker",
     "event",
 ]
+__all__ += results.__all__
