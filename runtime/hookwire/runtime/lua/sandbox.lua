@@ -350,6 +350,7 @@ local function result_of(r)
       "hookwire.modified{...}, hookwire.cancel(reason), ..."
   end
   local kind = r.kind
+  if kind == "continue" then return 0 end -- the same answer as `return nil`
   if kind == "modified" then
     local ok, T, n = pcall(flatten, r.data, "modified.data")
     if not ok then return bad_value(T) end
