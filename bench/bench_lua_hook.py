@@ -9,8 +9,6 @@ Measured in one process, best of several rounds:
 - the raw `LuaHookAdapter.call` of the no-op and the typical hook (no executor), the typical
   one also with a *different* context object (fresh dicts) on every call, and on its first
   call (before the adapter's read-ahead has learned which fields the hook reads);
-- what-if: the typical hook through the executor if a Lua CONTINUE took the executor's fast
-  path (it takes `None` only; an adapter's CONTINUE result goes the general way).
 The context is a typical one: nested data with ~20 keys, two metadata entries.
 Goal: the typical Lua hook call, conversion included, <= 5 us.
 
@@ -29,7 +27,7 @@ from hookwire.runtime.context import HookContext
 from hookwire.runtime.executor import Executor
 from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
 from hookwire.runtime.registry import Registry
-from hookwire.runtime.results import CONTINUE, Cancel
+from hookwire.runtime.results import Cancel
 
 N = 500
 REPEATS = 100
@@ -99,14 +97,6 @@ def fresh_contexts(n: int) -> list[HookContext]:
     return [typical_context() for _ in range(n)]
 
 
-class _ContinueAsNone(LuaHookAdapter):
-    """The what-if row only: a CONTINUE handed to the executor as `None`."""
-
-    def call(self, ctx: HookContext, timeout_ns: int) -> Any:
-        r = super().call(ctx, timeout_ns)
-        return None if r is CONTINUE else r
-
-
 def run() -> None:
     ctx = typical_context()
     sb = LuaSandbox()
@@ -146,14 +136,6 @@ def run() -> None:
     pool = fresh_contexts(N)
     rows.append(("lua typical, raw, a fresh context each call", best_fresh(typical, pool)))
     rows.append(("lua typical, raw, first call (nothing learned)", first_call_us(sb, ctx)))
-    what_if = _ContinueAsNone(sb, typical.fn, name="what-if")
-    ex = executor_with(what_if, "what-if")
-    rows.append(
-        (
-            "what-if: lua typical via executor, CONTINUE fast",
-            best_us(partial(ex.execute, POINT, ctx)),
-        )
-    )
     for label, us in rows:
         print(f"{label:56s} {us:7.2f} us  ({us / base:5.1f}x baseline)")
     via_executor, raw = rows[1][1], rows[5][1]

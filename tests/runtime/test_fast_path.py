@@ -18,7 +18,7 @@ from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.executor import Executor
 from hookwire.runtime.monitor import PerformanceMonitor
 from hookwire.runtime.registry import Registry
-from hookwire.runtime.results import Cancel, Modified
+from hookwire.runtime.results import CONTINUE, Cancel, Modified
 
 P = "before_tool_execution"
 CONFIG = BreakerConfig(window_size=2, minimum_calls=2)
@@ -45,6 +45,11 @@ def odd_one(kind: str) -> Behaviour:
         elif kind == "later" and call in (5, 7):
             # Fails after its breaker went quiet (window full of good calls), twice: opens.
             raise ValueError("late failure")
+        elif kind == "explicit":
+            return CONTINUE  # what adapters (Lua, remote) return for CONTINUE
+        elif kind == "explicit_late":
+            clock.advance_ms(150)
+            return CONTINUE
         elif kind == "once" and call == 1:
             # The next (good) call completes minimum_calls and opens the breaker on its own.
             raise ValueError("first call fails")
@@ -80,6 +85,8 @@ KINDS = [
     "flaky",
     "once",
     "later",
+    "explicit",
+    "explicit_late",
 ]
 
 

@@ -225,8 +225,9 @@ def _run_sync(
             end = clock()
         dur = end - now
         now = end
-        if value is None and dur <= limit:
-            # The common case: CONTINUE, in time, not slow (a quiet breaker needs no record).
+        if (value is None or value is CONTINUE) and dur <= limit:
+            # The common case: CONTINUE (None, or the CONTINUE adapters return), in time, not
+            # slow (a quiet breaker needs no record).
             if not br.quiet:
                 br.record_success(end)
             append(dur if br.state is closed else (_O_CONTINUE, "", dur, False, br.state))
@@ -322,7 +323,7 @@ def _compile_fast_path(
             "        v = Failure(O_ERROR, describe(exc))",
             "    end = clock()",
             f"    d{i} = end - now",
-            f"    if v is not None or d{i} > {limit}:",
+            f"    if (v is not None and v is not CONTINUE) or d{i} > {limit}:",
             f"        return bail(ctx, {done}, {i}, now, v, end)",
             f"    if not b{i}.quiet:",
             f"        b{i}.record_success(end)",
@@ -562,7 +563,7 @@ class Executor:
             end = clock()
             dur = end - now
             now = end
-            if value is None and dur <= limit:
+            if (value is None or value is CONTINUE) and dur <= limit:
                 if not br.quiet:
                     br.record_success(end)
                 append(dur if br.state is closed else (_O_CONTINUE, "", dur, False, br.state))
