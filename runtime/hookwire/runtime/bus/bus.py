@@ -65,6 +65,7 @@ log = logging.getLogger("hookwire.bus")
 NS_PER_S: Final = 1_000_000_000
 # Distinct event types whose subscriber lists are cached; beyond this the cache starts over.
 MAX_ROUTES: Final = 4096
+_get_ident = threading.get_ident
 # Value types that need no further check when they are the members of a flat dict payload.
 _FLAT: Final = frozenset({str, int, bool, type(None)})
 _new_event = Event.__new__
@@ -99,7 +100,7 @@ class _MustWait(Exception):
 class _Route:
     """The subscriptions one event type fans out to, computed once per type."""
 
-    __slots__ = ("bp", "callbacks", "fast", "subs")
+    __slots__ = ("bp", "callbacks", "direct", "fast", "one", "subs")
 
     def __init__(self, subs: tuple[Subscription, ...], plain_bus: bool) -> None:
         self.subs = subs
@@ -107,6 +108,10 @@ class _Route:
         self.callbacks = tuple(s for s in subs if s._callback is not None)
         # `publish` may take its fast path: nothing to wait for, no rate limit, in-process.
         self.fast = plain_bus and not self.bp
+        # The only subscriber (no loop in the fast path), and whether it has a callback: an
+        # idle callback subscriber is then handed the event without queueing it.
+        self.one = subs[0] if len(subs) == 1 else None
+        self.direct = self.one is not None and self.one._callback is not None
 
 
 def _resolve(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[None]) -> None:
@@ -208,6 +213,10 @@ class EventBus:
         self._invalid = 0
         self._closed = False
         transport.attach(self._deliver_sync if transport.synchronous else self._deliver_async)
+        if self._inproc is not None and type(self).publish is EventBus.publish:
+            # An instance attribute shadows the method: a plain function call, and the bus
+            # state in closure cells instead of a dozen attribute look-ups per publish.
+            self.__dict__["publish"] = _fast_publisher(self, self._inproc)
 
     @property
     def clock(self) -> Clock:
@@ -436,74 +445,9 @@ class EventBus:
             >>> bus.publish("a.b", [1, 2], correlation_id="run-1")
             1
         """
-        # Keyword fields go to the general path: `**fields` costs one empty dict when there
-        # are none, where a dozen keyword-only defaults cost a dozen dict look-ups per call.
-        if fields:
-            return self._publish(type, payload, **fields)
-        cls = payload.__class__
-        if cls is dict:
-            for k, v in payload.items():
-                if k.__class__ is not str or v.__class__ not in _FLAT:
-                    self._check_payload(payload)
-                    break
-        elif cls not in _FLAT and payload is not NO_DATA:
-            self._check_payload(payload)
-        # The fast path: a cached route of a type seen valid, on a bus without rate limit,
-        # BACKPRESSURE subscribers of this type or an external transport (`_Route.fast`).
-        # acquire/try/finally: half the cost of `with` on a lock.
-        lock = self._lock
-        lock.acquire()
-        try:
-            try:
-                route = self._routes.get(type)
-            except TypeError:  # an unhashable type: the general path names the problem
-                route = None
-            if route is None or not route.fast:
-                route = None
-            else:
-                t = self._inproc
-                assert t is not None
-                ev = _new_event(Event)
-                ev.type = type
-                ev.payload = payload
-                ev._id = self._ids
-                ev.time_ns = self._now()
-                ev.ttl_ns = None
-                ev.attrs = NO_ATTRS
-                seq = t.next_sequence
-                t.next_sequence = seq + 1
-                ev.sequence = seq
-                self._retain(ev)
-                for sub in route.subs:
-                    sub.received += 1
-                    q = sub._q
-                    if len(q) < sub._fast:
-                        q.append(ev)
-                    else:
-                        sub._offer_full(ev)
-                    if sub._waiting:
-                        self._wake(sub)
-                callbacks = route.callbacks
-                if not callbacks:
-                    return seq
-                if len(callbacks) == 1:  # no list (a comprehension is a call in 3.11)
-                    only = callbacks[0]
-                    batch = only._start_drain_locked()
-                else:
-                    only = None
-                    work = [(s, s._start_drain_locked()) for s in callbacks]
-        finally:
-            lock.release()
-        if route is None:
-            return self._publish(type, payload, _checked=True)
-        if only is not None:
-            if batch is not None:
-                only._finish_drain(batch)
-            return seq
-        for sub, batch in work:
-            if batch is not None:
-                sub._finish_drain(batch)
-        return seq
+        # Buses on the in-process transport shadow this with `_fast_publisher` (see there);
+        # this is the same publish for every other bus.
+        return self._publish(type, payload, **fields)
 
     def _publish(
         self,
@@ -1019,3 +963,132 @@ class EventBus:
                 oldest_retained=self._transport.oldest_retained,
                 totals=totals,
             )
+
+
+def _fast_publisher(bus: EventBus, t: InProcessTransport) -> Callable[..., int]:
+    """`EventBus.publish` for a bus on the in-process transport, with its hot path inline.
+
+    The fast path: a cached route of a type seen valid, on a bus without rate limit,
+    BACKPRESSURE subscribers of this type or an external transport (`_Route.fast`). Anything
+    else (keyword fields, a new type, ...) goes to `EventBus._publish`, with the same
+    semantics.
+    """
+    lock = bus._lock
+    routes = bus._routes
+    ids = bus._ids
+    now = bus._now
+    retain = bus._retain
+    general = bus._publish
+    check_payload = bus._check_payload
+    wake = bus._wake
+    new = _new_event
+
+    def publish(type: str, payload: Any = NO_DATA, **fields: Any) -> int:
+        # `**fields` costs one empty dict when there are none, where a dozen keyword-only
+        # defaults cost a dozen dict look-ups per call.
+        if fields:
+            return general(type, payload, **fields)
+        cls = payload.__class__
+        if cls is dict:
+            # Keys then look-ups: cheaper than unpacking `items()` tuples.
+            for k in payload:
+                if k.__class__ is not str or payload[k].__class__ not in _FLAT:
+                    check_payload(payload)
+                    break
+        elif cls not in _FLAT and payload is not NO_DATA:
+            check_payload(payload)
+        # acquire/try/finally: half the cost of `with` on a lock.
+        lock.acquire()
+        try:
+            try:
+                route = routes.get(type)
+            except TypeError:  # an unhashable type: the general path names the problem
+                route = None
+            if route is None or not route.fast:
+                route = None
+            else:
+                ev = new(Event)
+                ev.type = type
+                ev.payload = payload
+                ev._id = ids
+                ev.time_ns = now()
+                ev.ttl_ns = None
+                ev.attrs = NO_ATTRS
+                seq = t.next_sequence
+                t.next_sequence = seq + 1
+                ev.sequence = seq
+                retain(ev)
+                one = route.one
+                if one is not None:
+                    one.received += 1
+                    q = one._q
+                    direct = route.direct
+                    if direct and not q and not one._draining and not one._waiting:
+                        # An idle callback subscriber: the event goes straight to its
+                        # callback (what queueing and draining it at once would do). No
+                        # `_drainer`: only BACKPRESSURE subscriptions read it, and a fast
+                        # route has none.
+                        one.delivered += 1
+                        one._draining = True
+                    else:
+                        if len(q) < one._fast:
+                            q.append(ev)
+                        else:
+                            one._offer_full(ev)
+                        if one._waiting:
+                            wake(one)
+                        if not direct:
+                            return seq
+                        batch = one._start_drain_locked()
+                        if batch is None:
+                            return seq
+                        ev = None  # type: ignore[assignment]
+                else:
+                    for sub in route.subs:
+                        sub.received += 1
+                        q = sub._q
+                        if len(q) < sub._fast:
+                            q.append(ev)
+                        else:
+                            sub._offer_full(ev)
+                        if sub._waiting:
+                            wake(sub)
+                    callbacks = route.callbacks
+                    if not callbacks:
+                        return seq
+                    work = [(s, s._start_drain_locked()) for s in callbacks]
+        finally:
+            lock.release()
+        if route is None:
+            return general(type, payload, _checked=True)
+        if one is None:
+            for sub, work_batch in work:
+                if work_batch is not None:
+                    sub._finish_drain(work_batch)
+            return seq
+        if ev is None:  # the subscriber had events queued: the general drain, in order
+            one._finish_drain(batch)
+            return seq
+        callback = one._callback
+        assert callback is not None
+        try:
+            try:  # zero-cost in 3.11 until something raises
+                callback(ev)
+            except Exception as exc:
+                one._callback_failed(ev, exc)
+        except BaseException:
+            with lock:
+                one._draining = False
+            raise
+        # Stop draining without the lock, then look at the queue: a publisher that queued
+        # meanwhile (under the lock) either saw us draining and left its events to us, and
+        # we see them now, or saw us done and drained them itself. The GIL orders the two
+        # stores and the two loads, so no event is left behind; taking them over goes
+        # through the lock and `_start_drain_locked`, which admits one drainer.
+        one._draining = False
+        if one._q:
+            one._run_callbacks()
+        return seq
+
+    publish.__doc__ = EventBus.publish.__doc__
+    return publish
