@@ -15,8 +15,8 @@ A **driver** (one per language adapter) is opened once per scenario run with a `
   on a full BACKPRESSURE queue is refused first with `env.refuse_blocking_publish`; in-process
   Python hooks call `env.publish(name, event, language)`), run `execute` as a nested
   execution through `env.executor` and hand it to `env.log.nested(...)` (`env.run_nested` /
-  `env.arun_nested` do both), and finally end the call the language's native way (return the result, return nothing, raise, or return an
-  invalid value);
+  `env.arun_nested` do both), and finally end the call the language's native way (return the
+  result, return nothing, raise, or return an invalid value);
 - `language_for(hook)` says which language the session builds that hook in;
 - `execute(point, ctx)` executes a point with the session's executor entry point (sync or async);
 - `close()` releases whatever the session started (processes, event loops, connections).
