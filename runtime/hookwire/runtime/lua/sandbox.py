@@ -43,6 +43,7 @@ from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.events import EventSink
 from hookwire.runtime.lua.convert import Converter
+from hookwire.runtime.share import sdk_lua_dir
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -61,8 +62,8 @@ _log = logging.getLogger("hookwire.lua")
 
 
 def default_sdk_path() -> Path:
-    """sdk/lua/hookwire.lua of this checkout."""
-    return _HERE.parents[3] / "sdk" / "lua" / "hookwire.lua"
+    """The Lua SDK, `hookwire.lua` (sdk/lua in a checkout; shipped inside a wheel)."""
+    return sdk_lua_dir() / "hookwire.lua"
 
 
 class LuaLoadError(InvalidArgument):

@@ -73,6 +73,7 @@ from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidAr
 from hookwire.runtime.framing import FrameReader, MalformedFrame, encode_frame
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.server.registration import spec_from_proto
+from hookwire.runtime.share import generated_lua_dir, sdk_lua_dir
 from hookwire.v1 import event_pb2
 from hookwire.v1 import executor_service_pb2 as es
 
@@ -92,7 +93,6 @@ __all__ = [
 _log = logging.getLogger("hookwire.lua_process")
 _NS = 1_000_000_000
 _MS = 1_000_000
-_REPO = Path(__file__).resolve().parents[4]
 _STDERR_LINES = 20
 #: Default address-space limit of a worker process.
 DEFAULT_MEMORY_LIMIT = 256 << 20
@@ -115,8 +115,8 @@ class EventPublisher(Protocol):
 
 
 def default_worker_script() -> Path:
-    """sdk/lua/worker.lua of this checkout."""
-    return _REPO / "sdk" / "lua" / "worker.lua"
+    """The worker program, `worker.lua` (sdk/lua in a checkout; shipped inside a wheel)."""
+    return sdk_lua_dir() / "worker.lua"
 
 
 def find_lua(name: str = "lua5.4") -> str | None:
@@ -125,7 +125,7 @@ def find_lua(name: str = "lua5.4") -> str | None:
 
 
 def _lua_path() -> str:
-    roots = (_REPO / "generated" / "lua", _REPO / "sdk" / "lua")
+    roots = (generated_lua_dir(), sdk_lua_dir())
     return ";".join(f"{root}/?.lua" for root in roots) + ";;"
 
 
