@@ -111,7 +111,7 @@ class _Route:
         # The only subscriber (no loop in the fast path), and whether it has a callback: an
         # idle callback subscriber is then handed the event without queueing it.
         self.one = subs[0] if len(subs) == 1 else None
-        self.direct = self.one is not None and self.one._callback is not None
+        self.direct: Callback | None = self.one._callback if self.one is not None else None
 
 
 def _resolve(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[None]) -> None:
@@ -1023,7 +1023,7 @@ def _fast_publisher(bus: EventBus, t: InProcessTransport) -> Callable[..., int]:
                     one.received += 1
                     q = one._q
                     direct = route.direct
-                    if direct and not q and not one._draining and not one._waiting:
+                    if direct is not None and not q and not one._draining and not one._waiting:
                         # An idle callback subscriber: the event goes straight to its
                         # callback (what queueing and draining it at once would do). No
                         # `_drainer`: only BACKPRESSURE subscriptions read it, and a fast
@@ -1037,7 +1037,7 @@ def _fast_publisher(bus: EventBus, t: InProcessTransport) -> Callable[..., int]:
                             one._offer_full(ev)
                         if one._waiting:
                             wake(one)
-                        if not direct:
+                        if direct is None:
                             return seq
                         batch = one._start_drain_locked()
                         if batch is None:
@@ -1069,11 +1069,10 @@ def _fast_publisher(bus: EventBus, t: InProcessTransport) -> Callable[..., int]:
         if ev is None:  # the subscriber had events queued: the general drain, in order
             one._finish_drain(batch)
             return seq
-        callback = one._callback
-        assert callback is not None
+        assert direct is not None
         try:
             try:  # zero-cost in 3.11 until something raises
-                callback(ev)
+                direct(ev)
             except Exception as exc:
                 one._callback_failed(ev, exc)
         except BaseException:
