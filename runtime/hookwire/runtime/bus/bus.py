@@ -53,6 +53,7 @@ from hookwire.runtime.bus.subscription import (
 )
 from hookwire.runtime.bus.token_bucket import TokenBucket
 from hookwire.runtime.bus.transport import InProcessTransport, Transport
+from hookwire.runtime.bus.wire_batch import WireBatch, read_batch
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, RateLimited
 from hookwire.runtime.json_value import validate_json
@@ -811,6 +812,28 @@ class EventBus:
                 self._invalid += 1
             raise
         return await self._apublish_prepared(prepared)
+
+    async def apublish_encoded(self, encoded: bytes) -> WireBatch:
+        """`apublish_wire` of a serialized hookwire.v1.PublishRequest, read from its bytes
+        (see `read_batch`: `encoded` must be a parsed message's `SerializeToString()`).
+        Returns the batch: its `events` are the published copies, in request order.
+
+        Example (inside a coroutine):
+            `batch = await bus.apublish_encoded(request.SerializeToString())`.
+        """
+        try:
+            batch = read_batch(encoded)
+            routes = self._routes
+            for i, ev in enumerate(batch.events):
+                t = ev.type
+                if t not in routes:  # a cached route is a type seen valid
+                    check_type(t, f"events[{i}].type")
+        except InvalidArgument:
+            with self._lock:
+                self._invalid += 1
+            raise
+        await self._apublish_prepared(batch.events)
+        return batch
 
     async def apublish_event(self, event: Event) -> Event:
         """Async `publish_event`."""

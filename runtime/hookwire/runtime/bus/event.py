@@ -29,6 +29,7 @@ from hookwire.v1 import common_pb2, event_pb2, json_pb2
 
 __all__ = ["NO_ATTRS", "NO_DATA", "Event", "EventAttrs", "IdSource", "NoData", "WireEvents"]
 
+
 NS_PER_S: Final = 1_000_000_000
 
 
@@ -131,7 +132,7 @@ class IdSource:
         '00000000-0000-4000-8000-000000000001'
     """
 
-    __slots__ = ("_high", "_low", "_prefix")
+    __slots__ = ("_ascii_prefix", "_high", "_low", "_prefix")
 
     def __init__(self, seed: bytes | None = None) -> None:
         raw = int.from_bytes(seed if seed is not None else os.urandom(16), "big")
@@ -141,10 +142,21 @@ class IdSource:
         # The first three groups depend on the high half only: formatted once.
         h = f"{self._high:016x}"
         self._prefix = f"{h[:8]}-{h[8:12]}-{h[12:]}-"
+        self._ascii_prefix = self._prefix.encode()
 
     def derive(self, sequence: int) -> str:
         low = (0b10 << 62) | ((self._low + sequence) & ((1 << 62) - 1))  # RFC 4122 variant
         return f"{self._prefix}{low >> 48:04x}-{low & 0xFFFFFFFFFFFF:012x}"
+
+    def derive_ascii(self, sequence: int) -> bytes:
+        """`derive(sequence)` as ASCII bytes (for encoders).
+
+        Example:
+            >>> IdSource(bytes(16)).derive_ascii(255)
+            b'00000000-0000-4000-8000-0000000000ff'
+        """
+        low = (0b10 << 62) | ((self._low + sequence) & ((1 << 62) - 1))
+        return b"%b%04x-%012x" % (self._ascii_prefix, low >> 48, low & 0xFFFFFFFFFFFF)
 
 
 class Event:
@@ -404,13 +416,15 @@ class _WireEvent(Event):
 
     __slots__ = ("_wire",)
 
-    _wire: json_pb2.JsonValue | None
+    # The serialized hookwire.v1.JsonValue.
+    _wire: bytes | None
 
     @property
     def payload(self) -> Any:
         wire = self._wire
         if wire is not None:
-            _PAYLOAD_SLOT.__set__(self, from_proto_value(wire, "payload"))
+            value = json_pb2.JsonValue.FromString(wire)
+            _PAYLOAD_SLOT.__set__(self, from_proto_value(value, "payload"))
             self._wire = None
         return _PAYLOAD_SLOT.__get__(self, Event)
 
@@ -460,7 +474,7 @@ class WireEvents:
                         ev.payload = payload
                     else:
                         lazy: _WireEvent = new(_WireEvent)
-                        lazy._wire = wire
+                        lazy._wire = raw
                         ev = lazy
                 else:
                     ev = new(Event)

@@ -26,7 +26,8 @@ from collections import deque
 from collections.abc import Sequence
 
 from google.protobuf import timestamp_pb2
-from hookwire.runtime.bus.event import Event
+from hookwire.runtime.bus.event import Event, IdSource
+from hookwire.runtime.bus.wire_batch import GIVEN_ID, GIVEN_TIME, WireBatch
 from hookwire.v1 import event_pb2, event_service_pb2
 
 __all__ = ["EventFrames"]
@@ -67,6 +68,8 @@ def _field(tag: bytes, payload: bytes) -> bytes:
 _ID_TAG = b"\x0a"
 _TIME_TAG = b"\x12"
 _SEQUENCE_TAG = b"\x38"
+# The id tag and the length of a derived (UUID-shaped, 36-character) id.
+_ID36 = b"\x0a\x24"
 
 
 def _stamp(body: bytes, pb: event_pb2.UniversalEvent, ev: Event, times: dict[int, bytes]) -> bytes:
@@ -80,6 +83,17 @@ def _stamp(body: bytes, pb: event_pb2.UniversalEvent, ev: Event, times: dict[int
         out += _field(_ID_TAG, ev.id.encode())
     time_ns = ev.time_ns
     if time_ns is not None and not pb.HasField("time"):
+        out += times.get(time_ns) or _time_field(time_ns, times)
+    return out
+
+
+def _stamp_given(body: bytes, ev: Event, given: int, times: dict[int, bytes]) -> bytes:
+    """`body` stamped with the sequence, and the id / time unless the publisher gave them."""
+    out = body + _SEQUENCE_TAG + _varint(ev.sequence)
+    if not given & GIVEN_ID:
+        out += _field(_ID_TAG, ev.id.encode())
+    time_ns = ev.time_ns
+    if time_ns is not None and not given & GIVEN_TIME:
         out += times.get(time_ns) or _time_field(time_ns, times)
     return out
 
@@ -127,6 +141,42 @@ class EventFrames:
                     )
                 )
             frames[seq] = b"".join((_EVENTS_TAG, varint(len(body)), body))
+            order.append(seq)
+        while len(order) > self._capacity:
+            frames.pop(order.popleft(), None)
+
+    def remember_encoded(self, batch: WireBatch) -> None:
+        """Keep the frame of each event of a published WireBatch (see `read_batch`), stamped
+        like its published copy: its received encoding, then the sequence, and the id and
+        time the bus gave it where the publisher gave none."""
+        frames, order = self._frames, self._order
+        times: dict[int, bytes] = {}
+        varint = _varint
+        join = b"".join
+        for ev, body, given in zip(batch.events, batch.bodies, batch.given, strict=True):
+            seq = ev.sequence
+            time_ns = ev.time_ns
+            if given or time_ns is None:
+                body = _stamp_given(body, ev, given, times)
+                frames[seq] = join((_EVENTS_TAG, varint(len(body)), body))
+                order.append(seq)
+                continue
+            # The common case, inline: the bus gave both the id and the time (derived ids
+            # are 36 characters; one join for the whole frame).
+            i = ev._id
+            ident = i.derive_ascii(seq) if type(i) is IdSource else ev.id.encode()
+            seq_v = varint(seq)
+            time_f = times.get(time_ns) or _time_field(time_ns, times)
+            if len(ident) == 36:
+                size = len(body) + len(seq_v) + len(time_f) + 39
+                frames[seq] = join(
+                    (_EVENTS_TAG, varint(size), body, _SEQUENCE_TAG, seq_v, _ID36, ident, time_f)
+                )
+            else:
+                inner = join(
+                    (body, _SEQUENCE_TAG, seq_v, _ID_TAG, varint(len(ident)), ident, time_f)
+                )
+                frames[seq] = join((_EVENTS_TAG, varint(len(inner)), inner))
             order.append(seq)
         while len(order) > self._capacity:
             frames.pop(order.popleft(), None)

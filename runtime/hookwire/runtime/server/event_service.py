@@ -106,12 +106,13 @@ class EventBusService:
             if meta.correlation_id or meta.traceparent:
                 for pb in request.events:
                     apply_to_event(pb, meta)
-            # Validated on the wire form, payloads decoded only if an in-process reader asks.
-            published = await self._bus.apublish_wire(request.events)
+            # Read from the canonical bytes (one C call to encode them): no per-event message
+            # objects; payloads decoded only if an in-process reader asks.
+            batch = await self._bus.apublish_encoded(request.SerializeToString())
             # No await between the publish and this: no subscriber stream can run before the
             # frames exist (and one that did would just convert the event itself).
-            self._frames.remember(request.events, published)
-            return bs.PublishResponse(sequences=[ev.sequence for ev in published])
+            self._frames.remember_encoded(batch)
+            return bs.PublishResponse(sequences=[ev.sequence for ev in batch.events])
         except HookwireError as exc:
             await abort_with(context, exc)
 
