@@ -3,6 +3,8 @@
 //   node sdk/js/bench/bench.mjs worker ADDRESS        serve a no-op JS hook at custom:bench.js
 //   node sdk/js/bench/bench.mjs roundtrip ADDRESS N   execute round trips (sequential, 64 in flight)
 //   node sdk/js/bench/bench.mjs subscribe ADDRESS N   receive N events of type bench.js.*
+//   node sdk/js/bench/bench.mjs echo ADDRESS          echo every message of /bench.Raw/Pipe (a
+//                                                     bare bidi stream: the worker's baseline)
 
 import * as grpc from "@grpc/grpc-js";
 import { createClient, createWorker, modified } from "../src/index.js";
@@ -47,7 +49,10 @@ async function inFlight(label, total, depth, fn) {
 
 if (mode === "worker") {
   const worker = createWorker({ address, workerId: "bench-js" });
-  worker.registerHook("custom:bench.js", (ctx) => modified({ seen: ctx.data.i }), { name: "bench_js", timeoutMs: 5000 });
+  // Slow calls (64 queued on a loaded machine can take > 50 ms) must not open the breaker: the
+  // multiplexed figure counts hook calls, not calls the breaker skipped.
+  const breaker = { slowCallDurationMs: 4000 };
+  worker.registerHook("custom:bench.js", (ctx) => modified({ seen: ctx.data.i }), { name: "bench_js", timeoutMs: 5000, breaker });
   await worker.start();
   print({ ready: true });
   process.stdin.resume();
@@ -55,6 +60,16 @@ if (mode === "worker") {
     await worker.close(1000);
     process.exit(0);
   });
+} else if (mode === "echo") {
+  const raw = new grpc.Client(address, grpc.credentials.createInsecure());
+  const same = (b) => b;
+  const stream = raw.makeBidiStreamRequest("/bench.Raw/Pipe", same, same, new grpc.Metadata(), {});
+  stream.on("data", (b) => stream.write(b));
+  stream.on("error", () => {});
+  stream.write(Buffer.alloc(8)); // opens the stream (id 0 is never pending)
+  print({ ready: true });
+  process.stdin.resume();
+  process.stdin.on("end", () => process.exit(0));
 } else if (mode === "roundtrip") {
   const client = createClient({ address });
   // Baselines on the same channel kind: a bare grpc-js unary (health check) and Execute of a
