@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import deque
 from collections.abc import AsyncIterator
 
 from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
@@ -44,6 +45,15 @@ _NS = 1_000_000_000
 
 class WorkerGone(HookFailed):
     """The worker serving a hook disconnected before (or while) the hook was called."""
+
+
+class _Expired(Exception):
+    """Set on a call's future by its timer: the worker did not answer in time."""
+
+
+def _expire(future: asyncio.Future[es.HookCallResult]) -> None:
+    if not future.done():
+        future.set_exception(_Expired())
 
 
 class WorkerConnection:
@@ -76,7 +86,10 @@ class WorkerConnection:
         self.hook_names: set[str] = set()
         self._clock = clock
         self._guard_s = virtual_call_guard_s
-        self._outbox: asyncio.Queue[es.ExecutorMessage | None] = asyncio.Queue()
+        # A deque and one waiter instead of an asyncio.Queue: a send is an append (and at most
+        # one wake-up), and the writer drains everything queued in one go.
+        self._outbox: deque[es.ExecutorMessage] = deque()
+        self._writer_waiting: asyncio.Future[None] | None = None
         self._pending: dict[int, asyncio.Future[es.HookCallResult]] = {}
         self._ids = itertools.count(1)
         self._closed_reason: str | None = None
@@ -98,15 +111,28 @@ class WorkerConnection:
     def send(self, message: es.ExecutorMessage) -> None:
         """Queue a message for the worker (dropped silently only after close: nobody listens)."""
         if self._closed_reason is None:
-            self._outbox.put_nowait(message)
+            self._outbox.append(message)
+            self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        waiting = self._writer_waiting
+        if waiting is not None:
+            self._writer_waiting = None
+            if not waiting.done():
+                waiting.set_result(None)
 
     async def outgoing(self) -> AsyncIterator[es.ExecutorMessage]:
-        """Messages for the worker, in order, until the connection closes."""
+        """Messages for the worker, in order, until the connection closes (the messages
+        queued before `close()` are still delivered)."""
+        outbox = self._outbox
         while True:
-            message = await self._outbox.get()
-            if message is None:
+            while outbox:
+                yield outbox.popleft()
+            if self._closed_reason is not None:
                 return
-            yield message
+            waiting = asyncio.get_running_loop().create_future()
+            self._writer_waiting = waiting
+            await waiting
 
     def deliver(self, result: es.HookCallResult) -> bool:
         """Complete the call `result.call_id`; False when no such call is in flight (late
@@ -126,25 +152,35 @@ class WorkerConnection:
         for future in pending.values():
             if not future.done():
                 future.set_exception(WorkerGone(reason))
-        self._outbox.put_nowait(None)
+        self._wake_writer()
 
     async def call(self, hook_name: str, ctx: HookContext, timeout_ns: int) -> HookResult:
         """Call `hook_name` on the worker and wait for its answer (see the module docstring)."""
         if self._closed_reason is not None:
             raise WorkerGone(self._closed_reason)
         call_id = next(self._ids)
-        call = es.HookCall(call_id=call_id, hook_name=hook_name, context=ctx.to_proto())
-        call.timeout.seconds, call.timeout.nanos = divmod(timeout_ns, _NS)
+        # Built in place: HookCall(context=...) and ExecutorMessage(call=...) would copy each.
+        message = es.ExecutorMessage()
+        call = message.call
+        call.call_id = call_id
+        call.hook_name = hook_name
+        call.context.CopyFrom(ctx.to_proto())
+        timeout = call.timeout
+        timeout.seconds, timeout.nanos = divmod(timeout_ns, _NS)
         if self.virtual:
             call.clock_now_unix_nanos = self._clock.time_ns()
-        future: asyncio.Future[es.HookCallResult] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[es.HookCallResult] = loop.create_future()
         self._pending[call_id] = future
-        self._outbox.put_nowait(es.ExecutorMessage(call=call))
+        self._outbox.append(message)
+        self._wake_writer()
         wait_s = self._guard_s if self.virtual else timeout_ns / _NS
+        # A timer handle rather than asyncio.timeout(): no context manager, no task
+        # bookkeeping, one cancel on the way out.
+        timer = loop.call_at(loop.time() + wait_s, _expire, future)
         try:
-            async with asyncio.timeout(wait_s):
-                answer = await future
-        except TimeoutError:
+            answer = await future
+        except _Expired:
             self._abandon(call_id)
             raise HookTimedOut(
                 f"remote hook {hook_name!r} on worker {self.worker_id!r} did not answer "
@@ -152,8 +188,13 @@ class WorkerConnection:
             ) from None
         except asyncio.CancelledError:
             # The executor (or the Execute RPC's deadline) gave up: tell the worker to stop.
+            timer.cancel()
             self._abandon(call_id)
             raise
+        except BaseException:
+            timer.cancel()
+            raise
+        timer.cancel()
         return self._outcome(hook_name, answer)
 
     def _abandon(self, call_id: int) -> None:
