@@ -89,7 +89,7 @@ export class Worker extends EventEmitter {
     this._maxDelayMs = options.reconnect?.maxDelayMs ?? 5000;
     this._closeGraceMs = options.closeGraceMs ?? 5000;
     this._hooks = new Map(); // name -> {fn, registration}
-    this._inFlight = new Map(); // callId -> AbortController
+    this._inFlight = new Map(); // callId -> CallInfo
     this._pendingAcks = new Map(); // requestId -> {resolve, reject}
     this._requestIds = 1n;
     this._stream = null;
@@ -210,7 +210,7 @@ export class Worker extends EventEmitter {
     this._stream = null;
     this.connectionId = "";
     // The executor fails our calls in flight itself; answers can no longer be delivered.
-    for (const c of this._inFlight.values()) c.abort();
+    for (const c of this._inFlight.values()) c._abort();
     this._inFlight.clear();
     for (const p of this._pendingAcks.values()) p.reject(err);
     this._pendingAcks.clear();
@@ -260,7 +260,7 @@ export class Worker extends EventEmitter {
         const c = this._inFlight.get(m.value.callId);
         if (c) {
           this._inFlight.delete(m.value.callId);
-          c.abort();
+          c._abort();
           this._notifyIdle();
         }
         break;
@@ -313,7 +313,8 @@ export class Worker extends EventEmitter {
   _onCall(call) {
     const callId = call.callId;
     const entry = this._hooks.get(call.hookName);
-    const clock = this.virtualClock ? new VirtualCallClock(call.clockNowUnixNanos) : new RealCallClock();
+    // Real time is never advanced, so every real-time call can share one clock.
+    const clock = this.virtualClock ? new VirtualCallClock(call.clockNowUnixNanos) : REAL_CLOCK;
     if (!entry) {
       this._answer(callId, clock, undefined, new HookwireError("NOT_FOUND", `no hook '${call.hookName}' on worker ${this.workerId}`));
       return;
@@ -322,16 +323,8 @@ export class Worker extends EventEmitter {
       this._answer(callId, clock, undefined, new HookwireError("UNAVAILABLE", `worker ${this.workerId} is closing`));
       return;
     }
-    const controller = new AbortController();
-    this._inFlight.set(callId, controller);
-    const info = {
-      callId,
-      hookName: call.hookName,
-      clock,
-      signal: controller.signal,
-      timeoutMs: call.timeout ? Number(call.timeout.seconds) * 1000 + call.timeout.nanos / 1e6 : 0,
-      publish: (type, payload, opts) => this._publish(clock, type, payload, opts),
-    };
+    const info = new CallInfo(this, call, clock);
+    this._inFlight.set(callId, info);
     let value;
     try {
       value = entry.fn(contextFromProto(call.context), info);
@@ -455,6 +448,47 @@ export class Worker extends EventEmitter {
       this._client.close();
     })();
     return this._closePromise;
+  }
+}
+
+const REAL_CLOCK = new RealCallClock();
+
+/**
+ * What a hook gets as its second argument: `{callId, hookName, clock, timeoutMs, signal,
+ * publish(type, payload, opts)}`. One object a call, no closures; the AbortController behind
+ * `signal` is made only when a hook reads it (most never do).
+ */
+class CallInfo {
+  constructor(worker, call, clock) {
+    this.callId = call.callId;
+    this.hookName = call.hookName;
+    this.clock = clock;
+    this.timeoutMs = call.timeout ? Number(call.timeout.seconds) * 1000 + call.timeout.nanos / 1e6 : 0;
+    this._worker = worker;
+    this._controller = null;
+    this._aborted = false;
+  }
+
+  /** AbortSignal: aborted when the executor cancels the call or the stream breaks. */
+  get signal() {
+    if (this._controller === null) {
+      this._controller = new AbortController();
+      if (this._aborted) this._controller.abort();
+    }
+    return this._controller.signal;
+  }
+
+  /**
+   * `publish(type, payload, opts)`: an event from this hook, written ahead of the call's result.
+   * A getter so that `const { publish } = call` works without a closure on every call.
+   */
+  get publish() {
+    return (type, payload, opts) => this._worker._publish(this.clock, type, payload, opts);
+  }
+
+  _abort() {
+    this._aborted = true;
+    this._controller?.abort();
   }
 }
 
