@@ -8,6 +8,7 @@ import asyncio
 import pytest
 from google.protobuf import duration_pb2
 from hookwire.runtime.bus import Event, EventBus
+from hookwire.runtime.bus.event import IdSource
 from hookwire.runtime.bus.wire_batch import GIVEN_ID, GIVEN_TIME, read_batch
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.v1 import common_pb2, event_pb2, json_pb2
@@ -141,3 +142,13 @@ def test_apublish_encoded_publishes_in_order_and_checks_types(bus: EventBus) -> 
     assert info.value.field == "events[1].type"
     assert bus.stats().invalid == 1
     assert bus.next_sequence == len(pbs) + 1  # nothing of the refused batch was accepted
+
+
+@pytest.mark.parametrize("seed", [bytes(16), b"\xff" * 16, bytes(9) + b"\xff" * 7])
+@pytest.mark.parametrize("first", [1, 2**48 - 5, 2**62 - 3, 12_345])
+def test_derived_id_runs_match_single_ids_across_carries(seed: bytes, first: int) -> None:
+    ids = IdSource(seed)
+    run = ids.derive_ascii_run(first, 10)
+    assert run == [ids.derive(first + k).encode() for k in range(10)]
+    assert len(set(run)) == 10 and all(len(i) == 36 for i in run)
+    assert ids.derive_ascii_run(first, 0) == []

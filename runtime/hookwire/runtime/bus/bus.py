@@ -24,7 +24,9 @@ import logging
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any, Final, TypedDict, Unpack
 
 from hookwire.runtime.bus.event import (
@@ -67,6 +69,7 @@ NS_PER_S: Final = 1_000_000_000
 # Distinct event types whose subscriber lists are cached; beyond this the cache starts over.
 MAX_ROUTES: Final = 4096
 _get_ident = threading.get_ident
+_type_of = attrgetter("type")
 # Value types that need no further check when they are the members of a flat dict payload.
 _FLAT: Final = frozenset({str, int, bool, type(None)})
 _new_event = Event.__new__
@@ -718,23 +721,60 @@ class EventBus:
             )
 
     def _need(self, prepared: list[Event]) -> tuple[list[_Route], dict[Subscription, int]]:
-        routes = [self._routes.get(ev.type) or self._route(ev.type) for ev in prepared]
+        """The distinct routes of a batch, and how many of its events each BACKPRESSURE
+        subscriber would take (lock held; types already valid)."""
+        known = self._routes
+        counts = Counter(map(_type_of, prepared))  # counted in C: batches have few types
+        routes = [known.get(t) or self._route(t) for t in counts]
         need: dict[Subscription, int] = {}
-        for route in routes:
+        for route, n in zip(routes, counts.values(), strict=True):
             for s in route.bp:
-                need[s] = need.get(s, 0) + 1
+                need[s] = need.get(s, 0) + n
         return routes, need
 
     def _commit(self, batch: list[Event]) -> None:
         """Stamp id/time and hand to the transport (lock held)."""
         now = self._now()
         ids = self._ids
+        t = self._inproc
+        if t is None:
+            for ev in batch:
+                if not ev._id:
+                    ev._id = ids
+                if ev.time_ns is None:
+                    ev.time_ns = now
+            self._transport.publish(batch)
+            return
+        # The in-process transport inline (InProcessTransport.publish + _deliver_sync in one
+        # loop, the route looked up again only when the type changes).
+        if t._closed:
+            raise FailedPrecondition("transport", "is closed")
+        routes = self._routes
+        append = t.log.append
+        seq = t.next_sequence
+        last = None
+        subs: tuple[Subscription, ...] = ()
         for ev in batch:
             if not ev._id:
                 ev._id = ids
             if ev.time_ns is None:
                 ev.time_ns = now
-        self._transport.publish(batch)
+            ev.sequence = seq
+            seq += 1
+            append(ev)
+            if ev.type is not last:
+                last = ev.type
+                subs = (routes.get(last) or self._route(last)).subs
+            for sub in subs:
+                sub.received += 1
+                q = sub._q
+                if len(q) < sub._fast:
+                    q.append(ev)
+                else:
+                    sub._offer_full(ev)
+                if sub._waiting:
+                    self._wake(sub)
+        t.next_sequence = seq
 
     def publish_batch(self, events: Iterable[Event]) -> list[Event]:
         """Publish several events: all are validated (and rate-limited) first, then all are

@@ -158,6 +158,26 @@ class IdSource:
         low = (0b10 << 62) | ((self._low + sequence) & ((1 << 62) - 1))
         return b"%b%04x-%012x" % (self._ascii_prefix, low >> 48, low & 0xFFFFFFFFFFFF)
 
+    def derive_ascii_run(self, first: int, count: int) -> list[bytes]:
+        """`derive_ascii` of the `count` sequences from `first`, formatted in one operation
+        (consecutive sequences share all but the last group unless it overflows).
+
+        Example:
+            >>> IdSource(bytes(16)).derive_ascii_run(9, 2)
+            [b'00000000-0000-4000-8000-000000000009', b'00000000-0000-4000-8000-00000000000a']
+        """
+        if count <= 0:
+            return []
+        mask = (1 << 62) - 1
+        start = (self._low + first) & mask
+        stop = start + count - 1
+        if stop > mask or start >> 48 != stop >> 48:
+            return [self.derive_ascii(first + k) for k in range(count)]
+        head = b"%b%04x-" % (self._ascii_prefix, ((0b10 << 62) | start) >> 48)
+        tail = start & 0xFFFFFFFFFFFF
+        text = b"%012x" * count % tuple(range(tail, tail + count))
+        return [head + text[k : k + 12] for k in range(0, 12 * count, 12)]
+
 
 class Event:
     """One event: type, payload, and the bus-assigned sequence, id and time.

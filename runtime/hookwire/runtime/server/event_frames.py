@@ -153,7 +153,13 @@ class EventFrames:
         times: dict[int, bytes] = {}
         varint = _varint
         join = b"".join
-        for ev, body, given in zip(batch.events, batch.bodies, batch.given, strict=True):
+        events = batch.events
+        count = len(events)
+        first = events[0].sequence if events else 0
+        # The ids of the batch's sequences, formatted at once (the first time one is needed).
+        run: list[bytes] = []
+        run_of: IdSource | None = None
+        for ev, body, given in zip(events, batch.bodies, batch.given, strict=True):
             seq = ev.sequence
             time_ns = ev.time_ns
             if given or time_ns is None:
@@ -164,7 +170,13 @@ class EventFrames:
             # The common case, inline: the bus gave both the id and the time (derived ids
             # are 36 characters; one join for the whole frame).
             i = ev._id
-            ident = i.derive_ascii(seq) if type(i) is IdSource else ev.id.encode()
+            if type(i) is IdSource:
+                if i is not run_of:
+                    run, run_of = i.derive_ascii_run(first, count), i
+                at = seq - first
+                ident = run[at] if 0 <= at < count else i.derive_ascii(seq)
+            else:
+                ident = ev.id.encode()
             seq_v = varint(seq)
             time_f = times.get(time_ns) or _time_field(time_ns, times)
             if len(ident) == 36:
