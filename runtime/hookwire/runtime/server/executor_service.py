@@ -122,14 +122,19 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
             apply_to_context(ctx_pb, read_metadata(context.invocation_metadata()))
             ctx = HookContext.from_proto(ctx_pb)
             remaining = context.time_remaining()
-            try:
-                async with asyncio.timeout(remaining):
-                    execution = await self._executor.aexecute(ctx.point, ctx)
-            except TimeoutError:
-                await context.abort(
-                    grpc.StatusCode.DEADLINE_EXCEEDED,
-                    f"execute {ctx.point}: the call's deadline passed before the chain finished",
-                )
+            if remaining is None:
+                # No deadline: no timeout scope to set up and tear down on every call.
+                execution = await self._executor.aexecute(ctx.point, ctx)
+            else:
+                try:
+                    async with asyncio.timeout(remaining):
+                        execution = await self._executor.aexecute(ctx.point, ctx)
+                except TimeoutError:
+                    await context.abort(
+                        grpc.StatusCode.DEADLINE_EXCEEDED,
+                        f"execute {ctx.point}: the call's deadline passed before the chain "
+                        "finished",
+                    )
             return es.ExecuteResponse(execution=execution.to_proto())
         except HookwireError as exc:
             await abort_with(context, exc)
