@@ -7,7 +7,11 @@ import { describe } from "./json.js";
 /** Serializer / deserializer pair for a protoc-gen-es message schema. */
 export function codec(schema) {
   return {
-    serialize: (msg) => Buffer.from(toBinary(schema, msg)),
+    serialize: (msg) => {
+      // A Buffer view over the encoded bytes, not a copy of them.
+      const bytes = toBinary(schema, msg);
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
     deserialize: (buf) => fromBinary(schema, buf),
   };
 }
