@@ -866,10 +866,15 @@ class EventBus:
         try:
             batch = read_batch(encoded)
             routes = self._routes
-            for i, ev in enumerate(batch.events):
-                t = ev.type
-                if t not in routes:  # a cached route is a type seen valid
-                    check_type(t, f"events[{i}].type")
+            # Each distinct type once (a cached route is a type seen valid); the first event
+            # of a bad type is named.
+            for t in set(map(_type_of, batch.events)):
+                if t not in routes:
+                    try:
+                        check_type(t)
+                    except InvalidArgument:
+                        i = next(i for i, ev in enumerate(batch.events) if ev.type == t)
+                        check_type(t, f"events[{i}].type")
         except InvalidArgument:
             with self._lock:
                 self._invalid += 1

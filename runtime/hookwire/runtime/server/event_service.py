@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import grpc
@@ -112,7 +112,13 @@ class EventBusService:
             # No await between the publish and this: no subscriber stream can run before the
             # frames exist (and one that did would just convert the event itself).
             self._frames.remember_encoded(batch)
-            return bs.PublishResponse(sequences=[ev.sequence for ev in batch.events])
+            events = batch.events
+            if events and events[-1].sequence - events[0].sequence == len(events) - 1:
+                # Increasing sequences that span exactly the batch: consecutive.
+                sequences: Iterable[int] = range(events[0].sequence, events[-1].sequence + 1)
+            else:
+                sequences = [ev.sequence for ev in events]
+            return bs.PublishResponse(sequences=sequences)
         except HookwireError as exc:
             await abort_with(context, exc)
 
