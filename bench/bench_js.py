@@ -107,6 +107,7 @@ def _roundtrip(server: subprocess.Popen[str], address: str, raw: str) -> dict[st
         assert worker.stdout is not None
         ready = json.loads(worker.stdout.readline())
         assert ready.get("ready"), ready
+        base["memory"] = _ask(server, cmd="memory", n=MUX_CALLS, depth=IN_FLIGHT)
         hooks = _ask(server, cmd="wait_hook")["hooks"]
         assert hooks == ["bench_js"], hooks
         local = "custom:bench.local"
@@ -200,6 +201,11 @@ def run() -> None:
         f"ratio {mux['per_s'] / rm['per_s']:.2f}"
     )
     print(f"    baseline, one local no-op hook, {IN_FLIGHT} in flight: {lm['per_s']:,.0f} calls/s")
+    mem = rows["memory"]
+    print(
+        f"  the executor's side alone (in-memory worker, no gRPC): {mem['seq_us']:.1f} us a call "
+        f"sequential, {mem['mux_us']:.1f} us a call with {IN_FLIGHT} in flight"
+    )
     rpc = {r["what"]: r for r in rows["rpc"] if "p50_us" in r}
     rpc_mux = {r["what"]: r for r in rows["rpc"] if "per_s" in r}
     print("end to end from a JS client: Execute RPC -> executor -> JS worker -> result")
@@ -273,6 +279,8 @@ async def _serve() -> None:
             await asyncio.gather(*(raw_lane() for _ in range(depth)))
             s = time.perf_counter() - began
             answer = {"n": n, "per_s": n / s, "server_cpu": (time.process_time() - cpu0) / s}
+        elif cmd["cmd"] == "memory":
+            answer = await _memory_worker(cmd["n"], cmd["depth"])
         elif cmd["cmd"] == "wait_hook":
             for _ in range(500):
                 if server.registry.hooks(point=point):
@@ -327,6 +335,61 @@ async def _serve() -> None:
         print(json.dumps(answer), flush=True)
     await pipe.stop()
     await server.stop(1.0)
+
+
+async def _memory_worker(n: int, depth: int) -> dict[str, Any]:
+    """The executor's side of a remote call alone: a RemoteHookAdapter whose worker is a task
+    in this process answering each HookCall from its encoding (no gRPC, no node)."""
+    from hookwire.runtime.clock import SystemClock
+    from hookwire.runtime.context import HookContext
+    from hookwire.runtime.executor import Executor
+    from hookwire.runtime.registry import Registry
+    from hookwire.runtime.results import Modified, result_to_proto
+    from hookwire.runtime.server.registration import spec_from_proto
+    from hookwire.runtime.server.remote_adapter import RemoteHookAdapter, WorkerConnection
+    from hookwire.v1 import executor_service_pb2 as es
+    from hookwire.v1 import hook_pb2
+
+    clock = SystemClock()
+    registry = Registry()
+    executor = Executor(registry, clock=clock)
+    conn = WorkerConnection("mem", "mem", "javascript", clock=clock)
+    reg = hook_pb2.HookRegistration(
+        name="mem", point=hook_pb2.HOOK_POINT_CUSTOM, custom_point="bench.mem"
+    )
+    reg.timeout.seconds = 5
+    spec = spec_from_proto(reg, "hook", default_language="javascript")
+    registry.register_spec(spec, RemoteHookAdapter(conn, "mem", "javascript"))
+    answer = es.WorkerMessage(result=es.HookCallResult(call_id=0))
+    answer.result.result.CopyFrom(result_to_proto(Modified({"seen": 1})))
+    answer_bytes = answer.SerializeToString()
+
+    async def worker() -> None:
+        async for message in conn.outgoing():
+            call = es.ExecutorMessage.FromString(message.SerializeToString()).call
+            result = es.WorkerMessage.FromString(answer_bytes).result
+            result.call_id = call.call_id
+            conn.deliver(result)
+
+    task = asyncio.create_task(worker())
+    for i in range(500):
+        await executor.aexecute("custom:bench.mem", HookContext("custom:bench.mem", {"i": i}))
+    began = time.perf_counter()
+    for i in range(n):
+        await executor.aexecute("custom:bench.mem", HookContext("custom:bench.mem", {"i": i}))
+    seq_us = (time.perf_counter() - began) / n * 1e6
+    todo = iter(range(n))
+
+    async def lane() -> None:
+        for i in todo:
+            await executor.aexecute("custom:bench.mem", HookContext("custom:bench.mem", {"i": i}))
+
+    began = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(depth)))
+    mux_us = (time.perf_counter() - began) / n * 1e6
+    conn.close("done")
+    await task
+    return {"seq_us": seq_us, "mux_us": mux_us}
 
 
 class _RawPipe:
