@@ -15,6 +15,8 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -29,6 +31,7 @@ AUTHORIZATION_KEY = "authorization"
 _SCHEME = "bearer "
 # Probes must work without a token (grpc.health.v1 is the standard health service).
 _OPEN_PREFIXES = ("/grpc.health.v1.Health/",)
+_FIRST_MESSAGE_WAIT_S = 0.5
 
 
 def bearer_metadata(token: str) -> tuple[tuple[str, str]]:
@@ -85,7 +88,13 @@ def _denying(handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[
     async def deny(_request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
 
-    async def deny_stream(_request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+    async def deny_stream(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+        if hasattr(request, "__anext__"):
+            # A streaming client (a worker) writes its first message while the denial is on its
+            # way; ending the call under that write makes grpc report INTERNAL ("Internal error
+            # from Core") to the client instead of our status. Take that message first (briefly).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(anext(request), _FIRST_MESSAGE_WAIT_S)
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
         yield  # pragma: no cover - makes this an async generator like the real handler
 
