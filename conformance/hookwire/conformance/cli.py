@@ -7,7 +7,8 @@ invalid scenario or bad arguments.
 Example:
     >>> main(["--filter", "exec.no-hooks", "--adapters", "py-sync"])  # doctest: +ELLIPSIS
     scenario...
-    conformance: 1 passed, 0 failed (1 scenarios x 1 adapters)
+    1 scenarios x 1 adapters
+    conformance: 1 passed, 0 failed
     0
 """
 

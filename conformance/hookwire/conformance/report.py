@@ -8,7 +8,8 @@ Example:
     scenario  py-sync
     a.b       PASS
     <BLANKLINE>
-    conformance: 1 passed, 0 failed (1 scenarios x 1 adapters)
+    1 scenarios x 1 adapters
+    conformance: 1 passed, 0 failed
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ __all__ = ["render", "summary"]
 
 
 def summary(results: Sequence[RunResult], adapters: Sequence[str]) -> str:
-    """`conformance: N passed, N failed (S scenarios x A adapters)`."""
+    """`S scenarios x A adapters`, then `conformance: N passed, N failed` alone on the last
+    line (the plain closing line CI log readers look for)."""
     passed = sum(r.passed for r in results)
     scenarios = len({r.scenario for r in results})
     return (
+        f"{scenarios} scenarios x {len(adapters)} adapters\n"
         f"conformance: {passed} passed, {len(results) - passed} failed"
-        f" ({scenarios} scenarios x {len(adapters)} adapters)"
     )
 
 
