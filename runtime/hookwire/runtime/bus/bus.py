@@ -36,6 +36,7 @@ from hookwire.runtime.bus.event import (
     EventAttrs,
     IdSource,
     WireEvents,
+    _Stamped,
 )
 from hookwire.runtime.bus.overflow import (
     DEFAULT_CAPACITY,
@@ -72,7 +73,6 @@ _get_ident = threading.get_ident
 _type_of = attrgetter("type")
 # Value types that need no further check when they are the members of a flat dict payload.
 _FLAT: Final = frozenset({str, int, bool, type(None)})
-_new_event = Event.__new__
 # `publish(_async_since=_NEVER_WAIT)`: neither block nor await for BACKPRESSURE room.
 _NEVER_WAIT: Final = -1
 
@@ -537,7 +537,7 @@ class EventBus:
                 )
             if route.bp and _async_since is None:
                 route = self._wait_room_sync(type, route)
-            ev = _new_event(Event)
+            ev = _Stamped()
             ev.type = type
             ev.payload = payload
             ev._id = id or self._ids
@@ -615,9 +615,9 @@ class EventBus:
                 first = seq = t.next_sequence
                 append = t.log.append
                 subs = route.subs
-                new = _new_event
+                new = _Stamped
                 for payload in payloads:
-                    ev = new(Event)
+                    ev = new()
                     ev.type = type
                     ev.payload = payload
                     ev._id = ids
@@ -694,7 +694,7 @@ class EventBus:
             if where and exc.field is not None and not exc.field.startswith(where):
                 raise InvalidArgument(f"{where}{exc.field}", exc.reason) from None
             raise
-        ev = _new_event(Event)
+        ev = _Stamped()
         ev.type = event.type
         ev.payload = event.payload
         ev._id = event._id if isinstance(event._id, str) else ""
@@ -1051,7 +1051,7 @@ def _fast_publisher(bus: EventBus, t: InProcessTransport) -> Callable[..., int]:
     general = bus._publish
     check_payload = bus._check_payload
     wake = bus._wake
-    new = _new_event
+    new = _Stamped
 
     def publish(type: str, payload: Any = NO_DATA, **fields: Any) -> int:
         # `**fields` costs one empty dict when there are none, where a dozen keyword-only
@@ -1070,14 +1070,14 @@ def _fast_publisher(bus: EventBus, t: InProcessTransport) -> Callable[..., int]:
         # acquire/try/finally: half the cost of `with` on a lock.
         lock.acquire()
         try:
-            try:
-                route = routes.get(type)
-            except TypeError:  # an unhashable type: the general path names the problem
+            try:  # a subscript, not `.get`: a miss happens once per type
+                route = routes[type]
+            except (KeyError, TypeError):  # a new or unhashable type: the general path
                 route = None
             if route is None or not route.fast:
                 route = None
             else:
-                ev = new(Event)
+                ev = new()
                 ev.type = type
                 ev.payload = payload
                 ev._id = ids

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from google.protobuf import duration_pb2, timestamp_pb2
 from hookwire.runtime.errors import InvalidArgument
@@ -426,6 +426,24 @@ _PAYLOAD_SLOT: Any = Event.__dict__["payload"]
 # without either byte holds neither field, at any depth, so it is valid without being read.
 _DOUBLE_TAG: Final = b"!"
 _NUMBER_TEXT_TAG: Final = b"B"
+
+
+class _Stamped(Event):
+    """An Event the bus builds slot by slot when it publishes: the same fields and behaviour.
+
+    A subclass only so that creating one skips `Event.__init__`: calling a class whose
+    `__init__` is object's runs in C, ~25 ns less than `Event.__new__(Event)` (the publish
+    hot path is ~1 us). Not constructible with arguments.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
+    else:
+        __init__ = object.__init__
 
 
 class _WireEvent(Event):
