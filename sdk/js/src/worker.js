@@ -7,6 +7,13 @@
 // it its sequence before it applies the result (fire-and-forget: refusals are logged by the
 // executor). If the stream breaks the worker reconnects with backoff and registers
 // its hooks again; `close()` stops taking calls, lets the ones in flight finish, and ends it.
+//
+// Batching: the hello says `batching`, so the executor may send several calls as one
+// `callBatch`; when its welcome says `batching` too, results finished while other calls are
+// still running are held until the end of the event-loop turn (setImmediate) and go out as one
+// `resultBatch` (a lone result stays a plain `result`). Each gRPC message costs far more than
+// its bytes, so this multiplies what one stream carries with many calls in flight. The last
+// result of a burst (nothing else in flight) goes out at once, so a lone call waits for nothing.
 
 import { EventEmitter } from "node:events";
 import { create } from "@bufbuild/protobuf";
@@ -16,6 +23,7 @@ import { UniversalEventSchema } from "../../../generated/js/hookwire/v1/event_pb
 import { PublishRequestSchema } from "../../../generated/js/hookwire/v1/event_service_pb.js";
 import {
   ExecutorMessageSchema,
+  HookCallResultBatchSchema,
   HookCallResultSchema,
   HookErrorSchema,
   RegisterHooksSchema,
@@ -102,6 +110,16 @@ export class Worker extends EventEmitter {
     this.connectionId = "";
     this._msg = codec(WorkerMessageSchema);
     this._exec = codec(ExecutorMessageSchema);
+    // Batching (see the top of this file): whether the executor accepts resultBatch, the
+    // results held for the end of this turn, and whether their flush is scheduled.
+    this._peerBatching = false;
+    this._heldResults = [];
+    this._flushScheduled = false;
+    this._inCallBatch = false;
+    this._flushHeld = () => {
+      this._flushScheduled = false;
+      this._flushResults();
+    };
   }
 
   /** Calls running now. */
@@ -199,6 +217,7 @@ export class Worker extends EventEmitter {
             language: Language.JAVASCRIPT,
             sdk: SDK_NAME,
             virtualClock: this.virtualClock,
+            batching: true,
           }),
         },
       }),
@@ -209,6 +228,8 @@ export class Worker extends EventEmitter {
     if (this._stream !== stream) return;
     this._stream = null;
     this.connectionId = "";
+    this._peerBatching = false;
+    this._heldResults = [];
     // The executor fails our calls in flight itself; answers can no longer be delivered.
     for (const c of this._inFlight.values()) c._abort();
     this._inFlight.clear();
@@ -245,7 +266,19 @@ export class Worker extends EventEmitter {
       case "call":
         this._onCall(m.value);
         break;
+      case "callBatch":
+        // Results of hooks that finish right away are held until the whole batch has run, so
+        // that they go back as one resultBatch too.
+        this._inCallBatch = true;
+        try {
+          for (const call of m.value.calls) this._onCall(call);
+        } finally {
+          this._inCallBatch = false;
+        }
+        if (this._inFlight.size === 0) this._flushResults();
+        break;
       case "welcome":
+        this._peerBatching = m.value.batching;
         this._onWelcome(m.value.connectionId);
         break;
       case "registerAck": {
@@ -307,7 +340,38 @@ export class Worker extends EventEmitter {
   }
 
   _write(message) {
+    // Held results first: the stream keeps the order in which things happened.
+    if (this._heldResults.length) this._flushResults();
     if (this._stream) this._stream.write(create(WorkerMessageSchema, { message }));
+  }
+
+  // Send one result: at once when it is the last call in flight or the executor does not take
+  // batches, else held for the end of this turn so that results finishing together share a frame.
+  _sendResult(result) {
+    const last = this._inFlight.size === 0 && !this._inCallBatch;
+    if (!this._peerBatching || (last && this._heldResults.length === 0)) {
+      this._write({ case: "result", value: result });
+      return;
+    }
+    this._heldResults.push(result);
+    if (last) {
+      this._flushResults();
+    } else if (!this._flushScheduled) {
+      this._flushScheduled = true;
+      setImmediate(this._flushHeld);
+    }
+  }
+
+  _flushResults() {
+    const results = this._heldResults;
+    if (!results.length) return;
+    this._heldResults = [];
+    if (!this._stream) return;
+    const message =
+      results.length === 1
+        ? { case: "result", value: results[0] }
+        : { case: "resultBatch", value: create(HookCallResultBatchSchema, { results }) };
+    this._stream.write(create(WorkerMessageSchema, { message }));
   }
 
   _onCall(call) {
@@ -395,7 +459,7 @@ export class Worker extends EventEmitter {
       }
     }
     if (clock.advancedNs > 0n) init.clockAdvance = nsToDuration(clock.advancedNs);
-    this._write({ case: "result", value: create(HookCallResultSchema, init) });
+    this._sendResult(create(HookCallResultSchema, init));
   }
 
   _notifyIdle() {
@@ -429,6 +493,7 @@ export class Worker extends EventEmitter {
           new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
         ]);
       }
+      this._flushResults();
       const stream = this._stream;
       if (stream) {
         const ended = new Promise((resolve) => {

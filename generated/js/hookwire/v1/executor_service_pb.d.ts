@@ -82,6 +82,14 @@ export declare type WorkerHello = Message<"hookwire.v1.WorkerHello"> & {
    * @generated from field: bool virtual_clock = 4;
    */
   virtualClock: boolean;
+
+  /**
+   * The worker accepts ExecutorMessage.call_batch: while several calls wait to be written the
+   * executor may send them as one HookCallBatch (one call alone is still a plain `call`).
+   *
+   * @generated from field: bool batching = 5;
+   */
+  batching: boolean;
 };
 
 /**
@@ -221,6 +229,26 @@ export declare type HookCallResult = Message<"hookwire.v1.HookCallResult"> & {
 export declare const HookCallResultSchema: GenMessage<HookCallResult>;
 
 /**
+ * Several HookCallResults in one frame (fewer messages when many calls are in flight). Each is
+ * applied in order exactly as if it had arrived alone in a `result` frame at this point of the
+ * stream. Only send it to an executor whose WorkerWelcome said `batching`.
+ *
+ * @generated from message hookwire.v1.HookCallResultBatch
+ */
+export declare type HookCallResultBatch = Message<"hookwire.v1.HookCallResultBatch"> & {
+  /**
+   * @generated from field: repeated hookwire.v1.HookCallResult results = 1;
+   */
+  results: HookCallResult[];
+};
+
+/**
+ * Describes the message hookwire.v1.HookCallResultBatch.
+ * Use `create(HookCallResultBatchSchema)` to create a new message.
+ */
+export declare const HookCallResultBatchSchema: GenMessage<HookCallResultBatch>;
+
+/**
  * @generated from message hookwire.v1.WorkerMessage
  */
 export declare type WorkerMessage = Message<"hookwire.v1.WorkerMessage"> & {
@@ -267,6 +295,14 @@ export declare type WorkerMessage = Message<"hookwire.v1.WorkerMessage"> & {
      */
     value: PublishRequest;
     case: "publish";
+  } | {
+    /**
+     * Several results at once (see HookCallResultBatch).
+     *
+     * @generated from field: hookwire.v1.HookCallResultBatch result_batch = 6;
+     */
+    value: HookCallResultBatch;
+    case: "resultBatch";
   } | { case: undefined; value?: undefined };
 };
 
@@ -288,6 +324,14 @@ export declare type WorkerWelcome = Message<"hookwire.v1.WorkerWelcome"> & {
    * @generated from field: string connection_id = 1;
    */
   connectionId: string;
+
+  /**
+   * The executor accepts WorkerMessage.result_batch (and, when the hello said `batching`, may
+   * send call_batch). A worker must not send result_batch to an executor that leaves it false.
+   *
+   * @generated from field: bool batching = 2;
+   */
+  batching: boolean;
 };
 
 /**
@@ -395,6 +439,25 @@ export declare type CancelCall = Message<"hookwire.v1.CancelCall"> & {
 export declare const CancelCallSchema: GenMessage<CancelCall>;
 
 /**
+ * Several HookCalls in one frame, sent only to a worker whose hello said `batching`. The worker
+ * handles them in order exactly as if each had arrived alone in a `call` frame.
+ *
+ * @generated from message hookwire.v1.HookCallBatch
+ */
+export declare type HookCallBatch = Message<"hookwire.v1.HookCallBatch"> & {
+  /**
+   * @generated from field: repeated hookwire.v1.HookCall calls = 1;
+   */
+  calls: HookCall[];
+};
+
+/**
+ * Describes the message hookwire.v1.HookCallBatch.
+ * Use `create(HookCallBatchSchema)` to create a new message.
+ */
+export declare const HookCallBatchSchema: GenMessage<HookCallBatch>;
+
+/**
  * @generated from message hookwire.v1.ExecutorMessage
  */
 export declare type ExecutorMessage = Message<"hookwire.v1.ExecutorMessage"> & {
@@ -425,6 +488,14 @@ export declare type ExecutorMessage = Message<"hookwire.v1.ExecutorMessage"> & {
      */
     value: CancelCall;
     case: "cancel";
+  } | {
+    /**
+     * Several calls at once (see HookCallBatch).
+     *
+     * @generated from field: hookwire.v1.HookCallBatch call_batch = 5;
+     */
+    value: HookCallBatch;
+    case: "callBatch";
   } | { case: undefined; value?: undefined };
 };
 

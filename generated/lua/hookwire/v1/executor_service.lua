@@ -24,11 +24,13 @@ local enc_RegisterHooks, dec_RegisterHooks
 local enc_UnregisterHooks, dec_UnregisterHooks
 local enc_HookError, dec_HookError
 local enc_HookCallResult, dec_HookCallResult
+local enc_HookCallResultBatch, dec_HookCallResultBatch
 local enc_WorkerMessage, dec_WorkerMessage
 local enc_WorkerWelcome, dec_WorkerWelcome
 local enc_RegisterHooksAck, dec_RegisterHooksAck
 local enc_HookCall, dec_HookCall
 local enc_CancelCall, dec_CancelCall
+local enc_HookCallBatch, dec_HookCallBatch
 local enc_ExecutorMessage, dec_ExecutorMessage
 local enc_ListHooksRequest, dec_ListHooksRequest
 local enc_ListHooksResponse, dec_ListHooksResponse
@@ -76,6 +78,7 @@ do
       { name = "language", json = "language", number = 2, kind = "enum", label = "single", type = "hookwire.v1.Language" },
       { name = "sdk", json = "sdk", number = 3, kind = "string", label = "single" },
       { name = "virtual_clock", json = "virtualClock", number = 4, kind = "bool", label = "single" },
+      { name = "batching", json = "batching", number = 5, kind = "bool", label = "single" },
     },
   })
   M.WorkerHello = cls
@@ -135,6 +138,17 @@ do
   M.HookCallResult = cls
 end
 
+-- hookwire.v1.HookCallResultBatch
+do
+  local cls = pb.message({
+    name = "hookwire.v1.HookCallResultBatch",
+    fields = {
+      { name = "results", json = "results", number = 1, kind = "message", label = "repeated", type = "hookwire.v1.HookCallResult" },
+    },
+  })
+  M.HookCallResultBatch = cls
+end
+
 -- hookwire.v1.WorkerMessage
 do
   local cls = pb.message({
@@ -145,9 +159,10 @@ do
       { name = "unregister", json = "unregister", number = 3, kind = "message", label = "single", type = "hookwire.v1.UnregisterHooks", oneof = "message" },
       { name = "result", json = "result", number = 4, kind = "message", label = "single", type = "hookwire.v1.HookCallResult", oneof = "message" },
       { name = "publish", json = "publish", number = 5, kind = "message", label = "single", type = "hookwire.v1.PublishRequest", oneof = "message" },
+      { name = "result_batch", json = "resultBatch", number = 6, kind = "message", label = "single", type = "hookwire.v1.HookCallResultBatch", oneof = "message" },
     },
     oneofs = {
-      { name = "message", fields = { "hello", "register", "unregister", "result", "publish" } },
+      { name = "message", fields = { "hello", "register", "unregister", "result", "publish", "result_batch" } },
     },
   })
   M.WorkerMessage = cls
@@ -159,6 +174,7 @@ do
     name = "hookwire.v1.WorkerWelcome",
     fields = {
       { name = "connection_id", json = "connectionId", number = 1, kind = "string", label = "single" },
+      { name = "batching", json = "batching", number = 2, kind = "bool", label = "single" },
     },
   })
   M.WorkerWelcome = cls
@@ -203,6 +219,17 @@ do
   M.CancelCall = cls
 end
 
+-- hookwire.v1.HookCallBatch
+do
+  local cls = pb.message({
+    name = "hookwire.v1.HookCallBatch",
+    fields = {
+      { name = "calls", json = "calls", number = 1, kind = "message", label = "repeated", type = "hookwire.v1.HookCall" },
+    },
+  })
+  M.HookCallBatch = cls
+end
+
 -- hookwire.v1.ExecutorMessage
 do
   local cls = pb.message({
@@ -212,9 +239,10 @@ do
       { name = "register_ack", json = "registerAck", number = 2, kind = "message", label = "single", type = "hookwire.v1.RegisterHooksAck", oneof = "message" },
       { name = "call", json = "call", number = 3, kind = "message", label = "single", type = "hookwire.v1.HookCall", oneof = "message" },
       { name = "cancel", json = "cancel", number = 4, kind = "message", label = "single", type = "hookwire.v1.CancelCall", oneof = "message" },
+      { name = "call_batch", json = "callBatch", number = 5, kind = "message", label = "single", type = "hookwire.v1.HookCallBatch", oneof = "message" },
     },
     oneofs = {
-      { name = "message", fields = { "welcome", "register_ack", "call", "cancel" } },
+      { name = "message", fields = { "welcome", "register_ack", "call", "cancel", "call_batch" } },
     },
   })
   M.ExecutorMessage = cls
@@ -423,9 +451,16 @@ do
       if type(x) ~= "boolean" then type_error(N, "virtual_clock", "boolean", x) end
       b[i + 1] = "\x20"; b[i + 2] = (x and "\x01" or "\x00"); i = i + 2; n = n + 1 + 1
     end
+    -- 5: batching (single bool)
+    v = m.batching
+    if v ~= nil and v ~= false then
+      local x = v
+      if type(x) ~= "boolean" then type_error(N, "batching", "boolean", x) end
+      b[i + 1] = "\x28"; b[i + 2] = (x and "\x01" or "\x00"); i = i + 2; n = n + 1 + 1
+    end
     return i, n
   end
-  local KNOWN = { [1] = "worker_id", [2] = "language", [3] = "sdk", [4] = "virtual_clock" }
+  local KNOWN = { [1] = "worker_id", [2] = "language", [3] = "sdk", [4] = "virtual_clock", [5] = "batching" }
   dec_WorkerHello = function(s, pos, e, m, d)
     if d > MAX_DEPTH then too_deep(N) end
     if m == nil then
@@ -464,6 +499,11 @@ do
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x ~= 0
         m.virtual_clock = x
+      elseif t == 40 then -- batching
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        x = x ~= 0
+        m.batching = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
       end
@@ -786,6 +826,57 @@ do
   pb.codec(M.HookCallResult, enc_HookCallResult, dec_HookCallResult)
 end
 
+-- hookwire.v1.HookCallResultBatch: binary codec
+do
+  local N = "hookwire.v1.HookCallResultBatch"
+  local MT = M.HookCallResultBatch._mt
+  enc_HookCallResultBatch = function(m, b, i, n, d)
+    if d > MAX_DEPTH then too_deep(N) end
+    local v
+    -- 1: results (repeated message)
+    v = m.results
+    if v ~= nil then
+      if type(v) ~= "table" then type_error(N, "results", "list (table)", v) end
+      for k = 1, #v do
+        local x = v[k]
+        if type(x) ~= "table" then type_error(N, "results", "hookwire.v1.HookCallResult table", x) end
+        b[i + 1] = "\x0a"; b[i + 2] = ""; i = i + 2
+        local j, n0 = i, n + 1
+        i, n = enc_HookCallResult(x, b, i, n0, d + 1)
+        local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+        b[j] = y; n = n + #y
+      end
+    end
+    return i, n
+  end
+  local KNOWN = { [1] = "results" }
+  dec_HookCallResultBatch = function(s, pos, e, m, d)
+    if d > MAX_DEPTH then too_deep(N) end
+    if m == nil then
+      m = { results = {} }
+    end
+    while pos <= e do
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t == 10 then -- results
+        local q = pos <= e and x0 or 0x80
+        local p
+        if q and q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "results") end
+        else p, q = rlen(s, pos, e, N, "results") end
+        local x = dec_HookCallResult(s, p, q, nil, d + 1)
+        pos = q + 1
+        local r = m.results
+        r[#r + 1] = x
+      else
+        pos = skip(s, pos, e, t, N, KNOWN, d)
+      end
+    end
+    return setmetatable(m, MT)
+  end
+  pb.codec(M.HookCallResultBatch, enc_HookCallResultBatch, dec_HookCallResultBatch)
+end
+
 -- hookwire.v1.WorkerMessage: binary codec
 do
   local N = "hookwire.v1.WorkerMessage"
@@ -836,6 +927,15 @@ do
           b[i + 1] = "\x2a"; b[i + 2] = ""; i = i + 2
           local j, n0 = i, n + 1
           i, n = enc_hookwire_v1_event_service_PublishRequest(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "result_batch" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "result_batch", "hookwire.v1.HookCallResultBatch table", x) end
+          b[i + 1] = "\x32"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_HookCallResultBatch(x, b, i, n0, d + 1)
           local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
           b[j] = y; n = n + #y
           return i, n
@@ -908,9 +1008,22 @@ do
       local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
       b[j] = y; n = n + #y
     end
+    -- 6: result_batch (single message)
+    v = m.result_batch
+    if v ~= nil then
+      if w_message then pb.oneof_twice(N, "message", w_message, "result_batch") end
+      w_message = "result_batch"
+      local x = v
+      if type(x) ~= "table" then type_error(N, "result_batch", "hookwire.v1.HookCallResultBatch table", x) end
+      b[i + 1] = "\x32"; b[i + 2] = ""; i = i + 2
+      local j, n0 = i, n + 1
+      i, n = enc_HookCallResultBatch(x, b, i, n0, d + 1)
+      local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+      b[j] = y; n = n + #y
+    end
     return i, n
   end
-  local KNOWN = { [1] = "hello", [2] = "register", [3] = "unregister", [4] = "result", [5] = "publish" }
+  local KNOWN = { [1] = "hello", [2] = "register", [3] = "unregister", [4] = "result", [5] = "publish", [6] = "result_batch" }
   dec_WorkerMessage = function(s, pos, e, m, d)
     if d > MAX_DEPTH then too_deep(N) end
     local w_message -- the member of oneof message read last
@@ -977,6 +1090,17 @@ do
         if w_message ~= nil and w_message ~= "publish" then m[w_message] = nil end
         w_message = "publish"
         m.publish = x
+      elseif t == 50 then -- result_batch
+        local q = pos <= e and x0 or 0x80
+        local p
+        if q and q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "result_batch") end
+        else p, q = rlen(s, pos, e, N, "result_batch") end
+        local x = dec_HookCallResultBatch(s, p, q, (w_message == "result_batch" and m.result_batch or nil), d + 1)
+        pos = q + 1
+        if w_message ~= nil and w_message ~= "result_batch" then m[w_message] = nil end
+        w_message = "result_batch"
+        m.result_batch = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
       end
@@ -1002,9 +1126,16 @@ do
       local y = l < 0x80 and CHR[l] or varint(l)
       b[i + 1] = "\x0a"; b[i + 2] = y; b[i + 3] = x; i = i + 3; n = n + 1 + #y + l
     end
+    -- 2: batching (single bool)
+    v = m.batching
+    if v ~= nil and v ~= false then
+      local x = v
+      if type(x) ~= "boolean" then type_error(N, "batching", "boolean", x) end
+      b[i + 1] = "\x10"; b[i + 2] = (x and "\x01" or "\x00"); i = i + 2; n = n + 1 + 1
+    end
     return i, n
   end
-  local KNOWN = { [1] = "connection_id" }
+  local KNOWN = { [1] = "connection_id", [2] = "batching" }
   dec_WorkerWelcome = function(s, pos, e, m, d)
     if d > MAX_DEPTH then too_deep(N) end
     if m == nil then
@@ -1023,6 +1154,11 @@ do
         if not utf8len(x) then bad_utf8(N, "connection_id") end
         pos = q + 1
         m.connection_id = x
+      elseif t == 16 then -- batching
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        x = x ~= 0
+        m.batching = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
       end
@@ -1258,6 +1394,57 @@ do
   pb.codec(M.CancelCall, enc_CancelCall, dec_CancelCall)
 end
 
+-- hookwire.v1.HookCallBatch: binary codec
+do
+  local N = "hookwire.v1.HookCallBatch"
+  local MT = M.HookCallBatch._mt
+  enc_HookCallBatch = function(m, b, i, n, d)
+    if d > MAX_DEPTH then too_deep(N) end
+    local v
+    -- 1: calls (repeated message)
+    v = m.calls
+    if v ~= nil then
+      if type(v) ~= "table" then type_error(N, "calls", "list (table)", v) end
+      for k = 1, #v do
+        local x = v[k]
+        if type(x) ~= "table" then type_error(N, "calls", "hookwire.v1.HookCall table", x) end
+        b[i + 1] = "\x0a"; b[i + 2] = ""; i = i + 2
+        local j, n0 = i, n + 1
+        i, n = enc_HookCall(x, b, i, n0, d + 1)
+        local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+        b[j] = y; n = n + #y
+      end
+    end
+    return i, n
+  end
+  local KNOWN = { [1] = "calls" }
+  dec_HookCallBatch = function(s, pos, e, m, d)
+    if d > MAX_DEPTH then too_deep(N) end
+    if m == nil then
+      m = { calls = {} }
+    end
+    while pos <= e do
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t == 10 then -- calls
+        local q = pos <= e and x0 or 0x80
+        local p
+        if q and q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "calls") end
+        else p, q = rlen(s, pos, e, N, "calls") end
+        local x = dec_HookCall(s, p, q, nil, d + 1)
+        pos = q + 1
+        local r = m.calls
+        r[#r + 1] = x
+      else
+        pos = skip(s, pos, e, t, N, KNOWN, d)
+      end
+    end
+    return setmetatable(m, MT)
+  end
+  pb.codec(M.HookCallBatch, enc_HookCallBatch, dec_HookCallBatch)
+end
+
 -- hookwire.v1.ExecutorMessage: binary codec
 do
   local N = "hookwire.v1.ExecutorMessage"
@@ -1299,6 +1486,15 @@ do
           b[i + 1] = "\x22"; b[i + 2] = ""; i = i + 2
           local j, n0 = i, n + 1
           i, n = enc_CancelCall(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
+      elseif k1 == "call_batch" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "call_batch", "hookwire.v1.HookCallBatch table", x) end
+          b[i + 1] = "\x2a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_HookCallBatch(x, b, i, n0, d + 1)
           local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
           b[j] = y; n = n + #y
           return i, n
@@ -1358,9 +1554,22 @@ do
       local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
       b[j] = y; n = n + #y
     end
+    -- 5: call_batch (single message)
+    v = m.call_batch
+    if v ~= nil then
+      if w_message then pb.oneof_twice(N, "message", w_message, "call_batch") end
+      w_message = "call_batch"
+      local x = v
+      if type(x) ~= "table" then type_error(N, "call_batch", "hookwire.v1.HookCallBatch table", x) end
+      b[i + 1] = "\x2a"; b[i + 2] = ""; i = i + 2
+      local j, n0 = i, n + 1
+      i, n = enc_HookCallBatch(x, b, i, n0, d + 1)
+      local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+      b[j] = y; n = n + #y
+    end
     return i, n
   end
-  local KNOWN = { [1] = "welcome", [2] = "register_ack", [3] = "call", [4] = "cancel" }
+  local KNOWN = { [1] = "welcome", [2] = "register_ack", [3] = "call", [4] = "cancel", [5] = "call_batch" }
   dec_ExecutorMessage = function(s, pos, e, m, d)
     if d > MAX_DEPTH then too_deep(N) end
     local w_message -- the member of oneof message read last
@@ -1416,6 +1625,17 @@ do
         if w_message ~= nil and w_message ~= "cancel" then m[w_message] = nil end
         w_message = "cancel"
         m.cancel = x
+      elseif t == 42 then -- call_batch
+        local q = pos <= e and x0 or 0x80
+        local p
+        if q and q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "call_batch") end
+        else p, q = rlen(s, pos, e, N, "call_batch") end
+        local x = dec_HookCallBatch(s, p, q, (w_message == "call_batch" and m.call_batch or nil), d + 1)
+        pos = q + 1
+        if w_message ~= nil and w_message ~= "call_batch" then m[w_message] = nil end
+        w_message = "call_batch"
+        m.call_batch = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
       end

@@ -911,9 +911,10 @@ def _fill_worker_hello(model: models.WorkerHello, pb: executor_service_pb2.Worke
     pb.language = _LANGUAGE_TO_PB[model.language]
     pb.sdk = model.sdk
     pb.virtual_clock = model.virtual_clock
+    pb.batching = model.batching
 
 
-_WORKER_HELLO_FIELDS: frozenset[str] = frozenset(("worker_id", "language", "sdk", "virtual_clock"))
+_WORKER_HELLO_FIELDS: frozenset[str] = frozenset(("worker_id", "language", "sdk", "virtual_clock", "batching"))
 
 
 def worker_hello_from_pb(pb: executor_service_pb2.WorkerHello) -> models.WorkerHello:
@@ -923,6 +924,7 @@ def worker_hello_from_pb(pb: executor_service_pb2.WorkerHello) -> models.WorkerH
         "language": (_LANGUAGE_FROM_PB.get(pb.language) or _unknown_enum("WorkerHello.language", "Language", pb.language)),
         "sdk": pb.sdk,
         "virtual_clock": pb.virtual_clock,
+        "batching": pb.batching,
     }
     model = _object_new(models.WorkerHello)
     _set_dict(model, values)
@@ -1076,6 +1078,35 @@ def hook_call_result_from_pb(pb: executor_service_pb2.HookCallResult) -> models.
     return model
 
 
+def hook_call_result_batch_to_pb(model: models.HookCallResultBatch) -> executor_service_pb2.HookCallResultBatch:
+    """Build a executor_service_pb2.HookCallResultBatch from a models.HookCallResultBatch, field by field."""
+    pb = executor_service_pb2.HookCallResultBatch()
+    _fill_hook_call_result_batch(model, pb)
+    return pb
+
+
+def _fill_hook_call_result_batch(model: models.HookCallResultBatch, pb: executor_service_pb2.HookCallResultBatch) -> None:
+    add_results = pb.results.add
+    for value in model.results:
+        _fill_hook_call_result(value, add_results())
+
+
+_HOOK_CALL_RESULT_BATCH_FIELDS: frozenset[str] = frozenset(("results",))
+
+
+def hook_call_result_batch_from_pb(pb: executor_service_pb2.HookCallResultBatch) -> models.HookCallResultBatch:
+    """Build a models.HookCallResultBatch from a executor_service_pb2.HookCallResultBatch, field by field."""
+    values: dict[str, Any] = {
+        "results": [hook_call_result_from_pb(value) for value in pb.results],
+    }
+    model = _object_new(models.HookCallResultBatch)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_HOOK_CALL_RESULT_BATCH_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
+
+
 def worker_message_to_pb(model: models.WorkerMessage) -> executor_service_pb2.WorkerMessage:
     """Build a executor_service_pb2.WorkerMessage from a models.WorkerMessage, field by field."""
     pb = executor_service_pb2.WorkerMessage()
@@ -1110,17 +1141,23 @@ def _fill_worker_message(model: models.WorkerMessage, pb: executor_service_pb2.W
         sub_publish = pb.publish
         sub_publish.SetInParent()
         _fill_publish_request(model.publish, sub_publish)
+    if model.result_batch is not None:
+        _n_message += 1
+        sub_result_batch = pb.result_batch
+        sub_result_batch.SetInParent()
+        _fill_hook_call_result_batch(model.result_batch, sub_result_batch)
     if _n_message > 1:
-        _too_many("WorkerMessage.message", [*(["hello"] if model.hello is not None else []), *(["register"] if model.register_ is not None else []), *(["unregister"] if model.unregister is not None else []), *(["result"] if model.result is not None else []), *(["publish"] if model.publish is not None else [])])
+        _too_many("WorkerMessage.message", [*(["hello"] if model.hello is not None else []), *(["register"] if model.register_ is not None else []), *(["unregister"] if model.unregister is not None else []), *(["result"] if model.result is not None else []), *(["publish"] if model.publish is not None else []), *(["result_batch"] if model.result_batch is not None else [])])
 
 
-_WORKER_MESSAGE_FIELDS: frozenset[str] = frozenset(("hello", "register_", "unregister", "result", "publish"))
+_WORKER_MESSAGE_FIELDS: frozenset[str] = frozenset(("hello", "register_", "unregister", "result", "publish", "result_batch"))
 _WORKER_MESSAGE_UNSET: dict[str, Any] = {
     "hello": None,
     "register_": None,
     "unregister": None,
     "result": None,
     "publish": None,
+    "result_batch": None,
 }
 
 
@@ -1138,6 +1175,8 @@ def worker_message_from_pb(pb: executor_service_pb2.WorkerMessage) -> models.Wor
         values["result"] = hook_call_result_from_pb(pb.result)
     elif message_case == "publish":
         values["publish"] = publish_request_from_pb(pb.publish)
+    elif message_case == "result_batch":
+        values["result_batch"] = hook_call_result_batch_from_pb(pb.result_batch)
     model = _object_new(models.WorkerMessage)
     _set_dict(model, values)
     _set_fields_set(model, set(_WORKER_MESSAGE_FIELDS))
@@ -1155,15 +1194,17 @@ def worker_welcome_to_pb(model: models.WorkerWelcome) -> executor_service_pb2.Wo
 
 def _fill_worker_welcome(model: models.WorkerWelcome, pb: executor_service_pb2.WorkerWelcome) -> None:
     pb.connection_id = model.connection_id
+    pb.batching = model.batching
 
 
-_WORKER_WELCOME_FIELDS: frozenset[str] = frozenset(("connection_id",))
+_WORKER_WELCOME_FIELDS: frozenset[str] = frozenset(("connection_id", "batching"))
 
 
 def worker_welcome_from_pb(pb: executor_service_pb2.WorkerWelcome) -> models.WorkerWelcome:
     """Build a models.WorkerWelcome from a executor_service_pb2.WorkerWelcome, field by field."""
     values: dict[str, Any] = {
         "connection_id": pb.connection_id,
+        "batching": pb.batching,
     }
     model = _object_new(models.WorkerWelcome)
     _set_dict(model, values)
@@ -1270,6 +1311,35 @@ def cancel_call_from_pb(pb: executor_service_pb2.CancelCall) -> models.CancelCal
     return model
 
 
+def hook_call_batch_to_pb(model: models.HookCallBatch) -> executor_service_pb2.HookCallBatch:
+    """Build a executor_service_pb2.HookCallBatch from a models.HookCallBatch, field by field."""
+    pb = executor_service_pb2.HookCallBatch()
+    _fill_hook_call_batch(model, pb)
+    return pb
+
+
+def _fill_hook_call_batch(model: models.HookCallBatch, pb: executor_service_pb2.HookCallBatch) -> None:
+    add_calls = pb.calls.add
+    for value in model.calls:
+        _fill_hook_call(value, add_calls())
+
+
+_HOOK_CALL_BATCH_FIELDS: frozenset[str] = frozenset(("calls",))
+
+
+def hook_call_batch_from_pb(pb: executor_service_pb2.HookCallBatch) -> models.HookCallBatch:
+    """Build a models.HookCallBatch from a executor_service_pb2.HookCallBatch, field by field."""
+    values: dict[str, Any] = {
+        "calls": [hook_call_from_pb(value) for value in pb.calls],
+    }
+    model = _object_new(models.HookCallBatch)
+    _set_dict(model, values)
+    _set_fields_set(model, set(_HOOK_CALL_BATCH_FIELDS))
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
+
+
 def executor_message_to_pb(model: models.ExecutorMessage) -> executor_service_pb2.ExecutorMessage:
     """Build a executor_service_pb2.ExecutorMessage from a models.ExecutorMessage, field by field."""
     pb = executor_service_pb2.ExecutorMessage()
@@ -1299,16 +1369,22 @@ def _fill_executor_message(model: models.ExecutorMessage, pb: executor_service_p
         sub_cancel = pb.cancel
         sub_cancel.SetInParent()
         _fill_cancel_call(model.cancel, sub_cancel)
+    if model.call_batch is not None:
+        _n_message += 1
+        sub_call_batch = pb.call_batch
+        sub_call_batch.SetInParent()
+        _fill_hook_call_batch(model.call_batch, sub_call_batch)
     if _n_message > 1:
-        _too_many("ExecutorMessage.message", [*(["welcome"] if model.welcome is not None else []), *(["register_ack"] if model.register_ack is not None else []), *(["call"] if model.call is not None else []), *(["cancel"] if model.cancel is not None else [])])
+        _too_many("ExecutorMessage.message", [*(["welcome"] if model.welcome is not None else []), *(["register_ack"] if model.register_ack is not None else []), *(["call"] if model.call is not None else []), *(["cancel"] if model.cancel is not None else []), *(["call_batch"] if model.call_batch is not None else [])])
 
 
-_EXECUTOR_MESSAGE_FIELDS: frozenset[str] = frozenset(("welcome", "register_ack", "call", "cancel"))
+_EXECUTOR_MESSAGE_FIELDS: frozenset[str] = frozenset(("welcome", "register_ack", "call", "cancel", "call_batch"))
 _EXECUTOR_MESSAGE_UNSET: dict[str, Any] = {
     "welcome": None,
     "register_ack": None,
     "call": None,
     "cancel": None,
+    "call_batch": None,
 }
 
 
@@ -1324,6 +1400,8 @@ def executor_message_from_pb(pb: executor_service_pb2.ExecutorMessage) -> models
         values["call"] = hook_call_from_pb(pb.call)
     elif message_case == "cancel":
         values["cancel"] = cancel_call_from_pb(pb.cancel)
+    elif message_case == "call_batch":
+        values["call_batch"] = hook_call_batch_from_pb(pb.call_batch)
     model = _object_new(models.ExecutorMessage)
     _set_dict(model, values)
     _set_fields_set(model, set(_EXECUTOR_MESSAGE_FIELDS))

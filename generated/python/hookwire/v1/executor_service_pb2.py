@@ -28,7 +28,7 @@ from hookwire.v1 import event_service_pb2 as hookwire_dot_v1_dot_event__service_
 from hookwire.v1 import hook_pb2 as hookwire_dot_v1_dot_hook__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hookwire/v1/executor_service.proto\x12\x0bhookwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x18hookwire/v1/common.proto\x1a\x1fhookwire/v1/event_service.proto\x1a\x16hookwire/v1/hook.proto\";\n\x0e\x45xecuteRequest\x12)\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x18.hookwire.v1.HookContext\"<\n\x0f\x45xecuteResponse\x12)\n\texecution\x18\x01 \x01(\x0b\x32\x16.hookwire.v1.Execution\"m\n\x0bWorkerHello\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\'\n\x08language\x18\x02 \x01(\x0e\x32\x15.hookwire.v1.Language\x12\x0b\n\x03sdk\x18\x03 \x01(\t\x12\x15\n\rvirtual_clock\x18\x04 \x01(\x08\"Q\n\rRegisterHooks\x12,\n\x05hooks\x18\x01 \x03(\x0b\x32\x1d.hookwire.v1.HookRegistration\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\"4\n\x0fUnregisterHooks\x12\r\n\x05names\x18\x01 \x03(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\"B\n\tHookError\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x16\n\x0einvalid_result\x18\x03 \x01(\x08\"\xb2\x01\n\x0eHookCallResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\x12)\n\x06result\x18\x02 \x01(\x0b\x32\x17.hookwire.v1.HookResultH\x00\x12\'\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x16.hookwire.v1.HookErrorH\x00\x12\x30\n\rclock_advance\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationB\t\n\x07outcome\"\x88\x02\n\rWorkerMessage\x12)\n\x05hello\x18\x01 \x01(\x0b\x32\x18.hookwire.v1.WorkerHelloH\x00\x12.\n\x08register\x18\x02 \x01(\x0b\x32\x1a.hookwire.v1.RegisterHooksH\x00\x12\x32\n\nunregister\x18\x03 \x01(\x0b\x32\x1c.hookwire.v1.UnregisterHooksH\x00\x12-\n\x06result\x18\x04 \x01(\x0b\x32\x1b.hookwire.v1.HookCallResultH\x00\x12.\n\x07publish\x18\x05 \x01(\x0b\x32\x1b.hookwire.v1.PublishRequestH\x00\x42\t\n\x07message\"&\n\rWorkerWelcome\x12\x15\n\rconnection_id\x18\x01 \x01(\t\"C\n\x10RegisterHooksAck\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\"\xa3\x01\n\x08HookCall\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\x12\x11\n\thook_name\x18\x02 \x01(\t\x12)\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x18.hookwire.v1.HookContext\x12*\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1c\n\x14\x63lock_now_unix_nanos\x18\x05 \x01(\x03\"\x1d\n\nCancelCall\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\"\xd4\x01\n\x0f\x45xecutorMessage\x12-\n\x07welcome\x18\x01 \x01(\x0b\x32\x1a.hookwire.v1.WorkerWelcomeH\x00\x12\x35\n\x0cregister_ack\x18\x02 \x01(\x0b\x32\x1d.hookwire.v1.RegisterHooksAckH\x00\x12%\n\x04\x63\x61ll\x18\x03 \x01(\x0b\x32\x15.hookwire.v1.HookCallH\x00\x12)\n\x06\x63\x61ncel\x18\x04 \x01(\x0b\x32\x17.hookwire.v1.CancelCallH\x00\x42\t\n\x07message\"\x86\x01\n\x10ListHooksRequest\x12%\n\x05point\x18\x01 \x01(\x0e\x32\x16.hookwire.v1.HookPoint\x12\x14\n\x0c\x63ustom_point\x18\x02 \x01(\t\x12\'\n\x08language\x18\x03 \x01(\x0e\x32\x15.hookwire.v1.Language\x12\x0c\n\x04tags\x18\x04 \x03(\t\"A\n\x11ListHooksResponse\x12,\n\x05hooks\x18\x01 \x03(\x0b\x32\x1d.hookwire.v1.HookRegistration\",\n\x16GetBreakerStateRequest\x12\x12\n\nhook_names\x18\x01 \x03(\t\"G\n\x17GetBreakerStateResponse\x12,\n\x08\x62reakers\x18\x01 \x03(\x0b\x32\x1a.hookwire.v1.BreakerStatus\"(\n\x13ResetBreakerRequest\x12\x11\n\thook_name\x18\x01 \x01(\t\"C\n\x14ResetBreakerResponse\x12+\n\x07\x62reaker\x18\x01 \x01(\x0b\x32\x1a.hookwire.v1.BreakerStatus2\x9f\x03\n\x0f\x45xecutorService\x12\x44\n\x07\x45xecute\x12\x1b.hookwire.v1.ExecuteRequest\x1a\x1c.hookwire.v1.ExecuteResponse\x12G\n\x07\x43onnect\x12\x1a.hookwire.v1.WorkerMessage\x1a\x1c.hookwire.v1.ExecutorMessage(\x01\x30\x01\x12J\n\tListHooks\x12\x1d.hookwire.v1.ListHooksRequest\x1a\x1e.hookwire.v1.ListHooksResponse\x12\\\n\x0fGetBreakerState\x12#.hookwire.v1.GetBreakerStateRequest\x1a$.hookwire.v1.GetBreakerStateResponse\x12S\n\x0cResetBreaker\x12 .hookwire.v1.ResetBreakerRequest\x1a!.hookwire.v1.ResetBreakerResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hookwire/v1/executor_service.proto\x12\x0bhookwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x18hookwire/v1/common.proto\x1a\x1fhookwire/v1/event_service.proto\x1a\x16hookwire/v1/hook.proto\";\n\x0e\x45xecuteRequest\x12)\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x18.hookwire.v1.HookContext\"<\n\x0f\x45xecuteResponse\x12)\n\texecution\x18\x01 \x01(\x0b\x32\x16.hookwire.v1.Execution\"\x7f\n\x0bWorkerHello\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\'\n\x08language\x18\x02 \x01(\x0e\x32\x15.hookwire.v1.Language\x12\x0b\n\x03sdk\x18\x03 \x01(\t\x12\x15\n\rvirtual_clock\x18\x04 \x01(\x08\x12\x10\n\x08\x62\x61tching\x18\x05 \x01(\x08\"Q\n\rRegisterHooks\x12,\n\x05hooks\x18\x01 \x03(\x0b\x32\x1d.hookwire.v1.HookRegistration\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\"4\n\x0fUnregisterHooks\x12\r\n\x05names\x18\x01 \x03(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\"B\n\tHookError\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x16\n\x0einvalid_result\x18\x03 \x01(\x08\"\xb2\x01\n\x0eHookCallResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\x12)\n\x06result\x18\x02 \x01(\x0b\x32\x17.hookwire.v1.HookResultH\x00\x12\'\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x16.hookwire.v1.HookErrorH\x00\x12\x30\n\rclock_advance\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationB\t\n\x07outcome\"C\n\x13HookCallResultBatch\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.hookwire.v1.HookCallResult\"\xc2\x02\n\rWorkerMessage\x12)\n\x05hello\x18\x01 \x01(\x0b\x32\x18.hookwire.v1.WorkerHelloH\x00\x12.\n\x08register\x18\x02 \x01(\x0b\x32\x1a.hookwire.v1.RegisterHooksH\x00\x12\x32\n\nunregister\x18\x03 \x01(\x0b\x32\x1c.hookwire.v1.UnregisterHooksH\x00\x12-\n\x06result\x18\x04 \x01(\x0b\x32\x1b.hookwire.v1.HookCallResultH\x00\x12.\n\x07publish\x18\x05 \x01(\x0b\x32\x1b.hookwire.v1.PublishRequestH\x00\x12\x38\n\x0cresult_batch\x18\x06 \x01(\x0b\x32 .hookwire.v1.HookCallResultBatchH\x00\x42\t\n\x07message\"8\n\rWorkerWelcome\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x10\n\x08\x62\x61tching\x18\x02 \x01(\x08\"C\n\x10RegisterHooksAck\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\"\xa3\x01\n\x08HookCall\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\x12\x11\n\thook_name\x18\x02 \x01(\t\x12)\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x18.hookwire.v1.HookContext\x12*\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1c\n\x14\x63lock_now_unix_nanos\x18\x05 \x01(\x03\"\x1d\n\nCancelCall\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\"5\n\rHookCallBatch\x12$\n\x05\x63\x61lls\x18\x01 \x03(\x0b\x32\x15.hookwire.v1.HookCall\"\x86\x02\n\x0f\x45xecutorMessage\x12-\n\x07welcome\x18\x01 \x01(\x0b\x32\x1a.hookwire.v1.WorkerWelcomeH\x00\x12\x35\n\x0cregister_ack\x18\x02 \x01(\x0b\x32\x1d.hookwire.v1.RegisterHooksAckH\x00\x12%\n\x04\x63\x61ll\x18\x03 \x01(\x0b\x32\x15.hookwire.v1.HookCallH\x00\x12)\n\x06\x63\x61ncel\x18\x04 \x01(\x0b\x32\x17.hookwire.v1.CancelCallH\x00\x12\x30\n\ncall_batch\x18\x05 \x01(\x0b\x32\x1a.hookwire.v1.HookCallBatchH\x00\x42\t\n\x07message\"\x86\x01\n\x10ListHooksRequest\x12%\n\x05point\x18\x01 \x01(\x0e\x32\x16.hookwire.v1.HookPoint\x12\x14\n\x0c\x63ustom_point\x18\x02 \x01(\t\x12\'\n\x08language\x18\x03 \x01(\x0e\x32\x15.hookwire.v1.Language\x12\x0c\n\x04tags\x18\x04 \x03(\t\"A\n\x11ListHooksResponse\x12,\n\x05hooks\x18\x01 \x03(\x0b\x32\x1d.hookwire.v1.HookRegistration\",\n\x16GetBreakerStateRequest\x12\x12\n\nhook_names\x18\x01 \x03(\t\"G\n\x17GetBreakerStateResponse\x12,\n\x08\x62reakers\x18\x01 \x03(\x0b\x32\x1a.hookwire.v1.BreakerStatus\"(\n\x13ResetBreakerRequest\x12\x11\n\thook_name\x18\x01 \x01(\t\"C\n\x14ResetBreakerResponse\x12+\n\x07\x62reaker\x18\x01 \x01(\x0b\x32\x1a.hookwire.v1.BreakerStatus2\x9f\x03\n\x0f\x45xecutorService\x12\x44\n\x07\x45xecute\x12\x1b.hookwire.v1.ExecuteRequest\x1a\x1c.hookwire.v1.ExecuteResponse\x12G\n\x07\x43onnect\x12\x1a.hookwire.v1.WorkerMessage\x1a\x1c.hookwire.v1.ExecutorMessage(\x01\x30\x01\x12J\n\tListHooks\x12\x1d.hookwire.v1.ListHooksRequest\x1a\x1e.hookwire.v1.ListHooksResponse\x12\\\n\x0fGetBreakerState\x12#.hookwire.v1.GetBreakerStateRequest\x1a$.hookwire.v1.GetBreakerStateResponse\x12S\n\x0cResetBreaker\x12 .hookwire.v1.ResetBreakerRequest\x1a!.hookwire.v1.ResetBreakerResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,39 +40,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXECUTERESPONSE']._serialized_start=227
   _globals['_EXECUTERESPONSE']._serialized_end=287
   _globals['_WORKERHELLO']._serialized_start=289
-  _globals['_WORKERHELLO']._serialized_end=398
-  _globals['_REGISTERHOOKS']._serialized_start=400
-  _globals['_REGISTERHOOKS']._serialized_end=481
-  _globals['_UNREGISTERHOOKS']._serialized_start=483
-  _globals['_UNREGISTERHOOKS']._serialized_end=535
-  _globals['_HOOKERROR']._serialized_start=537
-  _globals['_HOOKERROR']._serialized_end=603
-  _globals['_HOOKCALLRESULT']._serialized_start=606
-  _globals['_HOOKCALLRESULT']._serialized_end=784
-  _globals['_WORKERMESSAGE']._serialized_start=787
-  _globals['_WORKERMESSAGE']._serialized_end=1051
-  _globals['_WORKERWELCOME']._serialized_start=1053
-  _globals['_WORKERWELCOME']._serialized_end=1091
-  _globals['_REGISTERHOOKSACK']._serialized_start=1093
-  _globals['_REGISTERHOOKSACK']._serialized_end=1160
-  _globals['_HOOKCALL']._serialized_start=1163
-  _globals['_HOOKCALL']._serialized_end=1326
-  _globals['_CANCELCALL']._serialized_start=1328
-  _globals['_CANCELCALL']._serialized_end=1357
-  _globals['_EXECUTORMESSAGE']._serialized_start=1360
-  _globals['_EXECUTORMESSAGE']._serialized_end=1572
-  _globals['_LISTHOOKSREQUEST']._serialized_start=1575
-  _globals['_LISTHOOKSREQUEST']._serialized_end=1709
-  _globals['_LISTHOOKSRESPONSE']._serialized_start=1711
-  _globals['_LISTHOOKSRESPONSE']._serialized_end=1776
-  _globals['_GETBREAKERSTATEREQUEST']._serialized_start=1778
-  _globals['_GETBREAKERSTATEREQUEST']._serialized_end=1822
-  _globals['_GETBREAKERSTATERESPONSE']._serialized_start=1824
-  _globals['_GETBREAKERSTATERESPONSE']._serialized_end=1895
-  _globals['_RESETBREAKERREQUEST']._serialized_start=1897
-  _globals['_RESETBREAKERREQUEST']._serialized_end=1937
-  _globals['_RESETBREAKERRESPONSE']._serialized_start=1939
-  _globals['_RESETBREAKERRESPONSE']._serialized_end=2006
-  _globals['_EXECUTORSERVICE']._serialized_start=2009
-  _globals['_EXECUTORSERVICE']._serialized_end=2424
+  _globals['_WORKERHELLO']._serialized_end=416
+  _globals['_REGISTERHOOKS']._serialized_start=418
+  _globals['_REGISTERHOOKS']._serialized_end=499
+  _globals['_UNREGISTERHOOKS']._serialized_start=501
+  _globals['_UNREGISTERHOOKS']._serialized_end=553
+  _globals['_HOOKERROR']._serialized_start=555
+  _globals['_HOOKERROR']._serialized_end=621
+  _globals['_HOOKCALLRESULT']._serialized_start=624
+  _globals['_HOOKCALLRESULT']._serialized_end=802
+  _globals['_HOOKCALLRESULTBATCH']._serialized_start=804
+  _globals['_HOOKCALLRESULTBATCH']._serialized_end=871
+  _globals['_WORKERMESSAGE']._serialized_start=874
+  _globals['_WORKERMESSAGE']._serialized_end=1196
+  _globals['_WORKERWELCOME']._serialized_start=1198
+  _globals['_WORKERWELCOME']._serialized_end=1254
+  _globals['_REGISTERHOOKSACK']._serialized_start=1256
+  _globals['_REGISTERHOOKSACK']._serialized_end=1323
+  _globals['_HOOKCALL']._serialized_start=1326
+  _globals['_HOOKCALL']._serialized_end=1489
+  _globals['_CANCELCALL']._serialized_start=1491
+  _globals['_CANCELCALL']._serialized_end=1520
+  _globals['_HOOKCALLBATCH']._serialized_start=1522
+  _globals['_HOOKCALLBATCH']._serialized_end=1575
+  _globals['_EXECUTORMESSAGE']._serialized_start=1578
+  _globals['_EXECUTORMESSAGE']._serialized_end=1840
+  _globals['_LISTHOOKSREQUEST']._serialized_start=1843
+  _globals['_LISTHOOKSREQUEST']._serialized_end=1977
+  _globals['_LISTHOOKSRESPONSE']._serialized_start=1979
+  _globals['_LISTHOOKSRESPONSE']._serialized_end=2044
+  _globals['_GETBREAKERSTATEREQUEST']._serialized_start=2046
+  _globals['_GETBREAKERSTATEREQUEST']._serialized_end=2090
+  _globals['_GETBREAKERSTATERESPONSE']._serialized_start=2092
+  _globals['_GETBREAKERSTATERESPONSE']._serialized_end=2163
+  _globals['_RESETBREAKERREQUEST']._serialized_start=2165
+  _globals['_RESETBREAKERREQUEST']._serialized_end=2205
+  _globals['_RESETBREAKERRESPONSE']._serialized_start=2207
+  _globals['_RESETBREAKERRESPONSE']._serialized_end=2274
+  _globals['_EXECUTORSERVICE']._serialized_start=2277
+  _globals['_EXECUTORSERVICE']._serialized_end=2692
 # @@protoc_insertion_point(module_scope)

@@ -74,6 +74,7 @@ class WorkerHello(_message.Message):
     LANGUAGE_FIELD_NUMBER: _builtins.int
     SDK_FIELD_NUMBER: _builtins.int
     VIRTUAL_CLOCK_FIELD_NUMBER: _builtins.int
+    BATCHING_FIELD_NUMBER: _builtins.int
     worker_id: _builtins.str
     """Chosen by the worker; unique per connection (used in logs and hook ownership)."""
     language: _common_pb2.Language.ValueType
@@ -84,6 +85,10 @@ class WorkerHello(_message.Message):
     """The worker reads time from the executor's virtual clock (conformance runs): every HookCall
     carries clock_now_unix_nanos and every result reports clock_advance.
     """
+    batching: _builtins.bool
+    """The worker accepts ExecutorMessage.call_batch: while several calls wait to be written the
+    executor may send them as one HookCallBatch (one call alone is still a plain `call`).
+    """
     def __init__(
         self,
         *,
@@ -91,10 +96,11 @@ class WorkerHello(_message.Message):
         language: _common_pb2.Language.ValueType = ...,
         sdk: _builtins.str = ...,
         virtual_clock: _builtins.bool = ...,
+        batching: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "sdk", b"sdk", "virtual_clock", b"virtual_clock", "worker_id", b"worker_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batching", b"batching", "language", b"language", "sdk", b"sdk", "virtual_clock", b"virtual_clock", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -224,6 +230,31 @@ class HookCallResult(_message.Message):
 Global___HookCallResult: _TypeAlias = HookCallResult  # noqa: Y015
 
 @_typing.final
+class HookCallResultBatch(_message.Message):
+    """Several HookCallResults in one frame (fewer messages when many calls are in flight). Each is
+    applied in order exactly as if it had arrived alone in a `result` frame at this point of the
+    stream. Only send it to an executor whose WorkerWelcome said `batching`.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___HookCallResult]: ...
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___HookCallResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HookCallResultBatch: _TypeAlias = HookCallResultBatch  # noqa: Y015
+
+@_typing.final
 class WorkerMessage(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -232,6 +263,7 @@ class WorkerMessage(_message.Message):
     UNREGISTER_FIELD_NUMBER: _builtins.int
     RESULT_FIELD_NUMBER: _builtins.int
     PUBLISH_FIELD_NUMBER: _builtins.int
+    RESULT_BATCH_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def hello(self) -> Global___WorkerHello: ...
     @_builtins.property
@@ -253,6 +285,10 @@ class WorkerMessage(_message.Message):
         hook must know the outcome or the sequences.
         """
 
+    @_builtins.property
+    def result_batch(self) -> Global___HookCallResultBatch:
+        """Several results at once (see HookCallResultBatch)."""
+
     def __init__(
         self,
         *,
@@ -261,12 +297,13 @@ class WorkerMessage(_message.Message):
         unregister: Global___UnregisterHooks | None = ...,
         result: Global___HookCallResult | None = ...,
         publish: _event_service_pb2.PublishRequest | None = ...,
+        result_batch: Global___HookCallResultBatch | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "message", b"message", "publish", b"publish", "register", b"register", "result", b"result", "unregister", b"unregister"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "message", b"message", "publish", b"publish", "register", b"register", "result", b"result", "result_batch", b"result_batch", "unregister", b"unregister"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "message", b"message", "publish", b"publish", "register", b"register", "result", b"result", "unregister", b"unregister"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "message", b"message", "publish", b"publish", "register", b"register", "result", b"result", "result_batch", b"result_batch", "unregister", b"unregister"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_message: _TypeAlias = _typing.Literal["hello", "register", "unregister", "result", "publish"]  # noqa: Y015
+    _WhichOneofReturnType_message: _TypeAlias = _typing.Literal["hello", "register", "unregister", "result", "publish", "result_batch"]  # noqa: Y015
     _WhichOneofArgType_message: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_message) -> _WhichOneofReturnType_message | None: ...
 
@@ -279,16 +316,22 @@ class WorkerWelcome(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CONNECTION_ID_FIELD_NUMBER: _builtins.int
+    BATCHING_FIELD_NUMBER: _builtins.int
     connection_id: _builtins.str
     """Executor-assigned id for this connection."""
+    batching: _builtins.bool
+    """The executor accepts WorkerMessage.result_batch (and, when the hello said `batching`, may
+    send call_batch). A worker must not send result_batch to an executor that leaves it false.
+    """
     def __init__(
         self,
         *,
         connection_id: _builtins.str = ...,
+        batching: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batching", b"batching", "connection_id", b"connection_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -387,6 +430,30 @@ class CancelCall(_message.Message):
 Global___CancelCall: _TypeAlias = CancelCall  # noqa: Y015
 
 @_typing.final
+class HookCallBatch(_message.Message):
+    """Several HookCalls in one frame, sent only to a worker whose hello said `batching`. The worker
+    handles them in order exactly as if each had arrived alone in a `call` frame.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALLS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def calls(self) -> _containers.RepeatedCompositeFieldContainer[Global___HookCall]: ...
+    def __init__(
+        self,
+        *,
+        calls: _abc.Iterable[Global___HookCall] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calls", b"calls"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HookCallBatch: _TypeAlias = HookCallBatch  # noqa: Y015
+
+@_typing.final
 class ExecutorMessage(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -394,6 +461,7 @@ class ExecutorMessage(_message.Message):
     REGISTER_ACK_FIELD_NUMBER: _builtins.int
     CALL_FIELD_NUMBER: _builtins.int
     CANCEL_FIELD_NUMBER: _builtins.int
+    CALL_BATCH_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def welcome(self) -> Global___WorkerWelcome: ...
     @_builtins.property
@@ -402,6 +470,10 @@ class ExecutorMessage(_message.Message):
     def call(self) -> Global___HookCall: ...
     @_builtins.property
     def cancel(self) -> Global___CancelCall: ...
+    @_builtins.property
+    def call_batch(self) -> Global___HookCallBatch:
+        """Several calls at once (see HookCallBatch)."""
+
     def __init__(
         self,
         *,
@@ -409,12 +481,13 @@ class ExecutorMessage(_message.Message):
         register_ack: Global___RegisterHooksAck | None = ...,
         call: Global___HookCall | None = ...,
         cancel: Global___CancelCall | None = ...,
+        call_batch: Global___HookCallBatch | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "cancel", b"cancel", "message", b"message", "register_ack", b"register_ack", "welcome", b"welcome"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "call_batch", b"call_batch", "cancel", b"cancel", "message", b"message", "register_ack", b"register_ack", "welcome", b"welcome"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "cancel", b"cancel", "message", b"message", "register_ack", b"register_ack", "welcome", b"welcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "call_batch", b"call_batch", "cancel", b"cancel", "message", b"message", "register_ack", b"register_ack", "welcome", b"welcome"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_message: _TypeAlias = _typing.Literal["welcome", "register_ack", "call", "cancel"]  # noqa: Y015
+    _WhichOneofReturnType_message: _TypeAlias = _typing.Literal["welcome", "register_ack", "call", "cancel", "call_batch"]  # noqa: Y015
     _WhichOneofArgType_message: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_message) -> _WhichOneofReturnType_message | None: ...
 

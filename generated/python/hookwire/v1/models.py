@@ -599,6 +599,12 @@ class WorkerHello(ProtoModel):
             description="The worker reads time from the executor's virtual clock (conformance runs): every HookCall\ncarries clock_now_unix_nanos and every result reports clock_advance."
         ),
     ] = False
+    batching: Annotated[
+        bool,
+        Field(
+            description='The worker accepts ExecutorMessage.call_batch: while several calls wait to be written the\nexecutor may send them as one HookCallBatch (one call alone is still a plain `call`).'
+        ),
+    ] = False
 
 
 class RegisterHooks(ProtoModel):
@@ -656,6 +662,12 @@ class WorkerWelcome(ProtoModel):
     connection_id: Annotated[
         str, Field(description='Executor-assigned id for this connection.')
     ] = ''
+    batching: Annotated[
+        bool,
+        Field(
+            description='The executor accepts WorkerMessage.result_batch (and, when the hello said `batching`, may\nsend call_batch). A worker must not send result_batch to an executor that leaves it false.'
+        ),
+    ] = False
 
 
 class RegisterHooksAck(ProtoModel):
@@ -1142,6 +1154,16 @@ class HookCallResult(ProtoModel):
     ] = None
 
 
+class HookCallResultBatch(ProtoModel):
+    model_config = ConfigDict(
+        extra='forbid',
+        populate_by_name=True,
+    )
+    results: Annotated[
+        list[HookCallResult], Field(validate_default=True)
+    ] = []
+
+
 class WorkerMessage(ProtoModel):
     model_config = ConfigDict(
         extra='forbid',
@@ -1164,6 +1186,12 @@ class WorkerMessage(ProtoModel):
         PublishRequest | None,
         Field(
             description="Events the worker's hooks publish (fire-and-forget: no answer on the stream). The\nexecutor publishes them on its event bus in stream order, before it reads any later\nmessage of this stream, so an event a hook publishes during a call gets its sequence\nbefore that call's result is applied. An event whose source_language is unset gets the\nlanguage of the worker's hello; an event whose time is unset gets the executor's clock\n(a worker on a virtual clock should set it to its virtual time). A batch the bus refuses\n(invalid event, rate limit) is dropped whole, logged on the `hookwire.runtime.server`\nlogger and counted in ExecutorService.publish_errors; use EventBusService.Publish when a\nhook must know the outcome or the sequences.\noneof: message"
+        ),
+    ] = None
+    result_batch: Annotated[
+        HookCallResultBatch | None,
+        Field(
+            description='Several results at once (see HookCallResultBatch).\noneof: message'
         ),
     ] = None
 
@@ -1192,6 +1220,14 @@ class HookCall(ProtoModel):
     ] = 0
 
 
+class HookCallBatch(ProtoModel):
+    model_config = ConfigDict(
+        extra='forbid',
+        populate_by_name=True,
+    )
+    calls: Annotated[list[HookCall], Field(validate_default=True)] = []
+
+
 class ExecutorMessage(ProtoModel):
     model_config = ConfigDict(
         extra='forbid',
@@ -1208,6 +1244,10 @@ class ExecutorMessage(ProtoModel):
     )
     cancel: Annotated[
         CancelCall | None, Field(description='oneof: message')
+    ] = None
+    call_batch: Annotated[
+        HookCallBatch | None,
+        Field(description='Several calls at once (see HookCallBatch).\noneof: message'),
     ] = None
 
 

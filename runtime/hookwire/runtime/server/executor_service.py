@@ -172,13 +172,17 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                 clock=self._clock,
                 virtual=hello.virtual_clock,
                 virtual_call_guard_s=self._guard_s,
+                batching=hello.batching,
             )
         except HookwireError as exc:
             await abort_with(context, exc)
         connection.bind_loop(asyncio.get_running_loop())
         self._connections[connection.connection_id] = connection
         connection.send(
-            es.ExecutorMessage(welcome=es.WorkerWelcome(connection_id=connection.connection_id))
+            # batching=True: this executor accepts result_batch from any worker.
+            es.ExecutorMessage(
+                welcome=es.WorkerWelcome(connection_id=connection.connection_id, batching=True)
+            )
         )
         reader = asyncio.create_task(self._read_worker(connection, request_iterator))
         try:
@@ -197,6 +201,10 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                 kind = message.WhichOneof("message")
                 if kind == "result":
                     connection.deliver(message.result)
+                elif kind == "result_batch":
+                    # In order, each exactly as a lone result frame would be.
+                    for result in message.result_batch.results:
+                        connection.deliver(result)
                 elif kind == "register":
                     connection.send(
                         es.ExecutorMessage(

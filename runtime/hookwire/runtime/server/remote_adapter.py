@@ -15,6 +15,12 @@ duration as `clock_advance` and classifies TIMEOUT / slow from it, deterministic
 waiting, a generous real-time guard (`virtual_call_guard_s`) stands in for the timeout, since
 virtual time does not pass while the executor waits.
 
+Batching: when the worker said `batching` in its hello, the writer sends every call queued
+while it was busy as one `call_batch` frame (a lone call stays a plain `call`; cancels and acks
+keep their place in the order). Each gRPC message costs far more than its bytes, so with many
+calls in flight this multiplies the calls a stream carries. Results may come back as
+`result_batch` from any worker; `deliver()` is applied to each in order.
+
 Example (wiring, as the executor service does it):
     >>> import asyncio
     >>> from hookwire.runtime.clock import SystemClock
@@ -72,6 +78,7 @@ class WorkerConnection:
         clock: Clock,
         virtual: bool = False,
         virtual_call_guard_s: float = 30.0,
+        batching: bool = False,
     ) -> None:
         if virtual and not isinstance(clock, VirtualClock):
             raise HookwireError(
@@ -83,6 +90,7 @@ class WorkerConnection:
         self.worker_id = worker_id
         self.language = language
         self.virtual = virtual
+        self.batching = batching
         self.hook_names: set[str] = set()
         self._clock = clock
         self._guard_s = virtual_call_guard_s
@@ -126,8 +134,12 @@ class WorkerConnection:
         queued before `close()` are still delivered)."""
         outbox = self._outbox
         while True:
-            while outbox:
-                yield outbox.popleft()
+            if self.batching:
+                while outbox:
+                    yield _take_batch(outbox)
+            else:
+                while outbox:
+                    yield outbox.popleft()
             if self._closed_reason is not None:
                 return
             waiting = asyncio.get_running_loop().create_future()
@@ -226,6 +238,20 @@ class WorkerConnection:
             return result_from_proto(answer.result, "result")
         except HookwireError as exc:
             raise InvalidResult(str(exc)) from None
+
+
+def _take_batch(outbox: deque[es.ExecutorMessage]) -> es.ExecutorMessage:
+    """Pop the next frame: the first message, or, when it and the ones after it are calls, all
+    those consecutive calls as one call_batch (order on the stream is kept)."""
+    first = outbox.popleft()
+    if not outbox or first.WhichOneof("message") != "call" or not outbox[0].HasField("call"):
+        return first
+    batch = es.ExecutorMessage()
+    calls = batch.call_batch.calls
+    calls.append(first.call)
+    while outbox and outbox[0].HasField("call"):
+        calls.append(outbox.popleft().call)
+    return batch
 
 
 class RemoteHookAdapter:

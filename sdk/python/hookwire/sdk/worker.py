@@ -286,6 +286,8 @@ class Worker:
                         language=common_pb2.LANGUAGE_PYTHON,
                         sdk=SDK_NAME,
                         virtual_clock=self.virtual_clock,
+                        # Calls may come as call_batch; results still go back one by one.
+                        batching=True,
                     )
                 )
             )
@@ -365,6 +367,9 @@ class Worker:
             kind = message.WhichOneof("message")
             if kind == "call":
                 self._start_call(session, message.call)
+            elif kind == "call_batch":
+                for one in message.call_batch.calls:
+                    self._start_call(session, one)
             elif kind == "cancel":
                 task = session.tasks.pop(message.cancel.call_id, None)
                 if task is not None:
