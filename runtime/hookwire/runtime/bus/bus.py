@@ -37,6 +37,7 @@ from hookwire.runtime.bus.event import (
     IdSource,
     WireEvents,
     _Stamped,
+    attrs_of,
 )
 from hookwire.runtime.bus.overflow import (
     DEFAULT_CAPACITY,
@@ -258,15 +259,13 @@ class EventBus:
                 self._invalid += 1
             raise
 
-    def _make_attrs(self, **kw: Any) -> EventAttrs:
-        attrs = EventAttrs(**kw)
+    def _validate_attrs(self, attrs: EventAttrs) -> None:
         try:
             attrs.validate()
         except InvalidArgument:
             with self._lock:
                 self._invalid += 1
             raise
-        return attrs
 
     def _check_fields(self, id: object, time_ns: object, ttl_ns: object) -> None:
         problem: InvalidArgument | None = None
@@ -488,26 +487,17 @@ class EventBus:
         elif cls not in _FLAT and payload is not NO_DATA:
             self._check_payload(payload)
         if attrs is None:
-            if (
-                source
-                or source_language
-                or correlation_id
-                or causation_id
-                or metadata
-                or traceparent
-                or tracestate
-            ):
-                attrs = self._make_attrs(
-                    source=source,
-                    source_language=source_language,
-                    correlation_id=correlation_id,
-                    causation_id=causation_id,
-                    metadata=metadata,
-                    traceparent=traceparent,
-                    tracestate=tracestate,
-                )
-            else:
-                attrs = NO_ATTRS
+            attrs = attrs_of(
+                source=source,
+                source_language=source_language,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+                metadata=metadata,
+                traceparent=traceparent,
+                tracestate=tracestate,
+            )
+            if attrs is not NO_ATTRS:
+                self._validate_attrs(attrs)
         if id or time_ns is not None or ttl_ns is not None:
             self._check_fields(id, time_ns, ttl_ns)
         with self._lock:

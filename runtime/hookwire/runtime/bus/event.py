@@ -27,7 +27,16 @@ from hookwire.runtime.json_value import from_proto_value, to_proto_value, valida
 from hookwire.runtime.language import check_language, language_from_proto, language_to_proto
 from hookwire.v1 import common_pb2, event_pb2, json_pb2
 
-__all__ = ["NO_ATTRS", "NO_DATA", "Event", "EventAttrs", "IdSource", "NoData", "WireEvents"]
+__all__ = [
+    "NO_ATTRS",
+    "NO_DATA",
+    "Event",
+    "EventAttrs",
+    "IdSource",
+    "NoData",
+    "WireEvents",
+    "attrs_of",
+]
 
 
 NS_PER_S: Final = 1_000_000_000
@@ -115,6 +124,43 @@ class EventAttrs:
 
 
 NO_ATTRS: Final = EventAttrs()
+
+
+def attrs_of(
+    *,
+    source: str = "",
+    source_language: str = "",
+    correlation_id: str = "",
+    causation_id: str = "",
+    metadata: Mapping[str, str] | None = None,
+    traceparent: str = "",
+    tracestate: str = "",
+) -> EventAttrs:
+    """The shared NO_ATTRS when every attribute is empty (most events), else new EventAttrs.
+
+    Example:
+        >>> attrs_of() is NO_ATTRS, attrs_of(source="s").source
+        (True, 's')
+    """
+    if not (
+        source
+        or source_language
+        or correlation_id
+        or causation_id
+        or metadata
+        or traceparent
+        or tracestate
+    ):
+        return NO_ATTRS
+    return EventAttrs(
+        source=source,
+        source_language=source_language,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        metadata=metadata,
+        traceparent=traceparent,
+        tracestate=tracestate,
+    )
 
 
 class IdSource:
@@ -226,26 +272,15 @@ class Event:
         self.sequence = sequence
         self.ttl_ns = ttl_ns
         if attrs is None:
-            if (
-                source
-                or source_language
-                or correlation_id
-                or causation_id
-                or metadata
-                or traceparent
-                or tracestate
-            ):
-                attrs = EventAttrs(
-                    source=source,
-                    source_language=source_language,
-                    correlation_id=correlation_id,
-                    causation_id=causation_id,
-                    metadata=metadata,
-                    traceparent=traceparent,
-                    tracestate=tracestate,
-                )
-            else:
-                attrs = NO_ATTRS
+            attrs = attrs_of(
+                source=source,
+                source_language=source_language,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+                metadata=metadata,
+                traceparent=traceparent,
+                tracestate=tracestate,
+            )
         self.attrs = attrs
 
     @property
