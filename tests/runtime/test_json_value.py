@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import enum
 from decimal import Decimal
 from typing import Any
 
@@ -9,6 +11,7 @@ import pytest
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import (
     copy_json,
+    fill_proto_object,
     from_proto_object,
     from_proto_value,
     merge_patch,
@@ -18,7 +21,7 @@ from hookwire.runtime.json_value import (
     to_proto_value,
     validate_json,
 )
-from hookwire.v1 import json_pb2
+from hookwire.v1 import hook_pb2, json_pb2
 
 # RFC 7396 Appendix A, written out literally: (original, patch, result).
 RFC7396_APPENDIX_A: list[tuple[Any, Any, Any]] = [
@@ -170,3 +173,61 @@ def test_to_proto_rejects_non_json() -> None:
     assert str(info.value) == "data.a[1]: is not a JSON value (got set)"
     with pytest.raises(InvalidArgument):
         to_proto_value(float("inf"))
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"a": {1, 2}}, "data.a: is not a JSON value (got set)"),
+        ({"a": [1, float("nan")]}, "data.a[1]: must be a finite number, got nan"),
+        ({1: "x"}, "data: object keys must be strings, got 1"),
+        ({"a": {"b": [0, [1, {3: 4}]]}}, "data.a.b[1][1]: object keys must be strings, got 3"),
+        ({"a": Decimal("Infinity")}, "data.a: must be a finite number, got Decimal('Infinity')"),
+        ({"a": ({"b": object},)}, "data.a[0].b: is not a JSON value (got type)"),
+    ],
+)
+def test_to_proto_names_the_path(value: Any, message: str) -> None:
+    # The path is assembled only when something is wrong; it must name the same place as
+    # validate_json does, at any depth, through dicts, lists and tuples.
+    with pytest.raises(InvalidArgument) as info:
+        to_proto_object(value, "data")
+    assert str(info.value) == message
+    ctx_pb = hook_pb2.HookContext()
+    with pytest.raises(InvalidArgument) as info:
+        fill_proto_object(ctx_pb.data, value, "context.data")
+    assert str(info.value) == "context." + message
+
+
+def test_from_proto_names_the_path_of_a_bad_number() -> None:
+    pb = to_proto_object({"a": [1, {"b": 2}]})
+    pb.fields["a"].array_value.values[1].object_value.fields["b"].number_text = "0x1"
+    with pytest.raises(InvalidArgument) as info:
+        from_proto_object(pb, "result.modified.data")
+    assert str(info.value) == (
+        "result.modified.data.a[1].b.number_text: is not a JSON number: '0x1'"
+    )
+
+
+def test_subclasses_of_json_types_convert_as_their_base() -> None:
+    class Flag(enum.IntEnum):
+        ON = 1
+
+    class Name(str):
+        pass
+
+    class Ordered(collections.OrderedDict[str, Any]):
+        pass
+
+    value = Ordered(n=Flag.ON, s=Name("x"), t=(True, 2.5), u=collections.UserDict({"k": None}))
+    back = from_proto_object(to_proto_object(value))
+    assert back == {"n": 1, "s": "x", "t": [True, 2.5], "u": {"k": None}}
+    assert type(back["n"]) is int and type(back["s"]) is str
+    assert to_proto_value(True).WhichOneof("kind") == "bool_value"
+
+
+def test_fill_proto_object_marks_an_empty_object_present() -> None:
+    pb = hook_pb2.HookContext()
+    fill_proto_object(pb.data, {}, "context.data")
+    assert pb.HasField("data")
+    with pytest.raises(InvalidArgument, match=r"context\.data: must be a JSON object, got list"):
+        fill_proto_object(pb.data, [], "context.data")  # type: ignore[arg-type]

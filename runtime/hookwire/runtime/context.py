@@ -16,9 +16,9 @@ from typing import Any
 
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import (
+    fill_proto_object,
     from_proto_object,
     from_proto_value,
-    to_proto_object,
     to_proto_value,
 )
 from hookwire.runtime.language import language_from_proto, language_to_proto
@@ -196,18 +196,24 @@ class HookContext:
 
     def to_proto(self) -> hook_pb2.HookContext:
         """Convert to hookwire.v1.HookContext (timestamp_ns 0 leaves the timestamp unset)."""
-        point, custom = point_to_proto(self.point, "context.point")
-        pb = hook_pb2.HookContext(
-            point=point,  # type: ignore[arg-type]
-            custom_point=custom,
-            language=language_to_proto(self.language, "context.language"),  # type: ignore[arg-type]
-            correlation_id=self.correlation_id,
-        )
-        pb.data.CopyFrom(to_proto_object(self.data, "context.data"))
-        for k, v in self.metadata.items():
-            if not isinstance(k, str) or not isinstance(v, str):
-                raise InvalidArgument("context.metadata", f"keys and values must be strings: {k!r}")
-            pb.metadata[k] = v
+        # Filled in place, field by field: this runs for every call to a remote hook.
+        pb = hook_pb2.HookContext()
+        pb.point, custom = point_to_proto(self.point, "context.point")  # type: ignore[assignment]
+        if custom:
+            pb.custom_point = custom
+        if self.language:
+            pb.language = language_to_proto(self.language, "context.language")  # type: ignore[assignment]
+        if self.correlation_id:
+            pb.correlation_id = self.correlation_id
+        fill_proto_object(pb.data, self.data, "context.data")
+        if self.metadata:
+            metadata = pb.metadata
+            for k, v in self.metadata.items():
+                if not isinstance(k, str) or not isinstance(v, str):
+                    raise InvalidArgument(
+                        "context.metadata", f"keys and values must be strings: {k!r}"
+                    )
+                metadata[k] = v
         if self.component is not None:
             pb.component.CopyFrom(self.component.to_proto())
         if self.timestamp_ns:

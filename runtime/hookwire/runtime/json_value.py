@@ -21,6 +21,7 @@ from hookwire.v1 import json_pb2
 
 __all__ = [
     "copy_json",
+    "fill_proto_object",
     "from_proto_object",
     "from_proto_value",
     "merge_patch",
@@ -175,42 +176,83 @@ def to_proto_value(value: Any, field: str = "value") -> json_pb2.JsonValue:
         '1180591620717411303424'
     """
     pb = json_pb2.JsonValue()
-    _fill(pb, value, field)
+    try:
+        _fill(pb, value)
+    except _BadJson as bad:
+        raise bad.error(field) from None
     return pb
 
 
-def _fill(pb: json_pb2.JsonValue, value: Any, field: str) -> None:
-    if value is None:
-        pb.null_value = json_pb2.JSON_NULL
-    elif isinstance(value, bool):
-        pb.bool_value = value
-    elif isinstance(value, int):
+class _BadJson(Exception):
+    """A non-JSON part found while converting; the path is collected on the way back up, so
+    the conversion itself never formats a path (it runs on every hook call)."""
+
+    def __init__(self, reason: str, suffix: str = "") -> None:
+        self.reason = reason
+        self.parts = [suffix] if suffix else []
+
+    def error(self, field: str) -> InvalidArgument:
+        return InvalidArgument(field + "".join(reversed(self.parts)), self.reason)
+
+
+def _fill(pb: json_pb2.JsonValue, value: Any) -> None:
+    # Exact types first (the common case, cheapest test); subclasses fall through to isinstance.
+    t = type(value)
+    if t is str:
+        pb.string_value = value
+    elif t is int:
         if _INT64_MIN <= value <= _INT64_MAX:
             pb.int_value = value
         else:
             pb.number_text = str(value)
-    elif isinstance(value, float):
+    elif t is dict:
+        obj = pb.object_value
+        obj.SetInParent()
+        _fill_object(obj, value)
+    elif value is None:
+        pb.null_value = json_pb2.JSON_NULL
+    elif t is bool:
+        pb.bool_value = value
+    elif t is float:
         if not math.isfinite(value):
-            raise InvalidArgument(field, f"must be a finite number, got {value!r}")
+            raise _BadJson(f"must be a finite number, got {value!r}")
         pb.double_value = value
-    elif isinstance(value, str):
-        pb.string_value = value
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise InvalidArgument(field, f"must be a finite number, got {value!r}")
-        text = _decimal_text(value)
-        pb.number_text = text
-    elif isinstance(value, (list, tuple)):
+    elif t is list or t is tuple:
         arr = pb.array_value
         arr.SetInParent()
+        add = arr.values.add
         for i, item in enumerate(value):
-            _fill(arr.values.add(), item, f"{field}[{i}]")
+            try:
+                _fill(add(), item)
+            except _BadJson as bad:
+                bad.parts.append(f"[{i}]")
+                raise
+    else:
+        _fill_other(pb, value)
+
+
+def _fill_other(pb: json_pb2.JsonValue, value: Any) -> None:
+    """Subclasses of the JSON types, Decimal and other Mappings / sequences, or not JSON."""
+    if isinstance(value, bool):
+        pb.bool_value = bool(value)
+    elif isinstance(value, int):
+        _fill(pb, int(value))
+    elif isinstance(value, float):
+        _fill(pb, float(value))
+    elif isinstance(value, str):
+        pb.string_value = str(value)
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise _BadJson(f"must be a finite number, got {value!r}")
+        pb.number_text = _decimal_text(value)
+    elif isinstance(value, (list, tuple)):
+        _fill(pb, list(value))
     elif isinstance(value, Mapping):
         obj = pb.object_value
         obj.SetInParent()
-        _fill_object(obj, value, field)
+        _fill_object(obj, value)
     else:
-        raise InvalidArgument(field, f"is not a JSON value (got {type(value).__name__})")
+        raise _BadJson(f"is not a JSON value (got {type(value).__name__})")
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -225,12 +267,16 @@ def _decimal_text(value: Decimal) -> str:
     return format(value, "e")
 
 
-def _fill_object(obj: json_pb2.JsonObject, value: Mapping[Any, Any], field: str) -> None:
+def _fill_object(obj: json_pb2.JsonObject, value: Mapping[Any, Any]) -> None:
     fields = obj.fields
     for key, item in value.items():
-        if not isinstance(key, str):
-            raise InvalidArgument(field, f"object keys must be strings, got {key!r}")
-        _fill(fields[key], item, f"{field}.{key}")
+        if type(key) is not str and not isinstance(key, str):
+            raise _BadJson(f"object keys must be strings, got {key!r}")
+        try:
+            _fill(fields[key], item)
+        except _BadJson as bad:
+            bad.parts.append(f".{key}")
+            raise
 
 
 def to_proto_object(value: Mapping[str, Any], field: str = "value") -> json_pb2.JsonObject:
@@ -239,12 +285,31 @@ def to_proto_object(value: Mapping[str, Any], field: str = "value") -> json_pb2.
     Example:
         >>> to_proto_object({"a": 1}).fields["a"].int_value
         1
+        >>> to_proto_object({"a": [1, {"b": float("nan")}]}, "data")
+        Traceback (most recent call last):
+        ...
+        hookwire.runtime.errors.InvalidArgument: data.a[1].b: must be a finite number, got nan
     """
     if not isinstance(value, Mapping):
         raise InvalidArgument(field, f"must be a JSON object, got {type(value).__name__}")
     obj = json_pb2.JsonObject()
-    _fill_object(obj, value, field)
+    try:
+        _fill_object(obj, value)
+    except _BadJson as bad:
+        raise bad.error(field) from None
     return obj
+
+
+def fill_proto_object(obj: json_pb2.JsonObject, value: Mapping[str, Any], field: str) -> None:
+    """Like `to_proto_object`, writing into `obj` (e.g. a message's JsonObject field) in place,
+    which saves a copy; `obj` is marked present even when `value` is empty."""
+    if not isinstance(value, Mapping):
+        raise InvalidArgument(field, f"must be a JSON object, got {type(value).__name__}")
+    obj.SetInParent()
+    try:
+        _fill_object(obj, value)
+    except _BadJson as bad:
+        raise bad.error(field) from None
 
 
 def from_proto_value(pb: json_pb2.JsonValue, field: str = "value") -> Any:
@@ -256,30 +321,57 @@ def from_proto_value(pb: json_pb2.JsonValue, field: str = "value") -> Any:
         >>> from_proto_value(to_proto_value([1, 2.5, None, {"x": "y"}]))
         [1, 2.5, None, {'x': 'y'}]
     """
+    try:
+        return _read(pb)
+    except _BadJson as bad:
+        raise bad.error(field) from None
+
+
+def _read(pb: json_pb2.JsonValue) -> Any:
     kind = pb.WhichOneof("kind")
+    if kind == "string_value":
+        return pb.string_value
+    if kind == "int_value":
+        return pb.int_value
+    if kind == "object_value":
+        return _read_object(pb.object_value)
     if kind is None or kind == "null_value":
         return None
     if kind == "bool_value":
         return pb.bool_value
-    if kind == "int_value":
-        return pb.int_value
     if kind == "double_value":
         return pb.double_value
-    if kind == "string_value":
-        return pb.string_value
     if kind == "array_value":
-        return [from_proto_value(v, f"{field}[{i}]") for i, v in enumerate(pb.array_value.values)]
-    if kind == "object_value":
-        return from_proto_object(pb.object_value, field)
+        out: list[Any] = []
+        append = out.append
+        for i, v in enumerate(pb.array_value.values):
+            try:
+                append(_read(v))
+            except _BadJson as bad:
+                bad.parts.append(f"[{i}]")
+                raise
+        return out
     text = pb.number_text
     if not _NUMBER_RE.match(text):
-        raise InvalidArgument(f"{field}.number_text", f"is not a JSON number: {text!r}")
+        raise _BadJson(f"is not a JSON number: {text!r}", ".number_text")
     if _INT_RE.match(text):
         return int(text)
     try:
         return Decimal(text)
-    except InvalidOperation as exc:  # pragma: no cover - the grammar check above excludes this
-        raise InvalidArgument(f"{field}.number_text", f"is not a number: {text!r}") from exc
+    except InvalidOperation:  # pragma: no cover - the grammar check above excludes this
+        raise _BadJson(f"is not a number: {text!r}", ".number_text") from None
+
+
+def _read_object(pb: json_pb2.JsonObject) -> dict[str, Any]:
+    out = {}
+    fields = pb.fields
+    for k in fields:  # keys then lookups: upb maps' items() is the slower generic ABC one
+        try:
+            out[k] = _read(fields[k])
+        except _BadJson as bad:
+            bad.parts.append(f".{k}")
+            raise
+    return out
 
 
 def from_proto_object(pb: json_pb2.JsonObject, field: str = "value") -> dict[str, Any]:
@@ -289,4 +381,7 @@ def from_proto_object(pb: json_pb2.JsonObject, field: str = "value") -> dict[str
         >>> from_proto_object(to_proto_object({"n": 2**64}))
         {'n': 18446744073709551616}
     """
-    return {k: from_proto_value(v, f"{field}.{k}") for k, v in pb.fields.items()}
+    try:
+        return _read_object(pb)
+    except _BadJson as bad:
+        raise bad.error(field) from None

@@ -61,13 +61,27 @@ def parse_point(text: str, field: str = "point") -> str:
     )
 
 
+# Points already converted: every remote call encodes its point, and programs use few points.
+# Bounded (cleared when full) since custom point names come from callers.
+_TO_PROTO: dict[str, tuple[int, str]] = {}
+_TO_PROTO_MAX = 4096
+
+
 def point_to_proto(text: str, field: str = "point") -> tuple[int, str]:
     """Return `(HookPoint enum value, custom_point)` for a point's text form."""
+    known = _TO_PROTO.get(text) if type(text) is str else None
+    if known is not None:
+        return known
     text = parse_point(text, field)
     number = _NAME_TO_ENUM.get(text)
     if number is not None:
-        return number, ""
-    return hook_pb2.HOOK_POINT_CUSTOM, text[len(CUSTOM_PREFIX) :]
+        pair = (number, "")
+    else:
+        pair = (hook_pb2.HOOK_POINT_CUSTOM, text[len(CUSTOM_PREFIX) :])
+    if len(_TO_PROTO) >= _TO_PROTO_MAX:
+        _TO_PROTO.clear()
+    _TO_PROTO[text] = pair
+    return pair
 
 
 def point_from_proto(enum_value: int, custom_name: str = "", field: str = "point") -> str:
