@@ -231,3 +231,18 @@ def test_fill_proto_object_marks_an_empty_object_present() -> None:
     assert pb.HasField("data")
     with pytest.raises(InvalidArgument, match=r"context\.data: must be a JSON object, got list"):
         fill_proto_object(pb.data, [], "context.data")  # type: ignore[arg-type]
+
+
+def test_validate_json_accepts_subclasses_of_json_types() -> None:
+    class Key(str):
+        pass
+
+    class Flag(enum.IntEnum):
+        ON = 1
+
+    class Ordered(collections.OrderedDict[str, Any]):
+        pass
+
+    validate_json(Ordered({Key("k"): [Flag.ON, (1.5, Decimal("2"))]}), "data")
+    with pytest.raises(InvalidArgument, match=r"data\.k\[1\]\[0\]: must be a finite number"):
+        validate_json(Ordered({Key("k"): [Flag.ON, (float("-inf"),)]}), "data")

@@ -116,3 +116,40 @@ def test_close_fails_every_call_in_flight_with_worker_gone() -> None:
             await conn.call("h", HookContext("session_start"), 5 * _S)
 
     asyncio.run(main())
+
+
+def test_one_timer_serves_every_deadline_and_answered_calls_do_not_pile_up() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        conn = _conn()
+        out = conn.outgoing()
+
+        async def answered(n: int) -> None:
+            task = asyncio.create_task(conn.call("h", HookContext("session_start"), 60 * _S))
+            call = (await _next(out)).call
+            assert conn.deliver(_answer(call.call_id, n))
+            await task
+
+        for n in range(2000):
+            await answered(n)
+        live = [h for h in loop._scheduled if not h.cancelled()]  # type: ignore[attr-defined]
+        assert len(live) == 1  # one timer for the connection, not one per call
+        # Answered calls' deadlines are dropped as they accumulate, not kept for 60 s.
+        assert len(conn._deadlines) <= 2 * conn.in_flight + 257
+        # A shorter deadline than the armed 60 s one still fires on time.
+        began = loop.time()
+        with pytest.raises(HookTimedOut, match=r"within 0\.03 s"):
+            await conn.call("slow", HookContext("session_start"), 30_000_000)
+        assert 0.025 <= loop.time() - began < 5.0
+        # A long call in flight keeps its deadline after a short one expired before it.
+        long_call = asyncio.create_task(conn.call("h", HookContext("session_start"), 60 * _S))
+        short = asyncio.create_task(conn.call("h", HookContext("session_start"), 20_000_000))
+        with pytest.raises(HookTimedOut):
+            await short
+        assert not long_call.done() and conn.in_flight == 1
+        conn.close("done")
+        with pytest.raises(WorkerGone):
+            await long_call
+        assert [h for h in loop._scheduled if not h.cancelled()] == []  # type: ignore[attr-defined]
+
+    asyncio.run(main())

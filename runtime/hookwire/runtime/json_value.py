@@ -121,6 +121,18 @@ def copy_json(value: Any) -> Any:
     return value
 
 
+class _BadJson(Exception):
+    """A non-JSON part found while converting; the path is collected on the way back up, so
+    the conversion itself never formats a path (it runs on every hook call)."""
+
+    def __init__(self, reason: str, suffix: str = "") -> None:
+        self.reason = reason
+        self.parts = [suffix] if suffix else []
+
+    def error(self, field: str) -> InvalidArgument:
+        return InvalidArgument(field + "".join(reversed(self.parts)), self.reason)
+
+
 def validate_json(value: Any, field: str) -> None:
     """Raise InvalidArgument naming the path (e.g. `data.items[2]`) of the first non-JSON part.
 
@@ -130,27 +142,51 @@ def validate_json(value: Any, field: str) -> None:
         ...
         hookwire.runtime.errors.InvalidArgument: data.a[1]: is not a JSON value (got set)
     """
-    if value is None or isinstance(value, (bool, int, str)):
+    try:
+        _check(value)
+    except _BadJson as bad:
+        raise bad.error(field) from None
+
+
+def _check(value: Any) -> None:
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
         return
-    if isinstance(value, float):
+    if t is dict:
+        for key, item in value.items():
+            if type(key) is not str and not isinstance(key, str):
+                raise _BadJson(f"object keys must be strings, got {key!r}")
+            try:
+                _check(item)
+            except _BadJson as bad:
+                bad.parts.append(f".{key}")
+                raise
+        return
+    if t is list or t is tuple:
+        for i, item in enumerate(value):
+            try:
+                _check(item)
+            except _BadJson as bad:
+                bad.parts.append(f"[{i}]")
+                raise
+        return
+    if t is float or isinstance(value, float):
         if not math.isfinite(value):
-            raise InvalidArgument(field, f"must be a finite number, got {value!r}")
+            raise _BadJson(f"must be a finite number, got {value!r}")
+        return
+    if isinstance(value, (bool, int, str)):
         return
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise InvalidArgument(field, f"must be a finite number, got {value!r}")
+            raise _BadJson(f"must be a finite number, got {value!r}")
         return
     if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            validate_json(item, f"{field}[{i}]")
+        _check(list(value))
         return
     if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidArgument(field, f"object keys must be strings, got {key!r}")
-            validate_json(item, f"{field}.{key}")
+        _check(dict(value))
         return
-    raise InvalidArgument(field, f"is not a JSON value (got {type(value).__name__})")
+    raise _BadJson(f"is not a JSON value (got {type(value).__name__})")
 
 
 def validate_json_object(value: Any, field: str) -> dict[str, Any]:
@@ -181,18 +217,6 @@ def to_proto_value(value: Any, field: str = "value") -> json_pb2.JsonValue:
     except _BadJson as bad:
         raise bad.error(field) from None
     return pb
-
-
-class _BadJson(Exception):
-    """A non-JSON part found while converting; the path is collected on the way back up, so
-    the conversion itself never formats a path (it runs on every hook call)."""
-
-    def __init__(self, reason: str, suffix: str = "") -> None:
-        self.reason = reason
-        self.parts = [suffix] if suffix else []
-
-    def error(self, field: str) -> InvalidArgument:
-        return InvalidArgument(field + "".join(reversed(self.parts)), self.reason)
 
 
 def _fill(pb: json_pb2.JsonValue, value: Any) -> None:

@@ -33,6 +33,7 @@ Example (wiring, as the executor service does it):
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
 from collections import deque
 from collections.abc import AsyncIterator
@@ -54,12 +55,7 @@ class WorkerGone(HookFailed):
 
 
 class _Expired(Exception):
-    """Set on a call's future by its timer: the worker did not answer in time."""
-
-
-def _expire(future: asyncio.Future[es.HookCallResult]) -> None:
-    if not future.done():
-        future.set_exception(_Expired())
+    """Set on a call's future by the deadline timer: the worker did not answer in time."""
 
 
 class WorkerConnection:
@@ -102,6 +98,12 @@ class WorkerConnection:
         self._ids = itertools.count(1)
         self._closed_reason: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Deadlines of calls in flight, (loop time, call id), and ONE timer for the earliest:
+        # a timer per call (armed, then cancelled by nearly every answer) costs more than the
+        # rest of the call's bookkeeping. Entries of answered calls are dropped lazily.
+        self._deadlines: list[tuple[float, int]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = float("inf")
 
     @property
     def closed(self) -> bool:
@@ -164,6 +166,10 @@ class WorkerConnection:
         for future in pending.values():
             if not future.done():
                 future.set_exception(WorkerGone(reason))
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer, self._timer_at = None, float("inf")
+        self._deadlines.clear()
         self._wake_writer()
 
     async def call(self, hook_name: str, ctx: HookContext, timeout_ns: int) -> HookResult:
@@ -187,9 +193,13 @@ class WorkerConnection:
         self._outbox.append(message)
         self._wake_writer()
         wait_s = self._guard_s if self.virtual else timeout_ns / _NS
-        # A timer handle rather than asyncio.timeout(): no context manager, no task
-        # bookkeeping, one cancel on the way out.
-        timer = loop.call_at(loop.time() + wait_s, _expire, future)
+        deadline = loop.time() + wait_s
+        deadlines = self._deadlines
+        heapq.heappush(deadlines, (deadline, call_id))
+        if len(deadlines) > 2 * len(self._pending) + 256:
+            self._compact()
+        if deadline < self._timer_at:
+            self._arm(loop, deadline)
         try:
             answer = await future
         except _Expired:
@@ -200,18 +210,44 @@ class WorkerConnection:
             ) from None
         except asyncio.CancelledError:
             # The executor (or the Execute RPC's deadline) gave up: tell the worker to stop.
-            timer.cancel()
             self._abandon(call_id)
             raise
-        except BaseException:
-            timer.cancel()
-            raise
-        timer.cancel()
         return self._outcome(hook_name, answer)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_at(when, self._expire_due)
+        self._timer_at = when
+
+    def _expire_due(self) -> None:
+        """The timer: fail the calls whose deadline passed, drop answered ones, re-arm."""
+        self._timer, self._timer_at = None, float("inf")
+        deadlines, pending = self._deadlines, self._pending
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while deadlines and (deadlines[0][0] <= now or deadlines[0][1] not in pending):
+            _, call_id = heapq.heappop(deadlines)
+            future = pending.get(call_id)
+            if future is not None and not future.done():
+                future.set_exception(_Expired())
+        if deadlines:
+            self._arm(loop, deadlines[0][0])
+
+    def _compact(self) -> None:
+        """Drop the entries of answered calls (amortized: runs once the heap is mostly those)."""
+        pending = self._pending
+        self._deadlines = [d for d in self._deadlines if d[1] in pending]
+        heapq.heapify(self._deadlines)
 
     def _abandon(self, call_id: int) -> None:
         if self._pending.pop(call_id, None) is not None:
             self.send(es.ExecutorMessage(cancel=es.CancelCall(call_id=call_id)))
+        if not self._pending and self._timer is not None:
+            # Nothing left to time out (rare path, unlike an answer): leave no timer behind.
+            self._timer.cancel()
+            self._timer, self._timer_at = None, float("inf")
+            self._deadlines.clear()
 
     def _outcome(self, hook_name: str, answer: es.HookCallResult) -> HookResult:
         if self.virtual and answer.HasField("clock_advance"):
