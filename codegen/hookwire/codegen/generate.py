@@ -18,6 +18,7 @@ from pathlib import Path
 
 TARGETS = ("python", "lua", "js")
 LUA_PLUGIN = "hookwire.codegen.lua"
+JSWIRE_PLUGIN = "hookwire.codegen.jswire"
 JS_SOURCES = Path(__file__).with_name("js")
 
 
@@ -49,6 +50,7 @@ def generate(root: Path) -> None:
             (out / sub).mkdir(parents=True)
         conv = _plugin_script(tmpdir, "hwpyconvert", "hookwire.codegen.pyconvert")
         lua = _plugin_script(tmpdir, "hwlua", LUA_PLUGIN)
+        jswire = _plugin_script(tmpdir, "hwjswire", JSWIRE_PLUGIN)
         cmd = [
             sys.executable, "-m", "grpc_tools.protoc", f"-I{proto}",
             f"--python_out={out / 'python'}",
@@ -62,6 +64,8 @@ def generate(root: Path) -> None:
             f"--plugin=protoc-gen-es={es_plugin}",
             "--es_opt=target=js+dts,import_extension=js",
             f"--es_out={out / 'js'}",
+            f"--plugin=protoc-gen-hwjswire={jswire}",
+            f"--hwjswire_out={out / 'js'}",
             *files,
         ]  # fmt: skip
         print(f"protoc: {len(files)} proto files -> python, lua, js", flush=True)
