@@ -6,8 +6,10 @@ commands on stdin to drive its executor in-process.
 
 - Remote JS hook round trip (executor -> worker stream -> JS hook -> result), measured on the
   server: `executor.aexecute` on the server's own loop, so no Execute RPC is in the figure.
-  Sequential p50 / p99 (goal p50 <= 300 us), beside the same executor calling one local no-op
-  hook.
+  Sequential p50 / p99 (goal p50 <= 300 us), beside a bare grpcio bidi stream echoed by node and
+  the same executor calling one local no-op hook. The server runs on the loop `hookwire serve`
+  uses by default (uvloop when installed); the sequential figure is repeated on asyncio's own
+  loop, with its own bare-stream baseline, in a second server process.
 - The same with 64 calls in flight on ONE worker connection (the worker stream's
   multiplexing): calls/s (goal >= 10,000/s).
 - The end-to-end path from a JS client (`sdk/js/bench/bench.mjs`): Execute RPC -> executor ->
@@ -38,22 +40,27 @@ EVENTS = 200_000
 PUBLISH_BATCH = 1000
 
 
-def _start_server() -> tuple[subprocess.Popen[str], str, str]:
-    """The server helper (`_serve` below) in its own process; returns it, its address and the
-    address of its raw bidi echo baseline."""
+def _start_server(loop: str = "auto") -> tuple[subprocess.Popen[str], str, str]:
+    """The server helper (`_serve` below) in its own process, on the event loop `loop` ("auto"
+    is what `hookwire serve` runs on); returns it, its address and the address of its raw bidi
+    echo baseline."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.bench_js", "serve"],
+        [sys.executable, "-m", "bench.bench_js", "serve", loop],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
     assert proc.stdout is not None
-    match = re.search(r"serving on (\S+) raw (\S+)", proc.stdout.readline())
+    match = re.search(r"serving on (\S+) raw (\S+) loop (\S+)", proc.stdout.readline())
     if match is None:
         proc.kill()
         raise RuntimeError("the bench server did not print its address")
+    _LOOPS[proc.pid] = match.group(3)
     return proc, match.group(1), match.group(2)
+
+
+_LOOPS: dict[int, str] = {}  # server helper pid -> the event loop it runs on
 
 
 def _ask(proc: subprocess.Popen[str], **command: Any) -> dict[str, Any]:
@@ -134,6 +141,38 @@ def _roundtrip(server: subprocess.Popen[str], address: str, raw: str) -> dict[st
             _stop(worker)
 
 
+def _sequential(loop: str) -> dict[str, Any]:
+    """The sequential round trip and its bare-stream baseline on a server running `loop`."""
+    server, address, raw = _start_server(loop)
+    try:
+        echo = _node("echo", raw)
+        try:
+            assert echo.stdout is not None
+            assert json.loads(echo.stdout.readline()).get("ready")
+            out: dict[str, Any] = {"raw_seq": _ask(server, cmd="raw_seq", n=ROUND_TRIPS)}
+        finally:
+            _stop(echo)
+        worker = _node("worker", address)
+        try:
+            assert worker.stdout is not None
+            assert json.loads(worker.stdout.readline()).get("ready")
+            assert _ask(server, cmd="wait_hook")["hooks"] == ["bench_js"]
+            out["seq"] = _ask(server, cmd="seq", n=ROUND_TRIPS)
+        finally:
+            if worker.stdin is not None:
+                worker.stdin.close()
+            _stop(worker)
+        out["loop"] = _LOOPS[server.pid]
+        return out
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            _stop(server)
+
+
 def _subscriber(address: str) -> dict[str, Any]:
     from hookwire.sdk import Client
 
@@ -164,6 +203,7 @@ def _verdict(ok: bool) -> str:
 
 def run() -> None:
     server, address, raw = _start_server()
+    loop = _LOOPS[server.pid]
     try:
         rows = _roundtrip(server, address, raw)
         sub = _subscriber(address)
@@ -175,13 +215,16 @@ def run() -> None:
         except subprocess.TimeoutExpired:
             _stop(server)
     seq, local, mux, lm = rows["seq"], rows["local_seq"], rows["mux"], rows["local_mux"]
+    rs, rm = rows["raw_seq"], rows["raw_mux"]
     print(f"remote JS hook round trip, executor -> worker -> result ({seq['n']} calls)")
-    print("  measured in the server process: executor.aexecute on its loop, no Execute RPC")
+    print(
+        "  measured in the server process: executor.aexecute on its loop, no Execute RPC; "
+        f"server on {loop} (as `hookwire serve` runs by default)"
+    )
     print(
         f"  sequential: p50 {seq['p50_us']:6.0f} us  p99 {seq['p99_us']:6.0f} us  "
         f"(goal p50 <= 300 us: {_verdict(seq['p50_us'] <= 300)})"
     )
-    rs, rm = rows["raw_seq"], rows["raw_mux"]
     print(
         f"    baseline, bare grpcio bidi stream, node echoes: p50 {rs['p50_us']:.0f} us  "
         f"p99 {rs['p99_us']:.0f} us; ratio of p50s {seq['p50_us'] / rs['p50_us']:.2f}"
@@ -190,6 +233,18 @@ def run() -> None:
         f"    baseline, same executor, one local no-op hook: p50 {local['p50_us']:.1f} us  "
         f"p99 {local['p99_us']:.1f} us"
     )
+    print(
+        f"    server CPU (all threads) per call: {seq['cpu_us']:.0f} us; "
+        f"bare stream {rs['cpu_us']:.0f} us"
+    )
+    if loop != "asyncio":
+        other = _sequential("asyncio")
+        os_, ors = other["seq"], other["raw_seq"]
+        print(
+            f"  the same on asyncio's own loop (`hookwire serve --loop asyncio`): p50 "
+            f"{os_['p50_us']:.0f} us  p99 {os_['p99_us']:.0f} us; bare stream p50 "
+            f"{ors['p50_us']:.0f} us; ratio of p50s {os_['p50_us'] / ors['p50_us']:.2f}"
+        )
     print(
         f"  {mux['n']:,} calls, {IN_FLIGHT} in flight on ONE worker connection: "
         f"{mux['per_s']:,.0f} calls/s, server busy {mux['server_cpu']:.0%} "
@@ -241,13 +296,16 @@ async def _serve() -> None:
     from hookwire.runtime.context import HookContext
     from hookwire.runtime.results import Outcome
     from hookwire.runtime.server import HookwireServer, ServerConfig
+    from hookwire.runtime.server.event_loop import loop_name
 
     server = HookwireServer(config=ServerConfig(port=0, max_publish_batch=PUBLISH_BATCH))
     server.registry.register(lambda ctx: None, name="local_noop", point="custom:bench.local")
     address = await server.start()
     pipe = _RawPipe()
     raw = await pipe.serve()
-    print(f"serving on {address} raw {raw}", flush=True)
+    print(
+        f"serving on {address} raw {raw} loop {loop_name(asyncio.get_running_loop())}", flush=True
+    )
     loop = asyncio.get_running_loop()
     executor = server.executor
     while line := await loop.run_in_executor(None, sys.stdin.readline):
@@ -260,12 +318,19 @@ async def _serve() -> None:
             for _ in range(min(200, n)):
                 await pipe.echo()
             times = []
+            cpu0 = time.process_time()
             for _ in range(n):
                 t0 = time.perf_counter_ns()
                 await pipe.echo()
                 times.append((time.perf_counter_ns() - t0) / 1000)
+            cpu_us = (time.process_time() - cpu0) / n * 1e6
             times.sort()
-            answer = {"n": n, "p50_us": times[n // 2], "p99_us": times[n * 99 // 100]}
+            answer = {
+                "n": n,
+                "p50_us": times[n // 2],
+                "p99_us": times[n * 99 // 100],
+                "cpu_us": cpu_us,
+            }
         elif cmd["cmd"] == "raw_mux":
             n, depth = cmd["n"], cmd["depth"]
             raw_todo = iter(range(n))
@@ -293,16 +358,19 @@ async def _serve() -> None:
                 await executor.aexecute(point, ctx)
             times = []
             clock = time.perf_counter_ns
+            cpu0 = time.process_time()
             for _ in range(n):
                 t0 = clock()
                 execution = await executor.aexecute(point, ctx)
                 times.append((clock() - t0) / 1000)
+            cpu_us = (time.process_time() - cpu0) / n * 1e6
             times.sort()
             answer = {
                 "n": n,
                 "p50_us": times[n // 2],
                 "p99_us": times[min(n - 1, n * 99 // 100)],
                 "hook": execution.trace[0].hook_name if execution.trace else "",
+                "cpu_us": cpu_us,
             }
         elif cmd["cmd"] == "mux":
             n, depth = cmd["n"], cmd["depth"]
@@ -445,7 +513,8 @@ class _RawPipe:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["serve"]:
-        raise SystemExit("usage: python -m bench.bench_js serve")
+    if len(sys.argv) != 3 or sys.argv[1] != "serve":
+        raise SystemExit("usage: python -m bench.bench_js serve auto|uvloop|asyncio")
+    from hookwire.runtime.server.event_loop import run as run_on
 
-    asyncio.run(_serve())
+    run_on(_serve(), sys.argv[2])

@@ -80,7 +80,9 @@ def test_cli_serves_prints_address_and_stops_on_sigterm() -> None:
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        match = re.match(r"hookwire serving on (127\.0\.0\.1:\d+) \(insecure, token auth\)", line)
+        match = re.match(
+            r"hookwire serving on (127\.0\.0\.1:\d+) \(insecure, token auth, uvloop\)", line
+        )
         assert match, line
         with Client(match.group(1), token="t0k") as client:
             assert client.execute("session_start", {}).result.kind == "CONTINUE"

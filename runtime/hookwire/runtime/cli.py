@@ -2,7 +2,7 @@
 
 Example:
     $ hookwire serve --port 0 --host 127.0.0.1 --token s3cret
-    hookwire serving on 127.0.0.1:41327 (insecure, token auth)
+    hookwire serving on 127.0.0.1:41327 (insecure, token auth, uvloop)
 
 The first line on stdout is always "hookwire serving on HOST:PORT ..." so that a parent process
 started with `--port 0` can read the bound port. SIGINT / SIGTERM shut down gracefully.
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from hookwire.runtime.errors import HookwireError, InvalidArgument
 from hookwire.runtime.server.config import DEFAULT_MAX_MESSAGE_BYTES, ServerConfig
+from hookwire.runtime.server.event_loop import LOOPS, loop_name, run
 
 __all__ = ["build_parser", "main"]
 
@@ -49,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--shutdown-grace", type=float, default=10.0, help="seconds to drain on shutdown"
+    )
+    serve.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default="auto",
+        help="event loop: uvloop, asyncio, or auto = uvloop when installed (default)",
     )
     return parser
 
@@ -83,11 +90,12 @@ async def _serve(config: ServerConfig) -> None:
     address = await server.start()
     mode = "TLS" if config.tls_cert_pem else "insecure"
     auth = "token auth" if config.token else "no auth"
-    print(f"hookwire serving on {address} ({mode}, {auth})", flush=True)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    # Handlers first: a parent may send SIGTERM as soon as it has read the line below.
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    print(f"hookwire serving on {address} ({mode}, {auth}, {loop_name(loop)})", flush=True)
     await stop.wait()
     print("hookwire: shutting down (draining)", flush=True)
     await server.stop()
@@ -98,10 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = config_from_args(args)
+        run(_serve(config), args.loop)
     except HookwireError as exc:
         print(f"hookwire: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(_serve(config))
     return 0
 
 

@@ -41,6 +41,7 @@ from hookwire.runtime.executor import Executor
 from hookwire.runtime.registry import Registry
 from hookwire.runtime.server.auth import TokenAuthInterceptor
 from hookwire.runtime.server.config import ServerConfig
+from hookwire.runtime.server.event_loop import new_event_loop
 from hookwire.runtime.server.event_service import EventBusService
 from hookwire.runtime.server.executor_service import ExecutorService
 from hookwire.v1 import (
@@ -189,11 +190,16 @@ class ServerThread:
     """
 
     def __init__(
-        self, setup: Callable[[HookwireServer], None] | None = None, **kwargs: Any
+        self,
+        setup: Callable[[HookwireServer], None] | None = None,
+        *,
+        loop: str = "auto",
+        **kwargs: Any,
     ) -> None:
         self._kwargs = kwargs
         self._setup = setup
-        self.loop = asyncio.new_event_loop()
+        # uvloop when installed, as `hookwire serve` (see event_loop.py).
+        self.loop = new_event_loop(loop)
         self._thread = threading.Thread(
             target=self.loop.run_forever, daemon=True, name="hookwire-server"
         )
