@@ -214,20 +214,46 @@ export function rbytes(r, end, where) {
   return r.b.subarray(s, e);
 }
 
+// Short ASCII strings (field values and JSON keys repeat from call to call) are looked up in
+// a small cache by a hash of their bytes: creating a string costs far more than comparing a
+// few bytes, and a cached string is already internalized when it becomes an object key.
+const CACHE_SIZE = 4096;
+const CACHED_MAX = 32;
+const cache = new Array(CACHE_SIZE).fill("");
+const scratch = [];
+for (let n = 0; n <= CACHED_MAX; n++) scratch.push(new Array(n).fill(0));
+
+function asciiString(b, s, e) {
+  const n = e - s;
+  let h = n;
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c > 0x7f) return undefined;
+    h = (Math.imul(h, 31) + c) | 0;
+  }
+  const slot = (h ^ (h >>> 12)) & (CACHE_SIZE - 1);
+  const hit = cache[slot];
+  if (hit.length === n) {
+    let i = 0;
+    while (i < n && hit.charCodeAt(i) === b[s + i]) i++;
+    if (i === n) return hit;
+  }
+  const codes = scratch[n];
+  for (let i = 0; i < n; i++) codes[i] = b[s + i];
+  const str = String.fromCharCode.apply(null, codes);
+  cache[slot] = str;
+  return str;
+}
+
 export function rstring(r, end, where) {
   const e = len(r, end, where);
   const b = r.b;
   const s = r.p;
   r.p = e;
-  if (e - s <= 32) {
-    let ascii = true;
-    for (let i = s; i < e; i++) {
-      if (b[i] > 0x7f) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) return String.fromCharCode.apply(null, b.subarray(s, e));
+  if (e - s <= CACHED_MAX) {
+    if (e === s) return "";
+    const str = asciiString(b, s, e);
+    if (str !== undefined) return str;
   }
   try {
     return UTF8.decode(b.subarray(s, e));

@@ -17,6 +17,24 @@ export function codec(schema) {
 }
 
 /**
+ * Serializer / deserializer pair over generated straight-line codecs (`encodeX` / `decodeX` of
+ * generated/js/.../<file>_wire.js), drop-in for `codec(XSchema)` and several times faster. `encode`
+ * also takes plain objects shaped like the message (docs/js-sdk.md, "Wire codecs").
+ * @example
+ *   import { decodeExecutorMessage, encodeExecutorMessage } from ".../executor_service_wire.js";
+ *   const exec = wireCodec(encodeExecutorMessage, decodeExecutorMessage);
+ */
+export function wireCodec(encode, decode) {
+  return {
+    serialize: (msg) => {
+      const bytes = encode(msg);
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
+    deserialize: decode,
+  };
+}
+
+/**
  * A grpc-js Client for `address` with the SDK's connection options.
  * @param {{address: string, token?: string, tls?: boolean | {rootCert?: string | Buffer, serverName?: string}, channelOptions?: object}} options
  */

@@ -22,7 +22,6 @@ import { Language } from "../../../generated/js/hookwire/v1/common_pb.js";
 import { UniversalEventSchema } from "../../../generated/js/hookwire/v1/event_pb.js";
 import { PublishRequestSchema } from "../../../generated/js/hookwire/v1/event_service_pb.js";
 import {
-  ExecutorMessageSchema,
   HookCallResultBatchSchema,
   HookCallResultSchema,
   HookErrorSchema,
@@ -31,6 +30,12 @@ import {
   WorkerHelloSchema,
   WorkerMessageSchema,
 } from "../../../generated/js/hookwire/v1/executor_service_pb.js";
+import {
+  decodeExecutorMessage,
+  decodeWorkerMessage,
+  encodeExecutorMessage,
+  encodeWorkerMessage,
+} from "../../../generated/js/hookwire/v1/executor_service_wire.js";
 import {
   BreakerConfigSchema,
   FailurePolicy,
@@ -42,7 +47,7 @@ import { contextFromProto, pointToProto } from "./context.js";
 import { fromGrpcError, HookwireError } from "./errors.js";
 import { describe, toJsonValue } from "./json.js";
 import { InvalidResultError, msToDuration, nsToDuration, resultToProto } from "./results.js";
-import { callMetadata, codec, openChannel } from "./transport.js";
+import { callMetadata, openChannel, wireCodec } from "./transport.js";
 
 export const SDK_NAME = "hookwire-js/0.1.0";
 const CONNECT = "/hookwire.v1.ExecutorService/Connect";
@@ -108,8 +113,9 @@ export class Worker extends EventEmitter {
     this._idleWaiters = [];
     /** Executor-assigned id of the current connection ("" when disconnected). */
     this.connectionId = "";
-    this._msg = codec(WorkerMessageSchema);
-    this._exec = codec(ExecutorMessageSchema);
+    // The stream's hot path: generated straight-line codecs instead of reflective ones.
+    this._msg = wireCodec(encodeWorkerMessage, decodeWorkerMessage);
+    this._exec = wireCodec(encodeExecutorMessage, decodeExecutorMessage);
     // Batching (see the top of this file): whether the executor accepts resultBatch, the
     // results held for the end of this turn, and whether their flush is scheduled.
     this._peerBatching = false;
