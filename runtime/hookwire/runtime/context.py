@@ -196,8 +196,14 @@ class HookContext:
 
     def to_proto(self) -> hook_pb2.HookContext:
         """Convert to hookwire.v1.HookContext (timestamp_ns 0 leaves the timestamp unset)."""
-        # Filled in place, field by field: this runs for every call to a remote hook.
         pb = hook_pb2.HookContext()
+        self.fill_proto(pb)
+        return pb
+
+    def fill_proto(self, pb: hook_pb2.HookContext) -> None:
+        """Write this context into `pb` (an empty HookContext, e.g. a field of a message being
+        built), which saves the copy that `field.CopyFrom(ctx.to_proto())` would make."""
+        # Field by field, skipping defaults: this runs for every call to a remote hook.
         pb.point, custom = point_to_proto(self.point, "context.point")  # type: ignore[assignment]
         if custom:
             pb.custom_point = custom
@@ -223,10 +229,9 @@ class HookContext:
         if self.operation is not None:
             pb.operation.CopyFrom(self.operation.to_proto())
         if self.parent is not None:
-            pb.parent.CopyFrom(self.parent.to_proto())
+            self.parent.fill_proto(pb.parent)
         if self.distributed is not None:
             pb.distributed.CopyFrom(self.distributed.to_proto())
-        return pb
 
     @classmethod
     def from_proto(cls, pb: hook_pb2.HookContext) -> HookContext:

@@ -296,8 +296,16 @@ def _fill_object(obj: json_pb2.JsonObject, value: Mapping[Any, Any]) -> None:
     for key, item in value.items():
         if type(key) is not str and not isinstance(key, str):
             raise _BadJson(f"object keys must be strings, got {key!r}")
+        # Strings and small ints inline: most leaves are one of them, and a call per leaf
+        # is a good part of the cost of a small context.
+        t = type(item)
         try:
-            _fill(fields[key], item)
+            if t is str:
+                fields[key].string_value = item
+            elif t is int and _INT64_MIN <= item <= _INT64_MAX:
+                fields[key].int_value = item
+            else:
+                _fill(fields[key], item)
         except _BadJson as bad:
             bad.parts.append(f".{key}")
             raise
@@ -327,7 +335,7 @@ def to_proto_object(value: Mapping[str, Any], field: str = "value") -> json_pb2.
 def fill_proto_object(obj: json_pb2.JsonObject, value: Mapping[str, Any], field: str) -> None:
     """Like `to_proto_object`, writing into `obj` (e.g. a message's JsonObject field) in place,
     which saves a copy; `obj` is marked present even when `value` is empty."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise InvalidArgument(field, f"must be a JSON object, got {type(value).__name__}")
     obj.SetInParent()
     try:

@@ -182,7 +182,7 @@ class WorkerConnection:
         call = message.call
         call.call_id = call_id
         call.hook_name = hook_name
-        call.context.CopyFrom(ctx.to_proto())
+        ctx.fill_proto(call.context)
         timeout = call.timeout
         timeout.seconds, timeout.nanos = divmod(timeout_ns, _NS)
         if self.virtual:
