@@ -6,13 +6,10 @@
 // holds (int beyond 2^63, long decimals) travel as their decimal text and come back as a
 // `JsonNumberText`. `null` is an explicit JSON null; `undefined` (or a missing member) is absent.
 
-import { create } from "@bufbuild/protobuf";
-import {
-  JsonArraySchema,
-  JsonNull,
-  JsonObjectSchema,
-  JsonValueSchema,
-} from "../../../generated/js/hookwire/v1/json_pb.js";
+import { JsonNull } from "../../../generated/js/hookwire/v1/json_pb.js";
+// The generated zero messages (deep-equal to create(XSchema)), filled in place: a message a
+// hook result builds costs an object literal, not a reflective create().
+import { new_JsonArray, new_JsonObject, new_JsonValue } from "../../../generated/js/hookwire/v1/json_wire.js";
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -70,7 +67,13 @@ function isPlainObject(v) {
  */
 export function toJsonValue(value, path = "value") {
   if (value === undefined) return undefined;
-  return create(JsonValueSchema, { kind: kindOf(value, path) });
+  return jsonValue(kindOf(value, path));
+}
+
+function jsonValue(kind) {
+  const message = new_JsonValue();
+  message.kind = kind;
+  return message;
 }
 
 function kindOf(value, path) {
@@ -95,14 +98,14 @@ function kindOf(value, path) {
       if (Array.isArray(value)) {
         return {
           case: "arrayValue",
-          value: create(JsonArraySchema, {
-            values: value.map((v, i) => {
+          value: jsonArray(
+            value.map((v, i) => {
               if (v === undefined) {
                 throw new JsonConversionError(`${path}[${i}]`, "undefined is not a JSON value (use null)");
               }
-              return create(JsonValueSchema, { kind: kindOf(v, `${path}[${i}]`) });
+              return jsonValue(kindOf(v, `${path}[${i}]`));
             }),
-          }),
+          ),
         };
       }
       if (value instanceof JsonNumberText) return { case: "numberText", value: value.text };
@@ -130,9 +133,20 @@ export function toJsonObject(obj, path = "value") {
   for (const key of Object.keys(obj)) {
     const v = obj[key];
     if (v === undefined) continue;
-    fields[key] = create(JsonValueSchema, { kind: kindOf(v, `${path}.${key}`) });
+    const item = jsonValue(kindOf(v, `${path}.${key}`));
+    // "__proto__" is a member like any other, not the object's prototype.
+    if (key === "__proto__") Object.defineProperty(fields, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else fields[key] = item;
   }
-  return create(JsonObjectSchema, { fields });
+  const message = new_JsonObject();
+  message.fields = fields;
+  return message;
+}
+
+function jsonArray(values) {
+  const message = new_JsonArray();
+  message.values = values;
+  return message;
 }
 
 /**

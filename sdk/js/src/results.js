@@ -9,16 +9,14 @@ import { DurationSchema } from "@bufbuild/protobuf/wkt";
 import {
   CacheResultSchema,
   CancelResultSchema,
-  ContinueResultSchema,
   ForkOperationSchema,
   ForkResultSchema,
-  HookResultSchema,
-  ModifiedResultSchema,
   RedirectResultSchema,
   ReplaceResultSchema,
   RetryResultSchema,
   SkippedResultSchema,
 } from "../../../generated/js/hookwire/v1/hook_pb.js";
+import { new_ContinueResult, new_HookResult, new_ModifiedResult } from "../../../generated/js/hookwire/v1/hook_wire.js";
 import { describe, fromJsonObject, fromJsonValue, toJsonObject, toJsonValue } from "./json.js";
 
 const BRAND = Symbol("hookwire.result");
@@ -175,9 +173,7 @@ export function skipped(reason) {
  * Throws InvalidResultError for anything else.
  */
 export function resultToProto(value) {
-  if (value === undefined || value === null) {
-    return create(HookResultSchema, { kind: { case: "continue", value: create(ContinueResultSchema) } });
-  }
+  if (value === undefined || value === null) return hookResult({ case: "continue", value: new_ContinueResult() });
   if (!(value instanceof HookResult)) {
     throw new InvalidResultError(
       `hook returned ${describe(value)}; return undefined/null (continue) or a result built with the SDK helpers`,
@@ -186,11 +182,15 @@ export function resultToProto(value) {
   let kind;
   switch (value.kind) {
     case "continue":
-      kind = { case: "continue", value: create(ContinueResultSchema) };
+      kind = { case: "continue", value: new_ContinueResult() };
       break;
-    case "modified":
-      kind = { case: "modified", value: create(ModifiedResultSchema, { data: toJsonObject(value.data, "data") }) };
+    case "modified": {
+      // The hot kinds are built from the generated zero messages (deep-equal to create()).
+      const modifiedResult = new_ModifiedResult();
+      modifiedResult.data = toJsonObject(value.data, "data");
+      kind = { case: "modified", value: modifiedResult };
       break;
+    }
     case "cancel":
       kind = { case: "cancel", value: create(CancelResultSchema, { reason: value.reason }) };
       break;
@@ -228,7 +228,13 @@ export function resultToProto(value) {
     default:
       throw new InvalidResultError(`unknown result kind ${value.kind}`);
   }
-  return create(HookResultSchema, { kind });
+  return hookResult(kind);
+}
+
+function hookResult(kind) {
+  const message = new_HookResult();
+  message.kind = kind;
+  return message;
 }
 
 /**

@@ -165,3 +165,30 @@ test("plain objects encode like the create()d message (absent fields are default
   // 64-bit fields also take numbers and decimal strings, as protobuf-es's writer does.
   assert.equal(hex(codecs.get("hookwire.v1.HookCall").encode({ callId: 300, clockNowUnixNanos: "-1" })), "08ac0228ffffffffffffffffff01");
 });
+
+test("SDK results built from the generated zero messages equal create()'s", async () => {
+  const { toJsonObject, toJsonValue } = await import("../src/json.js");
+  const { modified, resultToProto } = await import("../src/results.js");
+  const hookPb = await import("../../../generated/js/hookwire/v1/hook_pb.js");
+  const value = (kind) => create(jsonPb.JsonValueSchema, { kind });
+  const expectedData = create(jsonPb.JsonObjectSchema, {
+    fields: {
+      n: value({ case: "intValue", value: 1n }),
+      list: value({ case: "arrayValue", value: create(jsonPb.JsonArraySchema, { values: [value({ case: "stringValue", value: "x" })] }) }),
+    },
+  });
+  assert.deepStrictEqual(toJsonObject({ n: 1, list: ["x"] }), expectedData);
+  assert.deepStrictEqual(toJsonValue(null), value({ case: "nullValue", value: 0 }));
+  assert.deepStrictEqual(
+    resultToProto(modified({ n: 1, list: ["x"] })),
+    create(hookPb.HookResultSchema, { kind: { case: "modified", value: create(hookPb.ModifiedResultSchema, { data: expectedData }) } }),
+  );
+  assert.deepStrictEqual(
+    resultToProto(undefined),
+    create(hookPb.HookResultSchema, { kind: { case: "continue", value: create(hookPb.ContinueResultSchema) } }),
+  );
+  // A "__proto__" member is a member, not the prototype of the fields record.
+  const withProto = toJsonObject(JSON.parse('{"__proto__": 5}'));
+  assert.deepStrictEqual(Object.keys(withProto.fields), ["__proto__"]);
+  assert.equal(Object.getPrototypeOf(withProto.fields), Object.prototype);
+});
