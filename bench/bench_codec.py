@@ -8,6 +8,11 @@
 - Lua: the generated Lua codec under lupa, through bench/bench_codec_lua.py (``measure()`` if it
   has one, otherwise its ``lua_runtime()``).
 
+- JS worker stream: protobuf-es against the generated straight-line codecs
+  (generated/js/**/*_wire.js) on the worker's two hot messages, in one node process
+  (sdk/js/bench/codec.mjs): decode ExecutorMessage{call} with a small context, encode
+  WorkerMessage{result: modified}.
+
 The message is bench_codec_lua.typical_context() (nested data, 10 metadata entries), so every
 language encodes the same bytes. Goal (#2): Lua within 3x of protobuf-es.
 
@@ -33,20 +38,28 @@ REPEATS = 5
 
 _JS = """
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-const [moduleUrl, hex, n, repeats] = process.argv.slice(1);
+const [moduleUrl, wireUrl, hex, n, repeats] = process.argv.slice(1);
 const { HookContextSchema } = await import(moduleUrl);
+const { decodeHookContext, encodeHookContext } = await import(wireUrl);
 const bytes = Uint8Array.from(Buffer.from(hex, "hex"));
 const once = Buffer.from(toBinary(HookContextSchema, fromBinary(HookContextSchema, bytes)));
-let best = Infinity;
-for (let r = 0; r < Number(repeats) + 1; r++) {
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < Number(n); i++) {
-    toBinary(HookContextSchema, fromBinary(HookContextSchema, bytes));
+const wireOnce = Buffer.from(encodeHookContext(decodeHookContext(bytes)));
+function best(roundtrip) {
+  let us = Infinity;
+  for (let r = 0; r < Number(repeats) + 1; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < Number(n); i++) roundtrip();
+    const t = Number(process.hrtime.bigint() - t0) / 1000 / Number(n);
+    if (r > 0) us = Math.min(us, t);  // round 0 warms up the JIT
   }
-  const us = Number(process.hrtime.bigint() - t0) / 1000 / Number(n);
-  if (r > 0) best = Math.min(best, us);  // round 0 warms up the JIT
+  return us;
 }
-console.log(JSON.stringify({ us_per_op: best, same_bytes: once.toString("hex") === hex }));
+const es = best(() => toBinary(HookContextSchema, fromBinary(HookContextSchema, bytes)));
+const wire = best(() => encodeHookContext(decodeHookContext(bytes)));
+console.log(JSON.stringify({
+  us_per_op: es, wire_us_per_op: wire,
+  same_bytes: once.toString("hex") === hex && wireOnce.toString("hex") === hex,
+}));
 """
 
 
@@ -98,13 +111,16 @@ def json_format_us(data: bytes) -> float:
     return best_us(loop, N // 4)
 
 
-def js_us(data: bytes) -> float:
+def js_us(data: bytes) -> tuple[float, float]:
+    """protobuf-es and generated-codec encode+decode times (us), measured in one node run."""
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("node is not on PATH")
     module = (ROOT / "generated" / "js" / "hookwire" / "v1" / "hook_pb.js").as_uri()
+    wire = (ROOT / "generated" / "js" / "hookwire" / "v1" / "hook_wire.js").as_uri()
+    args = [module, wire, data.hex(), str(N * 5), str(REPEATS)]
     done = subprocess.run(
-        [node, "--input-type=module", "-e", _JS, module, data.hex(), str(N * 5), str(REPEATS)],
+        [node, "--input-type=module", "-e", _JS, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -113,8 +129,25 @@ def js_us(data: bytes) -> float:
     )
     result = json.loads(done.stdout)
     if not result["same_bytes"]:
-        raise RuntimeError("protobuf-es re-encoding differs from protobuf's bytes")
-    return float(result["us_per_op"])
+        raise RuntimeError("a JS re-encoding differs from protobuf's bytes")
+    return float(result["us_per_op"]), float(result["wire_us_per_op"])
+
+
+def js_wire() -> dict[str, dict[str, float]]:
+    """protobuf-es vs generated codec timings of sdk/js/bench/codec.mjs (one process)."""
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("node is not on PATH")
+    done = subprocess.run(
+        [node, str(ROOT / "sdk" / "js" / "bench" / "codec.mjs")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    result: dict[str, dict[str, float]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def lua_us(data: bytes) -> float | None:
@@ -151,14 +184,29 @@ def run() -> None:
     py = python_us(data)
     conv = converter_us(data)
     via_json = json_format_us(data)
-    js = js_us(data)
+    js, js_wire_us = js_us(data)
     lua = lua_us(data)
+    wire = js_wire()
     print(f"message: typical HookContext (nested data, 10 metadata entries), {len(data)} bytes")
     print(f"python protobuf (upb)        encode+decode: {py:8.2f} us")
     print(f"python pydantic converters   from_pb+to_pb: {conv:8.2f} us")
     print(f"python via json_format       dict+validate: {via_json:8.2f} us (baseline)")
     print(f"ratio converters / json_format: {conv / via_json:.2f}x")
     print(f"js protobuf-es               encode+decode: {js:8.2f} us")
+    print(
+        f"js generated wire codec      encode+decode: {js_wire_us:8.2f} us"
+        f" ({js / js_wire_us:.2f}x faster than protobuf-es)"
+    )
+    print("js worker stream, protobuf-es vs generated straight-line codec (same process):")
+    for label, key in (
+        ("decode ExecutorMessage{call}  ", "decode_call_us"),
+        ("encode WorkerMessage{result}  ", "encode_result_us"),
+    ):
+        row = wire[key]
+        print(
+            f"  {label} {row['protobuf_es']:6.2f} us -> {row['generated']:6.2f} us"
+            f"  ({row['ratio']:.2f}x faster)"
+        )
     if lua is None:
         print("lua generated codec: not available (no generated/lua or bench_codec_lua)")
         return
