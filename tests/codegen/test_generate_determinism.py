@@ -65,6 +65,10 @@ def test_every_target_is_produced(two_runs: tuple[dict[str, bytes], dict[str, by
         "python/hookwire/v1/py.typed",
         "js/hookwire/v1/hook_pb.js",
         "js/hookwire/v1/hook_pb.d.ts",
+        "js/hookwire/v1/hook_wire.js",
+        "js/hookwire/v1/hook_wire.d.ts",
+        "js/hookwire/wire_runtime.js",
+        "js/google/protobuf/timestamp_wire.js",
     ):
         assert expected in first, expected
     assert any(name.startswith("lua/") for name in first)
