@@ -192,3 +192,23 @@ test("SDK results built from the generated zero messages equal create()'s", asyn
   assert.deepStrictEqual(Object.keys(withProto.fields), ["__proto__"]);
   assert.equal(Object.getPrototypeOf(withProto.fields), Object.prototype);
 });
+
+test("the generated .d.ts files type the codecs (tsc --strict), and a misuse does not compile", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const { existsSync, rmSync, writeFileSync } = await import("node:fs");
+  const tsc = join(ROOT, "node_modules", ".bin", "tsc");
+  assert.ok(existsSync(tsc), "typescript is missing from node_modules");
+  const dir = join(ROOT, "sdk", "js", "test-support");
+  const args = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck", "--types", "node"];
+  const good = spawnSync(tsc, [...args, "wire_types_check.ts"], { cwd: dir, encoding: "utf8" });
+  assert.equal(good.status, 0, good.stdout + good.stderr);
+  const bad = join(dir, "_wire_types_misuse.ts");
+  writeFileSync(bad, readFileSync(join(dir, "wire_types_check.ts"), "utf8").replace('case: "result"', 'case: "nope"'));
+  try {
+    const r = spawnSync(tsc, [...args, "_wire_types_misuse.ts"], { cwd: dir, encoding: "utf8" });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stdout, /nope/);
+  } finally {
+    rmSync(bad, { force: true });
+  }
+});
