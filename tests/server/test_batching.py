@@ -174,3 +174,64 @@ def test_python_sdk_worker_takes_call_batches_and_answers_each(
     results = asyncio.run(main())
     assert "call_batch" in sent, sent
     assert results == [Modified({"i": i, "doubled": i * 2}) for i in range(N)]
+
+
+def test_python_sdk_worker_answers_results_queued_together_as_one_result_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hookwire.sdk import Worker
+    from hookwire.sdk import worker as worker_module
+
+    frames: list[tuple[str, int]] = []
+
+    class Recording:
+        """The worker's stream call, recording the kind and result count of each frame."""
+
+        def __init__(self, call: Any) -> None:
+            self._call = call
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._call, name)
+
+        async def write(self, message: es.WorkerMessage) -> None:
+            kind = message.WhichOneof("message") or ""
+            n = len(message.result_batch.results) if kind == "result_batch" else 1
+            frames.append((kind, n))
+            await self._call.write(message)
+
+    class RecordingSession(worker_module._Session):
+        def __init__(self, call: Any) -> None:
+            super().__init__(Recording(call))
+
+    monkeypatch.setattr(worker_module, "_Session", RecordingSession)
+
+    async def main() -> tuple[list[object], list[object]]:
+        server = HookwireServer(config=ServerConfig(port=0, shutdown_grace_s=2.0))
+        await server.start()
+        try:
+            worker = Worker(server.address, worker_id="py")
+
+            @worker.hook(POINT, timeout_ms=5_000)
+            def triple(ctx: HookContext) -> Modified:  # sync: answered inline, queued together
+                return Modified({"tripled": ctx.data["i"] * 3})
+
+            async with worker:
+                runs = [
+                    server.executor.aexecute(POINT, HookContext(POINT, {"i": i})) for i in range(N)
+                ]
+                together = await asyncio.wait_for(asyncio.gather(*runs), 10.0)
+                alone = await server.executor.aexecute(POINT, HookContext(POINT, {"i": 100}))
+            return [e.result for e in together], [alone.result]
+        finally:
+            await server.stop()
+
+    together, alone = asyncio.run(main())
+    assert together == [Modified({"i": i, "tripled": i * 3}) for i in range(N)]
+    assert alone == [Modified({"i": 100, "tripled": 300})]
+    results = [(kind, n) for kind, n in frames if kind in ("result", "result_batch")]
+    # Every answer went back exactly once, and the calls that came together went back in
+    # fewer frames than calls; the lone call's answer is a plain result frame.
+    assert sum(n for _, n in results) == N + 1, frames
+    assert any(kind == "result_batch" for kind, _ in results), frames
+    assert len(results) < N + 1, frames
+    assert results[-1] == ("result", 1), frames

@@ -72,6 +72,7 @@ class _Session:
         self.acks: dict[int, asyncio.Future[es.RegisterHooksAck]] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.connection_id = ""
+        self.peer_batching = False  # the executor's welcome said it takes result_batch
 
 
 class Worker:
@@ -286,7 +287,8 @@ class Worker:
                         language=common_pb2.LANGUAGE_PYTHON,
                         sdk=SDK_NAME,
                         virtual_clock=self.virtual_clock,
-                        # Calls may come as call_batch; results still go back one by one.
+                        # Calls may come as call_batch; results queued together go back as
+                        # one result_batch when the executor's welcome says it takes them.
                         batching=True,
                     )
                 )
@@ -302,6 +304,7 @@ class Worker:
             if welcome.WhichOneof("message") != "welcome":
                 raise FailedPrecondition("welcome", "the executor did not welcome this worker")
             session.connection_id = welcome.welcome.connection_id
+            session.peer_batching = welcome.welcome.batching
             self._session = session
             reader = asyncio.create_task(self._read(session))
             specs = self.registry.hooks()
@@ -348,12 +351,23 @@ class Worker:
             raise error_from_status(ack.code or "UNKNOWN", ack.error)
 
     async def _write(self, session: _Session) -> None:
+        outbox, call = session.outbox, session.call
         while True:
-            message = await session.outbox.get()
-            if message is None:
-                await session.call.done_writing()
+            message = await outbox.get()
+            while message is not None:
+                if session.peer_batching and message.HasField("result") and not outbox.empty():
+                    # Results queued while the last frame was written (a call_batch of sync
+                    # hooks, many async hooks finishing together) share one frame.
+                    message, after = _result_batch(message, outbox)
+                else:
+                    after = _NOTHING
+                await call.write(message)
+                if after is _NOTHING:
+                    break
+                message = after
+            else:
+                await call.done_writing()
                 return
-            await session.call.write(message)
 
     async def _read(self, session: _Session) -> None:
         call = session.call
@@ -485,6 +499,28 @@ class Worker:
             session.tasks.pop(call.call_id, None)
         _finish(out, vc)
         session.outbox.put_nowait(es.WorkerMessage(result=out))
+
+
+_NOTHING: Any = object()
+
+
+def _result_batch(
+    first: es.WorkerMessage, outbox: asyncio.Queue[es.WorkerMessage | None]
+) -> tuple[es.WorkerMessage, es.WorkerMessage | None]:
+    """`first` (a result) and the results queued right behind it as one result_batch frame,
+    and the message that stopped the run (`_NOTHING` when the queue ran dry; None = the end).
+    Order on the stream is kept: the run stops at the first message that is not a result."""
+    batch = es.WorkerMessage()
+    results = batch.result_batch.results
+    results.append(first.result)
+    after: es.WorkerMessage | None = _NOTHING
+    while not outbox.empty():
+        message = outbox.get_nowait()
+        if message is None or not message.HasField("result"):
+            after = message
+            break
+        results.append(message.result)
+    return (batch if len(results) > 1 else first), after
 
 
 def _log_refusal(fut: asyncio.Future[es.RegisterHooksAck]) -> None:
