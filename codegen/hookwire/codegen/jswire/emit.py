@@ -378,6 +378,20 @@ class _Module:
             "  }",
         ]
 
+    def write_oneof(self, m: Message, oneof: str, members: list[Field]) -> list[str]:
+        group = safe(camel(oneof))
+        lines = [f"  v = m.{group};", "  if (v !== undefined) {", "    switch (v.case) {"]
+        for f in members:
+            where = _js(f"{m.full_name}.{f.name}")
+            lines += [
+                f'      case "{local_name(f)}": {{',
+                f"        vu32(w, {_tag(f.number, f.wire_type)});",
+                *self.write_value(f, where, "v.value", "        "),
+                "        break;",
+                "      }",
+            ]
+        return [*lines, "    }", "  }"]
+
     def writer(self, m: Message) -> list[str]:
         where = _js(m.full_name)
         lines = [f"export function write_{m.key}(w, m) {{"]
@@ -389,8 +403,17 @@ class _Module:
                 "  }",
                 "  let v;",
             ]
-        for f in m.fields:
-            lines += self.write_field(m, f)
+        done: set[str] = set()
+        for i, f in enumerate(m.fields):
+            if f.oneof is not None and f.oneof not in done:
+                members = [g for g in m.fields if g.oneof == f.oneof]
+                if list(m.fields[i : i + len(members)]) == members:
+                    # Contiguous in number order: one switch writes whichever is set.
+                    done.add(f.oneof)
+                    lines += self.write_oneof(m, f.oneof, members)
+                    continue
+            if f.oneof is None or f.oneof not in done:
+                lines += self.write_field(m, f)
         lines += ["  if (m.$unknown !== undefined) wunknown(w, m.$unknown);", "}", ""]
         return lines
 

@@ -479,15 +479,23 @@ function varint64(w, n) {
   vu64(w, Number(u & U32), Number(u >> 32n));
 }
 
+// Small values (most ids, counts and JSON integers) skip BigInt arithmetic.
 export function wint64(w, v, where) {
-  varint64(w, big(v, where, "int64", MIN64, MAX64));
+  if (typeof v === "bigint" && v >= 0n && v <= 0x7fffffffn) vu32(w, Number(v));
+  else varint64(w, big(v, where, "int64", MIN64, MAX64));
 }
 
 export function wuint64(w, v, where) {
-  varint64(w, big(v, where, "uint64", 0n, MAXU64));
+  if (typeof v === "bigint" && v >= 0n && v <= 0x7fffffffn) vu32(w, Number(v));
+  else varint64(w, big(v, where, "uint64", 0n, MAXU64));
 }
 
 export function wsint64(w, v, where) {
+  if (typeof v === "bigint" && v >= -0x40000000n && v <= 0x3fffffffn) {
+    const x = Number(v);
+    vu32(w, ((x << 1) ^ (x >> 31)) >>> 0);
+    return;
+  }
   const n = big(v, where, "sint64", MIN64, MAX64);
   varint64(w, BigInt.asUintN(64, (n << 1n) ^ (n >> 63n)));
 }

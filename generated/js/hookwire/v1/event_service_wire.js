@@ -331,32 +331,37 @@ export function write_OverflowStrategy(w, m) {
   }
   let v;
   v = m.strategy;
-  if (v !== undefined && v.case === "dropOldest") {
-    vu32(w, 10);
-    const at = fork(w);
-    write_DropOldest(w, v.value);
-    join(w, at);
-  }
-  v = m.strategy;
-  if (v !== undefined && v.case === "dropNewest") {
-    vu32(w, 18);
-    const at = fork(w);
-    write_DropNewest(w, v.value);
-    join(w, at);
-  }
-  v = m.strategy;
-  if (v !== undefined && v.case === "backpressure") {
-    vu32(w, 26);
-    const at = fork(w);
-    write_Backpressure(w, v.value);
-    join(w, at);
-  }
-  v = m.strategy;
-  if (v !== undefined && v.case === "sample") {
-    vu32(w, 34);
-    const at = fork(w);
-    write_Sample(w, v.value);
-    join(w, at);
+  if (v !== undefined) {
+    switch (v.case) {
+      case "dropOldest": {
+        vu32(w, 10);
+        const at = fork(w);
+        write_DropOldest(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "dropNewest": {
+        vu32(w, 18);
+        const at = fork(w);
+        write_DropNewest(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "backpressure": {
+        vu32(w, 26);
+        const at = fork(w);
+        write_Backpressure(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "sample": {
+        vu32(w, 34);
+        const at = fork(w);
+        write_Sample(w, v.value);
+        join(w, at);
+        break;
+      }
+    }
   }
   if (m.$unknown !== undefined) wunknown(w, m.$unknown);
 }

@@ -411,18 +411,23 @@ export function write_HookCallResult(w, m) {
     wuint64(w, v, "hookwire.v1.HookCallResult.call_id");
   }
   v = m.outcome;
-  if (v !== undefined && v.case === "result") {
-    vu32(w, 18);
-    const at = fork(w);
-    write_HookResult(w, v.value);
-    join(w, at);
-  }
-  v = m.outcome;
-  if (v !== undefined && v.case === "error") {
-    vu32(w, 26);
-    const at = fork(w);
-    write_HookError(w, v.value);
-    join(w, at);
+  if (v !== undefined) {
+    switch (v.case) {
+      case "result": {
+        vu32(w, 18);
+        const at = fork(w);
+        write_HookResult(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "error": {
+        vu32(w, 26);
+        const at = fork(w);
+        write_HookError(w, v.value);
+        join(w, at);
+        break;
+      }
+    }
   }
   v = m.clockAdvance;
   if (v !== undefined) {
@@ -542,46 +547,51 @@ export function write_WorkerMessage(w, m) {
   }
   let v;
   v = m.message;
-  if (v !== undefined && v.case === "hello") {
-    vu32(w, 10);
-    const at = fork(w);
-    write_WorkerHello(w, v.value);
-    join(w, at);
-  }
-  v = m.message;
-  if (v !== undefined && v.case === "register") {
-    vu32(w, 18);
-    const at = fork(w);
-    write_RegisterHooks(w, v.value);
-    join(w, at);
-  }
-  v = m.message;
-  if (v !== undefined && v.case === "unregister") {
-    vu32(w, 26);
-    const at = fork(w);
-    write_UnregisterHooks(w, v.value);
-    join(w, at);
-  }
-  v = m.message;
-  if (v !== undefined && v.case === "result") {
-    vu32(w, 34);
-    const at = fork(w);
-    write_HookCallResult(w, v.value);
-    join(w, at);
-  }
-  v = m.message;
-  if (v !== undefined && v.case === "publish") {
-    vu32(w, 42);
-    const at = fork(w);
-    write_PublishRequest(w, v.value);
-    join(w, at);
-  }
-  v = m.message;
-  if (v !== undefined && v.case === "resultBatch") {
-    vu32(w, 50);
-    const at = fork(w);
-    write_HookCallResultBatch(w, v.value);
-    join(w, at);
+  if (v !== undefined) {
+    switch (v.case) {
+      case "hello": {
+        vu32(w, 10);
+        const at = fork(w);
+        write_WorkerHello(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "register": {
+        vu32(w, 18);
+        const at = fork(w);
+        write_RegisterHooks(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "unregister": {
+        vu32(w, 26);
+        const at = fork(w);
+        write_UnregisterHooks(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "result": {
+        vu32(w, 34);
+        const at = fork(w);
+        write_HookCallResult(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "publish": {
+        vu32(w, 42);
+        const at = fork(w);
+        write_PublishRequest(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "resultBatch": {
+        vu32(w, 50);
+        const at = fork(w);
+        write_HookCallResultBatch(w, v.value);
+        join(w, at);
+        break;
+      }
+    }
   }
   if (m.$unknown !== undefined) wunknown(w, m.$unknown);
 }
@@ -943,39 +953,44 @@ export function write_ExecutorMessage(w, m) {
   }
   let v;
   v = m.message;
-  if (v !== undefined && v.case === "welcome") {
-    vu32(w, 10);
-    const at = fork(w);
-    write_WorkerWelcome(w, v.value);
-    join(w, at);
-  }
-  v = m.message;
-  if (v !== undefined && v.case === "registerAck") {
-    vu32(w, 18);
-    const at = fork(w);
-    write_RegisterHooksAck(w, v.value);
-    join(w, at);
-  }
-  v = m.message;
-  if (v !== undefined && v.case === "call") {
-    vu32(w, 26);
-    const at = fork(w);
-    write_HookCall(w, v.value);
-    join(w, at);
-  }
-  v = m.message;
-  if (v !== undefined && v.case === "cancel") {
-    vu32(w, 34);
-    const at = fork(w);
-    write_CancelCall(w, v.value);
-    join(w, at);
-  }
-  v = m.message;
-  if (v !== undefined && v.case === "callBatch") {
-    vu32(w, 42);
-    const at = fork(w);
-    write_HookCallBatch(w, v.value);
-    join(w, at);
+  if (v !== undefined) {
+    switch (v.case) {
+      case "welcome": {
+        vu32(w, 10);
+        const at = fork(w);
+        write_WorkerWelcome(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "registerAck": {
+        vu32(w, 18);
+        const at = fork(w);
+        write_RegisterHooksAck(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "call": {
+        vu32(w, 26);
+        const at = fork(w);
+        write_HookCall(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "cancel": {
+        vu32(w, 34);
+        const at = fork(w);
+        write_CancelCall(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "callBatch": {
+        vu32(w, 42);
+        const at = fork(w);
+        write_HookCallBatch(w, v.value);
+        join(w, at);
+        break;
+      }
+    }
   }
   if (m.$unknown !== undefined) wunknown(w, m.$unknown);
 }

@@ -1073,67 +1073,72 @@ export function write_HookResult(w, m) {
   }
   let v;
   v = m.kind;
-  if (v !== undefined && v.case === "continue") {
-    vu32(w, 10);
-    const at = fork(w);
-    write_ContinueResult(w, v.value);
-    join(w, at);
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "modified") {
-    vu32(w, 18);
-    const at = fork(w);
-    write_ModifiedResult(w, v.value);
-    join(w, at);
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "cancel") {
-    vu32(w, 26);
-    const at = fork(w);
-    write_CancelResult(w, v.value);
-    join(w, at);
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "redirect") {
-    vu32(w, 34);
-    const at = fork(w);
-    write_RedirectResult(w, v.value);
-    join(w, at);
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "replace") {
-    vu32(w, 42);
-    const at = fork(w);
-    write_ReplaceResult(w, v.value);
-    join(w, at);
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "retry") {
-    vu32(w, 50);
-    const at = fork(w);
-    write_RetryResult(w, v.value);
-    join(w, at);
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "fork") {
-    vu32(w, 58);
-    const at = fork(w);
-    write_ForkResult(w, v.value);
-    join(w, at);
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "cache") {
-    vu32(w, 66);
-    const at = fork(w);
-    write_CacheResult(w, v.value);
-    join(w, at);
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "skipped") {
-    vu32(w, 74);
-    const at = fork(w);
-    write_SkippedResult(w, v.value);
-    join(w, at);
+  if (v !== undefined) {
+    switch (v.case) {
+      case "continue": {
+        vu32(w, 10);
+        const at = fork(w);
+        write_ContinueResult(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "modified": {
+        vu32(w, 18);
+        const at = fork(w);
+        write_ModifiedResult(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "cancel": {
+        vu32(w, 26);
+        const at = fork(w);
+        write_CancelResult(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "redirect": {
+        vu32(w, 34);
+        const at = fork(w);
+        write_RedirectResult(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "replace": {
+        vu32(w, 42);
+        const at = fork(w);
+        write_ReplaceResult(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "retry": {
+        vu32(w, 50);
+        const at = fork(w);
+        write_RetryResult(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "fork": {
+        vu32(w, 58);
+        const at = fork(w);
+        write_ForkResult(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "cache": {
+        vu32(w, 66);
+        const at = fork(w);
+        write_CacheResult(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "skipped": {
+        vu32(w, 74);
+        const at = fork(w);
+        write_SkippedResult(w, v.value);
+        join(w, at);
+        break;
+      }
+    }
   }
   if (m.$unknown !== undefined) wunknown(w, m.$unknown);
 }

@@ -53,48 +53,53 @@ export function write_JsonValue(w, m) {
   }
   let v;
   v = m.kind;
-  if (v !== undefined && v.case === "nullValue") {
-    vu32(w, 8);
-    wint32(w, v.value, "hookwire.v1.JsonValue.null_value");
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "boolValue") {
-    vu32(w, 16);
-    wbool(w, v.value);
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "intValue") {
-    vu32(w, 24);
-    wsint64(w, v.value, "hookwire.v1.JsonValue.int_value");
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "doubleValue") {
-    vu32(w, 33);
-    wdouble(w, v.value, "hookwire.v1.JsonValue.double_value");
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "stringValue") {
-    vu32(w, 42);
-    wstring(w, v.value);
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "arrayValue") {
-    vu32(w, 50);
-    const at = fork(w);
-    write_JsonArray(w, v.value);
-    join(w, at);
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "objectValue") {
-    vu32(w, 58);
-    const at = fork(w);
-    write_JsonObject(w, v.value);
-    join(w, at);
-  }
-  v = m.kind;
-  if (v !== undefined && v.case === "numberText") {
-    vu32(w, 66);
-    wstring(w, v.value);
+  if (v !== undefined) {
+    switch (v.case) {
+      case "nullValue": {
+        vu32(w, 8);
+        wint32(w, v.value, "hookwire.v1.JsonValue.null_value");
+        break;
+      }
+      case "boolValue": {
+        vu32(w, 16);
+        wbool(w, v.value);
+        break;
+      }
+      case "intValue": {
+        vu32(w, 24);
+        wsint64(w, v.value, "hookwire.v1.JsonValue.int_value");
+        break;
+      }
+      case "doubleValue": {
+        vu32(w, 33);
+        wdouble(w, v.value, "hookwire.v1.JsonValue.double_value");
+        break;
+      }
+      case "stringValue": {
+        vu32(w, 42);
+        wstring(w, v.value);
+        break;
+      }
+      case "arrayValue": {
+        vu32(w, 50);
+        const at = fork(w);
+        write_JsonArray(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "objectValue": {
+        vu32(w, 58);
+        const at = fork(w);
+        write_JsonObject(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "numberText": {
+        vu32(w, 66);
+        wstring(w, v.value);
+        break;
+      }
+    }
   }
   if (m.$unknown !== undefined) wunknown(w, m.$unknown);
 }
