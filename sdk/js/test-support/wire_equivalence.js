@@ -52,7 +52,7 @@ const UINT32 = [0, 1, 127, 128, 2 ** 32 - 1, 2 ** 31, 16383, 16384, 2 ** 28];
 const INT64 = [0n, 1n, -1n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 31n, -(2n ** 31n), 2n ** 32n, 2n ** 35n + 7n, -(2n ** 40n)];
 const UINT64 = [0n, 1n, 2n ** 64n - 1n, 2n ** 63n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 31n, 127n, 128n];
 const DOUBLES = [0, -0, NaN, Infinity, -Infinity, 1.5, -2.25, Number.MIN_VALUE, Number.MAX_VALUE, 1e-300, 0.1];
-const STRINGS = ["", "a", "hello world", "é", "€uro", "😀 non-BMP 𝄞", "\u0000nul", "\uFEFFbom", "x".repeat(42), "y".repeat(43), "z".repeat(200), "ü".repeat(50), "😀".repeat(70)];
+const STRINGS = ["", "a", "hello world", "lone \uD800 surrogate", "\uDC00", "x".repeat(40) + "\uD83D", "é", "€uro", "😀 non-BMP 𝄞", "\u0000nul", "\uFEFFbom", "x".repeat(42), "y".repeat(43), "z".repeat(200), "ü".repeat(50), "😀".repeat(70)];
 
 function randomString(r) {
   if (r.chance(0.7)) return r.pick(STRINGS);
