@@ -322,13 +322,8 @@ def to_proto_object(value: Mapping[str, Any], field: str = "value") -> json_pb2.
         ...
         hookwire.runtime.errors.InvalidArgument: data.a[1].b: must be a finite number, got nan
     """
-    if not isinstance(value, Mapping):
-        raise InvalidArgument(field, f"must be a JSON object, got {type(value).__name__}")
     obj = json_pb2.JsonObject()
-    try:
-        _fill_object(obj, value)
-    except _BadJson as bad:
-        raise bad.error(field) from None
+    fill_proto_object(obj, value, field)
     return obj
 
 
