@@ -1,36 +1,34 @@
 // The hookwire client: execute points, publish and subscribe to events, read hooks and breakers.
+//
+// Requests are plain objects written by the generated straight-line encoders and answers are
+// read by the generated decoders (generated/js/hookwire/v1/*_wire.js, docs/generate.md), then
+// turned into the client's plain forms inside the deserializer: a malformed answer (bad bytes,
+// a missing execution, a JSON value without a kind) fails the call as a HookwireError INTERNAL
+// naming the message and field, never as a crash in a stream callback.
 
-import { create } from "@bufbuild/protobuf";
-import { DurationSchema, TimestampSchema } from "@bufbuild/protobuf/wkt";
-import { Language, TraceContextSchema } from "../../../generated/js/hookwire/v1/common_pb.js";
-import { UniversalEventSchema } from "../../../generated/js/hookwire/v1/event_pb.js";
+import { Language } from "../../../generated/js/hookwire/v1/common_pb.js";
 import {
-  BackpressureSchema,
-  DropNewestSchema,
-  DropOldestSchema,
-  EventBatchSchema,
-  OverflowStrategySchema,
-  PublishRequestSchema,
-  PublishResponseSchema,
-  SampleSchema,
-  SubscribeRequestSchema,
-} from "../../../generated/js/hookwire/v1/event_service_pb.js";
+  decodeEventBatch,
+  decodePublishResponse,
+  encodePublishRequest,
+  encodeSubscribeRequest,
+} from "../../../generated/js/hookwire/v1/event_service_wire.js";
 import {
-  ExecuteRequestSchema,
-  ExecuteResponseSchema,
-  GetBreakerStateRequestSchema,
-  GetBreakerStateResponseSchema,
-  ListHooksRequestSchema,
-  ListHooksResponseSchema,
-  ResetBreakerRequestSchema,
-  ResetBreakerResponseSchema,
-} from "../../../generated/js/hookwire/v1/executor_service_pb.js";
+  decodeExecuteResponse,
+  decodeGetBreakerStateResponse,
+  decodeListHooksResponse,
+  decodeResetBreakerResponse,
+  encodeExecuteRequest,
+  encodeGetBreakerStateRequest,
+  encodeListHooksRequest,
+  encodeResetBreakerRequest,
+} from "../../../generated/js/hookwire/v1/executor_service_wire.js";
 import { BreakerState, FailurePolicy, HookOutcome } from "../../../generated/js/hookwire/v1/hook_pb.js";
-import { contextFromProto, contextToProto, languageName, pointFromProto, pointToProto } from "./context.js";
+import { contextFromProto, contextToWire, languageName, nsToTimestamp, optString, pointFromProto, pointToProto, stringMap } from "./context.js";
 import { fromGrpcError, HookwireError } from "./errors.js";
 import { describe, fromJsonValue, toJsonValue } from "./json.js";
-import { durationToMs, msToDuration, resultFromProto } from "./results.js";
-import { callMetadata, callOptions, codec, openChannel } from "./transport.js";
+import { durationToMs, resultFromProto } from "./results.js";
+import { callMetadata, callOptions, openChannel, wireCodec } from "./transport.js";
 
 const EXEC = "/hookwire.v1.ExecutorService/";
 const BUS = "/hookwire.v1.EventBusService/";
@@ -56,14 +54,12 @@ export class HookwireClient {
     this._md = baseMetadata;
   }
 
-  _unary(method, reqSchema, resSchema, request, opts = {}) {
-    const req = codec(reqSchema);
-    const res = codec(resSchema);
+  _unary(method, codec, request, opts = {}) {
     return new Promise((resolve, reject) => {
       this._client.makeUnaryRequest(
         method,
-        req.serialize,
-        res.deserialize,
+        codec.serialize,
+        codec.deserialize,
         request,
         callMetadata(this._md, opts),
         callOptions(opts.deadlineMs),
@@ -82,15 +78,7 @@ export class HookwireClient {
    * @param {{deadlineMs?: number, correlationId?: string, traceparent?: string, tracestate?: string}} [opts]
    */
   async execute(context, opts = {}) {
-    const request = create(ExecuteRequestSchema, { context: contextToProto(context) });
-    const response = await this._unary(EXEC + "Execute", ExecuteRequestSchema, ExecuteResponseSchema, request, opts);
-    const execution = response.execution;
-    return {
-      result: resultFromProto(execution.result),
-      context: execution.context ? contextFromProto(execution.context) : undefined,
-      trace: execution.trace.map(traceEntry),
-      execution,
-    };
+    return this._unary(EXEC + "Execute", EXECUTE, { context: contextToWire(context) }, opts);
   }
 
   /**
@@ -103,9 +91,9 @@ export class HookwireClient {
    */
   async publish(events, opts = {}) {
     if (!Array.isArray(events)) throw new TypeError(`events: must be an array, got ${describe(events)}`);
-    const request = create(PublishRequestSchema, { events: events.map((e, i) => eventToProto(e, `events[${i}]`)) });
-    const response = await this._unary(BUS + "Publish", PublishRequestSchema, PublishResponseSchema, request, opts);
-    return response.sequences;
+    const wire = new Array(events.length);
+    for (let i = 0; i < events.length; i++) wire[i] = eventToWire(events[i], `events[${i}]`);
+    return this._unary(BUS + "Publish", PUBLISH, { events: wire }, opts);
   }
 
   /**
@@ -129,52 +117,26 @@ export class HookwireClient {
 
   /** Registered hooks in chain order, filtered by `{point, language, tags}`. */
   async listHooks(filter = {}) {
-    const init = { tags: filter.tags ?? [] };
-    if (filter.point !== undefined) Object.assign(init, pointToProto(filter.point, "filter.point"));
+    if (filter === null || typeof filter !== "object") throw new TypeError(`filter: must be an object, got ${describe(filter)}`);
+    const request = { tags: stringList(filter.tags ?? [], "filter.tags") };
+    if (filter.point !== undefined) Object.assign(request, pointToProto(filter.point, "filter.point"));
     if (filter.language !== undefined) {
       const lang = Language[String(filter.language).toUpperCase()];
       if (typeof lang !== "number") throw new TypeError(`filter.language: unknown language ${filter.language}`);
-      init.language = lang;
+      request.language = lang;
     }
-    const res = await this._unary(
-      EXEC + "ListHooks",
-      ListHooksRequestSchema,
-      ListHooksResponseSchema,
-      create(ListHooksRequestSchema, init),
-    );
-    return res.hooks.map((h) => ({
-      name: h.name,
-      point: pointFromProto(h.point, h.customPoint),
-      priority: h.priority,
-      language: languageName(h.language),
-      timeoutMs: durationToMs(h.timeout),
-      failurePolicy: FailurePolicy[h.failurePolicy],
-      tags: [...h.tags],
-      feature: h.feature,
-      enabled: h.enabled ?? true,
-    }));
+    return this._unary(EXEC + "ListHooks", LIST_HOOKS, request);
   }
 
   /** Breaker states of the named hooks (all when none named). */
   async breakerState(hookNames = []) {
-    const res = await this._unary(
-      EXEC + "GetBreakerState",
-      GetBreakerStateRequestSchema,
-      GetBreakerStateResponseSchema,
-      create(GetBreakerStateRequestSchema, { hookNames }),
-    );
-    return res.breakers.map(breakerStatus);
+    return this._unary(EXEC + "GetBreakerState", BREAKER_STATE, { hookNames: stringList(hookNames, "hookNames") });
   }
 
   /** Reset one hook's breaker to CLOSED; resolves to its new status. */
   async resetBreaker(hookName) {
-    const res = await this._unary(
-      EXEC + "ResetBreaker",
-      ResetBreakerRequestSchema,
-      ResetBreakerResponseSchema,
-      create(ResetBreakerRequestSchema, { hookName }),
-    );
-    return breakerStatus(res.breaker);
+    if (typeof hookName !== "string") throw new TypeError(`hookName: must be a string, got ${describe(hookName)}`);
+    return this._unary(EXEC + "ResetBreaker", RESET_BREAKER, { hookName });
   }
 
   /** Close the channel. */
@@ -208,32 +170,119 @@ function traceEntry(t) {
   };
 }
 
-function eventToProto(e, field) {
+/** A hookwire.v1.ExecuteResponse as what `execute()` resolves to. */
+function executeAnswer(response) {
+  const execution = response.execution;
+  if (execution === undefined) throw malformed("hookwire.v1.ExecuteResponse.execution", "missing");
+  return {
+    result: resultFromProto(execution.result),
+    context: execution.context ? contextFromProto(execution.context) : undefined,
+    trace: execution.trace.map(traceEntry),
+    execution,
+  };
+}
+
+function listHooksAnswer(response) {
+  return response.hooks.map((h) => ({
+    name: h.name,
+    point: pointFromProto(h.point, h.customPoint),
+    priority: h.priority,
+    language: languageName(h.language),
+    timeoutMs: durationToMs(h.timeout),
+    failurePolicy: FailurePolicy[h.failurePolicy],
+    tags: h.tags,
+    feature: h.feature,
+    enabled: h.enabled ?? true,
+  }));
+}
+
+function resetBreakerAnswer(response) {
+  if (response.breaker === undefined) throw malformed("hookwire.v1.ResetBreakerResponse.breaker", "missing");
+  return breakerStatus(response.breaker);
+}
+
+/**
+ * One EventBatch as `{events, stats}`, events in their plain form. The decoded messages are
+ * this function's own, so each event's metadata object is handed over rather than copied.
+ */
+function batchAnswer(batch) {
+  const pbs = batch.events;
+  const events = new Array(pbs.length);
+  for (let i = 0; i < pbs.length; i++) events[i] = plainEvent(pbs[i], pbs[i].metadata);
+  return { events, stats: batch.stats };
+}
+
+// An answer the generated decoder accepted but the client cannot use; grpc-js reports what a
+// deserializer throws as INTERNAL "Response message parsing error: <message>".
+function malformed(field, what) {
+  return new TypeError(`${field}: ${what} in the server's answer`);
+}
+
+// The client's codecs, built once: generated encoders for requests, generated decoders plus the
+// conversion to plain forms for answers.
+const EXECUTE = wireCodec(encodeExecuteRequest, (b) => executeAnswer(decodeExecuteResponse(b)));
+const PUBLISH = wireCodec(encodePublishRequest, (b) => decodePublishResponse(b).sequences);
+const SUBSCRIBE = wireCodec(encodeSubscribeRequest, (b) => batchAnswer(decodeEventBatch(b)));
+const LIST_HOOKS = wireCodec(encodeListHooksRequest, (b) => listHooksAnswer(decodeListHooksResponse(b)));
+const BREAKER_STATE = wireCodec(encodeGetBreakerStateRequest, (b) => decodeGetBreakerStateResponse(b).breakers.map(breakerStatus));
+const RESET_BREAKER = wireCodec(encodeResetBreakerRequest, (b) => resetBreakerAnswer(decodeResetBreakerResponse(b)));
+
+/** Internals for sdk/js/bench and sdk/js/test (not exported by the package). */
+export const clientWire = { EXECUTE, PUBLISH, SUBSCRIBE, LIST_HOOKS, BREAKER_STATE, RESET_BREAKER, contextToWire, eventToWire, subscribeRequest };
+
+function stringList(v, field) {
+  if (!Array.isArray(v)) throw new TypeError(`${field}: must be an array of strings, got ${describe(v)}`);
+  for (let i = 0; i < v.length; i++) {
+    if (typeof v[i] !== "string") throw new TypeError(`${field}[${i}]: must be a string, got ${describe(v[i])}`);
+  }
+  return v;
+}
+
+/** A plain event (what `publish()` takes) as a plain UniversalEvent for the generated encoder. */
+function eventToWire(e, field) {
   if (e === null || typeof e !== "object") throw new TypeError(`${field}: must be an object, got ${describe(e)}`);
   if (typeof e.type !== "string" || e.type === "") throw new TypeError(`${field}.type: must be a non-empty string`);
-  const init = {
+  const m = {
     type: e.type,
-    id: e.id ?? "",
-    source: e.source ?? "",
+    id: optString(e.id, `${field}.id`),
+    source: optString(e.source, `${field}.source`),
     sourceLanguage: Language.JAVASCRIPT,
     payload: toJsonValue(e.payload, `${field}.payload`),
-    correlationId: e.correlationId ?? "",
-    causationId: e.causationId ?? "",
-    metadata: { ...(e.metadata ?? {}) },
+    correlationId: optString(e.correlationId, `${field}.correlationId`),
+    causationId: optString(e.causationId, `${field}.causationId`),
+    metadata: e.metadata === undefined || e.metadata === null ? undefined : stringMap(e.metadata, `${field}.metadata`),
+    ttl: undefined,
+    time: undefined,
+    traceContext: undefined,
   };
-  if (e.ttlMs !== undefined) init.ttl = msToDuration(e.ttlMs);
-  if (e.timeNs !== undefined) {
-    const ns = BigInt(e.timeNs);
-    init.time = create(TimestampSchema, { seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) });
-  }
+  if (e.ttlMs !== undefined) m.ttl = msToWireDuration(e.ttlMs, `${field}.ttlMs`);
+  if (e.timeNs !== undefined) m.time = nsToTimestamp(BigInt(e.timeNs));
   if (e.traceparent || e.tracestate) {
-    init.traceContext = create(TraceContextSchema, { traceparent: e.traceparent ?? "", tracestate: e.tracestate ?? "" });
+    m.traceContext = { traceparent: optString(e.traceparent, `${field}.traceparent`), tracestate: optString(e.tracestate, `${field}.tracestate`) };
   }
-  return create(UniversalEventSchema, init);
+  return m;
+}
+
+function msToWireDuration(ms, field) {
+  if (typeof ms !== "number" || !Number.isFinite(ms)) throw new TypeError(`${field}: must be a finite number of milliseconds, got ${describe(ms)}`);
+  const ns = Math.round(ms * 1e6);
+  if (Number.isSafeInteger(ns)) {
+    // Exact in doubles (the generated encoder takes integral numbers for int64), no BigInt.
+    const seconds = Math.trunc(ns / 1e9);
+    return { seconds, nanos: ns - seconds * 1e9 };
+  }
+  const big = BigInt(ns);
+  return { seconds: big / 1_000_000_000n, nanos: Number(big % 1_000_000_000n) };
 }
 
 /** A UniversalEvent message as a plain event. */
 export function eventFromProto(pb) {
+  return plainEvent(pb, { ...pb.metadata });
+}
+
+function plainEvent(pb, metadata) {
+  const time = pb.time;
+  const tc = pb.traceContext;
   return {
     id: pb.id,
     type: pb.type,
@@ -243,11 +292,11 @@ export function eventFromProto(pb) {
     payload: fromJsonValue(pb.payload),
     correlationId: pb.correlationId,
     causationId: pb.causationId,
-    metadata: { ...pb.metadata },
-    timeNs: pb.time ? pb.time.seconds * 1_000_000_000n + BigInt(pb.time.nanos) : undefined,
+    metadata,
+    timeNs: time ? time.seconds * 1_000_000_000n + BigInt(time.nanos) : undefined,
     ttlMs: pb.ttl ? durationToMs(pb.ttl) : undefined,
-    traceparent: pb.traceContext?.traceparent ?? "",
-    tracestate: pb.traceContext?.tracestate ?? "",
+    traceparent: tc ? tc.traceparent : "",
+    tracestate: tc ? tc.tracestate : "",
   };
 }
 
@@ -257,31 +306,36 @@ function subscribeRequest(o) {
   if (!Array.isArray(patterns) || patterns.length === 0 || patterns.some((p) => typeof p !== "string")) {
     throw new TypeError(`patterns: must be a non-empty array of strings, got ${describe(o.patterns)}`);
   }
-  const init = { patterns, fromSequence: BigInt(o.fromSequence ?? 0) };
-  if (o.capacity !== undefined) init.capacity = o.capacity;
-  if (o.maxBatchSize !== undefined) init.maxBatchSize = o.maxBatchSize;
-  if (o.overflow !== undefined) init.overflow = overflowToProto(o.overflow);
-  return create(SubscribeRequestSchema, init);
+  const request = { patterns, fromSequence: BigInt(o.fromSequence ?? 0), capacity: undefined, overflow: undefined, maxBatchSize: undefined };
+  if (o.capacity !== undefined) request.capacity = uint32(o.capacity, "capacity");
+  if (o.maxBatchSize !== undefined) request.maxBatchSize = uint32(o.maxBatchSize, "maxBatchSize");
+  if (o.overflow !== undefined) request.overflow = overflowToWire(o.overflow);
+  return request;
 }
 
-function overflowToProto(o) {
+function uint32(v, field) {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new TypeError(`${field}: must be an integer in [0, 2^32), got ${describe(v)}`);
+  return v;
+}
+
+function overflowToWire(o) {
   let strategy;
-  if (o === "drop_oldest") strategy = { case: "dropOldest", value: create(DropOldestSchema) };
-  else if (o === "drop_newest") strategy = { case: "dropNewest", value: create(DropNewestSchema) };
+  if (o === "drop_oldest") strategy = { case: "dropOldest", value: {} };
+  else if (o === "drop_newest") strategy = { case: "dropNewest", value: {} };
   else if (o && typeof o === "object" && o.backpressure) {
-    const init = {};
-    if (o.backpressure.timeoutMs !== undefined) init.timeout = msToDuration(o.backpressure.timeoutMs);
-    strategy = { case: "backpressure", value: create(BackpressureSchema, init) };
+    const value = {};
+    if (o.backpressure.timeoutMs !== undefined) value.timeout = msToWireDuration(o.backpressure.timeoutMs, "overflow.backpressure.timeoutMs");
+    strategy = { case: "backpressure", value };
   } else if (o && typeof o === "object" && o.sample) {
-    const init = { rate: o.sample.rate };
-    if (o.sample.highWaterMark !== undefined) init.highWaterMark = o.sample.highWaterMark;
-    strategy = { case: "sample", value: create(SampleSchema, init) };
+    const value = { rate: o.sample.rate };
+    if (o.sample.highWaterMark !== undefined) value.highWaterMark = o.sample.highWaterMark;
+    strategy = { case: "sample", value };
   } else {
     throw new TypeError(
       `overflow: must be "drop_oldest", "drop_newest", {backpressure: {timeoutMs}} or {sample: {rate}}, got ${describe(o)}`,
     );
   }
-  return create(OverflowStrategySchema, { strategy });
+  return { strategy };
 }
 
 const RESUMABLE = new Set(["UNAVAILABLE", "INTERNAL", "UNKNOWN"]);
@@ -293,7 +347,9 @@ class Subscription {
     this._request = request;
     this._resumeAttempts = resumeAttempts;
     this._lastSequence = 0n;
+    // Events not yet read are _queue[_head..]: an index, not shift(), per event read.
     this._queue = [];
+    this._head = 0;
     this._waiter = null;
     this._done = false;
     this._error = null;
@@ -305,28 +361,24 @@ class Subscription {
   }
 
   _open(fromSequence) {
-    const req = create(SubscribeRequestSchema, { ...this._request, fromSequence });
-    const { serialize } = codec(SubscribeRequestSchema);
-    const { deserialize } = codec(EventBatchSchema);
     const call = this._client._client.makeServerStreamRequest(
       BUS + "Subscribe",
-      serialize,
-      deserialize,
-      req,
+      SUBSCRIBE.serialize,
+      SUBSCRIBE.deserialize,
+      { ...this._request, fromSequence },
       callMetadata(this._client._md),
       {},
     );
     this._call = call;
-    call.on("data", (batch) => {
+    call.on("data", ({ events, stats }) => {
       this._failures = 0;
-      this.stats = batch.stats;
-      for (const ev of batch.events) {
-        this._lastSequence = ev.sequence;
-        this._queue.push(eventFromProto(ev));
-      }
+      this.stats = stats;
+      const queue = this._queue;
+      for (let i = 0; i < events.length; i++) queue.push(events[i]);
+      if (events.length) this._lastSequence = events[events.length - 1].sequence;
       // A slow reader must slow the stream down (HTTP/2 flow control), so that the server's
       // overflow strategy applies instead of this process buffering without bound.
-      if (this._queue.length >= this._highWater) call.pause();
+      if (queue.length - this._head >= this._highWater) call.pause();
       this._wake();
     });
     call.on("error", (err) => {
@@ -369,9 +421,19 @@ class Subscription {
 
   async next() {
     for (;;) {
-      if (this._queue.length) {
-        const value = this._queue.shift();
-        if (this._queue.length === 0 && !this._done) this._call.resume();
+      const queue = this._queue;
+      if (this._head < queue.length) {
+        const value = queue[this._head];
+        queue[this._head++] = undefined;
+        if (this._head === queue.length) {
+          this._queue = [];
+          this._head = 0;
+          if (!this._done) this._call.resume();
+        } else if (this._head >= 4096 && this._head * 2 >= queue.length) {
+          // A reader that keeps up without ever emptying the queue: drop the read slots.
+          this._queue = queue.slice(this._head);
+          this._head = 0;
+        }
         return { value, done: false };
       }
       if (this._done) {

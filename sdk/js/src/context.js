@@ -1,17 +1,8 @@
 // Hook contexts and points between their wire form (hookwire.v1.HookContext) and plain JS.
 
 import { create } from "@bufbuild/protobuf";
-import { TimestampSchema } from "@bufbuild/protobuf/wkt";
-import { Language, TraceContextSchema } from "../../../generated/js/hookwire/v1/common_pb.js";
-import {
-  ComponentIdSchema,
-  ComponentType,
-  DistributedContextSchema,
-  HookContextSchema,
-  HookPoint,
-  OperationErrorSchema,
-  OperationSchema,
-} from "../../../generated/js/hookwire/v1/hook_pb.js";
+import { Language } from "../../../generated/js/hookwire/v1/common_pb.js";
+import { ComponentType, HookContextSchema, HookPoint } from "../../../generated/js/hookwire/v1/hook_pb.js";
 import { describe, fromJsonObject, fromJsonValue, toJsonObject, toJsonValue } from "./json.js";
 
 const CUSTOM = "custom:";
@@ -43,9 +34,17 @@ export function pointFromProto(point, customPoint) {
   return typeof name === "string" ? name.toLowerCase() : `unknown:${point}`;
 }
 
+// Lower-case names by number, built once: a subscriber names the language of every event.
+const LANGUAGE_NAMES = Object.freeze(
+  Object.fromEntries(
+    Object.entries(Language)
+      .filter(([k, v]) => typeof v === "number" && v !== Language.UNSPECIFIED)
+      .map(([k, v]) => [v, k.toLowerCase()]),
+  ),
+);
+
 export function languageName(lang) {
-  const name = Language[lang];
-  return typeof name === "string" && lang !== Language.UNSPECIFIED ? name.toLowerCase() : "";
+  return Object.hasOwn(LANGUAGE_NAMES, lang) ? LANGUAGE_NAMES[lang] : "";
 }
 
 function timestampToNs(ts) {
@@ -95,6 +94,14 @@ export function contextFromProto(pb) {
  * HookContext message. Errors name the field.
  */
 export function contextToProto(ctx, field = "context") {
+  return create(HookContextSchema, contextToWire(ctx, field));
+}
+
+/**
+ * As `contextToProto`, but a plain object shaped like a HookContext (no `$typeName`, nested
+ * messages plain too): what the generated encoders take, without a reflective `create()`.
+ */
+export function contextToWire(ctx, field = "context") {
   if (ctx === null || typeof ctx !== "object") {
     throw new TypeError(`${field}: must be an object with at least a point, got ${describe(ctx)}`);
   }
@@ -107,54 +114,61 @@ export function contextToProto(ctx, field = "context") {
     correlationId: optString(ctx.correlationId, `${field}.correlationId`),
     language: Language.JAVASCRIPT,
   };
-  if (ctx.timestampNs !== undefined) {
-    const ns = BigInt(ctx.timestampNs);
-    init.timestamp = create(TimestampSchema, { seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) });
-  }
+  if (ctx.timestampNs !== undefined) init.timestamp = nsToTimestamp(BigInt(ctx.timestampNs));
   if (ctx.component !== undefined) {
     const c = ctx.component;
     const type = ComponentType[String(c.type ?? "unspecified").toUpperCase()];
     if (typeof type !== "number") throw new TypeError(`${field}.component.type: unknown component type ${c.type}`);
-    init.component = create(ComponentIdSchema, {
+    init.component = {
       id: optString(c.id, `${field}.component.id`),
       name: optString(c.name, `${field}.component.name`),
       type,
-    });
+    };
   }
   if (ctx.operation !== undefined) {
     const o = ctx.operation;
-    init.operation = create(OperationSchema, {
+    init.operation = {
       type: optString(o.type, `${field}.operation.type`),
       id: optString(o.id, `${field}.operation.id`),
       parameters: toJsonValue(o.parameters, `${field}.operation.parameters`),
       result: toJsonValue(o.result, `${field}.operation.result`),
-      error: o.error ? create(OperationErrorSchema, { code: o.error.code ?? "", message: o.error.message ?? "" }) : undefined,
-    });
+      error: o.error ? { code: o.error.code ?? "", message: o.error.message ?? "" } : undefined,
+    };
   }
-  if (ctx.parent !== undefined) init.parent = contextToProto(ctx.parent, `${field}.parent`);
+  if (ctx.parent !== undefined) init.parent = contextToWire(ctx.parent, `${field}.parent`);
   if (ctx.traceparent !== undefined || ctx.tracestate !== undefined || ctx.remoteAgentId !== undefined) {
-    init.distributed = create(DistributedContextSchema, {
+    init.distributed = {
       remoteAgentId: optString(ctx.remoteAgentId, `${field}.remoteAgentId`),
-      traceContext: create(TraceContextSchema, {
+      traceContext: {
         traceparent: optString(ctx.traceparent, `${field}.traceparent`),
         tracestate: optString(ctx.tracestate, `${field}.tracestate`),
-      }),
-    });
+      },
+    };
   }
-  return create(HookContextSchema, init);
+  return init;
 }
 
-function optString(v, field) {
+/** Nanoseconds since the epoch (bigint) as a plain google.protobuf.Timestamp. */
+export function nsToTimestamp(ns) {
+  return { seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) };
+}
+
+export function optString(v, field) {
   if (v === undefined) return "";
   if (typeof v !== "string") throw new TypeError(`${field}: must be a string, got ${describe(v)}`);
   return v;
 }
 
-function stringMap(obj, field) {
+export function stringMap(obj, field) {
   if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
     throw new TypeError(`${field}: must be an object of strings, got ${describe(obj)}`);
   }
   const out = {};
-  for (const [k, v] of Object.entries(obj)) out[k] = optString(v, `${field}.${k}`);
+  for (const k of Object.keys(obj)) {
+    const v = optString(obj[k], `${field}.${k}`);
+    // "__proto__" is a key like any other, not the object's prototype.
+    if (k === "__proto__") Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
   return out;
 }

@@ -189,7 +189,13 @@ export function fromJsonValue(msg) {
 export function fromJsonObject(msg) {
   const out = {};
   if (msg === undefined) return out;
-  for (const [key, v] of Object.entries(msg.fields)) out[key] = fromJsonValue(v);
+  const fields = msg.fields;
+  for (const key of Object.keys(fields)) {
+    const v = fromJsonValue(fields[key]);
+    // "__proto__" is a member like any other, not the object's prototype.
+    if (key === "__proto__") Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[key] = v;
+  }
   return out;
 }
 

@@ -5,7 +5,7 @@
 // looks like a result ({kind: "cancel"}) is rejected on purpose (no magic values).
 
 import { create } from "@bufbuild/protobuf";
-import { DurationSchema } from "@bufbuild/protobuf/wkt";
+import { new_Duration } from "../../../generated/js/google/protobuf/duration_wire.js";
 import {
   CacheResultSchema,
   CancelResultSchema,
@@ -55,13 +55,16 @@ function mustMs(v, name) {
 
 /** Milliseconds (fractions allowed) as a google.protobuf.Duration. */
 export function msToDuration(ms) {
-  const ns = BigInt(Math.round(ms * 1e6));
-  return create(DurationSchema, { seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) });
+  return nsToDuration(BigInt(Math.round(ms * 1e6)));
 }
 
 /** Nanoseconds (bigint) as a google.protobuf.Duration. */
 export function nsToDuration(ns) {
-  return create(DurationSchema, { seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) });
+  // The generated zero message (deep-equal to create(DurationSchema)), filled in place.
+  const d = new_Duration();
+  d.seconds = ns / 1_000_000_000n;
+  d.nanos = Number(ns % 1_000_000_000n);
+  return d;
 }
 
 /** A Duration (or undefined) as milliseconds. */
