@@ -223,7 +223,7 @@ test("subscribe: the request as protobuf-es writes it; batches become plain even
           metadata: { m: "1" },
           time: { seconds: 2n, nanos: 3 },
           ttl: { seconds: 5n },
-          traceContext: { traceparent: TRACEPARENT },
+          traceContext: { traceparent: TRACEPARENT, tracestate: "s=1" },
         },
         { type: "app.b", sequence: 8n, correlationId: "c", causationId: "d" },
       ],
@@ -251,7 +251,7 @@ test("subscribe: the request as protobuf-es writes it; batches become plain even
   assert.deepEqual(Buffer.from(seen.bytes), Buffer.from(toBinary(SubscribeRequestSchema, expectedRequest)));
   const blank = { id: "", source: "", sourceLanguage: "", payload: undefined, correlationId: "", causationId: "", metadata: {}, timeNs: undefined, ttlMs: undefined, traceparent: "", tracestate: "" };
   assert.deepEqual(got, [
-    { ...blank, id: "e1", type: "app.a", source: "py", sourceLanguage: "python", sequence: 7n, payload: 2n ** 60n, metadata: { m: "1" }, timeNs: 2_000_000_003n, ttlMs: 5000, traceparent: TRACEPARENT },
+    { ...blank, id: "e1", type: "app.a", source: "py", sourceLanguage: "python", sequence: 7n, payload: 2n ** 60n, metadata: { m: "1" }, timeNs: 2_000_000_003n, ttlMs: 5000, traceparent: TRACEPARENT, tracestate: "s=1" },
     { ...blank, type: "app.b", sequence: 8n, correlationId: "c", causationId: "d" },
     { ...blank, type: "app.c", sequence: 2n ** 63n, sourceLanguage: "lua", payload: "x" },
   ]);
