@@ -96,7 +96,7 @@ test("execute: the request is protobuf-es's bytes for the context; the answer co
       context: {
         point: HookPoint.CUSTOM,
         customPoint: "app.step",
-        data: obj({ tool: str("search"), big: int(2n ** 62n), none: { kind: { case: "nullValue", value: JsonNull.JSON_NULL } } }),
+        data: obj({ tool: str("search"), big: int(2n ** 62n), none: { kind: { case: "nullValue", value: JsonNull.JSON_NULL } }, ["__proto__"]: { kind: { case: "objectValue", value: obj({}) } } }),
         metadata: { session: "s-1", ["__proto__"]: "kept" },
         language: Language.JAVASCRIPT,
         correlationId: "corr-1",
@@ -145,7 +145,9 @@ test("execute: the request is protobuf-es's bytes for the context; the answer co
 
   assert.deepEqual(out.result, { kind: "modified", data: { checked: true } });
   assert.equal(out.context.point, "custom:app.step");
-  assert.deepEqual(out.context.data, { tool: "search", big: 2n ** 62n, none: null });
+  // A "__proto__" member stays a member (not the object's prototype).
+  assert.equal(Object.getPrototypeOf(out.context.data), Object.prototype);
+  assert.deepEqual(Object.entries(out.context.data), [["tool", "search"], ["big", 2n ** 62n], ["none", null], ["__proto__", {}]]);
   assert.equal(Object.getPrototypeOf(out.context.metadata), Object.prototype);
   assert.deepEqual(Object.entries(out.context.metadata), [["session", "s-1"], ["__proto__", "kept"]]);
   assert.deepEqual([out.context.correlationId, out.context.language, out.context.timestampNs], ["corr-1", "javascript", 1_764_000_000_000_000_005n]);
