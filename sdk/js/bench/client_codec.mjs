@@ -195,7 +195,7 @@ const after = {
   encodeExecute: () => EXECUTE.serialize({ context: clientWire.contextToWire(context) }),
   encodePublish: () => {
     const wire = new Array(events.length);
-    for (let i = 0; i < events.length; i++) wire[i] = clientWire.eventToWire(events[i], `events[${i}]`);
+    for (let i = 0; i < events.length; i++) wire[i] = clientWire.eventToWire(events[i], i);
     return PUBLISH.serialize({ events: wire });
   },
   decodeExecute: () => EXECUTE.deserialize(responseBytes),

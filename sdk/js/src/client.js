@@ -24,9 +24,9 @@ import {
   encodeResetBreakerRequest,
 } from "../../../generated/js/hookwire/v1/executor_service_wire.js";
 import { BreakerState, FailurePolicy, HookOutcome } from "../../../generated/js/hookwire/v1/hook_pb.js";
-import { contextFromProto, contextToWire, languageName, nsToTimestamp, optString, pointFromProto, pointToProto, stringMap } from "./context.js";
+import { contextFromProto, contextToWire, languageName, nsToTimestamp, pointFromProto, pointToProto, stringMap } from "./context.js";
 import { fromGrpcError, HookwireError } from "./errors.js";
-import { describe, fromJsonValue, toJsonValue } from "./json.js";
+import { describe, fromJsonValue, JsonConversionError, toJsonValue } from "./json.js";
 import { durationToMs, resultFromProto } from "./results.js";
 import { callMetadata, callOptions, openChannel, wireCodec } from "./transport.js";
 
@@ -92,7 +92,7 @@ export class HookwireClient {
   async publish(events, opts = {}) {
     if (!Array.isArray(events)) throw new TypeError(`events: must be an array, got ${describe(events)}`);
     const wire = new Array(events.length);
-    for (let i = 0; i < events.length; i++) wire[i] = eventToWire(events[i], `events[${i}]`);
+    for (let i = 0; i < events.length; i++) wire[i] = eventToWire(events[i], i);
     return this._unary(BUS + "Publish", PUBLISH, { events: wire }, opts);
   }
 
@@ -238,33 +238,62 @@ function stringList(v, field) {
   return v;
 }
 
-/** A plain event (what `publish()` takes) as a plain UniversalEvent for the generated encoder. */
-function eventToWire(e, field) {
-  if (e === null || typeof e !== "object") throw new TypeError(`${field}: must be an object, got ${describe(e)}`);
-  if (typeof e.type !== "string" || e.type === "") throw new TypeError(`${field}.type: must be a non-empty string`);
+/**
+ * A plain event (what `publish()` takes, `events[i]`) as a plain UniversalEvent for the generated
+ * encoder. Runs once per published event, so the field names of errors are built only on failure.
+ */
+function eventToWire(e, i) {
+  if (e === null || typeof e !== "object") throw new TypeError(`events[${i}]: must be an object, got ${describe(e)}`);
+  if (typeof e.type !== "string" || e.type === "") throw new TypeError(`events[${i}].type: must be a non-empty string`);
+  let payload;
+  try {
+    payload = toJsonValue(e.payload, "payload");
+  } catch (err) {
+    if (!(err instanceof JsonConversionError)) throw err;
+    throw new JsonConversionError(`events[${i}].${err.path}`, err.message.slice(err.path.length + 2));
+  }
   const m = {
     type: e.type,
-    id: optString(e.id, `${field}.id`),
-    source: optString(e.source, `${field}.source`),
+    id: eventString(e.id, i, "id"),
+    source: eventString(e.source, i, "source"),
     sourceLanguage: Language.JAVASCRIPT,
-    payload: toJsonValue(e.payload, `${field}.payload`),
-    correlationId: optString(e.correlationId, `${field}.correlationId`),
-    causationId: optString(e.causationId, `${field}.causationId`),
-    metadata: e.metadata === undefined || e.metadata === null ? undefined : stringMap(e.metadata, `${field}.metadata`),
+    payload,
+    correlationId: eventString(e.correlationId, i, "correlationId"),
+    causationId: eventString(e.causationId, i, "causationId"),
+    metadata: e.metadata === undefined || e.metadata === null ? undefined : eventMetadata(e.metadata, i),
     ttl: undefined,
     time: undefined,
     traceContext: undefined,
   };
-  if (e.ttlMs !== undefined) m.ttl = msToWireDuration(e.ttlMs, `${field}.ttlMs`);
+  if (e.ttlMs !== undefined) {
+    if (typeof e.ttlMs !== "number" || !Number.isFinite(e.ttlMs)) {
+      throw new TypeError(`events[${i}].ttlMs: must be a finite number of milliseconds, got ${describe(e.ttlMs)}`);
+    }
+    m.ttl = msToWireDuration(e.ttlMs);
+  }
   if (e.timeNs !== undefined) m.time = nsToTimestamp(BigInt(e.timeNs));
   if (e.traceparent || e.tracestate) {
-    m.traceContext = { traceparent: optString(e.traceparent, `${field}.traceparent`), tracestate: optString(e.tracestate, `${field}.tracestate`) };
+    m.traceContext = { traceparent: eventString(e.traceparent, i, "traceparent"), tracestate: eventString(e.tracestate, i, "tracestate") };
   }
   return m;
 }
 
-function msToWireDuration(ms, field) {
-  if (typeof ms !== "number" || !Number.isFinite(ms)) throw new TypeError(`${field}: must be a finite number of milliseconds, got ${describe(ms)}`);
+function eventString(v, i, name) {
+  if (typeof v === "string") return v;
+  if (v === undefined) return "";
+  throw new TypeError(`events[${i}].${name}: must be a string, got ${describe(v)}`);
+}
+
+function eventMetadata(md, i) {
+  try {
+    return stringMap(md, "metadata");
+  } catch (err) {
+    throw new TypeError(`events[${i}].${err.message}`);
+  }
+}
+
+/** Milliseconds (a finite number) as a plain google.protobuf.Duration. */
+function msToWireDuration(ms) {
   const ns = Math.round(ms * 1e6);
   if (Number.isSafeInteger(ns)) {
     // Exact in doubles (the generated encoder takes integral numbers for int64), no BigInt.
@@ -324,7 +353,13 @@ function overflowToWire(o) {
   else if (o === "drop_newest") strategy = { case: "dropNewest", value: {} };
   else if (o && typeof o === "object" && o.backpressure) {
     const value = {};
-    if (o.backpressure.timeoutMs !== undefined) value.timeout = msToWireDuration(o.backpressure.timeoutMs, "overflow.backpressure.timeoutMs");
+    const ms = o.backpressure.timeoutMs;
+    if (ms !== undefined) {
+      if (typeof ms !== "number" || !Number.isFinite(ms)) {
+        throw new TypeError(`overflow.backpressure.timeoutMs: must be a finite number of milliseconds, got ${describe(ms)}`);
+      }
+      value.timeout = msToWireDuration(ms);
+    }
     strategy = { case: "backpressure", value };
   } else if (o && typeof o === "object" && o.sample) {
     const value = { rate: o.sample.rate };

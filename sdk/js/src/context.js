@@ -165,7 +165,8 @@ export function stringMap(obj, field) {
   }
   const out = {};
   for (const k of Object.keys(obj)) {
-    const v = optString(obj[k], `${field}.${k}`);
+    let v = obj[k];
+    if (typeof v !== "string") v = optString(v, `${field}.${k}`); // the name only on this path
     // "__proto__" is a key like any other, not the object's prototype.
     if (k === "__proto__") Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
     else out[k] = v;

@@ -25,7 +25,7 @@ import {
 } from "../../../generated/js/hookwire/v1/executor_service_pb.js";
 import { BreakerState, ComponentType, FailurePolicy, HookOutcome, HookPoint } from "../../../generated/js/hookwire/v1/hook_pb.js";
 import { JsonNull } from "../../../generated/js/hookwire/v1/json_pb.js";
-import { createClient, HookwireError } from "../src/index.js";
+import { createClient, HookwireError, JsonConversionError } from "../src/index.js";
 
 // JsonValue / JsonObject inits written out (not built by the SDK's own json.js).
 const str = (value) => ({ kind: { case: "stringValue", value } });
@@ -342,6 +342,12 @@ test("subscribe: a malformed batch ends the iterator with a HookwireError, deliv
 test("bad input to the new request builders is refused before the wire, naming the field", async () => {
   await assert.rejects(client.publish([{ type: "a.b", metadata: { k: 1 } }]), /events\[0\]\.metadata\.k: must be a string/);
   await assert.rejects(client.publish([{ type: "a.b" }, { type: "a.c", id: 5 }]), /events\[1\]\.id: must be a string/);
+  await assert.rejects(client.publish([{ type: "a.b", metadata: [] }]), /^TypeError: events\[0\]\.metadata: must be an object of strings, got an array$/);
+  await assert.rejects(
+    client.publish([{ type: "a.b" }, { type: "a.c", payload: { x: { d: new Date(0) } } }]),
+    (e) => e instanceof JsonConversionError && e.path === "events[1].payload.x.d" && /^events\[1\]\.payload\.x\.d: Date is not a JSON value/.test(e.message),
+  );
+  assert.throws(() => client.subscribe({ patterns: "a", overflow: { backpressure: { timeoutMs: "1s" } } }), /overflow\.backpressure\.timeoutMs: must be a finite number/);
   await assert.rejects(client.publish([{ type: "a.b", ttlMs: Number.NaN }]), /events\[0\]\.ttlMs: must be a finite number/);
   assert.throws(() => client.subscribe({ patterns: "a", capacity: -1 }), /capacity: must be an integer in \[0, 2\^32\)/);
   assert.throws(() => client.subscribe({ patterns: "a", maxBatchSize: 1.5 }), /maxBatchSize: must be an integer/);
