@@ -26,7 +26,7 @@ from hookwire.codegen.jswire.emit import (
     module_path,
     module_source,
 )
-from hookwire.codegen.lua.schema import File, SchemaError, read_file
+from hookwire.codegen.lua.schema import File, SchemaError, hookwire_files, read_file
 
 # protobuf-es gives these a local representation other than the message (JsonObject, unboxed
 # wrapper values), which this generator does not reproduce.
@@ -43,10 +43,6 @@ export declare class WireError extends Error {}
 /** Nesting limit of decoded messages (protobuf-es's default recursionLimit). */
 export declare const MAX_DEPTH: number;
 """
-
-
-def _selected(proto: File) -> bool:
-    return proto.package == "hookwire" or proto.package.startswith("hookwire.")
 
 
 def runtime_source() -> str:
@@ -70,18 +66,14 @@ def generate(request: plugin_pb2.CodeGeneratorRequest) -> plugin_pb2.CodeGenerat
     try:
         files = {fd.name: read_file(fd) for fd in request.proto_file}
         syntax = {fd.name: fd.syntax or "proto2" for fd in request.proto_file}
-        wanted: set[str] = set()
-        pending = [name for name in request.file_to_generate if _selected(files[name])]
-        while pending:
-            name = pending.pop()
-            if name not in wanted:
-                wanted.add(name)
-                _check(files[name], syntax[name])
-                pending.extend(files[name].dependencies)
+        wanted = hookwire_files(files, list(request.file_to_generate))
+        # hookwire's own files first: a refused field is reported where it is used.
+        for name in sorted(wanted, key=lambda n: not files[n].package.startswith("hookwire")):
+            _check(files[name], syntax[name])
     except SchemaError as exc:
         response.error = str(exc)
         return response
-    index = Index(files[name] for name in sorted(wanted))
+    index = Index(files[name] for name in wanted)
     source = "codegen/hookwire/codegen/jswire/runtime.js"
     runtime = response.file.add()
     runtime.name = RUNTIME_PATH
@@ -89,7 +81,7 @@ def generate(request: plugin_pb2.CodeGeneratorRequest) -> plugin_pb2.CodeGenerat
     declarations = response.file.add()
     declarations.name = RUNTIME_PATH.removesuffix(".js") + ".d.ts"
     declarations.content = f"{HEADER}\n\n{RUNTIME_DTS}"
-    for name in sorted(wanted):
+    for name in wanted:
         proto = files[name]
         out = response.file.add()
         out.name = module_path(proto)

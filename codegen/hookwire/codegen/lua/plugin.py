@@ -17,13 +17,9 @@ from importlib import resources
 
 from google.protobuf.compiler import plugin_pb2
 from hookwire.codegen.lua.emit import HEADER, module_source
-from hookwire.codegen.lua.schema import File, SchemaError, read_file
+from hookwire.codegen.lua.schema import SchemaError, hookwire_files, read_file
 
 RUNTIME_PATH = "hookwire/pb.lua"
-
-
-def _selected(proto: File) -> bool:
-    return proto.package == "hookwire" or proto.package.startswith("hookwire.")
 
 
 def runtime_source() -> str:
@@ -40,19 +36,12 @@ def generate(request: plugin_pb2.CodeGeneratorRequest) -> plugin_pb2.CodeGenerat
     except SchemaError as exc:
         response.error = str(exc)
         return response
-    wanted: set[str] = set()
-    pending = [name for name in request.file_to_generate if _selected(files[name])]
-    while pending:
-        name = pending.pop()
-        if name not in wanted:
-            wanted.add(name)
-            pending.extend(files[name].dependencies)
     out = response.file.add()
     out.name = RUNTIME_PATH
     out.content = (
         f"{HEADER}\n-- source: codegen/hookwire/codegen/lua/runtime.lua\n\n{runtime_source()}"
     )
-    for name in sorted(wanted):
+    for name in hookwire_files(files, list(request.file_to_generate)):
         proto = files[name]
         imports = {dep: files[dep] for dep in proto.dependencies}
         out = response.file.add()

@@ -207,3 +207,17 @@ def read_file(fd: descriptor_pb2.FileDescriptorProto) -> File:
                 f"{fd.name}: {other} and {full_name} would both be named {key} in Lua"
             )
     return out
+
+
+def hookwire_files(files: dict[str, File], to_generate: list[str]) -> list[str]:
+    """The files a hookwire plugin writes, sorted: those of `to_generate` whose package is
+    `hookwire` or `hookwire.*`, and every file they import, transitively (so that every import
+    in the output resolves)."""
+    wanted: set[str] = set()
+    pending = [n for n in to_generate if files[n].package.split(".")[0] == "hookwire"]
+    while pending:
+        name = pending.pop()
+        if name not in wanted:
+            wanted.add(name)
+            pending.extend(files[name].dependencies)
+    return sorted(wanted)
