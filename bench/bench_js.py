@@ -90,6 +90,16 @@ def _lines(proc: subprocess.Popen[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in proc.stdout if line.strip()]
 
 
+def _finish(proc: subprocess.Popen[str], wait_s: float) -> None:
+    """End a helper that stops at EOF on its stdin: close it, wait, and stop it if it lingers."""
+    if proc.stdin is not None:
+        proc.stdin.close()
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+
+
 def _stop(proc: subprocess.Popen[Any]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -136,12 +146,7 @@ def _roundtrip(server: subprocess.Popen[str], address: str, raw: str) -> dict[st
         client.wait()
         return out
     finally:
-        if worker.stdin is not None:
-            worker.stdin.close()
-        try:
-            worker.wait(5)
-        except subprocess.TimeoutExpired:
-            _stop(worker)
+        _finish(worker, 5)
 
 
 def _sequential(loop: str) -> dict[str, Any]:
@@ -162,18 +167,11 @@ def _sequential(loop: str) -> dict[str, Any]:
             assert _ask(server, cmd="wait_hook")["hooks"] == ["bench_js"]
             out["seq"] = _ask(server, cmd="seq", n=ROUND_TRIPS)
         finally:
-            if worker.stdin is not None:
-                worker.stdin.close()
-            _stop(worker)
+            _finish(worker, 5)
         out["loop"] = _LOOPS[server.pid]
         return out
     finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            _stop(server)
+        _finish(server, 10)
 
 
 def _subscriber(address: str) -> dict[str, Any]:
@@ -211,12 +209,7 @@ def run() -> None:
         rows = _roundtrip(server, address, raw)
         sub = _subscriber(address)
     finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            _stop(server)
+        _finish(server, 10)
     seq, local, mux, lm = rows["seq"], rows["local_seq"], rows["mux"], rows["local_mux"]
     rs, rm = rows["raw_seq"], rows["raw_mux"]
     print(f"remote JS hook round trip, executor -> worker -> result ({seq['n']} calls)")
