@@ -166,10 +166,7 @@ class WorkerConnection:
         for future in pending.values():
             if not future.done():
                 future.set_exception(WorkerGone(reason))
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer, self._timer_at = None, float("inf")
-        self._deadlines.clear()
+        self._disarm()
         self._wake_writer()
 
     async def call(self, hook_name: str, ctx: HookContext, timeout_ns: int) -> HookResult:
@@ -243,11 +240,16 @@ class WorkerConnection:
     def _abandon(self, call_id: int) -> None:
         if self._pending.pop(call_id, None) is not None:
             self.send(es.ExecutorMessage(cancel=es.CancelCall(call_id=call_id)))
-        if not self._pending and self._timer is not None:
+        if not self._pending:
             # Nothing left to time out (rare path, unlike an answer): leave no timer behind.
+            self._disarm()
+
+    def _disarm(self) -> None:
+        """No deadline timer and no deadlines (nothing is in flight)."""
+        if self._timer is not None:
             self._timer.cancel()
-            self._timer, self._timer_at = None, float("inf")
-            self._deadlines.clear()
+        self._timer, self._timer_at = None, float("inf")
+        self._deadlines.clear()
 
     def _outcome(self, hook_name: str, answer: es.HookCallResult) -> HookResult:
         if self.virtual and answer.HasField("clock_advance"):
