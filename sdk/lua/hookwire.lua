@@ -15,12 +15,26 @@
 local M = {}
 
 local type, error, pairs, next, tostring = type, error, pairs, next, tostring
-local setmetatable, getmetatable, rawlen, ipairs = setmetatable, getmetatable, rawlen, ipairs
+local setmetatable, getmetatable, rawlen, ipairs, rawequal = setmetatable, getmetatable, rawlen, ipairs, rawequal
 local math_type, fmt = math.type, string.format
 
+-- Results are known by identity: every table the helpers below return is a key of RESULTS
+-- (weak), and its fields live in a private record no hook code can reach or change. A table
+-- whose metatable merely says "hookwire.result" is not a result. Reading `r.kind` etc. works.
+local RESULTS = setmetatable({}, { __mode = "k" })
+local RESULT_MT = {
+  __metatable = "hookwire.result",
+  __index = function(r, k) local rec = RESULTS[r]; if rec ~= nil then return rec[k] end end,
+  __newindex = function() error("hookwire results are read-only", 2) end,
+  -- A copy of the fields: the record itself never leaves this file.
+  __pairs = function(r)
+    local c, rec = {}, RESULTS[r]
+    if rec ~= nil then for k, v in next, rec do c[k] = v end end
+    return next, c, nil
+  end,
+}
 -- Protected metatables: `getmetatable(x)` answers the marker string, and hook code can neither
 -- change nor replace them (they are shared by every hook in a runtime).
-local RESULT_MT = { __metatable = "hookwire.result" }
 local ARRAY_MT = { __metatable = "hookwire.array" }
 local OBJECT_MT = { __metatable = "hookwire.object" }
 local NULL_MT = {
@@ -72,9 +86,13 @@ end
 function M.is_array(t) return getmetatable(t) == "hookwire.array" end
 
 --- True for hookwire.null.
-function M.is_null(v) return v == M.null end
+function M.is_null(v) return rawequal(v, M.null) end
 
-local function result(t) return setmetatable(t, RESULT_MT) end
+local function result(t)
+  local r = setmetatable({}, RESULT_MT)
+  RESULTS[r] = t
+  return r
+end
 
 --- CONTINUE (the same as returning nil). `continue` is not a Lua keyword.
 function M.continue() return result({ kind = "continue" }) end
@@ -160,7 +178,7 @@ function M.skipped(reason)
 end
 
 --- True if `v` was built by one of the result helpers.
-function M.is_result(v) return getmetatable(v) == "hookwire.result" end
+function M.is_result(v) return v ~= nil and RESULTS[v] ~= nil end
 
 -- Registration -------------------------------------------------------------------------------
 
@@ -245,6 +263,8 @@ M._internal = {
   ARRAY_MT = ARRAY_MT,
   OBJECT_MT = OBJECT_MT,
   NULL_MT = NULL_MT,
+  -- The private record of a result built by the helpers (nil for anything else).
+  result_record = function(v) if v == nil then return nil end return RESULTS[v] end,
   host = host,
   -- Hand over (and forget) the registrations made since the last call.
   take_registrations = function()
