@@ -14,7 +14,10 @@
   WorkerMessage{result: modified}.
 
 The message is bench_codec_lua.typical_context() (nested data, 10 metadata entries), so every
-language encodes the same bytes. Goal (#2): Lua within 3x of protobuf-es.
+language encodes the same bytes. Goal: Lua within 3x of protobuf-es.
+
+Method (bench/rounds.py): the Python candidates are interleaved round by round and each figure
+is the median of its rounds; the node and Lua loops report the median of their own rounds.
 
 Example:
     python -m bench codec
@@ -32,9 +35,11 @@ from pathlib import Path
 from google.protobuf import json_format
 from hookwire.v1 import convert, hook_pb2, models
 
+from bench.rounds import interleave, verdict
+
 ROOT = Path(__file__).resolve().parent.parent
 N = 2000
-REPEATS = 5
+REPEATS = 7
 
 _JS = """
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -44,18 +49,20 @@ const { decodeHookContext, encodeHookContext } = await import(wireUrl);
 const bytes = Uint8Array.from(Buffer.from(hex, "hex"));
 const once = Buffer.from(toBinary(HookContextSchema, fromBinary(HookContextSchema, bytes)));
 const wireOnce = Buffer.from(encodeHookContext(decodeHookContext(bytes)));
-function best(roundtrip) {
-  let us = Infinity;
+function median(roundtrip) {
+  const rounds = [];
   for (let r = 0; r < Number(repeats) + 1; r++) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < Number(n); i++) roundtrip();
     const t = Number(process.hrtime.bigint() - t0) / 1000 / Number(n);
-    if (r > 0) us = Math.min(us, t);  // round 0 warms up the JIT
+    if (r > 0) rounds.push(t);  // round 0 warms up the JIT
   }
-  return us;
+  rounds.sort((a, b) => a - b);
+  const mid = rounds.length >> 1;
+  return rounds.length % 2 ? rounds[mid] : (rounds[mid - 1] + rounds[mid]) / 2;
 }
-const es = best(() => toBinary(HookContextSchema, fromBinary(HookContextSchema, bytes)));
-const wire = best(() => encodeHookContext(decodeHookContext(bytes)));
+const es = median(() => toBinary(HookContextSchema, fromBinary(HookContextSchema, bytes)));
+const wire = median(() => encodeHookContext(decodeHookContext(bytes)));
 console.log(JSON.stringify({
   us_per_op: es, wire_us_per_op: wire,
   same_bytes: once.toString("hex") === hex && wireOnce.toString("hex") === hex,
@@ -63,35 +70,36 @@ console.log(JSON.stringify({
 """
 
 
-def best_us(loop: Callable[[int], object], n: int = N, repeats: int = REPEATS) -> float:
-    """Best of ``repeats`` runs of ``loop(n)``, in microseconds per iteration."""
-    best = float("inf")
-    for _ in range(repeats):
+def per_op_us(loop: Callable[[int], object], n: int = N) -> Callable[[], float]:
+    """One round of ``loop(n)``, in microseconds per iteration."""
+
+    def one_round() -> float:
         start = time.perf_counter()
         loop(n)
-        best = min(best, (time.perf_counter() - start) / n)
-    return best * 1e6
+        return (time.perf_counter() - start) / n * 1e6
+
+    return one_round
 
 
-def python_us(data: bytes) -> float:
+def python_round(data: bytes) -> Callable[[], float]:
     def loop(n: int) -> None:
         for _ in range(n):
             hook_pb2.HookContext.FromString(data).SerializeToString()
 
-    return best_us(loop)
+    return per_op_us(loop)
 
 
-def converter_us(data: bytes) -> float:
+def converter_round(data: bytes) -> Callable[[], float]:
     pb = hook_pb2.HookContext.FromString(data)
 
     def loop(n: int) -> None:
         for _ in range(n):
             convert.hook_context_to_pb(convert.hook_context_from_pb(pb))
 
-    return best_us(loop)
+    return per_op_us(loop)
 
 
-def json_format_us(data: bytes) -> float:
+def json_format_round(data: bytes) -> Callable[[], float]:
     """Baseline for the converters: the same conversion routed through json_format."""
     pb = hook_pb2.HookContext.FromString(data)
 
@@ -108,7 +116,7 @@ def json_format_us(data: bytes) -> float:
         for _ in range(n):
             roundtrip()
 
-    return best_us(loop, N // 4)
+    return per_op_us(loop, N // 4)
 
 
 def js_us(data: bytes) -> tuple[float, float]:
@@ -170,7 +178,8 @@ def lua_us(data: bytes) -> float | None:
     )
     if loop(data, 1) != data:
         raise RuntimeError("Lua re-encoding differs from protobuf's bytes")
-    return best_us(lambda n: loop(data, n))
+    one_round = per_op_us(lambda n: loop(data, n))
+    return interleave({"lua": one_round}, REPEATS)["lua"].median
 
 
 def typical_bytes() -> bytes:
@@ -181,13 +190,20 @@ def typical_bytes() -> bytes:
 
 def run() -> None:
     data = typical_bytes()
-    py = python_us(data)
-    conv = converter_us(data)
-    via_json = json_format_us(data)
+    python = interleave(
+        {
+            "upb": python_round(data),
+            "converters": converter_round(data),
+            "json_format": json_format_round(data),
+        },
+        REPEATS,
+    )
+    py, conv, via_json = (python[k].median for k in ("upb", "converters", "json_format"))
     js, js_wire_us = js_us(data)
     lua = lua_us(data)
     wire = js_wire()
     print(f"message: typical HookContext (nested data, 10 metadata entries), {len(data)} bytes")
+    print(f"medians of {REPEATS} interleaved rounds of {N} calls")
     print(f"python protobuf (upb)        encode+decode: {py:8.2f} us")
     print(f"python pydantic converters   from_pb+to_pb: {conv:8.2f} us")
     print(f"python via json_format       dict+validate: {via_json:8.2f} us (baseline)")
@@ -211,5 +227,4 @@ def run() -> None:
         print("lua generated codec: not available (no generated/lua or bench_codec_lua)")
         return
     print(f"lua generated codec (lupa)   encode+decode: {lua:8.2f} us")
-    verdict = "meets" if lua / js <= 3.0 else "MISSES"
-    print(f"ratio lua / protobuf-es: {lua / js:.2f}x ({verdict} the goal: within 3x)")
+    print(f"ratio lua / protobuf-es: {lua / js:.2f}x (goal within 3x: {verdict(lua / js <= 3.0)})")
