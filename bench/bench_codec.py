@@ -1,8 +1,6 @@
 """Codec speed side by side: encode+decode of a typical HookContext in Python, JS and Lua.
 
-- Python: protobuf (upb), ``FromString`` + ``SerializeToString``; also the generated pydantic
-  converters (``hook_context_from_pb`` + ``hook_context_to_pb``), against their baseline, the
-  same conversion through ``json_format`` + ``model_validate``/``model_dump``.
+- Python: protobuf (upb), ``FromString`` + ``SerializeToString``.
 - JS: protobuf-es (``fromBinary`` + ``toBinary``) in a node child process that times its own loop
   and prints JSON.
 - Lua: the generated Lua codec under lupa, through bench/bench_codec_lua.py (``measure()`` if it
@@ -32,8 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from google.protobuf import json_format
-from hookwire.v1 import convert, hook_pb2, models
+from hookwire.v1 import hook_pb2
 
 from bench.rounds import interleave, verdict
 
@@ -87,36 +84,6 @@ def python_round(data: bytes) -> Callable[[], float]:
             hook_pb2.HookContext.FromString(data).SerializeToString()
 
     return per_op_us(loop)
-
-
-def converter_round(data: bytes) -> Callable[[], float]:
-    pb = hook_pb2.HookContext.FromString(data)
-
-    def loop(n: int) -> None:
-        for _ in range(n):
-            convert.hook_context_to_pb(convert.hook_context_from_pb(pb))
-
-    return per_op_us(loop)
-
-
-def json_format_round(data: bytes) -> Callable[[], float]:
-    """Baseline for the converters: the same conversion routed through json_format."""
-    pb = hook_pb2.HookContext.FromString(data)
-
-    def roundtrip() -> hook_pb2.HookContext:
-        as_dict = json_format.MessageToDict(pb, preserving_proto_field_name=True)
-        model = models.HookContext.model_validate(as_dict)
-        dumped = model.model_dump(by_alias=True, exclude_none=True, mode="json")
-        return json_format.ParseDict(dumped, hook_pb2.HookContext())
-
-    if roundtrip() != pb:
-        raise RuntimeError("json_format baseline does not round-trip the message")
-
-    def loop(n: int) -> None:
-        for _ in range(n):
-            roundtrip()
-
-    return per_op_us(loop, N // 4)
 
 
 def js_us(data: bytes) -> tuple[float, float]:
@@ -190,24 +157,13 @@ def typical_bytes() -> bytes:
 
 def run() -> None:
     data = typical_bytes()
-    python = interleave(
-        {
-            "upb": python_round(data),
-            "converters": converter_round(data),
-            "json_format": json_format_round(data),
-        },
-        REPEATS,
-    )
-    py, conv, via_json = (python[k].median for k in ("upb", "converters", "json_format"))
+    py = interleave({"upb": python_round(data)}, REPEATS)["upb"].median
     js, js_wire_us = js_us(data)
     lua = lua_us(data)
     wire = js_wire()
     print(f"message: typical HookContext (nested data, 10 metadata entries), {len(data)} bytes")
     print(f"medians of {REPEATS} interleaved rounds of {N} calls")
     print(f"python protobuf (upb)        encode+decode: {py:8.2f} us")
-    print(f"python pydantic converters   from_pb+to_pb: {conv:8.2f} us")
-    print(f"python via json_format       dict+validate: {via_json:8.2f} us (baseline)")
-    print(f"ratio converters / json_format: {conv / via_json:.2f}x")
     print(f"js protobuf-es               encode+decode: {js:8.2f} us")
     print(
         f"js generated wire codec      encode+decode: {js_wire_us:8.2f} us"
