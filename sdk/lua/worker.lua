@@ -470,7 +470,7 @@ end
 -- (with --virtual-clock: the call's virtual time plus what the hook advanced so far). Fire and
 -- forget: no sequence comes back (hookwire.publish returns nil); the executor logs refusals.
 local function valid_type(t)
-  if type(t) ~= "string" or t == "" then return false end
+  if type(t) ~= "string" or t == "" or #t > 256 then return false end
   for token in (t .. "."):gmatch("(.-)%.") do
     if not token:match("^[A-Za-z0-9_%-]+$") then return false end
   end

@@ -225,7 +225,7 @@ local function path_text(root, path, depth)
   for d = 1, depth do
     local k = path[d]
     if type(k) == "number" then parts[#parts + 1] = fmt("[%d]", k - 1)
-    else parts[#parts + 1] = "." .. escape(tostring(k)) end
+    else parts[#parts + 1] = "." .. escape(k:sub(1, 40)) end
   end
   return concat(parts)
 end

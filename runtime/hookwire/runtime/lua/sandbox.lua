@@ -409,13 +409,24 @@ local function after_run(...)
   return was, ...
 end
 
-local function run_limited(deadline_s, fn, ...)
+local function enter(deadline_s)
   depth = depth + 1
   saved_deadlines[depth], saved_stopped[depth] = deadline, stopped
   stopped = false
   if deadline_s < deadline then deadline = deadline_s end
   if depth == 1 then sethook(count_hook, "", CHECK_EVERY) end
+end
+
+local function run_limited(deadline_s, fn, ...)
+  enter(deadline_s)
   return after_run(xpcall(fn, handler, ...))
+end
+
+-- Messages cross to the host at most this long (a hook's error message is its own data).
+local MAX_MESSAGE = 4096
+local function clip(msg)
+  if #msg <= MAX_MESSAGE then return msg end
+  return sub(msg, 1, MAX_MESSAGE) .. "...(truncated)"
 end
 
 -- Map a failed run to (code, message): 2 error, 3 timeout, 4 memory.
@@ -427,8 +438,8 @@ local function failure(e)
     collectgarbage("collect")
     return 4, MEMORY
   end
-  if getmetatable(e) == ERRBOX then return 2, e.text end
-  if type(e) == "string" then return 2, e end
+  if getmetatable(e) == ERRBOX then return 2, clip(e.text) end
+  if type(e) == "string" then return 2, clip(e) end
   return 2, "error object of type " .. type(e)
 end
 
@@ -494,6 +505,7 @@ end
 -- Tables no hook may write, even with rawset: they are shared by every file of the state.
 local FROZEN = setmetatable({ [sdk.null] = true, [TIMEOUT] = true }, { __mode = "k" })
 local safe_next = materialized("next", next)
+local pairs_next = convert.safe_next -- the same, without the argument check (for-loops pass tables)
 local raw_rawset = materialized("rawset", rawset)
 local PRINT_MAX = 16 * 1024
 
@@ -503,7 +515,7 @@ local BASE = {
   -- proxy without materializing it: hook code gets the sandbox's `next` instead.
   pairs = function(t)
     local f, s, c = pairs(t)
-    if f == next then f = safe_next end
+    if f == next then f = pairs_next end
     return f, s, c
   end,
   tonumber = tonumber, tostring = tostring, type = type, rawequal = rawequal,
@@ -635,10 +647,11 @@ end
 -- A result whose value cannot cross: invalid_result, unless the heap ran out meanwhile.
 local function bad_value(e)
   if e == MEMORY then return failure(e) end
-  return 5, e
+  if type(e) ~= "string" then return 5, "the result cannot be converted" end
+  return 5, clip(e)
 end
 
--- The hook's answer as (code, kind, fields...). Runs inside the hook's budget (see `guarded`):
+-- The hook's answer as (code, kind, fields...). Runs inside the hook's budget (see `checked`):
 -- the flattening may run metamethods of the hook's tables, and must stop with it. A result is
 -- known by identity (the SDK's private record), never by what its metatable claims; the
 -- record's fields were checked by the helper that made it, and no hook code can change them.
@@ -676,11 +689,6 @@ local function result_of(r)
   return 5, "unknown result kind"
 end
 
--- The hook and the checking of its result, as one budgeted run.
-local function guarded(fn, ctx)
-  return result_of(fn(ctx))
-end
-
 -- (code, ...) of a run: a spent budget is a timeout whatever the run returned or raised (a
 -- `__close` handler may have replaced the stop with an error of its own).
 local function finish(was_stopped, ok, ...)
@@ -689,17 +697,34 @@ local function finish(was_stopped, ok, ...)
   return failure((...))
 end
 
+-- After the hook returned, still inside its budget (the count hook is still installed): check
+-- and flatten its result, then end the run.
+local function checked(ok, r)
+  if ok and r == nil then -- the common answer, CONTINUE: `after_run` and `finish` inlined
+    local was = stopped
+    deadline, stopped = saved_deadlines[depth], saved_stopped[depth]
+    depth = depth - 1
+    if depth == 0 then sethook() end
+    if was then return 3, "timeout" end
+    return 0
+  end
+  if ok then return finish(after_run(xpcall(result_of, handler, r))) end
+  return finish(after_run(false, r))
+end
+
 -- Call hook `fn` with the host context `hctx` (its data passed beside it); see adapter.py for
--- the codes.
+-- the codes. The hook and the checking of its result are one budgeted run.
 local function invoke(fn, deadline_s, data, hctx)
-  return finish(run_limited(deadline_s, guarded, fn, lazy_context(hctx, data)))
+  enter(deadline_s)
+  return checked(xpcall(fn, handler, lazy_context(hctx, data)))
 end
 
 -- `invoke` as the embedded adapter calls it: `h` is the handle of the data and `h + 1` that
 -- of the context; `...` the values read ahead for the hook (convert.lua `prefill`), if any.
 local context_for = convert.context_for
 local function call_hook(fn, deadline_s, h, ...)
-  return finish(run_limited(deadline_s, guarded, fn, context_for(h, ...)))
+  enter(deadline_s)
+  return checked(xpcall(fn, handler, context_for(h, ...)))
 end
 
 -- Call subscriber `fn` with an event (a Python dict); its return value is ignored.
