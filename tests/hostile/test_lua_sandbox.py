@@ -160,6 +160,13 @@ ATTACKS: list[Attack] = [
         "invalid_result",
         "replace.value: is a table with a metatable of its own",
     ),
+    Attack(
+        "huge_result",
+        "after_budget",
+        "return hookwire.replace({string.byte(string.rep('a', 300000), 1, -1)})",
+        "invalid_result|timeout",  # flattening 300,000 items may take the whole budget
+        "replace.value: holds more than 262144 values",
+    ),
     # -- no other execution's data --------------------------------------------------------------
     Attack(
         "raw_next_forged_handles",
@@ -293,6 +300,13 @@ ATTACKS: list[Attack] = [
         "Replace(value=0)",
     ),
     Attack("rep_too_big", "c_work", "return string.rep('x', 1 << 40)", "error", "memory"),
+    Attack(
+        "forged_retry_delay",
+        "forged_result",
+        "local r = hookwire.retry(1, 1) rawset(r, 'delay_ms', 1e308) return r",
+        "result",
+        "Retry(delay_ns=1000000, max_attempts=1)",
+    ),
     Attack(
         "load_huge_chunk",
         "c_work",

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import pytest
-from hookwire.runtime.adapter import HookFailed, HookTimedOut
+from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.lua import LuaSandbox
 from hookwire.runtime.results import Cancel, Continue, Replace
@@ -282,3 +282,13 @@ def test_ordinary_patterns_and_plain_finds_work(run: Any) -> None:
         "(string.gsub(' a  b ', '%s+', '')), ('x]y'):find('[%]]'), #big})"
     )
     assert run(body) == Replace([2, "k", "ab", 2, 100000])
+
+
+def test_a_result_too_large_to_rebuild_is_invalid(run: Any) -> None:
+    # The host rebuilds a result after the hook's budget: its size is bounded.
+    body = "return hookwire.replace({string.byte(string.rep('a', 300000), 1, -1)})"
+    with pytest.raises(InvalidResult) as info:
+        run(body)
+    assert str(info.value) == (
+        "replace.value: holds more than 262144 values and containers, the most one value may hold"
+    )

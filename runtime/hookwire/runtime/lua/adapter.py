@@ -260,7 +260,7 @@ class LuaHookAdapter:
                 return Fork(tuple(ForkOperation(op["operation"], op["parameters"]) for op in ops))
             if kind == b"continue":
                 return CONTINUE
-        except ConversionError as exc:
+        except (ConversionError, OverflowError, ValueError, TypeError) as exc:
             raise InvalidResult(str(exc)) from None
         raise InvalidResult(f"unknown result kind {kind!r}")
 
@@ -269,7 +269,10 @@ class LuaHookAdapter:
 
 
 def _text(b: Any, field: str) -> str:
-    try:
-        return bytes(b).decode()
-    except (UnicodeDecodeError, TypeError):
-        raise InvalidResult(f"{field}: must be a UTF-8 string, got {b!r:.60}") from None
+    # Only a Lua string (bytes) is text: `bytes(n)` of a number would allocate n bytes.
+    if type(b) is bytes:
+        try:
+            return b.decode()
+        except UnicodeDecodeError:
+            pass
+    raise InvalidResult(f"{field}: must be a UTF-8 string, got {b!r:.60}")

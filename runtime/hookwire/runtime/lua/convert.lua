@@ -238,6 +238,9 @@ local T, n, root = nil, 0, ""
 local path, stack = {}, {}
 -- Containers around the deepest value (limits.py MAX_JSON_DEPTH; map entries are not a level).
 local MAX_DEPTH = deps.MAX_JSON_DEPTH or 32
+-- Tokens one value may flatten to: the host rebuilds them after the hook's budget has ended,
+-- so their number is bounded (about a 4 MiB message of small items).
+local MAX_TOKENS = 1 << 18
 local utf8_len = utf8.len
 
 local function bad(depth, what)
@@ -351,6 +354,10 @@ local function flatten(value, name)
   T, n, root = {}, 0, name
   for i = #stack, 1, -1 do stack[i] = nil end -- no earlier call's tables stay reachable
   walk(value, 0)
+  if n > MAX_TOKENS then
+    T = nil
+    bad(0, fmt("holds more than %d values and containers, the most one value may hold", MAX_TOKENS))
+  end
   local tokens, count = T, n
   T = nil
   return tokens, count
