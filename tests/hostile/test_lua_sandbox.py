@@ -301,6 +301,31 @@ ATTACKS: list[Attack] = [
     ),
     Attack("rep_too_big", "c_work", "return string.rep('x', 1 << 40)", "error", "memory"),
     Attack(
+        "long_string_bytewise",
+        "c_work",
+        "local s = string.rep('a', 8e6) while true do s = s:upper():lower():reverse() end",
+        "timeout",
+    ),
+    Attack(
+        "utf8_len_long",
+        "c_work",
+        "local s = string.rep('\\u{e9}', 1e7) while true do utf8.len(s) end",
+        "timeout",
+    ),
+    Attack(
+        "concat_many_floats",
+        "c_work",
+        "local t = {} for i = 1, 4e5 do t[i] = i + 0.5 end while true do table.concat(t, ',') end",
+        "timeout",
+    ),
+    Attack(
+        "format_q_long",
+        "c_work",
+        "return string.format('%q', string.rep('a', 2e6))",
+        "error",
+        "more than the sandbox escapes in one call",
+    ),
+    Attack(
         "forged_retry_delay",
         "forged_result",
         "local r = hookwire.retry(1, 1) rawset(r, 'delay_ms', 1e308) return r",

@@ -292,3 +292,18 @@ def test_a_result_too_large_to_rebuild_is_invalid(run: Any) -> None:
     assert str(info.value) == (
         "replace.value: holds more than 262144 values and containers, the most one value may hold"
     )
+
+
+def test_common_idioms_on_sizeable_inputs_are_allowed(run: Any) -> None:
+    # The bound is a worst case, but not a blunt one: the trim idiom is quadratic (its `.-`
+    # always finds the end), a trailing repetition is linear.
+    body = (
+        "local s = '  ' .. string.rep('word ', 200) .. '  ' "
+        "local big = string.rep('k=v; ', 20000) "
+        "local trimmed = s:match('^%s*(.-)%s*$') "
+        "local n = select(2, big:gsub('%s+', ' ')) "
+        "local pairs_ = 0 for k, v in big:sub(1, 750):gmatch('(%w+)=(%w+)') do "
+        "pairs_ = pairs_ + 1 end "
+        "return hookwire.replace({#trimmed, n, pairs_})"
+    )
+    assert run(body) == Replace([999, 20000, 150])

@@ -114,7 +114,7 @@ end
 -- position is tried once (find, match, gmatch and gsub all move forward).
 local function pattern_cost(p, len, anchorable)
   local n = #p
-  local sizes, kinds, quants = {}, {}, {}
+  local sizes, kinds, quants, dot = {}, {}, {}, {}
   local i, count, anchored = 1, 0, false
   if anchorable and byte(p, 1) == 94 then anchored, i = true, 2 end
   while i <= n do
@@ -138,19 +138,27 @@ local function pattern_cost(p, len, anchorable)
     end
     count = count + 1
     sizes[count], kinds[count], quants[count] = i - start, kind, q
+    dot[count] = c == 46
   end
-  local cost, always, once = 1.0, true, 0.0
+  -- Walking back from the end: `always`, the rest matches from any position; `at_end`, the
+  -- rest matches the empty string at the subject's end (so `.*` or `.-` before it always
+  -- matches: the idiom `^%s*(.-)%s*$` is quadratic, not cubic).
+  local cost, always, at_end, once = 1.0, true, true, 0.0
   for j = count, 1, -1 do
     local L, kind, q = sizes[j], kinds[j], quants[j]
     if kind == "free" then cost = cost + 1
     elseif kind == "end" then cost = cost + 1; always = false
-    elseif kind == "scan" then cost = len + cost; always = false
-    elseif kind == "fixed" then cost = L + cost; always = false
+    elseif kind == "scan" then cost = len + cost; always, at_end = false, false
+    elseif kind == "fixed" then cost = L + cost; always, at_end = false, false
     elseif q == 63 then cost = L + (always and cost or 2 * cost) -- "?"
     elseif q ~= nil then -- "*", "+", "-"
       if always then once = once + len * L; cost = L + cost; always = q ~= 43
+      elseif dot[j] and at_end and q ~= 43 then
+        if q == 42 then cost = len + cost else cost = (len + 1) * (1 + cost) end
+        always = true
       else cost = len * L + (len + 1) * cost; always = false end
-    else cost = L + cost; always = false end
+      if q == 43 then at_end = false end
+    else cost = L + cost; always, at_end = false, false end
     if cost > 1e300 then cost = 1e300 end
   end
   return (anchored and 1 or len + 1) * cost + once
@@ -228,6 +236,44 @@ do
     return rep(block, (k - 1) // BLOCK) .. rep(u, (k - 1) % BLOCK) .. s
   end
 
+  -- Byte-by-byte work on one string (a few ns a byte) is linear, but a string can be tens of
+  -- megabytes: long ones are done in pieces of PIECE bytes, with a checkpoint between pieces.
+  local PIECE = 1 << 20
+  local t_concat = table.concat
+  local function by_pieces(raw, backwards)
+    return function(str, ...)
+      if type(str) ~= "string" or #str <= PIECE then return raw(str, ...) end
+      local parts, n = {}, 0
+      for a = 1, #str, PIECE do
+        n = n + 1
+        parts[n] = raw(sub(str, a, a + PIECE - 1))
+        checkpoint()
+      end
+      if backwards then
+        for i = 1, n // 2 do parts[i], parts[n + 1 - i] = parts[n + 1 - i], parts[i] end
+      end
+      return t_concat(parts)
+    end
+  end
+  string.upper = by_pieces(string.upper)
+  string.lower = by_pieces(string.lower)
+  string.reverse = by_pieces(string.reverse, true)
+
+  local format = string.format
+  string.format = function(f, ...)
+    -- `%q` escapes byte by byte; the other conversions copy.
+    if type(f) == "string" and find(f, "%q", 1, true) then
+      for i = 1, select("#", ...) do
+        local v = select(i, ...)
+        if type(v) == "string" and #v > PIECE then
+          error(fmt("string.format: %%q of a %d-byte string is more than the sandbox escapes in "
+            .. "one call (%d bytes)", #v, PIECE), 2)
+        end
+      end
+    end
+    return format(f, ...)
+  end
+
   local function check_format(name, f)
     if type(f) == "string" and #f > MAX_FORMAT then
       error(fmt("string.%s: a format of %d bytes is longer than the sandbox allows (%d)", name,
@@ -237,6 +283,25 @@ do
   string.pack = function(f, ...) check_format("pack", f) return pack_(f, ...) end
   string.packsize = function(f) check_format("packsize", f) return packsize(f) end
   string.unpack = function(f, ...) check_format("unpack", f) return unpack_(f, ...) end
+end
+
+do
+  -- utf8.len validates byte by byte: long strings are counted in pieces (a character is
+  -- counted in the piece where it starts; decoding may read past the piece's end).
+  local len, PIECE = utf8.len, 1 << 20
+  utf8.len = function(str, i, j, lax)
+    if type(str) ~= "string" or #str <= PIECE or i ~= nil or j ~= nil then
+      return len(str, i, j, lax)
+    end
+    local total = 0
+    for a = 1, #str, PIECE do
+      local n, bad = len(str, a, math.min(a + PIECE - 1, #str), lax)
+      if n == nil then return nil, bad end
+      total = total + n
+      checkpoint()
+    end
+    return total
+  end
 end
 
 -- Shared state hook code could otherwise reach through a string's metatable.
@@ -321,7 +386,20 @@ do
   end
 
   SAFE_TABLE.concat = function(t, sep, i, j)
-    if plain(t) or type(t) ~= "table" then return t_concat(t, sep, i, j) end
+    if type(t) ~= "table" then return t_concat(t, sep, i, j) end
+    if plain(t) then
+      local ii = i == nil and 1 or tointeger(i)
+      local jj = j == nil and rawlen(t) or tointeger(j)
+      if ii == nil or jj == nil or jj - ii < SMALL then return t_concat(t, sep, i, j) end
+      -- Each item may be a number to convert: long lists are joined in pieces.
+      local parts, n = {}, 0
+      for a = ii, jj, SMALL do
+        n = n + 1
+        parts[n] = t_concat(t, sep, a, math.min(a + SMALL - 1, jj))
+        checkpoint()
+      end
+      return t_concat(parts, sep)
+    end
     i = i == nil and 1 or int_arg(i, 3, "concat")
     j = j == nil and #t or int_arg(j, 4, "concat")
     local parts, n = {}, 0
