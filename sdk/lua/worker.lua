@@ -456,6 +456,7 @@ end
 -- (as the embedded adapter decodes them with errors="replace").
 local function utf8_clean(s)
   s = tostring(s)
+  if #s > 4096 then s = s:sub(1, 4096) .. "...(truncated)" end
   local ok, bad = utf8.len(s)
   while ok == nil do
     s = s:sub(1, bad - 1) .. "\u{FFFD}" .. s:sub(bad + 1)
@@ -578,7 +579,10 @@ while true do
   local which = es.ExecutorMessage.which_message(m)
   if which == "call" then
     local ok, answer = pcall(call, m.call)
-    if not ok then answer = { call_id = m.call.call_id, error = { type = "hookwire.WorkerError", message = utf8_clean(answer) } } end
+    if not ok then
+      api.recover() -- the error escaped the sandbox's protected call: end its run
+      answer = { call_id = m.call.call_id, error = { type = "hookwire.WorkerError", message = utf8_clean(answer) } }
+    end
     local sent, err = pcall(send, { result = answer })
     if not sent then
       -- A value the codec refuses (it checks every field): report it, do not die.

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import lupa.lua54 as lupa
 import pytest
 from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.context import HookContext
-from hookwire.runtime.lua import LuaSandbox
+from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
 from hookwire.runtime.results import Cancel, Continue, Replace
 
 MB = 1024 * 1024
@@ -307,3 +308,17 @@ def test_common_idioms_on_sizeable_inputs_are_allowed(run: Any) -> None:
         "return hookwire.replace({#trimmed, n, pairs_})"
     )
     assert run(body) == Replace([999, 20000, 150])
+
+
+def test_a_run_an_error_escaped_from_is_ended_by_recover(sb: LuaSandbox) -> None:
+    [spin] = sb.load_source(
+        'hookwire.register("session_start", function() while true do end end)', "spin.lua"
+    )
+    # A deadline that is not a number fails inside the entry point, after its run began and
+    # outside the protected call: the error reaches the host, the run is left open.
+    with pytest.raises(lupa.LuaError):
+        sb.call_hook(spin.fn, b"not a number", 1)
+    sb.recover()
+    # Closed again: the next call installs the count hook and stops the runaway.
+    with pytest.raises(HookTimedOut):
+        LuaHookAdapter(sb, spin.fn).call(HookContext("session_start"), 50_000_000)

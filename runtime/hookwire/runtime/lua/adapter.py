@@ -133,6 +133,7 @@ class LuaHookAdapter:
         return self._finish(r)
 
     def _lua_failure(self, exc: Exception) -> HookFailed:
+        self.sandbox.recover()
         if "not enough memory" in str(exc) or type(exc).__name__ == "LuaMemoryError":
             self.sandbox.collect_garbage()
             return HookFailed(f"memory limit of {self.sandbox.memory_limit} bytes exceeded")

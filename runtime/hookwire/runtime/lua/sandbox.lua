@@ -488,8 +488,8 @@ local function after_run(...)
 end
 
 local function enter(deadline_s)
+  saved_deadlines[depth + 1], saved_stopped[depth + 1] = deadline, stopped -- may allocate: first
   depth = depth + 1
-  saved_deadlines[depth], saved_stopped[depth] = deadline, stopped
   stopped = false
   if deadline_s < deadline then deadline = deadline_s end
   if depth == 1 then sethook(count_hook, "", CHECK_EVERY) end
@@ -793,16 +793,37 @@ end
 -- Call hook `fn` with the host context `hctx` (its data passed beside it); see adapter.py for
 -- the codes. The hook and the checking of its result are one budgeted run.
 local function invoke(fn, deadline_s, data, hctx)
+  local ctx = lazy_context(hctx, data)
   enter(deadline_s)
-  return checked(xpcall(fn, handler, lazy_context(hctx, data)))
+  return checked(xpcall(fn, handler, ctx))
 end
 
 -- `invoke` as the embedded adapter calls it: `h` is the handle of the data and `h + 1` that
 -- of the context; `...` the values read ahead for the hook (convert.lua `prefill`), if any.
 local context_for = convert.context_for
 local function call_hook(fn, deadline_s, h, ...)
+  local ctx = context_for(h, ...)
   enter(deadline_s)
-  return checked(xpcall(fn, handler, context_for(h, ...)))
+  return checked(xpcall(fn, handler, ctx))
+end
+
+-- After an error escaped an entry point to the host (only an allocation failing outside the
+-- protected call can do that): end the runs that are no longer on the stack, so that the count
+-- hook and a stale deadline do not outlive them.
+local function recover()
+  local active, level = 0, 2
+  while true do
+    local info = getinfo(level, "f")
+    if info == nil then break end
+    local f = info.func
+    if f == call_hook or f == invoke or f == run_limited then active = active + 1 end
+    level = level + 1
+  end
+  if depth > active then
+    deadline, stopped = saved_deadlines[active + 1], saved_stopped[active + 1]
+    depth = active
+    if depth == 0 then sethook() end
+  end
 end
 
 -- Call subscriber `fn` with an event (a Python dict); its return value is ignored.
@@ -838,6 +859,7 @@ local function expose(name, py_fn)
 end
 
 return {
+  recover = recover,
   expose = expose,
   invoke = invoke,
   call_hook = call_hook,

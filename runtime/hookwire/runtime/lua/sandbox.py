@@ -213,6 +213,7 @@ class LuaSandbox:
         self._load_file = api[b"load_file"]
         self._unpack = api[b"unpack"]
         self._expose = api[b"expose"]
+        self._recover = api[b"recover"]
         # Nothing below is reachable from hook environments; removed all the same.
         lua.execute(
             b"python = nil; package.loaded.python = nil; package.loadlib = nil; "
@@ -309,10 +310,18 @@ class LuaSandbox:
         try:
             return fn(*args)
         except lupa.LuaMemoryError:
+            self.recover()
             self.collect_garbage()
             return (4, b"not enough memory")
         except lupa.LuaError as exc:
+            self.recover()
             return (2, str(exc).encode())
+
+    def recover(self) -> None:
+        """After a Lua error escaped an entry point (an allocation failing outside the hook's
+        protected call): end the runs no longer on the stack (their count hook, deadline)."""
+        with contextlib.suppress(lupa.LuaError):
+            self._recover()
 
     # -- callbacks from Lua (they return (ok, value | message); they never raise) -------------
 
