@@ -322,3 +322,24 @@ def test_a_run_an_error_escaped_from_is_ended_by_recover(sb: LuaSandbox) -> None
     # Closed again: the next call installs the count hook and stops the runaway.
     with pytest.raises(HookTimedOut):
         LuaHookAdapter(sb, spin.fn).call(HookContext("session_start"), 50_000_000)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "while true do end",
+        "while true do pcall(function() while true do end end) end",
+        "local t = {} for i = 1, 1e9 do t[i] = 1 end",
+        "local r = hookwire.replace({1, 2, 3}) while true do end return r",
+    ],
+)
+def test_the_stop_never_escapes_the_run_even_checked_every_instruction(body: str) -> None:
+    # With a count hook at every instruction, one lands in the entry point's own code right
+    # after the protected call: it must not raise there (the stop would reach the host).
+    sb = LuaSandbox(check_every=1, memory_limit=16 * 1024 * 1024)
+    [reg] = sb.load_source(f'hookwire.register("session_start", function() {body} end)', "e.lua")
+    adapter = LuaHookAdapter(sb, reg.fn)
+    for _ in range(3):
+        with pytest.raises((HookTimedOut, HookFailed)) as info:
+            adapter.call(HookContext("session_start"), 30_000_000)
+        assert info.type is HookTimedOut or "memory" in str(info.value), info.value

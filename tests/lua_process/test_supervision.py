@@ -348,3 +348,18 @@ def test_calls_queued_behind_a_stuck_hook_fail_naming_it_when_the_restart_fails(
     message = str(info.value)
     assert "this call to 'fast' was queued behind hook 'stuck'" in message
     assert "restarting it failed" in message
+
+
+def test_the_workers_stop_never_escapes_the_run_even_checked_every_instruction(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    # A count hook at every instruction lands in the sandbox's own code after the protected
+    # call; it must not raise there (that would answer "hookwire.WorkerError: timeout").
+    path = hook_file("h.lua", SLOW_AND_FAST.replace("timeout_ms = 20000", "timeout_ms = 50"))
+    w = LuaProcessWorker([path], blocking=True, check_every=1)
+    workers.append(w)
+    w.start()
+    for _ in range(3):
+        _, future = w.submit("slow", HookContext("custom:slow"), 50 * 1_000_000)
+        answer = future.result(30)
+        assert (answer.error.type, answer.error.message) == ("hookwire.Timeout", "timeout")

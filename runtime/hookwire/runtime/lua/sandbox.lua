@@ -42,12 +42,21 @@ local function stop()
   error(TIMEOUT, 0)
 end
 
+-- The entry points' own code before and after the protected call (filled in below): a count
+-- hook landing there must not raise, or the stop would escape the run to the host.
+local OUTSIDE = {}
+
 local function count_hook()
-  if stopped or now() > deadline then stop() end
+  if stopped or now() > deadline then
+    if OUTSIDE[getinfo(2, "f").func] then return end
+    stop()
+  end
 end
 
--- Between the chunks of a long library call (see "C-level work" below).
-local checkpoint = count_hook
+-- Between the chunks of a long library call (see "C-level work" below); hook context only.
+local function checkpoint()
+  if stopped or now() > deadline then stop() end
+end
 
 -- After a protected call returns: re-raise the stop it may have caught (whatever error value
 -- it returned: a `__close` or message handler may have replaced TIMEOUT), and a memory error.
@@ -856,6 +865,11 @@ local function expose(name, py_fn)
     if not ok then error(r, 2) end
     return r
   end
+end
+
+for _, f in ipairs({ enter, after_run, run_limited, failure, clip, finish, checked, invoke,
+  call_hook, recover, deliver, load_file }) do
+  OUTSIDE[f] = true
 end
 
 return {
