@@ -28,10 +28,9 @@ from tests.hostile.test_lua_sandbox import (
     TIMEOUT_MS,
     Attack,
     Embedded,
-    Process,
     Target,
     check,
-    process_available,
+    start_process,
     write_hooks,
 )
 
@@ -62,12 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     cases = variants()
     failures: list[str] = []
     for kind in args.adapters.split(","):
-        if kind == "process" and not process_available():
-            print("process: no Lua interpreter, skipped")
-            continue
         with tempfile.TemporaryDirectory() as tmp:
             directory = write_hooks(Path(tmp), [a for a, _ in cases])
-            target: Target = Embedded(directory) if kind == "embedded" else Process(directory)
+            target: Target | None = (
+                Embedded(directory) if kind == "embedded" else start_process(directory)
+            )
+            if target is None:
+                print("process: no Lua interpreter, skipped")
+                continue
             tried: dict[str, int] = defaultdict(int)
             held: dict[str, int] = defaultdict(int)
             worst: dict[str, float] = defaultdict(float)
