@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -343,3 +344,21 @@ def test_the_stop_never_escapes_the_run_even_checked_every_instruction(body: str
         with pytest.raises((HookTimedOut, HookFailed)) as info:
             adapter.call(HookContext("session_start"), 30_000_000)
         assert info.type is HookTimedOut or "memory" in str(info.value), info.value
+
+
+def test_print_output_of_one_call_is_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    sb = LuaSandbox()
+    [reg] = sb.load_source(
+        'hookwire.register("session_start", function() '
+        "for i = 1, 1000 do print(string.rep('x', 20000)) end end)",
+        "p.lua",
+    )
+    adapter = LuaHookAdapter(sb, reg.fn)
+    with caplog.at_level(logging.INFO, logger="hookwire.lua"):
+        for _ in range(2):
+            adapter.call(HookContext("session_start"), 2_000_000_000)
+    lines = [r.getMessage() for r in caplog.records if r.name == "hookwire.lua"]
+    # Per call: 16 KiB lines (marked) while under 64 KiB, then one line saying the rest is dropped.
+    dropped = "...(the rest of this call's print output is dropped)"
+    assert [len(m) for m in lines] == 2 * ([16384 + len("...(truncated)")] * 3 + [len(dropped)])
+    assert lines[3] == dropped

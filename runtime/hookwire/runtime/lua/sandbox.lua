@@ -36,6 +36,8 @@ local depth = 0
 -- and every chunked library call raises TIMEOUT again, so no protected call can swallow the
 -- stop (a `while true do pcall(...) end` ends like any other runaway).
 local stopped = false
+-- Bytes `print` wrote during the current call (the log is the host's; a call gets PRINT_CALL).
+local printed = 0
 
 local function stop()
   stopped = true
@@ -501,7 +503,7 @@ local function enter(deadline_s)
   depth = depth + 1
   stopped = false
   if deadline_s < deadline then deadline = deadline_s end
-  if depth == 1 then sethook(count_hook, "", CHECK_EVERY) end
+  if depth == 1 then printed = 0; sethook(count_hook, "", CHECK_EVERY) end
 end
 
 local function run_limited(deadline_s, fn, ...)
@@ -594,7 +596,7 @@ local FROZEN = setmetatable({ [sdk.null] = true, [TIMEOUT] = true }, { __mode = 
 local safe_next = materialized("next", next)
 local pairs_next = convert.safe_next -- the same, without the argument check (for-loops pass tables)
 local raw_rawset = materialized("rawset", rawset)
-local PRINT_MAX = 16 * 1024
+local PRINT_MAX, PRINT_CALL = 16 * 1024, 64 * 1024 -- one print, one call
 
 local BASE = {
   assert = assert, error = error, ipairs = ipairs, select = select,
@@ -635,7 +637,10 @@ local BASE = {
     local parts = {}
     for i = 1, n do parts[i] = tostring((select(i, ...))) end
     local text = concat(parts, "\t")
+    if printed > PRINT_CALL then return end
     if #text > PRINT_MAX then text = sub(text, 1, PRINT_MAX) .. "...(truncated)" end
+    printed = printed + #text
+    if printed > PRINT_CALL then text = "...(the rest of this call's print output is dropped)" end
     py_print(text)
   end,
   collectgarbage = function(opt)
