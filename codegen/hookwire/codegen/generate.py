@@ -76,8 +76,10 @@ def generate(root: Path) -> None:
             check=True,
             cwd=root,
         )
-        # mypy reads the generated package's inline types only with this PEP 561 marker.
-        (out / "python" / "hookwire" / "v1" / "py.typed").write_text("")
+        # mypy reads the generated packages' inline types only with this PEP 561 marker (in each
+        # package: `hookwire` itself is a namespace package).
+        for pkg in sorted({p.parent for p in (out / "python" / "hookwire").rglob("*.py")}):
+            (pkg / "py.typed").write_text("")
         _check_layout(out / "python")
         # Strict decoding for the protoc-gen-es bindings (wire types of known fields checked).
         for name in ("strict_decode.js", "strict_decode.d.ts"):
