@@ -5,11 +5,13 @@ in a checkout they are `conformance/<name>`, a wheel ships them under
 `hookwire/conformance/_share/<name>` (pyproject.toml `force-include`), so
 `python -m hookwire.conformance` runs the bundled suite from either.
 
-The JavaScript side (the `js-remote` driver's node worker and the JS event consumer) runs the JS
-SDK from a source tree: `js_root()` is a directory laid out like a checkout (`sdk/js`,
-`generated/js`, `conformance/js`, `conformance/consumers`, `node_modules` from `npm ci`). It is
-`$HOOKWIRE_JS_ROOT` when set (the runner's `--js-root`), else the checkout this package runs
-from, else None; `js_unavailable()` says why the JS adapters cannot run.
+The JavaScript side (the `js-remote` driver's node worker and the JS event consumer) is not in
+the wheel: node runs it from a JS source tree, `js_root()`, a directory holding
+`conformance/js/driver_worker.mjs`, `conformance/consumers/event_consumer.mjs` and a
+`node_modules` from `npm ci`, where those scripts find the JS SDK and the generated JS bindings
+they import (a checkout, or an unpacked source distribution). It is `$HOOKWIRE_JS_ROOT` when set
+(the runner's `--js-root`), else the checkout this package runs from, else None;
+`js_unavailable()` says why the JS adapters cannot run.
 
 Example:
     >>> (data_dir("scenarios") / "execution").is_dir()
@@ -35,7 +37,6 @@ JS_ROOT_ENV = "HOOKWIRE_JS_ROOT"
 
 # What a JS source tree must hold for the JS drivers to run.
 _JS_NEEDS = (
-    "sdk/js/src/index.js",
     "conformance/js/driver_worker.mjs",
     "conformance/consumers/event_consumer.mjs",
     "node_modules/@bufbuild/protobuf",
@@ -53,7 +54,7 @@ def js_root() -> Path | None:
     given = os.environ.get(JS_ROOT_ENV)
     if given:
         return Path(given).resolve()
-    return _CHECKOUT if (_CHECKOUT / "sdk" / "js" / "src" / "index.js").is_file() else None
+    return _CHECKOUT if (_CHECKOUT / _JS_NEEDS[0]).is_file() else None
 
 
 def js_script(relative: str) -> Path:
