@@ -10,7 +10,7 @@ there wherever hookwire is installed.
 Example:
     >>> choose_interpreter("lupa")
     'lupa'
-    >>> interpreter_command("lupa")[1].endswith("lupa_lua.py")
+    >>> interpreter_command("lupa")[-1].endswith("lupa_lua.py")
     True
     >>> interpreter_command("/usr/bin/lua5.4")
     ['/usr/bin/lua5.4']
@@ -58,8 +58,9 @@ def choose_interpreter(lua: str | None = None) -> str:
 def interpreter_command(lua: str) -> list[str]:
     """The argv prefix that runs a Lua script with interpreter `lua` (as chosen above)."""
     if lua == LUPA:
-        # The launcher as a plain script: it imports only lupa, not the hookwire runtime.
-        return [sys.executable, str(Path(lupa_lua.__file__).resolve())]
+        # The launcher as a plain script: it imports only lupa, not the hookwire runtime (-P:
+        # its folder, with modules named like adapter.py, stays off sys.path).
+        return [sys.executable, "-P", str(Path(lupa_lua.__file__).resolve())]
     return [lua]
 
 
