@@ -273,3 +273,16 @@ def test_conformance_runner_from_the_wheel_with_a_js_source_tree(installed: Inst
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.search(r"^conformance: 2 passed, 0 failed$", out.stdout, re.M), out.stdout
+
+
+def test_conformance_runner_without_its_extra_says_what_to_install(installed: Installed) -> None:
+    # As if hookwire were installed without [conformance]: jsonschema cannot be imported.
+    code = (
+        "import runpy, sys; sys.modules['jsonschema'] = None; sys.argv = ['x']; "
+        "runpy.run_module('hookwire.conformance', run_name='__main__')"
+    )
+    out = installed.run(installed.python, "-c", code)
+    assert out.returncode == 1
+    assert out.stderr.strip() == (
+        "python -m hookwire.conformance needs jsonschema: pip install 'hookwire[conformance]'"
+    )
