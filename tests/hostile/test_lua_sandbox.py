@@ -353,6 +353,15 @@ ATTACKS: list[Attack] = [
         "error|timeout",
         "",
     ),
+    Attack(
+        "sort_callable_table",
+        "c_work",
+        "local t = {} for i = 1, 200000 do t[i] = (i * 7919) % 100003 end "
+        "local cmp = setmetatable({}, {__call = rawequal}) "
+        "while true do table.sort(t, cmp) end",
+        "error|timeout",
+        "",
+    ),
     # -- classes that held before: stdlib escapes, runaways, memory bombs ----------------------
     Attack("io", "stdlib", "return io.open('/etc/passwd')", "error", "attempt to index"),
     Attack("os_execute", "stdlib", "return os.execute('true')", "error", "attempt to call"),

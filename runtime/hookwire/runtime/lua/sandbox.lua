@@ -433,7 +433,8 @@ do
     if type(t) == "table" then
       if comp == nil then
         if not plain(t) or rawlen(t) > 2000 then comp = less end
-      elseif type(comp) == "function" and getinfo(comp, "S").what == "C" then
+      elseif type(comp) ~= "function" or getinfo(comp, "S").what == "C" then
+        -- A C function (or a table whose __call is one) would compare out of the count's reach.
         local c = comp
         comp = function(a, b) return c(a, b) end
       end
