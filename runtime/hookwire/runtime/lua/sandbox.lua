@@ -123,9 +123,11 @@ end
 -- matches (then the first success ends the match, and the scans of all matches together cover
 -- the subject once); `%b` and back-references scan up to len bytes. Unanchored, each start
 -- position is tried once (find, match, gmatch and gsub all move forward).
-local function pattern_cost(p, len, anchorable)
+-- With `run` (item text -> the longest run of subject bytes it matches), a repetition of an
+-- item other than `.` scans at most that run rather than the whole subject.
+local function pattern_cost(p, len, anchorable, run)
   local n = #p
-  local sizes, kinds, quants, dot = {}, {}, {}, {}
+  local sizes, kinds, quants, dot, starts = {}, {}, {}, {}, {}
   local i, count, anchored = 1, 0, false
   if anchorable and byte(p, 1) == 94 then anchored, i = true, 2 end
   while i <= n do
@@ -149,7 +151,7 @@ local function pattern_cost(p, len, anchorable)
     end
     count = count + 1
     sizes[count], kinds[count], quants[count] = i - start, kind, q
-    dot[count] = c == 46
+    dot[count], starts[count] = c == 46, start
   end
   -- Walking back from the end: `always`, the rest matches from any position; `at_end`, the
   -- rest matches the empty string at the subject's end (so `.*` or `.-` before it always
@@ -163,11 +165,13 @@ local function pattern_cost(p, len, anchorable)
     elseif kind == "fixed" then cost = L + cost; always, at_end = false, false
     elseif q == 63 then cost = L + (always and cost or 2 * cost) -- "?"
     elseif q ~= nil then -- "*", "+", "-"
-      if always then once = once + len * L; cost = L + cost; always = q ~= 43
+      local r = len
+      if run ~= nil and not dot[j] then r = run(sub(p, starts[j], starts[j] + L - 2)) end
+      if always then once = once + r * L; cost = L + cost; always = q ~= 43
       elseif dot[j] and at_end and q ~= 43 then
         if q == 42 then cost = len + cost else cost = (len + 1) * (1 + cost) end
         always = true
-      else cost = len * L + (len + 1) * cost; always = false end
+      else cost = r * L + (r + 1) * cost; always = false end
       if q == 43 then at_end = false end
     else cost = L + cost; always, at_end = false, false end
     if cost > 1e300 then cost = 1e300 end
@@ -203,11 +207,36 @@ do
     return nil
   end
 
+  -- The longest run of bytes of `s` that the single item `item` matches (linear: one pass).
+  local function longest_run(s, item)
+    local best, i, pat = 0, 1, item .. "+"
+    while true do
+      local a, b = find(s, pat, i)
+      if a == nil then return best end
+      if b - a + 1 > best then best = b - a + 1 end
+      i = b + 1
+    end
+  end
+
   local function guard(name, s, p, anchorable)
     if type(s) == "number" then s = tostring(s) end
     if type(p) == "number" then p = tostring(p) end
     if type(s) ~= "string" or type(p) ~= "string" then return end -- the C function complains
-    if pattern_cost(p, #s, anchorable) > C_BUDGET then
+    if pattern_cost(p, #s, anchorable) <= C_BUDGET then return end
+    -- Over the budget for any subject: bound each repetition by this subject's longest run
+    -- of its item (a pass over the subject, counted like hook code).
+    local runs = {}
+    local function run(item)
+      local r = runs[item]
+      if r == nil then
+        local ok, v = pcall(longest_run, s, item)
+        if stopped then error(TIMEOUT, 0) end
+        r = ok and v or #s
+        runs[item] = r
+      end
+      return r
+    end
+    if pattern_cost(p, #s, anchorable, run) > C_BUDGET then
       error(fmt("string.%s: the pattern \"%s\" on a %d-byte string could take more steps than "
         .. "one call may (%g); use a plain find, a simpler pattern or a shorter input", name,
         escape_text(sub(p, 1, 40)), #s, C_BUDGET), 3)
