@@ -226,8 +226,8 @@ ATTACKS: list[Attack] = [
         "literal_match",
         "c_work",
         "return string.rep('a', 1e5):match(string.rep('a', 1e4) .. 'b')",
-        "error",
-        "could take more steps than one call may",
+        "result|timeout",  # a literal: searched plainly, window by window (no match: nil)
+        "Continue()",
     ),
     Attack(
         "class_heavy_find",
@@ -559,7 +559,10 @@ SECRET = "s3cret-of-another-call"
 
 def check(attack: Attack, out: Any) -> None:
     """Assert the typed outcome of one attack."""
-    if attack.outcome == "result":
+    kinds = attack.outcome.split("|")
+    if "timeout" in kinds and out == ("timeout", ""):
+        return
+    if "result" in kinds:
         if attack.reason == "no-secret":
             assert isinstance(out, Replace), out
             assert SECRET not in repr(out)
@@ -567,7 +570,6 @@ def check(attack: Attack, out: Any) -> None:
             assert repr(out) == attack.reason
         return
     assert isinstance(out, tuple), f"{attack.name}: expected {attack.outcome}, got {out!r}"
-    kinds = attack.outcome.split("|")
     assert out[0] in kinds, f"{attack.name}: expected {attack.outcome}, got {out!r}"
     if attack.reason and out[0] != "timeout":
         if attack.reason == "memory":

@@ -364,3 +364,19 @@ def test_print_output_of_one_call_is_bounded(caplog: pytest.LogCaptureFixture) -
     dropped = "...(the rest of this call's print output is dropped)"
     assert [len(m) for m in lines] == 2 * ([16384 + len("...(truncated)")] * 3 + [len(dropped)])
     assert lines[3] == dropped
+
+
+def test_literal_patterns_on_long_subjects_are_searched_plainly(run: Any) -> None:
+    # The matcher's bound for these literals on 1.5 MB is over the budget: match, gmatch and
+    # gsub search them window by window instead of refusing, with the same answers.
+    body = (
+        "local s = string.rep('ab', 750000) .. 'needle' .. string.rep('ab', 10) "
+        "local out = {s:match('needle')} "
+        "local n = 0 for x in s:gmatch('abababab') do n = n + 1 end out[2] = n "
+        "local r, k = s:gsub('needle', '[%0%%]') out[3] = k out[4] = r:sub(1500001, 1500009) "
+        "r, k = s:gsub('abababab', {abababab = 'c'}, 3) out[5] = k out[6] = r:sub(1, 5) "
+        "r, k = s:gsub('needle', function(x) return #x end) out[7] = k "
+        "out[8] = r:sub(1500001, 1500003) r = nil "
+        "return hookwire.replace(out)"
+    )
+    assert run(body) == Replace(["needle", 187502, 1, "[needle%]", 3, "cccab", 1, "6ab"])

@@ -181,6 +181,7 @@ end
 
 do
   local find, match, gmatch, gsub, rep = string.find, string.match, string.gmatch, string.gsub, string.rep
+  local t_concat = table.concat
   local pack_, packsize, unpack_ = string.pack, string.packsize, string.unpack
   local mmax, mmin = math.max, math.min
 
@@ -195,13 +196,16 @@ do
       if i0 < 0 then i0 = mmax(len + i0 + 1, 1) elseif i0 == 0 then i0 = 1 end
     end
     if m == 0 or i0 > len + 1 or (len - i0 + 1) * m <= C_BUDGET then return find(s, p, i0, true) end
-    local window = mmax(C_BUDGET // m, 1)
+    -- Windows grow from 64 KiB (a match nearby costs a small copy) to the budget's size.
+    local widest = mmax(C_BUDGET // m, 1)
+    local window = mmin(widest, 65536)
     local a = i0
     while a <= len - m + 1 do
       local last = mmin(a + window - 1, len - m + 1) -- the last start position of this window
       local i = find(sub(s, a, last + m - 1), p, 1, true)
       if i ~= nil then return a + i - 1, a + i + m - 2 end
       a = last + 1
+      window = mmin(window * 2, widest)
       checkpoint()
     end
     return nil
@@ -253,9 +257,83 @@ do
     guard("find", s, p, true)
     return find(s, p, init, plain)
   end
-  string.match = function(s, p, init) guard("match", s, p, true) return match(s, p, init) end
-  string.gmatch = function(s, p, init) guard("gmatch", s, p, false) return gmatch(s, p, init) end
-  string.gsub = function(s, p, r, n) guard("gsub", s, p, true) return gsub(s, p, r, n) end
+
+  -- A pattern without special characters matches itself: when the matcher's bound is over
+  -- the budget, match, gmatch and gsub search it plainly (window by window) instead.
+  local function literal(s, p)
+    return type(s) == "string" and type(p) == "string" and #p > 0
+      and (#s + 1.0) * (#p + 1) > C_BUDGET and not find(p, SPECIALS)
+  end
+
+  local function literal_gsub(s, p, repl, limit)
+    local tr = type(repl)
+    if tr == "number" then repl, tr = tostring(repl), "string" end
+    if tr == "string" and find(repl, "%", 1, true) then
+      -- The match is `p` itself, with no captures: %0 and %1 are `p`, %% is "%".
+      local bad
+      repl = gsub(repl, "%%(.?)", function(c)
+        if c == "0" or c == "1" then return p end
+        if c == "%" then return "%" end
+        bad = bad or c
+      end)
+      if bad ~= nil then
+        error(find(bad, "^%d$") and ("invalid capture index %" .. bad .. " in replacement string")
+          or "invalid use of '%' in replacement string", 3)
+      end
+    end
+    local parts, np, count, pos = {}, 0, 0, 1
+    while count < limit do
+      local a, b = plain_find(s, p, pos)
+      if a == nil then break end
+      local m = sub(s, pos, a - 1)
+      np = np + 1; parts[np] = m
+      m = sub(s, a, b)
+      local v
+      if tr == "string" then v = repl elseif tr == "table" then v = repl[m] else v = repl(m) end
+      if v == nil or v == false then v = m
+      elseif type(v) ~= "string" and type(v) ~= "number" then
+        error("invalid replacement value (a " .. type(v) .. ")", 3)
+      end
+      np = np + 1; parts[np] = v
+      count = count + 1
+      pos = b + 1
+    end
+    np = np + 1; parts[np] = sub(s, pos)
+    return t_concat(parts), count
+  end
+
+  string.match = function(s, p, init)
+    if literal(s, p) and (init == nil or tointeger(init) ~= nil) then
+      local a, b = plain_find(s, p, init)
+      if a == nil then return nil end
+      return sub(s, a, b)
+    end
+    guard("match", s, p, true)
+    return match(s, p, init)
+  end
+  string.gmatch = function(s, p, init)
+    if literal(s, p) and (init == nil or tointeger(init) ~= nil) then
+      local pos = init or 1
+      return function()
+        if pos == nil then return nil end
+        local a, b = plain_find(s, p, pos)
+        if a == nil then pos = nil; return nil end
+        pos = b + 1
+        return sub(s, a, b)
+      end
+    end
+    guard("gmatch", s, p, false)
+    return gmatch(s, p, init)
+  end
+  string.gsub = function(s, p, r, n)
+    local tr = type(r)
+    if literal(s, p) and (n == nil or tointeger(n) ~= nil)
+      and (tr == "string" or tr == "number" or tr == "table" or tr == "function") then
+      return literal_gsub(s, p, r, n == nil and huge or tointeger(n))
+    end
+    guard("gsub", s, p, true)
+    return gsub(s, p, r, n)
+  end
 
   -- rep copies its unit once per repetition (and loops even when the unit is empty): a large
   -- count is built from a block of BLOCK units, and a result past the memory limit is refused
@@ -279,7 +357,6 @@ do
   -- Byte-by-byte work on one string (a few ns a byte) is linear, but a string can be tens of
   -- megabytes: long ones are done in pieces of PIECE bytes, with a checkpoint between pieces.
   local PIECE = 1 << 20
-  local t_concat = table.concat
   local function by_pieces(raw, backwards)
     return function(str, ...)
       if type(str) ~= "string" or #str <= PIECE then return raw(str, ...) end
