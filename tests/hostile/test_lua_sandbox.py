@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.context import HookContext
+from hookwire.runtime.limits import MAX_JSON_DEPTH
 from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox, read_lua_hooks
 from hookwire.runtime.lua_process import LuaProcessWorker, LuaWorkerError
 from hookwire.runtime.results import HookResult, Replace
@@ -142,7 +143,7 @@ ATTACKS: list[Attack] = [
         "local r = {} local t = r for i = 1, 40000 do local n = {} t[1] = n t = n end "
         "return hookwire.replace(r)",
         "invalid_result",
-        "is nested more than 32 containers deep",
+        f"is nested more than {MAX_JSON_DEPTH} containers deep",
     ),
     Attack(
         "cyclic_result",
