@@ -134,7 +134,10 @@ def diagnose(descriptor: Any, data: bytes) -> tuple[str, str]:
     try:
         _walk(descriptor, memoryview(data), "", 0, steps)
     except _Bad as bad:
-        return bad.field or "request", bad.reason
+        field = bad.field or "request"
+        if len(field) > 200:  # e.g. a hundred nested `parent.`s: keep both ends
+            field = f"{field[:100]}...{field[-80:]}"
+        return field, bad.reason
     return "request", f"is not a valid {descriptor.full_name} (undecodable protobuf bytes)"
 
 
@@ -195,9 +198,11 @@ def _walk(desc: Any, data: memoryview, path: str, depth: int, steps: list[int]) 
             raise _Bad(name, f"invalid wire type {wire}")
 
 
-def _member(path: str, field: FieldDescriptor | None, number: int, counts: dict[int, int]) -> str:
+def _member(path: str, field: Any, number: int, counts: dict[int, int]) -> str:
     if field is None:
         return f"{path}<field {number}>"
+    if field.containing_type.GetOptions().map_entry:
+        return path[:-1]  # a map entry's key and value go by the entry's name, `m['k']`
     if field.is_repeated and not (
         field.message_type is not None and field.message_type.GetOptions().map_entry
     ):
@@ -208,16 +213,33 @@ def _member(path: str, field: FieldDescriptor | None, number: int, counts: dict[
 
 
 def _map_entry_name(path: str, field: FieldDescriptor, entry: Any, chunk: memoryview) -> str:
-    """`path.field["key"]` when the entry's key reads as a string, else `path.field`."""
-    key_field = entry.fields_by_name["key"]
-    if key_field.type != FieldDescriptor.TYPE_STRING:
-        return f"{path}{field.name}"
+    """`path.field['key']` (the entry's key read from its bytes), else `path.field`."""
     try:
-        msg: Any = GetMessageClass(entry).FromString(bytes(chunk))
-        key = msg.key
-    except Exception:  # the walk below finds what is wrong with the entry
-        return f"{path}{field.name}"
-    return f"{path}{field.name}[{key[:64]!r}]"
+        pos, end = 0, len(chunk)
+        while pos < end:
+            key, pos = _varint(chunk, pos, "")
+            wire = key & 7
+            if key >> 3 == 1:
+                if wire == 2:
+                    length, pos = _varint(chunk, pos, "")
+                    if length > end - pos:
+                        break
+                    text = str(chunk[pos : pos + length], "utf-8")
+                    return f"{path}{field.name}[{text[:64]!r}]"
+                value, pos = _varint(chunk, pos, "") if wire == 0 else (0, end)
+                return f"{path}{field.name}[{value}]"
+            if wire == 0:
+                _, pos = _varint(chunk, pos, "")
+            elif wire == 2:
+                length, pos = _varint(chunk, pos, "")
+                pos += length
+            elif wire in (1, 5):
+                pos += 8 if wire == 1 else 4
+            else:
+                break
+    except (_Bad, UnicodeDecodeError):
+        pass  # the walk of the entry names what is wrong with it
+    return f"{path}{field.name}"
 
 
 # -- serving a service with these deserializers ----------------------------------------------

@@ -112,6 +112,11 @@ class HookwireServer:
         return f"{self.config.host}:{self._port}"
 
     @property
+    def health(self) -> HealthService:
+        """The grpc.health.v1 service (set a status with `await server.health.set(name, s)`)."""
+        return self._health
+
+    @property
     def tls(self) -> bool:
         return self.config.tls_cert_pem is not None
 
