@@ -201,7 +201,8 @@ def test_registration_caps_name_length_and_hook_count() -> None:
 
 def test_a_huge_registration_does_not_stall_other_rpcs() -> None:
     """20,000 hooks in one Connect while a health check runs in a loop from another thread:
-    no check waits long (before: registration was quadratic and ran in one go, 6 s)."""
+    no check waits for more than a slice of the registration (before: the registration was
+    quadratic and ran in one go, about 6 s, and a check waited all of it)."""
     n = 20_000
     with ServerThread(
         config=ServerConfig(port=0, shutdown_grace_s=1.0, max_hooks_per_worker=n)
@@ -240,7 +241,10 @@ def test_a_huge_registration_does_not_stall_other_rpcs() -> None:
         assert not ack.error, ack.error
         assert latencies
         worst = max(latencies)
-        assert worst < 0.5, f"a health check waited {worst:.2f} s (registration took {took:.2f} s)"
+        # Relative to the registration's own time, so that a loaded machine slows both: run in
+        # one go (before), a check waited about as long as the whole registration took.
+        assert worst < took / 2, f"a health check waited {worst:.2f} s of {took:.2f} s"
+        assert worst < 2.0, f"a health check waited {worst:.2f} s"
 
 
 def test_worker_start_raises_when_the_stream_dies_before_the_registration_ack() -> None:
