@@ -197,6 +197,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         except HookwireError as exc:
             await abort_with(context, exc)
         connection.bind_loop(asyncio.get_running_loop())
+        connection.on_failure = lambda reason: self._disconnect(connection, reason)
         self._connections[connection.connection_id] = connection
         connection.send(
             # batching=True: this executor accepts result_batch from any worker.

@@ -44,7 +44,7 @@ import asyncio
 import heapq
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.clock import Clock, VirtualClock
@@ -121,6 +121,9 @@ class WorkerConnection:
         self._max_messages = max_queued_messages
         # Why the stream ended, when the executor ended it ((gRPC code name, text)).
         self.failure: tuple[str, str] | None = None
+        # Called with the reason when `fail()` closes the connection (the executor service
+        # unregisters the worker's hooks at once: its stream may not end until the peer reads).
+        self.on_failure: Callable[[str], None] | None = None
         self._pending: dict[int, asyncio.Future[es.HookCallResult]] = {}
         self._ids = itertools.count(1)
         self._closed_reason: str | None = None
@@ -177,6 +180,8 @@ class WorkerConnection:
         if self._closed_reason is None:
             self.failure = (code, reason)
             self.close(reason)
+            if self.on_failure is not None:
+                self.on_failure(reason)
 
     def _wake_writer(self) -> None:
         waiting = self._writer_waiting
