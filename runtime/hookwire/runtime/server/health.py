@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import grpc
@@ -38,6 +39,9 @@ class HealthService(health_pb2_grpc.HealthServicer):  # type: ignore[misc]
         self._status: dict[str, int] = {"": health_pb2.HealthCheckResponse.SERVING}
         self._changed = asyncio.Event()
         self._ended = False
+        self._watchers = 0
+        self._no_watchers = asyncio.Event()
+        self._no_watchers.set()
 
     def status(self, service: str) -> int:
         """The status of `service` (SERVICE_UNKNOWN when never set)."""
@@ -49,12 +53,16 @@ class HealthService(health_pb2_grpc.HealthServicer):  # type: ignore[misc]
             self._status[service] = status
             self._notify()
 
-    async def enter_graceful_shutdown(self) -> None:
-        """Everything NOT_SERVING for good; every Watch stream sends it and ends."""
+    async def enter_graceful_shutdown(self, timeout_s: float = 1.0) -> None:
+        """Everything NOT_SERVING for good; every Watch stream sends it and ends. Returns once
+        they ended (at most `timeout_s`), so that they end before the server stops."""
         for service in self._status:
             self._status[service] = health_pb2.HealthCheckResponse.NOT_SERVING
         self._ended = True
         self._notify()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._no_watchers.wait()
 
     def _notify(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
@@ -69,13 +77,21 @@ class HealthService(health_pb2_grpc.HealthServicer):  # type: ignore[misc]
         return health_pb2.HealthCheckResponse(status=status)
 
     async def Watch(self, request: health_pb2.HealthCheckRequest, context: _Ctx) -> None:
-        last = None
-        while True:
-            changed = self._changed
-            status = self.status(request.service)
-            if status != last:
-                await context.write(health_pb2.HealthCheckResponse(status=status))
-                last = status
-            if self._ended:
-                return  # shutdown: NOT_SERVING was sent, the stream ends with OK
-            await changed.wait()
+        self._watchers += 1
+        self._no_watchers.clear()
+        try:
+            last = None
+            while True:
+                changed = self._changed
+                status = self.status(request.service)
+                if status != last:
+                    await context.write(health_pb2.HealthCheckResponse(status=status))
+                    last = status
+                    continue  # the status may have changed while the write waited
+                if self._ended:
+                    return  # shutdown: NOT_SERVING was sent, the stream ends with OK
+                await changed.wait()
+        finally:
+            self._watchers -= 1
+            if not self._watchers:
+                self._no_watchers.set()
