@@ -261,3 +261,14 @@ def test_worker_start_raises_when_the_stream_dies_before_the_registration_ack() 
         await worker.stop()
 
     run(body, ServerConfig(port=0, shutdown_grace_s=1.0, max_message_bytes=16 * 1024))
+
+
+def test_a_bad_breaker_setting_is_named_once() -> None:
+    from hookwire.runtime.errors import InvalidArgument
+    from hookwire.runtime.server.registration import spec_from_proto
+
+    reg = hook_pb2.HookRegistration(name="h", point=hook_pb2.HOOK_POINT_BEFORE_TOOL_EXECUTION)
+    reg.breaker.minimum_calls = 1_000_000
+    with pytest.raises(InvalidArgument) as info:
+        spec_from_proto(reg, "hooks[0]")
+    assert info.value.field == "hooks[0].breaker.minimum_calls"

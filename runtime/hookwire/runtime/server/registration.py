@@ -77,9 +77,9 @@ def spec_from_proto(
             else BreakerConfig.default()
         )
     except HookwireError as exc:
-        raise InvalidArgument(
-            f"{field}.breaker.{exc.field or ''}".rstrip("."), exc.reason
-        ) from None
+        # BreakerConfig names its fields `breaker.<name>` already.
+        member = (exc.field or "").removeprefix("breaker").lstrip(".")
+        raise InvalidArgument(f"{field}.breaker.{member}".rstrip("."), exc.reason) from None
     try:
         return HookSpec(
             name=pb.name,
