@@ -35,6 +35,7 @@ if (!address) {
 function jsonText(v) {
   if (typeof v === "bigint") return v.toString();
   if (v instanceof JsonNumberText) return v.text;
+  if (Object.is(v, -0)) return "-0.0"; // JSON.stringify(-0) is "0": keep what the hook saw
   if (Array.isArray(v)) return `[${v.map(jsonText).join(",")}]`;
   if (v !== null && typeof v === "object") {
     const parts = [];
@@ -43,6 +44,90 @@ function jsonText(v) {
   }
   return JSON.stringify(v);
 }
+
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * JSON text -> plain values without losing integers: an integer literal beyond 2^53 becomes a
+ * bigint (the SDK sends it as int_value, or as number_text past int64), a fraction or exponent
+ * a double. Plain `JSON.parse` would round 2^63-1 and 2^53+1 to doubles before a hook returns
+ * them. HOOKWIRE_CONFORMANCE_PLAIN_JSON=1 switches back to JSON.parse (the test suite uses it
+ * to show that a bundled scenario catches the loss).
+ */
+function parseLossless(text) {
+  let i = 0;
+  const fail = (what) => {
+    throw new SyntaxError(`driver_worker: ${what} at offset ${i}`);
+  };
+  const ws = () => {
+    while (i < text.length && " \t\n\r".includes(text[i])) i++;
+  };
+  const value = () => {
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const out = {};
+      ws();
+      if (text[i] === "}") return i++, out;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail("expected a member name");
+        const key = string();
+        ws();
+        if (text[i++] !== ":") fail("expected ':'");
+        const v = value();
+        // "__proto__" is a member like any other, not the object's prototype.
+        Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+        ws();
+        if (text[i] === ",") { i++; continue; }
+        if (text[i++] === "}") return out;
+        fail("expected ',' or '}'");
+      }
+    }
+    if (c === "[") {
+      i++;
+      const out = [];
+      ws();
+      if (text[i] === "]") return i++, out;
+      for (;;) {
+        out.push(value());
+        ws();
+        if (text[i] === ",") { i++; continue; }
+        if (text[i++] === "]") return out;
+        fail("expected ',' or ']'");
+      }
+    }
+    if (c === '"') return string();
+    for (const [word, v] of [["true", true], ["false", false], ["null", null]]) {
+      if (text.startsWith(word, i)) return (i += word.length), v;
+    }
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (!m || !m[0]) fail("expected a JSON value");
+    i += m[0].length;
+    if (m[2] === undefined && m[3] === undefined) {
+      const n = Number(m[0]);
+      return Math.abs(n) <= SAFE ? n : BigInt(m[0]);
+    }
+    return Number(m[0]);
+  };
+  const string = () => {
+    // The string token, decoded by JSON.parse (escapes, surrogates).
+    const start = i++;
+    while (text[i] !== '"') {
+      if (i >= text.length) fail("unterminated string");
+      i += text[i] === "\\" ? 2 : 1;
+    }
+    i++;
+    return JSON.parse(text.slice(start, i));
+  };
+  const out = value();
+  ws();
+  if (i !== text.length) fail("trailing text");
+  return out;
+}
+
+const parseJson = process.env.HOOKWIRE_CONFORMANCE_PLAIN_JSON === "1" ? JSON.parse : parseLossless;
 
 function emit(msg) {
   // process.stdout on a pipe writes synchronously on Linux, so this line is out before the answer.
@@ -189,7 +274,7 @@ emit({ ev: "ready", connectionId: worker.connectionId });
 
 const lines = createInterface({ input: process.stdin });
 lines.on("line", (line) => {
-  if (line.trim()) handle(JSON.parse(line));
+  if (line.trim()) handle(parseJson(line));
 });
 // The driver went away: leave cleanly.
 lines.on("close", async () => {

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookwire.conformance.bus_steps import BUS_STEPS, BusSteps, RuntimeEvents, make_bus
-from hookwire.conformance.compare import Difference, json_diff, json_equal, normalize_result
+from hookwire.conformance.compare import (
+    Difference,
+    json_diff,
+    json_equal,
+    normalize_result,
+    number_types_observable,
+)
 from hookwire.conformance.driver import CallLog, Driver, DriverSession, HookEnv, SeenContext
 from hookwire.conformance.scenario import HookDef, Scenario
 from hookwire.runtime.breaker import BreakerConfig
@@ -339,7 +345,7 @@ class _Run:
             )
         for i, (e, a) in enumerate(zip(expected, actual, strict=False)):
             for key, value in e.items():
-                json_diff(value, a[key], f"{path}.breakerEvents[{i}].{key}", out)
+                json_diff(value, a[key], f"{path}.breakerEvents[{i}].{key}", out, strict=False)
 
     def check_seen(
         self,
@@ -350,11 +356,13 @@ class _Run:
     ) -> None:
         for hook, contexts in expected.items():
             actual = [s.to_json() for s in seen if s.hook == hook]
+            # What each language received, compared as strictly as that language can tell.
+            strict = number_types_observable(self.session.language_for(self.hook_defs[hook]))
             if len(actual) != len(contexts):
                 out.append(Difference(f"{path}.{hook} (count)", len(contexts), len(actual)))
             for i, (e, a) in enumerate(zip(contexts, actual, strict=False)):
                 for key, value in e.items():
-                    json_diff(value, a[key], f"{path}.{hook}[{i}].{key}", out)
+                    json_diff(value, a[key], f"{path}.{hook}[{i}].{key}", out, strict)
 
     def check_state(self, expect: dict[str, Any], path: str, out: list[Difference]) -> None:
         for name, want in expect.get("breakers", {}).items():
@@ -373,7 +381,7 @@ class _Run:
                 "goodProbes": status.good_probes,
             }
             for key, value in want.items():
-                json_diff(value, have[key], f"{path}.breakers.{name}.{key}", out)
+                json_diff(value, have[key], f"{path}.breakers.{name}.{key}", out, strict=False)
         for name, want in expect.get("monitor", {}).items():
             try:
                 stats = self.monitor.stats(name)
@@ -390,9 +398,9 @@ class _Run:
                     ("count", "failures", "errors", "timeouts", "skipped", "slow"), 0
                 )
             for key, value in want.items():
-                json_diff(value, have[key], f"{path}.monitor.{name}.{key}", out)
+                json_diff(value, have[key], f"{path}.monitor.{name}.{key}", out, strict=False)
         for name, n in expect.get("calls", {}).items():
-            json_diff(n, self.log.calls.get(name, 0), f"{path}.calls.{name}", out)
+            json_diff(n, self.log.calls.get(name, 0), f"{path}.calls.{name}", out, strict=False)
 
 
 def _trace_json(e: Any) -> dict[str, Any]:
