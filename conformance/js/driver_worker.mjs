@@ -6,7 +6,9 @@
 // advance virtual time with the SDK's per-call clock, end with SDK result helpers, throw, or
 // return invalid values, and publish their events with the SDK's `call.publish` (on the worker
 // stream, ahead of the answer); what they see and ask to execute goes back to the driver as
-// JSON lines on stdout, always before the hook's answer goes out on the gRPC stream.
+// JSON lines on stdout, always before the hook's answer goes out on the gRPC stream. This is the
+// testee protocol of conformance/README.md; the js-remote driver is the generic worker driver
+// (`python -m hookwire.conformance --worker-cmd "node conformance/js/driver_worker.mjs {address}"`).
 //
 //   node conformance/js/driver_worker.mjs HOST:PORT
 
@@ -217,6 +219,12 @@ function buildHook(run, hook, behaviour) {
       try {
         call.publish(event.type, event.payload, opts);
       } catch (err) {
+        if (event.refused !== undefined) {
+          // Expected: report the refusal as JS saw it (the SDK's TypeError is its argument error).
+          const code = err?.code ?? (err instanceof TypeError ? "INVALID_ARGUMENT" : "");
+          emit({ ev: "refused", run, hook, type: event.type, code, message: String(err?.message ?? err) });
+          continue;
+        }
         emit({ ev: "done", run, hook, n });
         throw err;
       }
@@ -270,7 +278,7 @@ worker.on("error", (err) => {
   process.exit(1);
 });
 await worker.start();
-emit({ ev: "ready", connectionId: worker.connectionId });
+emit({ ev: "ready", language: "javascript", connectionId: worker.connectionId });
 
 const lines = createInterface({ input: process.stdin });
 lines.on("line", (line) => {

@@ -27,7 +27,9 @@
 -- `record` is done here, in Lua: the context as this hook received it is written as JSON text
 -- by `describe` (integers and floats told apart with math.type, arrays by their metatable) and
 -- handed to the driver as a `conformance.seen` publish, which the driver keeps out of the bus.
--- Nested executions are done by the driver's Python side after the call.
+-- A publish whose event says `refused = true` runs under pcall; its refusal is handed over as a
+-- `conformance.refused` publish (also kept off the bus). Nested executions are done by the
+-- driver's Python side after the call.
 
 local M = {}
 
@@ -97,7 +99,18 @@ function M.build(spec)
     end
     if step.record then record(spec.name, ctx) end
     if step.publish ~= nil then
-      for _, event in ipairs(step.publish) do hookwire.publish(event.type, event.payload) end
+      for _, event in ipairs(step.publish) do
+        if event.refused then
+          -- The step expects this publish to be refused: catch it and say so (Lua errors are
+          -- strings, so no code comes with it).
+          local ok, err = pcall(hookwire.publish, event.type, event.payload)
+          if not ok then
+            hookwire.publish("conformance.refused", { hook = spec.name, type = event.type, message = tostring(err) })
+          end
+        else
+          hookwire.publish(event.type, event.payload)
+        end
+      end
     end
     local ends = step.ends
     if ends == "returns" then

@@ -8,6 +8,7 @@ Example:
     >>> main(["--filter", "exec.no-hooks", "--adapters", "py-sync"])  # doctest: +ELLIPSIS
     scenario...
     1 scenarios x 1 adapters
+    py-sync: 1 successes, 0 skipped, 0 expected failures, 0 unexpected failures, ...
     conformance: 1 passed, 0 failed
     0
 """
@@ -15,14 +16,24 @@ Example:
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from hookwire.conformance.driver import Driver
 from hookwire.conformance.drivers import DRIVERS
 from hookwire.conformance.engine import RunResult, run_scenario
+from hookwire.conformance.expected import (
+    DEFAULT_EXPECTED_DIR,
+    ExpectedFailuresError,
+    judge,
+    load_lists,
+)
 from hookwire.conformance.loader import DEFAULT_SCENARIO_DIR, ScenarioError, load_scenarios
 from hookwire.conformance.report import render
+from hookwire.conformance.worker_cmd import WorkerCmdDriver, worker_adapter_name
 
 __all__ = ["main"]
 
@@ -46,14 +57,44 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated adapters to run (default: all of {', '.join(DRIVERS)})",
     )
     p.add_argument("--filter", default="", help="run only scenarios whose id contains this")
+    p.add_argument(
+        "--expected-failures",
+        type=Path,
+        default=DEFAULT_EXPECTED_DIR,
+        metavar="DIR",
+        help="directory of <adapter>.txt expected-failure lists (default: the bundled ones)",
+    )
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the results, per-adapter counts and levels as JSON to FILE",
+    )
+    p.add_argument(
+        "--worker-cmd",
+        action="append",
+        default=[],
+        metavar="CMD",
+        help="run every scenario against a worker program implementing the testee protocol "
+        "(conformance/README.md); repeatable, each is an adapter named worker:<program>",
+    )
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite; returns the exit status (also printed output goes to stdout)."""
     args = _parser().parse_args(argv)
+    drivers: dict[str, Callable[[], Driver]] = dict(DRIVERS)
     adapters = [a.strip() for a in args.adapters.split(",") if a.strip()]
-    unknown = [a for a in adapters if a not in DRIVERS]
+    if args.worker_cmd:
+        if args.adapters == _parser().get_default("adapters"):
+            adapters = []  # --worker-cmd alone: only the worker programs
+        for cmd in args.worker_cmd:
+            name = worker_adapter_name(cmd)
+            drivers[name] = functools.partial(WorkerCmdDriver, cmd, name)
+            adapters.append(name)
+    unknown = [a for a in adapters if a not in drivers]
     if unknown or not adapters:
         print(
             f"--adapters: unknown adapter(s) {unknown or adapters}; known: {', '.join(DRIVERS)}",
@@ -69,9 +110,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not selected:
         print(f"--filter: no scenario id contains {args.filter!r}", file=sys.stderr)
         return 2
+    try:
+        lists = load_lists(args.expected_failures, adapters)
+    except (ExpectedFailuresError, OSError) as e:
+        print(f"invalid expected-failure list: {e}", file=sys.stderr)
+        return 2
     results: list[RunResult] = []
     for sc in selected:
         for a in adapters:
-            results.append(run_scenario(sc, DRIVERS[a]()))
-    print(render(results, adapters))
-    return 0 if all(r.passed for r in results) else 1
+            results.append(run_scenario(sc, drivers[a]()))
+    verdict = judge(results, selected, lists, (s.id for s in scenarios))
+    print(render(results, adapters, verdict, lists))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {
+                    **verdict.to_json(),
+                    "scenarios": {
+                        s.id: {"level": s.level, "source": str(s.source)} for s in selected
+                    },
+                    "results": [
+                        {
+                            "scenario": r.scenario,
+                            "adapter": r.driver,
+                            "status": "skipped"
+                            if r.skipped
+                            else "passed"
+                            if r.passed
+                            else "failed",
+                            "expectedFailure": lists.get(r.driver, {}).get(r.scenario),
+                            "details": r.failures or ([r.skipped] if r.skipped else []),
+                        }
+                        for r in results
+                    ],
+                },
+                indent=1,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+    return 0 if verdict.failed == 0 else 1

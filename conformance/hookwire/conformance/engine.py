@@ -22,7 +22,14 @@ from hookwire.conformance.compare import (
     normalize_result,
     number_types_observable,
 )
-from hookwire.conformance.driver import CallLog, Driver, DriverSession, HookEnv, SeenContext
+from hookwire.conformance.driver import (
+    CallLog,
+    Driver,
+    DriverSession,
+    HookEnv,
+    Refusal,
+    SeenContext,
+)
 from hookwire.conformance.scenario import HookDef, Scenario
 from hookwire.runtime.breaker import BreakerConfig
 from hookwire.runtime.clock import VirtualClock
@@ -65,6 +72,8 @@ class RunResult:
     scenario: str
     driver: str
     failures: list[str] = field(default_factory=list)
+    #: Why the scenario did not run on this driver (empty: it ran).
+    skipped: str = ""
 
     @property
     def passed(self) -> bool:
@@ -248,6 +257,8 @@ class _Run:
         seen_from = len(self.log.seen)
         nested_from = len(self.log.nested_runs)
         events_from = len(self.log.events)
+        refusals_from = len(self.log.refusals)
+        calls_before = dict(self.log.calls)
         execution: Execution | None = None
         for _ in range(step.get("repeat", 1)):
             seen_from = len(self.log.seen)
@@ -266,15 +277,56 @@ class _Run:
             self.check_breaker_events(
                 expect["breakerEvents"], self.log.events[events_from:], f"{where}.expect", diffs
             )
+        self.check_refusals(calls_before, self.log.refusals[refusals_from:], where, diffs)
         for k, run in enumerate(self.log.nested_runs[nested_from:]):
             npath = f"{where}.nested[{k}] (by {run.hook})"
-            if isinstance(run.outcome, BaseException):
+            if run.spec.refused is not None:
+                _check_refusal(run.spec.refused, run.outcome, npath, diffs)
+            elif isinstance(run.outcome, BaseException):
                 diffs.append(Difference(npath, "an execution", f"raised {run.outcome!r}"))
             else:
                 self.check_execution(run.spec.expect, run.outcome, npath + ".expect", diffs)
         _raise_if(diffs, execution)
 
     # -- expectations --------------------------------------------------------------------------
+
+    def check_refusals(
+        self,
+        calls_before: dict[str, int],
+        reported: list[Refusal],
+        where: str,
+        out: list[Difference],
+    ) -> None:
+        """Every publish a call step of this execute expects `refused` was refused, in the
+        hook's own language, with the code (where the language's error carries one) and text."""
+        expected: list[tuple[str, dict[str, Any]]] = []
+        for name, count in self.log.calls.items():
+            behaviour = self.hook_defs[name].behaviour if name in self.hook_defs else None
+            if behaviour is None:
+                continue
+            for n in range(calls_before.get(name, 0), count):
+                for event in behaviour.step_for(n).publish:
+                    if "refused" in event:
+                        expected.append((name, event))
+        left = list(reported)
+        for name, event in expected:
+            path = f"{where}.refused ({name} publishing {event['type']!r})"
+            got = next((r for r in left if r.hook == name and r.type == event["type"]), None)
+            if got is None:
+                out.append(Difference(path, f"refused {event['refused']}", "not refused"))
+                continue
+            left.remove(got)
+            want = event["refused"]
+            if got.code and "code" in want and got.code != want["code"]:
+                out.append(Difference(f"{path}.code", want["code"], f"{got.code} ({got.message})"))
+            if want.get("messageContains", "") not in got.message:
+                out.append(
+                    Difference(
+                        f"{path}.message", f"contains {want['messageContains']!r}", got.message
+                    )
+                )
+        for r in left:
+            out.append(Difference(f"{where}.refused ({r.hook})", "no refusal", f"{r}"))
 
     def check_execution(
         self, expect: dict[str, Any], execution: Execution, path: str, out: list[Difference]
@@ -456,3 +508,21 @@ def run_scenario(scenario: Scenario, driver: Driver) -> RunResult:
         run.session.close()
         run.bus.close()  # releases a publish still waiting, if a step failed early
     return result
+
+
+def _check_refusal(
+    want: dict[str, Any], outcome: Execution | BaseException, path: str, out: list[Difference]
+) -> None:
+    """A nested execution the step expects to be refused was refused with that error."""
+    if not isinstance(outcome, HookwireError):
+        got = f"raised {outcome!r}" if isinstance(outcome, BaseException) else "an execution"
+        out.append(Difference(f"{path}.refused", f"refused {want}", got))
+        return
+    if "code" in want and outcome.code != want["code"]:
+        out.append(Difference(f"{path}.refused.code", want["code"], f"{outcome.code} ({outcome})"))
+    if want.get("messageContains", "") not in str(outcome):
+        out.append(
+            Difference(
+                f"{path}.refused.message", f"contains {want['messageContains']!r}", str(outcome)
+            )
+        )

@@ -159,6 +159,7 @@ def parse(raw: dict[str, Any], file: Path) -> Scenario:
         steps=tuple(raw["steps"]),
         source=file,
         bus=dict(raw.get("bus", {})),
+        level=raw.get("level", "required"),
     )
 
 

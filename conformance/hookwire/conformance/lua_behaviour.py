@@ -62,6 +62,8 @@ BEHAVIOURS_DIR = Path(__file__).resolve().parents[2] / "lua"
 _NS_PER_MS = 1_000_000
 #: The event type a Lua hook's `record` is handed over with (kept off the run's bus).
 SEEN_EVENT = "conformance.seen"
+#: ... and a refusal its step expected.
+REFUSED_EVENT = "conformance.refused"
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
@@ -141,7 +143,8 @@ def lua_result(result: HookResult) -> str:
 
 def _event(event: dict[str, Any]) -> str:
     payload = f", payload = {lua_value(event['payload'])}" if "payload" in event else ""
-    return f"{{type = {lua_string(event['type'])}{payload}}}"
+    refused = ", refused = true" if "refused" in event else ""
+    return f"{{type = {lua_string(event['type'])}{payload}{refused}}}"
 
 
 def _step(step: CallStep) -> str:
@@ -189,10 +192,14 @@ class LuaStepEvents:
         self.env = env
         self.hook = ""
         self.pending: list[dict[str, Any]] = []
+        self.refusable: list[dict[str, Any]] = []
 
     def expect(self, hook: str, events: Sequence[dict[str, Any]]) -> None:
-        """Hook `hook` is about to run a step publishing `events`."""
-        self.hook, self.pending = hook, list(events)
+        """Hook `hook` is about to run a step publishing `events` (those it expects to be
+        refused may never get here: the worker process refuses a bad type itself)."""
+        self.hook = hook
+        self.pending = [e for e in events if "refused" not in e]
+        self.refusable = [e for e in events if "refused" in e]
 
     def finish(self) -> None:
         """The call ended: an expected event the Lua code did not publish is a problem."""
@@ -204,7 +211,14 @@ class LuaStepEvents:
 
     def observed(self, type: str, payload: Any) -> bool:
         """A `conformance.seen` publish (the Lua hook's `record`) is kept here, off the bus:
-        the context as the Lua code held it, written by Lua as JSON text."""
+        the context as the Lua code held it, written by Lua as JSON text; so is a
+        `conformance.refused` one (a publish the step expected to be refused was)."""
+        if type == REFUSED_EVENT:
+            try:
+                self.env.log.refused(payload["hook"], payload["type"], "", payload["message"])
+            except (TypeError, KeyError) as exc:
+                self.env.log.problems.append(f"Lua hook reported refusal {payload!r}: {exc}")
+            return True
         if type != SEEN_EVENT:
             return False
         try:
@@ -223,6 +237,10 @@ class LuaStepEvents:
         return True
 
     def _scenario_event(self, type: str, payload: Any) -> dict[str, Any]:
+        for event in self.refusable:
+            if event["type"] == type:  # meant to be refused: the run's bus decides
+                self.refusable.remove(event)
+                return event
         if not self.pending or self.pending[0]["type"] != type:
             wanted = self.pending[0]["type"] if self.pending else "nothing"
             problem = f"Lua hook {self.hook!r} published {type!r} where its step publishes {wanted}"

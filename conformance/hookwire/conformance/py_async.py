@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from hookwire.conformance.driver import HookEnv
+from hookwire.conformance.driver import HookEnv, publish_or_refusal
 from hookwire.conformance.py_sync import native_return
 from hookwire.conformance.scenario import HookDef
 from hookwire.runtime.context import HookContext
@@ -50,7 +50,7 @@ class PyAsyncSession:
             if step.record:
                 env.log.record(name, ctx)
             for event in step.publish:
-                env.publish(name, event)
+                publish_or_refusal(env, name, event)
             if step.execute is not None:
                 await env.arun_nested(name, step.execute)
             return native_return(step)

@@ -41,6 +41,7 @@ from hookwire.conformance.scenario import HookDef
 from hookwire.runtime.adapter import HookFailed
 from hookwire.runtime.bus.event import NO_DATA
 from hookwire.runtime.context import HookContext
+from hookwire.runtime.errors import HookwireError
 from hookwire.runtime.results import HookResult
 from hookwire.runtime.server.remote_adapter import RemoteHookAdapter, WorkerConnection
 from hookwire.runtime.trace import Execution
@@ -133,7 +134,8 @@ class PyRemoteHookAdapter:
             # The hook's publish frames preceded its answer on the stream: they are on the bus.
             n = env.log.calls.get(name, 0) - 1
             if n >= 0:
-                env.note_published(name, from_sequence, len(behaviour.step_for(n).publish))
+                events = [e for e in behaviour.step_for(n).publish if "refused" not in e]
+                env.note_published(name, from_sequence, len(events))
 
     async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         raise HookFailed("py-remote hooks run under Executor.execute (the driver's entry point)")
@@ -175,7 +177,13 @@ class PyRemoteSession:
             if step.record:
                 env.log.record(name, ctx)
             for event in step.publish:
-                publish(event)
+                if "refused" not in event:
+                    publish(event)
+                    continue
+                try:
+                    publish(event)
+                except HookwireError as exc:
+                    env.log.refused(name, event["type"], exc.code, str(exc))
             if step.execute is not None:
                 await asyncio.to_thread(env.run_nested, name, step.execute)
             return native_return(step)
