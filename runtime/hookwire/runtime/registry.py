@@ -29,7 +29,13 @@ from hookwire.runtime.adapter import (
     PythonSyncAdapter,
     adapt,
 )
-from hookwire.runtime.breaker import BreakerConfig, BreakerListener, CircuitBreaker
+from hookwire.runtime.breaker import (
+    QUALIFIER,
+    BreakerConfig,
+    BreakerHolder,
+    BreakerListener,
+    CircuitBreaker,
+)
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import (
@@ -557,12 +563,42 @@ class Registry:
         return self._require(name).entry
 
     def breaker(self, name: str) -> CircuitBreaker:
-        """The breaker of a registered hook; NotFound if unknown."""
-        return self._require(name).entry.breaker
+        """The breaker of a registered hook, or of a composite's child by qualified name
+        (`"guard/flaky"`: child `flaky` of composite `guard`; as deep as composites nest). A
+        hook registered under the whole name wins. NotFound if there is no such breaker.
+
+        Example:
+            >>> from hookwire.runtime.composite import Composite
+            >>> r = Registry()
+            >>> child = HookSpec("flaky", "before_tool_execution")
+            >>> _ = r.register(Composite("SEQUENTIAL", [(child, lambda ctx: None)]),
+            ...                name="guard", point="before_tool_execution")
+            >>> r.breaker("guard/flaky").state
+            <BreakerState.CLOSED: 'CLOSED'>
+        """
+        reg = self._hooks.get(name)
+        if reg is not None:
+            return reg.entry.breaker
+        head, sep, rest = name.partition(QUALIFIER) if isinstance(name, str) else ("", "", "")
+        outer = self._hooks.get(head) if sep else None
+        if outer is not None and isinstance(outer.entry.adapter, BreakerHolder):
+            try:
+                return outer.entry.adapter.breaker(rest)
+            except NotFound:
+                pass
+        raise NotFound("name", f"no hook named {name!r} is registered")
 
     def breakers(self) -> dict[str, CircuitBreaker]:
-        """Every hook's breaker by hook name, in registration order."""
-        return {name: reg.entry.breaker for name, reg in self._hooks.items()}
+        """Every breaker by name, in registration order: each hook's, and right after a
+        composite's, its children's under qualified names (`"guard/flaky"`)."""
+        out: dict[str, CircuitBreaker] = {}
+        for name, reg in self._hooks.items():
+            out[name] = reg.entry.breaker
+            adapter = reg.entry.adapter
+            if isinstance(adapter, BreakerHolder):
+                for child, b in adapter.breakers().items():
+                    out.setdefault(f"{name}{QUALIFIER}{child}", b)
+        return out
 
     def __contains__(self, name: object) -> bool:
         return name in self._hooks
