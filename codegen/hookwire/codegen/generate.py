@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from hookwire.codegen.honoured import write_tables
+
 TARGETS = ("python", "lua", "js")
 LUA_PLUGIN = "hookwire.codegen.lua"
 JSWIRE_PLUGIN = "hookwire.codegen.jswire"
@@ -66,10 +68,13 @@ def generate(root: Path) -> None:
             f"--es_out={out / 'js'}",
             f"--plugin=protoc-gen-hwjswire={jswire}",
             f"--hwjswire_out={out / 'js'}",
+            f"--descriptor_set_out={tmpdir / 'descriptors.pb'}",
             *files,
         ]  # fmt: skip
         print(f"protoc: {len(files)} proto files -> python, lua, js", flush=True)
         subprocess.run(cmd, check=True, cwd=root, stdout=subprocess.DEVNULL)
+        print("honoured results: python, lua, js", flush=True)
+        write_tables(tmpdir / "descriptors.pb", out)
         print("datamodel-code-generator: pydantic models", flush=True)
         subprocess.run(
             [sys.executable, "-m", "hookwire.codegen.models", str(proto), str(out / "python")],

@@ -161,6 +161,7 @@ class _Run:
             tags=hook.tags,
             feature=hook.feature,
             enabled=hook.enabled,
+            honours=hook.honours,
         )
 
     # -- steps ---------------------------------------------------------------------------------

@@ -134,6 +134,8 @@ class HookDef:
     registered: bool = True
     behaviour: Behaviour | None = None
     composite: CompositeDef | None = None
+    #: Declared honoured result kinds of its custom point (None: not declared).
+    honours: tuple[str, ...] | None = None
 
     @staticmethod
     def parse(raw: dict[str, Any], point: str | None = None) -> HookDef:
@@ -161,6 +163,7 @@ class HookDef:
                 threshold=comp.get("threshold"),
                 tie_breaker=comp.get("tieBreaker"),
             ),
+            honours=tuple(raw["honours"]) if "honours" in raw else None,
         )
 
     def walk(self) -> list[HookDef]:

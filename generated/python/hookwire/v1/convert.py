@@ -2407,9 +2407,10 @@ def _fill_hook_registration(model: models.HookRegistration, pb: hook_pb2.HookReg
     pb.feature = model.feature
     if model.enabled is not None:
         pb.enabled = model.enabled
+    pb.honoured_results.extend([_HOOK_OUTCOME_TO_PB[value] for value in model.honoured_results])
 
 
-_HOOK_REGISTRATION_FIELDS: frozenset[str] = frozenset(("name", "point", "custom_point", "priority", "language", "timeout", "failure_policy", "breaker", "tags", "feature", "enabled"))
+_HOOK_REGISTRATION_FIELDS: frozenset[str] = frozenset(("name", "point", "custom_point", "priority", "language", "timeout", "failure_policy", "breaker", "tags", "feature", "enabled", "honoured_results"))
 
 
 def hook_registration_from_pb(pb: hook_pb2.HookRegistration) -> models.HookRegistration:
@@ -2426,6 +2427,7 @@ def hook_registration_from_pb(pb: hook_pb2.HookRegistration) -> models.HookRegis
         "tags": list(pb.tags),
         "feature": pb.feature,
         "enabled": pb.enabled if pb.HasField("enabled") else None,
+        "honoured_results": [(_HOOK_OUTCOME_FROM_PB.get(value) or _unknown_enum("HookRegistration.honoured_results", "HookOutcome", value)) for value in pb.honoured_results],
     }
     model = _object_new(models.HookRegistration)
     _set_dict(model, values)

@@ -573,6 +573,12 @@ class HookRegistration(ProtoModel):
         ),
     ] = ''
     enabled: Annotated[bool | None, Field(description='Unset = enabled.')] = None
+    honoured_results: Annotated[
+        list[HookOutcome],
+        Field(
+            description="For a custom point: the result kinds its callers honour (CONTINUE and SKIPPED always are);\nempty = every kind. Must be empty for the built-in points, whose table is fixed by the\nHookPoint `honours` option; ListHooks fills it in for every hook from that table or the\ncustom point's declaration."
+        ),
+    ] = []
 
 
 class WorkerHello(ProtoModel):
