@@ -742,7 +742,10 @@ class GetBreakerStateRequest(ProtoModel):
         populate_by_name=True,
     )
     hook_names: Annotated[
-        list[str], Field(description='Hook names; empty = all hooks.')
+        list[str],
+        Field(
+            description='Hook names, or a composite child\'s qualified name ("guard/flaky"); empty = every breaker,\ncomposite children included under their qualified names.'
+        ),
     ] = []
 
 
@@ -761,7 +764,12 @@ class ResetBreakerRequest(ProtoModel):
         extra='forbid',
         populate_by_name=True,
     )
-    hook_name: str = ''
+    hook_name: Annotated[
+        str,
+        Field(
+            description='A hook\'s name, or a composite child\'s qualified name ("guard/flaky").'
+        ),
+    ] = ''
 
 
 class ResetBreakerResponse(ProtoModel):
