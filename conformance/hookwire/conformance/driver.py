@@ -162,6 +162,9 @@ class HookEnv:
     bus: EventBus | None = None
     # hook name -> the language its session built it in (set by the runner).
     language_of: Callable[[str], str] | None = None
+    # The scenario has `concurrently` steps: a session that runs executions synchronously by
+    # default switches to `Executor.aexecute` for the whole run (set by the runner).
+    concurrent: bool = False
 
     def context(self, point: str, raw: dict[str, Any]) -> HookContext:
         """A fresh context for `point` from a scenario's `context` object."""

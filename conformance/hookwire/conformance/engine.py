@@ -80,6 +80,17 @@ class RunResult:
         return not self.failures
 
 
+#: Why a synchronous session skips a scenario with a `concurrently` step.
+CONCURRENCY_UNSUPPORTED = (
+    "concurrent steps need an asynchronous entry point: this adapter runs executions with the "
+    "synchronous Executor.execute, one call at a time, so calls cannot be in flight together"
+)
+
+
+class Unsupported(Exception):
+    """The driver cannot run this scenario (the reason says why); reported as skipped."""
+
+
 class StepFailed(Exception):
     """A step's expectations were not met (carries every difference found in it)."""
 
@@ -115,6 +126,7 @@ class _Run:
             events=RuntimeEvents(self.log, self.bus),
         )
         self.env = HookEnv(self.clock, self.log, self.executor, self.bus)
+        self.env.concurrent = any("concurrently" in s for s in scenario.steps)
         self.session: DriverSession = driver.open(self.env)
         self.hook_defs = {h.name: h for top in scenario.hooks for h in top.walk()}
         self.env.language_of = lambda name: self.session.language_for(self.hook_defs[name])
@@ -167,6 +179,8 @@ class _Run:
     # -- steps ---------------------------------------------------------------------------------
 
     def run(self) -> list[str]:
+        if self.env.concurrent and not hasattr(self.session, "execute_concurrently"):
+            raise Unsupported(CONCURRENCY_UNSUPPORTED)
         try:
             for h in self.scenario.hooks:
                 if h.registered:
@@ -189,6 +203,8 @@ class _Run:
                     raise StepFailed(after)
             except StepFailed as f:
                 return [f"{where} ({_describe(step)}):", *("  " + line for line in f.lines)]
+            except Unsupported:
+                raise
             except Exception as e:  # a crash in the runtime is a failure, with its type
                 return [f"{where} ({_describe(step)}): raised {type(e).__name__}: {e}"]
             if self.log.problems:
@@ -198,6 +214,8 @@ class _Run:
     def step(self, step: dict[str, Any], where: str) -> None:
         if "execute" in step:
             self.execute_step(step, where)
+        elif "concurrently" in step:
+            self.concurrent_step(step, where)
         elif "advanceMs" in step:
             self.clock.advance_ms(step["advanceMs"])
         elif "check" in step:
@@ -288,6 +306,37 @@ class _Run:
             else:
                 self.check_execution(run.spec.expect, run.outcome, npath + ".expect", diffs)
         _raise_if(diffs, execution)
+
+    def concurrent_step(self, step: dict[str, Any], where: str) -> None:
+        """Start every execution of the step together and let them run to the end with their
+        calls in flight at once (SEMANTICS 5 HALF_OPEN probes, 6 PARALLEL); then check each
+        execution's expectations and the step's state expectations."""
+        run = getattr(self.session, "execute_concurrently", None)
+        if run is None:
+            raise Unsupported(CONCURRENCY_UNSUPPORTED)
+        items: list[dict[str, Any]] = step["concurrently"]
+        calls = [
+            (
+                i["execute"]["point"],
+                self.env.context(i["execute"]["point"], i["execute"].get("context", {})),
+            )
+            for i in items
+        ]
+        executions: list[Execution] = run(calls)
+        diffs: list[Difference] = []
+        for k, (item, execution) in enumerate(zip(items, executions, strict=True)):
+            self.check_execution(
+                item.get("expect", {}), execution, f"{where}.concurrently[{k}].expect", diffs
+            )
+        self.check_state(step.get("expect", {}), f"{where}.expect", diffs)
+        if diffs:
+            lines = [str(d) for d in diffs]
+            for k, execution in enumerate(executions):
+                lines.append(
+                    f"execution {k}: result {result_to_json(execution.result)}, trace "
+                    + ", ".join(f"{e.hook_name}:{e.outcome}({e.reason})" for e in execution.trace)
+                )
+            raise StepFailed(lines)
 
     # -- expectations --------------------------------------------------------------------------
 
@@ -490,6 +539,8 @@ def _raise_if(
 def _describe(step: dict[str, Any]) -> str:
     if "execute" in step:
         return f"execute {step['execute']['point']}"
+    if "concurrently" in step:
+        return f"concurrently x{len(step['concurrently'])}"
     key = next(k for k in step if k not in ("comment", "expectError", "expectSequence", "blocks"))
     value = step[key]
     return f"{key} {value}" if isinstance(value, (str, int, float)) else key
@@ -505,6 +556,8 @@ def run_scenario(scenario: Scenario, driver: Driver) -> RunResult:
         return result
     try:
         result.failures.extend(run.run())
+    except Unsupported as e:
+        result.skipped = str(e)
     finally:
         run.session.close()
         run.bus.close()  # releases a publish still waiting, if a step failed early

@@ -38,7 +38,6 @@ from hookwire.conformance.driver import HookEnv
 from hookwire.conformance.py_sync import native_return
 from hookwire.conformance.remote_session import GUARD_S, RemoteHarness, run_key
 from hookwire.conformance.scenario import HookDef
-from hookwire.runtime.adapter import HookFailed
 from hookwire.runtime.bus.event import NO_DATA
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import HookwireError
@@ -120,6 +119,7 @@ class PyRemoteHookAdapter:
         self.env = env
         self.hook = hook
         self.remote = RemoteHookAdapter(harness.connection, key, "python")
+        self.is_async = env.concurrent  # a concurrent run executes with aexecute
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         env, name, behaviour = self.env, self.hook.name, self.hook.behaviour
@@ -138,7 +138,20 @@ class PyRemoteHookAdapter:
                 env.note_published(name, from_sequence, len(events))
 
     async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
-        raise HookFailed("py-remote hooks run under Executor.execute (the driver's entry point)")
+        """A concurrent run's call (aexecute): awaited, so several are in flight at once."""
+        env, name, behaviour = self.env, self.hook.name, self.hook.behaviour
+        assert behaviour is not None
+        from_sequence = env.bus.next_sequence if env.bus is not None else 0
+        future = asyncio.run_coroutine_threadsafe(
+            self.remote.acall(ctx, timeout_ns), self.harness.server.loop
+        )
+        try:
+            return await asyncio.wrap_future(future)
+        finally:
+            n = env.log.calls.get(name, 0) - 1
+            if n >= 0:
+                events = [e for e in behaviour.step_for(n).publish if "refused" not in e]
+                env.note_published(name, from_sequence, len(events))
 
 
 class PyRemoteSession:
@@ -149,6 +162,10 @@ class PyRemoteSession:
         self.harness = _Harness.get()
         self.run = self.harness.begin_run(env)
         self.keys: list[str] = []
+        # A scenario with concurrent steps runs every execution with aexecute on this loop.
+        self.loop: asyncio.AbstractEventLoop | None = (
+            asyncio.new_event_loop() if env.concurrent else None
+        )
 
     def language_for(self, hook: HookDef) -> str:
         return "python"
@@ -185,7 +202,14 @@ class PyRemoteSession:
                 except HookwireError as exc:
                     env.log.refused(name, event["type"], exc.code, str(exc))
             if step.execute is not None:
-                await asyncio.to_thread(env.run_nested, name, step.execute)
+                if self.loop is None:
+                    await asyncio.to_thread(env.run_nested, name, step.execute)
+                else:  # the outer executions await on the session's loop: nest there too
+                    await asyncio.wrap_future(
+                        asyncio.run_coroutine_threadsafe(
+                            env.arun_nested(name, step.execute), self.loop
+                        )
+                    )
             return native_return(step)
 
         call.__name__ = f"hook_{name}"
@@ -203,9 +227,23 @@ class PyRemoteSession:
         return PyRemoteHookAdapter(self.harness, key, self.env, hook)
 
     def execute(self, point: str, ctx: HookContext) -> Execution:
-        return self.env.executor.execute(point, ctx)
+        if self.loop is None:
+            return self.env.executor.execute(point, ctx)
+        return self.loop.run_until_complete(self.env.executor.aexecute(point, ctx))
+
+    def execute_concurrently(self, calls: list[tuple[str, HookContext]]) -> list[Execution]:
+        """Start every execution at once with aexecute: the worker has them all in flight."""
+        assert self.loop is not None
+        ex = self.env.executor
+
+        async def together() -> list[Execution]:
+            return list(await asyncio.gather(*(ex.aexecute(p, c) for p, c in calls)))
+
+        return self.loop.run_until_complete(together())
 
     def close(self) -> None:
+        if self.loop is not None:
+            self.loop.close()
         h = self.harness
         if not h.alive:
             return

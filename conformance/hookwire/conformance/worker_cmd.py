@@ -45,10 +45,10 @@ import shlex
 import subprocess
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from hookwire.conformance.driver import HookEnv, SeenContext
 from hookwire.conformance.remote_session import GUARD_S, RemoteHarness, run_key
@@ -74,6 +74,8 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parents[3]
+_POLL_S = 0.0005  # how often an awaited call looks for its "done" line (real time)
+_T = TypeVar("_T")
 _NAME = re.compile(r"([a-z0-9][a-z0-9-]*)=(.+)", re.DOTALL)
 
 
@@ -136,6 +138,7 @@ class WorkerHarness(RemoteHarness):
     def __init__(self, argv: list[str], label: str = "worker") -> None:
         super().__init__()
         self.label = label
+        self._send_lock = threading.Lock()
         self.inbox: queue.Queue[dict[str, Any]] = queue.Queue()
         self._stderr: deque[str] = deque(maxlen=40)
         args = [a.replace("{address}", self.address) for a in argv]
@@ -210,8 +213,9 @@ class WorkerHarness(RemoteHarness):
 
     def send(self, msg: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(msg) + "\n")
-        self.proc.stdin.flush()
+        with self._send_lock:  # nested answers of concurrent runs come from the session's loop
+            self.proc.stdin.write(json.dumps(msg) + "\n")
+            self.proc.stdin.flush()
 
     def pump(self, finished: Any, what: str) -> None:
         """Handle the worker's messages on this thread until `finished()` is true."""
@@ -246,8 +250,17 @@ class WorkerHarness(RemoteHarness):
                 msg["hook"], msg["type"], str(msg.get("code", "")), str(msg.get("message", ""))
             )
         elif ev == "nested":
-            session.run_nested(msg["hook"], msg["n"])
-            self.send({"op": "answer", "id": msg["id"]})
+            if session.loop is None:
+                session.run_nested(msg["hook"], msg["n"])
+                self.send({"op": "answer", "id": msg["id"]})
+                return
+            # A concurrent run: the outer executions await on the session's loop; run this
+            # one there too, and answer when it is done.
+            answer = {"op": "answer", "id": msg["id"]}
+            nested = asyncio.run_coroutine_threadsafe(
+                session.arun_nested(msg["hook"], msg["n"]), session.loop
+            )
+            nested.add_done_callback(lambda _f: self.send(answer))
 
     def define(self, run: int, hook: HookDef) -> str:
         assert hook.behaviour is not None
@@ -294,9 +307,13 @@ class WorkerHookAdapter:
         self.key = key
         self.language = session.harness.language
         self.remote = RemoteHookAdapter(session.harness.connection, key, self.language)
+        # A concurrent run executes with aexecute: the calls are awaited, several in flight.
+        self.is_async = session.loop is not None
 
-    def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
-        s, h = self.session, self.session.harness
+    def _begin(self) -> tuple[int, list[dict[str, Any]], int]:
+        """Count the call; the step's events (those expected to be refused aside), refused
+        first if they would wait on a full queue; the bus's next sequence."""
+        s = self.session
         n = s.env.log.begin(self.name)
         behaviour = s.hooks[self.name].behaviour
         assert behaviour is not None
@@ -305,7 +322,11 @@ class WorkerHookAdapter:
             s.env.refuse_blocking_publish(self.name, events)
         except FailedPrecondition as exc:
             raise HookFailed(str(exc)) from exc
-        from_sequence = s.env.bus.next_sequence if s.env.bus is not None else 0
+        return n, events, s.env.bus.next_sequence if s.env.bus is not None else 0
+
+    def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
+        s, h = self.session, self.session.harness
+        n, events, from_sequence = self._begin()
         future: Future[HookResult] = asyncio.run_coroutine_threadsafe(
             self.remote.acall(ctx, timeout_ns), h.server.loop
         )
@@ -332,7 +353,22 @@ class WorkerHookAdapter:
         return future.result()
 
     async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
-        raise HookFailed("worker hooks run under Executor.execute (the driver's entry point)")
+        """A concurrent run's call: sent, then awaited on the session's loop while the
+        runner's thread handles the worker's lines (`WorkerSession.execute`)."""
+        s, h = self.session, self.session.harness
+        _n, events, from_sequence = self._begin()
+        future: Future[HookResult] = asyncio.run_coroutine_threadsafe(
+            self.remote.acall(ctx, timeout_ns), h.server.loop
+        )
+        done = h.done.setdefault((s.run, self.name), deque())
+        answered = await asyncio.wrap_future(future)  # raises what the call raised
+        # Its lines ("seen", "refused", "done") precede the answer on the worker's stdout;
+        # calls of one hook may end in any order here, so any "done" of this hook will do.
+        while not done:
+            await asyncio.sleep(_POLL_S)
+        done.popleft()
+        s.env.note_published(self.name, from_sequence, len(events))
+        return answered
 
 
 class WorkerSession:
@@ -342,6 +378,10 @@ class WorkerSession:
         self.env = env
         self.harness = harness
         self.language = harness.language
+        # A scenario with concurrent steps runs every execution with aexecute on this loop.
+        self.loop: asyncio.AbstractEventLoop | None = (
+            asyncio.new_event_loop() if env.concurrent else None
+        )
         self.run = self.harness.begin_run(env)
         self.hooks: dict[str, HookDef] = {}
         self.keys: list[str] = []
@@ -365,10 +405,56 @@ class WorkerSession:
         assert spec is not None
         self.env.run_nested(hook, spec)
 
+    async def arun_nested(self, hook: str, n: int) -> None:
+        behaviour = self.hooks[hook].behaviour
+        assert behaviour is not None
+        spec = behaviour.step_for(n).execute
+        assert spec is not None
+        await self.env.arun_nested(hook, spec)
+
     def execute(self, point: str, ctx: HookContext) -> Execution:
-        return self.env.executor.execute(point, ctx)
+        if self.loop is None:
+            return self.env.executor.execute(point, ctx)
+        return self._drive(lambda: self.env.executor.aexecute(point, ctx))
+
+    def execute_concurrently(self, calls: list[tuple[str, HookContext]]) -> list[Execution]:
+        """Start every execution at once with aexecute: the worker has them all in flight."""
+        ex = self.env.executor
+
+        async def together() -> list[Execution]:
+            return list(await asyncio.gather(*(ex.aexecute(p, c) for p, c in calls)))
+
+        return self._drive(together)
+
+    def _drive(self, work: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+        """Run `work` on the session's loop on a helper thread while this thread handles the
+        worker's lines (seen, refused, nested, done) until it is over."""
+        loop = self.loop
+        assert loop is not None
+        box: dict[str, Any] = {}
+        over = threading.Event()
+
+        def runner() -> None:
+            try:
+                box["value"] = loop.run_until_complete(work())
+            except BaseException as exc:  # handed to the runner's thread below
+                box["error"] = exc
+            finally:
+                over.set()
+                self.harness.inbox.put({"ev": "wake"})
+
+        thread = threading.Thread(target=runner, daemon=True, name=f"{self.harness.label}-run")
+        thread.start()
+        self.harness.pump(over.is_set, "a concurrent run")
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        value: _T = box["value"]
+        return value
 
     def close(self) -> None:
+        if self.loop is not None:
+            self.loop.close()
         h = self.harness
         h.sessions.pop(self.run, None)
         for key in list(h.done):
