@@ -30,6 +30,7 @@ from hookwire.conformance.driver import (
     Refusal,
     SeenContext,
 )
+from hookwire.conformance.run_step import run_step
 from hookwire.conformance.scenario import HookDef, Scenario
 from hookwire.runtime.breaker import BreakerConfig
 from hookwire.runtime.clock import VirtualClock
@@ -216,6 +217,8 @@ class _Run:
             self.execute_step(step, where)
         elif "concurrently" in step:
             self.concurrent_step(step, where)
+        elif "run" in step:
+            _raise_if(run_step(self.session, self.clock, step, f"{where}.expect"))
         elif "advanceMs" in step:
             self.clock.advance_ms(step["advanceMs"])
         elif "check" in step:
@@ -541,6 +544,8 @@ def _describe(step: dict[str, Any]) -> str:
         return f"execute {step['execute']['point']}"
     if "concurrently" in step:
         return f"concurrently x{len(step['concurrently'])}"
+    if "run" in step:
+        return f"run {step['run']['operation']}"
     key = next(k for k in step if k not in ("comment", "expectError", "expectSequence", "blocks"))
     value = step[key]
     return f"{key} {value}" if isinstance(value, (str, int, float)) else key
