@@ -216,16 +216,15 @@ def read_file(fd: descriptor_pb2.FileDescriptorProto) -> File:
 def hookwire_files(files: dict[str, File], to_generate: list[str]) -> list[str]:
     """The files a hookwire plugin writes, sorted: those of `to_generate` whose package is
     `hookwire` or `hookwire.*`, and every file they import, transitively (so that every import
-    in the output resolves). descriptor.proto (what custom options extend) and files that only
-    declare such options (import it, declare no message and no enum: options.proto, read at
-    build time) are left out: nothing of theirs travels on the wire."""
+    in the output resolves). descriptor.proto (what custom options extend, read at build time)
+    is left out: nothing of it travels on the wire, and a module importing it for its options
+    does not need it."""
     wanted: set[str] = set()
     pending = [n for n in to_generate if files[n].package.split(".")[0] == "hookwire"]
     while pending:
         name = pending.pop()
         f = files[name]
-        options_only = DESCRIPTOR_PROTO in f.dependencies and not (f.messages or f.enums)
-        if name in wanted or name == DESCRIPTOR_PROTO or options_only:
+        if name in wanted or name == DESCRIPTOR_PROTO:
             continue
         wanted.add(name)
         pending.extend(f.dependencies)

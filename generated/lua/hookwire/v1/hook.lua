@@ -6,6 +6,7 @@ local google_protobuf_duration = require("google.protobuf.duration")
 local google_protobuf_timestamp = require("google.protobuf.timestamp")
 local hookwire_v1_common = require("hookwire.v1.common")
 local hookwire_v1_json = require("hookwire.v1.json")
+local hookwire_v1_options = require("hookwire.v1.options")
 local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unpack
 local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
