@@ -13,10 +13,11 @@ from hookwire.conformance.drivers import DRIVERS
 from hookwire.conformance.engine import run_scenario
 from hookwire.conformance.js_remote import WORKER_SCRIPT
 from hookwire.conformance.loader import DEFAULT_SCENARIO_DIR, load_scenarios, parse
+from hookwire.conformance.share import js_script
 from hookwire.conformance.worker_cmd import WorkerCmdDriver
 
 P = "before_tool_execution"
-JS_WORKER = f"node {WORKER_SCRIPT} {{address}}"
+JS_WORKER = f"node {js_script(WORKER_SCRIPT)} {{address}}"
 
 
 def _scenario(raw: dict[str, Any]) -> Any:
@@ -65,7 +66,13 @@ def test_js_observations_compare_by_value_but_exactly() -> None:
 def test_plain_json_parse_in_the_js_driver_fails_bundled_scenarios() -> None:
     """The JS driver's number handling, broken again (JSON.parse), is caught."""
     broken = WorkerCmdDriver(
-        ["env", "HOOKWIRE_CONFORMANCE_PLAIN_JSON=1", "node", str(WORKER_SCRIPT), "{address}"],
+        [
+            "env",
+            "HOOKWIRE_CONFORMANCE_PLAIN_JSON=1",
+            "node",
+            str(js_script(WORKER_SCRIPT)),
+            "{address}",
+        ],
         "js-plain-json",
     )
     wanted = {"json.return-int64-max", "json.return-beyond-2-53", "json.replace-int64-min"}

@@ -26,6 +26,7 @@ from typing import Any
 
 from hookwire.conformance.engine import RunResult
 from hookwire.conformance.scenario import Scenario
+from hookwire.conformance.share import data_dir
 
 __all__ = [
     "DEFAULT_EXPECTED_DIR",
@@ -37,7 +38,7 @@ __all__ = [
     "parse_list",
 ]
 
-DEFAULT_EXPECTED_DIR = Path(__file__).resolve().parents[2] / "expected-failures"
+DEFAULT_EXPECTED_DIR = data_dir("expected-failures")
 
 
 class ExpectedFailuresError(Exception):

@@ -1,5 +1,5 @@
 """The `py-remote` driver: behaviours become `async def` hooks on the Python SDK's `Worker` in
-a separate Python process (`conformance/python/driver_worker.py`), called through the gRPC
+a separate Python process (`hookwire.conformance.py_worker`), called through the gRPC
 executor service's worker protocol on the run's virtual clock. It is the generic worker driver
 (`worker_cmd.py`, the testee protocol of conformance/README.md) run with that program, the
 same contract `js-remote` and any other language's worker follow.
@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import sys
 
-from hookwire.conformance.worker_cmd import REPO, WorkerCmdDriver
+from hookwire.conformance.worker_cmd import WorkerCmdDriver
 
-__all__ = ["PY_COMMAND", "WORKER_SCRIPT", "PyRemoteDriver"]
+__all__ = ["PY_COMMAND", "PyRemoteDriver"]
 
-WORKER_SCRIPT = REPO / "conformance" / "python" / "driver_worker.py"
 #: The testee command of the Python worker (`{address}`: the run's server).
-PY_COMMAND = (sys.executable, str(WORKER_SCRIPT), "{address}")
+PY_COMMAND = (sys.executable, "-m", "hookwire.conformance.py_worker", "{address}")
 
 
 class PyRemoteDriver(WorkerCmdDriver):

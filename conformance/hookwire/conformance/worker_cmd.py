@@ -3,7 +3,8 @@ testee protocol (conformance/README.md, "Testee protocol"), over the gRPC execut
 the run's virtual clock. `js-remote` and `py-remote` are instances of it.
 
 `python -m hookwire.conformance --worker-cmd "CMD ..."` starts `CMD` once per conformance run
-(its `{address}` argument, and the `HOOKWIRE_ADDRESS` environment variable, say where the
+in the runner's working directory (its `{address}` argument, and the `HOOKWIRE_ADDRESS`
+environment variable, say where the
 run's hookwire server listens on 127.0.0.1). The program connects to that server as a worker
 on a virtual clock, says `{"ev": "ready", "language": "<its language>"}` on stdout, and then
 follows the driver's JSON lines on stdin: `define` (a scenario hook: register a hook built from
@@ -73,7 +74,6 @@ __all__ = [
     "worker_adapter_name",
 ]
 
-REPO = Path(__file__).resolve().parents[3]
 _POLL_S = 0.0005  # how often an awaited call looks for its "done" line (real time)
 _T = TypeVar("_T")
 _NAME = re.compile(r"([a-z0-9][a-z0-9-]*)=(.+)", re.DOTALL)
@@ -124,18 +124,20 @@ class WorkerHarness(RemoteHarness):
     _lock = threading.Lock()
 
     @classmethod
-    def get(cls, argv: Sequence[str], label: str = "worker") -> WorkerHarness:
-        key = tuple(argv)
+    def get(
+        cls, argv: Sequence[str], label: str = "worker", cwd: Path | None = None
+    ) -> WorkerHarness:
+        key = (*argv, str(cwd))
         with cls._lock:
             h = cls._instances.get(key)
             if h is None or not h.alive:
                 if h is not None:
                     h.stop()  # the worker died or its stream broke: start afresh
-                h = cls._instances[key] = WorkerHarness(list(argv), label)
+                h = cls._instances[key] = WorkerHarness(list(argv), label, cwd)
                 atexit.register(h.stop)
             return h
 
-    def __init__(self, argv: list[str], label: str = "worker") -> None:
+    def __init__(self, argv: list[str], label: str = "worker", cwd: Path | None = None) -> None:
         super().__init__()
         self.label = label
         self._send_lock = threading.Lock()
@@ -150,7 +152,7 @@ class WorkerHarness(RemoteHarness):
                 stderr=subprocess.PIPE,
                 text=True,
                 encoding="utf-8",
-                cwd=REPO,
+                cwd=cwd,
                 env={**os.environ, "HOOKWIRE_ADDRESS": self.address},
             )
         except OSError as exc:
@@ -468,9 +470,12 @@ class WorkerCmdDriver:
     """Hooks in a worker program (`cmd`: a command line or an argv list), through the gRPC
     executor service."""
 
-    def __init__(self, cmd: str | Sequence[str], name: str = "worker") -> None:
+    def __init__(
+        self, cmd: str | Sequence[str], name: str = "worker", cwd: Path | None = None
+    ) -> None:
         self.argv = worker_argv(cmd)
         self.name = name
+        self.cwd = cwd  # where the program runs (None: the runner's working directory)
 
     def open(self, env: HookEnv) -> WorkerSession:
-        return WorkerSession(env, WorkerHarness.get(self.argv, self.name))
+        return WorkerSession(env, WorkerHarness.get(self.argv, self.name, self.cwd))

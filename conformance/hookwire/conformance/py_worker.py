@@ -1,5 +1,6 @@
 """The Python testee of the conformance suite: the testee protocol (conformance/README.md) on
 the Python SDK's `Worker`, the way `conformance/js/driver_worker.mjs` does it on the JS SDK.
+`py-remote` runs it as `python -m hookwire.conformance.py_worker {address}`.
 
 It connects to the run's hookwire server as a worker on the executor's virtual clock, and turns
 each scenario hook's behaviour (a `define` JSON line on stdin) into an `async def` hook
@@ -8,7 +9,7 @@ registered with `Worker.register_now`. The hooks advance the call's virtual cloc
 publish frame on the worker stream, ahead of the answer), ask the runner for nested
 executions, and end the Python way. Their lines go to stdout before the answer goes out.
 
-    python conformance/python/driver_worker.py HOST:PORT
+    python -m hookwire.conformance.py_worker HOST:PORT
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ class Testee:
             if answered is not None and not answered.done():
                 answered.set_result(None)
         else:
-            print(f"driver_worker.py: unknown op {op!r}", file=sys.stderr)
+            print(f"py_worker: unknown op {op!r}", file=sys.stderr)
 
     async def main(self) -> None:
         await self.worker.start()
@@ -150,5 +151,5 @@ class Testee:
 if __name__ == "__main__":
     address = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("HOOKWIRE_ADDRESS", "")
     if not address:
-        sys.exit("usage: driver_worker.py HOST:PORT")
+        sys.exit("usage: python -m hookwire.conformance.py_worker HOST:PORT")
     asyncio.run(Testee(address).main())
