@@ -47,11 +47,25 @@ def test_seen_tells_int_from_float_in_the_hooks_language(adapter: str) -> None:
     assert any("expected 1, got 1.0" in f for f in failures), failures
 
 
-def test_lua_records_what_lua_received() -> None:
-    # -2^63 reaches Lua as math.mininteger (an integer); a float would show as ...e+18.
-    sc = _seen(-(2**63), -(2**63))
-    assert run_scenario(sc, DRIVERS["lua"]()).passed
-    assert run_scenario(sc, DRIVERS["lua-process"]()).passed
+def test_int64_min_stays_an_integer_in_lua_both_ways() -> None:
+    # Received: -2^63 reaches Lua as an integer (recorded in Lua; a float would be ...e+18).
+    # Returned: the driver writes it as math.mininteger (the literal would be a float in Lua).
+    received = _seen(-(2**63), -(2**63))
+    returned = _scenario(
+        {
+            "hooks": [
+                {
+                    "name": "set",
+                    "point": P,
+                    "behaviour": [{"returns": {"modified": {"data": {"v": -(2**63)}}}}],
+                }
+            ],
+            "steps": [{"execute": {"point": P}, "expect": {"data": {"v": -(2**63)}}}],
+        }
+    )
+    for adapter in ("lua", "lua-process"):
+        assert run_scenario(received, DRIVERS[adapter]()).passed, adapter
+        assert run_scenario(returned, DRIVERS[adapter]()).passed, adapter
 
 
 def test_js_observations_compare_by_value_but_exactly() -> None:
