@@ -366,8 +366,12 @@ class WorkerHookAdapter:
         answered = await asyncio.wrap_future(future)  # raises what the call raised
         # Its lines ("seen", "refused", "done") precede the answer on the worker's stdout;
         # calls of one hook may end in any order here, so any "done" of this hook will do.
+        waited = 0.0
         while not done:
+            if waited > GUARD_S or not h.alive:  # the worker went away after answering
+                raise HookFailed(f"{h.label}: no 'done' line for {self.name!r}: {h.stderr()}")
             await asyncio.sleep(_POLL_S)
+            waited += _POLL_S
         done.popleft()
         s.env.note_published(self.name, from_sequence, len(events))
         return answered
