@@ -10,6 +10,7 @@ local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unp
 local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
+local rvarint32 = pb.rvarint32
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
 local type_error, int32, uint32, int64, double, enum_value, str = pb.type_error, pb.int32, pb.uint32, pb.int64, pb.double, pb.enum_value, pb.string
 local MAX_DEPTH, ENTRY_FIELDS = pb.MAX_DEPTH, pb.ENTRY_FIELDS
@@ -510,7 +511,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- id
         local q = pos <= e and x0 or 0x80
         local p
@@ -580,7 +581,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- code
         local q = pos <= e and x0 or 0x80
         local p
@@ -678,7 +679,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- type
         local q = pos <= e and x0 or 0x80
         local p
@@ -773,7 +774,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 8 then -- propagate_to_remote
         local x = x0
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
@@ -846,7 +847,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- remote_agent_id
         local q = pos <= e and x0 or 0x80
         local p
@@ -942,6 +943,7 @@ do
         if type(z) ~= "string" or not utf8len(z) then z = str(z, N, "metadata") end
         local kl = #x
         local ky = kl < 0x80 and CHR[kl] or varint(kl)
+        if d >= MAX_DEPTH then too_deep(N) end -- the entry is one level (as upb counts)
         local vl = #z
         local vy = vl < 0x80 and CHR[vl] or varint(vl)
         local el = 2 + #ky + kl + #vy + vl
@@ -1022,7 +1024,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 8 then -- point
         local x = x0
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
@@ -1062,6 +1064,7 @@ do
         if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "metadata") end
         else p, q = rlen(s, pos, e, N, "metadata") end
+        if d >= MAX_DEPTH then too_deep(N) end -- the entry is one level (upb)
         -- fast path: the usual entry, key then value with one-byte lengths, filling it exactly
         local kt, kl = byte(s, p, p + 1)
         local vt, vl, kq
@@ -1078,10 +1081,11 @@ do
         else
           do
             local N, e, pos = "hookwire.v1.HookContext.metadata entry", q, p
+            local d = d + 1 -- the entry's level
             local k, v, unknown = "", nil, false
             while pos <= e do
               local t, x0 = byte(s, pos, pos + 1)
-              if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+              if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
               if t == 10 then
                 local q = pos <= e and x0 or 0x80
                 local p
@@ -1192,7 +1196,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       pos = skip(s, pos, e, t, N, KNOWN, d)
     end
     return setmetatable(m, MT)
@@ -1228,7 +1232,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- data
         local q = pos <= e and x0 or 0x80
         local p
@@ -1273,7 +1277,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- reason
         local q = pos <= e and x0 or 0x80
         local p
@@ -1319,7 +1323,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- target
         local q = pos <= e and x0 or 0x80
         local p
@@ -1367,7 +1371,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- value
         local q = pos <= e and x0 or 0x80
         local p
@@ -1422,7 +1426,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- delay
         local q = pos <= e and x0 or 0x80
         local p
@@ -1483,7 +1487,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- operation
         local q = pos <= e and x0 or 0x80
         local p
@@ -1543,7 +1547,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- operations
         local q = pos <= e and x0 or 0x80
         local p
@@ -1600,7 +1604,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- key
         local q = pos <= e and x0 or 0x80
         local p
@@ -1655,7 +1659,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- reason
         local q = pos <= e and x0 or 0x80
         local p
@@ -1898,7 +1902,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- continue
         local q = pos <= e and x0 or 0x80
         local p
@@ -2084,7 +2088,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- hook_name
         local q = pos <= e and x0 or 0x80
         local p
@@ -2196,7 +2200,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- result
         local q = pos <= e and x0 or 0x80
         local p
@@ -2329,7 +2333,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 8 then -- window_size
         local x = x0
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
@@ -2481,7 +2485,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- hook_name
         local q = pos <= e and x0 or 0x80
         local p
@@ -2657,7 +2661,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- name
         local q = pos <= e and x0 or 0x80
         local p
