@@ -289,11 +289,11 @@ def run(seed: int, count: int, progress: bool = False) -> tuple[int, int, list[D
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--long", action="store_true", help="a long campaign (200,000 inputs)")
+    parser.add_argument("--long", action="store_true", help="a long campaign (2,000,000 inputs)")
     parser.add_argument("--count", type=int, default=None, help="how many inputs to try")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: time)")
     args = parser.parse_args(argv)
-    count = args.count if args.count is not None else 200_000 if args.long else 5_000
+    count = args.count if args.count is not None else 2_000_000 if args.long else 20_000
     seed = args.seed if args.seed is not None else int(time.time())
     print(f"decoders: seed {seed}, {count} inputs", flush=True)
     tried, accepted, bad = run(seed, count, progress=True)

@@ -229,7 +229,10 @@ end
 -- re-entered.
 local T, n, root = nil, 0, ""
 local path, stack = {}, {}
-local CYCLE_CHECK_DEPTH = 64
+-- hookwire.runtime.limits.MAX_JSON_DEPTH (tests/hostile/test_limits.py pins this copy): the
+-- objects and arrays around a value. Cycles are looked for only at this depth, where the walk
+-- stops anyway, so ordinary values pay nothing and a deep value costs no quadratic search.
+local MAX_JSON_DEPTH = 30
 local utf8_len = utf8.len
 
 local function bad(depth, what)
@@ -256,7 +259,7 @@ local function walk_table(v, depth)
     end
     materialize(v)
   end
-  if depth >= CYCLE_CHECK_DEPTH then
+  if depth >= MAX_JSON_DEPTH then
     -- Checked only this deep, so that ordinary values pay nothing. Report where the loop
     -- first closed: its first table's depth plus the loop's length.
     local cyclic = false
@@ -272,6 +275,8 @@ local function walk_table(v, depth)
         end
       end
     end
+    bad(depth, fmt("nested deeper than %d (the limit on objects and arrays around a JSON value)",
+      MAX_JSON_DEPTH))
   end
   stack[depth + 1] = v
   local mt = getmt(v)
