@@ -213,12 +213,12 @@ def _deepest_envelopes() -> list[tuple[str, bytes]]:
     out.append(("hookwire.v1.WorkerMessage", wm.SerializeToString()))
     wm = executor_service_pb2.WorkerMessage()
     op = wm.result_batch.results.add().result.fork.operations.add()
-    fill_proto_object(op.parameters, nested_objects(MAX_JSON_DEPTH - 1), "parameters")
+    fill_proto_object(op.parameters, nested_objects(MAX_JSON_DEPTH), "parameters")
     out.append(("hookwire.v1.WorkerMessage", wm.SerializeToString()))
     # a context sent to a worker, batched, with the most parents (data, operation parameters)
     ctx = HookContext(
         "session_start",
-        nested_objects(MAX_JSON_DEPTH - 1),
+        nested_objects(MAX_JSON_DEPTH),
         operation=Operation("op", "1", parameters=deep, result=deep),
     )
     for _ in range(MAX_CONTEXT_PARENTS):
@@ -241,6 +241,15 @@ def test_the_deepest_allowed_json_decodes_in_upb_lua_and_js(decoders: Any) -> No
         lua = decoders.lua.outcome(name, data)
         assert py[0] and lua[0] and js_outcome[0], (name, py, lua, js_outcome)
         assert py == lua == js_outcome
+
+
+def test_two_levels_more_would_not_decode_in_upb() -> None:
+    # Why the limit is 30 and not 32: a worker's batched REPLACE 32 objects deep exceeds upb.
+    wm = executor_service_pb2.WorkerMessage()
+    result = wm.result_batch.results.add().result
+    result.replace.value.CopyFrom(_unchecked_value(nested_objects(MAX_JSON_DEPTH + 2)))
+    ok, _ = _load_campaign().python_outcome("hookwire.v1.WorkerMessage", wm.SerializeToString())
+    assert not ok
 
 
 # ---- JSON depth, counted the same way at every conversion --------------------------------
@@ -660,3 +669,32 @@ def test_lua_results_nested_too_deep_are_invalid_results_naming_the_path(
     assert re.match(
         r"(replace\.value(\[0\]){30}|modified\.data(\.a){30}): nested deeper than 30", str(error)
     ), error
+
+
+def test_execute_refuses_a_context_over_the_limits_with_invalid_argument() -> None:
+    too_deep = executor_service_pb2.ExecuteRequest()
+    too_deep.context.point = hook_pb2.HOOK_POINT_SESSION_START
+    too_deep.context.data.CopyFrom(_unchecked_object(nested_objects(MAX_JSON_DEPTH + 1)))
+    chain = hook_pb2.HookContext(point=hook_pb2.HOOK_POINT_SESSION_START)
+    for _ in range(MAX_CONTEXT_PARENTS + 1):
+        chain = hook_pb2.HookContext(point=hook_pb2.HOOK_POINT_SESSION_START, parent=chain)
+    too_many_parents = executor_service_pb2.ExecuteRequest(context=chain)
+
+    async def body(server: HookwireServer) -> None:
+        async with aio.insecure_channel(server.address) as channel:
+            stub = executor_service_pb2_grpc.ExecutorServiceStub(channel)
+            for request, where in (
+                (too_deep, "context.data" + ".k" * MAX_JSON_DEPTH),
+                (too_many_parents, "context.parent"),
+            ):
+                with pytest.raises(aio.AioRpcError) as info:
+                    await stub.Execute(request)
+                assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+                assert (info.value.details() or "").startswith(where + ": "), info.value.details()
+            ok = executor_service_pb2.ExecuteRequest()
+            ok.context.point = hook_pb2.HOOK_POINT_SESSION_START
+            ok.context.data.CopyFrom(_unchecked_object(nested_objects(MAX_JSON_DEPTH)))
+            answer = await stub.Execute(ok)
+            assert answer.execution.context.data == ok.context.data
+
+    _serve(body)
