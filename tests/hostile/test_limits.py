@@ -90,6 +90,7 @@ COPIES = {
     "sdk/js/src/limits.js": set(LIMITS),
     "sdk/lua/hookwire.lua": {"MAX_NAME_BYTES", "MAX_DURATION_MS"},
     "runtime/hookwire/runtime/lua/convert.lua": {"MAX_JSON_DEPTH"},
+    "sdk/lua/worker.lua": {"MAX_DURATION_MS"},
 }
 _DEFINITION = re.compile(r"\b(MAX_[A-Z_]+)\s*=\s*([0-9_ *]+?)\s*;?\s*(?:--.*)?$", re.M)
 
@@ -698,3 +699,23 @@ def test_execute_refuses_a_context_over_the_limits_with_invalid_argument() -> No
             assert answer.execution.context.data == ok.context.data
 
     _serve(body)
+
+
+LUA_CHANGED_RESULTS = [
+    "local r = hookwire.retry(1, 1); r.delay_ms = 1e308; return r",
+    "local r = hookwire.retry(1, 1); r.delay_ms = 0/0; return r",
+    "local r = hookwire.cache('k', 1); r.ttl_ms = 1e300; return r",
+    "local r = hookwire.cache('k', 1); r.ttl_ms = -1; return r",
+]
+
+
+@pytest.mark.parametrize("where", ["embedded", "worker"])
+@pytest.mark.parametrize("body", LUA_CHANGED_RESULTS, ids=["inf", "nan", "huge-ttl", "negative"])
+def test_lua_result_durations_changed_after_the_helper_are_invalid_results(
+    where: str, body: str, tmp_path: Path
+) -> None:
+    error = _lua_embedded(body) if where == "embedded" else _lua_worker(body, tmp_path)
+    assert type(error).__name__ == "InvalidResult"
+    assert re.match(
+        r"(retry\.delay_ms|cache\.ttl_ms): must be a number of milliseconds", str(error)
+    )
