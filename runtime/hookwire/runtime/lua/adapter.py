@@ -276,7 +276,7 @@ def _ns(ms: Any, field: str) -> int:
         raise InvalidResult(
             f"{field}: must be a number of milliseconds in [0, {MAX_DURATION_MS}], got {ms!r:.60}"
         )
-    return round(ms * _NS_PER_MS)
+    return round(float(ms) * _NS_PER_MS)
 
 
 def _text(b: Any, field: str) -> str:
