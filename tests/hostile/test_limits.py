@@ -719,3 +719,28 @@ def test_lua_result_durations_changed_after_the_helper_are_invalid_results(
     assert re.match(
         r"(retry\.delay_ms|cache\.ttl_ms): must be a number of milliseconds", str(error)
     )
+
+
+def test_a_context_too_deep_for_a_worker_fails_that_call_only(tmp_path: Path) -> None:
+    from hookwire.runtime.lua_process import LuaProcessWorker, find_lua
+
+    if find_lua() is None:
+        pytest.skip("lua5.4 is not installed (apt-get install lua5.4)")
+    path = tmp_path / "h.lua"
+    path.write_text(
+        'hookwire.register("session_start", function(ctx) return hookwire.modified{seen = true}'
+        ' end, {name = "h"})\n'
+    )
+    reg = Registry()
+    worker = LuaProcessWorker([path], registry=reg, blocking=True)
+    worker.start()
+    try:
+        ex = Executor(reg)
+        run = ex.execute("session_start", HookContext("session_start", nested_objects(31)))
+        [entry] = run.trace
+        assert entry.outcome.value == "ERROR"
+        assert entry.reason.startswith(f"context.data{'.k' * MAX_JSON_DEPTH}: {TOO_DEEP}")
+        run = ex.execute("session_start", HookContext("session_start", nested_objects(30)))
+        assert run.context.data["seen"] is True
+    finally:
+        worker.stop()
