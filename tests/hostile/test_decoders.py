@@ -223,13 +223,18 @@ def test_mutated_golden_vectors_get_the_same_answer_from_all_three_decoders() ->
 
 def test_the_known_differences_are_only_the_documented_ones() -> None:
     ok = (True, "")
-    # a zero tag in a message without fields: upb ignores it, Lua and JS refuse it
+    # a zero tag (invalid in protobuf): upb ignores it in places, Lua and JS refuse it
     lua = (False, "hookwire.v1.ContinueResult: invalid field number 0 at byte 2")
     js = (False, "WireError: hookwire.v1.ContinueResult: illegal tag: field number 0, wire type 0")
     assert campaign.known_difference(ok, lua, js)
-    # the same in a message with fields is not a known difference
-    lua = (False, "hookwire.v1.JsonValue: invalid field number 0 at byte 2")
-    js = (False, "WireError: hookwire.v1.JsonValue: illegal tag: field number 0, wire type 0")
+    # refusing for another reason is not a known difference
+    lua = (False, "hookwire.v1.JsonValue: truncated varint at byte 2")
     assert campaign.known_difference(ok, lua, js) is None
-    # Lua accepting what Python refuses is never allowed
+    # Lua or JS accepting what Python refuses is never allowed
     assert campaign.known_difference((False, "x"), ok, (False, "y")) is None
+    assert campaign.known_difference((False, "x"), (False, "y"), ok) is None
+
+
+def test_upb_really_ignores_a_zero_tag_in_a_message_without_fields() -> None:
+    # the first known difference, as upb shows it (should upb change, this fails)
+    assert campaign.python_outcome("hookwire.v1.ContinueResult", h("00 60"))[0]
