@@ -52,8 +52,9 @@ MAX_NAME_BYTES: Final = 256
 # protocol line is limited to 4 KiB.
 MAX_EVENT_TYPE_BYTES: Final = 256
 
-# Timeouts, TTLs, retry delays, breaker windows: at most one day, so every duration fits in an
-# int64 of nanoseconds and in a double of milliseconds without loss.
+# Hook timeouts, retry delays and cache TTLs: at most one day, so every such duration fits in an
+# int64 of nanoseconds and in a double of milliseconds without loss. (Event TTLs are the bus's:
+# it keeps any non-negative int64 of nanoseconds.)
 MAX_DURATION_MS: Final = 86_400_000
 
 # One gRPC message or one stdio frame.
