@@ -238,3 +238,20 @@ def test_the_known_differences_are_only_the_documented_ones() -> None:
 def test_upb_really_ignores_a_zero_tag_in_a_message_without_fields() -> None:
     # the first known difference, as upb shows it (should upb change, this fails)
     assert campaign.python_outcome("hookwire.v1.ContinueResult", h("00 60"))[0]
+
+
+def test_lua_constructors_and_encoders_nest_as_far_as_the_decoder(decoders: Any) -> None:
+    # new() and encode() take what decode() gives: 101 nested messages, entries counted
+    run = decoders.lua.runtime.eval(
+        b"""function(levels, entry)
+          local C = require("hookwire.v1.hook").HookContext
+          local t = entry and { metadata = { a = "b" } } or {}
+          for _ = 2, levels do t = { parent = t } end
+          return pcall(function() return C.encode(C.new(t)) end)
+        end"""
+    )
+    assert run(101, False)[0]
+    ok, err = run(102, False)
+    assert not ok and b"nesting deeper than 100" in err
+    assert run(100, True)[0]
+    assert not run(101, True)[0]

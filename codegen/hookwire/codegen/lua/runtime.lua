@@ -620,6 +620,9 @@ check_message = function(cls, t, path, depth)
         fail("%s: expected a map (table), got %s", fpath, describe(v))
       else
         local want = KEY_KIND_TYPE[f.key] or "number"
+        if depth >= MAX_DEPTH and next(v) ~= nil then -- an entry is one level, as on the wire
+          fail("%s: nesting deeper than %d messages (a cyclic table?)", fpath, MAX_DEPTH)
+        end
         for key, val in pairs(v) do
           if type(key) ~= want or want == "number" and mtype(key) ~= "integer" then
             fail("%s: map key must be %s, got %s", fpath, f.key, describe(key))
@@ -628,7 +631,7 @@ check_message = function(cls, t, path, depth)
             fail("%s: invalid UTF-8 in map key", fpath)
           end
           v[key] = check_value(f, val, format("%s[%s]", fpath, format(want == "string" and "%q"
-            or "%s", tostring(key))), depth)
+            or "%s", tostring(key))), depth + 1)
         end
       end
     elseif v ~= nil then
@@ -643,7 +646,8 @@ function pb.construct(cls, t)
   if type(t) ~= "table" then
     fail("%s.new: expected a table of fields, got %s", cls._desc.name, describe(t))
   end
-  return check_message(cls, t, cls._desc.name, 1)
+  -- levels as the decoder counts them: the top message is 0
+  return check_message(cls, t, cls._desc.name, 0)
 end
 
 ---------------------------------------------------------------------------------------------
