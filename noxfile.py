@@ -145,8 +145,9 @@ def demo(session: nox.Session) -> None:
 def fuzz(session: nox.Session) -> None:
     """Long hostile-input campaigns: every tests/hostile/*_campaign.py, run with --long.
 
-    Arguments after `--` go to every campaign (`nox -s fuzz -- --count 1000000 --seed 7`); each
-    prints its progress and seed, and exits non-zero on a finding.
+    Arguments after `--` go to every campaign (`nox -s fuzz -- --seed 7`: every campaign takes
+    `--long` and `--seed`; run one directly for its own options, such as the decoders' `--count`).
+    Each prints its progress and seed, and exits non-zero on a finding.
     """
     _install(session)
     campaigns = sorted((ROOT / "tests" / "hostile").glob("*_campaign.py"))
