@@ -52,9 +52,23 @@ local function fail(fn, what, got, level)
     (type(got) == "string" and fmt("%q", got) or type(got))), level or 3)
 end
 
+-- The limits of runtime/hookwire/runtime/limits.py (tests/hostile/test_limits.py pins these
+-- copies to it; docs/security.md, "Limits").
+local MAX_NAME_BYTES = 256
+local MAX_DURATION_MS = 86400000
+
 local function check_string(fn, arg, v, allow_empty)
   if type(v) ~= "string" or (not allow_empty and v == "") then
     fail(fn, arg .. " must be a " .. (allow_empty and "" or "non-empty ") .. "string", v, 4)
+  end
+end
+
+local function check_name(fn, arg, v, allow_empty)
+  if type(v) ~= "string" or (not allow_empty and v == "") then
+    fail(fn, arg .. " must be a " .. (allow_empty and "" or "non-empty ") .. "string", v, 4)
+  end
+  if #v > MAX_NAME_BYTES then
+    error(fmt("hookwire.%s: %s must be at most %d bytes, got %d", fn, arg, MAX_NAME_BYTES, #v), 3)
   end
 end
 
@@ -113,7 +127,7 @@ end
 
 --- REDIRECT: run the operation registered under `target` instead.
 function M.redirect(target)
-  check_string("redirect", "target", target, false)
+  check_name("redirect", "target", target, false)
   return result({ kind = "redirect", target = target })
 end
 
@@ -126,6 +140,10 @@ end
 local function check_ms(fn, arg, v)
   if type(v) ~= "number" or v ~= v or v < 0 or v == math.huge then
     fail(fn, arg .. " must be a non-negative finite number of milliseconds", v, 4)
+  end
+  if v > MAX_DURATION_MS then
+    error(fmt("hookwire.%s: %s must be at most %d ms (one day), got %s", fn, arg, MAX_DURATION_MS,
+      tostring(v)), 3)
   end
 end
 
@@ -147,7 +165,7 @@ function M.fork(operations)
   for i = 1, n do
     local op = operations[i]
     if type(op) ~= "table" then fail("fork", "operations[" .. i .. "] must be a table", op) end
-    check_string("fork", "operations[" .. i .. "].operation", op.operation, false)
+    check_name("fork", "operations[" .. i .. "].operation", op.operation, false)
     local params = op.parameters
     if params == nil then params = {} end
     if type(params) ~= "table" or getmetatable(params) == "hookwire.array" then
@@ -165,7 +183,7 @@ end
 
 --- CACHE: serve the output cached under `key`, fresh for `ttl_ms` milliseconds.
 function M.cache(key, ttl_ms)
-  check_string("cache", "key", key, true)
+  check_name("cache", "key", key, true)
   check_ms("cache", "ttl_ms", ttl_ms)
   return result({ kind = "cache", key = key, ttl_ms = ttl_ms })
 end

@@ -416,7 +416,15 @@ local function context_from_proto(c)
   return { [KIND] = CTX, fields = fields }, fields.data
 end
 
-local function duration(ms)
+-- hookwire.runtime.limits.MAX_DURATION_MS (tests/hostile/test_limits.py pins this copy).
+local MAX_DURATION_MS = 86400000
+
+-- Milliseconds from a result table (hook code may have changed it after the helper checked it).
+local function duration(ms, field)
+  if type(ms) ~= "number" or not (ms >= 0 and ms <= MAX_DURATION_MS) then
+    error(string.format("%s: must be a number of milliseconds in [0, %d], got %s", field,
+      MAX_DURATION_MS, tostring(ms)), 0)
+  end
   local ns = math.floor(ms * 1000000 + 0.5)
   return { seconds = ns // NS, nanos = ns % NS }
 end
@@ -442,11 +450,11 @@ local function result_from(kind, ...)
   if kind == "redirect" then return { redirect = { target = text((...), "redirect.target") } } end
   if kind == "retry" then
     local delay_ms, attempts = ...
-    return { retry = { delay = duration(delay_ms), max_attempts = attempts } }
+    return { retry = { delay = duration(delay_ms, "retry.delay_ms"), max_attempts = attempts } }
   end
   if kind == "cache" then
     local key, ttl_ms = ...
-    return { cache = { key = text(key, "cache.key"), ttl = duration(ttl_ms) } }
+    return { cache = { key = text(key, "cache.key"), ttl = duration(ttl_ms, "cache.ttl_ms") } }
   end
   local value = json_to_proto(tokens(...), 1)
   if kind == "modified" then return { modified = { data = value.object_value } } end
@@ -538,7 +546,7 @@ local function registration(reg, file)
     language = "LANGUAGE_LUA", tags = o.tags or {}, feature = o.feature or "",
     failure_policy = o.failure_policy == "fail_closed" and "FAILURE_POLICY_FAIL_CLOSED" or "FAILURE_POLICY_FAIL_OPEN",
   }
-  if o.timeout_ms ~= nil then r.timeout = duration(o.timeout_ms) end
+  if o.timeout_ms ~= nil then r.timeout = duration(o.timeout_ms, "timeout_ms") end
   if o.enabled ~= nil then r.enabled = o.enabled end
   hooks[name] = reg.fn
   registrations[#registrations + 1] = r

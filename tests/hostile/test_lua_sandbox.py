@@ -143,7 +143,7 @@ ATTACKS: list[Attack] = [
         "local r = {} local t = r for i = 1, 40000 do local n = {} t[1] = n t = n end "
         "return hookwire.replace(r)",
         "invalid_result",
-        f"is nested more than {MAX_JSON_DEPTH} containers deep",
+        f"nested deeper than {MAX_JSON_DEPTH}",
     ),
     Attack(
         "cyclic_result",

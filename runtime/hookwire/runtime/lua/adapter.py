@@ -33,6 +33,7 @@ from typing import Any
 from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.limits import MAX_DURATION_MS
 from hookwire.runtime.lua.convert import ConversionError
 from hookwire.runtime.lua.sandbox import LuaSandbox
 from hookwire.runtime.results import (
@@ -253,9 +254,9 @@ class LuaHookAdapter:
             if kind == b"replace":
                 return Replace(self.sandbox.from_lua(r[2], r[3:], "replace.value"))
             if kind == b"retry":
-                return Retry(round(r[2] * _NS_PER_MS), r[3])
+                return Retry(_ns(r[2], "retry.delay_ms"), r[3])
             if kind == b"cache":
-                return Cache(_text(r[2], "cache.key"), round(r[3] * _NS_PER_MS))
+                return Cache(_text(r[2], "cache.key"), _ns(r[3], "cache.ttl_ms"))
             if kind == b"fork":
                 ops = self.sandbox.from_lua(r[2], r[3:], "fork.operations")
                 return Fork(tuple(ForkOperation(op["operation"], op["parameters"]) for op in ops))
@@ -267,6 +268,16 @@ class LuaHookAdapter:
 
     def __repr__(self) -> str:
         return f"LuaHookAdapter({self.name or self.fn!r})"
+
+
+def _ns(ms: Any, field: str) -> int:
+    """Milliseconds from a result table (which hook code may have changed after the helper
+    checked it) as nanoseconds: a finite number in [0, MAX_DURATION_MS], else InvalidResult."""
+    if type(ms) not in (int, float) or not 0 <= ms <= MAX_DURATION_MS:
+        raise InvalidResult(
+            f"{field}: must be a number of milliseconds in [0, {MAX_DURATION_MS}], got {ms!r:.60}"
+        )
+    return round(float(ms) * _NS_PER_MS)
 
 
 def _text(b: Any, field: str) -> str:

@@ -236,8 +236,10 @@ end
 -- re-entered.
 local T, n, root = nil, 0, ""
 local path, stack = {}, {}
--- Containers around the deepest value (limits.py MAX_JSON_DEPTH; map entries are not a level).
-local MAX_DEPTH = deps.MAX_JSON_DEPTH or 32
+-- hookwire.runtime.limits.MAX_JSON_DEPTH (tests/hostile/test_limits.py pins this copy): the
+-- objects and arrays around a value. Cycles are looked for only at this depth, where the walk
+-- stops anyway, so ordinary values pay nothing and a deep value costs no quadratic search.
+local MAX_JSON_DEPTH = 30
 -- Tokens one value may flatten to: the host rebuilds them after the hook's budget has ended,
 -- so their number is bounded (about a 4 MiB message of small items).
 local MAX_TOKENS = 1 << 18
@@ -280,18 +282,24 @@ local function walk_table(v, depth)
     end
     mt = getmt(v)
   end
-  if depth >= MAX_DEPTH then
-    -- Too deep to be JSON here; a loop is the likeliest cause, so name the first table that
-    -- is its own ancestor (a linear scan of at most MAX_DEPTH tables per level).
-    for e = 1, depth + 1 do
-      local t = stack[e] or v
-      for j = 1, e - 1 do
-        if stack[j] == t then
-          bad(e - 1, "contains itself (a cycle), which JSON cannot hold")
+  if depth >= MAX_JSON_DEPTH then
+    -- Checked only this deep, so that ordinary values pay nothing. Report where the loop
+    -- first closed: its first table's depth plus the loop's length.
+    local cyclic = false
+    for d = 1, depth do
+      if stack[d] == v then cyclic = true; break end
+    end
+    if cyclic then
+      for e = 2, depth + 1 do
+        for j = 1, e - 1 do
+          if stack[j] == (stack[e] or v) then
+            bad(e - 1, "contains itself (a cycle), which JSON cannot hold")
+          end
         end
       end
     end
-    bad(depth, fmt("is nested more than %d containers deep (the JSON depth limit)", MAX_DEPTH))
+    bad(depth, fmt("nested deeper than %d (the limit on objects and arrays around a JSON value)",
+      MAX_JSON_DEPTH))
   end
   stack[depth + 1] = v
   local is_array

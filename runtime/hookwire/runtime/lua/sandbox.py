@@ -46,7 +46,6 @@ import lupa.lua54 as lupa
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.events import EventSink
-from hookwire.runtime.limits import MAX_JSON_DEPTH
 from hookwire.runtime.lua.convert import Converter
 from hookwire.runtime.share import sdk_lua_dir
 
@@ -189,7 +188,6 @@ class LuaSandbox:
                 b"py_context_field": c.context_field,
                 b"setmetatable": lua.eval("debug.setmetatable"),
                 b"getmetatable": lua.eval("debug.getmetatable"),
-                b"MAX_JSON_DEPTH": MAX_JSON_DEPTH,
             }
         )
         convert = chunk((_HERE / "convert.lua").read_bytes(), "convert.lua")(convert_deps)
