@@ -1,4 +1,4 @@
-"""Sessions: generate, tests, conformance, typecheck, lint, bench, demo.
+"""Sessions: generate, tests, conformance, typecheck, lint, bench, demo, release.
 
 `nox -s tests` is the gate CI runs (.ci/run): it checks that generated code is up to date, lints,
 type-checks, runs pytest, the node tests and the conformance matrix, all in one virtualenv.
@@ -121,3 +121,12 @@ def demo(session: nox.Session) -> None:
     """The cross-language chain demo: Python, Lua and JS hooks at one point, events streamed."""
     _install(session)
     session.run("python", "demo/run.py", *session.posargs)
+
+
+@nox.session
+def release(session: nox.Session) -> None:
+    """The release gate (release/): build wheel, sdist, npm and Lua tarballs into dist/, install
+    each in a clean place, run the conformance matrix against them, buf lint and breaking, one
+    version everywhere; writes dist/conformance-report.{json,md}."""
+    _install(session)
+    session.run("python", "-m", "release", *session.posargs)
