@@ -112,16 +112,34 @@ def _conformance(python: Path, js_root: Path, work: Path) -> str:
     for rel in _JS_SCRIPTS:
         (js_root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / rel, js_root / rel)
+    done = _runner(python, work, "--js-root", str(js_root))
+    if "JavaScript: not run" in done:
+        raise GateError("the conformance runner left the JS adapters out (see its output)")
+    return done
+
+
+def _runner(python: Path, work: Path, *args: str) -> str:
     done = subprocess.run(
-        [str(python), "-m", "hookwire.conformance", "--js-root", str(js_root)],
+        [str(python), "-m", "hookwire.conformance", *args],
         cwd=work, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
     print(done.stdout, flush=True)
     if done.returncode != 0:
         raise GateError(f"the conformance matrix failed (exit {done.returncode}):\n{done.stderr}")
-    if "JavaScript: not run" in done.stdout:
-        raise GateError("the conformance runner left the JS adapters out (see its output)")
     return done.stdout
+
+
+def _conformance_lupa(python: Path, work: Path) -> str:
+    """The lua-process column again on the fallback interpreter (lupa's Lua 5.4), so both
+    interpreters are gated when the system lua5.4 ran the full matrix."""
+    return _runner(python, work, "--adapters", "lua-process", "--lua", "lupa")
+
+
+def _notes(out: str) -> list[str]:
+    """What the runner says before its matrix (which interpreter ran lua-process, ...)."""
+    lines = out.splitlines()
+    end = next((i for i, line in enumerate(lines) if line.startswith("scenario ")), 0)
+    return [line for line in lines[:end] if line.strip()]
 
 
 def _same_lua_files(lua_dir: Path, python: Path) -> None:
@@ -160,6 +178,11 @@ def _write_report(report: dict[str, Any], dist: Path) -> None:
     md += ["", "## Steps", "", "| step | result |", "|---|---|"]
     md += [f"| {s['step']} | {'ok' if s['ok'] else 'FAILED'} |" for s in report["steps"]]
     md += ["", "## Conformance (installed artefacts)", ""]
+    md += [f"- {note}" for note in report["conformance"].get("notes", [])]
+    lupa = report["conformance"].get("lua-process (lupa)")
+    if lupa:
+        md.append(f"- lua-process again on the lupa fallback: {lupa['summary']}")
+    md.append("")
     if adapters:
         md += ["| scenario | " + " | ".join(adapters) + " |", "|---" * (len(adapters) + 1) + "|"]
         for scenario, cells in report["conformance"]["matrix"].items():
@@ -232,8 +255,19 @@ def run_gate(dist: Path = DIST) -> int:
         report["conformance"] = {
             "adapters": adapters,
             "matrix": matrix,
+            "notes": _notes(out),
             "summary": out.strip().splitlines()[-1],
         }
+        if shutil.which("lua5.4") is not None:
+            again = steps.run(
+                "conformance lua-process column on the lupa fallback interpreter",
+                lambda: _conformance_lupa(python, work),
+            )
+            report["conformance"]["lua-process (lupa)"] = {
+                "matrix": {s: c["lua-process"] for s, c in parse_matrix(again)[1].items()},
+                "notes": _notes(again),
+                "summary": again.strip().splitlines()[-1],
+            }
         report["ok"] = True
     except GateError as exc:
         report["error"] = str(exc)
