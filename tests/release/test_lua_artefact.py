@@ -4,13 +4,15 @@ interpreters: the system `lua5.4` (CI installs it) and lupa's bundled Lua 5.4.""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
 
 from release import lua_smoke
-from release.build import build_lua
+from release.build import build_lua, lua_path
 from release.errors import GateError
 from release.install import unpack_lua
 
@@ -58,6 +60,22 @@ def test_a_hook_runs_through_the_worker(dist: Path, name: str) -> None:
     assert frames[0].hello.sdk == "hookwire-lua-worker/0.1.0"
     assert [h.name for h in frames[1].register.hooks] == ["guard"]
     assert frames[2].result.result.cancel.reason == "rm is not allowed"
+
+
+@pytest.mark.parametrize("name", INTERPRETERS)
+def test_the_readme_example_runs(dist: Path, name: str, tmp_path: Path) -> None:
+    readme = (dist / "README.md").read_text()
+    block = readme.split("Encode and decode messages:")[1].split("\n\n")[1]
+    code = "\n".join(line.removeprefix("    ") for line in block.splitlines())
+    script = tmp_path / "readme.lua"
+    script.write_text(code.replace("-->", "--"))
+    done = subprocess.run(
+        [*_interpreter(name), str(script)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "LUA_PATH": lua_path(dist)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "c-1"
 
 
 def test_without_the_generated_modules_the_worker_fails_clearly(dist: Path, tmp_path: Path) -> None:
