@@ -26,6 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     brk.add_argument("--proto", type=Path, help="the protos to check (default: proto/)")
     brk.add_argument("--against", type=Path, help="default: the newest proto-baseline/<v>/")
     sub.add_parser("versions", help="one version across proto, Python, JS and Lua")
+    snap = sub.add_parser("baseline", help="keep proto/ as proto-baseline/<version>/")
+    snap.add_argument("--force", action="store_true", help="replace an existing baseline")
     for name in ("npm", "lua"):
         sub.add_parser(name, help=f"build the {name} artefact").add_argument(
             "--out", type=Path, default=DIST
@@ -42,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"release: compatible with {used}")
         elif command == "versions":
             print(f"release: version {check_versions()} everywhere")
+        elif command == "baseline":
+            print(f"release: wrote {buf.snapshot(check_versions(), force=args.force)}")
         elif command == "npm":
             print(build_npm(args.out))
         else:

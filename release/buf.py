@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 from release.errors import GateError
 from release.paths import BASELINES, ROOT, buf
 
-__all__ = ["baseline", "breaking", "lint"]
+__all__ = ["baseline", "breaking", "lint", "snapshot"]
 
 _SEMVER_DIR = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -52,3 +53,16 @@ def breaking(protos: Path | None = None, against: Path | None = None, root: Path
             f"{done.stdout}{done.stderr}"
         )
     return against
+
+
+def snapshot(version: str, root: Path = ROOT, force: bool = False) -> Path:
+    """Keep proto/ as the baseline of release `version` (proto-baseline/<version>/), the protos
+    the next release is checked against. Refuses to replace an existing baseline unless
+    `force` (a released baseline never changes)."""
+    target = root / "proto-baseline" / version
+    if target.exists():
+        if not force:
+            raise GateError(f"baseline: {target} exists (a released baseline never changes)")
+        shutil.rmtree(target)
+    shutil.copytree(root / "proto", target, ignore=shutil.ignore_patterns("VERSION"))
+    return target

@@ -78,3 +78,16 @@ def test_a_disagreeing_version_is_named(tmp_path: Path) -> None:
     )
     with pytest.raises(GateError, match=r"sdk/lua/worker.lua VERSION: 0\.2\.0"):
         check_versions(tmp_path)
+
+
+def test_a_snapshot_copies_the_protos_and_never_replaces_a_baseline(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "proto", tmp_path / "proto")
+    written = buf.snapshot("0.1.0", tmp_path)
+    source = tmp_path / "proto"
+    for proto in source.rglob("*.proto"):
+        assert (written / proto.relative_to(source)).read_bytes() == proto.read_bytes()
+    assert not (written / "VERSION").exists()
+    with pytest.raises(GateError, match="never changes"):
+        buf.snapshot("0.1.0", tmp_path)
+    # And the snapshot is a baseline the protos pass against.
+    assert buf.breaking(source, written) == written
