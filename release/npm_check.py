@@ -43,7 +43,7 @@ def check_tarball(tarball: Path) -> list[str]:
 
 
 def typecheck_consumer(
-    project: Path, source: str | None = None
+    project: Path, source: str | None = None, resolution: str = "nodenext"
 ) -> subprocess.CompletedProcess[str]:
     """`tsc --strict --noEmit` of a consumer file (default: npm_consumer.ts) in the project."""
     target = project / "consumer.ts"
@@ -51,7 +51,10 @@ def typecheck_consumer(
         shutil.copy(HERE / "npm_consumer.ts", target)
     else:
         target.write_text(source)
-    args = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext"]
+    # `resolution`: nodenext (package exports), bundler (exports, for bundlers) or node10
+    # (the `types` field and plain paths, for older setups).
+    module = {"nodenext": "nodenext", "bundler": "esnext", "node10": "es2022"}[resolution]
+    args = ["--noEmit", "--strict", "--module", module, "--moduleResolution", resolution]
     args += ["--target", "es2022", "--skipLibCheck", "--types", "node", "consumer.ts"]
     return subprocess.run(
         [str(TSC), *args], cwd=project, capture_output=True, text=True, timeout=300

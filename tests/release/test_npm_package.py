@@ -62,13 +62,16 @@ def test_installed_package_resolves_outside_the_repository(packed: tuple[Path, P
     assert not (real / "generated").is_symlink()
 
 
-def test_a_consumer_type_checks_under_strict(packed: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("resolution", ["nodenext", "bundler", "node10"])
+def test_a_consumer_type_checks_under_strict(packed: tuple[Path, Path], resolution: str) -> None:
     _, project = packed
-    ok = npm_check.typecheck_consumer(project)
+    ok = npm_check.typecheck_consumer(project, resolution=resolution)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     bad_source = (Path(npm_check.__file__).parent / "npm_consumer.ts").read_text()
     bad = npm_check.typecheck_consumer(
-        project, bad_source.replace('failurePolicy: "FAIL_CLOSED"', 'failurePolicy: "NOPE"')
+        project,
+        bad_source.replace('failurePolicy: "FAIL_CLOSED"', 'failurePolicy: "NOPE"'),
+        resolution,
     )
     assert bad.returncode != 0 and "NOPE" in bad.stdout
 
