@@ -26,13 +26,21 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 from release.errors import GateError
 from release.paths import ROOT, tool
 from release.versions import project_version
 
-__all__ = ["LUA_README", "build_lua", "build_npm", "build_python", "lua_path"]
+__all__ = [
+    "LUA_README",
+    "build_lua",
+    "build_npm",
+    "build_python",
+    "lua_path",
+    "sdist_builds_the_wheel",
+]
 
 #: Files of the Lua distribution, relative to the repository: (source dir, glob).
 _LUA_FILES = (
@@ -96,6 +104,23 @@ def build_python(out: Path) -> tuple[Path, Path]:
     if len(wheels) != 1 or len(sdists) != 1:
         raise GateError(f"hatchling build: expected one wheel and one sdist in {out}")
     return wheels[0], sdists[0]
+
+
+def sdist_builds_the_wheel(sdist: Path, wheel: Path, work: Path) -> None:
+    """A wheel built from the sdist alone holds the same files, byte for byte, as `wheel`."""
+    out = work / "from-sdist"
+    cmd = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+    _run([*cmd, "-w", str(out), str(sdist.resolve())], work, "pip wheel of the sdist")
+    (rebuilt,) = out.glob("hookwire-*.whl")
+
+    def contents(path: Path) -> dict[str, bytes]:
+        with zipfile.ZipFile(path) as z:
+            return {n: z.read(n) for n in z.namelist() if not n.endswith(".dist-info/RECORD")}
+
+    a, b = contents(wheel), contents(rebuilt)
+    differ = sorted(n for n in a.keys() | b.keys() if a.get(n) != b.get(n))
+    if differ:
+        raise GateError(f"the wheel built from the sdist differs from the wheel in {differ[:20]}")
 
 
 def build_npm(out: Path) -> Path:

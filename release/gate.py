@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from release import buf, lua_smoke, npm_check
-from release.build import build_lua, build_npm, build_python
+from release.build import build_lua, build_npm, build_python, sdist_builds_the_wheel
 from release.errors import GateError
 from release.install import npm_project, unpack_lua, wheel_venv
 from release.paths import BUF, DIST, ROOT, TSC
 from release.versions import check_versions
 
-__all__ = ["run_gate"]
+__all__ = ["parse_matrix", "run_gate", "write_report"]
 
 T = TypeVar("T")
 
@@ -166,7 +166,7 @@ def _same_lua_files(lua_dir: Path, python: Path) -> None:
         raise GateError(f"the Lua artefact and the wheel differ in {differ}")
 
 
-def _write_report(report: dict[str, Any], dist: Path) -> None:
+def write_report(report: dict[str, Any], dist: Path) -> None:
     (dist / "conformance-report.json").write_text(json.dumps(report, indent=2) + "\n")
     adapters: list[str] = report["conformance"]["adapters"]
     md = [f"# hookwire {report['version']} release report", ""]
@@ -213,6 +213,9 @@ def run_gate(dist: Path = DIST) -> int:
         steps.run("buf lint", buf.lint)
         steps.run("buf breaking against the last release", lambda: buf.breaking())
         wheel, sdist = steps.run("build wheel and sdist", lambda: build_python(dist))
+        steps.run(
+            "the sdist builds the same wheel", lambda: sdist_builds_the_wheel(sdist, wheel, work)
+        )
         tarball = steps.run("build npm tarball", lambda: build_npm(dist))
         lua_tar = steps.run("build Lua tarball", lambda: build_lua(dist))
         for art in (wheel, sdist, tarball, lua_tar):
@@ -274,7 +277,7 @@ def run_gate(dist: Path = DIST) -> int:
         print(f"release: FAILED: {exc}", file=sys.stderr, flush=True)
     finally:
         report["tools"] = _tool_versions(python)
-        _write_report(report, dist)
+        write_report(report, dist)
         shutil.rmtree(work, ignore_errors=True)
     print(f"release: report in {dist / 'conformance-report.md'}", flush=True)
     if report["ok"]:
