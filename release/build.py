@@ -124,24 +124,26 @@ def sdist_builds_the_wheel(sdist: Path, wheel: Path, work: Path) -> None:
 
 
 def build_npm(out: Path) -> Path:
-    """`npm pack` of @hookwire/sdk (a staged copy of sdk/js holding the generated bindings)."""
+    """`npm pack` of @hookwire/sdk from a staged copy of the repository's sdk/js and
+    generated/js (same layout, `generated` the same link), so the package's own
+    prepack/postpack do the copying and the working tree is never touched."""
     out.mkdir(parents=True, exist_ok=True)
     src = ROOT / "sdk" / "js"
     manifest = json.loads((src / "package.json").read_text())
     with tempfile.TemporaryDirectory(prefix="hookwire-npm-") as tmp:
-        stage = Path(tmp) / "sdk"
-        stage.mkdir()
-        shutil.copy2(src / "package.json", stage / "package.json")
-        shutil.copytree(src / "scripts", stage / "scripts")
-        for entry in manifest["files"]:
-            path = src / entry.rstrip("/")
-            if path.is_dir():
-                # generated/ is a link to ../../generated/js: copy what it points to.
-                shutil.copytree(path, stage / path.name, symlinks=False)
+        shutil.copytree(ROOT / "generated" / "js", Path(tmp) / "generated" / "js")
+        stage = Path(tmp) / "sdk" / "js"
+        stage.mkdir(parents=True)
+        for name in ("package.json", "scripts", *(e.rstrip("/") for e in manifest["files"])):
+            path = src / name
+            if path.is_symlink():
+                (stage / name).symlink_to(path.readlink())
+            elif path.is_dir():
+                shutil.copytree(path, stage / name)
             elif path.is_file():
-                shutil.copy2(path, stage / path.name)
+                shutil.copy2(path, stage / name)
             else:
-                raise GateError(f"npm pack: sdk/js/package.json lists {entry!r}, which is missing")
+                raise GateError(f"npm pack: sdk/js/{name} (package.json `files`) is missing")
         answer = _run(
             [tool("npm"), "pack", "--json", "--pack-destination", str(out)],
             stage,
