@@ -41,9 +41,12 @@ class _Steps:
         start = time.monotonic()
         try:
             value = fn()
-        except GateError as exc:
-            self.done.append({"step": name, "ok": False, "error": str(exc)})
-            raise GateError(f"{name}: {exc}") from None
+        except (GateError, subprocess.TimeoutExpired, OSError) as exc:
+            why = str(exc)
+            if isinstance(exc, subprocess.TimeoutExpired):
+                why = f"timed out after {exc.timeout} s: {' '.join(map(str, exc.cmd))}"
+            self.done.append({"step": name, "ok": False, "error": why})
+            raise GateError(f"{name}: {why}") from None
         seconds = round(time.monotonic() - start, 1)
         self.done.append({"step": name, "ok": True, "seconds": seconds})
         print(f"release: {name}: ok ({seconds} s)", flush=True)

@@ -10,7 +10,6 @@ from release.errors import GateError
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
-PROTO = ROOT / "proto"
 BASELINES = ROOT / "proto-baseline"
 BUF = ROOT / "node_modules" / ".bin" / "buf"
 TSC = ROOT / "node_modules" / ".bin" / "tsc"
