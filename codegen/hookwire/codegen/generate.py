@@ -80,8 +80,10 @@ def generate(root: Path) -> None:
         ]  # fmt: skip
         print(f"protoc: {len(files)} proto files -> python, lua, js", flush=True)
         subprocess.run(cmd, check=True, cwd=root, stdout=subprocess.DEVNULL)
-        # mypy reads the generated package's inline types only with this PEP 561 marker.
-        (out / "python" / "hookwire" / "v1" / "py.typed").write_text("")
+        # mypy reads the generated packages' inline types only with this PEP 561 marker (in each
+        # package: `hookwire` itself is a namespace package).
+        for pkg in sorted({p.parent for p in (out / "python" / "hookwire").rglob("*.py")}):
+            (pkg / "py.typed").write_text("")
         _check_layout(out / "python")
         for sub in TARGETS:
             target = root / "generated" / sub
