@@ -5,6 +5,7 @@ real `hookwire serve`."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -33,12 +34,23 @@ _REQUIRED = (
 
 def check_tarball(tarball: Path) -> list[str]:
     """The tarball's file names; GateError when one is forbidden or a needed one is missing."""
+    outside: list[str] = []
     with tarfile.open(tarball) as tar:
         names = sorted(tar.getnames())
+        for member in tar.getmembers():
+            if member.name.startswith("package/src/") and member.isfile():
+                f = tar.extractfile(member)
+                source = f.read().decode() if f is not None else ""
+                # An import climbing out of the package (src/ is one level below its root).
+                if re.search(r"""(?:from|import)\s*\(?\s*["']\.\./\.\./""", source):
+                    outside.append(member.name)
     bad = [n for n in names if any(n.startswith(f) or n.endswith(f) for f in FORBIDDEN)]
     missing = [n for n in _REQUIRED if n not in names]
-    if bad or missing:
-        raise GateError(f"npm tarball {tarball.name}: ships {bad}, lacks {missing}")
+    if bad or missing or outside:
+        raise GateError(
+            f"npm tarball {tarball.name}: ships {bad}, lacks {missing}, "
+            f"imports from outside the package in {outside}"
+        )
     return names
 
 

@@ -4,6 +4,7 @@ client) against a real `hookwire serve`."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 
 from release import npm_check
 from release.build import build_npm
+from release.errors import GateError
 from release.install import npm_project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,3 +98,21 @@ def test_the_repository_root_resolves_the_workspace_package() -> None:
         timeout=60,
     )
     assert done.returncode == 0 and done.stdout.strip() == "function", done.stderr
+
+
+def test_a_source_importing_outside_the_package_is_refused(
+    packed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    tarball, _ = packed
+    # The same tarball with one source importing the repository's bindings, as src/ once did.
+    bad = tmp_path / "bad.tgz"
+    with tarfile.open(tarball) as src, tarfile.open(bad, "w:gz") as dst:
+        for member in src.getmembers():
+            f = src.extractfile(member)
+            data = f.read() if f is not None else b""
+            if member.name == "package/src/context.js":
+                data = data.replace(b'from "../generated/', b'from "../../../generated/js/')
+                member.size = len(data)
+            dst.addfile(member, io.BytesIO(data))
+    with pytest.raises(GateError, match=r"outside the package in \['package/src/context.js'\]"):
+        npm_check.check_tarball(bad)
