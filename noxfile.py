@@ -1,4 +1,4 @@
-"""Sessions: generate, tests, conformance, typecheck, lint, bench, demo, lock, fuzz.
+"""Sessions: generate, tests, conformance, typecheck, lint, bench, demo, lock, fuzz, release.
 
 `nox -s tests` is the gate CI runs (.ci/run): it checks that generated code is up to date, lints,
 type-checks, runs pytest, the node tests and the conformance matrix, all in one virtualenv.
@@ -156,3 +156,12 @@ def fuzz(session: nox.Session) -> None:
     for campaign in campaigns:
         session.log(f"campaign {campaign.name}")
         session.run("python", str(campaign), "--long", *session.posargs)
+
+
+@nox.session
+def release(session: nox.Session) -> None:
+    """The release gate (release/): build wheel, sdist, npm and Lua tarballs into dist/, install
+    each in a clean place, run the conformance matrix against them, buf lint and breaking, one
+    version everywhere; writes dist/conformance-report.{json,md}."""
+    _install(session)
+    session.run("python", "-m", "release", *session.posargs)

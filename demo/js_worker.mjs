@@ -1,6 +1,6 @@
 // JavaScript hook of the demo, served by a node worker over the executor service.
 // Usage: node demo/js_worker.mjs HOST:PORT TOKEN
-import { createWorker, modified } from "../sdk/js/src/index.js";
+import { createWorker, modified } from "@hookwire/sdk";
 
 const [address, token] = process.argv.slice(2);
 const worker = createWorker({ address, token, workerId: "demo-js" });

@@ -6,9 +6,9 @@
 
 import { fromBinary } from "@bufbuild/protobuf";
 import { createInterface } from "node:readline";
-import { UniversalEventSchema } from "../../generated/js/hookwire/v1/event_pb.js";
-import { Language } from "../../generated/js/hookwire/v1/common_pb.js";
-import { JsonNumberText, fromJsonValue } from "../../sdk/js/src/json.js";
+import { UniversalEventSchema } from "@hookwire/sdk/generated/hookwire/v1/event_pb.js";
+import { Language } from "@hookwire/sdk/generated/hookwire/v1/common_pb.js";
+import { JsonNumberText, fromJsonValue } from "@hookwire/sdk";
 
 const LANGUAGE_NAMES = {
   [Language.UNSPECIFIED]: "",

@@ -25,7 +25,7 @@ import {
   replace,
   retry,
   skipped,
-} from "../../sdk/js/src/index.js";
+} from "@hookwire/sdk";
 
 const [address] = process.argv.slice(2);
 if (!address) {

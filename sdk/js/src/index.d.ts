@@ -1,9 +1,9 @@
 // Type declarations of @hookwire/sdk (hand-written; the package ships plain ESM JavaScript).
 
 import type { EventEmitter } from "node:events";
-import type { Execution } from "../../../generated/js/hookwire/v1/hook_pb.js";
-import type { HookContext as HookContextMessage, HookResult as HookResultMessage } from "../../../generated/js/hookwire/v1/hook_pb.js";
-import type { JsonObject as JsonObjectMessage, JsonValue as JsonValueMessage } from "../../../generated/js/hookwire/v1/json_pb.js";
+import type { Execution } from "../generated/hookwire/v1/hook_pb.js";
+import type { HookContext as HookContextMessage, HookResult as HookResultMessage } from "../generated/hookwire/v1/hook_pb.js";
+import type { JsonObject as JsonObjectMessage, JsonValue as JsonValueMessage } from "../generated/hookwire/v1/json_pb.js";
 
 /** A JSON value as plain JS: integers beyond 2^53 are bigint, exotic numbers JsonNumberText. */
 export type Json = null | boolean | number | bigint | string | JsonNumberText | Json[] | { [key: string]: Json | undefined };

@@ -9,7 +9,7 @@ import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
  * Describes the file hookwire/v1/options.proto.
  */
 export const file_hookwire_v1_options = /*@__PURE__*/
-  fileDesc("Chlob29rd2lyZS92MS9vcHRpb25zLnByb3RvEgtob29rd2lyZS52MTo9Cgdob25vdXJzEiEuZ29vZ2xlLnByb3RvYnVmLkVudW1WYWx1ZU9wdGlvbnMYyJEDIAEoCVIHaG9ub3Vyc2IGcHJvdG8z", [file_google_protobuf_descriptor]);
+  fileDesc("Chlob29rd2lyZS92MS9vcHRpb25zLnByb3RvEgtob29rd2lyZS52MTo9Cgdob25vdXJzEiEuZ29vZ2xlLnByb3RvYnVmLkVudW1WYWx1ZU9wdGlvbnMYyJEDIAEoCVIHaG9ub3Vyc0KOAQoPZGV2Lmhvb2t3aXJlLnYxQgxPcHRpb25zUHJvdG9QAVo6Z2l0aHViLmNvbS9ob29rd2lyZS9ob29rd2lyZS9nZW4vZ28vaG9va3dpcmUvdjE7aG9va3dpcmV2MaICA0hXWKoCC0hvb2t3aXJlLlYxygILSG9va3dpcmVcVjHqAgxIb29rd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_descriptor]);
 
 /**
  * On each HookPoint value: the result kinds the callers of that point honour (act on), as

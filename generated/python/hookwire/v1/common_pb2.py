@@ -24,13 +24,14 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18hookwire/v1/common.proto\x12\x0bhookwire.v1\"7\n\x0cTraceContext\x12\x13\n\x0btraceparent\x18\x01 \x01(\t\x12\x12\n\ntracestate\x18\x02 \x01(\t*y\n\x08Language\x12\x18\n\x14LANGUAGE_UNSPECIFIED\x10\x00\x12\x13\n\x0fLANGUAGE_PYTHON\x10\x01\x12\x10\n\x0cLANGUAGE_LUA\x10\x02\x12\x17\n\x13LANGUAGE_JAVASCRIPT\x10\x03\x12\x13\n\x0fLANGUAGE_NATIVE\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18hookwire/v1/common.proto\x12\x0bhookwire.v1\"7\n\x0cTraceContext\x12\x13\n\x0btraceparent\x18\x01 \x01(\t\x12\x12\n\ntracestate\x18\x02 \x01(\t*y\n\x08Language\x12\x18\n\x14LANGUAGE_UNSPECIFIED\x10\x00\x12\x13\n\x0fLANGUAGE_PYTHON\x10\x01\x12\x10\n\x0cLANGUAGE_LUA\x10\x02\x12\x17\n\x13LANGUAGE_JAVASCRIPT\x10\x03\x12\x13\n\x0fLANGUAGE_NATIVE\x10\x04\x42\x8d\x01\n\x0f\x64\x65v.hookwire.v1B\x0b\x43ommonProtoP\x01Z:github.com/hookwire/hookwire/gen/go/hookwire/v1;hookwirev1\xa2\x02\x03HWX\xaa\x02\x0bHookwire.V1\xca\x02\x0bHookwire\\V1\xea\x02\x0cHookwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hookwire.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\017dev.hookwire.v1B\013CommonProtoP\001Z:github.com/hookwire/hookwire/gen/go/hookwire/v1;hookwirev1\242\002\003HWX\252\002\013Hookwire.V1\312\002\013Hookwire\\V1\352\002\014Hookwire::V1'
   _globals['_LANGUAGE']._serialized_start=98
   _globals['_LANGUAGE']._serialized_end=219
   _globals['_TRACECONTEXT']._serialized_start=41

@@ -28,13 +28,14 @@ from hookwire.v1 import common_pb2 as hookwire_dot_v1_dot_common__pb2
 from hookwire.v1 import json_pb2 as hookwire_dot_v1_dot_json__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17hookwire/v1/event.proto\x12\x0bhookwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18hookwire/v1/common.proto\x1a\x16hookwire/v1/json.proto\"\xc5\x03\n\x0eUniversalEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12.\n\x0fsource_language\x18\x05 \x01(\x0e\x32\x15.hookwire.v1.Language\x12\'\n\x07payload\x18\x06 \x01(\x0b\x32\x16.hookwire.v1.JsonValue\x12\x10\n\x08sequence\x18\x07 \x01(\x04\x12\x16\n\x0e\x63orrelation_id\x18\x08 \x01(\t\x12\x14\n\x0c\x63\x61usation_id\x18\t \x01(\t\x12;\n\x08metadata\x18\n \x03(\x0b\x32).hookwire.v1.UniversalEvent.MetadataEntry\x12&\n\x03ttl\x18\x0b \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x30\n\rtrace_context\x18\x0c \x01(\x0b\x32\x19.hookwire.v1.TraceContext\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17hookwire/v1/event.proto\x12\x0bhookwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18hookwire/v1/common.proto\x1a\x16hookwire/v1/json.proto\"\xc5\x03\n\x0eUniversalEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12.\n\x0fsource_language\x18\x05 \x01(\x0e\x32\x15.hookwire.v1.Language\x12\'\n\x07payload\x18\x06 \x01(\x0b\x32\x16.hookwire.v1.JsonValue\x12\x10\n\x08sequence\x18\x07 \x01(\x04\x12\x16\n\x0e\x63orrelation_id\x18\x08 \x01(\t\x12\x14\n\x0c\x63\x61usation_id\x18\t \x01(\t\x12;\n\x08metadata\x18\n \x03(\x0b\x32).hookwire.v1.UniversalEvent.MetadataEntry\x12&\n\x03ttl\x18\x0b \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x30\n\rtrace_context\x18\x0c \x01(\x0b\x32\x19.hookwire.v1.TraceContext\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x8c\x01\n\x0f\x64\x65v.hookwire.v1B\nEventProtoP\x01Z:github.com/hookwire/hookwire/gen/go/hookwire/v1;hookwirev1\xa2\x02\x03HWX\xaa\x02\x0bHookwire.V1\xca\x02\x0bHookwire\\V1\xea\x02\x0cHookwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hookwire.v1.event_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\017dev.hookwire.v1B\nEventProtoP\001Z:github.com/hookwire/hookwire/gen/go/hookwire/v1;hookwirev1\242\002\003HWX\252\002\013Hookwire.V1\312\002\013Hookwire\\V1\352\002\014Hookwire::V1'
   _globals['_UNIVERSALEVENT_METADATAENTRY']._loaded_options = None
   _globals['_UNIVERSALEVENT_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_UNIVERSALEVENT']._serialized_start=156

@@ -24,13 +24,14 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16hookwire/v1/json.proto\x12\x0bhookwire.v1\"\x92\x02\n\tJsonValue\x12+\n\nnull_value\x18\x01 \x01(\x0e\x32\x15.hookwire.v1.JsonNullH\x00\x12\x14\n\nbool_value\x18\x02 \x01(\x08H\x00\x12\x13\n\tint_value\x18\x03 \x01(\x12H\x00\x12\x16\n\x0c\x64ouble_value\x18\x04 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x05 \x01(\tH\x00\x12-\n\x0b\x61rray_value\x18\x06 \x01(\x0b\x32\x16.hookwire.v1.JsonArrayH\x00\x12/\n\x0cobject_value\x18\x07 \x01(\x0b\x32\x17.hookwire.v1.JsonObjectH\x00\x12\x15\n\x0bnumber_text\x18\x08 \x01(\tH\x00\x42\x06\n\x04kind\"3\n\tJsonArray\x12&\n\x06values\x18\x01 \x03(\x0b\x32\x16.hookwire.v1.JsonValue\"\x88\x01\n\nJsonObject\x12\x33\n\x06\x66ields\x18\x01 \x03(\x0b\x32#.hookwire.v1.JsonObject.FieldsEntry\x1a\x45\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.hookwire.v1.JsonValue:\x02\x38\x01*\x19\n\x08JsonNull\x12\r\n\tJSON_NULL\x10\x00\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16hookwire/v1/json.proto\x12\x0bhookwire.v1\"\x92\x02\n\tJsonValue\x12+\n\nnull_value\x18\x01 \x01(\x0e\x32\x15.hookwire.v1.JsonNullH\x00\x12\x14\n\nbool_value\x18\x02 \x01(\x08H\x00\x12\x13\n\tint_value\x18\x03 \x01(\x12H\x00\x12\x16\n\x0c\x64ouble_value\x18\x04 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x05 \x01(\tH\x00\x12-\n\x0b\x61rray_value\x18\x06 \x01(\x0b\x32\x16.hookwire.v1.JsonArrayH\x00\x12/\n\x0cobject_value\x18\x07 \x01(\x0b\x32\x17.hookwire.v1.JsonObjectH\x00\x12\x15\n\x0bnumber_text\x18\x08 \x01(\tH\x00\x42\x06\n\x04kind\"3\n\tJsonArray\x12&\n\x06values\x18\x01 \x03(\x0b\x32\x16.hookwire.v1.JsonValue\"\x88\x01\n\nJsonObject\x12\x33\n\x06\x66ields\x18\x01 \x03(\x0b\x32#.hookwire.v1.JsonObject.FieldsEntry\x1a\x45\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.hookwire.v1.JsonValue:\x02\x38\x01*\x19\n\x08JsonNull\x12\r\n\tJSON_NULL\x10\x00\x42\x8b\x01\n\x0f\x64\x65v.hookwire.v1B\tJsonProtoP\x01Z:github.com/hookwire/hookwire/gen/go/hookwire/v1;hookwirev1\xa2\x02\x03HWX\xaa\x02\x0bHookwire.V1\xca\x02\x0bHookwire\\V1\xea\x02\x0cHookwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hookwire.v1.json_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\017dev.hookwire.v1B\tJsonProtoP\001Z:github.com/hookwire/hookwire/gen/go/hookwire/v1;hookwirev1\242\002\003HWX\252\002\013Hookwire.V1\312\002\013Hookwire\\V1\352\002\014Hookwire::V1'
   _globals['_JSONOBJECT_FIELDSENTRY']._loaded_options = None
   _globals['_JSONOBJECT_FIELDSENTRY']._serialized_options = b'8\001'
   _globals['_JSONNULL']._serialized_start=508

@@ -25,11 +25,12 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19hookwire/v1/options.proto\x12\x0bhookwire.v1\x1a google/protobuf/descriptor.proto:4\n\x07honours\x12!.google.protobuf.EnumValueOptions\x18\xc8\x91\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19hookwire/v1/options.proto\x12\x0bhookwire.v1\x1a google/protobuf/descriptor.proto:4\n\x07honours\x12!.google.protobuf.EnumValueOptions\x18\xc8\x91\x03 \x01(\tB\x8e\x01\n\x0f\x64\x65v.hookwire.v1B\x0cOptionsProtoP\x01Z:github.com/hookwire/hookwire/gen/go/hookwire/v1;hookwirev1\xa2\x02\x03HWX\xaa\x02\x0bHookwire.V1\xca\x02\x0bHookwire\\V1\xea\x02\x0cHookwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hookwire.v1.options_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\017dev.hookwire.v1B\014OptionsProtoP\001Z:github.com/hookwire/hookwire/gen/go/hookwire/v1;hookwirev1\242\002\003HWX\252\002\013Hookwire.V1\312\002\013Hookwire\\V1\352\002\014Hookwire::V1'
 # @@protoc_insertion_point(module_scope)

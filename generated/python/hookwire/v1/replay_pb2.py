@@ -26,13 +26,14 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from hookwire.v1 import hook_pb2 as hookwire_dot_v1_dot_hook__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18hookwire/v1/replay.proto\x12\x0bhookwire.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16hookwire/v1/hook.proto\"\x8d\x02\n\x0f\x45xecutionRecord\x12\r\n\x05point\x18\x01 \x01(\t\x12)\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x18.hookwire.v1.HookContext\x12&\n\x05trace\x18\x03 \x03(\x0b\x32\x17.hookwire.v1.TraceEntry\x12\'\n\x06result\x18\x04 \x01(\x0b\x32\x17.hookwire.v1.HookResult\x12/\n\rfinal_context\x18\x05 \x01(\x0b\x32\x18.hookwire.v1.HookContext\x12/\n\x0brecorded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05index\x18\x07 \x01(\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18hookwire/v1/replay.proto\x12\x0bhookwire.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16hookwire/v1/hook.proto\"\x8d\x02\n\x0f\x45xecutionRecord\x12\r\n\x05point\x18\x01 \x01(\t\x12)\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x18.hookwire.v1.HookContext\x12&\n\x05trace\x18\x03 \x03(\x0b\x32\x17.hookwire.v1.TraceEntry\x12\'\n\x06result\x18\x04 \x01(\x0b\x32\x17.hookwire.v1.HookResult\x12/\n\rfinal_context\x18\x05 \x01(\x0b\x32\x18.hookwire.v1.HookContext\x12/\n\x0brecorded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05index\x18\x07 \x01(\x04\x42\x8d\x01\n\x0f\x64\x65v.hookwire.v1B\x0bReplayProtoP\x01Z:github.com/hookwire/hookwire/gen/go/hookwire/v1;hookwirev1\xa2\x02\x03HWX\xaa\x02\x0bHookwire.V1\xca\x02\x0bHookwire\\V1\xea\x02\x0cHookwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hookwire.v1.replay_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\017dev.hookwire.v1B\013ReplayProtoP\001Z:github.com/hookwire/hookwire/gen/go/hookwire/v1;hookwirev1\242\002\003HWX\252\002\013Hookwire.V1\312\002\013Hookwire\\V1\352\002\014Hookwire::V1'
   _globals['_EXECUTIONRECORD']._serialized_start=99
   _globals['_EXECUTIONRECORD']._serialized_end=368
 # @@protoc_insertion_point(module_scope)
