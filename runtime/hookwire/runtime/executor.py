@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from types import CoroutineType
@@ -41,9 +41,10 @@ from hookwire.runtime.breaker import BreakerState, BreakerStatus, CircuitBreaker
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import AsyncHookNotAllowed, InvalidArgument
-from hookwire.runtime.events import HOOK_EXECUTED, BreakerEvents, EventSink
+from hookwire.runtime.events import BreakerEvents, EventSink, HookEvents
 from hookwire.runtime.json_value import merge_patch
 from hookwire.runtime.monitor import PerformanceMonitor
+from hookwire.runtime.observer import REFUSED, CallWrapper, ExecutionObserver
 from hookwire.runtime.registry import ChainEntry, Registry
 from hookwire.runtime.results import (
     CONTINUE,
@@ -72,9 +73,7 @@ _K_CONTINUE = ResultKind.CONTINUE
 _K_SKIPPED = ResultKind.SKIPPED
 _K_MODIFIED = ResultKind.MODIFIED
 CIRCUIT_OPEN = "circuit_open"
-# The reason object of breaker refusals in raw records: built at run time so that it is not
-# the interned literal, and `is` tells a refusal from a hook that returned that reason.
-_REFUSED = "".join(("circuit", "_open"))
+_REFUSED = REFUSED
 INVALID_RESULT = "invalid_result"
 TIMEOUT = "timeout"
 
@@ -374,21 +373,37 @@ class _GuardedSink:
                 )
 
 
+def mode_of(e: ChainEntry) -> int:
+    """How the async loop calls an adapter hook: awaited (_ADAPTER) or directly (_SYNC)."""
+    return _ADAPTER if e.is_async or e.lazy else _SYNC
+
+
 class _Plan:
     """A chain as the executor runs it, plus the names of its coroutine hooks."""
 
-    __slots__ = ("async_names", "entries", "fast", "steps")
+    __slots__ = ("acalls", "async_names", "entries", "fast", "steps")
 
-    def __init__(self, entries: tuple[ChainEntry, ...], clock: Any) -> None:
+    def __init__(
+        self, entries: tuple[ChainEntry, ...], clock: Any, wrappers: tuple[CallWrapper, ...] = ()
+    ) -> None:
         self.entries = entries
         self.async_names = tuple(e.name for e in entries if e.is_async)
+        # How aexecute calls the hooks it awaits through their adapter (by name).
+        self.acalls: dict[str, Callable[[HookContext], Any]] = {}
         steps = []
         for e in entries:
             if e.fn is not None:
                 call, mode = e.fn, _CORO if e.is_async else _SYNC
             else:
                 call = partial(_call_adapter, e)
-                mode = _ADAPTER if e.is_async or e.lazy else _SYNC
+                mode = mode_of(e)
+                if mode == _ADAPTER:
+                    acall: Callable[[HookContext], Any] = partial(_acall_adapter, e)
+                    for w in wrappers:
+                        acall = w.wrap(e, acall)
+                    self.acalls[e.name] = acall
+            for w in wrappers:
+                call = w.wrap(e, call)
             steps.append((e, call, e.breaker, min(e.slow_ns - 1, e.timeout_ns), mode))
         self.steps: tuple[_Step, ...] = tuple(steps)
         self.fast = _compile_fast_path(self.steps, entries, clock)
@@ -408,6 +423,7 @@ class Executor:
         clock: Clock | None = None,
         monitor: PerformanceMonitor | None = None,
         events: EventSink | None = None,
+        observers: Sequence[ExecutionObserver] = (),
     ) -> None:
         if not isinstance(registry, Registry):
             raise InvalidArgument("registry", f"must be a Registry, got {type(registry).__name__}")
@@ -418,16 +434,32 @@ class Executor:
         self.monitor = monitor
         self.events = events
         self._sink = _GuardedSink(events) if events is not None else None
-        self._reporting = monitor is not None or events is not None
+        for o in observers:
+            if not isinstance(o, ExecutionObserver):
+                raise InvalidArgument("observers", f"{o!r} has no executed() method")
+        # Monitoring, event emission and tracing all watch executions from outside the loop.
+        watching: list[ExecutionObserver] = []
+        if monitor is not None:
+            watching.append(monitor)
+        if self._sink is not None:
+            watching.append(HookEvents(self._sink))
+        watching.extend(o for o in observers if getattr(o, "active", True))
+        self._observers: tuple[ExecutionObserver, ...] = tuple(watching)
+        self._wrappers: tuple[CallWrapper, ...] = tuple(
+            o for o in watching if isinstance(o, CallWrapper)
+        )
         registry.bind(clock, BreakerEvents(self._sink) if self._sink is not None else None)
         self._now = clock.monotonic_ns
         self._real_time = isinstance(clock, SystemClock)
-        self._plans = registry.plans
-        # Compiled fast paths by point, shared by the registry's executors that do not report
-        # (cleared with the plans on every registry change); a reporting executor keeps an
-        # empty dict of its own.
+        # Plans and compiled fast paths by point. An executor without call wrappers shares the
+        # registry's (cleared in place on every registry change); one with wrappers builds its
+        # own, dropped when the registry's version moves on.
+        self._own_plans = bool(self._wrappers)
+        self._plans_version = registry.version
+        self._plans: dict[str, _Plan] = {} if self._own_plans else registry.plans
+        # Only an executor without observers uses the compiled path straight from `execute`.
         self._fast_paths: dict[str, Callable[[HookContext], Execution]] = (
-            registry.fast_paths if not self._reporting else {}
+            registry.fast_paths if not self._observers else {}
         )
 
     @property
@@ -457,10 +489,13 @@ class Executor:
             attach = getattr(e.adapter, "attach", None)
             if attach is not None:
                 attach(self.clock, reg._listener)
-        plan = self._plans[point] = _Plan(entries, self._now)
+        plan = self._plans[point] = _Plan(entries, self._now, self._wrappers)
         return plan
 
     def _checked(self, point: str, ctx: HookContext, sync: bool) -> _Plan:
+        if self._own_plans and self._plans_version != self.registry.version:
+            self._plans.clear()
+            self._plans_version = self.registry.version
         plan = self._plans.get(point)
         if plan is None:
             plan = self._plan(point)
@@ -482,43 +517,36 @@ class Executor:
         if fast is not None:
             return fast(ctx)
         plan = self._plans.get(point)
-        if plan is None or plan.async_names or type(ctx) is not HookContext:
+        if plan is None or plan.async_names or type(ctx) is not HookContext or self._own_plans:
             plan = self._checked(point, ctx, sync=True)
-        reporting = self._reporting
-        if not reporting and plan.fast is not None:
-            self._fast_paths[point] = plan.fast
-            return plan.fast(ctx)
+        observers = self._observers
+        if not observers:
+            if plan.fast is not None:
+                self._fast_paths[point] = plan.fast
+                return plan.fast(ctx)
+            return self._run(plan, ctx)
         clock = self._now
-        entered = clock() if reporting else 0
+        started = clock()
+        for w in self._wrappers:
+            w.begin(point, ctx)
+        try:
+            ex = plan.fast(ctx) if plan.fast is not None else self._run(plan, ctx)
+        except BaseException as exc:
+            for w in self._wrappers:
+                w.abort(exc)
+            raise
+        self._notify(point, ex, started, clock())
+        return ex
+
+    def _run(self, plan: _Plan, ctx: HookContext) -> Execution:
         raw: list[RawRecord] = []
+        clock = self._now
         final, cur = _run_sync(plan.steps, 0, ctx, raw, clock(), clock)
-        if reporting:
-            self._report(point, raw, plan.entries, entered)
         return _execution(final, cur, raw, plan.entries)
 
-    def _report(
-        self, point: str, raw: list[RawRecord], entries: tuple[ChainEntry, ...], entered: int
-    ) -> None:
-        monitor = self.monitor
-        events = self._sink
-        record = monitor.record if monitor is not None else None
-        total = 0
-        for e, r in zip(entries, raw, strict=False):
-            if type(r) is int:
-                outcome, reason, dur, slow = _O_CONTINUE, "", r, False
-            else:
-                outcome, reason, dur, slow, _state = r  # type: ignore[misc]
-            total += dur
-            if record is not None:
-                refused = reason is _REFUSED
-                record(e.name, outcome, dur, slow, not refused)
-            if events is not None:
-                events.emit(
-                    HOOK_EXECUTED,
-                    {"point": point, "hook": e.name, "outcome": outcome.value, "duration_ns": dur},
-                )
-        if monitor is not None:
-            monitor.record_execution(max(0, self._now() - entered - total))
+    def _notify(self, point: str, ex: Execution, started: int, ended: int) -> None:
+        for o in self._observers:
+            o.executed(point, ex, started, ended)
 
     # -- asynchronous ----------------------------------------------------------------------------
 
@@ -528,11 +556,25 @@ class Executor:
         A coroutine hook that finishes without suspending costs no timer.
         """
         plan = self._plans.get(point)
-        if plan is None or type(ctx) is not HookContext:
+        if plan is None or type(ctx) is not HookContext or self._own_plans:
             plan = self._checked(point, ctx, sync=False)
+        if not self._observers:
+            return await self._arun(plan, ctx)
         clock = self._now
-        reporting = self._reporting
-        entered = clock() if reporting else 0
+        started = clock()
+        for w in self._wrappers:
+            w.begin(point, ctx)
+        try:
+            ex = await self._arun(plan, ctx)
+        except BaseException as exc:
+            for w in self._wrappers:
+                w.abort(exc)
+            raise
+        self._notify(point, ex, started, clock())
+        return ex
+
+    async def _arun(self, plan: _Plan, ctx: HookContext) -> Execution:
+        clock = self._now
         closed = _CLOSED
         raw: list[RawRecord] = []
         append = raw.append
@@ -546,7 +588,7 @@ class Executor:
                 continue
             try:
                 if mode == _ADAPTER:
-                    value = await _acall_adapter(e, cur)
+                    value = await plan.acalls[e.name](cur)
                 else:
                     value = call(cur)
                     if mode and type(value) is CoroutineType:
@@ -588,8 +630,6 @@ class Executor:
                 break
         if final is None:
             final = Modified(cur.data) if modified else CONTINUE
-        if reporting:
-            self._report(point, raw, plan.entries, entered)
         return _execution(final, cur, raw, plan.entries)
 
     async def _finish(self, coro: Any, yielded: Any, timeout_ns: int, started: int) -> Any:

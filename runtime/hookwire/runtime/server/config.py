@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hookwire.runtime.bus.overflow import DEFAULT_CAPACITY
 from hookwire.runtime.errors import InvalidArgument
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "ServerConfig"]
@@ -30,6 +31,7 @@ class ServerConfig:
     - `max_message_bytes`: largest message received or sent; larger requests fail with
       RESOURCE_EXHAUSTED.
     - `max_publish_batch`: most events in one Publish; more is RESOURCE_EXHAUSTED naming `events`.
+    - `default_capacity`: queue capacity of a subscription that does not ask for one.
     - `virtual_call_guard_s`: real-time bound on a remote call made under a virtual clock.
     - `shutdown_grace_s`: how long `stop()` waits for in-flight calls and queued events.
     """
@@ -41,6 +43,7 @@ class ServerConfig:
     tls_key_pem: bytes | None = None
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_publish_batch: int = 10_000
+    default_capacity: int = DEFAULT_CAPACITY
     virtual_call_guard_s: float = 30.0
     shutdown_grace_s: float = 10.0
 
@@ -66,6 +69,10 @@ class ServerConfig:
         if not isinstance(self.max_publish_batch, int) or self.max_publish_batch < 1:
             raise InvalidArgument(
                 "max_publish_batch", f"must be an int >= 1, got {self.max_publish_batch!r}"
+            )
+        if not isinstance(self.default_capacity, int) or self.default_capacity < 1:
+            raise InvalidArgument(
+                "default_capacity", f"must be an int >= 1, got {self.default_capacity!r}"
             )
         for name in ("virtual_call_guard_s", "shutdown_grace_s"):
             value = getattr(self, name)

@@ -91,7 +91,9 @@ class HookwireServer:
             bus=self.bus,
         )
         self.event_service = EventBusService(
-            self.bus, max_publish_batch=self.config.max_publish_batch
+            self.bus,
+            max_publish_batch=self.config.max_publish_batch,
+            default_capacity=self.config.default_capacity,
         )
         self._health = health_aio.HealthServicer()
         self._server: aio.Server | None = None
