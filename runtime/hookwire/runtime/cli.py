@@ -38,7 +38,7 @@ from hookwire.runtime.config import (
     declare_hooks,
     load_config,
 )
-from hookwire.runtime.errors import HookwireError, InvalidArgument
+from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
 from hookwire.runtime.server.config import ServerConfig
 from hookwire.runtime.server.event_loop import LOOPS, loop_name, run
 
@@ -128,18 +128,26 @@ class _Service:
     def __init__(self, args: argparse.Namespace, config: HookwireConfig | None) -> None:
         from hookwire.runtime.bus.bus import EventBus
         from hookwire.runtime.clock import SystemClock
+        from hookwire.runtime.executor import Executor
         from hookwire.runtime.registry import Registry
         from hookwire.runtime.server.server import HookwireServer
 
         self.file = config
         clock = SystemClock()
-        bus = None
-        if config is not None:
-            bus = EventBus(
-                clock, rate_limit=config.bus.rate_limit, transport=config.transport(clock)
-            )
+        bus = (
+            EventBus(clock, rate_limit=config.bus.rate_limit, transport=config.transport(clock))
+            if config is not None
+            else EventBus(clock=clock)
+        )
         server_cfg = config_from_args(args, config.server if config is not None else None)
-        self.server = HookwireServer(config=server_cfg, registry=Registry(), bus=bus, clock=clock)
+        registry = Registry()
+        observers, self.metrics = _observers(args, config, registry, bus)
+        executor = Executor(registry, clock=clock, events=bus, observers=observers)
+        self.server = HookwireServer(
+            config=server_cfg, registry=registry, executor=executor, bus=bus, clock=clock
+        )
+        if self.metrics is not None:
+            self.metrics.watch_service(self.server.executor_service)
         self.hooks = ConfiguredHooks(self.server.registry)
         if config is not None:
             self._apply(config)
@@ -171,12 +179,50 @@ class _Service:
         )
 
 
+def _metrics_port(args: argparse.Namespace, config: HookwireConfig | None) -> int | None:
+    port: int | None = args.metrics_port
+    if port is None and config is not None:
+        port = config.metrics_port
+    return port
+
+
+def _observers(
+    args: argparse.Namespace, config: HookwireConfig | None, registry: Any, bus: Any
+) -> tuple[list[Any], Any]:
+    """The tracer and metrics observers OTEL_* / --metrics-port ask for (none otherwise)."""
+    wants_metrics = _metrics_port(args, config) is not None
+    asked = any(os.environ.get(v) for v in ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"))
+    if not asked and not wants_metrics:
+        return [], None
+    try:
+        from hookwire.runtime.otel.setup import configure_from_env
+    except ImportError as exc:
+        raise FailedPrecondition(
+            "OTEL_*", f"OpenTelemetry needs the hookwire[otel] extra ({exc.name} is not installed)"
+        ) from None
+    setup = configure_from_env()
+    observers: list[Any] = []
+    if setup.traces != "none":
+        from hookwire.runtime.otel.tracing import HookTracer
+
+        observers.append(HookTracer())
+    metrics = None
+    if setup.metrics != "none" or wants_metrics:
+        from hookwire.runtime.otel.metrics import HookMetrics
+
+        if wants_metrics and setup.metrics in ("none", "prometheus"):
+            from hookwire.runtime.otel.prometheus import install_prometheus_reader
+
+            install_prometheus_reader()
+        metrics = HookMetrics(registry=registry, bus=bus)
+        observers.append(metrics)
+    return observers, metrics
+
+
 async def _serve(args: argparse.Namespace, config: HookwireConfig | None) -> None:
     service = _Service(args, config)
     server = service.server
-    metrics_port = args.metrics_port
-    if metrics_port is None and config is not None:
-        metrics_port = config.metrics_port
+    metrics_port = _metrics_port(args, config)
     metrics = None
     if metrics_port is not None:
         from hookwire.runtime.otel.prometheus import start_metrics_endpoint

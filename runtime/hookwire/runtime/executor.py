@@ -378,6 +378,19 @@ def mode_of(e: ChainEntry) -> int:
     return _ADAPTER if e.is_async or e.lazy else _SYNC
 
 
+class _Fanout:
+    """Breaker transitions told to several listeners (the event sink, metrics observers)."""
+
+    __slots__ = ("listeners",)
+
+    def __init__(self, listeners: list[Any]) -> None:
+        self.listeners = listeners
+
+    def breaker_transition(self, *args: Any) -> None:
+        for listener in self.listeners:
+            listener.breaker_transition(*args)
+
+
 class _Plan:
     """A chain as the executor runs it, plus the names of its coroutine hooks."""
 
@@ -448,7 +461,12 @@ class Executor:
         self._wrappers: tuple[CallWrapper, ...] = tuple(
             o for o in watching if isinstance(o, CallWrapper)
         )
-        registry.bind(clock, BreakerEvents(self._sink) if self._sink is not None else None)
+        listeners: list[Any] = [BreakerEvents(self._sink)] if self._sink is not None else []
+        listeners.extend(o for o in watching if hasattr(o, "breaker_transition"))
+        registry.bind(
+            clock,
+            None if not listeners else listeners[0] if len(listeners) == 1 else _Fanout(listeners),
+        )
         self._now = clock.monotonic_ns
         self._real_time = isinstance(clock, SystemClock)
         # Plans and compiled fast paths by point. An executor without call wrappers shares the

@@ -172,6 +172,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Hookw
         kwargs["tls_key_pem"] = _read_file(file, base, srv["tls_key"], "server.tls_key")
     if token is not None:
         kwargs["token"] = token
+    if "default_capacity" in doc.get("bus", {}):
+        kwargs["default_capacity"] = doc["bus"]["default_capacity"]
     try:
         server = ServerConfig(**kwargs).validated()
     except HookwireError as exc:

@@ -9,7 +9,7 @@ from typing import Any
 
 from hookwire.runtime.errors import FailedPrecondition
 
-__all__ = ["MetricsEndpoint", "start_metrics_endpoint"]
+__all__ = ["MetricsEndpoint", "install_prometheus_reader", "start_metrics_endpoint"]
 
 
 class MetricsEndpoint:
@@ -31,14 +31,13 @@ class MetricsEndpoint:
         self._thread.join(5)
 
 
-def start_metrics_endpoint(port: int, host: str = "127.0.0.1") -> MetricsEndpoint:
-    """Serve `/metrics` on host:port (0 = a free port) from a PrometheusMetricReader installed
-    in the global MeterProvider (which this creates, with OTEL_* resource settings)."""
+def install_prometheus_reader() -> None:
+    """Make the global MeterProvider one that the Prometheus endpoint reads (OTEL_* resource
+    settings); FailedPrecondition naming the missing package without the extra."""
     try:
         from opentelemetry import metrics
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
         from opentelemetry.sdk.metrics import MeterProvider
-        from prometheus_client import start_http_server
     except ImportError as exc:
         raise FailedPrecondition(
             "metrics_port", f"needs the hookwire[otel] extra ({exc.name} is not installed)"
@@ -47,5 +46,16 @@ def start_metrics_endpoint(port: int, host: str = "127.0.0.1") -> MetricsEndpoin
 
     reader = PrometheusMetricReader()
     metrics.set_meter_provider(MeterProvider(resource=resource(), metric_readers=[reader]))
+
+
+def start_metrics_endpoint(port: int, host: str = "127.0.0.1") -> MetricsEndpoint:
+    """Serve `/metrics` on host:port (0 = a free port) for the PrometheusMetricReader
+    (`install_prometheus_reader`)."""
+    try:
+        from prometheus_client import start_http_server
+    except ImportError as exc:
+        raise FailedPrecondition(
+            "metrics_port", f"needs the hookwire[otel] extra ({exc.name} is not installed)"
+        ) from None
     server, thread = start_http_server(port, addr=host)
     return MetricsEndpoint(server, thread, host)
