@@ -30,7 +30,15 @@ TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 @pytest.mark.parametrize(
     "name",
-    ["observer", "otel.tracing", "otel.metrics", "config.schema", "config.file", "config.hooks"],
+    [
+        "observer",
+        "otel.tracing",
+        "otel.metrics",
+        "otel.remote",
+        "config.schema",
+        "config.file",
+        "config.hooks",
+    ],
 )
 def test_doctests(name: str) -> None:
     module = importlib.import_module(f"hookwire.runtime.{name}")
