@@ -359,6 +359,20 @@ class _GuardedSink:
         self.sink = sink
         self.errors = 0
 
+    def emit_batch(self, type: str, payloads: list[dict[str, Any]]) -> None:
+        """An execution's events in one call when the sink takes them so (`emit_batch`)."""
+        batch = getattr(self.sink, "emit_batch", None)
+        if batch is None:
+            for payload in payloads:
+                self.emit(type, payload)
+            return
+        try:
+            batch(type, payloads)
+        except Exception:
+            self.errors += 1
+            if self.errors == 1:
+                _log.exception("event sink %r failed to emit %s; dropped", self.sink, type)
+
     def emit(self, type: str, payload: dict[str, Any]) -> None:
         try:
             self.sink.emit(type, payload)

@@ -31,7 +31,7 @@ from hookwire.runtime.errors import InvalidArgument, NotFound
 from hookwire.runtime.observer import REFUSED
 from hookwire.runtime.results import Outcome
 
-FOLD_EVERY = 512
+FOLD_EVERY = 64
 
 __all__ = ["HookStats", "MonitorSnapshot", "PerformanceMonitor"]
 
@@ -104,49 +104,50 @@ class PerformanceMonitor:
         self._hooks: dict[str, _HookCounters] = {}
         self._executions = 0
         self._overhead_ns = 0
-        # (entries, raw records, chain duration) of executions not folded in yet.
-        self._pending: list[tuple[Any, list[Any], int]] = []
+        # ((entries, raw records), chain duration) of executions not folded in yet.
+        self._pending: list[tuple[tuple[Any, list[Any]], int]] = []
 
     def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        """Observer entry (see hookwire.runtime.observer): keep the records for the next fold."""
+        """Observer entry (see hookwire.runtime.observer): keep the execution for the next fold."""
         pending = self._pending
-        entries, raw = execution.raw_records()
-        pending.append((entries, raw, ended_ns - started_ns))
+        pending.append((execution.raw_records(), ended_ns - started_ns))
         if len(pending) >= FOLD_EVERY:
             self._fold()
 
     def _fold(self) -> None:
         pending, self._pending = self._pending, []
-        by_chain: dict[int, list[tuple[Any, list[Any], int]]] = {}
-        for item in pending:
-            by_chain.setdefault(id(item[0]), []).append(item)
-        for items in by_chain.values():
-            entries = items[0][0]
-            raws = [r for _e, r, _t in items]
-            if all(type(x) is int for x in chain.from_iterable(raws)) and all(
-                len(r) == len(entries) for r in raws
-            ):
+        by_chain: dict[int, tuple[Any, list[list[Any]]]] = {}
+        elapsed = 0
+        for (entries, raw), spent in pending:
+            group = by_chain.get(id(entries))
+            if group is None:
+                group = by_chain[id(entries)] = (entries, [])
+            group[1].append(raw)
+            elapsed += spent
+        in_hooks = 0
+        for entries, raws in by_chain.values():
+            n = len(entries)
+            if set(map(len, raws)) == {n} and set(map(type, chain.from_iterable(raws))) == {int}:
                 # The common case in bulk: every hook returned CONTINUE in time, not slow.
-                for i, e in enumerate(entries):
-                    durations = [r[i] for r in raws]
+                for e, durations in zip(entries, zip(*raws, strict=True), strict=True):
                     c = self._counters(e.name)
                     c.count += len(durations)
-                    c.total_ns += sum(durations)
+                    total = sum(durations)
+                    c.total_ns += total
+                    in_hooks += total
                     c.samples.extend(durations)
-                spent = sum(chain.from_iterable(raws))
-            else:
-                spent = 0
-                for _e, raw, _t in items:
-                    for e, r in zip(entries, raw, strict=False):
-                        if type(r) is int:
-                            self.record(e.name, _CONTINUE, r, False)
-                            spent += r
-                        else:
-                            outcome, reason, dur, slow, _state = r
-                            self.record(e.name, outcome, dur, slow, reason is not REFUSED)
-                            spent += dur
-            self._executions += len(items)
-            self._overhead_ns += max(0, sum(t for _e, _r, t in items) - spent)
+                continue
+            for raw in raws:
+                for e, r in zip(entries, raw, strict=False):
+                    if type(r) is int:
+                        self.record(e.name, _CONTINUE, r, False)
+                        in_hooks += r
+                    else:
+                        outcome, reason, dur, slow, _state = r
+                        self.record(e.name, outcome, dur, slow, reason is not REFUSED)
+                        in_hooks += dur
+        self._executions += len(pending)
+        self._overhead_ns += max(0, elapsed - in_hooks)
 
     def _counters(self, hook_name: str) -> _HookCounters:
         c = self._hooks.get(hook_name)

@@ -38,10 +38,10 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from contextvars import ContextVar, Token
+from copy import copy
 from types import CoroutineType
 from typing import Any
 
@@ -62,17 +62,19 @@ _CONTINUE = Outcome.CONTINUE
 
 def traceparent_of(span: Span) -> str:
     """The W3C traceparent of a span ("" for an invalid one)."""
-    carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier, trace.set_span_in_context(span))
-    return carrier.get("traceparent", "")
+    sc = span.get_span_context()
+    if not sc.is_valid:
+        return ""
+    return f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{sc.trace_flags:02x}"
 
 
 class _Run:
     """One execution being traced: its span, its context, the hook spans in call order."""
 
-    __slots__ = ("context", "hooks", "span", "token")
+    __slots__ = ("context", "hooks", "recording", "span", "token")
 
     def __init__(self, span: Span, context: Any) -> None:
+        self.recording = True
         self.span = span
         self.context = context
         self.hooks: list[tuple[Span, int]] = []
@@ -82,11 +84,20 @@ class _Run:
 def _with_traceparent(ctx: HookContext, traceparent: str) -> HookContext:
     d = ctx.distributed
     dist = (
-        dataclasses.replace(d, traceparent=traceparent, tracestate=d.tracestate)
+        DistributedContext(
+            d.remote_agent_id,
+            d.propagate_to_remote,
+            d.propagate_events,
+            d.propagate_baggage,
+            traceparent,
+            d.tracestate,
+        )
         if d is not None
         else DistributedContext(traceparent=traceparent)
     )
-    return dataclasses.replace(ctx, distributed=dist)
+    c = copy(ctx)
+    c.distributed = dist
+    return c
 
 
 class HookTracer:
@@ -114,6 +125,7 @@ class HookTracer:
         if ctx.correlation_id:
             span.set_attribute("gen_ai.conversation.id", ctx.correlation_id)
         run = _Run(span, trace.set_span_in_context(span, parent))
+        run.recording = span.is_recording()
         run.token = self._run.set(run)
 
     def wrap(self, entry: Any, call: Callable[[HookContext], Any]) -> Callable[[HookContext], Any]:
@@ -122,7 +134,7 @@ class HookTracer:
         tracer = self._tracer
         current = self._run
         name = f"hookwire.hook {entry.name}"
-        language = entry.language
+        attrs = {"hookwire.hook.language": entry.language}
 
         def finish(run: _Run, span: Span, value: Any) -> Any:
             if type(value) is CoroutineType:
@@ -138,10 +150,11 @@ class HookTracer:
 
         def traced(ctx: HookContext) -> Any:
             run = current.get()
-            if run is None:  # called outside a traced execution
+            if run is None or not run.recording:
+                # Outside a traced execution, or one the sampler dropped: no hook spans (the
+                # hook still gets the execution's context, which the executor passed on).
                 return call(ctx)
-            span = tracer.start_span(name, context=run.context)
-            span.set_attribute("hookwire.hook.language", language)
+            span = tracer.start_span(name, context=run.context, attributes=attrs)
             token = otel_context.attach(trace.set_span_in_context(span, run.context))
             try:
                 value = call(_with_traceparent(ctx, traceparent_of(span)))
@@ -171,6 +184,11 @@ class HookTracer:
     def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
         run = self._run.get()
         if run is None:
+            return
+        if not run.recording:
+            run.span.end()
+            if run.token is not None:
+                self._run.reset(run.token)
             return
         entries, raw = execution.raw_records()
         called = iter(run.hooks)
