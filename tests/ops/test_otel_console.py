@@ -100,7 +100,7 @@ def test_console_spans_cover_python_lua_and_js_hooks(tmp_path: Path) -> None:
             run = client.execute(P, {"tool": "search"})
         assert run.context.data == {"tool": "search", "py": True, "lua": True, "js": True}
         server.send_signal(signal.SIGTERM)
-        out, err = server.communicate(timeout=30)
+        out, _err = server.communicate(timeout=30)
     finally:
         if worker is not None:
             worker.terminate()

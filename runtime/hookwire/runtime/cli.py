@@ -35,6 +35,7 @@ from hookwire.runtime.config import (
     ConfigError,
     ConfiguredHooks,
     HookwireConfig,
+    configured_registry,
     declare_hooks,
     load_config,
 )
@@ -252,14 +253,10 @@ async def _serve(args: argparse.Namespace, config: HookwireConfig | None) -> Non
 
 def _check_config(path: Path) -> int:
     from hookwire.runtime.clock import SystemClock
-    from hookwire.runtime.registry import Registry
 
-    config = load_config(path)
-    declared, sandboxes = declare_hooks(config, SystemClock())
-    registry = Registry()
-    ConfiguredHooks(registry).apply(declared, config.features, path=path, sandboxes=sandboxes)
+    registry, hooks = configured_registry(load_config(path), SystemClock())
     points = sorted({spec.point for spec in registry.hooks()})
-    print(f"{path}: OK ({len(declared)} hook(s) at {len(points)} point(s))")
+    print(f"{path}: OK ({len(hooks.names)} hook(s) at {len(points)} point(s))")
     return 0
 
 

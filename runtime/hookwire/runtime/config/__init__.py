@@ -17,7 +17,7 @@ from hookwire.runtime.config.file import (
     load_config,
     register_transport,
 )
-from hookwire.runtime.config.hooks import ConfiguredHooks
+from hookwire.runtime.config.hooks import ConfiguredHooks, configured_registry
 from hookwire.runtime.config.schema import SCHEMA_PATH, SchemaError, schema, validate
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "Declared",
     "HookwireConfig",
     "SchemaError",
+    "configured_registry",
     "declare_hooks",
     "load_config",
     "register_transport",

@@ -22,12 +22,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hookwire.runtime.config.file import ConfigError, Declared, _prefixed
+from hookwire.runtime.clock import Clock
+from hookwire.runtime.config.file import (
+    ConfigError,
+    Declared,
+    HookwireConfig,
+    _prefixed,
+    declare_hooks,
+)
 from hookwire.runtime.config.schema import SchemaError
 from hookwire.runtime.errors import HookwireError
 from hookwire.runtime.registry import Registry
 
-__all__ = ["ConfiguredHooks"]
+__all__ = ["ConfiguredHooks", "configured_registry"]
 
 
 class ConfiguredHooks:
@@ -72,3 +79,26 @@ class ConfiguredHooks:
             raise
         self.names = tuple(added)
         self.sandboxes = list(sandboxes)
+
+
+def configured_registry(
+    config: HookwireConfig, clock: Clock, *, lua_bus: Any = None
+) -> tuple[Registry, ConfiguredHooks]:
+    """A new Registry on `clock` holding the file's hooks and features (ConfigError naming
+    the key if one is refused), for embedding, checking or replaying a configuration.
+
+    Example:
+        >>> from hookwire.runtime.clock import VirtualClock
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "hookwire.toml"
+        >>> _ = p.write_text("[features]\\nbeta = true\\n")
+        >>> from hookwire.runtime.config.file import load_config
+        >>> registry, hooks = configured_registry(load_config(p), VirtualClock())
+        >>> registry.feature_enabled("beta"), hooks.names
+        (True, ())
+    """
+    registry = Registry(clock=clock)
+    hooks = ConfiguredHooks(registry)
+    declared, sandboxes = declare_hooks(config, clock, lua_bus=lua_bus)
+    hooks.apply(declared, config.features, path=config.path, sandboxes=sandboxes)
+    return registry, hooks

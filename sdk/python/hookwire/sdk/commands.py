@@ -149,7 +149,8 @@ def cmd_hooks(args: argparse.Namespace, out: TextIO) -> int:
     with connect(args) as client:
         regs = client.list_hooks(args.point, timeout=args.timeout)
         states = client.breaker_states(timeout=args.timeout)
-    specs = [HookSpec.from_proto(r) for r in regs]
+    # Grouped by point, each point's chain in call order (the server's order).
+    specs = sorted((HookSpec.from_proto(r) for r in regs), key=lambda s: s.point)
     if args.json:
         out.write(
             json.dumps(
@@ -360,20 +361,14 @@ def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
 def _replay_against(args: argparse.Namespace, out: TextIO) -> int:
     """Replay against the hooks a configuration file declares, on a virtual clock."""
     from hookwire.runtime.clock import VirtualClock
-    from hookwire.runtime.config import ConfiguredHooks, declare_hooks, load_config
+    from hookwire.runtime.config import configured_registry, load_config
     from hookwire.runtime.executor import Executor
-    from hookwire.runtime.registry import Registry
     from hookwire.runtime.replay import replay
 
     config = load_config(args.config)
 
     def build(clock: VirtualClock) -> Executor:
-        registry = Registry(clock=clock)
-        declared, sandboxes = declare_hooks(config, clock)
-        ConfiguredHooks(registry).apply(
-            declared, config.features, path=config.path, sandboxes=sandboxes
-        )
-        return Executor(registry, clock=clock)
+        return Executor(configured_registry(config, clock)[0], clock=clock)
 
     report = replay(args.file, build, VirtualClock())
     if args.json:
