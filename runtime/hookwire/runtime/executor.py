@@ -42,6 +42,7 @@ from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import AsyncHookNotAllowed, InvalidArgument
 from hookwire.runtime.events import BreakerEvents, EventSink, HookEvents
+from hookwire.runtime.fast_path import compile_fast_path
 from hookwire.runtime.json_value import merge_patch
 from hookwire.runtime.monitor import PerformanceMonitor
 from hookwire.runtime.observer import REFUSED, CallWrapper, ExecutionObserver
@@ -145,6 +146,22 @@ def _classify(value: Any, dur: int, timeout_ns: int) -> tuple[Outcome, str, Hook
     return _O_ERROR, INVALID_RESULT, None
 
 
+def _settle(
+    e: ChainEntry, br: CircuitBreaker, value: Any, dur: int, end: int
+) -> tuple[tuple[Outcome, str, int, bool, BreakerState], HookResult | None]:
+    """Steps 3-4 of a call (SEMANTICS.md section 3): classify what it returned, record it in
+    the hook's breaker, and give its raw trace record and valid result (None: it failed).
+
+    The one definition of the step after the call: the chain loops, the compiled fast path
+    (through them) and composites (`Executor.invoke`) all settle calls here; the loops inline
+    only the plain CONTINUE-in-time case, which records a success and nothing else.
+    """
+    slow = dur >= e.slow_ns
+    outcome, reason, result = _classify(value, dur, e.timeout_ns)
+    br.record(result is None, slow, end)
+    return (outcome, reason, dur, slow, br.state), result
+
+
 def _call_adapter(e: ChainEntry, ctx: HookContext) -> Any:
     """Call through the adapter; a failure comes back as a _Failure."""
     try:
@@ -231,17 +248,13 @@ def _run_sync(
                 br.record_success(end)
             append(dur if br.state is closed else (_O_CONTINUE, "", dur, False, br.state))
             continue
-        slow = dur >= e.slow_ns
-        outcome, reason, result = _classify(value, dur, e.timeout_ns)
+        record, result = _settle(e, br, value, dur, end)
+        append(record)
         if result is None:
-            br.record(True, slow, end)
-            append((outcome, reason, dur, slow, br.state))
             if e.fail_closed:
-                final = Cancel(failure_reason(e.name, outcome, reason))
+                final = Cancel(failure_reason(e.name, record[0], record[1]))
                 break
             continue
-        br.record(False, slow, end)
-        append((outcome, reason, dur, slow, br.state))
         kind = result.kind
         if kind is _K_MODIFIED:
             cur = cur.with_data(merge_patch(cur.data, result.data))  # type: ignore[union-attr]
@@ -258,39 +271,13 @@ def _bad_context(ctx: Any) -> None:
     raise InvalidArgument("context", f"must be a HookContext, got {type(ctx).__name__}")
 
 
-# Longest chain compiled into straight-line code (longer chains use the loop only).
-_MAX_COMPILED_STEPS = 64
-
-
 def _compile_fast_path(
     steps: tuple[_Step, ...], entries: tuple[ChainEntry, ...], clock: Any
 ) -> Callable[[HookContext], Execution] | None:
-    """Straight-line code for a synchronous chain's common case: every hook permitted by a
-    CLOSED breaker returns None within its timeout and is not slow. The first step that
-    differs hands over to `_run_sync` (which finishes that step and the rest), so the
-    semantics are the loop's; only the loop's own overhead is saved.
-
-    Per hook it costs the call, one clock read and a few local operations: durations stay in
-    locals (`d0`, `d1`, ...) and become the raw trace in one list display at the end, and a
-    good call to a `quiet` breaker (CLOSED, window full of good calls) is not recorded at all,
-    because recording it would change nothing (see CircuitBreaker).
-    """
-    if not steps or len(steps) > _MAX_COMPILED_STEPS or any(s[4] != _SYNC for s in steps):
+    """The compiled fast path of a synchronous chain (hookwire.runtime.fast_path), handing
+    any call that is not a plain CONTINUE in time to `_run_sync` from that step on."""
+    if any(s[4] != _SYNC for s in steps):
         return None
-    env: dict[str, Any] = {
-        "clock": clock,
-        "closed": _CLOSED,
-        "CONTINUE": CONTINUE,
-        "O_CONTINUE": _O_CONTINUE,
-        "O_ERROR": _O_ERROR,
-        "Failure": _Failure,
-        "describe": describe_exception,
-        "AsyncHookNotAllowed": AsyncHookNotAllowed,
-        "new": object.__new__,
-        "Execution": Execution,
-        "entries": entries,
-        "NOT_CALLED": _NOT_CALLED,
-    }
 
     def bail(
         ctx: HookContext, raw: list[RawRecord], i: int, now: int, value: Any, end: int
@@ -298,55 +285,15 @@ def _compile_fast_path(
         final, cur = _run_sync(steps, i, ctx, raw, now, clock, value, end)
         return _execution(final, cur, raw, entries)
 
-    env["bail"] = bail
-    env["HookContext"] = HookContext
-    env["bad_context"] = _bad_context
-    lines = [
-        "def fast(ctx):",
-        "    if type(ctx) is not HookContext:",
-        "        bad_context(ctx)",
-        "    now = clock()",
-    ]
-    for i, (_e, call, br, limit, _mode) in enumerate(steps):
-        env[f"f{i}"] = call
-        env[f"b{i}"] = br
-        done = "[" + ", ".join(f"d{j}" for j in range(i)) + "]"
-        lines += [
-            f"    if not b{i}.quiet and b{i}.state is not closed:",
-            f"        return bail(ctx, {done}, {i}, now, NOT_CALLED, 0)",
-            "    try:",
-            f"        v = f{i}(ctx)",
-            "    except AsyncHookNotAllowed:",
-            "        raise",
-            "    except Exception as exc:",
-            "        v = Failure(O_ERROR, describe(exc))",
-            "    end = clock()",
-            f"    d{i} = end - now",
-            f"    if (v is not None and v is not CONTINUE) or d{i} > {limit}:",
-            f"        return bail(ctx, {done}, {i}, now, v, end)",
-            f"    if not b{i}.quiet:",
-            f"        b{i}.record_success(end)",
-            f"        if b{i}.state is not closed:",
-            f"            d{i} = (O_CONTINUE, '', d{i}, False, b{i}.state)",
-            "    now = end",
-        ]
-    # make_execution inlined: one call less per execution.
-    lines += [
-        "    ex = new(Execution)",
-        "    ex.result = CONTINUE",
-        "    ex.context = ctx",
-        "    ex._trace = None",
-        "    ex._raw = [" + ", ".join(f"d{j}" for j in range(len(steps))) + "]",
-        "    ex._entries = entries",
-        "    return ex",
-    ]
-    # Everything the body reads becomes a default argument: local reads are the cheapest.
-    names = [n for n in env if n.isidentifier()]
-    lines[0] = "def fast(ctx, " + ", ".join(f"{n}={n}" for n in names) + "):"
-    code = compile("\n".join(lines), f"<hookwire chain of {len(steps)} hooks>", "exec")
-    exec(code, env)
-    fast: Callable[[HookContext], Execution] = env["fast"]
-    return fast
+    return compile_fast_path(
+        [(call, br, limit) for _e, call, br, limit, _mode in steps],
+        entries,
+        clock,
+        bail=bail,
+        bad_context=_bad_context,
+        failure=_Failure,
+        not_called=_NOT_CALLED,
+    )
 
 
 class _GuardedSink:
@@ -642,17 +589,13 @@ class Executor:
                     br.record_success(end)
                 append(dur if br.state is closed else (_O_CONTINUE, "", dur, False, br.state))
                 continue
-            slow = dur >= e.slow_ns
-            outcome, reason, result = _classify(value, dur, e.timeout_ns)
+            record, result = _settle(e, br, value, dur, end)
+            append(record)
             if result is None:
-                br.record(True, slow, end)
-                append((outcome, reason, dur, slow, br.state))
                 if e.fail_closed:
-                    final = Cancel(failure_reason(e.name, outcome, reason))
+                    final = Cancel(failure_reason(e.name, record[0], record[1]))
                     break
                 continue
-            br.record(False, slow, end)
-            append((outcome, reason, dur, slow, br.state))
             kind = result.kind
             if kind is _K_MODIFIED:
                 cur = cur.with_data(merge_patch(cur.data, result.data))  # type: ignore[union-attr]
@@ -730,11 +673,8 @@ class Executor:
 
     def _settle(self, e: ChainEntry, value: Any, start: int) -> Invocation:
         end = self._now()
-        dur = end - start
-        slow = dur >= e.slow_ns
-        outcome, reason, result = _classify(value, dur, e.timeout_ns)
-        e.breaker.record(result is None, slow, end)
-        return Invocation(e, outcome, reason, result, dur, slow, e.breaker.state)
+        (outcome, reason, dur, slow, state), result = _settle(e, e.breaker, value, end - start, end)
+        return Invocation(e, outcome, reason, result, dur, slow, state)
 
     # -- breakers --------------------------------------------------------------------------------
 
