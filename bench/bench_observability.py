@@ -10,8 +10,9 @@ Subjects, each against the same executor with everything off:
   execution sampled, and 1% sampled (ParentBased(TraceIdRatioBased(0.01)));
 - the same with OpenTelemetry metrics added (no goal; shown).
 
-Method: a fresh HookContext per call; subject and baseline run alternately, round after round
-(ROUNDS rounds of N calls); the MEDIAN of each one's rounds, in ns per call, and their ratio.
+Method (bench/rounds.py): a fresh HookContext per call; subject and baseline interleaved round
+after round (ROUNDS rounds of N calls, garbage collector on); the MEDIAN of each one's rounds,
+in ns per call, and their ratio.
 
 Example:
     python -m bench observability
@@ -19,8 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import gc
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +29,8 @@ from hookwire.runtime.context import HookContext
 from hookwire.runtime.executor import Executor
 from hookwire.runtime.monitor import PerformanceMonitor
 from hookwire.runtime.registry import Registry
+
+from bench.rounds import interleave, verdict
 
 POINT = "before_tool_execution"
 HOOKS = 5
@@ -62,21 +63,14 @@ def _case(ex: Executor) -> Callable[[], int]:
 
 
 def _pair(subject: Callable[[], int], baseline: Callable[[], int]) -> tuple[float, float]:
-    """Median ns per call of subject and baseline, run alternately."""
-    s: list[float] = []
-    b: list[float] = []
-    gc.disable()
-    try:
-        for r in range(ROUNDS):
-            # Alternate which one goes first, so drift does not favour either.
-            first, second = (subject, baseline) if r % 2 == 0 else (baseline, subject)
-            t1 = first() / N
-            t2 = second() / N
-            (s if first is subject else b).append(t1)
-            (b if first is subject else s).append(t2)
-    finally:
-        gc.enable()
-    return statistics.median(s), statistics.median(b)
+    """Median ns per call of subject and baseline, interleaved round by round (the garbage
+    collector on, as users run: tracing leaves garbage to collect)."""
+    got = interleave(
+        {"subject": lambda: subject() / N, "baseline": lambda: baseline() / N},
+        ROUNDS,
+        no_gc=False,
+    )
+    return got["subject"].median, got["baseline"].median
 
 
 def _tracing(ratio: float = 1.0) -> tuple[Any, Any]:
@@ -156,5 +150,5 @@ def run() -> None:
     for name, subject, goal in rows:
         s, b = _pair(subject, baseline)
         ratio = s / b
-        verdict = "" if goal is None else f"<= {goal:.1f}x {'met' if ratio <= goal else 'NOT met'}"
-        print(f"{name:<{width}}  {s:10.0f}  {b:11.0f}  {ratio:5.2f}  {verdict}")
+        goal_text = "" if goal is None else f"<= {goal:.1f}x {verdict(ratio <= goal)}"
+        print(f"{name:<{width}}  {s:10.0f}  {b:11.0f}  {ratio:5.2f}  {goal_text}")
