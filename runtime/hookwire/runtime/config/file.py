@@ -38,6 +38,7 @@ from hookwire.runtime.server.config import ServerConfig
 
 __all__ = [
     "TRANSPORTS",
+    "TRANSPORT_MODULES",
     "BusSettings",
     "ConfigError",
     "Declared",
@@ -72,10 +73,13 @@ class BusSettings:
     nats: Mapping[str, Any] = field(default_factory=dict)
 
 
-# Transport factories by the name `bus.transport` gives. The NATS transport registers itself
-# here ("nats") when it is installed; until then a file naming it is refused at load time.
+# Transport factories by the name `bus.transport` gives. A transport module registers its
+# factory at import (`register_transport`); TRANSPORT_MODULES names the module imported the
+# first time a file asks for a transport not registered yet. Until a NATS transport module is
+# listed and importable, a file naming "nats" is refused at load time, naming the key.
 TransportFactory = Callable[[BusSettings, Clock], Transport]
 TRANSPORTS: dict[str, TransportFactory] = {}
+TRANSPORT_MODULES: dict[str, str] = {}
 
 
 def register_transport(name: str, factory: TransportFactory) -> None:
@@ -187,6 +191,12 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Hookw
         default_capacity=b.get("default_capacity"),
         nats=b.get("nats", {}),
     )
+    module = TRANSPORT_MODULES.get(bus.transport)
+    if bus.transport not in TRANSPORTS and module is not None:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise _fail(file, "bus.transport", f"{bus.transport!r} needs {exc.name}") from None
     if bus.transport not in TRANSPORTS:
         raise _fail(
             file,
