@@ -211,3 +211,24 @@ def test_serve_does_not_start_on_a_bad_file(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert "hookwire serving" not in res.stdout
     assert f"{bad}: hooks.python[0].import: cannot import module 'no_such'" in res.stderr
+
+
+def test_a_transport_module_is_imported_when_a_file_names_its_transport(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hookwire.runtime.bus.transport import InProcessTransport
+    from hookwire.runtime.config import file as config_file
+
+    (tmp_path / "fake_nats.py").write_text(
+        "from hookwire.runtime.bus.transport import InProcessTransport\n"
+        "from hookwire.runtime.config import register_transport\n"
+        "register_transport('nats', lambda settings, clock: InProcessTransport(7))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(config_file.TRANSPORT_MODULES, "nats", "fake_nats")
+    monkeypatch.setattr(config_file, "TRANSPORTS", dict(config_file.TRANSPORTS))
+    p = tmp_path / "c.toml"
+    p.write_text('[bus]\ntransport = "nats"\nnats = { url = "nats://127.0.0.1:4222" }\n')
+    config = load_config(p)
+    assert config.bus.nats == {"url": "nats://127.0.0.1:4222"}
+    assert isinstance(config.transport(VirtualClock()), InProcessTransport)
