@@ -424,10 +424,11 @@ class Executor:
         )
         listeners: list[Any] = [BreakerEvents(self._sink)] if self._sink is not None else []
         listeners.extend(o for o in watching if hasattr(o, "breaker_transition"))
-        registry.bind(
-            clock,
-            None if not listeners else listeners[0] if len(listeners) == 1 else _Fanout(listeners),
+        # Who hears breaker transitions: this executor's, also handed to composites (attach).
+        self._listener: Any = (
+            None if not listeners else listeners[0] if len(listeners) == 1 else _Fanout(listeners)
         )
+        registry.bind(clock, self._listener)
         self._now = clock.monotonic_ns
         self._real_time = isinstance(clock, SystemClock)
         # Plans and compiled fast paths by point. An executor without call wrappers shares the
@@ -467,7 +468,7 @@ class Executor:
         for e in entries:
             attach = getattr(e.adapter, "attach", None)
             if attach is not None:
-                attach(self.clock, reg._listener)
+                attach(self.clock, self._listener)
         plan = self._plans[point] = _Plan(entries, self._now, self._wrappers)
         return plan
 
