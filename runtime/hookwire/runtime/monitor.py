@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 from hookwire.runtime.clock import Clock, SystemClock
@@ -31,7 +30,7 @@ from hookwire.runtime.errors import InvalidArgument, NotFound
 from hookwire.runtime.observer import REFUSED
 from hookwire.runtime.results import Outcome
 
-FOLD_EVERY = 64
+FOLD_EVERY = 512
 
 __all__ = ["HookStats", "MonitorSnapshot", "PerformanceMonitor"]
 
@@ -81,6 +80,19 @@ class _HookCounters:
         self.samples: deque[int] = deque(maxlen=sample_size)
 
 
+class _ChainBuffer:
+    """One chain's raw records not folded in yet: all records in a row, each execution's count,
+    and the executions' total duration."""
+
+    __slots__ = ("elapsed", "entries", "lengths", "records")
+
+    def __init__(self, entries: Any) -> None:
+        self.entries = entries
+        self.records: list[Any] = []
+        self.lengths: list[int] = []
+        self.elapsed = 0
+
+
 _ERROR = Outcome.ERROR
 _TIMEOUT = Outcome.TIMEOUT
 _CONTINUE = Outcome.CONTINUE
@@ -104,50 +116,56 @@ class PerformanceMonitor:
         self._hooks: dict[str, _HookCounters] = {}
         self._executions = 0
         self._overhead_ns = 0
-        # ((entries, raw records), chain duration) of executions not folded in yet.
-        self._pending: list[tuple[tuple[Any, list[Any]], int]] = []
+        # Executions not folded in yet, by chain; how many.
+        self._buffers: dict[int, _ChainBuffer] = {}
+        self._pending = 0
 
     def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        """Observer entry (see hookwire.runtime.observer): keep the execution for the next fold."""
-        pending = self._pending
-        pending.append((execution.raw_records(), ended_ns - started_ns))
-        if len(pending) >= FOLD_EVERY:
+        """Observer entry (see hookwire.runtime.observer): copy the raw records into the
+        chain's buffer (plain ints in the common case: nothing kept for the garbage collector
+        to walk) for the next fold."""
+        entries, raw = execution.raw_records()
+        buf = self._buffers.get(id(entries))
+        if buf is None or buf.entries is not entries:
+            buf = self._buffers[id(entries)] = _ChainBuffer(entries)
+        buf.records.extend(raw)
+        buf.lengths.append(len(raw))
+        buf.elapsed += ended_ns - started_ns
+        self._pending += 1
+        if self._pending >= FOLD_EVERY:
             self._fold()
 
     def _fold(self) -> None:
-        pending, self._pending = self._pending, []
-        by_chain: dict[int, tuple[Any, list[list[Any]]]] = {}
-        elapsed = 0
-        for (entries, raw), spent in pending:
-            group = by_chain.get(id(entries))
-            if group is None:
-                group = by_chain[id(entries)] = (entries, [])
-            group[1].append(raw)
-            elapsed += spent
-        in_hooks = 0
-        for entries, raws in by_chain.values():
+        buffers, self._buffers = self._buffers, {}
+        self._pending = 0
+        for buf in buffers.values():
+            entries, records, lengths = buf.entries, buf.records, buf.lengths
             n = len(entries)
-            if set(map(len, raws)) == {n} and set(map(type, chain.from_iterable(raws))) == {int}:
+            in_hooks = 0
+            if lengths.count(n) == len(lengths) and set(map(type, records)) == {int}:
                 # The common case in bulk: every hook returned CONTINUE in time, not slow.
-                for e, durations in zip(entries, zip(*raws, strict=True), strict=True):
+                for i, e in enumerate(entries):
+                    durations = records[i::n]
                     c = self._counters(e.name)
                     c.count += len(durations)
                     total = sum(durations)
                     c.total_ns += total
                     in_hooks += total
                     c.samples.extend(durations)
-                continue
-            for raw in raws:
-                for e, r in zip(entries, raw, strict=False):
-                    if type(r) is int:
-                        self.record(e.name, _CONTINUE, r, False)
-                        in_hooks += r
-                    else:
-                        outcome, reason, dur, slow, _state = r
-                        self.record(e.name, outcome, dur, slow, reason is not REFUSED)
-                        in_hooks += dur
-        self._executions += len(pending)
-        self._overhead_ns += max(0, elapsed - in_hooks)
+            else:
+                pos = 0
+                for length in lengths:
+                    for e, r in zip(entries, records[pos : pos + length], strict=False):
+                        if type(r) is int:
+                            self.record(e.name, _CONTINUE, r, False)
+                            in_hooks += r
+                        else:
+                            outcome, reason, dur, slow, _state = r
+                            self.record(e.name, outcome, dur, slow, reason is not REFUSED)
+                            in_hooks += dur
+                    pos += length
+            self._executions += len(lengths)
+            self._overhead_ns += max(0, buf.elapsed - in_hooks)
 
     def _counters(self, hook_name: str) -> _HookCounters:
         c = self._hooks.get(hook_name)
@@ -219,7 +237,8 @@ class PerformanceMonitor:
 
     def reset(self) -> None:
         """Forget everything recorded."""
-        self._pending = []
+        self._buffers = {}
+        self._pending = 0
         self._hooks.clear()
         self._executions = 0
         self._overhead_ns = 0
