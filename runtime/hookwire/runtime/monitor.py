@@ -27,7 +27,7 @@ from typing import Any
 
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument, NotFound
-from hookwire.runtime.observer import REFUSED
+from hookwire.runtime.observer import REFUSED, RecordBuffer
 from hookwire.runtime.results import Outcome
 
 FOLD_EVERY = 512
@@ -80,19 +80,6 @@ class _HookCounters:
         self.samples: deque[int] = deque(maxlen=sample_size)
 
 
-class _ChainBuffer:
-    """One chain's raw records not folded in yet: all records in a row, each execution's count,
-    and the executions' total duration."""
-
-    __slots__ = ("elapsed", "entries", "lengths", "records")
-
-    def __init__(self, entries: Any) -> None:
-        self.entries = entries
-        self.records: list[Any] = []
-        self.lengths: list[int] = []
-        self.elapsed = 0
-
-
 _ERROR = Outcome.ERROR
 _TIMEOUT = Outcome.TIMEOUT
 _CONTINUE = Outcome.CONTINUE
@@ -116,36 +103,24 @@ class PerformanceMonitor:
         self._hooks: dict[str, _HookCounters] = {}
         self._executions = 0
         self._overhead_ns = 0
-        # Executions not folded in yet, by chain; how many.
-        self._buffers: dict[int, _ChainBuffer] = {}
-        self._pending = 0
+        # Executions not folded in yet.
+        self._buffer = RecordBuffer()
 
     def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        """Observer entry (see hookwire.runtime.observer): copy the raw records into the
-        chain's buffer (plain ints in the common case: nothing kept for the garbage collector
-        to walk) for the next fold."""
-        entries, raw = execution.raw_records()
-        buf = self._buffers.get(id(entries))
-        if buf is None or buf.entries is not entries:
-            buf = self._buffers[id(entries)] = _ChainBuffer(entries)
-        buf.records.extend(raw)
-        buf.lengths.append(len(raw))
-        buf.elapsed += ended_ns - started_ns
-        self._pending += 1
-        if self._pending >= FOLD_EVERY:
+        """Observer entry (see hookwire.runtime.observer): keep the records for the next fold."""
+        buffer = self._buffer
+        buffer.add(execution, started_ns, ended_ns)
+        if buffer.pending >= FOLD_EVERY:
             self._fold()
 
     def _fold(self) -> None:
-        buffers, self._buffers = self._buffers, {}
-        self._pending = 0
-        for buf in buffers.values():
-            entries, records, lengths = buf.entries, buf.records, buf.lengths
-            n = len(entries)
+        for chain in self._buffer.drain():
             in_hooks = 0
-            if lengths.count(n) == len(lengths) and set(map(type, records)) == {int}:
+            if chain.uniform():
                 # The common case in bulk: every hook returned CONTINUE in time, not slow.
-                for i, e in enumerate(entries):
-                    durations = records[i::n]
+                n = len(chain.entries)
+                for i, e in enumerate(chain.entries):
+                    durations = chain.records[i::n]
                     c = self._counters(e.name)
                     c.count += len(durations)
                     total = sum(durations)
@@ -153,9 +128,8 @@ class PerformanceMonitor:
                     in_hooks += total
                     c.samples.extend(durations)
             else:
-                pos = 0
-                for length in lengths:
-                    for e, r in zip(entries, records[pos : pos + length], strict=False):
+                for entries, raw in chain.executions():
+                    for e, r in zip(entries, raw, strict=False):
                         if type(r) is int:
                             self.record(e.name, _CONTINUE, r, False)
                             in_hooks += r
@@ -163,9 +137,8 @@ class PerformanceMonitor:
                             outcome, reason, dur, slow, _state = r
                             self.record(e.name, outcome, dur, slow, reason is not REFUSED)
                             in_hooks += dur
-                    pos += length
-            self._executions += len(lengths)
-            self._overhead_ns += max(0, buf.elapsed - in_hooks)
+            self._executions += len(chain.lengths)
+            self._overhead_ns += max(0, chain.elapsed - in_hooks)
 
     def _counters(self, hook_name: str) -> _HookCounters:
         c = self._hooks.get(hook_name)
@@ -204,7 +177,7 @@ class PerformanceMonitor:
 
     def stats(self, name: str) -> HookStats:
         """One hook's numbers; NotFound if nothing was recorded for it."""
-        if self._pending:
+        if self._buffer.pending:
             self._fold()
         c = self._hooks.get(name)
         if c is None:
@@ -226,7 +199,7 @@ class PerformanceMonitor:
 
     def snapshot(self) -> MonitorSnapshot:
         """All hooks' stats and the executor overhead, now."""
-        if self._pending:
+        if self._buffer.pending:
             self._fold()
         return MonitorSnapshot(
             self.clock.time_ns(),
@@ -237,8 +210,7 @@ class PerformanceMonitor:
 
     def reset(self) -> None:
         """Forget everything recorded."""
-        self._buffers = {}
-        self._pending = 0
+        self._buffer.drain()
         self._hooks.clear()
         self._executions = 0
         self._overhead_ns = 0

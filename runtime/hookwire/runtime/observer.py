@@ -39,7 +39,14 @@ if TYPE_CHECKING:
     from hookwire.runtime.registry import ChainEntry
     from hookwire.runtime.trace import Execution, RawRecord
 
-__all__ = ["REFUSED", "CallWrapper", "ExecutionObserver", "record_fields"]
+__all__ = [
+    "REFUSED",
+    "CallWrapper",
+    "ChainRecords",
+    "ExecutionObserver",
+    "RecordBuffer",
+    "record_fields",
+]
 
 # The reason object of breaker refusals in raw records: built at run time so that it is not
 # the interned literal, and `is` tells a refusal from a hook that returned that reason.
@@ -86,3 +93,70 @@ def record_fields(record: RawRecord) -> tuple[Any, str, int, bool, Any]:
         return Outcome.CONTINUE, "", record, False, None
     outcome, reason, dur, slow, state = record  # type: ignore[misc]
     return outcome, reason, dur, slow, state
+
+
+class ChainRecords:
+    """One chain's raw records kept for later: all records in a row, each execution's count,
+    and the executions' total duration (executor clock)."""
+
+    __slots__ = ("elapsed", "entries", "lengths", "records")
+
+    def __init__(self, entries: Any) -> None:
+        self.entries = entries
+        self.records: list[Any] = []
+        self.lengths: list[int] = []
+        self.elapsed = 0
+
+    def uniform(self) -> bool:
+        """Every execution ran the whole chain and every record is a plain CONTINUE (an int):
+        then `records[i::n]` are hook i's durations."""
+        n = len(self.entries)
+        return self.lengths.count(n) == len(self.lengths) and set(map(type, self.records)) <= {int}
+
+    def executions(self) -> Any:
+        """(entries, raw records) of each execution, in order."""
+        pos = 0
+        for length in self.lengths:
+            yield self.entries, self.records[pos : pos + length]
+            pos += length
+
+
+class RecordBuffer:
+    """Raw records of finished executions, by chain, for observers that count in bulk.
+
+    `add` copies an execution's records (plain ints in the common case, so nothing is kept for
+    the garbage collector to walk); `drain` hands over what was added and starts afresh.
+
+    Example:
+        >>> from hookwire.runtime.context import HookContext
+        >>> from hookwire.runtime.executor import Executor
+        >>> from hookwire.runtime.registry import Registry
+        >>> reg = Registry()
+        >>> _ = reg.register(lambda ctx: None, name="a", point="session_start")
+        >>> buffer = RecordBuffer()
+        >>> run = Executor(reg).execute("session_start", HookContext("session_start"))
+        >>> buffer.add(run, 0, 10)
+        >>> [(len(c.lengths), c.uniform()) for c in buffer.drain()]
+        [(1, True)]
+    """
+
+    __slots__ = ("_chains", "pending")
+
+    def __init__(self) -> None:
+        self._chains: dict[int, ChainRecords] = {}
+        self.pending = 0
+
+    def add(self, execution: Execution, started_ns: int, ended_ns: int) -> None:
+        entries, raw = execution.raw_records()
+        chain = self._chains.get(id(entries))
+        if chain is None or chain.entries is not entries:
+            chain = self._chains[id(entries)] = ChainRecords(entries)
+        chain.records.extend(raw)
+        chain.lengths.append(len(raw))
+        chain.elapsed += ended_ns - started_ns
+        self.pending += 1
+
+    def drain(self) -> list[ChainRecords]:
+        chains, self._chains = self._chains, {}
+        self.pending = 0
+        return list(chains.values())

@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hookwire.runtime.breaker import BreakerState
-from hookwire.runtime.observer import REFUSED
+from hookwire.runtime.observer import REFUSED, RecordBuffer
 from hookwire.runtime.results import Outcome
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
@@ -79,7 +79,7 @@ class HookMetrics:
         self._registry = registry
         self._bus = bus
         self._service = service
-        self._pending: list[tuple[str, Any, list[Any]]] = []
+        self._buffer = RecordBuffer()
         self._lock = threading.Lock()
         self._duration = meter.create_histogram(
             "hookwire.hook.duration",
@@ -134,37 +134,45 @@ class HookMetrics:
     # -- ExecutionObserver ----------------------------------------------------------------------
 
     def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        entries, raw = execution.raw_records()
-        pending = self._pending
-        pending.append((point, entries, raw))
-        if len(pending) >= FOLD_EVERY:
+        buffer = self._buffer
+        with self._lock:
+            buffer.add(execution, started_ns, ended_ns)
+        if buffer.pending >= FOLD_EVERY:
             self.fold()
 
     def fold(self) -> None:
         """Record what is pending now."""
         with self._lock:
-            pending, self._pending = self._pending, []
+            chains = self._buffer.drain()
         record = self._duration.record
-        add = self._calls.add
         counts: dict[tuple[str, str, str], int] = {}
-        for _point, entries, raw in pending:
-            for e, r in zip(entries, raw, strict=False):
-                if type(r) is int:
-                    outcome, dur = _CONTINUE, r
-                else:
-                    outcome, dur = r[0].value, r[2]
-                    if r[1] is REFUSED:
-                        key = (e.name, outcome, "circuit_open")
-                        counts[key] = counts.get(key, 0) + 1
-                        continue
-                record(dur / 1e9, {"hook": e.name, "outcome": outcome})
-                key = (e.name, outcome, "")
-                counts[key] = counts.get(key, 0) + 1
+        for chain in chains:
+            if chain.uniform():
+                n = len(chain.entries)
+                for i, e in enumerate(chain.entries):
+                    attrs = {"hook": e.name, "outcome": _CONTINUE}
+                    durations = chain.records[i::n]
+                    for dur in durations:
+                        record(dur / 1e9, attrs)
+                    key = (e.name, _CONTINUE, "")
+                    counts[key] = counts.get(key, 0) + len(durations)
+                continue
+            for entries, raw in chain.executions():
+                for e, r in zip(entries, raw, strict=False):
+                    if type(r) is int:
+                        outcome, dur, reason = _CONTINUE, r, ""
+                    else:
+                        outcome, dur = r[0].value, r[2]
+                        reason = "circuit_open" if r[1] is REFUSED else ""
+                    if not reason:
+                        record(dur / 1e9, {"hook": e.name, "outcome": outcome})
+                    key = (e.name, outcome, reason)
+                    counts[key] = counts.get(key, 0) + 1
         for (hook, outcome, reason), n in counts.items():
             attrs = {"hook": hook, "outcome": outcome}
             if reason:
                 attrs["reason"] = reason
-            add(n, attrs)
+            self._calls.add(n, attrs)
 
     # -- BreakerListener ------------------------------------------------------------------------
 
@@ -182,7 +190,7 @@ class HookMetrics:
     # -- observable callbacks -------------------------------------------------------------------
 
     def _flush(self, options: CallbackOptions) -> Iterable[Observation]:
-        n = len(self._pending)
+        n = self._buffer.pending
         self.fold()
         return [Observation(n)]
 
