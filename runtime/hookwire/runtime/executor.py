@@ -2,9 +2,12 @@
 
 The loop reads the clock once per hook boundary (n + 1 reads for n hooks: the end of one hook
 is the start of the next), asks each hook's breaker for permission, calls the hook, classifies
-the outcome, records it in the breaker, and applies the result. Policies are objects it calls
-(breakers, adapters, composites); the common case (a plain Python hook returning None within
-its timeout) takes the shortest path.
+the outcome, records it in the breaker (`_settle`, the one definition of the step after the
+call), and applies the result. Policies are objects it calls (breakers, adapters, composites);
+the common case (a plain Python hook returning None within its timeout) takes the shortest path,
+compiled for synchronous chains (hookwire.runtime.fast_path). Monitoring, event emission,
+tracing and metrics are observers told about each finished execution
+(hookwire.runtime.observer), not branches of the loop.
 
 Example:
     >>> from hookwire.runtime.clock import VirtualClock
