@@ -281,3 +281,15 @@ def test_raw_records_survive_reading_the_trace() -> None:
         r if isinstance(r, int) else r[2] for r in raw
     ]
     assert not isinstance(raw[1], int) and raw[1][0] is Outcome.ERROR
+
+
+def test_events_published_inside_a_remote_hook_span_carry_its_context() -> None:
+    from hookwire.runtime.otel.remote import current_traceparent, remote_hook_span
+
+    provider = TracerProvider()
+    assert current_traceparent() == ""
+    with remote_hook_span("audit", TRACEPARENT, provider=provider) as span:
+        tp = current_traceparent()
+    sc = span.get_span_context()
+    assert tp == f"00-{sc.trace_id:032x}-{sc.span_id:016x}-01"
+    assert sc.trace_id == 0x0AF7651916CD43DD8448EB211C80319C

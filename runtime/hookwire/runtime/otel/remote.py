@@ -1,7 +1,8 @@
 """The span a remote worker starts around one hook call, when OpenTelemetry is installed and
 configured in the worker's process: `hookwire.hook <name>`, a child of the executor's hook span
 (the call context's traceparent). Without the OpenTelemetry API, or with no SDK configured,
-`remote_hook_span` is a no-op context manager.
+`remote_hook_span` is a no-op context manager. Events a hook publishes inside it carry its
+span's context (`current_traceparent`).
 
 Example:
     >>> from opentelemetry.sdk.trace import TracerProvider
@@ -26,7 +27,7 @@ try:
 except ImportError:  # the hookwire[otel] extra is not installed
     trace = None  # type: ignore[assignment]
 
-__all__ = ["remote_hook_span"]
+__all__ = ["current_traceparent", "remote_hook_span"]
 
 
 def remote_hook_span(
@@ -45,3 +46,19 @@ def remote_hook_span(
         context=parent,
         attributes={"hookwire.hook.name": hook_name, "hookwire.hook.language": language},
     )
+
+
+def current_traceparent() -> str:
+    """The W3C traceparent of the current OpenTelemetry span ("" when there is none, or no
+    OpenTelemetry): what an event published from inside a traced hook carries.
+
+    Example:
+        >>> current_traceparent()
+        ''
+    """
+    if trace is None:
+        return ""
+    sc = trace.get_current_span().get_span_context()
+    if not sc.is_valid:
+        return ""
+    return f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{sc.trace_flags:02x}"

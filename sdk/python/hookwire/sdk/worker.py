@@ -39,7 +39,7 @@ from hookwire.runtime.bus.patterns import check_type
 from hookwire.runtime.clock import Clock, SystemClock, VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
-from hookwire.runtime.otel.remote import remote_hook_span
+from hookwire.runtime.otel.remote import current_traceparent, remote_hook_span
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.results import result_to_proto
 from hookwire.runtime.server.auth import bearer_metadata
@@ -435,6 +435,7 @@ class Worker:
             source_language="python",
             correlation_id=correlation_id,
             metadata=metadata,
+            traceparent=current_traceparent(),
         )
         pb = event.to_proto()
         session.outbox.put_nowait(es.WorkerMessage(publish=bs.PublishRequest(events=[pb])))
