@@ -232,3 +232,23 @@ def test_a_transport_module_is_imported_when_a_file_names_its_transport(
     config = load_config(p)
     assert config.bus.nats == {"url": "nats://127.0.0.1:4222"}
     assert isinstance(config.transport(VirtualClock()), InProcessTransport)
+
+
+def test_check_config_json(config_dir: Path, tmp_path: Path) -> None:
+    ok = subprocess.run(
+        [*CLI, "check-config", str(config_dir / "hookwire.toml"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0
+    assert json.loads(ok.stdout)["hooks"] == ["tagger", "lua_audit", "limit", "gate"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server]\nport = -1\n")
+    res = subprocess.run(
+        [*CLI, "check-config", str(bad), "--json"], capture_output=True, text=True, timeout=60
+    )
+    assert res.returncode == 1
+    assert json.loads(res.stdout)["errors"] == [
+        {"path": "server.port", "reason": "must be >= 0, got -1"}
+    ]

@@ -5,7 +5,7 @@ Commands (docs/operations.md):
   with the hooks, features, bus and server settings of the file; flags override the file.
   SIGHUP re-reads the file and swaps its hooks atomically; SIGINT / SIGTERM shut down
   gracefully.
-- `hookwire check-config FILE`: validate a file (schema, values, imports, Lua files) and exit.
+- `hookwire check-config FILE [--json]`: validate a file (schema, values, imports, Lua files) and exit.
 - `hookwire hooks | breakers | exec | publish | tail | replay`: operator commands on the Python
   SDK (hookwire.sdk.commands).
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=None)
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("file", type=Path, help="the hookwire.toml to check")
+    check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.set_defaults(run=None)
     add_commands(sub)
     return parser
@@ -251,12 +253,22 @@ async def _serve(args: argparse.Namespace, config: HookwireConfig | None) -> Non
         metrics.close()
 
 
-def _check_config(path: Path) -> int:
+def _check_config(path: Path, as_json: bool) -> int:
     from hookwire.runtime.clock import SystemClock
 
-    registry, hooks = configured_registry(load_config(path), SystemClock())
+    try:
+        registry, hooks = configured_registry(load_config(path), SystemClock())
+    except ConfigError as exc:
+        if not as_json:
+            raise
+        errors = [{"path": e.path, "reason": e.reason} for e in exc.errors]
+        print(json.dumps({"file": str(path), "ok": False, "errors": errors}))
+        return 1
     points = sorted({spec.point for spec in registry.hooks()})
-    print(f"{path}: OK ({len(hooks.names)} hook(s) at {len(points)} point(s))")
+    if as_json:
+        print(json.dumps({"file": str(path), "ok": True, "hooks": list(hooks.names)}))
+    else:
+        print(f"{path}: OK ({len(hooks.names)} hook(s) at {len(points)} point(s))")
     return 0
 
 
@@ -269,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_command(args.run, args)
     try:
         if args.command == "check-config":
-            return _check_config(args.file)
+            return _check_config(args.file, args.json)
         config = load_config(args.config) if args.config is not None else None
         run(_serve(args, config), args.loop)
     except ConfigError as exc:
