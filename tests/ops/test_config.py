@@ -252,3 +252,50 @@ def test_check_config_json(config_dir: Path, tmp_path: Path) -> None:
     assert json.loads(res.stdout)["errors"] == [
         {"path": "server.port", "reason": "must be >= 0, got -1"}
     ]
+
+
+def test_a_swap_lets_running_executions_finish_on_their_chain() -> None:
+    import asyncio
+
+    from hookwire.runtime.config import Declared
+    from hookwire.runtime.results import Modified
+
+    async def main() -> None:
+        reg = Registry()
+        ex = Executor(reg)
+        gate = asyncio.Event()
+
+        async def slow_old(ctx: HookContext) -> Modified:
+            await gate.wait()
+            return Modified({"by": "old-slow"})
+
+        hooks = ConfiguredHooks(reg)
+        point = "session_start"
+        old = [
+            Declared("hooks.python[0]", slow_old, {"name": "a", "point": point}),
+            Declared(
+                "hooks.python[1]",
+                lambda ctx: Modified({"tail": "old"}),
+                {"name": "b", "point": point, "priority": 1},
+            ),
+        ]
+        hooks.apply(old, {}, path="x.toml")
+        running = asyncio.create_task(ex.aexecute(point, HookContext(point)))
+        await asyncio.sleep(0.01)  # the running execution waits inside hook a
+        new = [
+            Declared(
+                "hooks.python[0]",
+                lambda ctx: Modified({"by": "new"}),
+                {"name": "c", "point": point},
+            )
+        ]
+        hooks.apply(new, {}, path="x.toml")
+        after = await ex.aexecute(point, HookContext(point))
+        gate.set()
+        before = await running
+        assert before.context.data == {"by": "old-slow", "tail": "old"}
+        assert [t.hook_name for t in before.trace] == ["a", "b"]
+        assert after.context.data == {"by": "new"}
+        assert hooks.names == ("c",)
+
+    asyncio.run(main())
