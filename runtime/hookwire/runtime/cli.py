@@ -5,7 +5,8 @@ Commands (docs/operations.md):
   with the hooks, features, bus and server settings of the file; flags override the file.
   SIGHUP re-reads the file and swaps its hooks atomically; SIGINT / SIGTERM shut down
   gracefully.
-- `hookwire check-config FILE [--json]`: validate a file (schema, values, imports, Lua files) and exit.
+- `hookwire check-config FILE [--json]`: validate a file (schema, values, imports, Lua files)
+  and exit.
 - `hookwire hooks | breakers | exec | publish | tail | replay`: operator commands on the Python
   SDK (hookwire.sdk.commands).
 

@@ -46,6 +46,7 @@ from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import AsyncHookNotAllowed, InvalidArgument
 from hookwire.runtime.events import BreakerEvents, EventSink, HookEvents
 from hookwire.runtime.fast_path import compile_fast_path
+from hookwire.runtime.honoured import not_honoured
 from hookwire.runtime.json_value import merge_patch
 from hookwire.runtime.monitor import PerformanceMonitor
 from hookwire.runtime.observer import REFUSED, CallWrapper, ExecutionObserver
@@ -126,9 +127,10 @@ def failure_reason(name: str, outcome: Outcome, reason: str) -> str:
     return f"hook {name} failed: {TIMEOUT if outcome is _O_TIMEOUT else reason}"
 
 
-def _classify(value: Any, dur: int, timeout_ns: int) -> tuple[Outcome, str, HookResult | None]:
-    """Outcome, reason and valid result (None: failed) of a finished call."""
-    if dur > timeout_ns:
+def _classify(value: Any, dur: int, e: ChainEntry) -> tuple[Outcome, str, HookResult | None]:
+    """Outcome, reason and valid result (None: failed) of a finished call; a kind the point's
+    callers do not honour is an ERROR (hookwire.runtime.honoured)."""
+    if dur > e.timeout_ns:
         # Late: whatever it returned (or raised) is discarded.
         if inspect.iscoroutine(value):
             value.close()
@@ -143,6 +145,9 @@ def _classify(value: Any, dur: int, timeout_ns: int) -> tuple[Outcome, str, Hook
             result = validate_result(value)
         except InvalidArgument:
             return _O_ERROR, INVALID_RESULT, None
+        refused = not_honoured(result.kind, e.honours, e.point)
+        if refused is not None:
+            return _O_ERROR, refused, None
         return result.outcome, value.reason if t is Skipped else "", result
     if inspect.iscoroutine(value):
         value.close()
@@ -160,7 +165,7 @@ def _settle(
     only the plain CONTINUE-in-time case, which records a success and nothing else.
     """
     slow = dur >= e.slow_ns
-    outcome, reason, result = _classify(value, dur, e.timeout_ns)
+    outcome, reason, result = _classify(value, dur, e)
     br.record(result is None, slow, end)
     return (outcome, reason, dur, slow, br.state), result
 

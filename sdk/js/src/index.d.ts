@@ -315,3 +315,11 @@ export const SDK_NAME: string;
  * `hookwire.hook <name>`, child of the executor's hook span, and events it publishes carry it.
  */
 export function setOpenTelemetryApi(api: unknown): void;
+
+/** The result kinds ("CONTINUE", "MODIFIED", ...) the callers of each built-in point honour. */
+export declare const HONOURED: Readonly<Record<string, readonly string[]>>;
+/**
+ * The result kinds the callers of `point` honour: the built-in table, or for "custom:<name>" the
+ * kinds `declared` in its registration (undefined: every kind); CONTINUE and SKIPPED always.
+ */
+export declare function honouredResults(point: string, declared?: readonly string[]): readonly string[];

@@ -340,11 +340,11 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
             out = []
             for i, name in enumerate(names):
                 status = states.get(name)
-                if status is None:
-                    if self._registry_has(name):
+                if status is None:  # e.g. registered since; "guard/flaky": a composite's child
+                    try:
                         status = self._executor.breaker(name).status()
-                    else:
-                        raise NotFound(f"hook_names[{i}]", f"no hook named {name!r}")
+                    except NotFound:
+                        raise NotFound(f"hook_names[{i}]", f"no hook named {name!r}") from None
                 out.append(breaker_status_to_proto(name, status))
             return es.GetBreakerStateResponse(breakers=out)
         except HookwireError as exc:
@@ -356,8 +356,10 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         try:
             if not request.hook_name:
                 raise InvalidArgument("hook_name", "is required")
-            if not self._registry_has(request.hook_name):
-                raise NotFound("hook_name", f"no hook named {request.hook_name!r}")
+            try:  # a hook, or a composite's child by qualified name ("guard/flaky")
+                self._executor.breaker(request.hook_name)
+            except NotFound:
+                raise NotFound("hook_name", f"no hook named {request.hook_name!r}") from None
             self._executor.reset_breaker(request.hook_name)
             status = self._executor.breaker(request.hook_name).status()
             return es.ResetBreakerResponse(
@@ -365,13 +367,6 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
             )
         except HookwireError as exc:
             await abort_with(context, exc)
-
-    def _registry_has(self, name: str) -> bool:
-        try:
-            self._registry.get(name)
-        except NotFound:
-            return False
-        return True
 
     # -- Shutdown ---------------------------------------------------------------------------
 
