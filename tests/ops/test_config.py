@@ -83,9 +83,10 @@ priority = "high"
     assert errors == [
         "hooks.python[0].priority: must be an integer, got 'high'",
         "server.port: must be an integer, got 'x'",
-        "server.token: unknown key (expected one of: host, max_message_bytes, "
-        "max_publish_batch, metrics_host, metrics_port, port, shutdown_grace_s, tls_cert, "
-        "tls_key, token_env, token_file)",
+        "server.token: unknown key (expected one of: host, max_hooks_per_worker, "
+        "max_message_bytes, max_publish_batch, metrics_host, metrics_port, port, "
+        "shutdown_grace_s, tls_cert, tls_key, token_env, token_file, worker_queue_bytes, "
+        "worker_queue_messages)",
     ]
 
 
@@ -299,3 +300,10 @@ def test_a_swap_lets_running_executions_finish_on_their_chain() -> None:
         assert hooks.names == ("c",)
 
     asyncio.run(main())
+
+
+def test_worker_limits_come_from_the_file(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text("[server]\nworker_queue_messages = 50\nmax_hooks_per_worker = 3\n")
+    server = load_config(p).server
+    assert (server.worker_queue_messages, server.max_hooks_per_worker) == (50, 3)

@@ -294,6 +294,8 @@ export interface WorkerOptions extends ConnectionOptions {
   virtualClock?: boolean;
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
   closeGraceMs?: number;
+  /** Largest frame sent to the executor (default 4 MiB, its limit); a larger result fails its call. */
+  maxMessageBytes?: number;
 }
 export class Worker extends EventEmitter {
   constructor(options: WorkerOptions);

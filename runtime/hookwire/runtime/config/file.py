@@ -168,7 +168,16 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Hookw
         raise _fail(file, missing, "TLS needs both tls_cert and tls_key")
     kwargs: dict[str, Any] = {
         k: srv[k]
-        for k in ("host", "port", "max_message_bytes", "max_publish_batch", "shutdown_grace_s")
+        for k in (
+            "host",
+            "port",
+            "max_message_bytes",
+            "max_publish_batch",
+            "worker_queue_bytes",
+            "worker_queue_messages",
+            "max_hooks_per_worker",
+            "shutdown_grace_s",
+        )
         if k in srv
     }
     if "tls_cert" in srv:
