@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.limits import MAX_EVENT_TYPE_BYTES, check_name
 
 __all__ = ["Pattern", "check_type"]
 
@@ -35,6 +36,7 @@ expected dot-separated tokens of [A-Za-z0-9_-]+
     """
     if not isinstance(event_type, str):
         raise InvalidArgument(field, f"must be a string, got {type(event_type).__name__}")
+    check_name(event_type, field, MAX_EVENT_TYPE_BYTES)
     if not _TYPE_RE.match(event_type):
         raise InvalidArgument(
             field,
