@@ -133,7 +133,7 @@ async def _subscribe_throughput(address: str, total: int) -> float:
         for i in range(0, total, per_request)
     ]
     async with AsyncClient(address) as pub, AsyncClient(address) as sub:
-        stream = sub.subscribe(
+        stream = sub.subscribe_raw(
             "bench.>",
             from_sequence=1,  # the warm-up event is seen even if published first
             capacity=65_536,

@@ -113,7 +113,7 @@ def main() -> int:
                     print(f"demo: unexpected order {seen!r}", file=sys.stderr)
                     return 1
                 print("\nevents (replayed from the retention log, in sequence order):")
-                for batch in client.subscribe([">"], from_sequence=1, resume=False):
+                for batch in client.subscribe_raw([">"], from_sequence=1, resume=False):
                     for ev in batch.events:
                         payload = from_proto_value(ev.payload) if ev.HasField("payload") else None
                         print(f"  #{ev.sequence:<3} {ev.type:<28} {json.dumps(payload)}")

@@ -77,7 +77,7 @@ def test_remote_hook_and_subscription_work_alike_on_both_loops(kind: str) -> Non
                     assert isinstance(ex.result, Modified)
                     results.append(ex.result.data["n"])
                 assert results == [n * 10 + 1 for n in range(1, 51)]
-                sub = client.subscribe("loop.*", from_sequence=1)
+                sub = client.subscribe_raw("loop.*", from_sequence=1)
                 await client.publish([event("loop.a", {"i": 1}), event("loop.b", {"i": 2})])
                 seen: list[str] = []
                 async with contextlib.aclosing(sub):  # type: ignore[type-var]

@@ -50,7 +50,7 @@ def test_publish_and_subscribe_with_patterns_and_metadata() -> None:
             )
             assert seqs == [1, 2, 3]
             got: list[Any] = []
-            async for batch in client.subscribe("tool.*", from_sequence=1):
+            async for batch in client.subscribe_raw("tool.*", from_sequence=1):
                 got.extend(batch.events)
                 if len(got) == 2:
                     break
@@ -83,7 +83,7 @@ def test_bad_publish_and_subscribe_requests() -> None:
             for kwargs, field in bad:
                 patterns = kwargs.pop("patterns")
                 with pytest.raises(InvalidArgument) as err:
-                    async for _ in client.subscribe(patterns, **kwargs):
+                    async for _ in client.subscribe_raw(patterns, **kwargs):
                         pass
                 assert err.value.field == field, (field, err.value)
         # A message over max_message_bytes is refused by gRPC itself.
@@ -105,12 +105,12 @@ def test_out_of_range_and_resume_inside_retention() -> None:
         async with AsyncClient(server.address) as client:
             await client.publish([event("e", i) for i in range(1, 31)])
             with pytest.raises(OutOfRange) as info:
-                async for _ in client.subscribe("e", from_sequence=5):
+                async for _ in client.subscribe_raw("e", from_sequence=5):
                     pass
             assert info.value.field == "from_sequence"
             assert "21" in str(info.value)  # names the oldest still held
             got: list[int] = []
-            async for batch in client.subscribe("e", from_sequence=21):
+            async for batch in client.subscribe_raw("e", from_sequence=21):
                 got.extend(e.sequence for e in batch.events)
                 if got[-1] == 30:
                     break
@@ -134,7 +134,7 @@ def test_resume_after_reconnect_loses_nothing() -> None:
         await bus.apublish_batch(_events(range(1, 6)))
 
         async def consume() -> None:
-            async for batch in client.subscribe("e", from_sequence=1, state=state):
+            async for batch in client.subscribe_raw("e", from_sequence=1, state=state):
                 seen.extend(e.sequence for e in batch.events)
                 if seen and seen[-1] == 15:
                     return

@@ -36,7 +36,7 @@ def test_token_required_on_every_hookwire_rpc(start_server: StartServer) -> None
             with pytest.raises(Unauthenticated):
                 client.publish([event("a")])
             with pytest.raises(Unauthenticated):
-                next(iter(client.subscribe("a", overflow=Overflow.drop_newest())))
+                next(iter(client.subscribe_raw("a", overflow=Overflow.drop_newest())))
             with pytest.raises(Unauthenticated):
                 client.list_hooks()
     with Client(st.address, token=TOKEN) as client:

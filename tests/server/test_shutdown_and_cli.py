@@ -133,7 +133,7 @@ def test_sync_client_subscription_survives_a_server_restart(
     seen: list[int] = []
     state = Subscription()
     with Client(first.address) as client:
-        batches = client.subscribe("e", from_sequence=1, state=state)
+        batches = client.subscribe_raw("e", from_sequence=1, state=state)
         while len(seen) < 3:
             seen.extend(e.sequence for e in next(batches).events)
         first.stop(grace_s=1.0)  # the stream ends UNAVAILABLE after what was queued

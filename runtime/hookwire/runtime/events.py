@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 from hookwire.runtime.breaker import BreakerState
+from hookwire.runtime.results import Outcome
 
 __all__ = [
     "BREAKER_CLOSED",
@@ -28,6 +29,7 @@ __all__ = [
     "HOOK_EXECUTED",
     "BreakerEvents",
     "EventSink",
+    "HookEvents",
 ]
 
 BREAKER_OPENED = "hookwire.breaker.opened"
@@ -75,3 +77,35 @@ class BreakerEvents:
                 "open_duration_ms": open_duration_ns / 1e6,
             },
         )
+
+
+_CONTINUE = Outcome.CONTINUE.value
+
+
+class HookEvents:
+    """An execution observer publishing one `hookwire.hook.executed` per hook considered
+    (payload: point, hook, outcome, duration_ns), in chain order, after the execution.
+
+    A sink with `emit_batch(type, payloads)` gets an execution's events in one call.
+    """
+
+    __slots__ = ("_batch", "sink")
+
+    def __init__(self, sink: EventSink) -> None:
+        self.sink = sink
+        self._batch = getattr(sink, "emit_batch", None)
+
+    def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
+        entries, raw = execution.raw_records()
+        payloads = [
+            {"point": point, "hook": e.name, "outcome": _CONTINUE, "duration_ns": r}
+            if type(r) is int
+            else {"point": point, "hook": e.name, "outcome": r[0].value, "duration_ns": r[2]}
+            for e, r in zip(entries, raw, strict=False)
+        ]
+        if self._batch is not None:
+            self._batch(HOOK_EXECUTED, payloads)
+            return
+        emit = self.sink.emit
+        for payload in payloads:
+            emit(HOOK_EXECUTED, payload)

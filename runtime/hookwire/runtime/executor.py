@@ -2,9 +2,12 @@
 
 The loop reads the clock once per hook boundary (n + 1 reads for n hooks: the end of one hook
 is the start of the next), asks each hook's breaker for permission, calls the hook, classifies
-the outcome, records it in the breaker, and applies the result. Policies are objects it calls
-(breakers, adapters, composites); the common case (a plain Python hook returning None within
-its timeout) takes the shortest path.
+the outcome, records it in the breaker (`_settle`, the one definition of the step after the
+call), and applies the result. Policies are objects it calls (breakers, adapters, composites);
+the common case (a plain Python hook returning None within its timeout) takes the shortest path,
+compiled for synchronous chains (hookwire.runtime.fast_path). Monitoring, event emission,
+tracing and metrics are observers told about each finished execution
+(hookwire.runtime.observer), not branches of the loop.
 
 Example:
     >>> from hookwire.runtime.clock import VirtualClock
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from types import CoroutineType
@@ -41,10 +44,12 @@ from hookwire.runtime.breaker import BreakerState, BreakerStatus, CircuitBreaker
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import AsyncHookNotAllowed, InvalidArgument
-from hookwire.runtime.events import HOOK_EXECUTED, BreakerEvents, EventSink
+from hookwire.runtime.events import BreakerEvents, EventSink, HookEvents
+from hookwire.runtime.fast_path import compile_fast_path
 from hookwire.runtime.honoured import not_honoured
 from hookwire.runtime.json_value import merge_patch
 from hookwire.runtime.monitor import PerformanceMonitor
+from hookwire.runtime.observer import REFUSED, CallWrapper, ExecutionObserver
 from hookwire.runtime.registry import ChainEntry, Registry
 from hookwire.runtime.results import (
     CONTINUE,
@@ -73,9 +78,7 @@ _K_CONTINUE = ResultKind.CONTINUE
 _K_SKIPPED = ResultKind.SKIPPED
 _K_MODIFIED = ResultKind.MODIFIED
 CIRCUIT_OPEN = "circuit_open"
-# The reason object of breaker refusals in raw records: built at run time so that it is not
-# the interned literal, and `is` tells a refusal from a hook that returned that reason.
-_REFUSED = "".join(("circuit", "_open"))
+_REFUSED = REFUSED
 INVALID_RESULT = "invalid_result"
 TIMEOUT = "timeout"
 
@@ -149,6 +152,22 @@ def _classify(value: Any, dur: int, e: ChainEntry) -> tuple[Outcome, str, HookRe
     if inspect.iscoroutine(value):
         value.close()
     return _O_ERROR, INVALID_RESULT, None
+
+
+def _settle(
+    e: ChainEntry, br: CircuitBreaker, value: Any, dur: int, end: int
+) -> tuple[tuple[Outcome, str, int, bool, BreakerState], HookResult | None]:
+    """Steps 3-4 of a call (SEMANTICS.md section 3): classify what it returned, record it in
+    the hook's breaker, and give its raw trace record and valid result (None: it failed).
+
+    The one definition of the step after the call: the chain loops, the compiled fast path
+    (through them) and composites (`Executor.invoke`) all settle calls here; the loops inline
+    only the plain CONTINUE-in-time case, which records a success and nothing else.
+    """
+    slow = dur >= e.slow_ns
+    outcome, reason, result = _classify(value, dur, e)
+    br.record(result is None, slow, end)
+    return (outcome, reason, dur, slow, br.state), result
 
 
 def _call_adapter(e: ChainEntry, ctx: HookContext) -> Any:
@@ -237,17 +256,13 @@ def _run_sync(
                 br.record_success(end)
             append(dur if br.state is closed else (_O_CONTINUE, "", dur, False, br.state))
             continue
-        slow = dur >= e.slow_ns
-        outcome, reason, result = _classify(value, dur, e)
+        record, result = _settle(e, br, value, dur, end)
+        append(record)
         if result is None:
-            br.record(True, slow, end)
-            append((outcome, reason, dur, slow, br.state))
             if e.fail_closed:
-                final = Cancel(failure_reason(e.name, outcome, reason))
+                final = Cancel(failure_reason(e.name, record[0], record[1]))
                 break
             continue
-        br.record(False, slow, end)
-        append((outcome, reason, dur, slow, br.state))
         kind = result.kind
         if kind is _K_MODIFIED:
             cur = cur.with_data(merge_patch(cur.data, result.data))  # type: ignore[union-attr]
@@ -264,39 +279,13 @@ def _bad_context(ctx: Any) -> None:
     raise InvalidArgument("context", f"must be a HookContext, got {type(ctx).__name__}")
 
 
-# Longest chain compiled into straight-line code (longer chains use the loop only).
-_MAX_COMPILED_STEPS = 64
-
-
 def _compile_fast_path(
     steps: tuple[_Step, ...], entries: tuple[ChainEntry, ...], clock: Any
 ) -> Callable[[HookContext], Execution] | None:
-    """Straight-line code for a synchronous chain's common case: every hook permitted by a
-    CLOSED breaker returns None within its timeout and is not slow. The first step that
-    differs hands over to `_run_sync` (which finishes that step and the rest), so the
-    semantics are the loop's; only the loop's own overhead is saved.
-
-    Per hook it costs the call, one clock read and a few local operations: durations stay in
-    locals (`d0`, `d1`, ...) and become the raw trace in one list display at the end, and a
-    good call to a `quiet` breaker (CLOSED, window full of good calls) is not recorded at all,
-    because recording it would change nothing (see CircuitBreaker).
-    """
-    if not steps or len(steps) > _MAX_COMPILED_STEPS or any(s[4] != _SYNC for s in steps):
+    """The compiled fast path of a synchronous chain (hookwire.runtime.fast_path), handing
+    any call that is not a plain CONTINUE in time to `_run_sync` from that step on."""
+    if any(s[4] != _SYNC for s in steps):
         return None
-    env: dict[str, Any] = {
-        "clock": clock,
-        "closed": _CLOSED,
-        "CONTINUE": CONTINUE,
-        "O_CONTINUE": _O_CONTINUE,
-        "O_ERROR": _O_ERROR,
-        "Failure": _Failure,
-        "describe": describe_exception,
-        "AsyncHookNotAllowed": AsyncHookNotAllowed,
-        "new": object.__new__,
-        "Execution": Execution,
-        "entries": entries,
-        "NOT_CALLED": _NOT_CALLED,
-    }
 
     def bail(
         ctx: HookContext, raw: list[RawRecord], i: int, now: int, value: Any, end: int
@@ -304,55 +293,15 @@ def _compile_fast_path(
         final, cur = _run_sync(steps, i, ctx, raw, now, clock, value, end)
         return _execution(final, cur, raw, entries)
 
-    env["bail"] = bail
-    env["HookContext"] = HookContext
-    env["bad_context"] = _bad_context
-    lines = [
-        "def fast(ctx):",
-        "    if type(ctx) is not HookContext:",
-        "        bad_context(ctx)",
-        "    now = clock()",
-    ]
-    for i, (_e, call, br, limit, _mode) in enumerate(steps):
-        env[f"f{i}"] = call
-        env[f"b{i}"] = br
-        done = "[" + ", ".join(f"d{j}" for j in range(i)) + "]"
-        lines += [
-            f"    if not b{i}.quiet and b{i}.state is not closed:",
-            f"        return bail(ctx, {done}, {i}, now, NOT_CALLED, 0)",
-            "    try:",
-            f"        v = f{i}(ctx)",
-            "    except AsyncHookNotAllowed:",
-            "        raise",
-            "    except Exception as exc:",
-            "        v = Failure(O_ERROR, describe(exc))",
-            "    end = clock()",
-            f"    d{i} = end - now",
-            f"    if (v is not None and v is not CONTINUE) or d{i} > {limit}:",
-            f"        return bail(ctx, {done}, {i}, now, v, end)",
-            f"    if not b{i}.quiet:",
-            f"        b{i}.record_success(end)",
-            f"        if b{i}.state is not closed:",
-            f"            d{i} = (O_CONTINUE, '', d{i}, False, b{i}.state)",
-            "    now = end",
-        ]
-    # make_execution inlined: one call less per execution.
-    lines += [
-        "    ex = new(Execution)",
-        "    ex.result = CONTINUE",
-        "    ex.context = ctx",
-        "    ex._trace = None",
-        "    ex._raw = [" + ", ".join(f"d{j}" for j in range(len(steps))) + "]",
-        "    ex._entries = entries",
-        "    return ex",
-    ]
-    # Everything the body reads becomes a default argument: local reads are the cheapest.
-    names = [n for n in env if n.isidentifier()]
-    lines[0] = "def fast(ctx, " + ", ".join(f"{n}={n}" for n in names) + "):"
-    code = compile("\n".join(lines), f"<hookwire chain of {len(steps)} hooks>", "exec")
-    exec(code, env)
-    fast: Callable[[HookContext], Execution] = env["fast"]
-    return fast
+    return compile_fast_path(
+        [(call, br, limit) for _e, call, br, limit, _mode in steps],
+        entries,
+        clock,
+        bail=bail,
+        bad_context=_bad_context,
+        failure=_Failure,
+        not_called=_NOT_CALLED,
+    )
 
 
 class _GuardedSink:
@@ -364,6 +313,20 @@ class _GuardedSink:
     def __init__(self, sink: EventSink) -> None:
         self.sink = sink
         self.errors = 0
+
+    def emit_batch(self, type: str, payloads: list[dict[str, Any]]) -> None:
+        """An execution's events in one call when the sink takes them so (`emit_batch`)."""
+        batch = getattr(self.sink, "emit_batch", None)
+        if batch is None:
+            for payload in payloads:
+                self.emit(type, payload)
+            return
+        try:
+            batch(type, payloads)
+        except Exception:
+            self.errors += 1
+            if self.errors == 1:
+                _log.exception("event sink %r failed to emit %s; dropped", self.sink, type)
 
     def emit(self, type: str, payload: dict[str, Any]) -> None:
         try:
@@ -379,21 +342,50 @@ class _GuardedSink:
                 )
 
 
+def mode_of(e: ChainEntry) -> int:
+    """How the async loop calls an adapter hook: awaited (_ADAPTER) or directly (_SYNC)."""
+    return _ADAPTER if e.is_async or e.lazy else _SYNC
+
+
+class _Fanout:
+    """Breaker transitions told to several listeners (the event sink, metrics observers)."""
+
+    __slots__ = ("listeners",)
+
+    def __init__(self, listeners: list[Any]) -> None:
+        self.listeners = listeners
+
+    def breaker_transition(self, *args: Any) -> None:
+        for listener in self.listeners:
+            listener.breaker_transition(*args)
+
+
 class _Plan:
     """A chain as the executor runs it, plus the names of its coroutine hooks."""
 
-    __slots__ = ("async_names", "entries", "fast", "steps")
+    __slots__ = ("acalls", "async_names", "entries", "fast", "steps")
 
-    def __init__(self, entries: tuple[ChainEntry, ...], clock: Any) -> None:
+    def __init__(
+        self, entries: tuple[ChainEntry, ...], clock: Any, wrappers: tuple[CallWrapper, ...] = ()
+    ) -> None:
         self.entries = entries
         self.async_names = tuple(e.name for e in entries if e.is_async)
+        # How aexecute calls the hooks it awaits through their adapter (by name).
+        self.acalls: dict[str, Callable[[HookContext], Any]] = {}
         steps = []
         for e in entries:
             if e.fn is not None:
                 call, mode = e.fn, _CORO if e.is_async else _SYNC
             else:
                 call = partial(_call_adapter, e)
-                mode = _ADAPTER if e.is_async or e.lazy else _SYNC
+                mode = mode_of(e)
+                if mode == _ADAPTER:
+                    acall: Callable[[HookContext], Any] = partial(_acall_adapter, e)
+                    for w in wrappers:
+                        acall = w.wrap(e, acall)
+                    self.acalls[e.name] = acall
+            for w in wrappers:
+                call = w.wrap(e, call)
             steps.append((e, call, e.breaker, min(e.slow_ns - 1, e.timeout_ns), mode))
         self.steps: tuple[_Step, ...] = tuple(steps)
         self.fast = _compile_fast_path(self.steps, entries, clock)
@@ -413,6 +405,7 @@ class Executor:
         clock: Clock | None = None,
         monitor: PerformanceMonitor | None = None,
         events: EventSink | None = None,
+        observers: Sequence[ExecutionObserver] = (),
     ) -> None:
         if not isinstance(registry, Registry):
             raise InvalidArgument("registry", f"must be a Registry, got {type(registry).__name__}")
@@ -423,16 +416,38 @@ class Executor:
         self.monitor = monitor
         self.events = events
         self._sink = _GuardedSink(events) if events is not None else None
-        self._reporting = monitor is not None or events is not None
-        registry.bind(clock, BreakerEvents(self._sink) if self._sink is not None else None)
+        for o in observers:
+            if not isinstance(o, ExecutionObserver):
+                raise InvalidArgument("observers", f"{o!r} has no executed() method")
+        # Monitoring, event emission and tracing all watch executions from outside the loop.
+        watching: list[ExecutionObserver] = []
+        if monitor is not None:
+            watching.append(monitor)
+        if self._sink is not None:
+            watching.append(HookEvents(self._sink))
+        watching.extend(o for o in observers if getattr(o, "active", True))
+        self._observers: tuple[ExecutionObserver, ...] = tuple(watching)
+        self._wrappers: tuple[CallWrapper, ...] = tuple(
+            o for o in watching if isinstance(o, CallWrapper)
+        )
+        listeners: list[Any] = [BreakerEvents(self._sink)] if self._sink is not None else []
+        listeners.extend(o for o in watching if hasattr(o, "breaker_transition"))
+        # Who hears breaker transitions: this executor's, also handed to composites (attach).
+        self._listener: Any = (
+            None if not listeners else listeners[0] if len(listeners) == 1 else _Fanout(listeners)
+        )
+        registry.bind(clock, self._listener)
         self._now = clock.monotonic_ns
         self._real_time = isinstance(clock, SystemClock)
-        self._plans = registry.plans
-        # Compiled fast paths by point, shared by the registry's executors that do not report
-        # (cleared with the plans on every registry change); a reporting executor keeps an
-        # empty dict of its own.
+        # Plans and compiled fast paths by point. An executor without call wrappers shares the
+        # registry's (cleared in place on every registry change); one with wrappers builds its
+        # own, dropped when the registry's version moves on.
+        self._own_plans = bool(self._wrappers)
+        self._plans_version = registry.version
+        self._plans: dict[str, _Plan] = {} if self._own_plans else registry.plans
+        # Only an executor without observers uses the compiled path straight from `execute`.
         self._fast_paths: dict[str, Callable[[HookContext], Execution]] = (
-            registry.fast_paths if not self._reporting else {}
+            registry.fast_paths if not self._observers else {}
         )
 
     @property
@@ -461,11 +476,14 @@ class Executor:
         for e in entries:
             attach = getattr(e.adapter, "attach", None)
             if attach is not None:
-                attach(self.clock, reg._listener)
-        plan = self._plans[point] = _Plan(entries, self._now)
+                attach(self.clock, self._listener)
+        plan = self._plans[point] = _Plan(entries, self._now, self._wrappers)
         return plan
 
     def _checked(self, point: str, ctx: HookContext, sync: bool) -> _Plan:
+        if self._own_plans and self._plans_version != self.registry.version:
+            self._plans.clear()
+            self._plans_version = self.registry.version
         plan = self._plans.get(point)
         if plan is None:
             plan = self._plan(point)
@@ -487,43 +505,36 @@ class Executor:
         if fast is not None:
             return fast(ctx)
         plan = self._plans.get(point)
-        if plan is None or plan.async_names or type(ctx) is not HookContext:
+        if plan is None or plan.async_names or type(ctx) is not HookContext or self._own_plans:
             plan = self._checked(point, ctx, sync=True)
-        reporting = self._reporting
-        if not reporting and plan.fast is not None:
-            self._fast_paths[point] = plan.fast
-            return plan.fast(ctx)
+        observers = self._observers
+        if not observers:
+            if plan.fast is not None:
+                self._fast_paths[point] = plan.fast
+                return plan.fast(ctx)
+            return self._run(plan, ctx)
         clock = self._now
-        entered = clock() if reporting else 0
+        started = clock()
+        for w in self._wrappers:
+            w.begin(point, ctx)
+        try:
+            ex = plan.fast(ctx) if plan.fast is not None else self._run(plan, ctx)
+        except BaseException as exc:
+            for w in self._wrappers:
+                w.abort(exc)
+            raise
+        self._notify(point, ex, started, clock())
+        return ex
+
+    def _run(self, plan: _Plan, ctx: HookContext) -> Execution:
         raw: list[RawRecord] = []
+        clock = self._now
         final, cur = _run_sync(plan.steps, 0, ctx, raw, clock(), clock)
-        if reporting:
-            self._report(point, raw, plan.entries, entered)
         return _execution(final, cur, raw, plan.entries)
 
-    def _report(
-        self, point: str, raw: list[RawRecord], entries: tuple[ChainEntry, ...], entered: int
-    ) -> None:
-        monitor = self.monitor
-        events = self._sink
-        record = monitor.record if monitor is not None else None
-        total = 0
-        for e, r in zip(entries, raw, strict=False):
-            if type(r) is int:
-                outcome, reason, dur, slow = _O_CONTINUE, "", r, False
-            else:
-                outcome, reason, dur, slow, _state = r  # type: ignore[misc]
-            total += dur
-            if record is not None:
-                refused = reason is _REFUSED
-                record(e.name, outcome, dur, slow, not refused)
-            if events is not None:
-                events.emit(
-                    HOOK_EXECUTED,
-                    {"point": point, "hook": e.name, "outcome": outcome.value, "duration_ns": dur},
-                )
-        if monitor is not None:
-            monitor.record_execution(max(0, self._now() - entered - total))
+    def _notify(self, point: str, ex: Execution, started: int, ended: int) -> None:
+        for o in self._observers:
+            o.executed(point, ex, started, ended)
 
     # -- asynchronous ----------------------------------------------------------------------------
 
@@ -533,11 +544,25 @@ class Executor:
         A coroutine hook that finishes without suspending costs no timer.
         """
         plan = self._plans.get(point)
-        if plan is None or type(ctx) is not HookContext:
+        if plan is None or type(ctx) is not HookContext or self._own_plans:
             plan = self._checked(point, ctx, sync=False)
+        if not self._observers:
+            return await self._arun(plan, ctx)
         clock = self._now
-        reporting = self._reporting
-        entered = clock() if reporting else 0
+        started = clock()
+        for w in self._wrappers:
+            w.begin(point, ctx)
+        try:
+            ex = await self._arun(plan, ctx)
+        except BaseException as exc:
+            for w in self._wrappers:
+                w.abort(exc)
+            raise
+        self._notify(point, ex, started, clock())
+        return ex
+
+    async def _arun(self, plan: _Plan, ctx: HookContext) -> Execution:
+        clock = self._now
         closed = _CLOSED
         raw: list[RawRecord] = []
         append = raw.append
@@ -551,7 +576,7 @@ class Executor:
                 continue
             try:
                 if mode == _ADAPTER:
-                    value = await _acall_adapter(e, cur)
+                    value = await plan.acalls[e.name](cur)
                 else:
                     value = call(cur)
                     if mode and type(value) is CoroutineType:
@@ -573,17 +598,13 @@ class Executor:
                     br.record_success(end)
                 append(dur if br.state is closed else (_O_CONTINUE, "", dur, False, br.state))
                 continue
-            slow = dur >= e.slow_ns
-            outcome, reason, result = _classify(value, dur, e)
+            record, result = _settle(e, br, value, dur, end)
+            append(record)
             if result is None:
-                br.record(True, slow, end)
-                append((outcome, reason, dur, slow, br.state))
                 if e.fail_closed:
-                    final = Cancel(failure_reason(e.name, outcome, reason))
+                    final = Cancel(failure_reason(e.name, record[0], record[1]))
                     break
                 continue
-            br.record(False, slow, end)
-            append((outcome, reason, dur, slow, br.state))
             kind = result.kind
             if kind is _K_MODIFIED:
                 cur = cur.with_data(merge_patch(cur.data, result.data))  # type: ignore[union-attr]
@@ -593,8 +614,6 @@ class Executor:
                 break
         if final is None:
             final = Modified(cur.data) if modified else CONTINUE
-        if reporting:
-            self._report(point, raw, plan.entries, entered)
         return _execution(final, cur, raw, plan.entries)
 
     async def _finish(self, coro: Any, yielded: Any, timeout_ns: int, started: int) -> Any:
@@ -663,11 +682,8 @@ class Executor:
 
     def _settle(self, e: ChainEntry, value: Any, start: int) -> Invocation:
         end = self._now()
-        dur = end - start
-        slow = dur >= e.slow_ns
-        outcome, reason, result = _classify(value, dur, e)
-        e.breaker.record(result is None, slow, end)
-        return Invocation(e, outcome, reason, result, dur, slow, e.breaker.state)
+        (outcome, reason, dur, slow, state), result = _settle(e, e.breaker, value, end - start, end)
+        return Invocation(e, outcome, reason, result, dur, slow, state)
 
     # -- breakers --------------------------------------------------------------------------------
 

@@ -3,6 +3,10 @@
 Percentiles use the nearest-rank method over each hook's last `sample_size` called durations
 (hooks skipped by their breaker are counted, not sampled).
 
+As an execution observer (`Executor(monitor=...)`) the monitor keeps each execution's raw
+records as they are and folds them into its counters in bulk, per chain, when it is read or
+every `FOLD_EVERY` executions: an execution costs one list append on its path.
+
 Example:
     >>> from hookwire.runtime.clock import VirtualClock
     >>> from hookwire.runtime.results import Outcome
@@ -19,10 +23,14 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument, NotFound
+from hookwire.runtime.observer import REFUSED, RecordBuffer
 from hookwire.runtime.results import Outcome
+
+FOLD_EVERY = 512
 
 __all__ = ["HookStats", "MonitorSnapshot", "PerformanceMonitor"]
 
@@ -74,6 +82,7 @@ class _HookCounters:
 
 _ERROR = Outcome.ERROR
 _TIMEOUT = Outcome.TIMEOUT
+_CONTINUE = Outcome.CONTINUE
 
 
 def _nearest_rank(sorted_samples: list[int], p: float) -> int:
@@ -94,6 +103,48 @@ class PerformanceMonitor:
         self._hooks: dict[str, _HookCounters] = {}
         self._executions = 0
         self._overhead_ns = 0
+        # Executions not folded in yet.
+        self._buffer = RecordBuffer()
+
+    def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
+        """Observer entry (see hookwire.runtime.observer): keep the records for the next fold."""
+        buffer = self._buffer
+        buffer.add(execution, started_ns, ended_ns)
+        if buffer.pending >= FOLD_EVERY:
+            self._fold()
+
+    def _fold(self) -> None:
+        for chain in self._buffer.drain():
+            in_hooks = 0
+            if chain.uniform():
+                # The common case in bulk: every hook returned CONTINUE in time, not slow.
+                n = len(chain.entries)
+                for i, e in enumerate(chain.entries):
+                    durations = chain.records[i::n]
+                    c = self._counters(e.name)
+                    c.count += len(durations)
+                    total = sum(durations)
+                    c.total_ns += total
+                    in_hooks += total
+                    c.samples.extend(durations)
+            else:
+                for entries, raw in chain.executions():
+                    for e, r in zip(entries, raw, strict=False):
+                        if type(r) is int:
+                            self.record(e.name, _CONTINUE, r, False)
+                            in_hooks += r
+                        else:
+                            outcome, reason, dur, slow, _state = r
+                            self.record(e.name, outcome, dur, slow, reason is not REFUSED)
+                            in_hooks += dur
+            self._executions += len(chain.lengths)
+            self._overhead_ns += max(0, chain.elapsed - in_hooks)
+
+    def _counters(self, hook_name: str) -> _HookCounters:
+        c = self._hooks.get(hook_name)
+        if c is None:
+            c = self._hooks[hook_name] = _HookCounters(self.sample_size)
+        return c
 
     def record(
         self,
@@ -104,9 +155,7 @@ class PerformanceMonitor:
         called: bool = True,
     ) -> None:
         """Count one trace entry of a hook (`called=False`: its breaker refused the call)."""
-        c = self._hooks.get(hook_name)
-        if c is None:
-            c = self._hooks[hook_name] = _HookCounters(self.sample_size)
+        c = self._counters(hook_name)
         c.count += 1
         if not called:
             # Refused by the breaker: counted, not sampled.
@@ -128,6 +177,8 @@ class PerformanceMonitor:
 
     def stats(self, name: str) -> HookStats:
         """One hook's numbers; NotFound if nothing was recorded for it."""
+        if self._buffer.pending:
+            self._fold()
         c = self._hooks.get(name)
         if c is None:
             raise NotFound("hook_name", f"no calls recorded for hook {name!r}")
@@ -148,6 +199,8 @@ class PerformanceMonitor:
 
     def snapshot(self) -> MonitorSnapshot:
         """All hooks' stats and the executor overhead, now."""
+        if self._buffer.pending:
+            self._fold()
         return MonitorSnapshot(
             self.clock.time_ns(),
             {name: self.stats(name) for name in self._hooks},
@@ -157,6 +210,7 @@ class PerformanceMonitor:
 
     def reset(self) -> None:
         """Forget everything recorded."""
+        self._buffer.drain()
         self._hooks.clear()
         self._executions = 0
         self._overhead_ns = 0

@@ -149,6 +149,17 @@ class Execution:
             self._entries = ()
         return trace
 
+    def raw_records(self) -> tuple[tuple[Any, ...], list[RawRecord]]:
+        """The chain entries and their raw records, for observers (hookwire.runtime.observer);
+        after `trace` was read, the entries are rebuilt from it."""
+        raw = self._raw
+        if raw is not None:
+            return self._entries, raw
+        trace = self._trace or []
+        return tuple(_Named(t.hook_name, t.language) for t in trace), [
+            (t.outcome, t.reason, t.duration_ns, t.slow, t.breaker_state) for t in trace
+        ]
+
     def trace_to_json(self) -> list[dict[str, Any]]:
         """The trace as plain dicts (see TraceEntry.to_json)."""
         return [t.to_json() for t in self.trace]
@@ -178,6 +189,16 @@ class Execution:
 
     def __repr__(self) -> str:
         return f"Execution(result={self.result!r}, trace={len(self.trace)} entries)"
+
+
+class _Named:
+    """What observers read of a chain entry (name, language), rebuilt from a TraceEntry."""
+
+    __slots__ = ("language", "name")
+
+    def __init__(self, name: str, language: str) -> None:
+        self.name = name
+        self.language = language
 
 
 def make_execution(

@@ -311,6 +311,13 @@ export class Worker extends EventEmitter {
 export function createWorker(options: WorkerOptions): Worker;
 export const SDK_NAME: string;
 
+/**
+ * Use this `@opentelemetry/api` object for hook spans (null turns them off). By default the
+ * worker imports `@opentelemetry/api` when it is installed: each hook call then runs in a span
+ * `hookwire.hook <name>`, child of the executor's hook span, and events it publishes carry it.
+ */
+export function setOpenTelemetryApi(api: unknown): void;
+
 /** The result kinds ("CONTINUE", "MODIFIED", ...) the callers of each built-in point honour. */
 export declare const HONOURED: Readonly<Record<string, readonly string[]>>;
 /**

@@ -21,4 +21,5 @@ export {
   retry,
   skipped,
 } from "./results.js";
+export { setOpenTelemetryApi } from "./otel.js";
 export { createWorker, SDK_NAME, Worker } from "./worker.js";

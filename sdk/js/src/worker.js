@@ -16,6 +16,7 @@
 // result of a burst (nothing else in flight) goes out at once, so a lone call waits for nothing.
 
 import { EventEmitter } from "node:events";
+import { endHookSpan, inHookSpan, startHookSpan, traceparentOf } from "./otel.js";
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { Language } from "../generated/hookwire/v1/common_pb.js";
@@ -421,9 +422,11 @@ export class Worker extends EventEmitter {
     }
     const info = new CallInfo(this, call, clock);
     this._inFlight.set(callId, info);
+    const ctx = contextFromProto(call.context);
+    info._span = startHookSpan(call.hookName, ctx.distributed?.traceparent);
     let value;
     try {
-      value = entry.fn(contextFromProto(call.context), info);
+      value = inHookSpan(info._span, () => entry.fn(ctx, info));
     } catch (err) {
       this._finishCall(callId, clock, undefined, err);
       return;
@@ -440,7 +443,7 @@ export class Worker extends EventEmitter {
 
   // An event from a hook: stamped with the call's clock (virtual time under virtualClock) and
   // written now, so it precedes the call's result on the stream.
-  _publish(clock, type, payload, opts = {}) {
+  _publish(clock, type, payload, opts = {}, traceparent = "") {
     if (typeof type !== "string" || !EVENT_TYPE.test(type)) {
       throw new TypeError(`type: invalid event type ${typeof type === "string" ? JSON.stringify(type) : describe(type)}: expected dot-separated tokens of [A-Za-z0-9_-]+`);
     }
@@ -467,11 +470,15 @@ export class Worker extends EventEmitter {
       time: create(TimestampSchema, { seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) }),
     };
     if (opts.ttlMs !== undefined) init.ttl = msToDuration(opts.ttlMs);
+    // The hook span's context, when OpenTelemetry traces this call.
+    if (traceparent) init.traceContext = { traceparent, tracestate: "" };
     const event = create(UniversalEventSchema, init);
     this._write({ case: "publish", value: create(PublishRequestSchema, { events: [event] }) });
   }
 
   _finishCall(callId, clock, value, err, failed = true) {
+    const info = this._inFlight.get(callId);
+    if (info !== undefined && info._span !== null) endHookSpan(info._span, failed ? err : undefined);
     // Cancelled (or the stream broke): nobody waits for this answer any more.
     if (!this._inFlight.delete(callId)) return;
     this._answer(callId, clock, value, failed ? err : undefined, failed);
@@ -564,6 +571,7 @@ class CallInfo {
     this._worker = worker;
     this._controller = null;
     this._aborted = false;
+    this._span = null;
   }
 
   /** AbortSignal: aborted when the executor cancels the call or the stream breaks. */
@@ -580,7 +588,7 @@ class CallInfo {
    * A getter so that `const { publish } = call` works without a closure on every call.
    */
   get publish() {
-    return (type, payload, opts) => this._worker._publish(this.clock, type, payload, opts);
+    return (type, payload, opts) => this._worker._publish(this.clock, type, payload, opts, traceparentOf(this._span));
   }
 
   _abort() {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hookwire.runtime.bus.overflow import DEFAULT_CAPACITY
 from hookwire.runtime.errors import InvalidArgument
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "ServerConfig"]
@@ -30,6 +31,7 @@ class ServerConfig:
     - `max_message_bytes`: largest message received or sent; larger requests fail with
       RESOURCE_EXHAUSTED.
     - `max_publish_batch`: most events in one Publish; more is RESOURCE_EXHAUSTED naming `events`.
+    - `default_capacity`: queue capacity of a subscription that does not ask for one.
     - `worker_queue_bytes` / `worker_queue_messages`: bound on what waits to be sent to one
       worker; a worker that stops reading its stream past it is disconnected
       (RESOURCE_EXHAUSTED) and its calls fail at once.
@@ -45,6 +47,7 @@ class ServerConfig:
     tls_key_pem: bytes | None = None
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_publish_batch: int = 10_000
+    default_capacity: int = DEFAULT_CAPACITY
     worker_queue_bytes: int = 64 * 1024 * 1024
     worker_queue_messages: int = 10_000
     max_hooks_per_worker: int = 10_000
@@ -74,7 +77,12 @@ class ServerConfig:
             raise InvalidArgument(
                 "max_publish_batch", f"must be an int >= 1, got {self.max_publish_batch!r}"
             )
-        for name in ("worker_queue_bytes", "worker_queue_messages", "max_hooks_per_worker"):
+        for name in (
+            "default_capacity",
+            "worker_queue_bytes",
+            "worker_queue_messages",
+            "max_hooks_per_worker",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InvalidArgument(name, f"must be an int >= 1, got {value!r}")

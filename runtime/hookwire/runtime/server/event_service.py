@@ -61,9 +61,15 @@ class EventBusService:
     """
 
     def __init__(
-        self, bus: EventBus, *, max_publish_batch: int = 10_000, frame_cache: int = 65_536
+        self,
+        bus: EventBus,
+        *,
+        max_publish_batch: int = 10_000,
+        frame_cache: int = 65_536,
+        default_capacity: int = DEFAULT_CAPACITY,
     ) -> None:
         self._bus = bus
+        self._default_capacity = default_capacity
         self._frames = EventFrames(frame_cache)
         self._max_batch = max_publish_batch
         self._subs: set[Subscription] = set()
@@ -151,7 +157,7 @@ class EventBusService:
     def _open(self, request: bs.SubscribeRequest, context: _Ctx) -> Subscription:
         if not request.patterns:
             raise InvalidArgument("patterns", "at least one pattern is required")
-        capacity = request.capacity if request.HasField("capacity") else DEFAULT_CAPACITY
+        capacity = request.capacity if request.HasField("capacity") else self._default_capacity
         if request.HasField("max_batch_size") and request.max_batch_size == 0:
             raise InvalidArgument("max_batch_size", "must be > 0 (unset = 256)")
         try:

@@ -94,7 +94,9 @@ class HookwireServer:
             max_hooks_per_worker=self.config.max_hooks_per_worker,
         )
         self.event_service = EventBusService(
-            self.bus, max_publish_batch=self.config.max_publish_batch
+            self.bus,
+            max_publish_batch=self.config.max_publish_batch,
+            default_capacity=self.config.default_capacity,
         )
         self._health = HealthService()
         self._server: aio.Server | None = None

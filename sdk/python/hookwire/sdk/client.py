@@ -1,7 +1,8 @@
 """Typed clients of a hookwire server: `Client` (blocking) and `AsyncClient` (asyncio).
 
-Both speak the same API: execute a point, publish events, subscribe to events (resuming after a
-dropped connection from the next sequence), list hooks, read and reset breakers. Failures are
+Both speak the same API: execute a point, publish events, subscribe to events (decoded
+`Event`s, or the raw batches with `subscribe_raw`; resuming after a dropped connection from the
+next sequence), list hooks, read and reset breakers. Failures are
 the runtime's typed errors (`InvalidArgument`, `NotFound`, ... see hookwire.sdk.errors).
 
 Example:
@@ -23,6 +24,7 @@ from typing import Any, ClassVar
 import grpc
 from grpc import aio
 from hookwire.runtime.breaker import BreakerStatus
+from hookwire.runtime.bus.event import Event
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import to_proto_value
@@ -279,8 +281,41 @@ class Client(_Base):
         max_batch_size: int | None = None,
         resume: bool = True,
         state: Subscription | None = None,
+    ) -> Iterator[Event]:
+        """Yield matching events, decoded: `type`, `sequence`, `payload` (plain JSON; NO_DATA
+        when the event has none), `id`, `time_ns`, `source`, `correlation_id`, `metadata`...
+        Arguments and resumption as `subscribe_raw`.
+
+        Example:
+            >>> for ev in client.subscribe("tool.*", from_sequence=1):  # doctest: +SKIP
+            ...     print(ev.sequence, ev.type, ev.payload)
+            1 tool.invoked {'tool': 'search'}
+        """
+        for batch in self.subscribe_raw(
+            patterns,
+            from_sequence=from_sequence,
+            capacity=capacity,
+            overflow=overflow,
+            max_batch_size=max_batch_size,
+            resume=resume,
+            state=state,
+        ):
+            for pb in batch.events:
+                yield Event.from_proto(pb)
+
+    def subscribe_raw(
+        self,
+        patterns: Sequence[str] | str,
+        *,
+        from_sequence: int = 0,
+        capacity: int | None = None,
+        overflow: event_service_pb2.OverflowStrategy | None = None,
+        max_batch_size: int | None = None,
+        resume: bool = True,
+        state: Subscription | None = None,
     ) -> Iterator[event_service_pb2.EventBatch]:
-        """Yield batches of matching events. With `resume`, a dropped connection (UNAVAILABLE,
+        """Yield the server's batches of matching events (hookwire.v1.EventBatch, with the
+        subscription's counters). With `resume`, a dropped connection (UNAVAILABLE,
         e.g. a server shutting down) is re-opened from the sequence after the last one
         delivered, or from `from_sequence` if none was (OutOfRange if the server's retention
         log no longer holds it); a subscription from 0 that got nothing cannot resume without
@@ -397,8 +432,33 @@ class AsyncClient(_Base):
         max_batch_size: int | None = None,
         resume: bool = True,
         state: Subscription | None = None,
+    ) -> AsyncIterator[Event]:
+        """Async iterator of decoded events, like `Client.subscribe`."""
+        async for batch in self.subscribe_raw(
+            patterns,
+            from_sequence=from_sequence,
+            capacity=capacity,
+            overflow=overflow,
+            max_batch_size=max_batch_size,
+            resume=resume,
+            state=state,
+        ):
+            for pb in batch.events:
+                yield Event.from_proto(pb)
+
+    async def subscribe_raw(
+        self,
+        patterns: Sequence[str] | str,
+        *,
+        from_sequence: int = 0,
+        capacity: int | None = None,
+        overflow: event_service_pb2.OverflowStrategy | None = None,
+        max_batch_size: int | None = None,
+        resume: bool = True,
+        state: Subscription | None = None,
     ) -> AsyncIterator[event_service_pb2.EventBatch]:
-        """Async iterator of batches; resumes after a dropped connection like `Client.subscribe`."""
+        """Async iterator of raw batches; resumes after a dropped connection like
+        `Client.subscribe_raw`."""
         st = state if state is not None else Subscription()
         seq = from_sequence
         while True:

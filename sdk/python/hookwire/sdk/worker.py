@@ -39,6 +39,7 @@ from hookwire.runtime.bus.patterns import check_type
 from hookwire.runtime.clock import Clock, SystemClock, VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
+from hookwire.runtime.otel.remote import current_traceparent, remote_hook_span
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.results import result_to_proto
 from hookwire.runtime.server.auth import bearer_metadata
@@ -448,6 +449,7 @@ class Worker:
             source_language="python",
             correlation_id=correlation_id,
             metadata=metadata,
+            traceparent=current_traceparent(),
         )
         pb = event.to_proto()
         session.outbox.put_nowait(es.WorkerMessage(publish=bs.PublishRequest(events=[pb])))
@@ -478,11 +480,12 @@ class Worker:
         timeout_ns = call.timeout.seconds * _NS + call.timeout.nanos
         try:
             ctx = HookContext.from_proto(call.context)
-            if vc is not None:
-                with self.clock.using(vc):
+            with remote_hook_span(call.hook_name, _traceparent(ctx)):
+                if vc is not None:
+                    with self.clock.using(vc):
+                        result = adapter.call(ctx, timeout_ns)
+                else:
                     result = adapter.call(ctx, timeout_ns)
-            else:
-                result = adapter.call(ctx, timeout_ns)
             out.result.CopyFrom(result_to_proto(result))
         except BaseException as exc:
             _fill_error(out, exc)
@@ -498,11 +501,12 @@ class Worker:
             if adapter is None:
                 raise HookFailed(f"this worker has no hook named {call.hook_name!r}")
             ctx = HookContext.from_proto(call.context)
-            if vc is not None:
-                with self.clock.using(vc):
+            with remote_hook_span(call.hook_name, _traceparent(ctx)):
+                if vc is not None:
+                    with self.clock.using(vc):
+                        result = await adapter.acall(ctx, timeout_ns)
+                else:
                     result = await adapter.acall(ctx, timeout_ns)
-            else:
-                result = await adapter.acall(ctx, timeout_ns)
             out.result.CopyFrom(result_to_proto(result))
         except asyncio.CancelledError:
             session.tasks.pop(call.call_id, None)
@@ -516,6 +520,10 @@ class Worker:
 
 
 _NOTHING: Any = object()
+
+
+def _traceparent(ctx: HookContext) -> str:
+    return ctx.distributed.traceparent if ctx.distributed is not None else ""
 
 
 def _result_batch(

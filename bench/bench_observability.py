@@ -1,0 +1,154 @@
+"""What observability costs: `execute()` of 5 no-op Python hooks with and without it.
+
+Subjects, each against the same executor with everything off:
+- a PerformanceMonitor (goal: none; shown);
+- the event sink alone, an EventBus with no subscriber (goal <= 1.5x);
+- `hookwire[otel]` installed but nothing configured: a HookTracer made while no SDK is set up
+  (goal <= 1.1x);
+- monitor + event sink + tracing with the OpenTelemetry SDK configured (spans to a processor
+  that drops them, so the SDK's own span cost is what is measured; goal <= 2x), every
+  execution sampled, and 1% sampled (ParentBased(TraceIdRatioBased(0.01)));
+- the same with OpenTelemetry metrics added (no goal; shown).
+
+Method (bench/rounds.py): a fresh HookContext per call; subject and baseline interleaved round
+after round (ROUNDS rounds of N calls, garbage collector on); the MEDIAN of each one's rounds,
+in ns per call, and their ratio.
+
+Example:
+    python -m bench observability
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hookwire.runtime.bus.bus import EventBus
+from hookwire.runtime.context import HookContext
+from hookwire.runtime.executor import Executor
+from hookwire.runtime.monitor import PerformanceMonitor
+from hookwire.runtime.registry import Registry
+
+from bench.rounds import interleave, verdict
+
+POINT = "before_tool_execution"
+HOOKS = 5
+N = 2_000
+ROUNDS = 30
+
+
+def _noop(ctx: Any) -> None:
+    return None
+
+
+def _registry() -> Registry:
+    reg = Registry()
+    for i in range(HOOKS):
+        reg.register(_noop, name=f"h{i}", point=POINT)
+    return reg
+
+
+def _case(ex: Executor) -> Callable[[], int]:
+    execute = ex.execute
+
+    def run() -> int:
+        contexts = [HookContext(POINT, {"i": i}) for i in range(N)]
+        t0 = time.perf_counter_ns()
+        for ctx in contexts:
+            execute(POINT, ctx)
+        return time.perf_counter_ns() - t0
+
+    return run
+
+
+def _pair(subject: Callable[[], int], baseline: Callable[[], int]) -> tuple[float, float]:
+    """Median ns per call of subject and baseline, interleaved round by round (the garbage
+    collector on, as users run: tracing leaves garbage to collect)."""
+    got = interleave(
+        {"subject": lambda: subject() / N, "baseline": lambda: baseline() / N},
+        ROUNDS,
+        no_gc=False,
+    )
+    return got["subject"].median, got["baseline"].median
+
+
+def _tracing(ratio: float = 1.0) -> tuple[Any, Any]:
+    """A configured SDK whose spans go nowhere (the span cost, not an exporter's), sampling
+    `ratio` of the executions."""
+    from hookwire.runtime.otel.tracing import HookTracer
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(ratio)))
+    provider.add_span_processor(SpanProcessor())
+    return HookTracer(provider), provider
+
+
+def run() -> None:
+    from hookwire.runtime.otel.metrics import HookMetrics
+    from hookwire.runtime.otel.tracing import HookTracer
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    baseline = _case(Executor(_registry()))
+    tracer, _provider = _tracing()
+    reg = _registry()
+    metrics = HookMetrics(MeterProvider(metric_readers=[InMemoryMetricReader()]), registry=reg)
+    all_on = [PerformanceMonitor(), EventBus(), tracer]
+    rows: list[tuple[str, Callable[[], int], float | None]] = [
+        ("monitor", _case(Executor(_registry(), monitor=PerformanceMonitor())), None),
+        ("event sink (EventBus)", _case(Executor(_registry(), events=EventBus())), 1.5),
+        (
+            "otel installed, nothing configured",
+            _case(Executor(_registry(), observers=[HookTracer()])),
+            1.1,
+        ),
+        (
+            "monitor + event sink + tracing",
+            _case(
+                Executor(_registry(), monitor=all_on[0], events=all_on[1], observers=[all_on[2]])
+            ),
+            2.0,
+        ),
+        (
+            "monitor + event sink + tracing 1% sampled",
+            _case(
+                Executor(
+                    _registry(),
+                    monitor=PerformanceMonitor(),
+                    events=EventBus(),
+                    observers=[_tracing(0.01)[0]],
+                )
+            ),
+            2.0,
+        ),
+        (
+            "monitor + tracing (no event sink)",
+            _case(Executor(_registry(), monitor=PerformanceMonitor(), observers=[_tracing()[0]])),
+            None,
+        ),
+        (
+            "monitor + event sink + tracing + metrics",
+            _case(
+                Executor(
+                    reg,
+                    monitor=PerformanceMonitor(),
+                    events=EventBus(),
+                    observers=[_tracing()[0], metrics],
+                )
+            ),
+            None,
+        ),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(
+        f"execute() of {HOOKS} no-op hooks, fresh context per call; median of {ROUNDS} "
+        f"alternating rounds x {N} calls"
+    )
+    print(f"{'subject':<{width}}  subject ns  baseline ns  ratio  goal")
+    for name, subject, goal in rows:
+        s, b = _pair(subject, baseline)
+        ratio = s / b
+        goal_text = "" if goal is None else f"<= {goal:.1f}x {verdict(ratio <= goal)}"
+        print(f"{name:<{width}}  {s:10.0f}  {b:11.0f}  {ratio:5.2f}  {goal_text}")

@@ -1,0 +1,111 @@
+"""The compiled fast path and the executor's loop give the same executions: results, final
+contexts, traces and breaker states, on random chains run many times."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+from hookwire.runtime.breaker import BreakerConfig
+from hookwire.runtime.clock import VirtualClock
+from hookwire.runtime.context import HookContext
+from hookwire.runtime.executor import Executor
+from hookwire.runtime.registry import Registry
+from hookwire.runtime.results import CONTINUE, Cancel, Modified, Skipped
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+P = "before_tool_execution"
+BEHAVIOURS = ["none", "continue", "modified", "cancel", "raise", "slow", "late", "invalid", "skip"]
+
+
+def _hook(kinds: list[str], clock: VirtualClock, i: int) -> Any:
+    calls = [0]
+
+    def hook(ctx: HookContext) -> Any:
+        # Each call takes the next behaviour of the hook's cycle.
+        kind = kinds[calls[0] % len(kinds)]
+        calls[0] += 1
+        if kind == "continue":
+            return CONTINUE
+        if kind == "modified":
+            return Modified({f"k{i}": ctx.data.get("n", 0) + i})
+        if kind == "cancel":
+            return Cancel(f"stop {i}")
+        if kind == "raise":
+            raise RuntimeError(f"boom {i}")
+        if kind == "slow":
+            clock.advance(60_000_000)
+        if kind == "late":
+            clock.advance(150_000_000)
+        if kind == "invalid":
+            return 42
+        if kind == "skip":
+            return Skipped("not mine")
+        return None
+
+    return hook
+
+
+def _executor(chain: list[tuple[list[str], bool]], compiled: bool) -> tuple[Executor, VirtualClock]:
+    clock = VirtualClock()
+    reg = Registry(clock=clock)
+    for i, (kind, closed) in enumerate(chain):
+        reg.register(
+            _hook(kind, clock, i),
+            name=f"h{i}",
+            point=P,
+            priority=i,
+            failure_policy="FAIL_CLOSED" if closed else "FAIL_OPEN",
+            breaker=BreakerConfig(window_size=3, minimum_calls=2, open_duration_ns=250_000_000),
+        )
+    return Executor(reg, clock=clock), clock
+
+
+def _runs(ex: Executor, clock: VirtualClock, times: int) -> list[Any]:
+    out = []
+    for n in range(times):
+        run = ex.execute(P, HookContext(P, {"n": n}))
+        out.append((run.result, run.context.data, run.trace))
+        clock.advance(100_000_000)
+    states = {name: st.state for name, st in ex.breaker_states().items()}
+    return [out, states]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    chain=st.lists(st.tuples(st.sampled_from(BEHAVIOURS), st.booleans()), min_size=1, max_size=6),
+    times=st.integers(1, 12),
+)
+# Successes the breaker must count (a window of good calls dilutes the failure that follows).
+@example(chain=[(["none", "none", "raise"], False)], times=9)
+@example(
+    chain=[(["none"], False), (["slow", "none", "late"], True), (["modified"], False)], times=9
+)
+def test_the_compiled_path_executes_like_the_loop(
+    chain: list[tuple[list[str], bool]], times: int
+) -> None:
+    fast, fast_clock = _executor(chain, compiled=True)
+    slow, slow_clock = _executor(chain, compiled=False)
+    with mock.patch("hookwire.runtime.executor.compile_fast_path", return_value=None):
+        looped = _runs(slow, slow_clock, times)
+    assert _runs(fast, fast_clock, times) == looped
+
+
+def test_plain_chains_are_compiled() -> None:
+    """The equivalence above compares two paths only if the compiled one is really built."""
+    from hookwire.runtime import executor as executor_module
+
+    compiled, _clock = _executor([(["none"], False)] * 3, compiled=True)
+    from hookwire.runtime.fast_path import compile_fast_path as real
+
+    built: list[Any] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    with mock.patch.object(executor_module, "compile_fast_path", spy):
+        run = compiled.execute(P, HookContext(P))
+    assert len(built) == 1 and built[0] is not None
+    assert run.result is CONTINUE and len(run.trace) == 3
