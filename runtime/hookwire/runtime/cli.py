@@ -14,10 +14,12 @@ import argparse
 import asyncio
 import os
 import signal
+import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from hookwire.runtime.bus.bus import EventBus
 from hookwire.runtime.errors import HookwireError, InvalidArgument
 from hookwire.runtime.server.config import DEFAULT_MAX_MESSAGE_BYTES, ServerConfig
 from hookwire.runtime.server.event_loop import LOOPS, loop_name, run
@@ -51,6 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--shutdown-grace", type=float, default=10.0, help="seconds to drain on shutdown"
     )
+    nats = serve.add_argument_group(
+        "NATS JetStream", "one event stream across hosts (docs/distributed.md; hookwire[nats])"
+    )
+    nats.add_argument(
+        "--nats", metavar="URL", help="put the bus on JetStream at nats://HOST:PORT[,URL...]"
+    )
+    nats.add_argument("--nats-stream", default="HOOKWIRE", help="stream name (default HOOKWIRE)")
+    nats.add_argument("--nats-creds", type=Path, help="NATS user credentials (.creds) file")
+    nats.add_argument("--nats-user", help="NATS user (with --nats-password)")
+    nats.add_argument("--nats-password", default=os.environ.get("HOOKWIRE_NATS_PASSWORD"))
+    nats.add_argument("--nats-token", default=os.environ.get("HOOKWIRE_NATS_TOKEN"))
+    nats.add_argument("--nats-tls-ca", type=Path, help="CA bundle to verify the NATS servers")
+    nats.add_argument("--nats-tls-cert", type=Path, help="client certificate (PEM) for NATS")
+    nats.add_argument("--nats-tls-key", type=Path, help="private key of --nats-tls-cert")
     serve.add_argument(
         "--loop",
         choices=LOOPS,
@@ -83,10 +99,34 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     ).validated()
 
 
-async def _serve(config: ServerConfig) -> None:
+def bus_from_args(args: argparse.Namespace) -> EventBus | None:
+    """The JetStream bus of `--nats` (None without it: the server's in-process bus)."""
+    if not getattr(args, "nats", None):
+        return None
+    from hookwire.runtime.bus.jetstream import JetStreamOptions, JetStreamTransport
+
+    tls = None
+    if args.nats_tls_ca or args.nats_tls_cert:
+        tls = ssl.create_default_context(cafile=str(args.nats_tls_ca) if args.nats_tls_ca else None)
+        if args.nats_tls_cert:
+            tls.load_cert_chain(
+                str(args.nats_tls_cert), args.nats_tls_key and str(args.nats_tls_key)
+            )
+    options = JetStreamOptions(
+        stream=args.nats_stream,
+        user=args.nats_user,
+        password=args.nats_password,
+        token=args.nats_token,
+        user_credentials=str(args.nats_creds) if args.nats_creds else None,
+        tls=tls,
+    )
+    return EventBus(transport=JetStreamTransport(args.nats.split(","), options))
+
+
+async def _serve(config: ServerConfig, bus: EventBus | None = None) -> None:
     from hookwire.runtime.server.server import HookwireServer
 
-    server = HookwireServer(config=config)
+    server = HookwireServer(config=config, bus=bus)
     address = await server.start()
     mode = "TLS" if config.tls_cert_pem else "insecure"
     auth = "token auth" if config.token else "no auth"
@@ -99,6 +139,8 @@ async def _serve(config: ServerConfig) -> None:
     await stop.wait()
     print("hookwire: shutting down (draining)", flush=True)
     await server.stop()
+    if bus is not None:
+        bus.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = config_from_args(args)
-        run(_serve(config), args.loop)
+        run(_serve(config, bus_from_args(args)), args.loop)
     except HookwireError as exc:
         print(f"hookwire: {exc}", file=sys.stderr)
         return 2

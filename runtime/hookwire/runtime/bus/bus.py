@@ -214,12 +214,12 @@ class EventBus:
         self._routes: dict[str, _Route] = {}
         self._closed_subs: list[Subscription] = []
         self._closed_totals = SubscriptionStats()
-        # The last sequence fanned out: the resume position (see `subscribe`).
-        self._position = 0
         self._published = 0
         self._rate_limited = 0
         self._invalid = 0
         self._closed = False
+        # What the transport held before this bus is as good as delivered: replay serves it.
+        self._position = transport.next_sequence - 1
         transport.attach(self._fanout if self._sync else self._deliver_async)
 
     @property
@@ -674,6 +674,7 @@ class EventBus:
             ev.time_ns = None
             ev.ttl_ns = None
             ev.attrs = NO_ATTRS
+            ev.sequence = 0
         try:
             ack = self._send((ev,))
         except TypeError:  # an unhashable type: _route names the problem
@@ -733,6 +734,7 @@ class EventBus:
             ev.time_ns = None
             ev.ttl_ns = None
             ev.attrs = attrs
+            ev.sequence = 0
             batch.append(ev)
         try:
             ack = self._send(batch)
@@ -770,6 +772,7 @@ class EventBus:
         ev.time_ns = None
         ev.ttl_ns = None
         ev.attrs = self._emit_attrs
+        ev.sequence = 0
         mode = _BLOCK if asyncio.events._get_running_loop() is None else _NEVER
         ack = self._send((ev,), mode)
         if ack is not None:
