@@ -149,3 +149,13 @@ def test_no_server_is_a_clear_error() -> None:
     with pytest.raises(FailedPrecondition) as info:
         JetStreamTransport("nats://127.0.0.1:1", JetStreamOptions(connect_timeout_s=0.5))
     assert "cannot connect" in str(info.value)
+
+
+def test_a_retried_batch_reads_the_stored_sequences_back(nats_server: Any, closing: Any) -> None:
+    bus = _bus(nats_server.url, closing)
+    bus.publish("b.first", 0)
+    events = [Event("b.x", i, id=f"batch-{i}") for i in range(5)]
+    first = [e.sequence for e in bus.publish_batch(events)]
+    again = [e.sequence for e in bus.publish_batch(events)]  # the same ids: a retry
+    assert first == again == [2, 3, 4, 5, 6]
+    assert bus.publish("b.after", 1) == 7
