@@ -29,9 +29,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from hookwire.runtime.bus.event import Event, WireEvents
+from hookwire.runtime.bus.event import NO_ATTRS, NO_DATA, Event, EventAttrs, WireEvents
 from hookwire.runtime.bus.transport import Ack, Deliver
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, OutOfRange
+from hookwire.runtime.json_value import to_proto_value
+from hookwire.runtime.language import language_to_proto
 
 __all__ = [
     "DEFAULT_STREAM",
@@ -102,20 +104,133 @@ def subject_of(event_type: str) -> str:
 
 
 def encode(ev: Event) -> bytes:
-    """An event as the bytes of its hookwire.v1.UniversalEvent (sequence left out: the
-    stream gives it)."""
-    pb = ev.to_proto()
-    pb.ClearField("sequence")
-    return pb.SerializeToString()
+    """An event as the bytes of its hookwire.v1.UniversalEvent, sequence left out (the stream
+    gives it). The same message as `ev.to_proto()` (pinned by tests/nats/test_codec.py),
+    written field by field (proto fields may come in any order)."""
+    parts = [_attrs_bytes(ev.attrs), b"\x1a", _varint(len(ev.type)), ev.type.encode()]
+    ident = ev.id.encode()
+    if ident:
+        parts += (b"\x0a", _varint(len(ident)), ident)
+    if ev.time_ns is not None:
+        parts += (b"\x12", *_length_delimited(_seconds_nanos(ev.time_ns)))
+    if ev.ttl_ns is not None:
+        parts += (b"\x5a", *_length_delimited(_seconds_nanos(ev.ttl_ns)))
+    if ev.payload is not NO_DATA:
+        parts += (b"\x32", *_length_delimited(_json_value(ev.payload)))
+    return b"".join(parts)
+
+
+def decode_all(datas: Sequence[bytes], sequences: Sequence[int], reader: WireEvents) -> list[Event]:
+    """The events of stream messages (payloads decoded when first read)."""
+    from hookwire.v1 import event_pb2
+
+    parse = event_pb2.UniversalEvent.FromString
+    events = reader.read([parse(d) for d in datas])
+    for ev, seq in zip(events, sequences, strict=True):
+        ev.sequence = seq
+    return events
 
 
 def decode(data: bytes, sequence: int, reader: WireEvents) -> Event:
-    """The event of a stream message (InvalidArgument names a field that cannot be read)."""
-    from hookwire.v1 import event_pb2
+    """The event of one stream message (InvalidArgument names a field that cannot be read)."""
+    return decode_all([data], [sequence], reader)[0]
 
-    [ev] = reader.read([event_pb2.UniversalEvent.FromString(data)])
-    ev.sequence = sequence
-    return ev
+
+_INT64: Final = 1 << 63
+_NO_ATTRS_BYTES: Final = b""
+
+
+def _attrs_bytes(attrs: EventAttrs) -> bytes:
+    """The serialized attribute fields of a UniversalEvent (source 4, source_language 5,
+    correlation_id 8, causation_id 9, metadata 10, trace_context 12)."""
+    if attrs is NO_ATTRS:
+        return _NO_ATTRS_BYTES
+    parts: list[bytes] = []
+    for tag, text in (
+        (b"\x22", attrs.source),
+        (b"\x42", attrs.correlation_id),
+        (b"\x4a", attrs.causation_id),
+    ):
+        if text:
+            raw = text.encode()
+            parts += (tag, _varint(len(raw)), raw)
+    if attrs.source_language:
+        parts += (b"\x28", _varint(language_to_proto(attrs.source_language, "source_language")))
+    for key, value in attrs.metadata.items():
+        k, v = key.encode(), value.encode()
+        entry = b"\x0a" + _varint(len(k)) + k + b"\x12" + _varint(len(v)) + v
+        parts += (b"\x52", _varint(len(entry)), entry)
+    if attrs.traceparent or attrs.tracestate:
+        tc = b""
+        if attrs.traceparent:
+            raw = attrs.traceparent.encode()
+            tc += b"\x0a" + _varint(len(raw)) + raw
+        if attrs.tracestate:
+            raw = attrs.tracestate.encode()
+            tc += b"\x12" + _varint(len(raw)) + raw
+        parts += (b"\x62", _varint(len(tc)), tc)
+    return b"".join(parts)
+
+
+def _varint(n: int) -> bytes:
+    if n < 0x80:
+        return _SMALL[n]
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+_SMALL: Final = [bytes([i]) for i in range(0x80)]
+
+
+def _length_delimited(body: bytes) -> tuple[bytes, bytes]:
+    return _varint(len(body)), body
+
+
+def _seconds_nanos(ns: int) -> bytes:
+    """A Timestamp or Duration message (seconds 1, nanos 2) of a non-negative ns count."""
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    out = b"\x08" + _varint(seconds) if seconds else b""
+    return out + b"\x10" + _varint(nanos) if nanos else out
+
+
+def _json_value(value: Any) -> bytes:
+    """A hookwire.v1.JsonValue message: strings, ints, bools, null, dicts and lists written
+    here; anything else (floats, big ints, subclasses, ...) through `to_proto_value`."""
+    t = type(value)
+    if t is str:
+        raw: bytes = value.encode()
+        return b"\x2a" + _varint(len(raw)) + raw
+    if t is dict:
+        entries: list[bytes] = []
+        for key, item in value.items():
+            if type(key) is not str:
+                break
+            k = key.encode()
+            v = _json_value(item)
+            entry = b"\x0a" + _varint(len(k)) + k + b"\x12" + _varint(len(v)) + v
+            entries += (b"\x0a", _varint(len(entry)), entry)
+        else:
+            obj = b"".join(entries)
+            return b"\x3a" + _varint(len(obj)) + obj
+    elif t is int:
+        if -_INT64 <= value < _INT64:
+            return b"\x18" + _varint((value << 1) ^ (value >> 63))  # zigzag (sint64)
+    elif value is None:
+        return b"\x08\x00"
+    elif t is bool:
+        return b"\x10\x01" if value else b"\x10\x00"
+    elif t is list:
+        items: list[bytes] = []
+        for item in value:
+            v = _json_value(item)
+            items += (b"\x0a", _varint(len(v)), v)
+        arr = b"".join(items)
+        return b"\x32" + _varint(len(arr)) + arr
+    return to_proto_value(value, "payload").SerializeToString()
 
 
 class JetStreamTransport:
@@ -390,13 +505,16 @@ class JetStreamTransport:
             msgs = [await inbox.get()]
             while not inbox.empty() and len(msgs) < 1024:
                 msgs.append(inbox.get_nowait())
-            events = []
-            for msg in msgs:
-                seq = msg.metadata.sequence.stream
-                try:
-                    events.append(decode(msg.data, seq, self._reader))
-                except Exception as exc:  # not ours (published by something else): skip
-                    log.error("stream message %d is not a hookwire event: %s", seq, exc)
+            seqs = [msg.metadata.sequence.stream for msg in msgs]
+            try:
+                events = decode_all([msg.data for msg in msgs], seqs, self._reader)
+            except Exception:  # one is not ours (published by something else): one by one
+                events = []
+                for msg, seq in zip(msgs, seqs, strict=True):
+                    try:
+                        events.append(decode(msg.data, seq, self._reader))
+                    except Exception as exc:
+                        log.error("stream message %d is not a hookwire event: %s", seq, exc)
             if events:
                 self._seen(events[-1].sequence)
                 await self._loop.run_in_executor(self._pool, deliver, events)
