@@ -1,6 +1,7 @@
 """Several `hookwire serve --nats` processes (standing for hosts) on one JetStream stream:
-publishers on every host, Python and JS subscribers on every host, one identical gap-free
-order everywhere."""
+publishers on every host, Python and JS subscribers (over gRPC) on every host, and a Lua
+subscriber (`hookwire.subscribe` in an embedded sandbox) on one more host, this test's
+process: one identical gap-free order everywhere."""
 
 from __future__ import annotations
 
@@ -10,10 +11,16 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hookwire.runtime.bus import EventBus
+from hookwire.runtime.bus.jetstream import JetStreamTransport
+from hookwire.runtime.context import HookContext
+from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
+from hookwire.runtime.results import Replace
 from hookwire.sdk.client import Client
 from hookwire.v1 import event_pb2, json_pb2
 
@@ -50,7 +57,17 @@ def test_hosts_share_one_gap_free_order(nats_server: Any) -> None:
     if shutil.which("node") is None:
         pytest.skip("node is needed for the JS subscribers")
     procs: list[subprocess.Popen[str]] = []
+    lua_host = EventBus(transport=JetStreamTransport(nats_server.url))
     try:
+        sandbox = LuaSandbox(bus=lua_host)
+        [reg] = sandbox.load_source(
+            "local seen = {}\n"
+            "hookwire.subscribe('>', function(ev)\n"
+            "  seen[#seen + 1] = ev.sequence .. ' ' .. ev.id\n"
+            "end)\n"
+            "hookwire.register('session_start', function(ctx) return hookwire.replace(seen) end)\n",
+            "subscriber.lua",
+        )
         addresses = []
         for _ in range(HOSTS):
             proc, address = _serve(nats_server.url)
@@ -98,13 +115,22 @@ def test_hosts_share_one_gap_free_order(nats_server: Any) -> None:
             js_orders.append(
                 [(int(s), i) for s, i in (line.split() for line in out.split("\n") if line)]
             )
+        lua_seen: list[str] = []
+        deadline = time.monotonic() + 30
+        while len(lua_seen) < total and time.monotonic() < deadline:
+            got = LuaHookAdapter(sandbox, reg.fn).call(HookContext("session_start"), 10**9)
+            assert isinstance(got, Replace)
+            lua_seen = list(got.value)
+            time.sleep(0.05)
+        lua_order = [(int(s), i) for s, i in (line.split() for line in lua_seen)]
         expected = list(range(1, total + 1))
         reference = py_orders[0][:total]
         assert [s for s, _ in reference] == expected
         assert len({i for _, i in reference}) == total
-        for order in (*py_orders, *js_orders):
+        for order in (*py_orders, *js_orders, lua_order):
             assert order[:total] == reference
     finally:
+        lua_host.close()
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
