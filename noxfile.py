@@ -1,4 +1,4 @@
-"""Sessions: generate, tests, conformance, typecheck, lint, bench, demo.
+"""Sessions: generate, tests, conformance, typecheck, lint, bench, demo, lock.
 
 `nox -s tests` is the gate CI runs (.ci/run): it checks that generated code is up to date, lints,
 type-checks, runs pytest, the node tests and the conformance matrix, all in one virtualenv.
@@ -18,9 +18,17 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests"]
 
 
+CONSTRAINTS = ROOT / "constraints.txt"
+
+
+def _pip_install(session: nox.Session, *args: str) -> None:
+    """`pip install` pinned by constraints.txt, so every session and CI get the same versions."""
+    session.install(*args, "-c", str(CONSTRAINTS))
+
+
 def _install(session: nox.Session) -> None:
     """Install hookwire (editable) with every dev dependency, and the node packages."""
-    session.install("-e", ".[dev]")
+    _pip_install(session, "-e", ".[dev]")
     _npm_ci(session)
 
 
@@ -33,6 +41,16 @@ def _npm_ci(session: nox.Session) -> None:
 
 def _generate(session: nox.Session) -> None:
     session.run("python", "-m", "hookwire.codegen.generate", "--root", str(ROOT))
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Rewrite constraints.txt: the current pins kept, new dependencies added at their newest."""
+    session.install("-e", ".[dev]", "-c", str(CONSTRAINTS))
+    frozen = session.run("pip", "freeze", "--exclude-editable", silent=True)
+    header = [line for line in CONSTRAINTS.read_text().splitlines() if line.startswith("#")]
+    pins = [line for line in str(frozen).splitlines() if line and not line.startswith(("#", "-e"))]
+    CONSTRAINTS.write_text("\n".join([*header, *pins]) + "\n")
 
 
 @nox.session

@@ -1,8 +1,6 @@
 """Codec speed side by side: encode+decode of a typical HookContext in Python, JS and Lua.
 
-- Python: protobuf (upb), ``FromString`` + ``SerializeToString``; also the generated pydantic
-  converters (``hook_context_from_pb`` + ``hook_context_to_pb``), against their baseline, the
-  same conversion through ``json_format`` + ``model_validate``/``model_dump``.
+- Python: protobuf (upb), ``FromString`` + ``SerializeToString``.
 - JS: protobuf-es (``fromBinary`` + ``toBinary``) in a node child process that times its own loop
   and prints JSON.
 - Lua: the generated Lua codec under lupa, through bench/bench_codec_lua.py (``measure()`` if it
@@ -14,7 +12,10 @@
   WorkerMessage{result: modified}.
 
 The message is bench_codec_lua.typical_context() (nested data, 10 metadata entries), so every
-language encodes the same bytes. Goal (#2): Lua within 3x of protobuf-es.
+language encodes the same bytes. Goal: Lua within 3x of protobuf-es.
+
+Method (bench/rounds.py): the Python candidates are interleaved round by round and each figure
+is the median of its rounds; the node and Lua loops report the median of their own rounds.
 
 Example:
     python -m bench codec
@@ -29,12 +30,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from google.protobuf import json_format
-from hookwire.v1 import convert, hook_pb2, models
+from hookwire.v1 import hook_pb2
+
+from bench.rounds import interleave, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 2000
-REPEATS = 5
+REPEATS = 7
 
 _JS = """
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -44,18 +46,20 @@ const { decodeHookContext, encodeHookContext } = await import(wireUrl);
 const bytes = Uint8Array.from(Buffer.from(hex, "hex"));
 const once = Buffer.from(toBinary(HookContextSchema, fromBinary(HookContextSchema, bytes)));
 const wireOnce = Buffer.from(encodeHookContext(decodeHookContext(bytes)));
-function best(roundtrip) {
-  let us = Infinity;
+function median(roundtrip) {
+  const rounds = [];
   for (let r = 0; r < Number(repeats) + 1; r++) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < Number(n); i++) roundtrip();
     const t = Number(process.hrtime.bigint() - t0) / 1000 / Number(n);
-    if (r > 0) us = Math.min(us, t);  // round 0 warms up the JIT
+    if (r > 0) rounds.push(t);  // round 0 warms up the JIT
   }
-  return us;
+  rounds.sort((a, b) => a - b);
+  const mid = rounds.length >> 1;
+  return rounds.length % 2 ? rounds[mid] : (rounds[mid - 1] + rounds[mid]) / 2;
 }
-const es = best(() => toBinary(HookContextSchema, fromBinary(HookContextSchema, bytes)));
-const wire = best(() => encodeHookContext(decodeHookContext(bytes)));
+const es = median(() => toBinary(HookContextSchema, fromBinary(HookContextSchema, bytes)));
+const wire = median(() => encodeHookContext(decodeHookContext(bytes)));
 console.log(JSON.stringify({
   us_per_op: es, wire_us_per_op: wire,
   same_bytes: once.toString("hex") === hex && wireOnce.toString("hex") === hex,
@@ -63,52 +67,23 @@ console.log(JSON.stringify({
 """
 
 
-def best_us(loop: Callable[[int], object], n: int = N, repeats: int = REPEATS) -> float:
-    """Best of ``repeats`` runs of ``loop(n)``, in microseconds per iteration."""
-    best = float("inf")
-    for _ in range(repeats):
+def per_op_us(loop: Callable[[int], object], n: int = N) -> Callable[[], float]:
+    """One round of ``loop(n)``, in microseconds per iteration."""
+
+    def one_round() -> float:
         start = time.perf_counter()
         loop(n)
-        best = min(best, (time.perf_counter() - start) / n)
-    return best * 1e6
+        return (time.perf_counter() - start) / n * 1e6
+
+    return one_round
 
 
-def python_us(data: bytes) -> float:
+def python_round(data: bytes) -> Callable[[], float]:
     def loop(n: int) -> None:
         for _ in range(n):
             hook_pb2.HookContext.FromString(data).SerializeToString()
 
-    return best_us(loop)
-
-
-def converter_us(data: bytes) -> float:
-    pb = hook_pb2.HookContext.FromString(data)
-
-    def loop(n: int) -> None:
-        for _ in range(n):
-            convert.hook_context_to_pb(convert.hook_context_from_pb(pb))
-
-    return best_us(loop)
-
-
-def json_format_us(data: bytes) -> float:
-    """Baseline for the converters: the same conversion routed through json_format."""
-    pb = hook_pb2.HookContext.FromString(data)
-
-    def roundtrip() -> hook_pb2.HookContext:
-        as_dict = json_format.MessageToDict(pb, preserving_proto_field_name=True)
-        model = models.HookContext.model_validate(as_dict)
-        dumped = model.model_dump(by_alias=True, exclude_none=True, mode="json")
-        return json_format.ParseDict(dumped, hook_pb2.HookContext())
-
-    if roundtrip() != pb:
-        raise RuntimeError("json_format baseline does not round-trip the message")
-
-    def loop(n: int) -> None:
-        for _ in range(n):
-            roundtrip()
-
-    return best_us(loop, N // 4)
+    return per_op_us(loop)
 
 
 def js_us(data: bytes) -> tuple[float, float]:
@@ -170,7 +145,8 @@ def lua_us(data: bytes) -> float | None:
     )
     if loop(data, 1) != data:
         raise RuntimeError("Lua re-encoding differs from protobuf's bytes")
-    return best_us(lambda n: loop(data, n))
+    one_round = per_op_us(lambda n: loop(data, n))
+    return interleave({"lua": one_round}, REPEATS)["lua"].median
 
 
 def typical_bytes() -> bytes:
@@ -181,17 +157,13 @@ def typical_bytes() -> bytes:
 
 def run() -> None:
     data = typical_bytes()
-    py = python_us(data)
-    conv = converter_us(data)
-    via_json = json_format_us(data)
+    py = interleave({"upb": python_round(data)}, REPEATS)["upb"].median
     js, js_wire_us = js_us(data)
     lua = lua_us(data)
     wire = js_wire()
     print(f"message: typical HookContext (nested data, 10 metadata entries), {len(data)} bytes")
+    print(f"medians of {REPEATS} interleaved rounds of {N} calls")
     print(f"python protobuf (upb)        encode+decode: {py:8.2f} us")
-    print(f"python pydantic converters   from_pb+to_pb: {conv:8.2f} us")
-    print(f"python via json_format       dict+validate: {via_json:8.2f} us (baseline)")
-    print(f"ratio converters / json_format: {conv / via_json:.2f}x")
     print(f"js protobuf-es               encode+decode: {js:8.2f} us")
     print(
         f"js generated wire codec      encode+decode: {js_wire_us:8.2f} us"
@@ -211,5 +183,4 @@ def run() -> None:
         print("lua generated codec: not available (no generated/lua or bench_codec_lua)")
         return
     print(f"lua generated codec (lupa)   encode+decode: {lua:8.2f} us")
-    verdict = "meets" if lua / js <= 3.0 else "MISSES"
-    print(f"ratio lua / protobuf-es: {lua / js:.2f}x ({verdict} the goal: within 3x)")
+    print(f"ratio lua / protobuf-es: {lua / js:.2f}x (goal within 3x: {verdict(lua / js <= 3.0)})")

@@ -1,8 +1,8 @@
 """Lua codec speed: encode+decode of a typical HookContext with the generated Lua modules.
 
 Runs the loop inside Lua (lupa's Lua 5.4) and times it from Python; the baseline is Python's
-protobuf (upb) on the same bytes, measured in the same run. The issue's goal (#2) is the Lua
-codec within 3x of protobuf-es, which bench_codec prints.
+protobuf (upb) on the same bytes, interleaved with it round by round (bench/rounds.py: medians
+of rounds). The goal is the Lua codec within 3x of protobuf-es, which bench_codec prints.
 
 Example:
     python -m bench codec_lua
@@ -16,6 +16,8 @@ from pathlib import Path
 
 import lupa.lua54
 from hookwire.v1 import common_pb2, hook_pb2, json_pb2
+
+from bench.rounds import interleave
 
 GENERATED_LUA = Path(__file__).resolve().parent.parent / "generated" / "lua"
 
@@ -89,36 +91,41 @@ def lua_runtime() -> lupa.lua54.LuaRuntime:
     return lua
 
 
-def _best_per_op(run: Callable[[int], object], n: int, repeats: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeats):
+def _round_us(run: Callable[[int], object], n: int) -> Callable[[], float]:
+    def one_round() -> float:
         t0 = time.perf_counter()
         run(n)
-        best = min(best, (time.perf_counter() - t0) / n)
-    return best * 1e6
+        return (time.perf_counter() - t0) / n * 1e6
+
+    return one_round
 
 
 def measure(n: int = 2000) -> float:
-    """Microseconds per encode+decode of typical_context() in the generated Lua codec (best of
-    5 runs of n iterations, the loop running inside Lua)."""
+    """Microseconds per encode+decode of typical_context() in the generated Lua codec (median
+    of 7 rounds of n iterations, the loop running inside Lua)."""
     data = typical_context().SerializeToString(deterministic=True)
     loop = lua_runtime().execute(_LUA_LOOP, b"hookwire.v1.hook", b"HookContext")
     if loop(data, 1) != data:
         raise AssertionError("Lua re-encoding differs from protobuf's bytes")
-    return _best_per_op(lambda k: loop(data, k), n)
+    return interleave({"lua": _round_us(lambda k: loop(data, k), n)}, 7)["lua"].median
 
 
 def run() -> None:
     ctx = typical_context()
     data = ctx.SerializeToString(deterministic=True)
     n = 2000
-    lua_us = measure(n)
+    loop = lua_runtime().execute(_LUA_LOOP, b"hookwire.v1.hook", b"HookContext")
+    if loop(data, 1) != data:
+        raise AssertionError("Lua re-encoding differs from protobuf's bytes")
 
     def py_loop(k: int) -> None:
         for _ in range(k):
             hook_pb2.HookContext.FromString(data).SerializeToString(deterministic=True)
 
-    py_us = _best_per_op(py_loop, n)
+    got = interleave(
+        {"lua": _round_us(lambda k: loop(data, k), n), "upb": _round_us(py_loop, n)}, 7
+    )
+    lua_us, py_us = got["lua"].median, got["upb"].median
     print(f"message: typical HookContext, {len(data)} bytes")
     print(f"lua (generated codec, lupa Lua 5.4) encode+decode: {lua_us:8.2f} us")
     print(f"python protobuf (upb)               encode+decode: {py_us:8.2f} us")

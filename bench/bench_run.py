@@ -1,4 +1,4 @@
-"""`run()` overhead (SEMANTICS.md section 7), against two bare `execute()` calls, same run.
+"""`run()` overhead (docs/semantics.md section 7), against two bare `execute()` calls, same run.
 
 `run()` wraps an operation with its before and after points: it builds a fresh context per
 point (operation, attempt metadata, correlation id, timestamp), executes both points, applies
@@ -8,8 +8,8 @@ Both sides run the same hooks (1 or 5 no-op synchronous hooks at each point) on 
 executor. Reported: ns per call for `Runner.run` (runner built once), the `run()` function
 (builds a Runner per call) and the baseline, and the ratios to the baseline.
 
-Method: as bench_executor: candidates interleaved in ROUNDS rounds of N calls, best round per
-candidate, `time.perf_counter_ns`, GC off while timing.
+Method (bench/rounds.py): candidates interleaved in ROUNDS rounds of N calls, the median round
+per candidate, `time.perf_counter_ns`, GC off while timing.
 
 Example:
     python -m bench run
@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,8 @@ from hookwire.runtime.executor import Executor
 from hookwire.runtime.registry import Registry
 from hookwire.runtime.run import Runner, RunPoints
 from hookwire.runtime.run import run as run_operation
+
+from bench.rounds import interleave
 
 N = 1_000
 ROUNDS = 60
@@ -61,15 +62,8 @@ def _timed(f: Callable[[], Any]) -> Callable[[], int]:
 
 
 def _measure(cases: dict[str, Callable[[], int]]) -> dict[str, float]:
-    best = {name: float("inf") for name in cases}
-    gc.disable()
-    try:
-        for _ in range(ROUNDS):
-            for name, loop in cases.items():
-                best[name] = min(best[name], loop() / N)
-    finally:
-        gc.enable()
-    return best
+    per_call = {name: (lambda loop=loop: loop() / N) for name, loop in cases.items()}
+    return {name: m.median for name, m in interleave(per_call, ROUNDS).items()}
 
 
 def _cases(hooks: int) -> dict[str, Callable[[], int]]:
@@ -110,16 +104,16 @@ def run_bench() -> dict[str, float]:
 
 
 def run() -> None:
-    best = run_bench()
-    width = max(len(k) for k in best)
-    print(f"{'case':<{width}}  ns/call  (best of {ROUNDS} rounds x {N} calls)")
-    for name, ns in best.items():
+    median = run_bench()
+    width = max(len(k) for k in median)
+    print(f"{'case':<{width}}  ns/call  (median of {ROUNDS} rounds x {N} calls)")
+    for name, ns in median.items():
         print(f"{name:<{width}}  {ns:8.0f}")
     print()
     for hooks in (1, 5):
-        base = best[f"2 x execute + operation ({hooks} hooks/point)"]
-        runner = best[f"Runner.run ({hooks} hooks/point)"]
-        fn = best[f"run() ({hooks} hooks/point)"]
+        base = median[f"2 x execute + operation ({hooks} hooks/point)"]
+        runner = median[f"Runner.run ({hooks} hooks/point)"]
+        fn = median[f"run() ({hooks} hooks/point)"]
         print(
             f"{hooks} hooks/point: Runner.run / bare = {runner / base:.2f} "
             f"(+{runner - base:.0f} ns); run() / bare = {fn / base:.2f} (+{fn - base:.0f} ns)"

@@ -1,14 +1,16 @@
--- hookwire Lua worker: runs Lua hook files out of process, in a plain `lua5.4` (no Python).
+-- hookwire Lua worker: runs Lua hook files out of process, in a plain `lua5.4` (no Python), or
+-- in the same program under lupa's Lua 5.4 (`python -m hookwire.runtime.lua_process.lupa_lua`).
 --
 --   LUA_PATH="generated/lua/?.lua;sdk/lua/?.lua;;" lua5.4 sdk/lua/worker.lua \
---       [--virtual-clock] [--worker-id ID] [--check-every N] [--sandbox-dir DIR] HOOK.lua...
+--       [--virtual-clock] [--worker-id ID] [--check-every N] [--sandbox-dir DIR] [--sdk FILE] \
+--       HOOK.lua...
 --
 -- It loads the hook files into the same sandbox the embedded runtime uses (sandbox.lua and
--- convert.lua of runtime/hookwire/runtime/lua, with the SDK sdk/lua/hookwire.lua), so a hook
--- file behaves the same in both places. It then speaks the executor's worker protocol
--- (hookwire.v1 WorkerMessage / ExecutorMessage, the messages of the gRPC Connect stream) as
--- length-delimited frames: each frame is a protobuf varint byte count followed by that many
--- bytes of one message. The worker writes WorkerMessage frames on stdout and reads
+-- convert.lua of runtime/hookwire/runtime/lua, or --sandbox-dir; with the SDK
+-- sdk/lua/hookwire.lua, or --sdk), so a hook file behaves the same in both places. It then
+-- speaks the executor's worker protocol (hookwire.v1 WorkerMessage / ExecutorMessage, the
+-- messages of the gRPC Connect stream) as length-delimited frames: each frame is a protobuf
+-- varint byte count followed by that many bytes of one message. The worker writes WorkerMessage frames on stdout and reads
 -- ExecutorMessage frames on stdin; stderr is for logs. See docs/lua-process.md.
 --
 -- Conversation: worker -> hello; executor -> welcome; worker -> register (every hook of every
@@ -47,8 +49,16 @@ end
 
 local opts = { virtual = false, worker_id = "lua-worker", check_every = 1000, files = {} }
 do
+  -- Where the sandbox's host halves (sandbox.lua, convert.lua) and the SDK are: the supervisor
+  -- passes --sandbox-dir and --sdk; without them, the first of these layouts that holds
+  -- sandbox.lua: beside this file (a flat copy), a checkout (sdk/lua -> runtime/hookwire/
+  -- runtime/lua), an installed wheel (hookwire/runtime/_share/sdk/lua -> hookwire/runtime/lua).
   local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
-  opts.sandbox_dir = here .. "/../../runtime/hookwire/runtime/lua"
+  for _, dir in ipairs({ here, here .. "/../../runtime/hookwire/runtime/lua", here .. "/../../../lua" }) do
+    local f = io.open(dir .. "/sandbox.lua", "rb")
+    if f ~= nil then f:close(); opts.sandbox_dir = dir; break end
+  end
+  opts.sandbox_dir = opts.sandbox_dir or here
   opts.sdk_file = here .. "/hookwire.lua"
   local i = 1
   while arg and i <= #arg do

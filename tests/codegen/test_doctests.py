@@ -9,11 +9,7 @@ import pytest
 
 MODULES = [
     "hookwire.codegen.decode",
-    "hookwire.codegen.models",
-    "hookwire.codegen.pyconvert",
     "hookwire.codegen.vectors",
-    "hookwire.codegen.convert_prelude",
-    "hookwire.v1.convert",
 ]
 
 

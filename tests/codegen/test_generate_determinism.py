@@ -60,8 +60,6 @@ def test_every_target_is_produced(two_runs: tuple[dict[str, bytes], dict[str, by
         "python/hookwire/v1/hook_pb2.py",
         "python/hookwire/v1/hook_pb2.pyi",
         "python/hookwire/v1/executor_service_pb2_grpc.py",
-        "python/hookwire/v1/models.py",
-        "python/hookwire/v1/convert.py",
         "python/hookwire/v1/py.typed",
         "js/hookwire/v1/hook_pb.js",
         "js/hookwire/v1/hook_pb.d.ts",

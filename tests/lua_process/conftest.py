@@ -1,4 +1,6 @@
-"""Fixtures for the Lua worker process tests: they need the system `lua5.4` (CI installs it)."""
+"""Fixtures for the Lua worker process tests. They run on the interpreter a LuaProcessWorker picks
+by default: the system `lua5.4` when it is on PATH (CI installs it), else the lupa fallback;
+tests/lua_interpreters runs both explicitly."""
 
 from __future__ import annotations
 
@@ -6,17 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hookwire.runtime.lua_process import LuaProcessWorker, find_lua
-
-HERE = Path(__file__).resolve().parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if find_lua() is None:
-        skip = pytest.mark.skip(reason="lua5.4 is not installed (apt-get install lua5.4)")
-        for item in items:
-            if item.path.parent == HERE:
-                item.add_marker(skip)
+from hookwire.runtime.lua_process import LuaProcessWorker
 
 
 @pytest.fixture

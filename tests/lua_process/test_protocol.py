@@ -9,7 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hookwire.runtime.lua_process import FrameReader, MalformedFrame, encode_frame, find_lua
+from hookwire.runtime.lua_process import (
+    FrameReader,
+    MalformedFrame,
+    choose_interpreter,
+    encode_frame,
+    interpreter_command,
+)
 from hookwire.runtime.lua_process.worker import _lua_path, default_worker_script
 from hookwire.v1 import executor_service_pb2 as es
 from hookwire.v1 import hook_pb2
@@ -18,10 +24,8 @@ HookFile = Callable[[str, str], Path]
 
 
 def worker(*args: str, stdin: bytes) -> subprocess.CompletedProcess[bytes]:
-    lua = find_lua()
-    assert lua is not None
     return subprocess.run(
-        [lua, str(default_worker_script()), *args],
+        [*interpreter_command(choose_interpreter()), str(default_worker_script()), *args],
         input=stdin,
         capture_output=True,
         env=dict(os.environ, LUA_PATH=_lua_path()),

@@ -33,7 +33,6 @@ def test_wheel_layout_and_imports_without_the_checkout(tmp_path: Path) -> None:
     assert "hookwire/__init__.py" not in names
     for required in (
         "hookwire/v1/hook_pb2.py",
-        "hookwire/v1/convert.py",
         "hookwire/v1/py.typed",
         "hookwire/runtime/executor.py",
         "hookwire/sdk/client.py",

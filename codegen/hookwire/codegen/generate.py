@@ -19,7 +19,6 @@ from pathlib import Path
 TARGETS = ("python", "lua", "js")
 LUA_PLUGIN = "hookwire.codegen.lua"
 JSWIRE_PLUGIN = "hookwire.codegen.jswire"
-JS_SOURCES = Path(__file__).with_name("js")
 
 
 def _check_layout(python_out: Path) -> None:
@@ -37,6 +36,18 @@ def _plugin_script(directory: Path, name: str, module: str) -> Path:
     return path
 
 
+def _installed_plugin(name: str) -> Path:
+    """A plugin installed as a script of this interpreter's environment (mypy-protobuf's), so the
+    run does not depend on that environment's bin/ being on PATH."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        found = shutil.which(name)
+        if found is None:
+            raise SystemExit(f"{name} is missing: install hookwire[codegen] into {sys.prefix}")
+        path = Path(found)
+    return path
+
+
 def generate(root: Path) -> None:
     proto = root / "proto"
     files = sorted(str(p.relative_to(proto)) for p in proto.rglob("*.proto"))
@@ -48,17 +59,16 @@ def generate(root: Path) -> None:
         out = tmpdir / "out"
         for sub in TARGETS:
             (out / sub).mkdir(parents=True)
-        conv = _plugin_script(tmpdir, "hwpyconvert", "hookwire.codegen.pyconvert")
         lua = _plugin_script(tmpdir, "hwlua", LUA_PLUGIN)
         jswire = _plugin_script(tmpdir, "hwjswire", JSWIRE_PLUGIN)
         cmd = [
             sys.executable, "-m", "grpc_tools.protoc", f"-I{proto}",
             f"--python_out={out / 'python'}",
             f"--grpc_python_out={out / 'python'}",
+            f"--plugin=protoc-gen-mypy={_installed_plugin('protoc-gen-mypy')}",
             f"--mypy_out={out / 'python'}",
+            f"--plugin=protoc-gen-mypy_grpc={_installed_plugin('protoc-gen-mypy_grpc')}",
             f"--mypy_grpc_out={out / 'python'}",
-            f"--plugin=protoc-gen-hwpyconvert={conv}",
-            f"--hwpyconvert_out={out / 'python'}",
             f"--plugin=protoc-gen-hwlua={lua}",
             f"--hwlua_out={out / 'lua'}",
             f"--plugin=protoc-gen-es={es_plugin}",
@@ -70,18 +80,11 @@ def generate(root: Path) -> None:
         ]  # fmt: skip
         print(f"protoc: {len(files)} proto files -> python, lua, js", flush=True)
         subprocess.run(cmd, check=True, cwd=root, stdout=subprocess.DEVNULL)
-        print("datamodel-code-generator: pydantic models", flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "hookwire.codegen.models", str(proto), str(out / "python")],
-            check=True,
-            cwd=root,
-        )
-        # mypy reads the generated package's inline types only with this PEP 561 marker.
-        (out / "python" / "hookwire" / "v1" / "py.typed").write_text("")
+        # mypy reads the generated packages' inline types only with this PEP 561 marker (in each
+        # package: `hookwire` itself is a namespace package).
+        for pkg in sorted({p.parent for p in (out / "python" / "hookwire").rglob("*.py")}):
+            (pkg / "py.typed").write_text("")
         _check_layout(out / "python")
-        # Strict decoding for the protoc-gen-es bindings (wire types of known fields checked).
-        for name in ("strict_decode.js", "strict_decode.d.ts"):
-            shutil.copyfile(JS_SOURCES / name, out / "js" / "hookwire" / name)
         for sub in TARGETS:
             target = root / "generated" / sub
             if target.exists():

@@ -1,8 +1,13 @@
-"""`python -m hookwire.conformance [--scenarios DIR ...] [--adapters a,b] [--filter substr]`.
+"""`python -m hookwire.conformance [--scenarios DIR ...] [--adapters a,b] [--filter substr]
+[--js-root DIR] [--lua INTERPRETER]`.
 
 Loads and validates every scenario (the bundled ones plus each `--scenarios DIR`), runs each on
 every selected adapter, prints the matrix and exits 0 when all pass, 1 on any failure, 2 on an
-invalid scenario or bad arguments.
+invalid scenario or bad arguments. It first says which Lua interpreter runs `lua-process`
+(`--lua` picks one: `lua5.4`, a path, or `lupa`, the fallback; default: `lua5.4` on PATH, else
+`lupa`). The JS adapters need node and a JS source tree (`--js-root`, see
+hookwire.conformance.share); when they cannot run, it says why and runs the other adapters and
+the scenarios that need no JS (asking for a JS adapter explicitly is then an error).
 
 Example:
     >>> main(["--filter", "exec.no-hooks", "--adapters", "py-sync"])  # doctest: +ELLIPSIS
@@ -15,14 +20,26 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from hookwire.conformance.drivers import DRIVERS
 from hookwire.conformance.engine import RunResult, run_scenario
 from hookwire.conformance.loader import DEFAULT_SCENARIO_DIR, ScenarioError, load_scenarios
 from hookwire.conformance.report import render
+from hookwire.conformance.scenario import Scenario
+from hookwire.conformance.share import JS_ROOT_ENV, js_unavailable
+from hookwire.runtime.lua_process.interpreter import (
+    ENV_VAR,
+    choose_interpreter,
+    describe_interpreter,
+)
+
+#: The adapters that run JavaScript (node and the JS SDK).
+JS_ADAPTERS = ("js-remote", "mixed")
 
 __all__ = ["main"]
 
@@ -42,17 +59,46 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--adapters",
-        default=",".join(DRIVERS),
         help=f"comma-separated adapters to run (default: all of {', '.join(DRIVERS)})",
     )
     p.add_argument("--filter", default="", help="run only scenarios whose id contains this")
+    p.add_argument(
+        "--js-root",
+        type=Path,
+        metavar="DIR",
+        help="the JS source tree for the JS adapters (sdk/js, generated/js, conformance/js, "
+        "node_modules); default: the checkout this runner comes from",
+    )
+    p.add_argument(
+        "--lua",
+        metavar="INTERPRETER",
+        help="the interpreter of the lua-process adapter: lua5.4, a path, or lupa (the fallback)",
+    )
     return p
+
+
+def _needs_js(value: Any) -> bool:
+    """True when a scenario step (at any depth) names the JavaScript event consumer."""
+    if isinstance(value, dict):
+        return value.get("consumer") == "javascript" or any(map(_needs_js, value.values()))
+    if isinstance(value, list | tuple):
+        return any(map(_needs_js, value))
+    return False
+
+
+def _scenario_needs_js(sc: Scenario) -> bool:
+    return _needs_js(sc.steps) or _needs_js(sc.subscriptions)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite; returns the exit status (also printed output goes to stdout)."""
     args = _parser().parse_args(argv)
-    adapters = [a.strip() for a in args.adapters.split(",") if a.strip()]
+    explicit = args.adapters is not None
+    if args.js_root is not None:
+        os.environ[JS_ROOT_ENV] = str(args.js_root.resolve())
+    if args.lua is not None:
+        os.environ[ENV_VAR] = args.lua
+    adapters = [a.strip() for a in (args.adapters or ",".join(DRIVERS)).split(",") if a.strip()]
     unknown = [a for a in adapters if a not in DRIVERS]
     if unknown or not adapters:
         print(
@@ -69,6 +115,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not selected:
         print(f"--filter: no scenario id contains {args.filter!r}", file=sys.stderr)
         return 2
+    no_js = js_unavailable()
+    if no_js is not None:
+        asked = [a for a in adapters if a in JS_ADAPTERS]
+        if asked and explicit:
+            print(f"--adapters: {', '.join(asked)} cannot run: {no_js}", file=sys.stderr)
+            return 2
+        left_out = [s.id for s in selected if _scenario_needs_js(s)]
+        adapters = [a for a in adapters if a not in JS_ADAPTERS]
+        selected = [s for s in selected if not _scenario_needs_js(s)]
+        print(f"JavaScript: not run ({no_js})")
+        print(f"  adapters left out: {', '.join(JS_ADAPTERS)}")
+        if left_out:
+            print(f"  scenarios left out (JS event consumer): {', '.join(left_out)}")
+        if not adapters or not selected:
+            print("nothing left to run", file=sys.stderr)
+            return 2
+    if "lua-process" in adapters:
+        print(f"lua-process interpreter: {describe_interpreter(choose_interpreter())}")
     results: list[RunResult] = []
     for sc in selected:
         for a in adapters:

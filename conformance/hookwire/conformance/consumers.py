@@ -28,9 +28,9 @@ import json
 import subprocess
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
+from hookwire.conformance.share import js_root, js_script
 from hookwire.runtime.bus import NO_DATA, Event
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
@@ -46,8 +46,8 @@ __all__ = [
     "consumer_for",
 ]
 
-_REPO = Path(__file__).resolve().parents[3]
-JS_CONSUMER = _REPO / "conformance" / "consumers" / "event_consumer.mjs"
+#: The JS consumer, in the JS source tree (hookwire.conformance.share.js_root).
+JS_CONSUMER = "conformance/consumers/event_consumer.mjs"
 # Real-time bounds: the node process answers in milliseconds; these only stop a broken run.
 _JS_START_S = 20.0
 _CALL_NS = 5_000_000_000
@@ -155,12 +155,12 @@ class _Node:
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            ["node", str(JS_CONSUMER)],
+            ["node", str(js_script(JS_CONSUMER))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            cwd=_REPO,
+            cwd=js_root(),
         )
 
     def ask(self, frames: list[str]) -> Any:

@@ -35,12 +35,12 @@ import subprocess
 import threading
 from collections import deque
 from concurrent.futures import Future
-from pathlib import Path
 from typing import Any
 
 from hookwire.conformance.driver import HookEnv, SeenContext
 from hookwire.conformance.remote_session import GUARD_S, RemoteHarness, run_key
 from hookwire.conformance.scenario import Behaviour, CallStep, HookDef
+from hookwire.conformance.share import js_root, js_script
 from hookwire.runtime.adapter import HookFailed, HookTimedOut
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import FailedPrecondition
@@ -54,8 +54,8 @@ from hookwire.runtime.trace import Execution
 
 __all__ = ["JsHookAdapter", "JsRemoteDriver", "JsRemoteSession", "behaviour_to_json"]
 
-_REPO = Path(__file__).resolve().parents[3]
-WORKER_SCRIPT = _REPO / "conformance" / "js" / "driver_worker.mjs"
+#: The node side, in the JS source tree (hookwire.conformance.share.js_root).
+WORKER_SCRIPT = "conformance/js/driver_worker.mjs"
 
 
 def behaviour_to_json(b: Behaviour) -> dict[str, Any]:
@@ -103,12 +103,12 @@ class _Harness(RemoteHarness):
         self.inbox: queue.Queue[dict[str, Any]] = queue.Queue()
         self._stderr: deque[str] = deque(maxlen=40)
         self.proc = subprocess.Popen(
-            ["node", str(WORKER_SCRIPT), self.address],
+            ["node", str(js_script(WORKER_SCRIPT)), self.address],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            cwd=_REPO,
+            cwd=js_root(),
             env={**os.environ},
         )
         threading.Thread(target=self._read_stdout, daemon=True, name="js-remote-out").start()

@@ -27,12 +27,12 @@ from typing import Any
 
 import jsonschema
 from hookwire.conformance.scenario import HookDef, Scenario
+from hookwire.conformance.share import data_dir
 
 __all__ = ["DEFAULT_SCENARIO_DIR", "SCHEMA_PATH", "ScenarioError", "load_scenarios", "schema"]
 
-_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = _ROOT / "schema" / "scenario.schema.json"
-DEFAULT_SCENARIO_DIR = _ROOT / "scenarios"
+SCHEMA_PATH = data_dir("schema") / "scenario.schema.json"
+DEFAULT_SCENARIO_DIR = data_dir("scenarios")
 
 # Steps whose value names a top-level hook.
 _NAME_STEPS = ("resetBreaker", "enable", "disable", "unregister", "register")

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from hookwire.conformance.driver import HookEnv
 from hookwire.conformance.scenario import CallStep, HookDef
+from hookwire.conformance.share import data_dir
 from hookwire.runtime.adapter import HookAdapter, HookFailed, InvalidResult
 from hookwire.runtime.bus.event import NO_DATA, Event
 from hookwire.runtime.context import HookContext
@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: Where behaviours.lua lives (hook files `require("behaviours")` from beside them).
-BEHAVIOURS_DIR = Path(__file__).resolve().parents[2] / "lua"
+BEHAVIOURS_DIR = data_dir("lua")
 _NS_PER_MS = 1_000_000
 
 

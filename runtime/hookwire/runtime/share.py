@@ -1,12 +1,17 @@
-"""Where the non-Python files the runtime needs live: the Lua SDK and the generated Lua modules.
+"""Where the non-Python files the runtime needs live: the Lua SDK, the generated Lua modules and
+the host halves of the Lua sandbox.
 
-In a checkout (editable install) they are the repository's `sdk/lua` and `generated/lua`; a
-wheel ships copies under `hookwire/runtime/_share/` (see pyproject.toml `force-include`).
+In a checkout (editable install) the first two are the repository's `sdk/lua` and
+`generated/lua`; a wheel ships copies under `hookwire/runtime/_share/` (see pyproject.toml
+`force-include`). The sandbox halves (`sandbox.lua`, `convert.lua`) live in the
+`hookwire.runtime.lua` package itself, in both.
 
 Example:
     >>> (sdk_lua_dir() / "hookwire.lua").is_file()
     True
     >>> (generated_lua_dir() / "hookwire" / "pb.lua").is_file()
+    True
+    >>> (lua_host_dir() / "sandbox.lua").is_file()
     True
 """
 
@@ -32,3 +37,9 @@ def sdk_lua_dir() -> Path:
 def generated_lua_dir() -> Path:
     """The root of the generated Lua modules (`hookwire/pb.lua`, `hookwire/v1/*.lua`, ...)."""
     return _pick("generated", "lua")
+
+
+def lua_host_dir() -> Path:
+    """The folder holding `sandbox.lua` and `convert.lua`, which the embedded runtime and the
+    out-of-process worker (`worker.lua --sandbox-dir`) both build their sandbox from."""
+    return _HERE / "lua"

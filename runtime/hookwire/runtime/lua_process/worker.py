@@ -1,4 +1,8 @@
-"""LuaProcessWorker: runs Lua hook files in a supervised `lua5.4` process (sdk/lua/worker.lua).
+"""LuaProcessWorker: runs Lua hook files in a supervised Lua 5.4 process (sdk/lua/worker.lua).
+
+The interpreter is the system `lua5.4` when it is on PATH, else the fallback: lupa's bundled
+Lua 5.4 in a child Python process (`hookwire.runtime.lua_process.interpreter`); `interpreter`
+says which one runs.
 
 The supervisor starts the process, takes its hello and hook registrations over length-delimited
 protobuf frames on the process's stdin/stdout (the worker protocol of the gRPC Connect stream:
@@ -55,7 +59,6 @@ import logging
 import os
 import queue
 import resource
-import shutil
 import subprocess
 import threading
 from collections import deque
@@ -71,9 +74,15 @@ from hookwire.runtime.clock import Clock, SystemClock, VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
 from hookwire.runtime.framing import FrameReader, MalformedFrame, encode_frame
+from hookwire.runtime.lua_process.interpreter import (
+    choose_interpreter,
+    describe_interpreter,
+    find_lua,
+    interpreter_command,
+)
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.server.registration import spec_from_proto
-from hookwire.runtime.share import generated_lua_dir, sdk_lua_dir
+from hookwire.runtime.share import generated_lua_dir, lua_host_dir, sdk_lua_dir
 from hookwire.v1 import event_pb2
 from hookwire.v1 import executor_service_pb2 as es
 
@@ -103,7 +112,7 @@ class WorkerGone(HookFailed):
 
 
 class LuaWorkerError(FailedPrecondition):
-    """The Lua worker could not be started: no `lua5.4`, a hook file that does not load, a
+    """The Lua worker could not be started: no such interpreter, a hook file that does not load, a
     refused registration, or a broken handshake. The message carries the worker's stderr."""
 
 
@@ -119,14 +128,10 @@ def default_worker_script() -> Path:
     return sdk_lua_dir() / "worker.lua"
 
 
-def find_lua(name: str = "lua5.4") -> str | None:
-    """The path of the Lua 5.4 interpreter, or None when it is not installed."""
-    return shutil.which(name)
-
-
 def _lua_path() -> str:
+    # Only hookwire's own modules: a LUA_PATH of the caller's must not change the worker.
     roots = (generated_lua_dir(), sdk_lua_dir())
-    return ";".join(f"{root}/?.lua" for root in roots) + ";;"
+    return ";".join(f"{root}/?.lua" for root in roots)
 
 
 class _Life:
@@ -148,8 +153,8 @@ class _Life:
 
 
 class LuaProcessWorker:
-    """Supervises one `lua5.4` worker process serving the hooks of `hook_files` (Lua files, or
-    directories: every `.lua` file under them, sorted).
+    """Supervises one Lua worker process (`lua5.4`, or the lupa fallback) serving the hooks of
+    `hook_files` (Lua files, or directories: every `.lua` file under them, sorted).
 
     `start()` (or the context manager) starts it and, with a `registry`, registers its hooks;
     `stop()` ends it and unregisters them. `adapter(name)` gives the HookAdapter of one hook
@@ -166,7 +171,7 @@ class LuaProcessWorker:
         clock: Clock | None = None,
         virtual_clock: bool = False,
         worker_id: str = "lua-worker",
-        lua: str = "lua5.4",
+        lua: str | None = None,
         worker_script: str | Path | None = None,
         backoff_initial_ms: float = 100.0,
         backoff_multiplier: float = 2.0,
@@ -217,7 +222,8 @@ class LuaProcessWorker:
         self.blocking = bool(blocking)
         self.virtual = virtual_clock
         self.worker_id = worker_id
-        self.lua = lua
+        #: The interpreter: `lua` when given, else `lua5.4` on PATH, else "lupa" (the fallback).
+        self.lua = choose_interpreter(lua)
         self.worker_script = Path(worker_script) if worker_script else default_worker_script()
         self.backoff_initial_ns = round(backoff_initial_ms * _MS)
         self.backoff_multiplier = float(backoff_multiplier)
@@ -311,8 +317,18 @@ class LuaProcessWorker:
 
     # -- process -------------------------------------------------------------------------------
 
+    @property
+    def interpreter(self) -> str:
+        """Which interpreter runs the worker, e.g. `lua5.4 (/usr/bin/lua5.4)` or
+        `lupa 2.8 fallback (Lua 5.4 in /venv/bin/python)`."""
+        return describe_interpreter(self.lua)
+
     def _command(self) -> list[str]:
-        cmd = [self.lua, str(self.worker_script), "--worker-id", self.worker_id]
+        # The host halves of the sandbox and the SDK are passed explicitly, so the worker finds
+        # them wherever hookwire is installed (a checkout or a wheel).
+        cmd = [*interpreter_command(self.lua), str(self.worker_script)]
+        cmd += ["--sandbox-dir", str(lua_host_dir()), "--sdk", str(sdk_lua_dir() / "hookwire.lua")]
+        cmd += ["--worker-id", self.worker_id]
         cmd += ["--check-every", str(self.check_every)]
         if self.virtual:
             cmd.append("--virtual-clock")
@@ -322,6 +338,7 @@ class LuaProcessWorker:
         """Start a process and do the handshake (lock held). On failure: LuaWorkerError."""
         self.starts += 1
         env = dict(os.environ, LUA_PATH=_lua_path())
+        env.pop("LUA_PATH_5_4", None)  # it would take precedence over LUA_PATH
         try:
             proc = subprocess.Popen(
                 self._command(),
