@@ -417,7 +417,7 @@ class EventBus:
         taken: dict[Subscription, int] = {}
         k = 0
         for ev in rest:
-            for s in routes[ev.type].bp:
+            for s in (routes.get(ev.type) or self._route(ev.type)).bp:
                 c = taken.get(s, 0) + 1
                 if not s.room_for(c):
                     return k
