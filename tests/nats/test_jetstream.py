@@ -159,3 +159,17 @@ def test_a_retried_batch_reads_the_stored_sequences_back(nats_server: Any, closi
     again = [e.sequence for e in bus.publish_batch(events)]  # the same ids: a retry
     assert first == again == [2, 3, 4, 5, 6]
     assert bus.publish("b.after", 1) == 7
+
+
+def test_closing_fails_what_was_not_stored_instead_of_hanging(nats_server: Any) -> None:
+    transport = JetStreamTransport(nats_server.url)
+    bus = EventBus(transport=transport)
+    nats_server.kill()  # nothing can be stored any more
+    acks = [transport.publish([Event("z.x", i)]) for i in range(3)]
+    acks.append(transport.publish([Event("z.y", i) for i in range(3)]))
+    bus.close()
+    for ack in acks:
+        with pytest.raises(FailedPrecondition):
+            ack.result(15)
+    with pytest.raises(FailedPrecondition):
+        bus.publish("z.x", 1)

@@ -382,6 +382,10 @@ class JetStreamTransport:
             except Exception as exc:
                 if not ack.done():
                     ack.set_exception(exc)
+            except asyncio.CancelledError:  # closing: nobody waits for ever
+                if not ack.done():
+                    ack.set_exception(FailedPrecondition("transport", "closed before storing"))
+                raise
 
     async def _one(self, ev: Event) -> list[int]:
         """Publish one event, retrying with the same id (a retry is stored once)."""
@@ -609,12 +613,26 @@ class JetStreamTransport:
         for task in rest:
             task.cancel()
         await asyncio.gather(*rest, return_exceptions=True)
+        while self._outbox is not None and not self._outbox.empty():
+            _, ack = self._outbox.get_nowait()
+            if not ack.done():
+                ack.set_exception(FailedPrecondition("transport", "closed before storing"))
 
     def _stop_loop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
-        if not self._thread.is_alive():
-            self._loop.close()
+        if self._thread.is_alive():  # pragma: no cover - a stuck callback; leave it be
+            return
+        # Finish what is left on the loop here (it is stopped), then close it: nothing of the
+        # client is finalized later against a closed loop.
+        loop = self._loop
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
