@@ -140,3 +140,13 @@ def test_hosts_share_one_gap_free_order(nats_server: Any) -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+def test_serve_without_a_reachable_server_exits_with_the_reason() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hookwire.runtime.cli", "serve", "--port", "0",
+         "--nats", "nats://127.0.0.1:1"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "cannot connect to nats://127.0.0.1:1" in result.stderr
