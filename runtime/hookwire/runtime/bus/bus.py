@@ -388,11 +388,14 @@ class EventBus:
     def _take_tokens(self, n: int) -> None:
         if self._bucket is not None and n and not self._bucket.try_acquire(n):
             self._rate_limited += n
+            what = (
+                "exceeded; no sequence was used"
+                if n == 1
+                else f"has no room for {n} event(s); none was accepted"
+            )
             raise RateLimited(
                 "publish",
-                f"rate limit of {self._bucket.rate}/s (burst {self._bucket.burst}) "
-                + ("exceeded; no sequence was used" if n == 1 else f"has no room for {n} events;")
-                + ("" if n == 1 else " none was accepted"),
+                f"rate limit of {self._bucket.rate}/s (burst {self._bucket.burst}) {what}",
             )
 
     def _need(self, batch: Sequence[Event]) -> dict[Subscription, int]:
