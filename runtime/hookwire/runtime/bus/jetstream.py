@@ -473,16 +473,9 @@ class JetStreamTransport:
         self._deliver = deliver
         self._call(self._consume(self._last_seq + 1), 15)
 
-    @property
-    def start_position(self) -> int:
-        """The last sequence stored when the bus attached: what `replay` serves up to until
-        live delivery moves on."""
-        return self._attached_at
-
     async def _consume(self, start: int) -> None:
         from nats.js import api
 
-        self._attached_at = start - 1
         inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=4096)
 
         async def on_msg(msg: Any) -> None:
