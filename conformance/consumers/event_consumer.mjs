@@ -23,6 +23,7 @@ function toJson(v) {
   if (v === null) return "null";
   if (typeof v === "bigint") return v.toString();
   if (v instanceof JsonNumberText) return v.text;
+  if (Object.is(v, -0)) return "-0.0"; // JSON.stringify(-0) is "0": keep what JS received
   if (Array.isArray(v)) return `[${v.map(toJson).join(",")}]`;
   if (typeof v === "object") {
     return `{${Object.entries(v)

@@ -6,7 +6,9 @@
 // advance virtual time with the SDK's per-call clock, end with SDK result helpers, throw, or
 // return invalid values, and publish their events with the SDK's `call.publish` (on the worker
 // stream, ahead of the answer); what they see and ask to execute goes back to the driver as
-// JSON lines on stdout, always before the hook's answer goes out on the gRPC stream.
+// JSON lines on stdout, always before the hook's answer goes out on the gRPC stream. This is the
+// testee protocol of conformance/README.md; the js-remote driver is the generic worker driver
+// (`python -m hookwire.conformance --worker-cmd "node conformance/js/driver_worker.mjs {address}"`).
 //
 //   node conformance/js/driver_worker.mjs HOST:PORT
 
@@ -35,6 +37,7 @@ if (!address) {
 function jsonText(v) {
   if (typeof v === "bigint") return v.toString();
   if (v instanceof JsonNumberText) return v.text;
+  if (Object.is(v, -0)) return "-0.0"; // JSON.stringify(-0) is "0": keep what the hook saw
   if (Array.isArray(v)) return `[${v.map(jsonText).join(",")}]`;
   if (v !== null && typeof v === "object") {
     const parts = [];
@@ -43,6 +46,90 @@ function jsonText(v) {
   }
   return JSON.stringify(v);
 }
+
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * JSON text -> plain values without losing integers: an integer literal beyond 2^53 becomes a
+ * bigint (the SDK sends it as int_value, or as number_text past int64), a fraction or exponent
+ * a double. Plain `JSON.parse` would round 2^63-1 and 2^53+1 to doubles before a hook returns
+ * them. HOOKWIRE_CONFORMANCE_PLAIN_JSON=1 switches back to JSON.parse (the test suite uses it
+ * to show that a bundled scenario catches the loss).
+ */
+function parseLossless(text) {
+  let i = 0;
+  const fail = (what) => {
+    throw new SyntaxError(`driver_worker: ${what} at offset ${i}`);
+  };
+  const ws = () => {
+    while (i < text.length && " \t\n\r".includes(text[i])) i++;
+  };
+  const value = () => {
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const out = {};
+      ws();
+      if (text[i] === "}") return i++, out;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail("expected a member name");
+        const key = string();
+        ws();
+        if (text[i++] !== ":") fail("expected ':'");
+        const v = value();
+        // "__proto__" is a member like any other, not the object's prototype.
+        Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+        ws();
+        if (text[i] === ",") { i++; continue; }
+        if (text[i++] === "}") return out;
+        fail("expected ',' or '}'");
+      }
+    }
+    if (c === "[") {
+      i++;
+      const out = [];
+      ws();
+      if (text[i] === "]") return i++, out;
+      for (;;) {
+        out.push(value());
+        ws();
+        if (text[i] === ",") { i++; continue; }
+        if (text[i++] === "]") return out;
+        fail("expected ',' or ']'");
+      }
+    }
+    if (c === '"') return string();
+    for (const [word, v] of [["true", true], ["false", false], ["null", null]]) {
+      if (text.startsWith(word, i)) return (i += word.length), v;
+    }
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (!m || !m[0]) fail("expected a JSON value");
+    i += m[0].length;
+    if (m[2] === undefined && m[3] === undefined) {
+      const n = Number(m[0]);
+      return Math.abs(n) <= SAFE ? n : BigInt(m[0]);
+    }
+    return Number(m[0]);
+  };
+  const string = () => {
+    // The string token, decoded by JSON.parse (escapes, surrogates).
+    const start = i++;
+    while (text[i] !== '"') {
+      if (i >= text.length) fail("unterminated string");
+      i += text[i] === "\\" ? 2 : 1;
+    }
+    i++;
+    return JSON.parse(text.slice(start, i));
+  };
+  const out = value();
+  ws();
+  if (i !== text.length) fail("trailing text");
+  return out;
+}
+
+const parseJson = process.env.HOOKWIRE_CONFORMANCE_PLAIN_JSON === "1" ? JSON.parse : parseLossless;
 
 function emit(msg) {
   // process.stdout on a pipe writes synchronously on Linux, so this line is out before the answer.
@@ -132,6 +219,12 @@ function buildHook(run, hook, behaviour) {
       try {
         call.publish(event.type, event.payload, opts);
       } catch (err) {
+        if (event.refused !== undefined) {
+          // Expected: report the refusal as JS saw it (the SDK's TypeError is its argument error).
+          const code = err?.code ?? (err instanceof TypeError ? "INVALID_ARGUMENT" : "");
+          emit({ ev: "refused", run, hook, type: event.type, code, message: String(err?.message ?? err) });
+          continue;
+        }
         emit({ ev: "done", run, hook, n });
         throw err;
       }
@@ -185,11 +278,11 @@ worker.on("error", (err) => {
   process.exit(1);
 });
 await worker.start();
-emit({ ev: "ready", connectionId: worker.connectionId });
+emit({ ev: "ready", language: "javascript", connectionId: worker.connectionId });
 
 const lines = createInterface({ input: process.stdin });
 lines.on("line", (line) => {
-  if (line.trim()) handle(JSON.parse(line));
+  if (line.trim()) handle(parseJson(line));
 });
 // The driver went away: leave cleanly.
 lines.on("close", async () => {

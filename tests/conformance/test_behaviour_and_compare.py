@@ -29,8 +29,12 @@ def test_behaviour_cycle_starts_over() -> None:
     assert [b.step_for(n).raises for n in range(5)] == ["one", "two", "one", "two", "one"]
 
 
-def test_json_equal_is_strict_about_bools_but_not_int_float() -> None:
-    assert json_equal(1, 1.0)
+def test_json_equal_is_strict_about_bools_ints_floats_and_zero_signs() -> None:
+    assert not json_equal(1, 1.0)
+    assert not json_equal(1.0, 1)
+    assert not json_equal(-0.0, 0.0)
+    assert not json_equal([2**53 + 1], [float(2**53 + 1)])
+    assert json_equal({"a": [1.5, 2]}, {"a": [1.5, 2]})
     assert not json_equal(True, 1)
     assert not json_equal({"a": [1]}, {"a": [1], "b": None})
     assert not json_equal("1", 1)
@@ -112,3 +116,12 @@ def test_py_async_hook_is_a_coroutine_that_advances_virtual_time() -> None:
     assert asyncio.run(hook(ctx)) == Modified({"a": 1})
     assert env.clock.monotonic_ns() == 15_000_000
     session.close()
+
+
+def test_by_value_comparison_still_exact_and_signed() -> None:
+    # What JS observed (one number type): int and float compare by value, never rounded.
+    assert json_equal(1, 1.0, strict=False)
+    assert not json_equal(2**53 + 1, float(2**53), strict=False)
+    assert not json_equal(0, -0.0, strict=False)
+    assert json_equal(-0.0, -0.0, strict=False)
+    assert not json_equal(True, 1, strict=False)

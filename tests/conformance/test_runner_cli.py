@@ -161,7 +161,12 @@ def test_adapter_selection_limits_the_columns(capsys: pytest.CaptureFixture[str]
     assert main(["--adapters", "py-async", "--filter", "order.named-levels"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].split() == ["scenario", "py-async"]
-    assert out.splitlines()[-2:] == ["1 scenarios x 1 adapters", "conformance: 1 passed, 0 failed"]
+    assert out.splitlines()[-3:] == [
+        "1 scenarios x 1 adapters",
+        "py-async: 1 successes, 0 skipped, 0 expected failures, 0 unexpected failures,"
+        " 0 unexpected passes (level: recommended)",
+        "conformance: 1 passed, 0 failed",
+    ]
 
 
 def test_bus_steps_in_an_extra_directory_run(

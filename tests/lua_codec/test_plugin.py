@@ -45,7 +45,8 @@ def test_generated_lua_is_current_and_deterministic(tmp_path: Path) -> None:
     committed = {
         str(p.relative_to(ROOT / "generated" / "lua")): p.read_bytes()
         for p in sorted((ROOT / "generated" / "lua").rglob("*"))
-        if p.is_file()
+        # The honoured-results table is written by hookwire.codegen.honoured, not this plugin.
+        if p.is_file() and p.name != "honoured.lua"
     }
     assert sorted(committed) == sorted(first), "generated/lua is stale: run nox -s generate"
     stale = [name for name in first if committed[name] != first[name]]

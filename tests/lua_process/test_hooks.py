@@ -32,7 +32,7 @@ HookFile = Callable[[str, str], Path]
 
 def one_hook(body: str, name: str = "h", opts: str = "") -> str:
     return (
-        f'hookwire.register("session_start", function(ctx)\n{body}\nend, '
+        f'hookwire.register("before_tool_execution", function(ctx)\n{body}\nend, '
         f'{{name = "{name}"{", " + opts if opts else ""}}})\n'
     )
 
@@ -52,7 +52,9 @@ def run(
     w.start()
     clock = kwargs.get("clock")
     ex = Executor(reg, clock=clock) if clock is not None else Executor(reg)
-    return ex.execute("session_start", ctx or HookContext("session_start", {"user": "bob"}))
+    return ex.execute(
+        "before_tool_execution", ctx or HookContext("before_tool_execution", {"user": "bob"})
+    )
 
 
 @pytest.mark.parametrize(
@@ -84,7 +86,7 @@ def test_results_built_with_the_sdk(
     w = LuaProcessWorker([hook_file("h.lua", one_hook(body))])
     workers.append(w)
     w.start()
-    result = w.adapter("h").call(HookContext("session_start", {"user": "bob"}), 100_000_000)
+    result = w.adapter("h").call(HookContext("before_tool_execution", {"user": "bob"}), 100_000_000)
     assert result == expected
 
 
@@ -217,7 +219,9 @@ def test_async_executor_multiplexes_calls(
         return list(
             await asyncio.gather(
                 *(
-                    ex.aexecute("session_start", HookContext("session_start", {"i": i}))
+                    ex.aexecute(
+                        "before_tool_execution", HookContext("before_tool_execution", {"i": i})
+                    )
                     for i in range(20)
                 )
             )
@@ -266,7 +270,7 @@ def test_a_taken_name_is_refused_and_nothing_registered(
     hook_file: HookFile, workers: list[LuaProcessWorker]
 ) -> None:
     reg = Registry()
-    reg.register(lambda ctx: None, name="b", point="session_start")
+    reg.register(lambda ctx: None, name="b", point="before_tool_execution")
     code = one_hook("", name="a") + one_hook("", name="b")
     w = LuaProcessWorker([hook_file("h.lua", code)], registry=reg)
     workers.append(w)
@@ -289,7 +293,7 @@ def test_stop_unregisters_and_later_calls_fail(
     assert "h" not in reg
     assert not w.running
     with pytest.raises(WorkerGone, match="stopped"):
-        adapter.call(HookContext("session_start"), 100_000_000)
+        adapter.call(HookContext("before_tool_execution"), 100_000_000)
 
 
 def test_sandbox_is_the_embedded_one(hook_file: HookFile, workers: list[LuaProcessWorker]) -> None:
@@ -304,7 +308,7 @@ def test_sandbox_is_the_embedded_one(hook_file: HookFile, workers: list[LuaProce
 
 
 DIFFERENTIAL = [
-    HookContext("session_start"),
+    HookContext("before_tool_execution"),
     HookContext("custom:x", {"n": [[], {}, None, -(2**63), 2**63 - 1, 0.1, "ü"]}),
     HookContext(
         "before_tool_execution",
@@ -325,7 +329,7 @@ def test_hooks_see_what_embedded_hooks_see(
     from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
 
     code = (
-        'hookwire.register("session_start", function(ctx) '
+        'hookwire.register("before_tool_execution", function(ctx) '
         'return hookwire.replace(ctx) end, {name = "h"})'
     )
     path = hook_file("h.lua", code)
@@ -352,7 +356,7 @@ def test_require_finds_modules_beside_the_hook_file_only(
     w = LuaProcessWorker([hook_file("h.lua", one_hook(body))])
     workers.append(w)
     w.start()
-    result = w.adapter("h").call(HookContext("session_start", {"user": "bob"}), 100_000_000)
+    result = w.adapter("h").call(HookContext("before_tool_execution", {"user": "bob"}), 100_000_000)
     assert result == Replace(["hi bob", 'require: invalid module name "../etc/passwd"'])
 
 
@@ -374,7 +378,7 @@ def test_results_that_cannot_cross_are_invalid_with_the_reason(
     workers.append(w)
     w.start()
     with pytest.raises(InvalidResult, match=re.escape(message)):
-        w.adapter("h").call(HookContext("session_start"), 1_000_000_000)
+        w.adapter("h").call(HookContext("before_tool_execution"), 1_000_000_000)
 
 
 def test_error_messages_that_are_not_utf8_keep_their_text(

@@ -208,11 +208,15 @@ def test_redirect_at_error_point_falls_back_and_does_not_loop() -> None:
     assert [c[0] for c in env2.calls] == ["search", "backup"]
 
 
-def test_redirect_after_replaces_the_output_with_the_targets() -> None:
+def test_redirect_after_is_not_honoured_at_after_points() -> None:
+    # after_* points do not honour REDIRECT (docs/semantics.md D3.11): the hook's REDIRECT is
+    # ERROR result_not_honoured (FAIL_OPEN: CONTINUE), never silently dropped, and the
+    # operation's own output stands.
     env = Env(a=(AFTER, lambda ctx: Redirect("other") if ctx.data["output"] == "bad" else None))
     env.ops.register("other", env.op("other", "good"))
     res = env.runner.run("search", {}, env.op("search", "bad"))
-    assert (res.output, res.operation) == ("good", "other")
+    assert (res.output, res.operation) == ("bad", "search")
+    assert [c[0] for c in env.calls] == ["search"]
 
 
 # ---- RETRY ------------------------------------------------------------------------------------

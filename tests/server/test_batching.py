@@ -114,9 +114,10 @@ def test_writer_batches_only_consecutive_calls_and_keeps_order() -> None:
             es.ExecutorMessage(call=es.HookCall(call_id=6)),
         ):
             conn.send(msg)
-        conn.close("done")
         out: list[tuple[str, list[int]]] = []
-        async for m in conn.outgoing():
+        frames = conn.outgoing()
+        for _ in range(5):  # everything was queued before the writer first ran
+            m = await anext(frames)
             kind = m.WhichOneof("message") or ""
             if kind == "call_batch":
                 out.append((kind, [c.call_id for c in m.call_batch.calls]))
@@ -142,14 +143,14 @@ def test_python_sdk_worker_takes_call_batches_and_answers_each(
     from hookwire.sdk import Worker
 
     sent: list[str] = []
-    take = remote_adapter._take_batch
+    take = remote_adapter.WorkerConnection._take_batch
 
-    def recording(outbox: Any) -> es.ExecutorMessage:
-        message = take(outbox)
+    def recording(self: Any, first: es.ExecutorMessage) -> es.ExecutorMessage:
+        message = take(self, first)
         sent.append(message.WhichOneof("message") or "")
         return message
 
-    monkeypatch.setattr(remote_adapter, "_take_batch", recording)
+    monkeypatch.setattr(remote_adapter.WorkerConnection, "_take_batch", recording)
 
     async def main() -> list[object]:
         server = HookwireServer(config=ServerConfig(port=0, shutdown_grace_s=2.0))

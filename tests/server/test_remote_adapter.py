@@ -67,14 +67,29 @@ def test_a_call_past_its_timeout_fails_and_is_cancelled_on_the_worker() -> None:
     async def main() -> None:
         conn = _conn()
         out = conn.outgoing()
+        task = asyncio.create_task(conn.call("slow", HookContext("session_start"), 20_000_000))
+        call = (await _next(out)).call  # the stream took it: the worker has it
         with pytest.raises(HookTimedOut, match=r"did not answer within 0\.02 s"):
-            await conn.call("slow", HookContext("session_start"), 20_000_000)
-        call = (await _next(out)).call
+            await task
         cancel = await _next(out)
         assert cancel.WhichOneof("message") == "cancel"
         assert cancel.cancel.call_id == call.call_id
         assert conn.in_flight == 0
         assert not conn.deliver(_answer(call.call_id, 0))  # a late answer is ignored
+
+    asyncio.run(main())
+
+
+def test_a_call_that_times_out_before_it_was_sent_leaves_the_outbox_at_once() -> None:
+    async def main() -> None:
+        conn = _conn()
+        with pytest.raises(HookTimedOut):
+            await conn.call("slow", HookContext("session_start", {"x": "y" * 10_000}), 20_000_000)
+        # Never sent: no bytes held for it, no CancelCall for a call the worker never saw.
+        assert conn.queued_bytes == 0
+        assert conn.in_flight == 0
+        conn.close("bye")
+        assert [m async for m in conn.outgoing()] == []
 
     asyncio.run(main())
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hookwire.runtime.breaker import BreakerConfig
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import AlreadyExists, FailedPrecondition
@@ -79,7 +80,9 @@ def test_many_calls_multiplexed_on_one_worker() -> None:
         active = 0
         peak = 0
 
-        @worker.hook(POINT, timeout_ms=5_000)
+        # Every call takes 0.2 s, "slow" by the default breaker: on a loaded machine the calls
+        # that start late would find the breaker opened by the first ones to finish.
+        @worker.hook(POINT, timeout_ms=5_000, breaker=BreakerConfig(slow_call_duration_ns=10**10))
         async def echo(ctx: HookContext) -> Modified:
             nonlocal active, peak
             active += 1

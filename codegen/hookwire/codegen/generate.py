@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from hookwire.codegen.honoured import write_tables
+
 TARGETS = ("python", "lua", "js")
 LUA_PLUGIN = "hookwire.codegen.lua"
 JSWIRE_PLUGIN = "hookwire.codegen.jswire"
@@ -76,10 +78,13 @@ def generate(root: Path) -> None:
             f"--es_out={out / 'js'}",
             f"--plugin=protoc-gen-hwjswire={jswire}",
             f"--hwjswire_out={out / 'js'}",
+            f"--descriptor_set_out={tmpdir / 'descriptors.pb'}",
             *files,
         ]  # fmt: skip
         print(f"protoc: {len(files)} proto files -> python, lua, js", flush=True)
         subprocess.run(cmd, check=True, cwd=root, stdout=subprocess.DEVNULL)
+        print("honoured results: python, lua, js", flush=True)
+        write_tables(tmpdir / "descriptors.pb", out)
         # mypy reads the generated packages' inline types only with this PEP 561 marker (in each
         # package: `hookwire` itself is a namespace package).
         for pkg in sorted({p.parent for p in (out / "python" / "hookwire").rglob("*.py")}):

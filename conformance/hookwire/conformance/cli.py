@@ -1,5 +1,6 @@
 """`python -m hookwire.conformance [--scenarios DIR ...] [--adapters a,b] [--filter substr]
-[--js-root DIR] [--lua INTERPRETER]`.
+[--js-root DIR] [--lua INTERPRETER] [--worker-cmd "[NAME=]CMD {address}" ...]
+[--expected-failures DIR] [--json FILE]`.
 
 Loads and validates every scenario (the bundled ones plus each `--scenarios DIR`), runs each on
 every selected adapter, prints the matrix and exits 0 when all pass, 1 on any failure, 2 on an
@@ -8,11 +9,15 @@ invalid scenario or bad arguments. It first says which Lua interpreter runs `lua
 `lupa`). The JS adapters need node and a JS source tree (`--js-root`, see
 hookwire.conformance.share); when they cannot run, it says why and runs the other adapters and
 the scenarios that need no JS (asking for a JS adapter explicitly is then an error).
+Each `--worker-cmd` adds an adapter running every scenario against that worker program (the
+testee protocol, conformance/README.md). Expected failures and levels:
+hookwire.conformance.expected.
 
 Example:
     >>> main(["--filter", "exec.no-hooks", "--adapters", "py-sync"])  # doctest: +ELLIPSIS
     scenario...
     1 scenarios x 1 adapters
+    py-sync: 1 successes, 0 skipped, 0 expected failures, 0 unexpected failures, ...
     conformance: 1 passed, 0 failed
     0
 """
@@ -20,18 +25,29 @@ Example:
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from hookwire.conformance.driver import Driver
 from hookwire.conformance.drivers import DRIVERS
 from hookwire.conformance.engine import RunResult, run_scenario
+from hookwire.conformance.expected import (
+    DEFAULT_EXPECTED_DIR,
+    ExpectedFailuresError,
+    Verdict,
+    judge,
+    load_lists,
+)
 from hookwire.conformance.loader import DEFAULT_SCENARIO_DIR, ScenarioError, load_scenarios
 from hookwire.conformance.report import render
 from hookwire.conformance.scenario import Scenario
 from hookwire.conformance.share import JS_ROOT_ENV, js_unavailable
+from hookwire.conformance.worker_cmd import WorkerCmdDriver, worker_adapter_name
 from hookwire.runtime.lua_process.interpreter import (
     ENV_VAR,
     choose_interpreter,
@@ -74,6 +90,29 @@ def _parser() -> argparse.ArgumentParser:
         metavar="INTERPRETER",
         help="the interpreter of the lua-process adapter: lua5.4, a path, or lupa (the fallback)",
     )
+    p.add_argument(
+        "--expected-failures",
+        type=Path,
+        default=DEFAULT_EXPECTED_DIR,
+        metavar="DIR",
+        help="directory of <adapter>.txt expected-failure lists (default: the bundled ones)",
+    )
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the results, per-adapter counts and levels as JSON to FILE",
+    )
+    p.add_argument(
+        "--worker-cmd",
+        action="append",
+        default=[],
+        metavar="CMD",
+        help="run every scenario against a worker program implementing the testee protocol "
+        "(conformance/README.md); {address} is the server's; NAME=CMD names the adapter "
+        "(default: worker); repeatable",
+    )
     return p
 
 
@@ -98,8 +137,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[JS_ROOT_ENV] = str(args.js_root.resolve())
     if args.lua is not None:
         os.environ[ENV_VAR] = args.lua
+    drivers: dict[str, Callable[[], Driver]] = dict(DRIVERS)
     adapters = [a.strip() for a in (args.adapters or ",".join(DRIVERS)).split(",") if a.strip()]
-    unknown = [a for a in adapters if a not in DRIVERS]
+    if args.worker_cmd:
+        if not explicit:
+            adapters = []  # --worker-cmd alone: only the worker programs
+        for cmd in args.worker_cmd:
+            name = worker_adapter_name(cmd)
+            drivers[name] = functools.partial(WorkerCmdDriver, cmd, name)
+            adapters.append(name)
+    unknown = [a for a in adapters if a not in drivers]
     if unknown or not adapters:
         print(
             f"--adapters: unknown adapter(s) {unknown or adapters}; known: {', '.join(DRIVERS)}",
@@ -131,11 +178,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not adapters or not selected:
             print("nothing left to run", file=sys.stderr)
             return 2
+    try:
+        lists = load_lists(args.expected_failures, adapters)
+    except (ExpectedFailuresError, OSError) as e:
+        print(f"invalid expected-failure list: {e}", file=sys.stderr)
+        return 2
     if "lua-process" in adapters:
         print(f"lua-process interpreter: {describe_interpreter(choose_interpreter())}")
     results: list[RunResult] = []
     for sc in selected:
         for a in adapters:
-            results.append(run_scenario(sc, DRIVERS[a]()))
-    print(render(results, adapters))
-    return 0 if all(r.passed for r in results) else 1
+            results.append(run_scenario(sc, drivers[a]()))
+    verdict = judge(results, selected, lists, (s.id for s in scenarios))
+    print(render(results, adapters, verdict, lists))
+    if args.json is not None:
+        _write_json(args.json, verdict, selected, results, lists)
+    return 0 if verdict.failed == 0 else 1
+
+
+def _write_json(
+    path: Path,
+    verdict: Verdict,
+    selected: Sequence[Scenario],
+    results: Sequence[RunResult],
+    lists: dict[str, dict[str, str]],
+) -> None:
+    """The run as JSON: per-adapter counts and levels, each scenario's level, each result."""
+    report = {
+        **verdict.to_json(),
+        "scenarios": {s.id: {"level": s.level, "source": str(s.source)} for s in selected},
+        "results": [
+            {
+                "scenario": r.scenario,
+                "adapter": r.driver,
+                "status": "skipped" if r.skipped else "passed" if r.passed else "failed",
+                "expectedFailure": lists.get(r.driver, {}).get(r.scenario),
+                "details": r.failures or ([r.skipped] if r.skipped else []),
+            }
+            for r in results
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

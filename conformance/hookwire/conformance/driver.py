@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from hookwire.runtime.bus import NO_DATA, Backpressure, EventBus
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext
-from hookwire.runtime.errors import FailedPrecondition
+from hookwire.runtime.errors import FailedPrecondition, HookwireError
 
 if TYPE_CHECKING:
     from hookwire.conformance.scenario import HookDef, NestedExecute
@@ -55,8 +55,10 @@ __all__ = [
     "DriverSession",
     "HookEnv",
     "NestedRun",
+    "Refusal",
     "SeenContext",
     "publish_event",
+    "publish_or_refusal",
     "waiting_subscriptions",
 ]
 
@@ -89,6 +91,17 @@ class NestedRun:
     outcome: Execution | BaseException
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A publish a hook's step expected to be refused, as the hook's language saw it refused:
+    the error's code where the language's error carries one (else ""), and its message."""
+
+    hook: str
+    type: str
+    code: str
+    message: str
+
+
 @dataclass(slots=True)
 class CallLog:
     """What the hooks of one scenario run did: call counts, recorded contexts, nested runs.
@@ -106,6 +119,7 @@ class CallLog:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     # (hook, language it said it is written in, sequence) for every event a hook published.
     published: list[tuple[str, str, int]] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
 
     def emit(self, type: str, payload: dict[str, Any]) -> None:
         """EventSink: keep what the runtime publishes (breaker transitions, executions)."""
@@ -129,6 +143,10 @@ class CallLog:
             )
         )
 
+    def refused(self, hook: str, type: str, code: str, message: str) -> None:
+        """Hook `hook` saw its publish of `type` refused (a step's `refused` event)."""
+        self.refusals.append(Refusal(hook, type, code, message))
+
     def nested(self, hook: str, spec: NestedExecute, outcome: Execution | BaseException) -> None:
         self.nested_runs.append(NestedRun(hook, spec, outcome))
 
@@ -144,6 +162,9 @@ class HookEnv:
     bus: EventBus | None = None
     # hook name -> the language its session built it in (set by the runner).
     language_of: Callable[[str], str] | None = None
+    # The scenario has `concurrently` steps: a session that runs executions synchronously by
+    # default switches to `Executor.aexecute` for the whole run (set by the runner).
+    concurrent: bool = False
 
     def context(self, point: str, raw: dict[str, Any]) -> HookContext:
         """A fresh context for `point` from a scenario's `context` object."""
@@ -249,6 +270,18 @@ class HookEnv:
         mine = [e for e in retained if e.source_language not in ("", "native")][:count]
         for ev in mine:
             self.log.published.append((hook, ev.source_language, ev.sequence))
+
+
+def publish_or_refusal(env: HookEnv, hook: str, event: dict[str, Any]) -> None:
+    """An in-process Python hook's publish of a scenario event: an event the step expects to
+    be `refused` is published in a `try`, and its refusal logged with the error's code."""
+    if "refused" not in event:
+        env.publish(hook, event)
+        return
+    try:
+        env.publish(hook, event)
+    except HookwireError as exc:
+        env.log.refused(hook, event["type"], exc.code, str(exc))
 
 
 def publish_event(

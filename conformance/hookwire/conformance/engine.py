@@ -15,8 +15,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookwire.conformance.bus_steps import BUS_STEPS, BusSteps, RuntimeEvents, make_bus
-from hookwire.conformance.compare import Difference, json_diff, json_equal, normalize_result
-from hookwire.conformance.driver import CallLog, Driver, DriverSession, HookEnv, SeenContext
+from hookwire.conformance.compare import (
+    Difference,
+    json_diff,
+    json_equal,
+    normalize_result,
+    number_types_observable,
+)
+from hookwire.conformance.driver import (
+    CallLog,
+    Driver,
+    DriverSession,
+    HookEnv,
+    Refusal,
+    SeenContext,
+)
+from hookwire.conformance.run_step import run_step
 from hookwire.conformance.scenario import HookDef, Scenario
 from hookwire.runtime.breaker import BreakerConfig
 from hookwire.runtime.clock import VirtualClock
@@ -59,10 +73,23 @@ class RunResult:
     scenario: str
     driver: str
     failures: list[str] = field(default_factory=list)
+    #: Why the scenario did not run on this driver (empty: it ran).
+    skipped: str = ""
 
     @property
     def passed(self) -> bool:
         return not self.failures
+
+
+#: Why a synchronous session skips a scenario with a `concurrently` step.
+CONCURRENCY_UNSUPPORTED = (
+    "concurrent steps need an asynchronous entry point: this adapter runs executions with the "
+    "synchronous Executor.execute, one call at a time, so calls cannot be in flight together"
+)
+
+
+class Unsupported(Exception):
+    """The driver cannot run this scenario (the reason says why); reported as skipped."""
 
 
 class StepFailed(Exception):
@@ -100,6 +127,7 @@ class _Run:
             events=RuntimeEvents(self.log, self.bus),
         )
         self.env = HookEnv(self.clock, self.log, self.executor, self.bus)
+        self.env.concurrent = any("concurrently" in s for s in scenario.steps)
         self.session: DriverSession = driver.open(self.env)
         self.hook_defs = {h.name: h for top in scenario.hooks for h in top.walk()}
         self.env.language_of = lambda name: self.session.language_for(self.hook_defs[name])
@@ -146,11 +174,14 @@ class _Run:
             tags=hook.tags,
             feature=hook.feature,
             enabled=hook.enabled,
+            honours=hook.honours,
         )
 
     # -- steps ---------------------------------------------------------------------------------
 
     def run(self) -> list[str]:
+        if self.env.concurrent and not hasattr(self.session, "execute_concurrently"):
+            raise Unsupported(CONCURRENCY_UNSUPPORTED)
         try:
             for h in self.scenario.hooks:
                 if h.registered:
@@ -173,6 +204,8 @@ class _Run:
                     raise StepFailed(after)
             except StepFailed as f:
                 return [f"{where} ({_describe(step)}):", *("  " + line for line in f.lines)]
+            except Unsupported:
+                raise
             except Exception as e:  # a crash in the runtime is a failure, with its type
                 return [f"{where} ({_describe(step)}): raised {type(e).__name__}: {e}"]
             if self.log.problems:
@@ -182,6 +215,10 @@ class _Run:
     def step(self, step: dict[str, Any], where: str) -> None:
         if "execute" in step:
             self.execute_step(step, where)
+        elif "concurrently" in step:
+            self.concurrent_step(step, where)
+        elif "run" in step:
+            _raise_if(run_step(self.session, self.clock, step, f"{where}.expect"))
         elif "advanceMs" in step:
             self.clock.advance_ms(step["advanceMs"])
         elif "check" in step:
@@ -242,6 +279,8 @@ class _Run:
         seen_from = len(self.log.seen)
         nested_from = len(self.log.nested_runs)
         events_from = len(self.log.events)
+        refusals_from = len(self.log.refusals)
+        calls_before = dict(self.log.calls)
         execution: Execution | None = None
         for _ in range(step.get("repeat", 1)):
             seen_from = len(self.log.seen)
@@ -260,15 +299,87 @@ class _Run:
             self.check_breaker_events(
                 expect["breakerEvents"], self.log.events[events_from:], f"{where}.expect", diffs
             )
+        self.check_refusals(calls_before, self.log.refusals[refusals_from:], where, diffs)
         for k, run in enumerate(self.log.nested_runs[nested_from:]):
             npath = f"{where}.nested[{k}] (by {run.hook})"
-            if isinstance(run.outcome, BaseException):
+            if run.spec.refused is not None:
+                _check_refusal(run.spec.refused, run.outcome, npath, diffs)
+            elif isinstance(run.outcome, BaseException):
                 diffs.append(Difference(npath, "an execution", f"raised {run.outcome!r}"))
             else:
                 self.check_execution(run.spec.expect, run.outcome, npath + ".expect", diffs)
         _raise_if(diffs, execution)
 
+    def concurrent_step(self, step: dict[str, Any], where: str) -> None:
+        """Start every execution of the step together and let them run to the end with their
+        calls in flight at once (SEMANTICS 5 HALF_OPEN probes, 6 PARALLEL); then check each
+        execution's expectations and the step's state expectations."""
+        run = getattr(self.session, "execute_concurrently", None)
+        if run is None:
+            raise Unsupported(CONCURRENCY_UNSUPPORTED)
+        items: list[dict[str, Any]] = step["concurrently"]
+        calls = [
+            (
+                i["execute"]["point"],
+                self.env.context(i["execute"]["point"], i["execute"].get("context", {})),
+            )
+            for i in items
+        ]
+        executions: list[Execution] = run(calls)
+        diffs: list[Difference] = []
+        for k, (item, execution) in enumerate(zip(items, executions, strict=True)):
+            self.check_execution(
+                item.get("expect", {}), execution, f"{where}.concurrently[{k}].expect", diffs
+            )
+        self.check_state(step.get("expect", {}), f"{where}.expect", diffs)
+        if diffs:
+            lines = [str(d) for d in diffs]
+            for k, execution in enumerate(executions):
+                lines.append(
+                    f"execution {k}: result {result_to_json(execution.result)}, trace "
+                    + ", ".join(f"{e.hook_name}:{e.outcome}({e.reason})" for e in execution.trace)
+                )
+            raise StepFailed(lines)
+
     # -- expectations --------------------------------------------------------------------------
+
+    def check_refusals(
+        self,
+        calls_before: dict[str, int],
+        reported: list[Refusal],
+        where: str,
+        out: list[Difference],
+    ) -> None:
+        """Every publish a call step of this execute expects `refused` was refused, in the
+        hook's own language, with the code (where the language's error carries one) and text."""
+        expected: list[tuple[str, dict[str, Any]]] = []
+        for name, count in self.log.calls.items():
+            behaviour = self.hook_defs[name].behaviour if name in self.hook_defs else None
+            if behaviour is None:
+                continue
+            for n in range(calls_before.get(name, 0), count):
+                for event in behaviour.step_for(n).publish:
+                    if "refused" in event:
+                        expected.append((name, event))
+        left = list(reported)
+        for name, event in expected:
+            path = f"{where}.refused ({name} publishing {event['type']!r})"
+            got = next((r for r in left if r.hook == name and r.type == event["type"]), None)
+            if got is None:
+                out.append(Difference(path, f"refused {event['refused']}", "not refused"))
+                continue
+            left.remove(got)
+            want = event["refused"]
+            if got.code and "code" in want and got.code != want["code"]:
+                out.append(Difference(f"{path}.code", want["code"], f"{got.code} ({got.message})"))
+            if want.get("messageContains", "") not in got.message:
+                out.append(
+                    Difference(
+                        f"{path}.message", f"contains {want['messageContains']!r}", got.message
+                    )
+                )
+        for r in left:
+            out.append(Difference(f"{where}.refused ({r.hook})", "no refusal", f"{r}"))
 
     def check_execution(
         self, expect: dict[str, Any], execution: Execution, path: str, out: list[Difference]
@@ -339,7 +450,7 @@ class _Run:
             )
         for i, (e, a) in enumerate(zip(expected, actual, strict=False)):
             for key, value in e.items():
-                json_diff(value, a[key], f"{path}.breakerEvents[{i}].{key}", out)
+                json_diff(value, a[key], f"{path}.breakerEvents[{i}].{key}", out, strict=False)
 
     def check_seen(
         self,
@@ -350,11 +461,13 @@ class _Run:
     ) -> None:
         for hook, contexts in expected.items():
             actual = [s.to_json() for s in seen if s.hook == hook]
+            # What each language received, compared as strictly as that language can tell.
+            strict = number_types_observable(self.session.language_for(self.hook_defs[hook]))
             if len(actual) != len(contexts):
                 out.append(Difference(f"{path}.{hook} (count)", len(contexts), len(actual)))
             for i, (e, a) in enumerate(zip(contexts, actual, strict=False)):
                 for key, value in e.items():
-                    json_diff(value, a[key], f"{path}.{hook}[{i}].{key}", out)
+                    json_diff(value, a[key], f"{path}.{hook}[{i}].{key}", out, strict)
 
     def check_state(self, expect: dict[str, Any], path: str, out: list[Difference]) -> None:
         for name, want in expect.get("breakers", {}).items():
@@ -373,7 +486,7 @@ class _Run:
                 "goodProbes": status.good_probes,
             }
             for key, value in want.items():
-                json_diff(value, have[key], f"{path}.breakers.{name}.{key}", out)
+                json_diff(value, have[key], f"{path}.breakers.{name}.{key}", out, strict=False)
         for name, want in expect.get("monitor", {}).items():
             try:
                 stats = self.monitor.stats(name)
@@ -390,9 +503,9 @@ class _Run:
                     ("count", "failures", "errors", "timeouts", "skipped", "slow"), 0
                 )
             for key, value in want.items():
-                json_diff(value, have[key], f"{path}.monitor.{name}.{key}", out)
+                json_diff(value, have[key], f"{path}.monitor.{name}.{key}", out, strict=False)
         for name, n in expect.get("calls", {}).items():
-            json_diff(n, self.log.calls.get(name, 0), f"{path}.calls.{name}", out)
+            json_diff(n, self.log.calls.get(name, 0), f"{path}.calls.{name}", out, strict=False)
 
 
 def _trace_json(e: Any) -> dict[str, Any]:
@@ -429,6 +542,10 @@ def _raise_if(
 def _describe(step: dict[str, Any]) -> str:
     if "execute" in step:
         return f"execute {step['execute']['point']}"
+    if "concurrently" in step:
+        return f"concurrently x{len(step['concurrently'])}"
+    if "run" in step:
+        return f"run {step['run']['operation']}"
     key = next(k for k in step if k not in ("comment", "expectError", "expectSequence", "blocks"))
     value = step[key]
     return f"{key} {value}" if isinstance(value, (str, int, float)) else key
@@ -444,7 +561,27 @@ def run_scenario(scenario: Scenario, driver: Driver) -> RunResult:
         return result
     try:
         result.failures.extend(run.run())
+    except Unsupported as e:
+        result.skipped = str(e)
     finally:
         run.session.close()
         run.bus.close()  # releases a publish still waiting, if a step failed early
     return result
+
+
+def _check_refusal(
+    want: dict[str, Any], outcome: Execution | BaseException, path: str, out: list[Difference]
+) -> None:
+    """A nested execution the step expects to be refused was refused with that error."""
+    if not isinstance(outcome, HookwireError):
+        got = f"raised {outcome!r}" if isinstance(outcome, BaseException) else "an execution"
+        out.append(Difference(f"{path}.refused", f"refused {want}", got))
+        return
+    if "code" in want and outcome.code != want["code"]:
+        out.append(Difference(f"{path}.refused.code", want["code"], f"{outcome.code} ({outcome})"))
+    if want.get("messageContains", "") not in str(outcome):
+        out.append(
+            Difference(
+                f"{path}.refused.message", f"contains {want['messageContains']!r}", str(outcome)
+            )
+        )

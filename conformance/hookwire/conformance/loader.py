@@ -126,6 +126,16 @@ def validate(raw: Any, file: Path) -> None:
         raise ScenarioError(file, _json_path(err.absolute_path), message)
 
 
+def _qualified_names(hook: HookDef, prefix: str = "") -> list[str]:
+    """`hook`'s name and, for a composite, its descendants' qualified names ("guard/flaky")."""
+    name = prefix + hook.name
+    out = [name]
+    if hook.composite is not None:
+        for child in hook.composite.children:
+            out.extend(_qualified_names(child, name + "/"))
+    return out
+
+
 def parse(raw: dict[str, Any], file: Path) -> Scenario:
     """Validate `raw` and build the Scenario, checking names the schema cannot check."""
     validate(raw, file)
@@ -140,12 +150,15 @@ def parse(raw: dict[str, Any], file: Path) -> Scenario:
                 )
             seen[h.name] = where
     top_names = {h.name for h in hooks}
+    qualified = {q for h in hooks for q in _qualified_names(h)}
     for i, step in enumerate(raw["steps"]):
         for key in _NAME_STEPS:
             # Only a declared hook can be registered; the others may name an unknown hook on
-            # purpose when they expect NOT_FOUND.
+            # purpose when they expect NOT_FOUND. A breaker is also named by its qualified
+            # name ("guard/flaky": child `flaky` of composite `guard`).
             lenient = key != "register" and "expectError" in step
-            if key in step and step[key] not in top_names and not lenient:
+            names = qualified if key == "resetBreaker" else top_names
+            if key in step and step[key] not in names and not lenient:
                 raise ScenarioError(
                     file, f"$.steps[{i}].{key}", f"{step[key]!r} is not a declared hook"
                 )
@@ -159,6 +172,7 @@ def parse(raw: dict[str, Any], file: Path) -> Scenario:
         steps=tuple(raw["steps"]),
         source=file,
         bus=dict(raw.get("bus", {})),
+        level=raw.get("level", "required"),
     )
 
 

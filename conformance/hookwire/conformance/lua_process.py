@@ -118,6 +118,16 @@ class LuaProcessSession:
         self._ensure_worker()
         return self._loop.run_until_complete(self.env.executor.aexecute(point, ctx))
 
+    def execute_concurrently(self, calls: list[tuple[str, HookContext]]) -> list[Execution]:
+        """Start every execution at once on the loop (`asyncio.gather`): a hook that suspends
+        (takes time, nests, or yields) is still in flight when the next execution starts."""
+        self._ensure_worker()
+
+        async def together() -> list[Execution]:
+            return list(await asyncio.gather(*(self.env.executor.aexecute(p, c) for p, c in calls)))
+
+        return self._loop.run_until_complete(together())
+
     def close(self) -> None:
         if self.worker is not None:
             self.worker.stop()

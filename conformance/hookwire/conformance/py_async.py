@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from hookwire.conformance.driver import HookEnv
+from hookwire.conformance.driver import HookEnv, publish_or_refusal
 from hookwire.conformance.py_sync import native_return
 from hookwire.conformance.scenario import HookDef
 from hookwire.runtime.context import HookContext
@@ -50,7 +50,7 @@ class PyAsyncSession:
             if step.record:
                 env.log.record(name, ctx)
             for event in step.publish:
-                env.publish(name, event)
+                publish_or_refusal(env, name, event)
             if step.execute is not None:
                 await env.arun_nested(name, step.execute)
             return native_return(step)
@@ -60,6 +60,15 @@ class PyAsyncSession:
 
     def execute(self, point: str, ctx: HookContext) -> Execution:
         return self._loop.run_until_complete(self.env.executor.aexecute(point, ctx))
+
+    def execute_concurrently(self, calls: list[tuple[str, HookContext]]) -> list[Execution]:
+        """Start every execution at once on the loop (`asyncio.gather`): a hook that suspends
+        (takes time, nests, or yields) is still in flight when the next execution starts."""
+
+        async def together() -> list[Execution]:
+            return list(await asyncio.gather(*(self.env.executor.aexecute(p, c) for p, c in calls)))
+
+        return self._loop.run_until_complete(together())
 
     def close(self) -> None:
         self._loop.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hookwire.conformance.driver import HookEnv
+from hookwire.conformance.driver import HookEnv, publish_or_refusal
 from hookwire.conformance.scenario import CallStep, HookDef
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.results import result_from_json
@@ -62,7 +62,7 @@ class PySyncSession:
             if step.record:
                 env.log.record(name, ctx)
             for event in step.publish:
-                env.publish(name, event)
+                publish_or_refusal(env, name, event)
             if step.execute is not None:
                 env.run_nested(name, step.execute)
             return native_return(step)

@@ -35,6 +35,8 @@ class NestedExecute:
     point: str
     context: dict[str, Any]
     expect: dict[str, Any]
+    #: `{code, messageContains}`: the nested execution must be refused with this error.
+    refused: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,10 @@ class CallStep:
             execute=None
             if nested is None
             else NestedExecute(
-                nested["point"], nested.get("context", {}), nested.get("expect", {})
+                nested["point"],
+                nested.get("context", {}),
+                nested.get("expect", {}),
+                nested.get("refused"),
             ),
             returns=raw.get("returns"),
             raises=raw.get("raises"),
@@ -129,6 +134,8 @@ class HookDef:
     registered: bool = True
     behaviour: Behaviour | None = None
     composite: CompositeDef | None = None
+    #: Declared honoured result kinds of its custom point (None: not declared).
+    honours: tuple[str, ...] | None = None
 
     @staticmethod
     def parse(raw: dict[str, Any], point: str | None = None) -> HookDef:
@@ -156,6 +163,7 @@ class HookDef:
                 threshold=comp.get("threshold"),
                 tie_breaker=comp.get("tieBreaker"),
             ),
+            honours=tuple(raw["honours"]) if "honours" in raw else None,
         )
 
     def walk(self) -> list[HookDef]:
@@ -179,6 +187,8 @@ class Scenario:
     steps: tuple[dict[str, Any], ...]
     source: Path
     bus: dict[str, Any] = field(default_factory=dict)
+    #: "required" (every adapter must pass) or "recommended" (see conformance/README.md).
+    level: str = "required"
 
     def hook(self, name: str) -> HookDef:
         """The top-level hook declared under `name` (KeyError if none)."""

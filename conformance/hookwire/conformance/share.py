@@ -44,7 +44,8 @@ _JS_NEEDS = (
 
 
 def data_dir(name: str) -> Path:
-    """`scenarios`, `schema`, `vectors` or `lua`: the wheel's copy, else the checkout's."""
+    """`scenarios`, `schema`, `vectors`, `lua` or `expected-failures`: the wheel's copy, else
+    the checkout's."""
     shipped = _WHEEL / name
     return shipped if shipped.is_dir() else _CHECKOUT / "conformance" / name
 

@@ -25,14 +25,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.v1 import hook_pb2
 
 __all__ = [
+    "QUALIFIER",
     "BreakerConfig",
+    "BreakerHolder",
     "BreakerListener",
     "BreakerState",
     "BreakerStatus",
@@ -43,6 +45,24 @@ _log = logging.getLogger("hookwire.runtime.breaker")
 _MS = 1_000_000
 _S = 1_000_000_000
 _UINT32_MAX = 2**32 - 1
+
+
+#: Separates a composite's name from its child's in a qualified breaker name: "guard/flaky" is
+#: the breaker of child `flaky` of composite `guard` (as deep as composites nest).
+QUALIFIER = "/"
+
+
+@runtime_checkable
+class BreakerHolder(Protocol):
+    """A hook that owns further breakers (a composite: its children's), found by name."""
+
+    def breaker(self, name: str) -> CircuitBreaker:
+        """The breaker called `name` (qualified below this hook); NotFound if none."""
+        ...
+
+    def breakers(self) -> dict[str, CircuitBreaker]:
+        """Every breaker below this hook by (qualified) name."""
+        ...
 
 
 class BreakerState(StrEnum):

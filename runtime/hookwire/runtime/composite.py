@@ -195,8 +195,13 @@ class Composite:
         return self._executor
 
     def breaker(self, name: str) -> CircuitBreaker:
-        """A child's breaker; NotFound if there is no such child."""
+        """A child's breaker (`"inner/leaf"` for a nested composite's child); NotFound if
+        there is no such child."""
         return self._registry.breaker(name)
+
+    def breakers(self) -> dict[str, CircuitBreaker]:
+        """Every child's breaker by name (nested children qualified), in declared order."""
+        return self._registry.breakers()
 
     def breaker_states(self) -> dict[str, BreakerStatus]:
         """Every child's breaker status."""

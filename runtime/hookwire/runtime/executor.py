@@ -42,6 +42,7 @@ from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import AsyncHookNotAllowed, InvalidArgument
 from hookwire.runtime.events import HOOK_EXECUTED, BreakerEvents, EventSink
+from hookwire.runtime.honoured import not_honoured
 from hookwire.runtime.json_value import merge_patch
 from hookwire.runtime.monitor import PerformanceMonitor
 from hookwire.runtime.registry import ChainEntry, Registry
@@ -123,9 +124,10 @@ def failure_reason(name: str, outcome: Outcome, reason: str) -> str:
     return f"hook {name} failed: {TIMEOUT if outcome is _O_TIMEOUT else reason}"
 
 
-def _classify(value: Any, dur: int, timeout_ns: int) -> tuple[Outcome, str, HookResult | None]:
-    """Outcome, reason and valid result (None: failed) of a finished call."""
-    if dur > timeout_ns:
+def _classify(value: Any, dur: int, e: ChainEntry) -> tuple[Outcome, str, HookResult | None]:
+    """Outcome, reason and valid result (None: failed) of a finished call; a kind the point's
+    callers do not honour is an ERROR (hookwire.runtime.honoured)."""
+    if dur > e.timeout_ns:
         # Late: whatever it returned (or raised) is discarded.
         if inspect.iscoroutine(value):
             value.close()
@@ -140,6 +142,9 @@ def _classify(value: Any, dur: int, timeout_ns: int) -> tuple[Outcome, str, Hook
             result = validate_result(value)
         except InvalidArgument:
             return _O_ERROR, INVALID_RESULT, None
+        refused = not_honoured(result.kind, e.honours, e.point)
+        if refused is not None:
+            return _O_ERROR, refused, None
         return result.outcome, value.reason if t is Skipped else "", result
     if inspect.iscoroutine(value):
         value.close()
@@ -233,7 +238,7 @@ def _run_sync(
             append(dur if br.state is closed else (_O_CONTINUE, "", dur, False, br.state))
             continue
         slow = dur >= e.slow_ns
-        outcome, reason, result = _classify(value, dur, e.timeout_ns)
+        outcome, reason, result = _classify(value, dur, e)
         if result is None:
             br.record(True, slow, end)
             append((outcome, reason, dur, slow, br.state))
@@ -569,7 +574,7 @@ class Executor:
                 append(dur if br.state is closed else (_O_CONTINUE, "", dur, False, br.state))
                 continue
             slow = dur >= e.slow_ns
-            outcome, reason, result = _classify(value, dur, e.timeout_ns)
+            outcome, reason, result = _classify(value, dur, e)
             if result is None:
                 br.record(True, slow, end)
                 append((outcome, reason, dur, slow, br.state))
@@ -660,7 +665,7 @@ class Executor:
         end = self._now()
         dur = end - start
         slow = dur >= e.slow_ns
-        outcome, reason, result = _classify(value, dur, e.timeout_ns)
+        outcome, reason, result = _classify(value, dur, e)
         e.breaker.record(result is None, slow, end)
         return Invocation(e, outcome, reason, result, dur, slow, e.breaker.state)
 

@@ -29,7 +29,13 @@ from hookwire.runtime.adapter import (
     PythonSyncAdapter,
     adapt,
 )
-from hookwire.runtime.breaker import BreakerConfig, BreakerListener, CircuitBreaker
+from hookwire.runtime.breaker import (
+    QUALIFIER,
+    BreakerConfig,
+    BreakerHolder,
+    BreakerListener,
+    CircuitBreaker,
+)
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import (
@@ -38,9 +44,10 @@ from hookwire.runtime.errors import (
     InvalidArgument,
     NotFound,
 )
+from hookwire.runtime.honoured import ALL_KINDS, honoured_results
 from hookwire.runtime.language import check_language, language_from_proto, language_to_proto
-from hookwire.runtime.points import parse_point, point_from_proto, point_to_proto
-from hookwire.runtime.results import HookResult
+from hookwire.runtime.points import CUSTOM_PREFIX, parse_point, point_from_proto, point_to_proto
+from hookwire.runtime.results import HookResult, ResultKind
 from hookwire.v1 import hook_pb2
 
 __all__ = [
@@ -107,6 +114,9 @@ class HookSpec:
     enabled: bool = True
     tags: frozenset[str] = frozenset()
     feature: str | None = None
+    #: For a custom point: the result kinds its callers honour (None: every kind). Built-in
+    #: points have a fixed table (hookwire.runtime.honoured); giving exactly it is accepted.
+    honours: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -136,6 +146,13 @@ class HookSpec:
             raise InvalidArgument(
                 "feature", f"must be a non-empty string or None, got {self.feature!r}"
             )
+        if self.honours is not None:
+            object.__setattr__(self, "honours", _declared_honours(self.point, self.honours))
+
+    @property
+    def honoured(self) -> frozenset[str]:
+        """The result kinds the callers of this hook's point honour."""
+        return honoured_results(self.point, self.honours)
 
     def to_proto(self) -> hook_pb2.HookRegistration:
         """As hookwire.v1.HookRegistration (tags sorted, breaker fully set)."""
@@ -154,6 +171,7 @@ class HookSpec:
             tags=sorted(self.tags),
             feature=self.feature or "",
             enabled=self.enabled,
+            honoured_results=[_OUTCOME_NUMBER[k] for k in _KIND_ORDER if k in self.honoured],  # type: ignore[misc]
         )
         pb.timeout.seconds, pb.timeout.nanos = divmod(self.timeout_ns, _S)
         pb.breaker.CopyFrom(self.breaker.to_proto())
@@ -182,7 +200,49 @@ class HookSpec:
             enabled=pb.enabled if pb.HasField("enabled") else True,
             tags=frozenset(pb.tags),
             feature=pb.feature or None,
+            honours=frozenset(_outcome_kind(n) for n in pb.honoured_results)
+            if pb.honoured_results
+            else None,
         )
+
+
+_KIND_ORDER = tuple(k.value for k in ResultKind)
+_OUTCOME_NUMBER: dict[str, int] = {
+    k: int(hook_pb2.HookOutcome.Value(f"HOOK_OUTCOME_{k}")) for k in _KIND_ORDER
+}
+_NUMBER_KIND: dict[int, str] = {n: k for k, n in _OUTCOME_NUMBER.items()}
+
+
+def _kinds(kinds: Iterable[Any]) -> frozenset[str]:
+    if isinstance(kinds, str):
+        raise InvalidArgument("honours", f"must be a collection of kinds, got {kinds!r}")
+    return frozenset(str(k) for k in kinds)
+
+
+def _outcome_kind(number: int) -> str:
+    kind = _NUMBER_KIND.get(int(number))
+    if kind is None:
+        raise InvalidArgument(
+            "honoured_results", f"{number} is not a result kind (HookOutcome CONTINUE..SKIPPED)"
+        )
+    return kind
+
+
+def _declared_honours(point: str, declared: frozenset[str]) -> frozenset[str] | None:
+    """A registration's `honours`: checked kinds for a custom point (every kind: None, as
+    undeclared); for a built-in point only its own table is accepted (and dropped: the table
+    applies anyway)."""
+    if not point.startswith(CUSTOM_PREFIX):
+        table = honoured_results(point)
+        if honoured_results("custom:x", declared) != table:
+            raise InvalidArgument(
+                "honours",
+                f"is fixed for the built-in point {point!r}: {sorted(table)} "
+                "(declare it for custom points)",
+            )
+        return None
+    kinds = honoured_results(point, declared)
+    return None if kinds == ALL_KINDS else kinds  # every kind: the same as undeclared
 
 
 class LazyAdapter:
@@ -248,10 +308,12 @@ class ChainEntry:
         "breaker",
         "fail_closed",
         "fn",
+        "honours",
         "is_async",
         "language",
         "lazy",
         "name",
+        "point",
         "slow_ns",
         "spec",
         "timeout_ns",
@@ -263,6 +325,8 @@ class ChainEntry:
         self.name = spec.name
         self.language = spec.language
         self.timeout_ns = spec.timeout_ns
+        self.point = spec.point
+        self.honours = spec.honoured  # result kinds the point's callers act on
         self.slow_ns = spec.breaker.slow_call_duration_ns
         self.fail_closed = spec.failure_policy is FailurePolicy.FAIL_CLOSED
         self.set_adapter(adapter)
@@ -355,12 +419,14 @@ class Registry:
         feature: str | None = None,
         enabled: bool = True,
         lazy: bool = False,
+        honours: Iterable[str] | None = None,
     ) -> HookSpec:
         """Register a hook: a Python callable, an `async def`, a HookAdapter, or (lazy=True)
         a zero-argument factory returning one of those, called on first use.
 
         Raises AlreadyExists for a taken name, InvalidArgument for a bad point, priority,
-        timeout, policy, breaker, tag or feature.
+        timeout, policy, breaker, tag or feature. `honours`: for a custom point, the result
+        kinds its callers honour (see hookwire.runtime.honoured; None: every kind).
         """
         if timeout_ns is None:
             if timeout_ms is None:
@@ -399,6 +465,7 @@ class Registry:
             enabled=enabled,
             tags=frozenset(tags),
             feature=feature,
+            honours=None if honours is None else _kinds(honours),
         )
         if lazy:
             adapter = LazyAdapter(name, hook, spec.language, self._lazy_resolved)
@@ -557,12 +624,42 @@ class Registry:
         return self._require(name).entry
 
     def breaker(self, name: str) -> CircuitBreaker:
-        """The breaker of a registered hook; NotFound if unknown."""
-        return self._require(name).entry.breaker
+        """The breaker of a registered hook, or of a composite's child by qualified name
+        (`"guard/flaky"`: child `flaky` of composite `guard`; as deep as composites nest). A
+        hook registered under the whole name wins. NotFound if there is no such breaker.
+
+        Example:
+            >>> from hookwire.runtime.composite import Composite
+            >>> r = Registry()
+            >>> child = HookSpec("flaky", "before_tool_execution")
+            >>> _ = r.register(Composite("SEQUENTIAL", [(child, lambda ctx: None)]),
+            ...                name="guard", point="before_tool_execution")
+            >>> r.breaker("guard/flaky").state
+            <BreakerState.CLOSED: 'CLOSED'>
+        """
+        reg = self._hooks.get(name)
+        if reg is not None:
+            return reg.entry.breaker
+        head, sep, rest = name.partition(QUALIFIER) if isinstance(name, str) else ("", "", "")
+        outer = self._hooks.get(head) if sep else None
+        if outer is not None and isinstance(outer.entry.adapter, BreakerHolder):
+            try:
+                return outer.entry.adapter.breaker(rest)
+            except NotFound:
+                pass
+        raise NotFound("name", f"no hook named {name!r} is registered")
 
     def breakers(self) -> dict[str, CircuitBreaker]:
-        """Every hook's breaker by hook name, in registration order."""
-        return {name: reg.entry.breaker for name, reg in self._hooks.items()}
+        """Every breaker by name, in registration order: each hook's, and right after a
+        composite's, its children's under qualified names (`"guard/flaky"`)."""
+        out: dict[str, CircuitBreaker] = {}
+        for name, reg in self._hooks.items():
+            out[name] = reg.entry.breaker
+            adapter = reg.entry.adapter
+            if isinstance(adapter, BreakerHolder):
+                for child, b in adapter.breakers().items():
+                    out.setdefault(f"{name}{QUALIFIER}{child}", b)
+        return out
 
     def __contains__(self, name: object) -> bool:
         return name in self._hooks

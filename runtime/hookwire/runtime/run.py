@@ -23,6 +23,12 @@ What each final result does:
 | CACHE | fresh hit: return it; miss: run, store output | store output | re-raise |
 | FORK | run the forks beside the operation | run the forks | re-raise |
 
+Each point's honoured kinds (hookwire.runtime.honoured) decide what reaches this table: the
+built-in `after_*` points do not honour REDIRECT and the `*_error` points do not honour
+MODIFIED, CACHE or FORK, so a hook returning one of those there is ERROR
+`result_not_honoured` (its failure policy applies) and the rows above apply to custom points
+declared to honour them.
+
 - OperationCancelled (code CANCELLED) carries the hook's reason as `.reason` and the point as
   `.field`.
 - RETRY: an attempt is one pass through the points; at most `max_attempts` attempts in all

@@ -294,6 +294,8 @@ export interface WorkerOptions extends ConnectionOptions {
   virtualClock?: boolean;
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
   closeGraceMs?: number;
+  /** Largest frame sent to the executor (default 4 MiB, its limit); a larger result fails its call. */
+  maxMessageBytes?: number;
 }
 export class Worker extends EventEmitter {
   constructor(options: WorkerOptions);
@@ -308,3 +310,11 @@ export class Worker extends EventEmitter {
 }
 export function createWorker(options: WorkerOptions): Worker;
 export const SDK_NAME: string;
+
+/** The result kinds ("CONTINUE", "MODIFIED", ...) the callers of each built-in point honour. */
+export declare const HONOURED: Readonly<Record<string, readonly string[]>>;
+/**
+ * The result kinds the callers of `point` honour: the built-in table, or for "custom:<name>" the
+ * kinds `declared` in its registration (undefined: every kind); CONTINUE and SKIPPED always.
+ */
+export declare function honouredResults(point: string, declared?: readonly string[]): readonly string[];

@@ -3,6 +3,7 @@ export { createClient, eventFromProto, HookwireClient } from "./client.js";
 export { RealCallClock, VirtualCallClock } from "./clock.js";
 export { contextFromProto, contextToProto, pointFromProto, pointToProto } from "./context.js";
 export { HookwireError } from "./errors.js";
+export { HONOURED, honouredResults } from "./honoured.js";
 export { fromJsonObject, fromJsonValue, JsonConversionError, JsonNumberText, toJsonObject, toJsonValue } from "./json.js";
 export {
   cache,

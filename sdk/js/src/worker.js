@@ -53,6 +53,8 @@ const CONNECT = "/hookwire.v1.ExecutorService/Connect";
 // Event types: dot-separated tokens of [A-Za-z0-9_-]+ (SEMANTICS.md section 8).
 const EVENT_TYPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 const PUBLISH_OPTIONS = new Set(["ttlMs", "source", "correlationId", "metadata"]);
+// The largest message the executor accepts (MAX_MESSAGE_BYTES in runtime/hookwire/runtime/limits.py).
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 const FATAL = new Set(["UNAUTHENTICATED", "PERMISSION_DENIED", "INVALID_ARGUMENT", "FAILED_PRECONDITION", "UNIMPLEMENTED"]);
 const BREAKER_MS = { slowCallDurationMs: "slowCallDuration", openDurationMs: "openDuration", maxOpenDurationMs: "maxOpenDuration" };
 const BREAKER_PLAIN = [
@@ -69,7 +71,7 @@ const BREAKER_PLAIN = [
  *
  * @param {{address: string, token?: string, workerId?: string, tls?: boolean | object,
  *   virtualClock?: boolean, reconnect?: {initialDelayMs?: number, maxDelayMs?: number},
- *   closeGraceMs?: number}} options
+ *   closeGraceMs?: number, maxMessageBytes?: number}} options
  * @example
  *   const worker = createWorker({ address: "127.0.0.1:50051", token: "s3cret", workerId: "js-1" });
  *   worker.registerHook("before_tool_execution", (ctx) => modified({ checked: true }), { name: "check", priority: -10 });
@@ -112,7 +114,10 @@ export class Worker extends EventEmitter {
     /** Executor-assigned id of the current connection ("" when disconnected). */
     this.connectionId = "";
     // The stream's hot path: generated straight-line codecs instead of reflective ones.
-    this._msg = wireCodec(encodeWorkerMessage, decodeWorkerMessage);
+    // Result frames arrive encoded already (their size is checked first, see _writeResults).
+    const msg = wireCodec(encodeWorkerMessage, decodeWorkerMessage);
+    this._msg = { serialize: (m) => (Buffer.isBuffer(m) ? m : msg.serialize(m)), deserialize: msg.deserialize };
+    this._maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this._exec = wireCodec(encodeExecutorMessage, decodeExecutorMessage);
     // Batching (see the top of this file): whether the executor accepts resultBatch, the
     // results held for the end of this turn, and whether their flush is scheduled.
@@ -355,7 +360,8 @@ export class Worker extends EventEmitter {
   _sendResult(result) {
     const last = this._inFlight.size === 0 && !this._inCallBatch;
     if (!this._peerBatching || (last && this._heldResults.length === 0)) {
-      this._write({ case: "result", value: result });
+      if (this._heldResults.length) this._flushResults();
+      if (this._stream) this._writeResults([result]);
       return;
     }
     this._heldResults.push(result);
@@ -372,11 +378,32 @@ export class Worker extends EventEmitter {
     if (!results.length) return;
     this._heldResults = [];
     if (!this._stream) return;
+    this._writeResults(results);
+  }
+
+  // Write results as one frame, encoded here so that its size is known: a frame over the
+  // executor's message limit would end the whole stream, so a batch is split, and a single result
+  // that is too large alone fails its own call (an invalid result naming its size) instead.
+  _writeResults(results) {
     const message =
       results.length === 1
         ? { case: "result", value: results[0] }
         : { case: "resultBatch", value: { results } };
-    this._stream.write({ message });
+    const bytes = this._msg.serialize({ message });
+    if (bytes.length <= this._maxMessageBytes) {
+      this._stream.write(bytes);
+    } else if (results.length > 1) {
+      const half = results.length >> 1;
+      this._writeResults(results.slice(0, half));
+      this._writeResults(results.slice(half));
+    } else {
+      const { callId, clockAdvance } = results[0];
+      const err = new InvalidResultError(
+        `result: ${bytes.length} bytes encoded, over the ${this._maxMessageBytes}-byte message limit`,
+      );
+      this.emit("callError", err);
+      this._writeResults([{ callId, clockAdvance, outcome: { case: "error", value: hookError(err) } }]);
+    }
   }
 
   _onCall(call) {

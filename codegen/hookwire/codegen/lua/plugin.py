@@ -41,9 +41,10 @@ def generate(request: plugin_pb2.CodeGeneratorRequest) -> plugin_pb2.CodeGenerat
     out.content = (
         f"{HEADER}\n-- source: codegen/hookwire/codegen/lua/runtime.lua\n\n{runtime_source()}"
     )
-    for name in hookwire_files(files, list(request.file_to_generate)):
+    wanted = hookwire_files(files, list(request.file_to_generate))
+    for name in wanted:
         proto = files[name]
-        imports = {dep: files[dep] for dep in proto.dependencies}
+        imports = {dep: files[dep] for dep in proto.dependencies if dep in wanted}
         out = response.file.add()
         out.name = proto.module.replace(".", "/") + ".lua"
         out.content = module_source(proto, imports)

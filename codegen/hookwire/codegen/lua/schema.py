@@ -45,6 +45,10 @@ WIRE_TYPES: dict[str, int] = {
 }  # fmt: skip
 
 
+#: Custom options extend its messages; it is never part of a generated wire module.
+DESCRIPTOR_PROTO = "google/protobuf/descriptor.proto"
+
+
 class SchemaError(ValueError):
     """The schema uses something the Lua generator does not support (e.g. proto2 groups)."""
 
@@ -212,12 +216,16 @@ def read_file(fd: descriptor_pb2.FileDescriptorProto) -> File:
 def hookwire_files(files: dict[str, File], to_generate: list[str]) -> list[str]:
     """The files a hookwire plugin writes, sorted: those of `to_generate` whose package is
     `hookwire` or `hookwire.*`, and every file they import, transitively (so that every import
-    in the output resolves)."""
+    in the output resolves). descriptor.proto (what custom options extend, read at build time)
+    is left out: nothing of it travels on the wire, and a module importing it for its options
+    does not need it."""
     wanted: set[str] = set()
     pending = [n for n in to_generate if files[n].package.split(".")[0] == "hookwire"]
     while pending:
         name = pending.pop()
-        if name not in wanted:
-            wanted.add(name)
-            pending.extend(files[name].dependencies)
+        f = files[name]
+        if name in wanted or name == DESCRIPTOR_PROTO:
+            continue
+        wanted.add(name)
+        pending.extend(f.dependencies)
     return sorted(wanted)

@@ -567,7 +567,8 @@ export declare const ListHooksResponseSchema: GenMessage<ListHooksResponse>;
  */
 export declare type GetBreakerStateRequest = Message<"hookwire.v1.GetBreakerStateRequest"> & {
   /**
-   * Hook names; empty = all hooks.
+   * Hook names, or a composite child's qualified name ("guard/flaky"); empty = every breaker,
+   * composite children included under their qualified names.
    *
    * @generated from field: repeated string hook_names = 1;
    */
@@ -601,6 +602,8 @@ export declare const GetBreakerStateResponseSchema: GenMessage<GetBreakerStateRe
  */
 export declare type ResetBreakerRequest = Message<"hookwire.v1.ResetBreakerRequest"> & {
   /**
+   * A hook's name, or a composite child's qualified name ("guard/flaky").
+   *
    * @generated from field: string hook_name = 1;
    */
   hookName: string;

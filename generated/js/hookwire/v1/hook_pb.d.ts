@@ -891,6 +891,16 @@ export declare type HookRegistration = Message<"hookwire.v1.HookRegistration"> &
    * @generated from field: optional bool enabled = 11;
    */
   enabled?: boolean | undefined;
+
+  /**
+   * For a custom point: the result kinds its callers honour (CONTINUE and SKIPPED always are);
+   * empty = every kind. Must be empty for the built-in points, whose table is fixed by the
+   * HookPoint `honours` option; ListHooks fills it in for every hook from that table or the
+   * custom point's declaration.
+   *
+   * @generated from field: repeated hookwire.v1.HookOutcome honoured_results = 12;
+   */
+  honouredResults: HookOutcome[];
 };
 
 /**
@@ -904,6 +914,11 @@ export declare const HookRegistrationSchema: GenMessage<HookRegistration>;
  * observe, plus HOOK_POINT_CUSTOM for user-defined points (named by `custom_point`).
  * In text (scenario files, SDK APIs) a point is written in lower snake case without the prefix
  * ("before_tool_execution") and a custom point as "custom:<name>".
+ * Each point's `honours` option lists the result kinds its callers act on (options.proto): every
+ * kind before an operation; no REDIRECT after it (it already ran); only recovery kinds at error
+ * points (no output to patch, cache or fork beside); proceed / proceed changed / stop at the
+ * other points, plus REPLACE (the resolved value) at state_conflict. Custom points declare
+ * theirs at registration (HookRegistration.honoured_results).
  *
  * @generated from enum hookwire.v1.HookPoint
  */

@@ -1550,10 +1550,10 @@ export function encodeBreakerStatus(msg) {
 }
 
 export function new_HookRegistration() {
-  return { $typeName: "hookwire.v1.HookRegistration", name: "", point: 0, customPoint: "", priority: 0, language: 0, failurePolicy: 0, tags: [], feature: "" };
+  return { $typeName: "hookwire.v1.HookRegistration", name: "", point: 0, customPoint: "", priority: 0, language: 0, failurePolicy: 0, tags: [], feature: "", honouredResults: [] };
 }
 
-const FIELDS_HookRegistration = { 1: "name", 2: "point", 3: "custom_point", 4: "priority", 5: "language", 6: "timeout", 7: "failure_policy", 8: "breaker", 9: "tags", 10: "feature", 11: "enabled" };
+const FIELDS_HookRegistration = { 1: "name", 2: "point", 3: "custom_point", 4: "priority", 5: "language", 6: "timeout", 7: "failure_policy", 8: "breaker", 9: "tags", 10: "feature", 11: "enabled", 12: "honoured_results" };
 
 export function read_HookRegistration(r, end, m) {
   if (++r.d > MAX_DEPTH) throw tooDeep("hookwire.v1.HookRegistration");
@@ -1593,6 +1593,15 @@ export function read_HookRegistration(r, end, m) {
         break;
       case 88:
         m.enabled = rbool(r, end, "hookwire.v1.HookRegistration.enabled");
+        break;
+      case 98: {
+        const e = len(r, end, "hookwire.v1.HookRegistration.honoured_results");
+        const a = m.honouredResults;
+        while (r.p < e) a.push((u32(r, e, "hookwire.v1.HookRegistration.honoured_results") | 0));
+        break;
+      }
+      case 96:
+        m.honouredResults.push((u32(r, end, "hookwire.v1.HookRegistration.honoured_results") | 0));
         break;
       default:
         unknown(r, end, t, m, FIELDS_HookRegistration, "hookwire.v1.HookRegistration");
@@ -1667,6 +1676,15 @@ export function write_HookRegistration(w, m) {
   if (v !== undefined) {
     vu32(w, 88);
     wbool(w, v);
+  }
+  v = m.honouredResults;
+  if (v !== undefined && v.length !== 0) {
+    vu32(w, 98);
+    const list = fork(w);
+    for (let i = 0; i < v.length; i++) {
+      wint32(w, v[i], "hookwire.v1.HookRegistration.honoured_results");
+    }
+    join(w, list);
   }
   if (m.$unknown !== undefined) wunknown(w, m.$unknown);
 }

@@ -6,6 +6,7 @@ local google_protobuf_duration = require("google.protobuf.duration")
 local google_protobuf_timestamp = require("google.protobuf.timestamp")
 local hookwire_v1_common = require("hookwire.v1.common")
 local hookwire_v1_json = require("hookwire.v1.json")
+local hookwire_v1_options = require("hookwire.v1.options")
 local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unpack
 local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
@@ -462,6 +463,7 @@ do
       { name = "tags", json = "tags", number = 9, kind = "string", label = "repeated" },
       { name = "feature", json = "feature", number = 10, kind = "string", label = "single" },
       { name = "enabled", json = "enabled", number = 11, kind = "bool", label = "optional" },
+      { name = "honoured_results", json = "honouredResults", number = 12, kind = "enum", label = "repeated", type = "hookwire.v1.HookOutcome", packed = true },
     },
   })
   M.HookRegistration = cls
@@ -2647,13 +2649,32 @@ do
       if type(x) ~= "boolean" then type_error(N, "enabled", "boolean", x) end
       b[i + 1] = "\x58"; b[i + 2] = (x and "\x01" or "\x00"); i = i + 2; n = n + 1 + 1
     end
+    -- 12: honoured_results (repeated enum)
+    v = m.honoured_results
+    if v ~= nil then
+      if type(v) ~= "table" then type_error(N, "honoured_results", "list (table)", v) end
+      local cnt = #v
+      if cnt > 0 then
+        b[i + 1] = "\x62"; b[i + 2] = ""; i = i + 2
+        local j, n0 = i, n + 1
+        n = n0
+        for k = 1, cnt do
+          local x = v[k]
+          if mtype(x) ~= "integer" or x < -0x80000000 or x > 0x7fffffff then x = enum_value(x, pb.registry["hookwire.v1.HookOutcome"], N, "honoured_results") end
+          local y = varint(x)
+          i = i + 1; b[i] = y; n = n + #y
+        end
+        local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+        b[j] = y; n = n + #y
+      end
+    end
     return i, n
   end
-  local KNOWN = { [1] = "name", [2] = "point", [3] = "custom_point", [4] = "priority", [5] = "language", [6] = "timeout", [7] = "failure_policy", [8] = "breaker", [9] = "tags", [10] = "feature", [11] = "enabled" }
+  local KNOWN = { [1] = "name", [2] = "point", [3] = "custom_point", [4] = "priority", [5] = "language", [6] = "timeout", [7] = "failure_policy", [8] = "breaker", [9] = "tags", [10] = "feature", [11] = "enabled", [12] = "honoured_results" }
   dec_HookRegistration = function(s, pos, e, m, d)
     if d > MAX_DEPTH then too_deep(N) end
     if m == nil then
-      m = { tags = {} }
+      m = { tags = {}, honoured_results = {} }
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
@@ -2742,6 +2763,27 @@ do
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x ~= 0
         m.enabled = x
+      elseif t == 96 then -- honoured_results
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
+        local r = m.honoured_results
+        r[#r + 1] = x
+      elseif t == 98 then -- honoured_results
+        local q = pos <= e and x0 or 0x80
+        local p
+        if q and q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "honoured_results") end
+        else p, q = rlen(s, pos, e, N, "honoured_results") end
+        local r = m.honoured_results
+        local c = #r
+        pos = p
+        while pos <= q do
+          local x = pos <= q and byte(s, pos) or 0x80
+          if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, q, N) end
+          x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end
+          c = c + 1; r[c] = x
+        end
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
       end

@@ -556,7 +556,9 @@ class GetBreakerStateRequest(_message.Message):
     HOOK_NAMES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def hook_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Hook names; empty = all hooks."""
+        """Hook names, or a composite child's qualified name ("guard/flaky"); empty = every breaker,
+        composite children included under their qualified names.
+        """
 
     def __init__(
         self,
@@ -597,6 +599,7 @@ class ResetBreakerRequest(_message.Message):
 
     HOOK_NAME_FIELD_NUMBER: _builtins.int
     hook_name: _builtins.str
+    """A hook's name, or a composite child's qualified name ("guard/flaky")."""
     def __init__(
         self,
         *,

@@ -89,6 +89,11 @@ class HookPoint(_HookPoint, metaclass=_HookPointEnumTypeWrapper):
     observe, plus HOOK_POINT_CUSTOM for user-defined points (named by `custom_point`).
     In text (scenario files, SDK APIs) a point is written in lower snake case without the prefix
     ("before_tool_execution") and a custom point as "custom:<name>".
+    Each point's `honours` option lists the result kinds its callers act on (options.proto): every
+    kind before an operation; no REDIRECT after it (it already ran); only recovery kinds at error
+    points (no output to patch, cache or fork beside); proceed / proceed changed / stop at the
+    other points, plus REPLACE (the resolved value) at state_conflict. Custom points declare
+    theirs at registration (HookRegistration.honoured_results).
     """
 
 HOOK_POINT_UNSPECIFIED: HookPoint.ValueType  # 0
@@ -1127,6 +1132,7 @@ class HookRegistration(_message.Message):
     TAGS_FIELD_NUMBER: _builtins.int
     FEATURE_FIELD_NUMBER: _builtins.int
     ENABLED_FIELD_NUMBER: _builtins.int
+    HONOURED_RESULTS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Unique within an executor."""
     point: Global___HookPoint.ValueType
@@ -1155,6 +1161,14 @@ class HookRegistration(_message.Message):
     def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Labels for filtering."""
 
+    @_builtins.property
+    def honoured_results(self) -> _containers.RepeatedScalarFieldContainer[Global___HookOutcome.ValueType]:
+        """For a custom point: the result kinds its callers honour (CONTINUE and SKIPPED always are);
+        empty = every kind. Must be empty for the built-in points, whose table is fixed by the
+        HookPoint `honours` option; ListHooks fills it in for every hook from that table or the
+        custom point's declaration.
+        """
+
     def __init__(
         self,
         *,
@@ -1169,10 +1183,11 @@ class HookRegistration(_message.Message):
         tags: _abc.Iterable[_builtins.str] | None = ...,
         feature: _builtins.str = ...,
         enabled: _builtins.bool | None = ...,
+        honoured_results: _abc.Iterable[Global___HookOutcome.ValueType] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "breaker", b"breaker", "enabled", b"enabled", "timeout", b"timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "breaker", b"breaker", "custom_point", b"custom_point", "enabled", b"enabled", "failure_policy", b"failure_policy", "feature", b"feature", "language", b"language", "name", b"name", "point", b"point", "priority", b"priority", "tags", b"tags", "timeout", b"timeout"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "breaker", b"breaker", "custom_point", b"custom_point", "enabled", b"enabled", "failure_policy", b"failure_policy", "feature", b"feature", "honoured_results", b"honoured_results", "language", b"language", "name", b"name", "point", b"point", "priority", b"priority", "tags", b"tags", "timeout", b"timeout"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__enabled: _TypeAlias = _typing.Literal["enabled"]  # noqa: Y015
     _WhichOneofArgType__enabled: _TypeAlias = _typing.Literal["_enabled", b"_enabled"]  # noqa: Y015

@@ -86,6 +86,31 @@ _SEQ_RE = re.compile(r"\d{20}\Z")
 _EXT_NAME = re.compile(r"[a-z0-9]+\Z")
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
 _TYPES = ("boolean", "integer", "string", "binary", "uri", "urireference", "timestamp")
+# CloudEvents Integer: a signed 32-bit value.
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+
+def _check_name(name: str, field: str) -> None:
+    """CloudEvents attribute names are lower-case ASCII letters and digits."""
+    if not _EXT_NAME.match(name):
+        raise InvalidArgument(
+            field, "attribute names must be lower-case letters a-z and digits 0-9 (CloudEvents)"
+        )
+
+
+def _check_int(value: int, field: str) -> int:
+    if not _INT_MIN <= value <= _INT_MAX:
+        raise InvalidArgument(
+            field, f"CloudEvents integers are 32-bit (-2^31 .. 2^31-1), got {value}"
+        )
+    return value
+
+
+def _b64decode(text: str, field: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error
+        raise InvalidArgument(field, "is not valid base64") from None
 
 
 # -- time, duration, numbers -------------------------------------------------------------------
@@ -195,12 +220,19 @@ def _unkept(name: str, text: str) -> Attr:
         raise InvalidArgument(
             f"metadata[{ATTR_PREFIX}{name}]", f"must be '<type>:<value>', got {text!r}"
         )
+    field = f"metadata[{ATTR_PREFIX}{name}]"
     if ce_type == "boolean":
+        if raw not in ("true", "false"):
+            raise InvalidArgument(field, f"a boolean must be 'true' or 'false', got {raw!r}")
         return ce_type, raw == "true"
     if ce_type == "integer":
-        return ce_type, int(raw)
+        try:
+            value = int(raw)
+        except ValueError:
+            raise InvalidArgument(field, f"is not an integer: {raw!r}") from None
+        return ce_type, _check_int(value, field)
     if ce_type == "binary":
-        return ce_type, base64.b64decode(raw)
+        return ce_type, _b64decode(raw, field)
     return ce_type, raw
 
 
@@ -239,6 +271,7 @@ def _split(ev: Event) -> tuple[dict[str, Attr], Any, str, str | None]:
     for key, value in ev.metadata.items():
         if key.startswith(ATTR_PREFIX):
             name = key[len(ATTR_PREFIX) :]
+            _check_name(name, f"metadata[{key}]")
             if name in attrs or name in ("specversion", "data", "data_base64"):
                 raise InvalidArgument(f"metadata[{key}]", f"clashes with the {name!r} attribute")
             attrs[name] = _unkept(name, value)
@@ -388,14 +421,18 @@ def from_dict(obj: Mapping[str, Any]) -> Event:
     for name, value in obj.items():
         if name == "data":
             data = value
-        elif name == "data_base64":
+            continue
+        if name == "data_base64":
             if not isinstance(value, str):
                 raise InvalidArgument("data_base64", "must be a base64 string")
+            _b64decode(value, "data_base64")
             data, mode = value, "binary"
-        elif isinstance(value, bool):
+            continue
+        _check_name(name, name)
+        if isinstance(value, bool):
             attrs[name] = ("boolean", value)
         elif isinstance(value, int):
-            attrs[name] = ("integer", value)
+            attrs[name] = ("integer", _check_int(value, name))
         elif isinstance(value, str):
             attrs[name] = ("string", value)
         else:
@@ -461,10 +498,10 @@ def to_proto(event: Event | event_pb2.UniversalEvent) -> cloudevents_pb2.CloudEv
         elif mode == "text":
             pb.text_data = data
         elif mode == "binary":
-            pb.binary_data = base64.b64decode(data)
+            pb.binary_data = _b64decode(data, "payload")
         else:
             pb.proto_data.CopyFrom(
-                any_pb2.Any(type_url=typeurl or "", value=base64.b64decode(data))
+                any_pb2.Any(type_url=typeurl or "", value=_b64decode(data, "payload"))
             )
     return pb
 
@@ -478,6 +515,9 @@ def from_proto(pb: cloudevents_pb2.CloudEvent) -> Event:
         "type": ("string", pb.type),
     }
     for name, v in pb.attributes.items():
+        _check_name(name, f"attributes[{name}]")
+        if name in attrs or name in ("specversion", "data", "data_base64"):
+            raise InvalidArgument(f"attributes[{name}]", "has a field of its own in this format")
         kind = v.WhichOneof("attr")
         if kind == "ce_boolean":
             attrs[name] = ("boolean", v.ce_boolean)

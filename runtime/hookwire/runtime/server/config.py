@@ -30,6 +30,10 @@ class ServerConfig:
     - `max_message_bytes`: largest message received or sent; larger requests fail with
       RESOURCE_EXHAUSTED.
     - `max_publish_batch`: most events in one Publish; more is RESOURCE_EXHAUSTED naming `events`.
+    - `worker_queue_bytes` / `worker_queue_messages`: bound on what waits to be sent to one
+      worker; a worker that stops reading its stream past it is disconnected
+      (RESOURCE_EXHAUSTED) and its calls fail at once.
+    - `max_hooks_per_worker`: most hooks one worker connection may register.
     - `virtual_call_guard_s`: real-time bound on a remote call made under a virtual clock.
     - `shutdown_grace_s`: how long `stop()` waits for in-flight calls and queued events.
     """
@@ -41,6 +45,9 @@ class ServerConfig:
     tls_key_pem: bytes | None = None
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_publish_batch: int = 10_000
+    worker_queue_bytes: int = 64 * 1024 * 1024
+    worker_queue_messages: int = 10_000
+    max_hooks_per_worker: int = 10_000
     virtual_call_guard_s: float = 30.0
     shutdown_grace_s: float = 10.0
 
@@ -67,6 +74,10 @@ class ServerConfig:
             raise InvalidArgument(
                 "max_publish_batch", f"must be an int >= 1, got {self.max_publish_batch!r}"
             )
+        for name in ("worker_queue_bytes", "worker_queue_messages", "max_hooks_per_worker"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InvalidArgument(name, f"must be an int >= 1, got {value!r}")
         for name in ("virtual_call_guard_s", "shutdown_grace_s"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:

@@ -27,6 +27,7 @@ from hookwire.runtime.bus.bus import EventBus
 from hookwire.runtime.bus.overflow import DEFAULT_CAPACITY, overflow_from_proto
 from hookwire.runtime.bus.subscription import Subscription
 from hookwire.runtime.errors import HookwireError, InvalidArgument
+from hookwire.runtime.server.decoding import add_service
 from hookwire.runtime.server.event_frames import EventFrames
 from hookwire.runtime.server.metadata import apply_to_event, read_metadata
 from hookwire.runtime.server.status import abort_with
@@ -72,20 +73,12 @@ class EventBusService:
 
     def add_to_server(self, server: aio.Server) -> None:
         """Serve hookwire.v1.EventBusService on `server`."""
-        handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
-            "Publish": grpc.unary_unary_rpc_method_handler(
-                self.Publish,
-                request_deserializer=bs.PublishRequest.FromString,
-                response_serializer=bs.PublishResponse.SerializeToString,
-            ),
-            "Subscribe": grpc.unary_stream_rpc_method_handler(
-                self.Subscribe,
-                request_deserializer=bs.SubscribeRequest.FromString,
-                response_serializer=_passthrough,
-            ),
-        }
-        server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),)
+        # Undecodable requests: INVALID_ARGUMENT naming the bad field (decoding.py).
+        add_service(
+            server,
+            bs.DESCRIPTOR.services_by_name["EventBusService"],
+            self,
+            response_serializers={"Subscribe": _passthrough},
         )
 
     @property

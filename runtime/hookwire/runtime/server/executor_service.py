@@ -45,11 +45,17 @@ from hookwire.runtime.errors import (
 from hookwire.runtime.executor import Executor
 from hookwire.runtime.language import language_from_proto
 from hookwire.runtime.points import point_from_proto
-from hookwire.runtime.registry import Registry
+from hookwire.runtime.registry import HookSpec, Registry
+from hookwire.runtime.server.decoding import Undecodable, note_undecodable
 from hookwire.runtime.server.metadata import apply_to_context, read_metadata
 from hookwire.runtime.server.registration import breaker_status_to_proto, spec_from_proto
-from hookwire.runtime.server.remote_adapter import RemoteHookAdapter, WorkerConnection
-from hookwire.runtime.server.status import abort_with
+from hookwire.runtime.server.remote_adapter import (
+    DEFAULT_MAX_QUEUED_BYTES,
+    DEFAULT_MAX_QUEUED_MESSAGES,
+    RemoteHookAdapter,
+    WorkerConnection,
+)
+from hookwire.runtime.server.status import abort_with, status_code_named
 from hookwire.v1 import common_pb2, hook_pb2
 from hookwire.v1 import event_service_pb2 as bs
 from hookwire.v1 import executor_service_pb2 as es
@@ -59,6 +65,9 @@ __all__ = ["ExecutorService"]
 
 _log = logging.getLogger(__name__)
 _Ctx = aio.ServicerContext[Any, Any]
+_CONNECT = "/hookwire.v1.ExecutorService/Connect"
+# Hooks validated between two turns of the event loop during a registration.
+_REGISTER_SLICE = 256
 
 
 class ExecutorService(es_grpc.ExecutorServiceServicer):
@@ -72,6 +81,9 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         *,
         virtual_call_guard_s: float = 30.0,
         bus: EventBus | None = None,
+        max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES,
+        max_queued_messages: int = DEFAULT_MAX_QUEUED_MESSAGES,
+        max_hooks_per_worker: int = 10_000,
     ) -> None:
         self._registry = registry
         self._bus = bus
@@ -79,6 +91,9 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         self._executor = executor
         self._clock = clock
         self._guard_s = virtual_call_guard_s
+        self._max_queued_bytes = max_queued_bytes
+        self._max_queued_messages = max_queued_messages
+        self._max_hooks = max_hooks_per_worker
         self._connections: dict[str, WorkerConnection] = {}
         self._connection_ids = itertools.count(1)
         self._in_flight = 0
@@ -146,7 +161,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
     # -- Connect (remote workers) -----------------------------------------------------------
 
     async def Connect(
-        self, request_iterator: AsyncIterator[es.WorkerMessage], context: _Ctx
+        self, request_iterator: AsyncIterator[es.WorkerMessage | Undecodable], context: _Ctx
     ) -> AsyncIterator[es.ExecutorMessage]:
         if self._draining:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is shutting down")
@@ -154,6 +169,9 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
             first = await anext(aiter(request_iterator))
         except StopAsyncIteration:
             return
+        if isinstance(first, Undecodable):
+            note_undecodable(_CONNECT, first)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"message 0: {first}")
         got = first.WhichOneof("message")
         if got != "hello":
             await context.abort(
@@ -173,10 +191,13 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                 virtual=hello.virtual_clock,
                 virtual_call_guard_s=self._guard_s,
                 batching=hello.batching,
+                max_queued_bytes=self._max_queued_bytes,
+                max_queued_messages=self._max_queued_messages,
             )
         except HookwireError as exc:
             await abort_with(context, exc)
         connection.bind_loop(asyncio.get_running_loop())
+        connection.on_failure = lambda reason: self._disconnect(connection, reason)
         self._connections[connection.connection_id] = connection
         connection.send(
             # batching=True: this executor accepts result_batch from any worker.
@@ -191,13 +212,25 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         finally:
             reader.cancel()
             self._disconnect(connection, f"worker {connection.worker_id!r} disconnected")
+        if connection.failure is not None:
+            code, reason = connection.failure
+            await context.abort(status_code_named(code), reason)
 
     async def _read_worker(
-        self, connection: WorkerConnection, request_iterator: AsyncIterator[es.WorkerMessage]
+        self,
+        connection: WorkerConnection,
+        request_iterator: AsyncIterator[es.WorkerMessage | Undecodable],
     ) -> None:
         reason = f"worker {connection.worker_id!r} disconnected"
+        index = 0
         try:
             async for message in request_iterator:
+                index += 1
+                if isinstance(message, Undecodable):
+                    note_undecodable(_CONNECT, message)
+                    # The worker is broken: end its stream, naming the bad message.
+                    connection.fail("INVALID_ARGUMENT", f"message {index}: {message}")
+                    break
                 kind = message.WhichOneof("message")
                 if kind == "result":
                     connection.deliver(message.result)
@@ -206,11 +239,8 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                     for result in message.result_batch.results:
                         connection.deliver(result)
                 elif kind == "register":
-                    connection.send(
-                        es.ExecutorMessage(
-                            register_ack=self._register(connection, message.register)
-                        )
-                    )
+                    ack = await self._register(connection, message.register)
+                    connection.send(es.ExecutorMessage(register_ack=ack))
                 elif kind == "unregister":
                     connection.send(
                         es.ExecutorMessage(
@@ -263,23 +293,40 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         connection.hook_names.clear()
         connection.close(reason)
 
-    def _register(
+    async def _register(
         self, connection: WorkerConnection, request: es.RegisterHooks
     ) -> es.RegisterHooksAck:
+        """All or nothing: a request that fails leaves none of its hooks registered. The work
+        (linear in the hooks) runs in slices with the event loop free in between, so a
+        registration of thousands of hooks never stalls other RPCs; the hooks of a large
+        request become callable slice by slice."""
         ack = es.RegisterHooksAck(request_id=request.request_id)
         done: list[str] = []
         try:
-            specs = [
-                spec_from_proto(reg, f"hooks[{i}]", default_language=connection.language)
-                for i, reg in enumerate(request.hooks)
-            ]
-            names = [s.name for s in specs]
-            for i, name in enumerate(names):
-                if name in names[:i]:
+            hooks = request.hooks
+            total = len(connection.hook_names) + len(hooks)
+            if total > self._max_hooks:
+                raise HookwireError(
+                    "hooks",
+                    f"this worker would have {total} hooks; at most {self._max_hooks} per "
+                    "worker connection",
+                    code="RESOURCE_EXHAUSTED",
+                )
+            specs: list[HookSpec] = []
+            seen: set[str] = set()
+            for i, reg in enumerate(hooks):
+                if i and i % _REGISTER_SLICE == 0:
+                    await self._yield_during_registration(connection)
+                spec = spec_from_proto(reg, f"hooks[{i}]", default_language=connection.language)
+                if spec.name in seen:
                     raise AlreadyExists(
-                        f"hooks[{i}].name", f"hook {name!r} appears twice in this request"
+                        f"hooks[{i}].name", f"hook {spec.name!r} appears twice in this request"
                     )
+                seen.add(spec.name)
+                specs.append(spec)
             for i, spec in enumerate(specs):
+                if i and i % _REGISTER_SLICE == 0:
+                    await self._yield_during_registration(connection)
                 adapter = RemoteHookAdapter(connection, spec.name, spec.language)
                 try:
                     self._registry.register_spec(spec, adapter)
@@ -290,11 +337,18 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         except HookwireError as exc:
             # All or nothing: a request that fails leaves no hook of it registered.
             for name in done:
-                self._registry.unregister(name)
+                with contextlib.suppress(NotFound):  # gone already if the worker left
+                    self._registry.unregister(name)
                 connection.hook_names.discard(name)
             ack.error = str(exc)
             ack.code = exc.code
         return ack
+
+    @staticmethod
+    async def _yield_during_registration(connection: WorkerConnection) -> None:
+        await asyncio.sleep(0)
+        if connection.closed:
+            raise FailedPrecondition("hooks", "the worker disconnected during registration")
 
     def _unregister(
         self, connection: WorkerConnection, request: es.UnregisterHooks
@@ -340,11 +394,11 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
             out = []
             for i, name in enumerate(names):
                 status = states.get(name)
-                if status is None:
-                    if self._registry_has(name):
+                if status is None:  # e.g. registered since; "guard/flaky": a composite's child
+                    try:
                         status = self._executor.breaker(name).status()
-                    else:
-                        raise NotFound(f"hook_names[{i}]", f"no hook named {name!r}")
+                    except NotFound:
+                        raise NotFound(f"hook_names[{i}]", f"no hook named {name!r}") from None
                 out.append(breaker_status_to_proto(name, status))
             return es.GetBreakerStateResponse(breakers=out)
         except HookwireError as exc:
@@ -356,8 +410,10 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         try:
             if not request.hook_name:
                 raise InvalidArgument("hook_name", "is required")
-            if not self._registry_has(request.hook_name):
-                raise NotFound("hook_name", f"no hook named {request.hook_name!r}")
+            try:  # a hook, or a composite's child by qualified name ("guard/flaky")
+                self._executor.breaker(request.hook_name)
+            except NotFound:
+                raise NotFound("hook_name", f"no hook named {request.hook_name!r}") from None
             self._executor.reset_breaker(request.hook_name)
             status = self._executor.breaker(request.hook_name).status()
             return es.ResetBreakerResponse(
@@ -365,13 +421,6 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
             )
         except HookwireError as exc:
             await abort_with(context, exc)
-
-    def _registry_has(self, name: str) -> bool:
-        try:
-            self._registry.get(name)
-        except NotFound:
-            return False
-        return True
 
     # -- Shutdown ---------------------------------------------------------------------------
 

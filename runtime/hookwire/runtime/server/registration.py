@@ -20,6 +20,7 @@ from hookwire.runtime.breaker import (
 )
 from hookwire.runtime.errors import HookwireError, InvalidArgument
 from hookwire.runtime.language import language_from_proto
+from hookwire.runtime.limits import MAX_NAME_BYTES
 from hookwire.runtime.points import point_from_proto
 from hookwire.runtime.registry import FailurePolicy, HookSpec
 from hookwire.v1 import hook_pb2
@@ -40,6 +41,19 @@ def spec_from_proto(
     """A validated HookSpec from a HookRegistration; errors name `<field>.<member>`."""
     if not pb.name:
         raise InvalidArgument(f"{field}.name", "must be a non-empty string")
+    # Checked before anything is built from them: a worker's names are echoed in every
+    # ListHooks and Execute answer.
+    for member, value in (
+        ("name", pb.name),
+        ("custom_point", pb.custom_point),
+        ("feature", pb.feature),
+        *((f"tags[{i}]", t) for i, t in enumerate(pb.tags)),
+    ):
+        size = len(value.encode())
+        if size > MAX_NAME_BYTES:
+            raise InvalidArgument(
+                f"{field}.{member}", f"is {size} bytes long; at most {MAX_NAME_BYTES} (UTF-8)"
+            )
     point = point_from_proto(pb.point, pb.custom_point, f"{field}.point")
     language = language_from_proto(pb.language, f"{field}.language") or default_language
     timeout_ns = _DEFAULT_TIMEOUT_NS
@@ -63,9 +77,9 @@ def spec_from_proto(
             else BreakerConfig.default()
         )
     except HookwireError as exc:
-        raise InvalidArgument(
-            f"{field}.breaker.{exc.field or ''}".rstrip("."), exc.reason
-        ) from None
+        # BreakerConfig names its fields `breaker.<name>` already.
+        member = (exc.field or "").removeprefix("breaker").lstrip(".")
+        raise InvalidArgument(f"{field}.breaker.{member}".rstrip("."), exc.reason) from None
     try:
         return HookSpec(
             name=pb.name,

@@ -7,6 +7,14 @@ timeout is answered with a CancelCall to the worker and fails as a timeout; a wo
 away fails every call still in flight at once (the executor classifies them ERROR, the breaker
 counts them, the failure policy applies).
 
+Bounded outbox: calls wait in the connection's outbox until the stream takes them, so a
+worker that stops reading its stream would make them pile up. The outbox is bounded in bytes
+and in messages (`max_queued_bytes`, `max_queued_messages`); a call that times out before it
+was sent leaves the outbox at once (it already has its answer, TIMEOUT, and no CancelCall is
+needed), and a worker over the bound is treated as failing: the connection closes with
+RESOURCE_EXHAUSTED, every call in flight fails as `WorkerGone` naming the reason, and its hooks
+are unregistered. `close()` drops the calls still queued (they fail at once).
+
 Virtual time (conformance): when the worker said `virtual_clock` in its hello and the executor
 runs on a `VirtualClock`, each HookCall carries the executor's virtual wall time and the
 worker answers with `clock_advance`, how far its hook moved time. The adapter advances the
@@ -36,7 +44,7 @@ import asyncio
 import heapq
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.clock import Clock, VirtualClock
@@ -45,9 +53,17 @@ from hookwire.runtime.errors import HookwireError
 from hookwire.runtime.results import HookResult, result_from_proto
 from hookwire.v1 import executor_service_pb2 as es
 
-__all__ = ["RemoteHookAdapter", "WorkerConnection", "WorkerGone"]
+__all__ = [
+    "DEFAULT_MAX_QUEUED_BYTES",
+    "DEFAULT_MAX_QUEUED_MESSAGES",
+    "RemoteHookAdapter",
+    "WorkerConnection",
+    "WorkerGone",
+]
 
 _NS = 1_000_000_000
+DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_QUEUED_MESSAGES = 10_000
 
 
 class WorkerGone(HookFailed):
@@ -75,6 +91,8 @@ class WorkerConnection:
         virtual: bool = False,
         virtual_call_guard_s: float = 30.0,
         batching: bool = False,
+        max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES,
+        max_queued_messages: int = DEFAULT_MAX_QUEUED_MESSAGES,
     ) -> None:
         if virtual and not isinstance(clock, VirtualClock):
             raise HookwireError(
@@ -92,8 +110,20 @@ class WorkerConnection:
         self._guard_s = virtual_call_guard_s
         # A deque and one waiter instead of an asyncio.Queue: a send is an append (and at most
         # one wake-up), and the writer drains everything queued in one go.
-        self._outbox: deque[es.ExecutorMessage] = deque()
+        # A call waits here as its id (its message is in `_unsent`), so that a call abandoned
+        # before it was sent frees its message at once; other messages wait as themselves.
+        self._outbox: deque[es.ExecutorMessage | int] = deque()
         self._writer_waiting: asyncio.Future[None] | None = None
+        # Calls still in the outbox: call id -> (message, its encoded size).
+        self._unsent: dict[int, tuple[es.ExecutorMessage, int]] = {}
+        self._queued_bytes = 0
+        self._max_bytes = max_queued_bytes
+        self._max_messages = max_queued_messages
+        # Why the stream ended, when the executor ended it ((gRPC code name, text)).
+        self.failure: tuple[str, str] | None = None
+        # Called with the reason when `fail()` closes the connection (the executor service
+        # unregisters the worker's hooks at once: its stream may not end until the peer reads).
+        self.on_failure: Callable[[str], None] | None = None
         self._pending: dict[int, asyncio.Future[es.HookCallResult]] = {}
         self._ids = itertools.count(1)
         self._closed_reason: str | None = None
@@ -114,6 +144,16 @@ class WorkerConnection:
         """Calls sent and not yet answered, cancelled or failed."""
         return len(self._pending)
 
+    @property
+    def queued_bytes(self) -> int:
+        """Encoded bytes of the calls waiting in the outbox (not yet taken by the stream)."""
+        return self._queued_bytes
+
+    @property
+    def queued_messages(self) -> int:
+        """Messages waiting in the outbox."""
+        return len(self._outbox)
+
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Remember the server's loop so that sync callers on other threads can reach it."""
         self._loop = loop
@@ -121,8 +161,27 @@ class WorkerConnection:
     def send(self, message: es.ExecutorMessage) -> None:
         """Queue a message for the worker (dropped silently only after close: nobody listens)."""
         if self._closed_reason is None:
+            if len(self._outbox) >= self._max_messages:
+                self._overflow()
+                return
             self._outbox.append(message)
             self._wake_writer()
+
+    def _overflow(self) -> None:
+        self.fail(
+            "RESOURCE_EXHAUSTED",
+            f"worker {self.worker_id!r} is not reading its stream: {len(self._outbox)} "
+            f"messages / {self._queued_bytes} bytes queued for it (limits "
+            f"{self._max_messages} messages, {self._max_bytes} bytes)",
+        )
+
+    def fail(self, code: str, reason: str) -> None:
+        """Close the connection because of the worker (the stream ends with `code`)."""
+        if self._closed_reason is None:
+            self.failure = (code, reason)
+            self.close(reason)
+            if self.on_failure is not None:
+                self.on_failure(reason)
 
     def _wake_writer(self) -> None:
         waiting = self._writer_waiting
@@ -132,16 +191,21 @@ class WorkerConnection:
                 waiting.set_result(None)
 
     async def outgoing(self) -> AsyncIterator[es.ExecutorMessage]:
-        """Messages for the worker, in order, until the connection closes (the messages
-        queued before `close()` are still delivered)."""
+        """Messages for the worker, in order, until the connection closes (the messages other
+        than calls queued before `close()` are still delivered)."""
         outbox = self._outbox
         while True:
-            if self.batching:
-                while outbox:
-                    yield _take_batch(outbox)
-            else:
-                while outbox:
-                    yield outbox.popleft()
+            while outbox:
+                message = self._pop_call()
+                if message is None:
+                    if not outbox:
+                        break
+                    head = outbox.popleft()  # not a call
+                    assert not isinstance(head, int)
+                    message = head
+                elif self.batching and outbox:
+                    message = self._take_batch(message)
+                yield message
             if self._closed_reason is not None:
                 return
             waiting = asyncio.get_running_loop().create_future()
@@ -163,6 +227,17 @@ class WorkerConnection:
             return
         self._closed_reason = reason
         pending, self._pending = self._pending, {}
+        # Calls still queued fail below: drop them (and their contexts) now. Other messages
+        # (welcome, acks, cancels: small) still go out, unless the worker itself is the fault.
+        kept = (
+            []
+            if self.failure is not None
+            else [m for m in self._outbox if not isinstance(m, int) and not m.HasField("call")]
+        )
+        self._outbox.clear()
+        self._outbox.extend(kept)
+        self._unsent.clear()
+        self._queued_bytes = 0
         for future in pending.values():
             if not future.done():
                 future.set_exception(WorkerGone(reason))
@@ -184,10 +259,17 @@ class WorkerConnection:
         timeout.seconds, timeout.nanos = divmod(timeout_ns, _NS)
         if self.virtual:
             call.clock_now_unix_nanos = self._clock.time_ns()
+        size = message.ByteSize()
+        if self._queued_bytes + size > self._max_bytes or len(self._outbox) >= self._max_messages:
+            self._overflow()
+            assert self._closed_reason is not None
+            raise WorkerGone(self._closed_reason)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[es.HookCallResult] = loop.create_future()
         self._pending[call_id] = future
-        self._outbox.append(message)
+        self._unsent[call_id] = (message, size)
+        self._queued_bytes += size
+        self._outbox.append(call_id)
         self._wake_writer()
         wait_s = self._guard_s if self.virtual else timeout_ns / _NS
         deadline = loop.time() + wait_s
@@ -239,7 +321,13 @@ class WorkerConnection:
 
     def _abandon(self, call_id: int) -> None:
         if self._pending.pop(call_id, None) is not None:
-            self.send(es.ExecutorMessage(cancel=es.CancelCall(call_id=call_id)))
+            unsent = self._unsent.pop(call_id, None)
+            if unsent is not None:
+                # Never sent: the worker knows nothing of it, and its message (context
+                # included) is freed now; the writer skips the id left in the outbox.
+                self._queued_bytes -= unsent[1]
+            else:
+                self.send(es.ExecutorMessage(cancel=es.CancelCall(call_id=call_id)))
         if not self._pending:
             # Nothing left to time out (rare path, unlike an answer): leave no timer behind.
             self._disarm()
@@ -250,6 +338,39 @@ class WorkerConnection:
             self._timer.cancel()
         self._timer, self._timer_at = None, float("inf")
         self._deadlines.clear()
+
+    def _pop_call(self) -> es.ExecutorMessage | None:
+        """Take the call at the head of the outbox (skipping abandoned ones); None when the
+        head is not a call or the outbox is empty."""
+        outbox = self._outbox
+        while outbox:
+            head = outbox[0]
+            if isinstance(head, int):
+                outbox.popleft()
+                entry = self._unsent.pop(head, None)
+                if entry is None:
+                    continue  # abandoned before it was sent
+                self._queued_bytes -= entry[1]
+                return entry[0]
+            if head.HasField("call"):
+                outbox.popleft()
+                return head
+            return None
+        return None
+
+    def _take_batch(self, first: es.ExecutorMessage) -> es.ExecutorMessage:
+        """`first` (a call, already taken) or, when calls follow it, all those consecutive
+        calls as one call_batch (order on the stream is kept)."""
+        following = self._pop_call()
+        if following is None:
+            return first
+        batch = es.ExecutorMessage()
+        calls = batch.call_batch.calls
+        calls.append(first.call)
+        while following is not None:
+            calls.append(following.call)
+            following = self._pop_call()
+        return batch
 
     def _outcome(self, hook_name: str, answer: es.HookCallResult) -> HookResult:
         if self.virtual and answer.HasField("clock_advance"):
@@ -276,20 +397,6 @@ class WorkerConnection:
             return result_from_proto(answer.result, "result")
         except HookwireError as exc:
             raise InvalidResult(str(exc)) from None
-
-
-def _take_batch(outbox: deque[es.ExecutorMessage]) -> es.ExecutorMessage:
-    """Pop the next frame: the first message, or, when it and the ones after it are calls, all
-    those consecutive calls as one call_batch (order on the stream is kept)."""
-    first = outbox.popleft()
-    if not outbox or first.WhichOneof("message") != "call" or not outbox[0].HasField("call"):
-        return first
-    batch = es.ExecutorMessage()
-    calls = batch.call_batch.calls
-    calls.append(first.call)
-    while outbox and outbox[0].HasField("call"):
-        calls.append(outbox.popleft().call)
-    return batch
 
 
 class RemoteHookAdapter:

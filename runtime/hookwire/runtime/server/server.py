@@ -30,10 +30,8 @@ from typing import Any
 import grpc
 from grpc import aio
 
-# grpcio-health-checking / grpcio-reflection ship no type stubs.
-from grpc_health.v1 import _async as health_aio  # type: ignore[import-untyped]
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection  # type: ignore[import-untyped]
+# grpcio-health-checking ships no type stubs.
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc  # type: ignore[import-untyped]
 from hookwire.runtime.bus.bus import EventBus
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import FailedPrecondition
@@ -41,13 +39,15 @@ from hookwire.runtime.executor import Executor
 from hookwire.runtime.registry import Registry
 from hookwire.runtime.server.auth import TokenAuthInterceptor
 from hookwire.runtime.server.config import ServerConfig
+from hookwire.runtime.server.decoding import add_service
 from hookwire.runtime.server.event_loop import new_event_loop
 from hookwire.runtime.server.event_service import EventBusService
 from hookwire.runtime.server.executor_service import ExecutorService
+from hookwire.runtime.server.health import HealthService
+from hookwire.runtime.server.reflection import enable_reflection
 from hookwire.v1 import (
     event_service_pb2,
     executor_service_pb2,
-    executor_service_pb2_grpc,
 )
 
 __all__ = ["HookwireServer", "ServerThread"]
@@ -89,11 +89,14 @@ class HookwireServer:
             self.clock,
             virtual_call_guard_s=self.config.virtual_call_guard_s,
             bus=self.bus,
+            max_queued_bytes=self.config.worker_queue_bytes,
+            max_queued_messages=self.config.worker_queue_messages,
+            max_hooks_per_worker=self.config.max_hooks_per_worker,
         )
         self.event_service = EventBusService(
             self.bus, max_publish_batch=self.config.max_publish_batch
         )
-        self._health = health_aio.HealthServicer()
+        self._health = HealthService()
         self._server: aio.Server | None = None
         self._port = 0
         self._stopped = asyncio.Event()
@@ -107,6 +110,11 @@ class HookwireServer:
     def address(self) -> str:
         """ "host:port" clients connect to (after `start()`)."""
         return f"{self.config.host}:{self._port}"
+
+    @property
+    def health(self) -> HealthService:
+        """The grpc.health.v1 service (set a status with `await server.health.set(name, s)`)."""
+        return self._health
 
     @property
     def tls(self) -> bool:
@@ -126,14 +134,15 @@ class HookwireServer:
                 ("grpc.so_reuseport", 0),
             ],
         )
-        executor_service_pb2_grpc.add_ExecutorServiceServicer_to_server(
-            self.executor_service, server
+        # Undecodable requests: INVALID_ARGUMENT naming the bad field (decoding.py).
+        add_service(
+            server,
+            executor_service_pb2.DESCRIPTOR.services_by_name["ExecutorService"],
+            self.executor_service,
         )
         self.event_service.add_to_server(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            (*_SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-        )
+        enable_reflection((*_SERVICES, health.SERVICE_NAME), server)
         bind = f"{cfg.host}:{cfg.port}"
         if cfg.tls_cert_pem is not None and cfg.tls_key_pem is not None:
             creds = grpc.ssl_server_credentials([(cfg.tls_key_pem, cfg.tls_cert_pem)])

@@ -370,6 +370,20 @@ class Worker:
                 return
 
     async def _read(self, session: _Session) -> None:
+        try:
+            await self._read_stream(session)
+        except BaseException as exc:
+            # Nobody else reads the stream: a registration waiting for its ack (start(),
+            # register_now()) learns here that none will come, and why.
+            err: BaseException = error_from_rpc(exc) if isinstance(exc, grpc.RpcError) else exc
+            if not isinstance(err, Exception):
+                err = error_from_status("UNAVAILABLE", "the worker stopped reading its stream")
+            for fut in session.acks.values():
+                if not fut.done():
+                    fut.set_exception(err)
+            raise
+
+    async def _read_stream(self, session: _Session) -> None:
         call = session.call
         while True:
             message = await call.read()
