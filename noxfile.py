@@ -1,4 +1,4 @@
-"""Sessions: generate, tests, conformance, typecheck, lint, bench, demo, lock.
+"""Sessions: generate, tests, conformance, typecheck, lint, bench, demo, lock, fuzz.
 
 `nox -s tests` is the gate CI runs (.ci/run): it checks that generated code is up to date, lints,
 type-checks, runs pytest, the node tests and the conformance matrix, all in one virtualenv.
@@ -139,3 +139,20 @@ def demo(session: nox.Session) -> None:
     """The cross-language chain demo: Python, Lua and JS hooks at one point, events streamed."""
     _install(session)
     session.run("python", "demo/run.py", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Long hostile-input campaigns: every tests/hostile/*_campaign.py, run with --long.
+
+    Arguments after `--` go to every campaign (`nox -s fuzz -- --seed 7`: every campaign takes
+    `--long` and `--seed`; run one directly for its own options, such as the decoders' `--count`).
+    Each prints its progress and seed, and exits non-zero on a finding.
+    """
+    _install(session)
+    campaigns = sorted((ROOT / "tests" / "hostile").glob("*_campaign.py"))
+    if not campaigns:
+        session.error("no tests/hostile/*_campaign.py found")
+    for campaign in campaigns:
+        session.log(f"campaign {campaign.name}")
+        session.run("python", str(campaign), "--long", *session.posargs)

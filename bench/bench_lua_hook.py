@@ -1,16 +1,17 @@
-"""Embedded Lua hook call cost, context conversion included (issue #6 point 7).
+"""Embedded Lua hook call cost, context conversion included.
 
-Measured in one process, best of several rounds:
-- baselines: a Python no-op hook and a Python hook reading the same two fields as the typical
-  Lua hook, through `Executor.execute` (one hook at the point);
+Every candidate runs once per round, in turn (bench/rounds.py), and its figure is the median of
+its rounds; every call gets a fresh context (new dicts, no identity to exploit) unless a row
+says "same context":
+- baselines: a bare lupa call of a no-op Lua function (the floor of any embedded call), and a
+  Python no-op hook through `Executor.execute`;
 - Lua hooks through the same executor: a no-op, a typical hook reading two fields
   (`ctx.data.tool`, `ctx.data.args.limit`), one returning `hookwire.modified{...}`, and one
   walking the whole context with `pairs` (every level converted);
-- the raw `LuaHookAdapter.call` of the no-op and the typical hook (no executor), the typical
-  one also with a *different* context object (fresh dicts) on every call, and on its first
-  call (before the adapter's read-ahead has learned which fields the hook reads);
+- the raw `LuaHookAdapter.call` of the typical hook (no executor), and its first call (before
+  the adapter's read-ahead has learned which fields the hook reads).
 The context is a typical one: nested data with ~20 keys, two metadata entries.
-Goal: the typical Lua hook call, conversion included, <= 5 us.
+Goal: a no-op and a typical Lua hook through `execute()` with a fresh context, <= 5 us.
 
 Example:
     python -m bench lua_hook
@@ -27,10 +28,11 @@ from hookwire.runtime.context import HookContext
 from hookwire.runtime.executor import Executor
 from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
 from hookwire.runtime.registry import Registry
-from hookwire.runtime.results import Cancel
+
+from bench.rounds import interleave, verdict
 
 N = 500
-REPEATS = 100
+ROUNDS = 41
 GOAL_US = 5.0
 POINT = "before_tool_execution"
 
@@ -75,15 +77,20 @@ def typical_context() -> HookContext:
     )
 
 
-def best_us(fn: Callable[[], object], n: int = N, repeats: int = REPEATS) -> float:
-    """Best of `repeats` rounds of `n` calls, in microseconds per call."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - start) / n)
-    return best * 1e6
+def per_call_us(fn: Callable[[], object], n: int = N) -> float:
+    """One round: `n` calls of `fn`, in microseconds per call."""
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def each_context_us(call: Callable[[HookContext], object], pool: list[HookContext]) -> float:
+    """One round: `call(c)` for every context of `pool`, in microseconds per call."""
+    start = time.perf_counter()
+    for c in pool:
+        call(c)
+    return (time.perf_counter() - start) / len(pool) * 1e6
 
 
 def executor_with(hook: Any, name: str) -> Executor:
@@ -110,65 +117,53 @@ def run() -> None:
     def py_noop(c: HookContext) -> None:
         return None
 
-    def py_typical(c: HookContext) -> Cancel | None:
-        if c.data["tool"] == "rm" or c.data["args"]["limit"] > 1000:
-            return Cancel("refused")
-        return None
-
-    py_ex = executor_with(py_noop, "py-noop")
-    base = best_us(lambda: py_ex.execute(POINT, ctx))
-    print(f"{'python no-op hook via executor (baseline)':56s} {base:7.2f} us")
-    py_typ = executor_with(py_typical, "py-typical")
-    py_typ_us = best_us(lambda: py_typ.execute(POINT, ctx))
-    print(f"{'python typical (reads 2 fields) via executor':56s} {py_typ_us:7.2f} us")
-    rows: list[tuple[str, float]] = []
+    bare = sb.lua.eval("function(x) return nil end")
+    pool = fresh_contexts(N)
+    cases: dict[str, Callable[[], float]] = {
+        "bare lupa call of a no-op Lua function": partial(per_call_us, partial(bare, 1)),
+        "python no-op hook via executor": partial(
+            each_context_us, partial(executor_with(py_noop, "py").execute, POINT), pool
+        ),
+    }
     for label, adapter in adapters.items():
         ex = executor_with(adapter, label)
         execution = ex.execute(POINT, ctx)
         assert execution.trace[0].outcome in ("CONTINUE", "MODIFIED"), execution.trace
-        rows.append((f"lua {label} via executor", best_us(partial(ex.execute, POINT, ctx))))
-    for label in ("noop", "typical (reads 2 fields)"):
-        adapter = adapters[label]
-        rows.append(
-            (f"lua {label}, raw adapter.call", best_us(partial(adapter.call, ctx, 1_000_000_000)))
+        cases[f"lua {label} via executor"] = partial(
+            each_context_us, partial(ex.execute, POINT), pool
         )
+    noop_ex = executor_with(adapters["noop"], "noop-same")
+    cases["lua noop via executor, same context"] = partial(
+        per_call_us, partial(noop_ex.execute, POINT, ctx)
+    )
     typical = adapters["typical (reads 2 fields)"]
-    pool = fresh_contexts(N)
-    rows.append(("lua typical, raw, a fresh context each call", best_fresh(typical, pool)))
-    rows.append(("lua typical, raw, first call (nothing learned)", first_call_us(sb, ctx)))
-    for label, us in rows:
-        print(f"{label:56s} {us:7.2f} us  ({us / base:5.1f}x baseline)")
-    via_executor, raw = rows[1][1], rows[5][1]
-    for where, us in (("through the executor", via_executor), ("raw adapter call", raw)):
-        verdict = "meets" if us <= GOAL_US else "misses"
+    cases["lua typical, raw adapter.call"] = partial(
+        each_context_us, lambda c: typical.call(c, 1_000_000_000), pool
+    )
+    cases["lua typical, raw, first call (nothing learned)"] = partial(first_call_us, sb, ctx)
+    got = interleave(cases, ROUNDS)
+    bare_us = got["bare lupa call of a no-op Lua function"].median
+    for name, m in got.items():
         print(
-            f"typical Lua hook call incl. context conversion, {where}: {us:.2f} us; "
-            f"{verdict} the {GOAL_US:.0f} us goal"
+            f"{name:52s} {m.median:7.2f} us  (rounds {m.spread()}; "
+            f"{m.median / bare_us:5.1f}x bare lupa)"
         )
-
-
-def best_fresh(adapter: LuaHookAdapter, pool: list[HookContext]) -> float:
-    """Like best_us, each call with the next context of `pool`."""
-    best = float("inf")
-    call = adapter.call
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        for c in pool:
-            call(c, 1_000_000_000)
-        best = min(best, (time.perf_counter() - start) / len(pool))
-    return best * 1e6
+    for label in ("noop", "typical (reads 2 fields)"):
+        us = got[f"lua {label} via executor"].median
+        print(
+            f"Lua {label} hook via execute(), fresh context: median {us:.2f} us, "
+            f"{us / bare_us:.1f}x a bare lupa call; goal <= {GOAL_US:.0f} us: "
+            f"{verdict(us <= GOAL_US)}"
+        )
 
 
 def first_call_us(sb: LuaSandbox, ctx: HookContext) -> float:
-    """The typical hook's first call: a new adapter each time (lookups cross to Python)."""
+    """One round of the typical hook's first call: a new adapter each call (its lookups cross
+    to Python)."""
     body = LUA_HOOKS["typical (reads 2 fields)"]
     [reg] = sb.load_source(f'hookwire.register("{POINT}", function(ctx) {body} end)', "b.lua")
-    fn = reg.fn
-    best = float("inf")
-    for _ in range(REPEATS // 5):
-        fresh = [LuaHookAdapter(sb, fn) for _ in range(N)]
-        start = time.perf_counter()
-        for a in fresh:
-            a.call(ctx, 1_000_000_000)
-        best = min(best, (time.perf_counter() - start) / N)
-    return best * 1e6
+    fresh = [LuaHookAdapter(sb, reg.fn) for _ in range(N // 5)]
+    start = time.perf_counter()
+    for a in fresh:
+        a.call(ctx, 1_000_000_000)
+    return (time.perf_counter() - start) / len(fresh) * 1e6

@@ -15,12 +15,26 @@
 local M = {}
 
 local type, error, pairs, next, tostring = type, error, pairs, next, tostring
-local setmetatable, getmetatable, rawlen, ipairs = setmetatable, getmetatable, rawlen, ipairs
+local setmetatable, getmetatable, rawlen, ipairs, rawequal = setmetatable, getmetatable, rawlen, ipairs, rawequal
 local math_type, fmt = math.type, string.format
 
+-- Results are known by identity: every table the helpers below return is a key of RESULTS
+-- (weak), and its fields live in a private record no hook code can reach or change. A table
+-- whose metatable merely says "hookwire.result" is not a result. Reading `r.kind` etc. works.
+local RESULTS = setmetatable({}, { __mode = "k" })
+local RESULT_MT = {
+  __metatable = "hookwire.result",
+  __index = function(r, k) local rec = RESULTS[r]; if rec ~= nil then return rec[k] end end,
+  __newindex = function() error("hookwire results are read-only", 2) end,
+  -- A copy of the fields: the record itself never leaves this file.
+  __pairs = function(r)
+    local c, rec = {}, RESULTS[r]
+    if rec ~= nil then for k, v in next, rec do c[k] = v end end
+    return next, c, nil
+  end,
+}
 -- Protected metatables: `getmetatable(x)` answers the marker string, and hook code can neither
 -- change nor replace them (they are shared by every hook in a runtime).
-local RESULT_MT = { __metatable = "hookwire.result" }
 local ARRAY_MT = { __metatable = "hookwire.array" }
 local OBJECT_MT = { __metatable = "hookwire.object" }
 local NULL_MT = {
@@ -38,9 +52,23 @@ local function fail(fn, what, got, level)
     (type(got) == "string" and fmt("%q", got) or type(got))), level or 3)
 end
 
+-- The limits of runtime/hookwire/runtime/limits.py (tests/hostile/test_limits.py pins these
+-- copies to it; docs/security.md, "Limits").
+local MAX_NAME_BYTES = 256
+local MAX_DURATION_MS = 86400000
+
 local function check_string(fn, arg, v, allow_empty)
   if type(v) ~= "string" or (not allow_empty and v == "") then
     fail(fn, arg .. " must be a " .. (allow_empty and "" or "non-empty ") .. "string", v, 4)
+  end
+end
+
+local function check_name(fn, arg, v, allow_empty)
+  if type(v) ~= "string" or (not allow_empty and v == "") then
+    fail(fn, arg .. " must be a " .. (allow_empty and "" or "non-empty ") .. "string", v, 4)
+  end
+  if #v > MAX_NAME_BYTES then
+    error(fmt("hookwire.%s: %s must be at most %d bytes, got %d", fn, arg, MAX_NAME_BYTES, #v), 3)
   end
 end
 
@@ -72,9 +100,13 @@ end
 function M.is_array(t) return getmetatable(t) == "hookwire.array" end
 
 --- True for hookwire.null.
-function M.is_null(v) return v == M.null end
+function M.is_null(v) return rawequal(v, M.null) end
 
-local function result(t) return setmetatable(t, RESULT_MT) end
+local function result(t)
+  local r = setmetatable({}, RESULT_MT)
+  RESULTS[r] = t
+  return r
+end
 
 --- CONTINUE (the same as returning nil). `continue` is not a Lua keyword.
 function M.continue() return result({ kind = "continue" }) end
@@ -95,7 +127,7 @@ end
 
 --- REDIRECT: run the operation registered under `target` instead.
 function M.redirect(target)
-  check_string("redirect", "target", target, false)
+  check_name("redirect", "target", target, false)
   return result({ kind = "redirect", target = target })
 end
 
@@ -108,6 +140,10 @@ end
 local function check_ms(fn, arg, v)
   if type(v) ~= "number" or v ~= v or v < 0 or v == math.huge then
     fail(fn, arg .. " must be a non-negative finite number of milliseconds", v, 4)
+  end
+  if v > MAX_DURATION_MS then
+    error(fmt("hookwire.%s: %s must be at most %d ms (one day), got %s", fn, arg, MAX_DURATION_MS,
+      tostring(v)), 3)
   end
 end
 
@@ -129,7 +165,7 @@ function M.fork(operations)
   for i = 1, n do
     local op = operations[i]
     if type(op) ~= "table" then fail("fork", "operations[" .. i .. "] must be a table", op) end
-    check_string("fork", "operations[" .. i .. "].operation", op.operation, false)
+    check_name("fork", "operations[" .. i .. "].operation", op.operation, false)
     local params = op.parameters
     if params == nil then params = {} end
     if type(params) ~= "table" or getmetatable(params) == "hookwire.array" then
@@ -147,7 +183,7 @@ end
 
 --- CACHE: serve the output cached under `key`, fresh for `ttl_ms` milliseconds.
 function M.cache(key, ttl_ms)
-  check_string("cache", "key", key, true)
+  check_name("cache", "key", key, true)
   check_ms("cache", "ttl_ms", ttl_ms)
   return result({ kind = "cache", key = key, ttl_ms = ttl_ms })
 end
@@ -160,7 +196,7 @@ function M.skipped(reason)
 end
 
 --- True if `v` was built by one of the result helpers.
-function M.is_result(v) return getmetatable(v) == "hookwire.result" end
+function M.is_result(v) return v ~= nil and RESULTS[v] ~= nil end
 
 -- Registration -------------------------------------------------------------------------------
 
@@ -245,6 +281,8 @@ M._internal = {
   ARRAY_MT = ARRAY_MT,
   OBJECT_MT = OBJECT_MT,
   NULL_MT = NULL_MT,
+  -- The private record of a result built by the helpers (nil for anything else).
+  result_record = function(v) if v == nil then return nil end return RESULTS[v] end,
   host = host,
   -- Hand over (and forget) the registrations made since the last call.
   take_registrations = function()

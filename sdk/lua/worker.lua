@@ -416,7 +416,15 @@ local function context_from_proto(c)
   return { [KIND] = CTX, fields = fields }, fields.data
 end
 
-local function duration(ms)
+-- hookwire.runtime.limits.MAX_DURATION_MS (tests/hostile/test_limits.py pins this copy).
+local MAX_DURATION_MS = 86400000
+
+-- Milliseconds from a result table (hook code may have changed it after the helper checked it).
+local function duration(ms, field)
+  if type(ms) ~= "number" or not (ms >= 0 and ms <= MAX_DURATION_MS) then
+    error(string.format("%s: must be a number of milliseconds in [0, %d], got %s", field,
+      MAX_DURATION_MS, tostring(ms)), 0)
+  end
   local ns = math.floor(ms * 1000000 + 0.5)
   return { seconds = ns // NS, nanos = ns % NS }
 end
@@ -442,11 +450,11 @@ local function result_from(kind, ...)
   if kind == "redirect" then return { redirect = { target = text((...), "redirect.target") } } end
   if kind == "retry" then
     local delay_ms, attempts = ...
-    return { retry = { delay = duration(delay_ms), max_attempts = attempts } }
+    return { retry = { delay = duration(delay_ms, "retry.delay_ms"), max_attempts = attempts } }
   end
   if kind == "cache" then
     local key, ttl_ms = ...
-    return { cache = { key = text(key, "cache.key"), ttl = duration(ttl_ms) } }
+    return { cache = { key = text(key, "cache.key"), ttl = duration(ttl_ms, "cache.ttl_ms") } }
   end
   local value = json_to_proto(tokens(...), 1)
   if kind == "modified" then return { modified = { data = value.object_value } } end
@@ -466,6 +474,7 @@ end
 -- (as the embedded adapter decodes them with errors="replace").
 local function utf8_clean(s)
   s = tostring(s)
+  if #s > 4096 then s = s:sub(1, 4096) .. "...(truncated)" end
   local ok, bad = utf8.len(s)
   while ok == nil do
     s = s:sub(1, bad - 1) .. "\u{FFFD}" .. s:sub(bad + 1)
@@ -480,7 +489,7 @@ end
 -- (with --virtual-clock: the call's virtual time plus what the hook advanced so far). Fire and
 -- forget: no sequence comes back (hookwire.publish returns nil); the executor logs refusals.
 local function valid_type(t)
-  if type(t) ~= "string" or t == "" then return false end
+  if type(t) ~= "string" or t == "" or #t > 256 then return false end
   for token in (t .. "."):gmatch("(.-)%.") do
     if not token:match("^[A-Za-z0-9_%-]+$") then return false end
   end
@@ -537,7 +546,7 @@ local function registration(reg, file)
     language = "LANGUAGE_LUA", tags = o.tags or {}, feature = o.feature or "",
     failure_policy = o.failure_policy == "fail_closed" and "FAILURE_POLICY_FAIL_CLOSED" or "FAILURE_POLICY_FAIL_OPEN",
   }
-  if o.timeout_ms ~= nil then r.timeout = duration(o.timeout_ms) end
+  if o.timeout_ms ~= nil then r.timeout = duration(o.timeout_ms, "timeout_ms") end
   if o.enabled ~= nil then r.enabled = o.enabled end
   hooks[name] = reg.fn
   registrations[#registrations + 1] = r
@@ -588,7 +597,10 @@ while true do
   local which = es.ExecutorMessage.which_message(m)
   if which == "call" then
     local ok, answer = pcall(call, m.call)
-    if not ok then answer = { call_id = m.call.call_id, error = { type = "hookwire.WorkerError", message = utf8_clean(answer) } } end
+    if not ok then
+      api.recover() -- the error escaped the sandbox's protected call: end its run
+      answer = { call_id = m.call.call_id, error = { type = "hookwire.WorkerError", message = utf8_clean(answer) } }
+    end
     local sent, err = pcall(send, { result = answer })
     if not sent then
       -- A value the codec refuses (it checks every field): report it, do not die.

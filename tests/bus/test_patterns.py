@@ -82,4 +82,4 @@ def test_event_types_are_capped() -> None:
     assert check_type("a" * MAX_EVENT_TYPE_BYTES)
     with pytest.raises(InvalidArgument) as info:
         check_type("a" * (MAX_EVENT_TYPE_BYTES + 1))
-    assert info.value.field == "type" and "exceeds" in info.value.reason
+    assert info.value.field == "type" and "at most" in info.value.reason

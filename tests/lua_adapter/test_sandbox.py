@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
+import lupa.lua54 as lupa
 import pytest
-from hookwire.runtime.adapter import HookFailed, HookTimedOut
+from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.context import HookContext
-from hookwire.runtime.lua import LuaSandbox
+from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
 from hookwire.runtime.results import Cancel, Continue, Replace
 
 MB = 1024 * 1024
@@ -253,21 +255,21 @@ def test_continue_is_nil(run: Any) -> None:
     [
         (
             "local s = string.rep('a', 100000) local x = s:find('.-.-.-.-b')",
-            'h.lua:1: string.find: the pattern ".-.-.-.-b" has 4 repetition item(s); on a '
-            "100000-byte string its worst case exceeds the sandbox's budget (use a plain find,"
-            " or split the input)",
+            'h.lua:1: string.find: the pattern ".-.-.-.-b" on a 100000-byte string could '
+            "take more steps than one call may (1e+07); use a plain find, a simpler pattern or "
+            "a shorter input",
         ),
         (
             "local s = string.rep('a', 100000) local x = string.gsub(s, '(.-)b', '')",
-            'h.lua:1: string.gsub: the pattern "(.-)b" has 1 repetition item(s); on a '
-            "100000-byte string its worst case exceeds the sandbox's budget (use a plain find,"
-            " or split the input)",
+            'h.lua:1: string.gsub: the pattern "(.-)b" on a 100000-byte string could '
+            "take more steps than one call may (1e+07); use a plain find, a simpler pattern or "
+            "a shorter input",
         ),
         (
             "local s = string.rep('a', 1000) for x in s:gmatch('a*a*a*b') do end",
-            'h.lua:1: string.gmatch: the pattern "a*a*a*b" has 3 repetition item(s); on a '
-            "1000-byte string its worst case exceeds the sandbox's budget (use a plain find,"
-            " or split the input)",
+            'h.lua:1: string.gmatch: the pattern "a*a*a*b" on a 1000-byte string could '
+            "take more steps than one call may (1e+07); use a plain find, a simpler pattern or "
+            "a shorter input",
         ),
     ],
 )
@@ -282,3 +284,99 @@ def test_ordinary_patterns_and_plain_finds_work(run: Any) -> None:
         "(string.gsub(' a  b ', '%s+', '')), ('x]y'):find('[%]]'), #big})"
     )
     assert run(body) == Replace([2, "k", "ab", 2, 100000])
+
+
+def test_a_result_too_large_to_rebuild_is_invalid(run: Any) -> None:
+    # The host rebuilds a result after the hook's budget: its size is bounded.
+    body = "return hookwire.replace({string.byte(string.rep('a', 300000), 1, -1)})"
+    with pytest.raises(InvalidResult) as info:
+        run(body)
+    assert str(info.value) == (
+        "replace.value: holds more than 262144 values and containers, the most one value may hold"
+    )
+
+
+def test_common_idioms_on_sizeable_inputs_are_allowed(run: Any) -> None:
+    # The bound is a worst case, but not a blunt one: the trim idiom is quadratic (its `.-`
+    # always finds the end), a trailing repetition is linear.
+    body = (
+        "local s = '  ' .. string.rep('word ', 200) .. '  ' "
+        "local big = string.rep('k=v; ', 20000) "
+        "local trimmed = s:match('^%s*(.-)%s*$') "
+        "local n = select(2, big:gsub('%s+', ' ')) "
+        "local pairs_ = 0 for k, v in big:gmatch('(%w+)=(%w+)') do pairs_ = pairs_ + 1 end "
+        "local ok = pcall(string.match, string.rep('a', 100000), '(%w+)=(%w+)') "
+        "return hookwire.replace({#trimmed, n, pairs_, ok})"
+    )
+    # `(%w+)=(%w+)` scans at most the longest run of word characters in this subject: fine on
+    # text of short words, refused on 100,000 letters in a row (quadratic there).
+    assert run(body) == Replace([999, 20000, 20000, False])
+
+
+def test_a_run_an_error_escaped_from_is_ended_by_recover(sb: LuaSandbox) -> None:
+    [spin] = sb.load_source(
+        'hookwire.register("session_start", function() while true do end end)', "spin.lua"
+    )
+    # A deadline that is not a number fails inside the entry point, after its run began and
+    # outside the protected call: the error reaches the host, the run is left open.
+    with pytest.raises(lupa.LuaError):
+        sb.call_hook(spin.fn, b"not a number", 1)
+    sb.recover()
+    # Closed again: the next call installs the count hook and stops the runaway.
+    with pytest.raises(HookTimedOut):
+        LuaHookAdapter(sb, spin.fn).call(HookContext("session_start"), 50_000_000)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "while true do end",
+        "while true do pcall(function() while true do end end) end",
+        "local t = {} for i = 1, 1e9 do t[i] = 1 end",
+        "local r = hookwire.replace({1, 2, 3}) while true do end return r",
+    ],
+)
+def test_the_stop_never_escapes_the_run_even_checked_every_instruction(body: str) -> None:
+    # With a count hook at every instruction, one lands in the entry point's own code right
+    # after the protected call: it must not raise there (the stop would reach the host).
+    sb = LuaSandbox(check_every=1, memory_limit=16 * 1024 * 1024)
+    [reg] = sb.load_source(f'hookwire.register("session_start", function() {body} end)', "e.lua")
+    adapter = LuaHookAdapter(sb, reg.fn)
+    for _ in range(3):
+        with pytest.raises((HookTimedOut, HookFailed)) as info:
+            adapter.call(HookContext("session_start"), 30_000_000)
+        assert info.type is HookTimedOut or "memory" in str(info.value), info.value
+
+
+def test_print_output_of_one_call_is_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    sb = LuaSandbox()
+    [reg] = sb.load_source(
+        'hookwire.register("session_start", function() '
+        "for i = 1, 1000 do print(string.rep('x', 20000)) end end)",
+        "p.lua",
+    )
+    adapter = LuaHookAdapter(sb, reg.fn)
+    with caplog.at_level(logging.INFO, logger="hookwire.lua"):
+        for _ in range(2):
+            adapter.call(HookContext("session_start"), 2_000_000_000)
+    lines = [r.getMessage() for r in caplog.records if r.name == "hookwire.lua"]
+    # Per call: 16 KiB lines (marked) while under 64 KiB, then one line saying the rest is dropped.
+    dropped = "...(the rest of this call's print output is dropped)"
+    assert [len(m) for m in lines] == 2 * ([16384 + len("...(truncated)")] * 3 + [len(dropped)])
+    assert lines[3] == dropped
+
+
+def test_literal_patterns_on_long_subjects_are_searched_plainly(run: Any) -> None:
+    # The matcher's bound for these literals on 1.5 MB is over the budget: match, gmatch and
+    # gsub search them window by window instead of refusing, with the same answers.
+    body = (
+        "local s = string.rep('ab', 750000) .. 'needle' .. string.rep('ab', 10) "
+        "local out = {s:match('needle')} "
+        "local n = 0 for x in s:gmatch('abababab') do n = n + 1 end out[2] = n "
+        "local r, k = s:gsub('needle', '[%0%%]') out[3] = k out[4] = r:sub(1500001, 1500009) "
+        "r, k = s:gsub('abababab', {abababab = 'c'}, 3) out[5] = k out[6] = r:sub(1, 5) "
+        "r, k = s:gsub('needle', function(x) return #x end) out[7] = k "
+        "out[8] = r:sub(1500001, 1500003) r = nil "
+        "return hookwire.replace(out)"
+    )
+    assert run(body) == Replace(["needle", 187502, 1, "[needle%]", 3, "cccab", 1, "6ab"])

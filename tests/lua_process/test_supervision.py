@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import signal
 import threading
@@ -74,13 +75,15 @@ def test_crash_mid_call_fails_the_call_at_once_then_restarts_with_backoff(
     assert time.monotonic() - killed_at < 5
     [entry] = out[0].trace
     assert entry.outcome.value == "ERROR"
-    assert "the Lua worker exited with status -9" in entry.reason
+    assert "the Lua worker exited with status -9 (running hook 'slow', call 1)" in entry.reason
     assert not w.running and w.in_flight == 0
 
     # Within the backoff (100 ms of runtime clock): refused at once, no new process.
     fast = w.adapter("fast")
     with pytest.raises(
-        WorkerGone, match=r"is down \(the Lua worker exited with status -9\); restart in 100 ms"
+        WorkerGone,
+        match=r"is down \(the Lua worker exited with status -9 \(running hook 'slow', call 1\)\);"
+        r" restart in 100 ms",
     ):
         fast.call(ctx(), 100_000_000)
     clock.advance_ms(99)
@@ -288,3 +291,75 @@ def test_concurrent_callers_across_a_crash_all_finish(
             assert outcome == "SKIPPED" or "Lua worker" in reason, reason
     # The worker came back for the calls after the crash.
     assert w.starts >= 2
+
+
+STUCK_AND_FAST = (
+    'hookwire.register("custom:stuck", function() while true do end end,'
+    ' {name = "stuck", timeout_ms = 100})\n'
+    'hookwire.register("session_start", function(ctx) return hookwire.cancel("up " .. ctx.data.n)'
+    " end, {name = 'fast'})\n"
+)
+
+
+def stuck_worker(path: Path) -> LuaProcessWorker:
+    # check_every=2^40: the instruction budget never runs, so "stuck" plays a hook stuck in a
+    # C function (what the sandbox's budget cannot stop is what the kill is for).
+    return LuaProcessWorker(
+        [path], blocking=True, kill_grace_ms=200, check_every=1 << 40, backoff_initial_ms=10_000
+    )
+
+
+def test_calls_queued_behind_a_stuck_hook_run_on_the_restarted_worker(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    w = stuck_worker(hook_file("h.lua", STUCK_AND_FAST))
+    workers.append(w)
+    w.start()
+    pid = w.pid
+    stuck_id, stuck = w.submit("stuck", HookContext("custom:stuck"), 100 * 1_000_000)
+    queued = [
+        w.submit("fast", HookContext("session_start", {"n": i}), 20 * 1_000_000_000)[1]
+        for i in range(3)
+    ]
+    with pytest.raises(concurrent.futures.TimeoutError):
+        stuck.result(0.1)
+    w.abandon(stuck_id)  # what the adapter does at the deadline
+    # The queued calls had not started: they run, in order, on the restarted process.
+    answers = [f.result(20).result.cancel.reason for f in queued]
+    assert answers == ["up 0", "up 1", "up 2"]
+    assert w.starts == 2 and w.pid != pid
+    assert w.last_failure is not None and "hook 'stuck' is stuck" in w.last_failure
+
+
+def test_calls_queued_behind_a_stuck_hook_fail_naming_it_when_the_restart_fails(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    path = hook_file("h.lua", STUCK_AND_FAST)
+    w = stuck_worker(path)
+    workers.append(w)
+    w.start()
+    stuck_id, _ = w.submit("stuck", HookContext("custom:stuck"), 100 * 1_000_000)
+    _, queued = w.submit("fast", HookContext("session_start", {"n": 1}), 20 * 1_000_000_000)
+    path.write_text("this is not Lua")  # the restarted process cannot load its hooks
+    time.sleep(0.1)
+    w.abandon(stuck_id)
+    with pytest.raises(WorkerGone) as info:
+        queued.result(20)
+    message = str(info.value)
+    assert "this call to 'fast' was queued behind hook 'stuck'" in message
+    assert "restarting it failed" in message
+
+
+def test_the_workers_stop_never_escapes_the_run_even_checked_every_instruction(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    # A count hook at every instruction lands in the sandbox's own code after the protected
+    # call; it must not raise there (that would answer "hookwire.WorkerError: timeout").
+    path = hook_file("h.lua", SLOW_AND_FAST.replace("timeout_ms = 20000", "timeout_ms = 50"))
+    w = LuaProcessWorker([path], blocking=True, check_every=1)
+    workers.append(w)
+    w.start()
+    for _ in range(3):
+        _, future = w.submit("slow", HookContext("custom:slow"), 50 * 1_000_000)
+        answer = future.result(30)
+        assert (answer.error.type, answer.error.message) == ("hookwire.Timeout", "timeout")

@@ -72,6 +72,17 @@ def _check(message: Message, path: str) -> None:
         field = descriptor.fields_by_number.get(unknown.field_number)
         if field is None:
             continue  # a genuinely unknown field (newer schema): kept, as proto3 requires
+        entry = field.message_type
+        if unknown.wire_type == 2 and entry is not None and entry.GetOptions().map_entry:
+            # A map entry holding fields other than key and value: upb keeps it out of the map
+            # (among the unknown fields), as the Lua and JS decoders do; its key and value
+            # must still be well formed.
+            try:
+                held = message_class(entry.full_name).FromString(unknown.data)
+            except DecodeError as error:
+                raise MessageDecodeError(f"{path}.{field.name}[]", str(error)) from error
+            _check(held, f"{path}.{field.name}[]")
+            continue
         expected = _expected_wire_type(field.type)
         raise MessageDecodeError(
             path,

@@ -11,7 +11,11 @@
 // Writing: one module-level writer, reused by every encode (encoding is synchronous), whose
 // bytes are copied out at the end.
 
-/** Nesting limit of decoded messages, as protobuf-es's default recursionLimit. */
+/**
+ * Nesting limit of decoded messages, as upb (Python's protobuf) counts it: the top message is
+ * level 0 and every nested message, map entry and group one level more; level 100 is the
+ * deepest accepted (so 101 messages one inside the other decode, 102 do not).
+ */
 export const MAX_DEPTH = 100;
 const WIRE_NAMES = ["varint", "64-bit", "length-delimited", "start-group", "end-group", "32-bit"];
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -200,11 +204,31 @@ export function rsfixed64(r, end, where) {
   return signed64(v.getInt32(p, true), v.getInt32(p + 4, true));
 }
 
-/** The end of a length-delimited value that starts here (after its length). */
+/**
+ * The end of a length-delimited value that starts here (after its length). A length is at most
+ * 5 bytes and below 2^32, as upb reads it: longer or larger ones are refused, never truncated.
+ */
 export function len(r, end, where) {
-  const n = u32(r, end, where);
-  if (n > end - r.p) throw truncated(where);
-  return r.p + n;
+  const b = r.b;
+  let p = r.p;
+  if (p >= end) throw truncated(where);
+  let n = b[p++];
+  if (n >= 0x80) {
+    n &= 0x7f;
+    let mul = 0x80;
+    for (let i = 1; ; i++) {
+      if (p >= end) throw truncated(where);
+      const c = b[p++];
+      // the fifth byte holds the top 4 bits and ends the varint
+      if (i === 4 && c > 0x0f) throw new WireError(`${where}: length varint overflows uint32`);
+      n += (c & 0x7f) * mul;
+      if (c < 0x80) break;
+      mul *= 0x80;
+    }
+  }
+  r.p = p;
+  if (n > end - p) throw truncated(where);
+  return p + n;
 }
 
 export function rbytes(r, end, where) {
@@ -278,7 +302,7 @@ function skip(r, end, no, wt, where, depth) {
       at(r, end, 4, where);
       return;
     case 3:
-      if (depth >= MAX_DEPTH) throw tooDeep(where);
+      if (depth > MAX_DEPTH) throw tooDeep(where);
       for (;;) {
         const t = tag(r, end, where);
         if ((t & 7) === 4) {
@@ -326,6 +350,16 @@ export function skipEntryField(r, end, t, where) {
     throw new WireError(`${where}: map entry field ${no} has wrong wire type ${t & 7}`);
   }
   skip(r, end, no, t & 7, where, r.d);
+}
+
+/**
+ * A map entry that held fields other than key and value: not added to the map but kept, whole,
+ * among the unknown fields of the message (as upb does), so that re-encoding keeps it.
+ */
+export function unknownEntry(m, no, data) {
+  const record = { no, wireType: 2, data };
+  if (m.$unknown === undefined) m.$unknown = [record];
+  else m.$unknown.push(record);
 }
 
 /** record[key] = value, also for the key "__proto__" (as protobuf-es's setOwn). */

@@ -22,8 +22,10 @@ local utf8len, utf8char = utf8.len, utf8.char
 local type, pairs, ipairs, setmetatable, getmetatable, rawget, rawset, error, tostring, next =
   type, pairs, ipairs, setmetatable, getmetatable, rawget, rawset, error, tostring, next
 
--- Messages nested deeper than this are refused (as protobuf's own parsers do), which also turns
--- a cyclic Lua table into a clear error instead of a stack overflow.
+-- Messages nested deeper than this are refused, counted as upb (Python's protobuf) counts them:
+-- the top message is level 0 and every nested message, map entry and group one level more, so
+-- 101 messages one inside the other decode and 102 do not. It also turns a cyclic Lua table
+-- into a clear error instead of a stack overflow.
 pb.MAX_DEPTH = 100
 local MAX_DEPTH = pb.MAX_DEPTH
 
@@ -113,6 +115,28 @@ local function rvarint(s, pos, e, name)
 end
 pb.rvarint = rvarint
 
+-- Reads a tag or a length at pos: at most 5 bytes and below 2^32, as upb reads them (a longer
+-- encoding is refused, never truncated); returns value, next pos.
+local function rvarint32(s, pos, e, name)
+  local v, shift = 0, 0
+  for i = 1, 5 do
+    if pos > e then
+      fail("%s: truncated varint at byte %d", name, pos)
+    end
+    local b = byte(s, pos)
+    pos = pos + 1
+    if i == 5 and b > 0x0f then
+      fail("%s: tag or length varint overflows uint32 at byte %d", name, pos - 5)
+    end
+    v = v | ((b & 0x7f) << shift)
+    if b < 0x80 then
+      return v, pos
+    end
+    shift = shift + 7
+  end
+end
+pb.rvarint32 = rvarint32
+
 -- Reads a length prefix at pos; returns the first and the last byte of the payload.
 local function rlen(s, pos, e, name, field)
   local l
@@ -120,7 +144,7 @@ local function rlen(s, pos, e, name, field)
   if b and b < 0x80 then
     l, pos = b, pos + 1
   else
-    l, pos = rvarint(s, pos, e, name)
+    l, pos = rvarint32(s, pos, e, name)
   end
   local left = e - pos + 1
   if l < 0 or l > left then
@@ -173,7 +197,8 @@ local function skip(s, pos, e, t, name, known, depth)
     pb.need(pos, 4, e, name, "<field " .. num .. ">")
     return pos + 4
   elseif wt == 3 then
-    depth = (depth or 1) + 1
+    -- depth: the level of the message (or group) holding this group
+    depth = (depth or 0) + 1
     if depth > MAX_DEPTH then
       pb.too_deep(name)
     end
@@ -182,7 +207,7 @@ local function skip(s, pos, e, t, name, known, depth)
         fail("%s: truncated group (field %d)", name, num)
       end
       local t2
-      t2, pos = rvarint(s, pos, e, name)
+      t2, pos = rvarint32(s, pos, e, name)
       if t2 & 7 == 4 then
         if t2 >> 3 ~= num then
           fail("%s: end-group for field %d closes group %d", name, t2 >> 3, num)
@@ -460,14 +485,14 @@ function pb.codec(cls, enc, dec)
     end
     -- one buffer reused by every call (encoding never yields or calls back into Lua code that
     -- could encode); pieces past i are stale and ignored
-    local i = enc(m, buffer, 0, 0, 1)
+    local i = enc(m, buffer, 0, 0, 0)
     return concat(buffer, "", 1, i)
   end
   cls.decode = function(s)
     if type(s) ~= "string" then
       fail("%s.decode: expected a string of bytes, got %s", name, describe(s))
     end
-    return (dec(s, 1, #s, nil, 1))
+    return (dec(s, 1, #s, nil, 0))
   end
 end
 
@@ -598,6 +623,9 @@ check_message = function(cls, t, path, depth)
         fail("%s: expected a map (table), got %s", fpath, describe(v))
       else
         local want = KEY_KIND_TYPE[f.key] or "number"
+        if depth >= MAX_DEPTH and next(v) ~= nil then -- an entry is one level, as on the wire
+          fail("%s: nesting deeper than %d messages (a cyclic table?)", fpath, MAX_DEPTH)
+        end
         for key, val in pairs(v) do
           if type(key) ~= want or want == "number" and mtype(key) ~= "integer" then
             fail("%s: map key must be %s, got %s", fpath, f.key, describe(key))
@@ -606,7 +634,7 @@ check_message = function(cls, t, path, depth)
             fail("%s: invalid UTF-8 in map key", fpath)
           end
           v[key] = check_value(f, val, format("%s[%s]", fpath, format(want == "string" and "%q"
-            or "%s", tostring(key))), depth)
+            or "%s", tostring(key))), depth + 1)
         end
       end
     elseif v ~= nil then
@@ -621,7 +649,8 @@ function pb.construct(cls, t)
   if type(t) ~= "table" then
     fail("%s.new: expected a table of fields, got %s", cls._desc.name, describe(t))
   end
-  return check_message(cls, t, cls._desc.name, 1)
+  -- levels as the decoder counts them: the top message is 0
+  return check_message(cls, t, cls._desc.name, 0)
 end
 
 ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from hookwire.runtime.json_value import (
     to_proto_value,
 )
 from hookwire.runtime.language import language_from_proto, language_to_proto
+from hookwire.runtime.limits import check_parents
 from hookwire.runtime.points import point_from_proto, point_to_proto
 from hookwire.v1 import common_pb2, hook_pb2
 
@@ -229,6 +230,7 @@ class HookContext:
         if self.operation is not None:
             pb.operation.CopyFrom(self.operation.to_proto())
         if self.parent is not None:
+            check_parents(self.parent, "context.parent")
             self.parent.fill_proto(pb.parent)
         if self.distributed is not None:
             pb.distributed.CopyFrom(self.distributed.to_proto())
@@ -236,6 +238,8 @@ class HookContext:
     @classmethod
     def from_proto(cls, pb: hook_pb2.HookContext) -> HookContext:
         """Build from hookwire.v1.HookContext; unset messages become None."""
+        if pb.HasField("parent"):
+            check_parents(pb.parent, "context.parent")
         return cls(
             point_from_proto(pb.point, pb.custom_point, "context.point"),
             from_proto_object(pb.data, "context.data"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.limits import check_name
 from hookwire.v1 import hook_pb2
 
 __all__ = ["ALL_POINTS", "CUSTOM_PREFIX", "parse_point", "point_from_proto", "point_to_proto"]
@@ -47,6 +48,7 @@ def parse_point(text: str, field: str = "point") -> str:
         return text
     if text.startswith(CUSTOM_PREFIX):
         name = text[len(CUSTOM_PREFIX) :]
+        check_name(name, field)
         if not _CUSTOM_RE.match(name):
             raise InvalidArgument(
                 field,

@@ -46,6 +46,7 @@ from hookwire.runtime.errors import (
 )
 from hookwire.runtime.honoured import ALL_KINDS, honoured_results
 from hookwire.runtime.language import check_language, language_from_proto, language_to_proto
+from hookwire.runtime.limits import check_duration_ns, check_name
 from hookwire.runtime.points import CUSTOM_PREFIX, parse_point, point_from_proto, point_to_proto
 from hookwire.runtime.results import HookResult, ResultKind
 from hookwire.v1 import hook_pb2
@@ -121,12 +122,14 @@ class HookSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise InvalidArgument("name", f"must be a non-empty string, got {self.name!r}")
+        check_name(self.name, "name")
         parse_point(self.point)
         _check_priority(self.priority)
         check_language(self.language, allow_empty=False)
         t = self.timeout_ns
         if not isinstance(t, int) or isinstance(t, bool) or t <= 0:
             raise InvalidArgument("timeout", f"must be a positive duration, got {t!r} ns")
+        check_duration_ns(t, "timeout")
         try:
             object.__setattr__(self, "failure_policy", FailurePolicy(self.failure_policy))
         except ValueError:
@@ -141,11 +144,15 @@ class HookSpec:
         tags = self.tags
         if isinstance(tags, str) or not all(isinstance(t, str) and t for t in tags):
             raise InvalidArgument("tags", f"must be non-empty strings, got {tags!r}")
+        for tag in tags:
+            check_name(tag, "tags")
         object.__setattr__(self, "tags", frozenset(tags))
         if self.feature is not None and (not isinstance(self.feature, str) or not self.feature):
             raise InvalidArgument(
                 "feature", f"must be a non-empty string or None, got {self.feature!r}"
             )
+        if self.feature is not None:
+            check_name(self.feature, "feature")
         if self.honours is not None:
             object.__setattr__(self, "honours", _declared_honours(self.point, self.honours))
 
@@ -567,6 +574,7 @@ class Registry:
         """Turn a feature flag on or off (flags are off until turned on)."""
         if not isinstance(feature, str) or not feature:
             raise InvalidArgument("feature", f"must be a non-empty string, got {feature!r}")
+        check_name(feature, "feature")
         if not isinstance(enabled, bool):
             raise InvalidArgument("enabled", f"must be a bool, got {enabled!r}")
         was = feature in self._features

@@ -25,6 +25,7 @@ from hookwire.runtime.json_value import (
     to_proto_value,
     validate_json,
 )
+from hookwire.runtime.limits import check_duration_ns, check_name
 from hookwire.v1 import hook_pb2
 
 __all__ = [
@@ -257,11 +258,13 @@ def validate_result(result: Any, field: str = "result") -> HookResult:
     elif t is Redirect:
         if not isinstance(result.target, str) or not result.target:
             raise InvalidArgument(f"{field}.redirect.target", "must be a non-empty string")
+        check_name(result.target, f"{field}.redirect.target")
     elif t is Replace:
         validate_json(result.value, f"{field}.replace.value")
     elif t is Retry:
         if not _is_int(result.delay_ns) or result.delay_ns < 0:
             raise InvalidArgument(f"{field}.retry.delay_ns", "must be a non-negative int")
+        check_duration_ns(result.delay_ns, f"{field}.retry.delay_ns")
         if not _is_int(result.max_attempts) or not 1 <= result.max_attempts <= _UINT32_MAX:
             raise InvalidArgument(f"{field}.retry.max_attempts", "must be an int >= 1")
     elif t is Fork:
@@ -273,14 +276,17 @@ def validate_result(result: Any, field: str = "result") -> HookResult:
                 raise InvalidArgument(where, f"must be a ForkOperation, got {type(op).__name__}")
             if not isinstance(op.operation, str) or not op.operation:
                 raise InvalidArgument(f"{where}.operation", "must be a non-empty string")
+            check_name(op.operation, f"{where}.operation")
             if not isinstance(op.parameters, dict):
                 raise InvalidArgument(f"{where}.parameters", "must be a JSON object")
             validate_json(op.parameters, f"{where}.parameters")
     elif t is Cache:
         if not isinstance(result.key, str):
             raise InvalidArgument(f"{field}.cache.key", "must be a string")
+        check_name(result.key, f"{field}.cache.key")
         if not _is_int(result.ttl_ns) or result.ttl_ns < 0:
             raise InvalidArgument(f"{field}.cache.ttl_ns", "must be a non-negative int")
+        check_duration_ns(result.ttl_ns, f"{field}.cache.ttl_ns")
     else:
         raise InvalidArgument(
             field, f"must be None or a HookResult, got {type(result).__name__}: {result!r:.80}"

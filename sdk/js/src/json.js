@@ -10,6 +10,7 @@ import { JsonNull } from "../../../generated/js/hookwire/v1/json_pb.js";
 // The generated zero messages (deep-equal to create(XSchema)), filled in place: a message a
 // hook result builds costs an object literal, not a reflective create().
 import { new_JsonArray, new_JsonObject, new_JsonValue } from "../../../generated/js/hookwire/v1/json_wire.js";
+import { MAX_JSON_DEPTH } from "./limits.js";
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -53,6 +54,8 @@ export class JsonConversionError extends TypeError {
   }
 }
 
+const TOO_DEEP = `nested deeper than ${MAX_JSON_DEPTH} (the limit on objects and arrays around a JSON value)`;
+
 function isPlainObject(v) {
   if (v === null || typeof v !== "object") return false;
   const proto = Object.getPrototypeOf(v);
@@ -67,7 +70,7 @@ function isPlainObject(v) {
  */
 export function toJsonValue(value, path = "value") {
   if (value === undefined) return undefined;
-  return jsonValue(kindOf(value, path));
+  return jsonValue(kindOf(value, path, 0));
 }
 
 function jsonValue(kind) {
@@ -76,7 +79,8 @@ function jsonValue(kind) {
   return message;
 }
 
-function kindOf(value, path) {
+// depth: the containers around `value` (counted as in every language: see limits.js).
+function kindOf(value, path, depth) {
   switch (typeof value) {
     case "boolean":
       return { case: "boolValue", value };
@@ -96,6 +100,7 @@ function kindOf(value, path) {
     case "object":
       if (value === null) return { case: "nullValue", value: JsonNull.JSON_NULL };
       if (Array.isArray(value)) {
+        if (depth >= MAX_JSON_DEPTH) throw new JsonConversionError(path, TOO_DEEP);
         return {
           case: "arrayValue",
           value: jsonArray(
@@ -103,13 +108,13 @@ function kindOf(value, path) {
               if (v === undefined) {
                 throw new JsonConversionError(`${path}[${i}]`, "undefined is not a JSON value (use null)");
               }
-              return jsonValue(kindOf(v, `${path}[${i}]`));
+              return jsonValue(kindOf(v, `${path}[${i}]`, depth + 1));
             }),
           ),
         };
       }
       if (value instanceof JsonNumberText) return { case: "numberText", value: value.text };
-      if (isPlainObject(value)) return { case: "objectValue", value: toJsonObject(value, path) };
+      if (isPlainObject(value)) return { case: "objectValue", value: toJsonObject(value, path, depth) };
       throw new JsonConversionError(
         path,
         `${value.constructor?.name ?? "object"} is not a JSON value (plain objects, arrays, strings, numbers, bigints, booleans and null are)`,
@@ -124,16 +129,18 @@ function kindOf(value, path) {
  *
  * @param {Record<string, unknown>} obj
  * @param {string} [path]
+ * @param {number} [depth] the containers around `obj` (0 for a top-level object)
  */
-export function toJsonObject(obj, path = "value") {
+export function toJsonObject(obj, path = "value", depth = 0) {
   if (!isPlainObject(obj)) {
     throw new JsonConversionError(path, `must be a plain object, got ${describe(obj)}`);
   }
+  if (depth >= MAX_JSON_DEPTH) throw new JsonConversionError(path, TOO_DEEP);
   const fields = {};
   for (const key of Object.keys(obj)) {
     const v = obj[key];
     if (v === undefined) continue;
-    const item = jsonValue(kindOf(v, `${path}.${key}`));
+    const item = jsonValue(kindOf(v, `${path}.${key}`, depth + 1));
     // "__proto__" is a member like any other, not the object's prototype.
     if (key === "__proto__") Object.defineProperty(fields, key, { value: item, enumerable: true, writable: true, configurable: true });
     else fields[key] = item;

@@ -17,7 +17,8 @@ import {
   SkippedResultSchema,
 } from "../../../generated/js/hookwire/v1/hook_pb.js";
 import { new_ContinueResult, new_HookResult, new_ModifiedResult } from "../../../generated/js/hookwire/v1/hook_wire.js";
-import { describe, fromJsonObject, fromJsonValue, toJsonObject, toJsonValue } from "./json.js";
+import { describe, fromJsonObject, fromJsonValue, JsonConversionError, toJsonObject, toJsonValue } from "./json.js";
+import { MAX_DURATION_MS, MAX_NAME_BYTES } from "./limits.js";
 
 const BRAND = Symbol("hookwire.result");
 
@@ -46,11 +47,33 @@ function mustString(v, name) {
   return v;
 }
 
+function mustName(v, name) {
+  mustString(v, name);
+  // UTF-16 units bound the UTF-8 length from below and 3x from above: encode only long ones.
+  if (v.length * 3 > MAX_NAME_BYTES) {
+    const size = Buffer.byteLength(v, "utf8");
+    if (size > MAX_NAME_BYTES) throw new TypeError(`${name}: must be at most ${MAX_NAME_BYTES} bytes of UTF-8, got ${size}`);
+  }
+  return v;
+}
+
 function mustMs(v, name) {
   if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
     throw new TypeError(`${name}: must be a finite number of milliseconds >= 0, got ${describe(v)}`);
   }
+  if (v > MAX_DURATION_MS) throw new TypeError(`${name}: must be at most ${MAX_DURATION_MS} ms (one day), got ${v}`);
   return v;
+}
+
+// A value with no JSON form (or nested too deep) in a result is an invalid result: the call
+// ends `invalid_result`, as in Python and Lua, never a failed stream.
+function asResult(convert) {
+  try {
+    return convert();
+  } catch (e) {
+    if (e instanceof JsonConversionError) throw new InvalidResultError(e.message);
+    throw e;
+  }
 }
 
 /** Milliseconds (fractions allowed) as a google.protobuf.Duration. */
@@ -87,7 +110,7 @@ export function proceed() {
  * @example return modified({ checked: true, secret: null });
  */
 export function modified(data) {
-  toJsonObject(data, "data"); // validate now, where the hook author can see the stack
+  asResult(() => toJsonObject(data, "data")); // validate now, where the hook author can see the stack
   return new HookResult(BRAND, "modified", { data });
 }
 
@@ -105,7 +128,7 @@ export function cancel(reason) {
  * @param {string} target
  */
 export function redirect(target) {
-  return new HookResult(BRAND, "redirect", { target: mustString(target, "target") });
+  return new HookResult(BRAND, "redirect", { target: mustName(target, "target") });
 }
 
 /**
@@ -114,7 +137,7 @@ export function redirect(target) {
  */
 export function replace(value) {
   if (value === undefined) throw new TypeError("value: undefined is not a JSON value (use null)");
-  toJsonValue(value, "value");
+  asResult(() => toJsonValue(value, "value"));
   return new HookResult(BRAND, "replace", { value });
 }
 
@@ -144,9 +167,9 @@ export function fork(operations) {
     if (op === null || typeof op !== "object") {
       throw new TypeError(`operations[${i}]: must be an object, got ${describe(op)}`);
     }
-    mustString(op.operation, `operations[${i}].operation`);
+    mustName(op.operation, `operations[${i}].operation`);
     const parameters = op.parameters ?? {};
-    toJsonObject(parameters, `operations[${i}].parameters`);
+    asResult(() => toJsonObject(parameters, `operations[${i}].parameters`));
     return Object.freeze({ operation: op.operation, parameters });
   });
   return new HookResult(BRAND, "fork", { operations: Object.freeze(ops) });
@@ -158,7 +181,7 @@ export function fork(operations) {
  * @param {number} ttlMs
  */
 export function cache(key, ttlMs) {
-  mustString(key, "key");
+  mustName(key, "key");
   mustMs(ttlMs, "ttlMs");
   return new HookResult(BRAND, "cache", { key, ttlMs });
 }
@@ -176,6 +199,10 @@ export function skipped(reason) {
  * Throws InvalidResultError for anything else.
  */
 export function resultToProto(value) {
+  return asResult(() => buildResult(value));
+}
+
+function buildResult(value) {
   if (value === undefined || value === null) return hookResult({ case: "continue", value: new_ContinueResult() });
   if (!(value instanceof HookResult)) {
     throw new InvalidResultError(

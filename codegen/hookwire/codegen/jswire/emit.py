@@ -29,9 +29,9 @@ RUNTIME_PATH = "hookwire/wire_runtime.js"
 RUNTIME_NAMES = (
     "MAX_DEPTH, begin, boolKey, finish, foreign, fork, intKey, join, len, reader, rbool, rbytes, "
     "rdouble, rfixed32, rfixed64, rfloat, rint64, rsfixed32, rsfixed64, rsint32, rsint64, "
-    "rstring, ruint64, setOwn, skipEntryField, tag, tooDeep, u32, unknown, vu32, wbool, wbytes, "
-    "wdouble, wfixed32, wfixed64, wfloat, wint32, wint64, wsfixed32, wsfixed64, wsint32, "
-    "wsint64, wstring, wuint32, wuint64, wunknown"
+    "rstring, ruint64, setOwn, skipEntryField, tag, tooDeep, u32, unknown, unknownEntry, vu32, "
+    "wbool, wbytes, wdouble, wfixed32, wfixed64, wfloat, wint32, wint64, wsfixed32, wsfixed64, "
+    "wsint32, wsint64, wstring, wuint32, wuint64, wunknown"
 )
 # Names protobuf-es suffixes with "$" (reflect/names.js, safeObjectProperty).
 _RESERVED = frozenset({"constructor", "toString", "toJSON", "valueOf"})
@@ -181,7 +181,7 @@ class _Module:
             name = local_name(f)
             if f.label == "map":
                 out.append(f"      case {_tag(f.number, 2)}:")
-                out.append(f"        entry_{m.key}_{f.number}(r, len(r, end, {where}), m.{name});")
+                out.append(f"        entry_{m.key}_{f.number}(r, r.p, len(r, end, {where}), m);")
                 out.append("        break;")
             elif f.label == "repeated":
                 if f.wire_type != _LENGTH_DELIMITED:
@@ -219,10 +219,14 @@ class _Module:
         key_read = self.read_value(key_field, where, "undefined")
         value_read = self.read_value(f, where, "v")
         default = f"new_{self.ref(f.type_name)}()" if f.kind == "message" else self.zero(f)
+        # An entry is one nesting level (as upb counts it); one holding fields other than key
+        # and value is kept among the message's unknown fields instead of the map (as upb).
         return [
-            f"function entry_{m.key}_{f.number}(r, end, record) {{",
+            f"function entry_{m.key}_{f.number}(r, s, end, m) {{",
+            f"  if (r.d++ > MAX_DEPTH) throw tooDeep({where});",
             f"  let k = {_ZERO[f.key_kind]};",
             "  let v;",
+            "  let extra = false;",
             "  while (r.p < end) {",
             "    let t = r.b[r.p];",
             f"    if (t < 0x80) r.p++; else t = tag(r, end, {where});",
@@ -235,9 +239,12 @@ class _Module:
             "        break;",
             "      default:",
             f"        skipEntryField(r, end, t, {where});",
+            "        extra = true;",
             "    }",
             "  }",
-            f"  setOwn(record, k, v === undefined ? {default} : v);",
+            "  r.d--;",
+            f"  if (extra) unknownEntry(m, {f.number}, r.b.subarray(s, end));",
+            f"  else setOwn(m.{local_name(f)}, k, v === undefined ? {default} : v);",
             "}",
             "",
         ]
@@ -269,7 +276,7 @@ class _Module:
                 lines += self.entry_reader(m, f)
         lines += [
             f"export function read_{m.key}(r, end, m) {{",
-            f"  if (++r.d > MAX_DEPTH) throw tooDeep({where});",
+            f"  if (r.d++ > MAX_DEPTH) throw tooDeep({where});",
             "  while (r.p < end) {",
             "    let t = r.b[r.p];",
             f"    if (t < 0x80) r.p++; else t = tag(r, end, {where});",

@@ -29,6 +29,7 @@ _RUNTIME_LOCALS = (
     "local mtype, utf8len, type, next = math.type, utf8.len, type, next",
     "local setmetatable = setmetatable",
     "local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need",
+    "local rvarint32 = pb.rvarint32",
     "local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, "
     "pb.bad_utf8",
     "local type_error, int32, uint32, int64, double, enum_value, str = pb.type_error, pb.int32, "
@@ -279,6 +280,7 @@ def _string_map_encoder(f: Field, names: _Names, val_field: Field) -> list[str]:
         *("  " + line for line in _check(val_field, "z", fname)),
         "  local kl = #x",
         "  local ky = kl < 0x80 and CHR[kl] or varint(kl)",
+        "  if d >= MAX_DEPTH then too_deep(N) end -- the entry is one level (as upb counts)",
     ]
     if f.kind == "message":
         body = [
@@ -290,7 +292,7 @@ def _string_map_encoder(f: Field, names: _Names, val_field: Field) -> list[str]:
             "  i = i + 7",
             f"  local n0 = n + {tlen}",
             "  local nv = n0 + 2 + #ky + kl",
-            f"  i, n = {names.enc(f.type_name)}(z, b, i, nv, d + 1)",
+            f"  i, n = {names.enc(f.type_name)}(z, b, i, nv, d + 2)",
             "  local y = n - nv < 0x80 and CHR[n - nv] or varint(n - nv)",
             "  b[j + 5] = y; n = n + #y",
             "  y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)",
@@ -329,6 +331,7 @@ def _encode_field(f: Field, names: _Names) -> list[str]:
             "for ki = 1, nk do",
             "  local x, z = keys[ki], nil",
             "  z = v[x]",
+            "  if d >= MAX_DEPTH then too_deep(N) end -- the entry is one level (as upb counts)",
             f'  b[i + 1] = {tag}; b[i + 2] = ""; i = i + 2',
             f"  local j, n0 = i, n + {tlen}",
             "  n = n0",
@@ -337,6 +340,7 @@ def _encode_field(f: Field, names: _Names) -> list[str]:
             *("    " + line for line in _write(key_field, names, f.key_kind, "x", 1, fname)),
             "  end",
             "  do",
+            "    local d = d + 1 -- the entry's level",
             *("    " + line for line in _check(val_field, "z", fname)),
             *("    " + line for line in _write(val_field, names, f.kind, "z", 2, fname)),
             "  end",
@@ -547,7 +551,7 @@ def _default_expr(f: Field, names: _Names, kind: str) -> str:
 def _tag_read(bound: str) -> list[str]:
     return [
         "local t, x0 = byte(s, pos, pos + 1)",
-        f"if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, {bound}, N); x0 = nil end",
+        f"if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, {bound}, N); x0 = nil end",
     ]
 
 
@@ -561,6 +565,7 @@ def _map_entry_inline(f: Field, m: Message, names: _Names, target: str) -> list[
     generic = [
         "do",
         f"  local N, e, pos = {_lua_str(f'{m.full_name}.{f.name} entry')}, q, p",
+        "  local d = d + 1 -- the entry's level",
         f"  local k, v, unknown = {_default_expr(f, names, f.key_kind)}, nil, false",
         "  while pos <= e do",
         *("    " + line for line in _tag_read("e")),
@@ -587,7 +592,7 @@ def _map_entry_inline(f: Field, m: Message, names: _Names, target: str) -> list[
         return generic
     entry = _lua_str(f"{m.full_name}.{f.name} entry")
     if f.kind == "message":
-        value = [f"local v = {names.dec(f.type_name)}(s, kq + 3, q, nil, d + 1)"]
+        value = [f"local v = {names.dec(f.type_name)}(s, kq + 3, q, nil, d + 2)"]
     else:
         value = ["local v = sub(s, kq + 3, q)"]
         if f.kind == "string":
@@ -627,6 +632,7 @@ def _decode_field(f: Field, m: Message, names: _Names) -> list[str]:
                 tag,
                 [
                     *_read_len("e", fname),
+                    "if d >= MAX_DEPTH then too_deep(N) end -- the entry is one level (upb)",
                     *_map_entry_inline(f, m, names, key),
                     "pos = q + 1",
                 ],

@@ -10,6 +10,7 @@ local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unp
 local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
+local rvarint32 = pb.rvarint32
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
 local type_error, int32, uint32, int64, double, enum_value, str = pb.type_error, pb.int32, pb.uint32, pb.int64, pb.double, pb.enum_value, pb.string
 local MAX_DEPTH, ENTRY_FIELDS = pb.MAX_DEPTH, pb.ENTRY_FIELDS
@@ -148,6 +149,7 @@ do
         if type(z) ~= "string" or not utf8len(z) then z = str(z, N, "metadata") end
         local kl = #x
         local ky = kl < 0x80 and CHR[kl] or varint(kl)
+        if d >= MAX_DEPTH then too_deep(N) end -- the entry is one level (as upb counts)
         local vl = #z
         local vy = vl < 0x80 and CHR[vl] or varint(vl)
         local el = 2 + #ky + kl + #vy + vl
@@ -189,7 +191,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- id
         local q = pos <= e and x0 or 0x80
         local p
@@ -273,6 +275,7 @@ do
         if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "metadata") end
         else p, q = rlen(s, pos, e, N, "metadata") end
+        if d >= MAX_DEPTH then too_deep(N) end -- the entry is one level (upb)
         -- fast path: the usual entry, key then value with one-byte lengths, filling it exactly
         local kt, kl = byte(s, p, p + 1)
         local vt, vl, kq
@@ -289,10 +292,11 @@ do
         else
           do
             local N, e, pos = "hookwire.v1.UniversalEvent.metadata entry", q, p
+            local d = d + 1 -- the entry's level
             local k, v, unknown = "", nil, false
             while pos <= e do
               local t, x0 = byte(s, pos, pos + 1)
-              if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+              if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
               if t == 10 then
                 local q = pos <= e and x0 or 0x80
                 local p

@@ -8,6 +8,7 @@ local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unp
 local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
+local rvarint32 = pb.rvarint32
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
 local type_error, int32, uint32, int64, double, enum_value, str = pb.type_error, pb.int32, pb.uint32, pb.int64, pb.double, pb.enum_value, pb.string
 local MAX_DEPTH, ENTRY_FIELDS = pb.MAX_DEPTH, pb.ENTRY_FIELDS
@@ -187,7 +188,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- events
         local q = pos <= e and x0 or 0x80
         local p
@@ -243,7 +244,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 8 then -- sequences
         local x = x0
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
@@ -288,7 +289,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       pos = skip(s, pos, e, t, N, KNOWN, d)
     end
     return setmetatable(m, MT)
@@ -312,7 +313,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       pos = skip(s, pos, e, t, N, KNOWN, d)
     end
     return setmetatable(m, MT)
@@ -348,7 +349,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- timeout
         local q = pos <= e and x0 or 0x80
         local p
@@ -398,7 +399,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 9 then -- rate
         need(pos, 8, e, N, "rate")
         local x = unpack("<d", s, pos)
@@ -531,7 +532,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- drop_oldest
         local q = pos <= e and x0 or 0x80
         local p
@@ -649,7 +650,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- patterns
         local q = pos <= e and x0 or 0x80
         local p
@@ -774,7 +775,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 8 then -- received
         local x = x0
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
@@ -858,7 +859,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- events
         local q = pos <= e and x0 or 0x80
         local p

@@ -10,6 +10,7 @@ local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unp
 local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
+local rvarint32 = pb.rvarint32
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
 local type_error, int32, uint32, int64, double, enum_value, str = pb.type_error, pb.int32, pb.uint32, pb.int64, pb.double, pb.enum_value, pb.string
 local MAX_DEPTH, ENTRY_FIELDS = pb.MAX_DEPTH, pb.ENTRY_FIELDS
@@ -345,7 +346,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- context
         local q = pos <= e and x0 or 0x80
         local p
@@ -392,7 +393,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- execution
         local q = pos <= e and x0 or 0x80
         local p
@@ -468,7 +469,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- worker_id
         local q = pos <= e and x0 or 0x80
         local p
@@ -552,7 +553,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- hooks
         local q = pos <= e and x0 or 0x80
         local p
@@ -613,7 +614,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- names
         local q = pos <= e and x0 or 0x80
         local p
@@ -680,7 +681,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- type
         local q = pos <= e and x0 or 0x80
         local p
@@ -781,7 +782,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 8 then -- call_id
         local x = x0
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
@@ -857,7 +858,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- results
         local q = pos <= e and x0 or 0x80
         local p
@@ -1034,7 +1035,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- hello
         local q = pos <= e and x0 or 0x80
         local p
@@ -1143,7 +1144,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- connection_id
         local q = pos <= e and x0 or 0x80
         local p
@@ -1211,7 +1212,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 8 then -- request_id
         local x = x0
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
@@ -1309,7 +1310,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 8 then -- call_id
         local x = x0
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
@@ -1380,7 +1381,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 8 then -- call_id
         local x = x0
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
@@ -1425,7 +1426,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- calls
         local q = pos <= e and x0 or 0x80
         local p
@@ -1580,7 +1581,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- welcome
         local q = pos <= e and x0 or 0x80
         local p
@@ -1699,7 +1700,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 8 then -- point
         local x = x0
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
@@ -1771,7 +1772,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- hooks
         local q = pos <= e and x0 or 0x80
         local p
@@ -1820,7 +1821,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- hook_names
         local q = pos <= e and x0 or 0x80
         local p
@@ -1872,7 +1873,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- breakers
         local q = pos <= e and x0 or 0x80
         local p
@@ -1918,7 +1919,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- hook_name
         local q = pos <= e and x0 or 0x80
         local p
@@ -1966,7 +1967,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- breaker
         local q = pos <= e and x0 or 0x80
         local p

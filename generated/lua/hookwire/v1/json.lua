@@ -6,6 +6,7 @@ local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unp
 local mtype, utf8len, type, next = math.type, utf8.len, type, next
 local setmetatable = setmetatable
 local CHR, varint, rvarint, rlen, need = pb.CHR, pb.varint, pb.rvarint, pb.rlen, pb.need
+local rvarint32 = pb.rvarint32
 local skip, sorted_keys, too_deep, bad_utf8 = pb.skip, pb.sorted_keys, pb.too_deep, pb.bad_utf8
 local type_error, int32, uint32, int64, double, enum_value, str = pb.type_error, pb.int32, pb.uint32, pb.int64, pb.double, pb.enum_value, pb.string
 local MAX_DEPTH, ENTRY_FIELDS = pb.MAX_DEPTH, pb.ENTRY_FIELDS
@@ -229,7 +230,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 8 then -- null_value
         local x = x0
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
@@ -344,7 +345,7 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- values
         local q = pos <= e and x0 or 0x80
         local p
@@ -383,13 +384,14 @@ do
         if type(z) ~= "table" then type_error(N, "fields", "hookwire.v1.JsonValue table", z) end
         local kl = #x
         local ky = kl < 0x80 and CHR[kl] or varint(kl)
+        if d >= MAX_DEPTH then too_deep(N) end -- the entry is one level (as upb counts)
         b[i + 1] = "\x0a"; b[i + 2] = ""; b[i + 3] = "\x0a"; b[i + 4] = ky; b[i + 5] = x
         b[i + 6] = "\x12"; b[i + 7] = ""
         local j = i + 2
         i = i + 7
         local n0 = n + 1
         local nv = n0 + 2 + #ky + kl
-        i, n = enc_JsonValue(z, b, i, nv, d + 1)
+        i, n = enc_JsonValue(z, b, i, nv, d + 2)
         local y = n - nv < 0x80 and CHR[n - nv] or varint(n - nv)
         b[j + 5] = y; n = n + #y
         y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
@@ -406,13 +408,14 @@ do
     end
     while pos <= e do
       local t, x0 = byte(s, pos, pos + 1)
-      if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
       if t == 10 then -- fields
         local q = pos <= e and x0 or 0x80
         local p
         if q and q < 0x80 then
           p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "fields") end
         else p, q = rlen(s, pos, e, N, "fields") end
+        if d >= MAX_DEPTH then too_deep(N) end -- the entry is one level (upb)
         -- fast path: the usual entry, key then value with one-byte lengths, filling it exactly
         local kt, kl = byte(s, p, p + 1)
         local vt, vl, kq
@@ -423,15 +426,16 @@ do
         if vt == 18 and vl and vl < 0x80 and kq + 2 + vl == q then
           local k = sub(s, p + 2, kq)
           if not utf8len(k) then bad_utf8("hookwire.v1.JsonObject.fields entry", "key") end
-          local v = dec_JsonValue(s, kq + 3, q, nil, d + 1)
+          local v = dec_JsonValue(s, kq + 3, q, nil, d + 2)
           m.fields[k] = v
         else
           do
             local N, e, pos = "hookwire.v1.JsonObject.fields entry", q, p
+            local d = d + 1 -- the entry's level
             local k, v, unknown = "", nil, false
             while pos <= e do
               local t, x0 = byte(s, pos, pos + 1)
-              if t < 0x80 then pos = pos + 1 else t, pos = rvarint(s, pos, e, N); x0 = nil end
+              if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
               if t == 10 then
                 local q = pos <= e and x0 or 0x80
                 local p

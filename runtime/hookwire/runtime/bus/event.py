@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from google.protobuf import duration_pb2, timestamp_pb2
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.runtime.json_value import from_proto_value, to_proto_value, validate_json
+from hookwire.runtime.json_value import (
+    check_encoded_json,
+    from_proto_value,
+    to_proto_value,
+    validate_json,
+)
 from hookwire.runtime.language import check_language, language_from_proto, language_to_proto
 from hookwire.v1 import common_pb2, event_pb2, json_pb2
 
@@ -550,6 +555,7 @@ class WireEvents:
                         ev = new(Event)
                         ev.payload = payload
                     else:
+                        check_encoded_json(raw, "payload")
                         lazy: _WireEvent = new(_WireEvent)
                         lazy._wire = raw
                         ev = lazy

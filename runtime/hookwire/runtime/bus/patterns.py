@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.runtime.limits import MAX_EVENT_TYPE_BYTES
+from hookwire.runtime.limits import MAX_EVENT_TYPE_BYTES, check_name
 
 __all__ = ["Pattern", "check_type"]
 
@@ -36,12 +36,9 @@ expected dot-separated tokens of [A-Za-z0-9_-]+
     """
     if not isinstance(event_type, str):
         raise InvalidArgument(field, f"must be a string, got {type(event_type).__name__}")
-    # Types are ASCII, so characters are bytes. The cap keeps a subject (NATS: the prefix and
-    # the type) far below the server's 4 KB protocol line.
-    if len(event_type) > MAX_EVENT_TYPE_BYTES:
-        raise InvalidArgument(
-            field, f"event type of {len(event_type)} bytes exceeds {MAX_EVENT_TYPE_BYTES}"
-        )
+    # The cap also keeps a NATS subject (the prefix and the type) far below the server's 4 KB
+    # protocol line.
+    check_name(event_type, field, MAX_EVENT_TYPE_BYTES)
     if not _TYPE_RE.match(event_type):
         raise InvalidArgument(
             field,

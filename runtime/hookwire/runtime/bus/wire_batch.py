@@ -34,7 +34,7 @@ from hookwire.runtime.bus.event import (
     _WireEvent,
 )
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.runtime.json_value import from_proto_value, validate_json
+from hookwire.runtime.json_value import check_encoded_json, from_proto_value, validate_json
 from hookwire.v1 import event_pb2, json_pb2
 
 __all__ = ["GIVEN_ID", "GIVEN_TIME", "WireBatch", "read_batch"]
@@ -158,6 +158,7 @@ def read_batch(encoded: bytes) -> WireBatch:
                     ev_ = new(Event)
                     ev_.payload = payload
                 else:
+                    check_encoded_json(raw, "payload")
                     lazy = new(_WireEvent)
                     lazy._wire = raw
                     ev_ = lazy
@@ -243,6 +244,7 @@ def read_batch(encoded: bytes) -> WireBatch:
                     ev_ = new(Event)
                     ev_.payload = payload
                 else:
+                    check_encoded_json(raw, "payload")
                     lazy = new(_WireEvent)
                     lazy._wire = raw
                     ev_ = lazy

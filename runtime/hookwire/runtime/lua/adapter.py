@@ -33,6 +33,7 @@ from typing import Any
 from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.limits import MAX_DURATION_MS
 from hookwire.runtime.lua.convert import ConversionError
 from hookwire.runtime.lua.sandbox import LuaSandbox
 from hookwire.runtime.results import (
@@ -133,6 +134,7 @@ class LuaHookAdapter:
         return self._finish(r)
 
     def _lua_failure(self, exc: Exception) -> HookFailed:
+        self.sandbox.recover()
         if "not enough memory" in str(exc) or type(exc).__name__ == "LuaMemoryError":
             self.sandbox.collect_garbage()
             return HookFailed(f"memory limit of {self.sandbox.memory_limit} bytes exceeded")
@@ -252,15 +254,15 @@ class LuaHookAdapter:
             if kind == b"replace":
                 return Replace(self.sandbox.from_lua(r[2], r[3:], "replace.value"))
             if kind == b"retry":
-                return Retry(round(r[2] * _NS_PER_MS), r[3])
+                return Retry(_ns(r[2], "retry.delay_ms"), r[3])
             if kind == b"cache":
-                return Cache(_text(r[2], "cache.key"), round(r[3] * _NS_PER_MS))
+                return Cache(_text(r[2], "cache.key"), _ns(r[3], "cache.ttl_ms"))
             if kind == b"fork":
                 ops = self.sandbox.from_lua(r[2], r[3:], "fork.operations")
                 return Fork(tuple(ForkOperation(op["operation"], op["parameters"]) for op in ops))
             if kind == b"continue":
                 return CONTINUE
-        except ConversionError as exc:
+        except (ConversionError, OverflowError, ValueError, TypeError) as exc:
             raise InvalidResult(str(exc)) from None
         raise InvalidResult(f"unknown result kind {kind!r}")
 
@@ -268,8 +270,21 @@ class LuaHookAdapter:
         return f"LuaHookAdapter({self.name or self.fn!r})"
 
 
+def _ns(ms: Any, field: str) -> int:
+    """Milliseconds from a result table (which hook code may have changed after the helper
+    checked it) as nanoseconds: a finite number in [0, MAX_DURATION_MS], else InvalidResult."""
+    if type(ms) not in (int, float) or not 0 <= ms <= MAX_DURATION_MS:
+        raise InvalidResult(
+            f"{field}: must be a number of milliseconds in [0, {MAX_DURATION_MS}], got {ms!r:.60}"
+        )
+    return round(float(ms) * _NS_PER_MS)
+
+
 def _text(b: Any, field: str) -> str:
-    try:
-        return bytes(b).decode()
-    except (UnicodeDecodeError, TypeError):
-        raise InvalidResult(f"{field}: must be a UTF-8 string, got {b!r:.60}") from None
+    # Only a Lua string (bytes) is text: `bytes(n)` of a number would allocate n bytes.
+    if type(b) is bytes:
+        try:
+            return b.decode()
+        except UnicodeDecodeError:
+            pass
+    raise InvalidResult(f"{field}: must be a UTF-8 string, got {b!r:.60}")

@@ -160,9 +160,16 @@ local function lazy_newindex(t, k, v)
   t[k] = v
 end
 
+-- The `next` hook code gets (from `pairs`, or as the global): a proxy is materialized before
+-- it is walked, so the private key and its source are never handed out.
+local function safe_next(t, k)
+  if rawget(t, SRC) ~= nil then materialize(t) end
+  return next(t, k)
+end
+
 local function lazy_pairs(t)
   materialize(t)
-  return next, t, nil
+  return safe_next, t, nil
 end
 
 local function lazy_len(t)
@@ -218,7 +225,7 @@ local function path_text(root, path, depth)
   for d = 1, depth do
     local k = path[d]
     if type(k) == "number" then parts[#parts + 1] = fmt("[%d]", k - 1)
-    else parts[#parts + 1] = "." .. escape(tostring(k)) end
+    else parts[#parts + 1] = "." .. escape(k:sub(1, 40)) end
   end
   return concat(parts)
 end
@@ -229,11 +236,25 @@ end
 -- re-entered.
 local T, n, root = nil, 0, ""
 local path, stack = {}, {}
-local CYCLE_CHECK_DEPTH = 64
+-- hookwire.runtime.limits.MAX_JSON_DEPTH (tests/hostile/test_limits.py pins this copy): the
+-- objects and arrays around a value. Cycles are looked for only at this depth, where the walk
+-- stops anyway, so ordinary values pay nothing and a deep value costs no quadratic search.
+local MAX_JSON_DEPTH = 30
+-- Tokens one value may flatten to: the host rebuilds them after the hook's budget has ended,
+-- so their number is bounded (about a 4 MiB message of small items).
+local MAX_TOKENS = 1 << 18
 local utf8_len = utf8.len
 
 local function bad(depth, what)
   error(fmt("%s: %s", path_text(root, path, depth), what), 0)
+end
+
+-- A key or value shown in a message without running any of its metamethods.
+local function show(v)
+  local tv = type(v)
+  if tv == "string" then return fmt("%q", escape(v:sub(1, 40))) end
+  if tv == "number" or tv == "boolean" then return tostring(v) end
+  return "a " .. tv
 end
 
 local function check_string(s, depth)
@@ -243,20 +264,25 @@ local function check_string(s, depth)
 end
 
 local walk
+local PROXY = { [LAZY_OBJECT] = true, [LAZY_ARRAY] = true, [LAZY_CONTEXT] = true }
 
 local function walk_table(v, depth)
   if v == NULL then n = n + 2; T[n] = 0; return end
-  local src = rawget(v, SRC)
-  if src ~= nil then
+  local mt = getmt(v)
+  if PROXY[mt] then
     -- Untouched (nothing but its source): the host's object itself. A proxy holding cached
     -- reads may also hold writes (to a cached key, or inside a cached child), so it and its
     -- children are walked; a whole ctx is its fields, not the host's context object.
-    if getmt(v) ~= LAZY_CONTEXT and next(v) == SRC and next(v, SRC) == nil then
-      n = n + 3; T[n - 1] = 3; T[n] = src; return
+    local src = rawget(v, SRC)
+    if src ~= nil then
+      if mt ~= LAZY_CONTEXT and next(v) == SRC and next(v, SRC) == nil then
+        n = n + 3; T[n - 1] = 3; T[n] = src; return
+      end
+      materialize(v)
     end
-    materialize(v)
+    mt = getmt(v)
   end
-  if depth >= CYCLE_CHECK_DEPTH then
+  if depth >= MAX_JSON_DEPTH then
     -- Checked only this deep, so that ordinary values pay nothing. Report where the loop
     -- first closed: its first table's depth plus the loop's length.
     local cyclic = false
@@ -272,9 +298,10 @@ local function walk_table(v, depth)
         end
       end
     end
+    bad(depth, fmt("nested deeper than %d (the limit on objects and arrays around a JSON value)",
+      MAX_JSON_DEPTH))
   end
   stack[depth + 1] = v
-  local mt = getmt(v)
   local is_array
   if mt == ARRAY_MT then is_array = true
   elseif mt == OBJECT_MT then is_array = false
@@ -288,20 +315,20 @@ local function walk_table(v, depth)
     for k in next, v do
       if math_type(k) ~= "integer" or k < 1 or k > len then
         bad(depth, fmt("mixes array items with the key %s (a JSON array has only items 1..%d)",
-          type(k) == "string" and fmt("%q", k) or tostring(k), len))
+          show(k), len))
       end
     end
     n = n + 3; T[n - 1] = 2; T[n] = len
     for i = 1, len do
       path[depth + 1] = i
-      walk(v[i], depth + 1)
+      walk(rawget(v, i), depth + 1)
     end
   else
     n = n + 3; T[n - 1] = 1
     local at, count = n, 0 -- the count is known at the end (one pass over the keys)
     for k, item in next, v do
       if type(k) ~= "string" then
-        bad(depth, fmt("has the key %s of type %s; JSON object keys are strings", tostring(k), type(k)))
+        bad(depth, fmt("has the key %s of type %s; JSON object keys are strings", show(k), type(k)))
       end
       count = count + 1
       path[depth + 1] = k
@@ -333,7 +360,12 @@ end
 
 local function flatten(value, name)
   T, n, root = {}, 0, name
+  for i = #stack, 1, -1 do stack[i] = nil end -- no earlier call's tables stay reachable
   walk(value, 0)
+  if n > MAX_TOKENS then
+    T = nil
+    bad(0, fmt("holds more than %d values and containers, the most one value may hold", MAX_TOKENS))
+  end
   local tokens, count = T, n
   T = nil
   return tokens, count
@@ -349,4 +381,5 @@ return {
   flatten = flatten,
   live_sources = live_sources,
   source = source,
+  safe_next = safe_next,
 }

@@ -25,74 +25,45 @@ local host = internal.host
 local materialize, source, lazy_object, lazy_context, flatten =
   convert.materialize, convert.source, convert.lazy_object, convert.lazy_context, convert.flatten
 
--- Shared state hook code could otherwise reach through a string's metatable.
-string.dump = nil
-getmetatable("").__metatable = "string"
-
--- Pattern matching runs inside one C function, where the count hook cannot stop it, and a
--- pattern such as ".-.-b" is polynomial in the subject's length. Patterns with repetition
--- items are refused when their worst case on the subject exceeds a budget of steps:
--- length^(items + 1) (length^items when anchored with "^"). Plain finds are always allowed.
-local PATTERN_BUDGET = 5e7 -- about a third of a second of matching at worst
-
-local function repetitions(p)
-  local q, i, n = 0, 1, #p
-  while i <= n do
-    local c = p:byte(i)
-    if c == 37 then -- %x: an escape or class; %bxy balances (a scan per start, like a repetition)
-      if p:byte(i + 1) == 98 then q = q + 1; i = i + 4 else i = i + 2 end
-    elseif c == 91 then -- [set]: skip it (a ']' right after '[' or '[^' is a literal)
-      i = i + 1
-      if p:byte(i) == 94 then i = i + 1 end
-      if p:byte(i) == 93 then i = i + 1 end
-      while i <= n and p:byte(i) ~= 93 do
-        if p:byte(i) == 37 then i = i + 1 end
-        i = i + 1
-      end
-      i = i + 1
-    else
-      if c == 42 or c == 43 or c == 45 then q = q + 1 end -- * + -
-      i = i + 1
-    end
-  end
-  return q
-end
-
-local function guard_pattern(name, s, p, plain)
-  if plain or type(s) ~= "string" or type(p) ~= "string" then return end
-  local q = repetitions(p)
-  if q == 0 then return end
-  local exponent = p:byte(1) == 94 and q or q + 1
-  if (#s) ^ exponent > PATTERN_BUDGET then
-    error(fmt("string.%s: the pattern \"%s\" has %d repetition item(s); on a %d-byte string its "
-      .. "worst case exceeds the sandbox's budget (use a plain find, or split the input)",
-      name, p:sub(1, 40), q, #s), 3)
-  end
-end
-
-do
-  local find, match, gmatch, gsub = string.find, string.match, string.gmatch, string.gsub
-  -- Replaced in the shared string table itself: `s:find(...)` reaches it through the string
-  -- metatable, not through the copy hook files get.
-  string.find = function(s, p, init, plain) guard_pattern("find", s, p, plain) return find(s, p, init, plain) end
-  string.match = function(s, p, init) guard_pattern("match", s, p) return match(s, p, init) end
-  string.gmatch = function(s, p, init) guard_pattern("gmatch", s, p) return gmatch(s, p, init) end
-  string.gsub = function(s, p, r, n) guard_pattern("gsub", s, p) return gsub(s, p, r, n) end
-end
-
 -- Limits -------------------------------------------------------------------------------------
 
 local TIMEOUT = setmetatable({}, { __metatable = "hookwire.timeout", __tostring = function() return "timeout" end })
 local MEMORY = "not enough memory" -- the error object Lua raises when the allocator refuses
 local deadline = huge
 local depth = 0
+-- Set when the running hook's budget is spent, and kept until its run ends: from then on every
+-- count hook, every wrapped protected call (pcall, xpcall, load, coroutine.resume/wrap/close)
+-- and every chunked library call raises TIMEOUT again, so no protected call can swallow the
+-- stop (a `while true do pcall(...) end` ends like any other runaway).
+local stopped = false
+-- Bytes `print` wrote during the current call (the log is the host's; a call gets PRINT_CALL).
+local printed = 0
 
-local function count_hook()
-  if now() > deadline then error(TIMEOUT, 0) end
+local function stop()
+  stopped = true
+  error(TIMEOUT, 0)
 end
 
--- pcall/xpcall/coroutines in hook code must not swallow the stop signals.
+-- The entry points' own code before and after the protected call (filled in below): a count
+-- hook landing there must not raise, or the stop would escape the run to the host.
+local OUTSIDE = {}
+
+local function count_hook()
+  if stopped or now() > deadline then
+    if OUTSIDE[getinfo(2, "f").func] then return end
+    stop()
+  end
+end
+
+-- Between the chunks of a long library call (see "C-level work" below); hook context only.
+local function checkpoint()
+  if stopped or now() > deadline then stop() end
+end
+
+-- After a protected call returns: re-raise the stop it may have caught (whatever error value
+-- it returned: a `__close` or message handler may have replaced TIMEOUT), and a memory error.
 local function rethrow_fatal(ok, ...)
+  if stopped then error(TIMEOUT, 0) end
   if not ok then
     local e = ...
     if e == TIMEOUT or e == MEMORY then error(e, 0) end
@@ -103,6 +74,7 @@ end
 -- Errors of a wrapped library function name the function and the hook's line, as the
 -- unwrapped one would (not "sandbox.lua:N: bad argument #1 to 'raw'").
 local function rethrow_as(name, ok, ...)
+  if stopped then error(TIMEOUT, 0) end
   if ok then return ... end
   local msg = ...
   if type(msg) == "string" then
@@ -111,29 +83,504 @@ local function rethrow_as(name, ok, ...)
   error(msg, 2) -- level 2: the wrappers tail-call this, so their caller is next on the stack
 end
 
+-- Bytes that are not printable ASCII as \xHH (messages stay readable text).
+local function escape_text(s)
+  return (s:gsub("[^\32-\126]", function(c) return fmt("\\x%02x", c:byte()) end))
+end
+
+-- C-level work ---------------------------------------------------------------------------------
+-- The count hook only runs between VM instructions: a single C call (a pattern match, a table
+-- library loop) is out of its reach. Every library function whose work is not bounded by the
+-- size of its arguments is wrapped so that one C call does at most about C_BUDGET steps (tens
+-- of milliseconds): longer work is split into chunks with a checkpoint between them, done in
+-- Lua (counted), or refused with an error naming the function.
+
+local C_BUDGET = deps.c_budget or 1e7
+local MEMORY_LIMIT = deps.memory_limit or 256 * 1024 * 1024
+local MAX_LOAD_BYTES = 1024 * 1024 -- source text `load` compiles in one C call
+local MAX_FORMAT = 4096            -- string.pack/packsize/unpack formats
+
+local byte, sub = string.byte, string.sub
+local tointeger = math.tointeger
+
+-- The end of a set "[...]" starting at i (lstrlib's classEnd).
+local function set_end(p, i, n)
+  i = i + 1
+  if byte(p, i) == 94 then i = i + 1 end
+  repeat
+    if i > n then return n + 1 end
+    local c = byte(p, i)
+    i = i + 1
+    if c == 37 then i = i + 1 end
+  until byte(p, i) == 93
+  return i + 1
+end
+
+-- An upper bound of the steps Lua's matcher can take for pattern `p` on a `len`-byte subject
+-- (a step: one subject byte tested against one pattern byte). Per start position, an item of
+-- L pattern bytes costs L and runs the rest of the pattern once; `?` runs it twice; `*`, `+`,
+-- `-` scan up to len bytes and run the rest up to len + 1 times, unless the rest always
+-- matches (then the first success ends the match, and the scans of all matches together cover
+-- the subject once); `%b` and back-references scan up to len bytes. Unanchored, each start
+-- position is tried once (find, match, gmatch and gsub all move forward).
+-- With `run` (item text -> the longest run of subject bytes it matches), a repetition of an
+-- item other than `.` scans at most that run rather than the whole subject.
+local function pattern_cost(p, len, anchorable, run)
+  local n = #p
+  local sizes, kinds, quants, dot, starts = {}, {}, {}, {}, {}
+  local i, count, anchored = 1, 0, false
+  if anchorable and byte(p, 1) == 94 then anchored, i = true, 2 end
+  while i <= n do
+    local c, start, kind = byte(p, i), i, "single"
+    if c == 40 then -- "(" or "()"
+      i = i + (byte(p, i + 1) == 41 and 2 or 1); kind = "free"
+    elseif c == 41 then i = i + 1; kind = "free"
+    elseif c == 36 and i == n then i = i + 1; kind = "end"
+    elseif c == 37 then
+      local d = byte(p, i + 1)
+      if d == 98 then i = i + 4; kind = "scan"                           -- %bxy
+      elseif d == 102 then i = set_end(p, i + 2, n); kind = "fixed"     -- %f[set]
+      elseif d ~= nil and d >= 48 and d <= 57 then i = i + 2; kind = "scan" -- %0 .. %9
+      else i = i + 2 end
+    elseif c == 91 then i = set_end(p, i, n)
+    else i = i + 1 end
+    local q
+    if kind == "single" then
+      q = byte(p, i)
+      if q == 42 or q == 43 or q == 45 or q == 63 then i = i + 1 else q = nil end
+    end
+    count = count + 1
+    sizes[count], kinds[count], quants[count] = i - start, kind, q
+    dot[count], starts[count] = c == 46, start
+  end
+  -- Walking back from the end: `always`, the rest matches from any position; `at_end`, the
+  -- rest matches the empty string at the subject's end (so `.*` or `.-` before it always
+  -- matches: the idiom `^%s*(.-)%s*$` is quadratic, not cubic).
+  local cost, always, at_end, once = 1.0, true, true, 0.0
+  for j = count, 1, -1 do
+    local L, kind, q = sizes[j], kinds[j], quants[j]
+    if kind == "free" then cost = cost + 1
+    elseif kind == "end" then cost = cost + 1; always = false
+    elseif kind == "scan" then cost = len + cost; always, at_end = false, false
+    elseif kind == "fixed" then cost = L + cost; always, at_end = false, false
+    elseif q == 63 then cost = L + (always and cost or 2 * cost) -- "?"
+    elseif q ~= nil then -- "*", "+", "-"
+      local r = len
+      if run ~= nil and not dot[j] then r = run(sub(p, starts[j], starts[j] + L - 2)) end
+      if always then once = once + r * L; cost = L + cost; always = q ~= 43
+      elseif dot[j] and at_end and q ~= 43 then
+        if q == 42 then cost = len + cost else cost = (len + 1) * (1 + cost) end
+        always = true
+      else cost = r * L + (r + 1) * cost; always = false end
+      if q == 43 then at_end = false end
+    else cost = L + cost; always, at_end = false, false end
+    if cost > 1e300 then cost = 1e300 end
+  end
+  return (anchored and 1 or len + 1) * cost + once
+end
+
+do
+  local find, match, gmatch, gsub, rep = string.find, string.match, string.gmatch, string.gsub, string.rep
+  local t_concat = table.concat
+  local pack_, packsize, unpack_ = string.pack, string.packsize, string.unpack
+  local mmax, mmin = math.max, math.min
+
+  -- A plain find costs up to (len - m + 1) * m steps: a long one searches window by window,
+  -- each window one bounded C call, with a checkpoint between windows.
+  local function plain_find(s, p, init)
+    local len, m = #s, #p
+    local i0 = 1
+    if init ~= nil then
+      i0 = tointeger(init)
+      if i0 == nil then return find(s, p, init, true) end -- the C function names the error
+      if i0 < 0 then i0 = mmax(len + i0 + 1, 1) elseif i0 == 0 then i0 = 1 end
+    end
+    if m == 0 or i0 > len + 1 or (len - i0 + 1) * m <= C_BUDGET then return find(s, p, i0, true) end
+    -- Windows grow from 64 KiB (a match nearby costs a small copy) to the budget's size.
+    local widest = mmax(C_BUDGET // m, 1)
+    local window = mmin(widest, 65536)
+    local a = i0
+    while a <= len - m + 1 do
+      local last = mmin(a + window - 1, len - m + 1) -- the last start position of this window
+      local i = find(sub(s, a, last + m - 1), p, 1, true)
+      if i ~= nil then return a + i - 1, a + i + m - 2 end
+      a = last + 1
+      window = mmin(window * 2, widest)
+      checkpoint()
+    end
+    return nil
+  end
+
+  -- The longest run of bytes of `s` that the single item `item` matches (linear: one pass).
+  local function longest_run(s, item)
+    local best, i, pat = 0, 1, item .. "+"
+    while true do
+      local a, b = find(s, pat, i)
+      if a == nil then return best end
+      if b - a + 1 > best then best = b - a + 1 end
+      i = b + 1
+    end
+  end
+
+  local function guard(name, s, p, anchorable)
+    if type(s) == "number" then s = tostring(s) end
+    if type(p) == "number" then p = tostring(p) end
+    if type(s) ~= "string" or type(p) ~= "string" then return end -- the C function complains
+    if pattern_cost(p, #s, anchorable) <= C_BUDGET then return end
+    -- Over the budget for any subject: bound each repetition by this subject's longest run
+    -- of its item (a pass over the subject, counted like hook code).
+    local runs = {}
+    local function run(item)
+      local r = runs[item]
+      if r == nil then
+        local ok, v = pcall(longest_run, s, item)
+        if stopped then error(TIMEOUT, 0) end
+        r = ok and v or #s
+        runs[item] = r
+      end
+      return r
+    end
+    if pattern_cost(p, #s, anchorable, run) > C_BUDGET then
+      error(fmt("string.%s: the pattern \"%s\" on a %d-byte string could take more steps than "
+        .. "one call may (%g); use a plain find, a simpler pattern or a shorter input", name,
+        escape_text(sub(p, 1, 40)), #s, C_BUDGET), 3)
+    end
+  end
+
+  local SPECIALS = "[%^%$%*%+%?%.%(%)%[%]%%%-]"
+  -- Replaced in the shared string table itself: `s:find(...)` reaches it through the string
+  -- metatable, not through the copy hook files get.
+  string.find = function(s, p, init, plain)
+    if type(s) == "string" and type(p) == "string" and (plain or not find(p, SPECIALS)) then
+      return plain_find(s, p, init)
+    end
+    guard("find", s, p, true)
+    return find(s, p, init, plain)
+  end
+
+  -- A pattern without special characters matches itself: when the matcher's bound is over
+  -- the budget, match, gmatch and gsub search it plainly (window by window) instead.
+  local function literal(s, p)
+    return type(s) == "string" and type(p) == "string" and #p > 0
+      and (#s + 1.0) * (#p + 1) > C_BUDGET and not find(p, SPECIALS)
+  end
+
+  local function literal_gsub(s, p, repl, limit)
+    local tr = type(repl)
+    if tr == "number" then repl, tr = tostring(repl), "string" end
+    if tr == "string" and find(repl, "%", 1, true) then
+      -- The match is `p` itself, with no captures: %0 and %1 are `p`, %% is "%".
+      local bad
+      repl = gsub(repl, "%%(.?)", function(c)
+        if c == "0" or c == "1" then return p end
+        if c == "%" then return "%" end
+        bad = bad or c
+      end)
+      if bad ~= nil then
+        error(find(bad, "^%d$") and ("invalid capture index %" .. bad .. " in replacement string")
+          or "invalid use of '%' in replacement string", 3)
+      end
+    end
+    local parts, np, count, pos = {}, 0, 0, 1
+    while count < limit do
+      local a, b = plain_find(s, p, pos)
+      if a == nil then break end
+      local m = sub(s, pos, a - 1)
+      np = np + 1; parts[np] = m
+      m = sub(s, a, b)
+      local v
+      if tr == "string" then v = repl elseif tr == "table" then v = repl[m] else v = repl(m) end
+      if v == nil or v == false then v = m
+      elseif type(v) ~= "string" and type(v) ~= "number" then
+        error("invalid replacement value (a " .. type(v) .. ")", 3)
+      end
+      np = np + 1; parts[np] = v
+      count = count + 1
+      pos = b + 1
+    end
+    np = np + 1; parts[np] = sub(s, pos)
+    return t_concat(parts), count
+  end
+
+  string.match = function(s, p, init)
+    if literal(s, p) and (init == nil or tointeger(init) ~= nil) then
+      local a, b = plain_find(s, p, init)
+      if a == nil then return nil end
+      return sub(s, a, b)
+    end
+    guard("match", s, p, true)
+    return match(s, p, init)
+  end
+  string.gmatch = function(s, p, init)
+    if literal(s, p) and (init == nil or tointeger(init) ~= nil) then
+      local pos = init or 1
+      return function()
+        if pos == nil then return nil end
+        local a, b = plain_find(s, p, pos)
+        if a == nil then pos = nil; return nil end
+        pos = b + 1
+        return sub(s, a, b)
+      end
+    end
+    guard("gmatch", s, p, false)
+    return gmatch(s, p, init)
+  end
+  string.gsub = function(s, p, r, n)
+    local tr = type(r)
+    if literal(s, p) and (n == nil or tointeger(n) ~= nil)
+      and (tr == "string" or tr == "number" or tr == "table" or tr == "function") then
+      return literal_gsub(s, p, r, n == nil and huge or tointeger(n))
+    end
+    guard("gsub", s, p, true)
+    return gsub(s, p, r, n)
+  end
+
+  -- rep copies its unit once per repetition (and loops even when the unit is empty): a large
+  -- count is built from a block of BLOCK units, and a result past the memory limit is refused
+  -- before any work.
+  local BLOCK = 10000
+  string.rep = function(s, n, sep)
+    local k = tointeger(n)
+    if k == nil or k <= BLOCK or type(s) ~= "string" or (sep ~= nil and type(sep) ~= "string") then
+      return rep(s, n, sep)
+    end
+    sep = sep or ""
+    local unit = #s + #sep
+    if unit == 0 then return "" end
+    if unit * k > MEMORY_LIMIT then error(MEMORY, 0) end -- what the allocator would answer
+    local u = s .. sep
+    local block = rep(u, BLOCK)
+    checkpoint()
+    return rep(block, (k - 1) // BLOCK) .. rep(u, (k - 1) % BLOCK) .. s
+  end
+
+  -- Byte-by-byte work on one string (a few ns a byte) is linear, but a string can be tens of
+  -- megabytes: long ones are done in pieces of PIECE bytes, with a checkpoint between pieces.
+  local PIECE = 1 << 20
+  local function by_pieces(raw, backwards)
+    return function(str, ...)
+      if type(str) ~= "string" or #str <= PIECE then return raw(str, ...) end
+      local parts, n = {}, 0
+      for a = 1, #str, PIECE do
+        n = n + 1
+        parts[n] = raw(sub(str, a, a + PIECE - 1))
+        checkpoint()
+      end
+      if backwards then
+        for i = 1, n // 2 do parts[i], parts[n + 1 - i] = parts[n + 1 - i], parts[i] end
+      end
+      return t_concat(parts)
+    end
+  end
+  string.upper = by_pieces(string.upper)
+  string.lower = by_pieces(string.lower)
+  string.reverse = by_pieces(string.reverse, true)
+
+  local format = string.format
+  string.format = function(f, ...)
+    -- `%q` escapes byte by byte; the other conversions copy.
+    if type(f) == "string" and find(f, "%q", 1, true) then
+      for i = 1, select("#", ...) do
+        local v = select(i, ...)
+        if type(v) == "string" and #v > PIECE then
+          error(fmt("string.format: %%q of a %d-byte string is more than the sandbox escapes in "
+            .. "one call (%d bytes)", #v, PIECE), 2)
+        end
+      end
+    end
+    return format(f, ...)
+  end
+
+  local function check_format(name, f)
+    if type(f) == "string" and #f > MAX_FORMAT then
+      error(fmt("string.%s: a format of %d bytes is longer than the sandbox allows (%d)", name,
+        #f, MAX_FORMAT), 3)
+    end
+  end
+  string.pack = function(f, ...) check_format("pack", f) return pack_(f, ...) end
+  string.packsize = function(f) check_format("packsize", f) return packsize(f) end
+  string.unpack = function(f, ...) check_format("unpack", f) return unpack_(f, ...) end
+end
+
+do
+  -- utf8.len validates byte by byte: long strings are counted in pieces (a character is
+  -- counted in the piece where it starts; decoding may read past the piece's end).
+  local len, PIECE = utf8.len, 1 << 20
+  utf8.len = function(str, i, j, lax)
+    if type(str) ~= "string" or #str <= PIECE or i ~= nil or j ~= nil then
+      return len(str, i, j, lax)
+    end
+    local total = 0
+    for a = 1, #str, PIECE do
+      local n, bad = len(str, a, math.min(a + PIECE - 1, #str), lax)
+      if n == nil then return nil, bad end
+      total = total + n
+      checkpoint()
+    end
+    return total
+  end
+end
+
+-- Shared state hook code could otherwise reach through a string's metatable.
+string.dump = nil
+getmetatable("").__metatable = "string"
+
+-- The table library walks index ranges in C, through metamethods: `table.move({}, 1, 2^50, 1,
+-- {})` or an insert into a table whose `__len` says 2^50 loops in C for good. A table with a
+-- metatable of its own (not the hookwire array/object marks), or a range that is not bounded
+-- by the table's own size, is handled by the Lua versions below (counted like hook code);
+-- a large sort gets a Lua comparator, so that its comparisons are counted.
+local SAFE_TABLE
+do
+  local t_insert, t_remove, t_move, t_concat, t_unpack, t_sort =
+    table.insert, table.remove, table.move, table.concat, table.unpack, table.sort
+  local getmt = debug.getmetatable
+  local ARRAY_MT, OBJECT_MT = internal.ARRAY_MT, internal.OBJECT_MT
+  local source_of = convert.source
+  local SMALL = 100000 -- elements a C loop may walk on a plain table
+
+  -- True for a table the C functions may walk: no metamethods of the hook's (a proxy of the
+  -- context is materialized first).
+  local function plain(t)
+    if type(t) ~= "table" then return false end
+    if source_of(t) ~= nil then materialize(t) end
+    local mt = getmt(t)
+    return mt == nil or mt == ARRAY_MT or mt == OBJECT_MT
+  end
+
+  local function int_arg(v, i, name)
+    local k = tointeger(v)
+    if k == nil then
+      error(fmt("bad argument #%d to '%s' (number has no integer representation)", i, name), 3)
+    end
+    return k
+  end
+
+  SAFE_TABLE = {}
+  for k, v in pairs(table) do SAFE_TABLE[k] = v end
+
+  SAFE_TABLE.insert = function(t, ...)
+    if plain(t) then return t_insert(t, ...) end
+    local nargs = select("#", ...)
+    if type(t) ~= "table" then return t_insert(t, ...) end -- the C function names the error
+    local e = #t + 1
+    if nargs == 1 then t[e] = (...); return end
+    if nargs ~= 2 then error("wrong number of arguments to 'insert'", 2) end
+    local pos, v = ...
+    pos = int_arg(pos, 2, "insert")
+    if pos < 1 or pos > e then error("bad argument #2 to 'insert' (position out of bounds)", 2) end
+    for i = e, pos + 1, -1 do t[i] = t[i - 1] end
+    t[pos] = v
+  end
+
+  SAFE_TABLE.remove = function(t, pos)
+    if plain(t) or type(t) ~= "table" then return t_remove(t, pos) end
+    local size = #t
+    if pos == nil then pos = size else pos = int_arg(pos, 2, "remove") end
+    if pos ~= size and (pos < 1 or pos > size + 1) then
+      error("bad argument #2 to 'remove' (position out of bounds)", 2)
+    end
+    local v = t[pos]
+    for i = pos, size - 1 do t[i] = t[i + 1] end
+    if pos <= size then t[size] = nil end
+    return v
+  end
+
+  SAFE_TABLE.move = function(a1, f, e, t, a2)
+    local dest = a2 == nil and a1 or a2
+    local fi, ei, ti = tointeger(f), tointeger(e), tointeger(t)
+    if fi == nil or ei == nil or ti == nil or type(a1) ~= "table" or type(dest) ~= "table" then
+      return t_move(a1, f, e, t, a2)
+    end
+    if ei < fi then return dest end
+    if plain(a1) and plain(dest) and ei - fi < SMALL then return t_move(a1, f, e, t, a2) end
+    if ti > ei or ti <= fi or a1 ~= dest then
+      for i = 0, ei - fi do dest[ti + i] = a1[fi + i] end
+    else
+      for i = ei - fi, 0, -1 do dest[ti + i] = a1[fi + i] end
+    end
+    return dest
+  end
+
+  SAFE_TABLE.concat = function(t, sep, i, j)
+    if type(t) ~= "table" then return t_concat(t, sep, i, j) end
+    if plain(t) then
+      local ii = i == nil and 1 or tointeger(i)
+      local jj = j == nil and rawlen(t) or tointeger(j)
+      if ii == nil or jj == nil or jj - ii < SMALL then return t_concat(t, sep, i, j) end
+      -- Each item may be a number to convert: long lists are joined in pieces.
+      local parts, n = {}, 0
+      for a = ii, jj, SMALL do
+        n = n + 1
+        parts[n] = t_concat(t, sep, a, math.min(a + SMALL - 1, jj))
+        checkpoint()
+      end
+      return t_concat(parts, sep)
+    end
+    i = i == nil and 1 or int_arg(i, 3, "concat")
+    j = j == nil and #t or int_arg(j, 4, "concat")
+    local parts, n = {}, 0
+    for k = i, j do n = n + 1; parts[n] = t[k] end
+    return t_concat(parts, sep, 1, n)
+  end
+
+  SAFE_TABLE.unpack = function(t, i, j)
+    if plain(t) or type(t) ~= "table" then return t_unpack(t, i, j) end
+    i = i == nil and 1 or int_arg(i, 2, "unpack")
+    j = j == nil and #t or int_arg(j, 3, "unpack")
+    if j - i >= 1000000 then error("too many results to unpack", 2) end
+    local parts, n = {}, 0
+    for k = i, j do n = n + 1; parts[n] = t[k] end
+    return t_unpack(parts, 1, n)
+  end
+
+  local function less(a, b) return a < b end
+  SAFE_TABLE.sort = function(t, comp)
+    if type(t) == "table" then
+      if comp == nil then
+        if not plain(t) or rawlen(t) > 2000 then comp = less end
+      elseif type(comp) ~= "function" or getinfo(comp, "S").what == "C" then
+        -- A C function (or a table whose __call is one) would compare out of the count's reach.
+        local c = comp
+        comp = function(a, b) return c(a, b) end
+      end
+    end
+    return t_sort(t, comp)
+  end
+end
+
 local function describe(v, level)
   local tv = type(v)
   if tv == "string" then return fmt("%q", v) end
-  if tv ~= "table" then return tostring(v) end
+  if tv ~= "table" then return tv == "number" and tostring(v) or tv == "boolean" and tostring(v) or tv end
   if level > 2 then return "{...}" end
   if source(v) ~= nil then materialize(v) end -- error(ctx.data): its content, not the proxy
   local keys = {}
-  for k in next, v do keys[#keys + 1] = k end
-  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  local parts = {}
+  for k in next, v do
+    keys[#keys + 1] = k
+    if #keys > 100 then break end
+  end
+  -- Keys as shown without metamethods: a key's __tostring is hook code.
+  local shown = {}
   for i, k in ipairs(keys) do
-    if i > 20 then parts[#parts + 1] = "..."; break end
-    local key = type(k) == "string" and k:match("^[%a_][%w_]*$") and k or ("[" .. describe(k, level + 1) .. "]")
-    parts[#parts + 1] = key .. " = " .. describe(rawget(v, k), level + 1)
+    shown[i] = type(k) == "string" and k:match("^[%a_][%w_]*$") and k or ("[" .. describe(k, level + 1) .. "]")
+  end
+  local order = {}
+  for i = 1, #keys do order[i] = i end
+  sort(order, function(a, b) return shown[a] < shown[b] end)
+  local parts = {}
+  for n, i in ipairs(order) do
+    if n > 20 then parts[#parts + 1] = "..."; break end
+    parts[#parts + 1] = shown[i] .. " = " .. describe(rawget(v, keys[i]), level + 1)
   end
   return "{" .. concat(parts, ", ") .. "}"
 end
 
 -- A failure's message: strings as Lua made them ("file:line: text"); other values (a table
--- from `error{...}`) as "file:line: <message field or a dump>".
+-- from `error{...}`) as "file:line: <message field or a dump>". Runs inside the hook's budget.
 local ERRBOX = {}
 local function handler(e)
-  if e == TIMEOUT or type(e) == "string" then return e end
+  if e == TIMEOUT or stopped or type(e) == "string" then return e end
   local where = "?"
   for level = 2, 12 do
     local info = getinfo(level, "Sl")
@@ -146,22 +593,36 @@ local function handler(e)
   return setmetatable({ text = where .. ": " .. text }, ERRBOX)
 end
 
--- Run fn(...) with the instruction budget; returns ok, first result or error. Nested runs (a
--- hook publishing to a Lua subscriber) keep the earlier deadline if it is sooner.
-local saved_deadlines = {}
-local function after_run(ok, r)
-  deadline = saved_deadlines[depth]
+-- Run fn(...) with the instruction budget; returns (stopped, ok, results or error). Nested
+-- runs (a hook publishing to a Lua subscriber) keep the earlier deadline if it is sooner, and
+-- the outer run's stop state is restored when the inner one ends.
+local saved_deadlines, saved_stopped = {}, {}
+local function after_run(...)
+  local was = stopped
+  deadline, stopped = saved_deadlines[depth], saved_stopped[depth]
   depth = depth - 1
   if depth == 0 then sethook() end
-  return ok, r
+  return was, ...
+end
+
+local function enter(deadline_s)
+  saved_deadlines[depth + 1], saved_stopped[depth + 1] = deadline, stopped -- may allocate: first
+  depth = depth + 1
+  stopped = false
+  if deadline_s < deadline then deadline = deadline_s end
+  if depth == 1 then printed = 0; sethook(count_hook, "", CHECK_EVERY) end
 end
 
 local function run_limited(deadline_s, fn, ...)
-  depth = depth + 1
-  saved_deadlines[depth] = deadline
-  if deadline_s < deadline then deadline = deadline_s end
-  if depth == 1 then sethook(count_hook, "", CHECK_EVERY) end
+  enter(deadline_s)
   return after_run(xpcall(fn, handler, ...))
+end
+
+-- Messages cross to the host at most this long (a hook's error message is its own data).
+local MAX_MESSAGE = 4096
+local function clip(msg)
+  if #msg <= MAX_MESSAGE then return msg end
+  return sub(msg, 1, MAX_MESSAGE) .. "...(truncated)"
 end
 
 -- Map a failed run to (code, message): 2 error, 3 timeout, 4 memory.
@@ -173,8 +634,9 @@ local function failure(e)
     collectgarbage("collect")
     return 4, MEMORY
   end
-  if getmetatable(e) == ERRBOX then return 2, e.text end
-  return 2, tostring(e)
+  if getmetatable(e) == ERRBOX then return 2, clip(e.text) end
+  if type(e) == "string" then return 2, clip(e) end
+  return 2, "error object of type " .. type(e)
 end
 
 -- The environment ----------------------------------------------------------------------------
@@ -185,9 +647,9 @@ local function copy(t)
   return c
 end
 
-local SAFE_STRING, SAFE_TABLE, SAFE_MATH, SAFE_UTF8 = copy(string), copy(table), copy(math), copy(utf8)
+local SAFE_STRING, SAFE_MATH, SAFE_UTF8 = copy(string), copy(math), copy(utf8)
 
-local co_create, co_resume, co_wrap = coroutine.create, coroutine.resume, coroutine.wrap
+local co_create, co_resume, co_close = coroutine.create, coroutine.resume, coroutine.close
 local SAFE_COROUTINE = copy(coroutine)
 -- A coroutine is a Lua thread of its own; the count hook has to be installed on each one.
 SAFE_COROUTINE.create = function(f)
@@ -199,6 +661,8 @@ SAFE_COROUTINE.create = function(f)
   return co
 end
 SAFE_COROUTINE.resume = function(co, ...) return rethrow_fatal(co_resume(co, ...)) end
+-- close runs the coroutine's pending `__close` handlers and returns their error untouched.
+SAFE_COROUTINE.close = function(co) return rethrow_fatal(co_close(co)) end
 SAFE_COROUTINE.wrap = function(f)
   if type(f) ~= "function" then
     error("bad argument #1 to 'wrap' (function expected, got " .. type(f) .. ")", 2)
@@ -206,6 +670,7 @@ SAFE_COROUTINE.wrap = function(f)
   local co = SAFE_COROUTINE.create(f)
   return function(...)
     local r = pack(co_resume(co, ...))
+    if stopped then error(TIMEOUT, 0) end
     if not r[1] then error(r[2], 0) end
     return unpack(r, 2, r.n)
   end
@@ -233,8 +698,22 @@ local function materialized(name, raw, allow_string)
   end
 end
 
+-- Tables no hook may write, even with rawset: they are shared by every file of the state.
+local FROZEN = setmetatable({ [sdk.null] = true, [TIMEOUT] = true }, { __mode = "k" })
+local safe_next = materialized("next", next)
+local pairs_next = convert.safe_next -- the same, without the argument check (for-loops pass tables)
+local raw_rawset = materialized("rawset", rawset)
+local PRINT_MAX, PRINT_CALL = 16 * 1024, 64 * 1024 -- one print, one call
+
 local BASE = {
-  assert = assert, error = error, ipairs = ipairs, pairs = pairs, select = select,
+  assert = assert, error = error, ipairs = ipairs, select = select,
+  -- The raw `next` that `pairs` returns for a table without `__pairs` would walk a context
+  -- proxy without materializing it: hook code gets the sandbox's `next` instead.
+  pairs = function(t)
+    local f, s, c = pairs(t)
+    if f == next then f = pairs_next end
+    return f, s, c
+  end,
   tonumber = tonumber, tostring = tostring, type = type, rawequal = rawequal,
   getmetatable = getmetatable, _VERSION = _VERSION,
   -- A finalizer would run whenever the collector gets to it: during another hook's call
@@ -247,12 +726,16 @@ local BASE = {
     if not ok then error(r, 2) end -- blame the hook's line, not this wrapper
     return r
   end,
-  next = materialized("next", next), rawget = materialized("rawget", rawget),
-  rawlen = materialized("rawlen", rawlen, true), rawset = materialized("rawset", rawset),
+  next = safe_next, rawget = materialized("rawget", rawget),
+  rawlen = materialized("rawlen", rawlen, true),
+  rawset = function(t, k, v)
+    if FROZEN[t] then error("rawset: this table is read-only in the hookwire sandbox", 2) end
+    return raw_rawset(t, k, v)
+  end,
   pcall = function(f, ...) return rethrow_fatal(pcall(f, ...)) end,
   xpcall = function(f, h, ...)
     return rethrow_fatal(xpcall(f, function(e)
-      if e == TIMEOUT then return e end
+      if e == TIMEOUT or stopped then return e end
       return h(e)
     end, ...))
   end,
@@ -260,7 +743,12 @@ local BASE = {
     local n = select("#", ...)
     local parts = {}
     for i = 1, n do parts[i] = tostring((select(i, ...))) end
-    py_print(concat(parts, "\t"))
+    local text = concat(parts, "\t")
+    if printed > PRINT_CALL then return end
+    if #text > PRINT_MAX then text = sub(text, 1, PRINT_MAX) .. "...(truncated)" end
+    printed = printed + #text
+    if printed > PRINT_CALL then text = "...(the rest of this call's print output is dropped)" end
+    py_print(text)
   end,
   collectgarbage = function(opt)
     if opt == "count" then return collectgarbage("count") end
@@ -279,7 +767,29 @@ local function new_env(dir)
     if mode ~= nil and mode ~= "t" then
       error(fmt("load: mode %s is not allowed in the hookwire sandbox (only text chunks, \"t\")", tostring(mode)), 2)
     end
-    return load(chunk, name, "t", e == nil and env or e)
+    -- The compiler runs in C: its input is bounded (MAX_LOAD_BYTES), and a reader function's
+    -- errors, which load turns into a return value, cannot hide the stop.
+    if type(chunk) == "string" then
+      if #chunk > MAX_LOAD_BYTES then
+        error(fmt("load: a chunk of %d bytes is larger than the sandbox compiles (%d)", #chunk, MAX_LOAD_BYTES), 2)
+      end
+    elseif type(chunk) == "function" then
+      local reader, total = chunk, 0
+      chunk = function()
+        local piece = reader()
+        if type(piece) == "string" then
+          total = total + #piece
+          if total > MAX_LOAD_BYTES then
+            error(fmt("load: the chunk is larger than the sandbox compiles (%d bytes)", MAX_LOAD_BYTES), 0)
+          end
+        end
+        return piece
+      end
+    end
+    local f, err = load(chunk, name, "t", e == nil and env or e)
+    if stopped then error(TIMEOUT, 0) end
+    if f == nil and err == MEMORY then error(MEMORY, 0) end
+    return f, err
   end
   local loaded = {}
   env.require = function(name)
@@ -336,62 +846,111 @@ end
 -- A result whose value cannot cross: invalid_result, unless the heap ran out meanwhile.
 local function bad_value(e)
   if e == MEMORY then return failure(e) end
-  return 5, e
+  if type(e) ~= "string" then return 5, "the result cannot be converted" end
+  return 5, clip(e)
 end
 
+-- The hook's answer as (code, kind, fields...). Runs inside the hook's budget (see `checked`):
+-- the flattening may run metamethods of the hook's tables, and must stop with it. A result is
+-- known by identity (the SDK's private record), never by what its metatable claims; the
+-- record's fields were checked by the helper that made it, and no hook code can change them.
+local result_record = internal.result_record
 local function result_of(r)
   if r == nil then return 0 end
-  if getmetatable(r) ~= "hookwire.result" then
+  local rec = result_record(r)
+  if rec == nil then
     local what = type(r)
-    if what == "string" then what = fmt("the string %q", r:sub(1, 60))
+    if what == "string" then what = fmt("the string %q", escape_text(sub(r, 1, 60)))
     elseif what == "table" then what = "a table not built by a hookwire.* helper"
-    elseif what ~= "function" and what ~= "thread" and what ~= "userdata" then what = fmt("the %s %s", what, tostring(r)) end
+    elseif what == "number" or what == "boolean" then what = fmt("the %s %s", what, tostring(r)) end
     return 5, "returned " .. what .. "; expected nil or a result from hookwire.continue(), " ..
       "hookwire.modified{...}, hookwire.cancel(reason), ..."
   end
-  local kind = r.kind
+  local kind = rec.kind
   if kind == "continue" then return 0 end -- the same answer as `return nil`
   if kind == "modified" then
-    local ok, T, n = pcall(flatten, r.data, "modified.data")
+    local ok, T, n = pcall(flatten, rec.data, "modified.data")
     if not ok then return bad_value(T) end
     return emit(1, kind, T, n)
   elseif kind == "replace" then
-    local ok, T, n = pcall(flatten, r.value, "replace.value")
+    local ok, T, n = pcall(flatten, rec.value, "replace.value")
     if not ok then return bad_value(T) end
     return emit(1, kind, T, n)
   elseif kind == "fork" then
-    local ok, T, n = pcall(flatten, r.operations, "fork.operations")
+    local ok, T, n = pcall(flatten, rec.operations, "fork.operations")
     if not ok then return bad_value(T) end
     return emit(1, kind, T, n)
-  elseif kind == "retry" then return 1, kind, r.delay_ms, r.max_attempts
-  elseif kind == "cache" then return 1, kind, r.key, r.ttl_ms
-  elseif kind == "cancel" or kind == "skipped" then return 1, kind, r.reason
-  elseif kind == "redirect" then return 1, kind, r.target
+  elseif kind == "retry" then return 1, kind, rec.delay_ms, rec.max_attempts
+  elseif kind == "cache" then return 1, kind, rec.key, rec.ttl_ms
+  elseif kind == "cancel" or kind == "skipped" then return 1, kind, rec.reason
+  elseif kind == "redirect" then return 1, kind, rec.target
   end
-  return 1, kind
+  return 5, "unknown result kind"
 end
 
-local function finish(ok, r)
-  if ok then return result_of(r) end
-  return failure(r)
+-- (code, ...) of a run: a spent budget is a timeout whatever the run returned or raised (a
+-- `__close` handler may have replaced the stop with an error of its own).
+local function finish(was_stopped, ok, ...)
+  if was_stopped then return 3, "timeout" end
+  if ok then return ... end
+  return failure((...))
 end
 
--- Call hook `fn` with the Python HookContext `hctx` (its data passed beside it); see
--- adapter.py for the codes.
+-- After the hook returned, still inside its budget (the count hook is still installed): check
+-- and flatten its result, then end the run.
+local function checked(ok, r)
+  if ok and r == nil then -- the common answer, CONTINUE: `after_run` and `finish` inlined
+    local was = stopped
+    deadline, stopped = saved_deadlines[depth], saved_stopped[depth]
+    depth = depth - 1
+    if depth == 0 then sethook() end
+    if was then return 3, "timeout" end
+    return 0
+  end
+  if ok then return finish(after_run(xpcall(result_of, handler, r))) end
+  return finish(after_run(false, r))
+end
+
+-- Call hook `fn` with the host context `hctx` (its data passed beside it); see adapter.py for
+-- the codes. The hook and the checking of its result are one budgeted run.
 local function invoke(fn, deadline_s, data, hctx)
-  return finish(run_limited(deadline_s, fn, lazy_context(hctx, data)))
+  local ctx = lazy_context(hctx, data)
+  enter(deadline_s)
+  return checked(xpcall(fn, handler, ctx))
 end
 
 -- `invoke` as the embedded adapter calls it: `h` is the handle of the data and `h + 1` that
 -- of the context; `...` the values read ahead for the hook (convert.lua `prefill`), if any.
 local context_for = convert.context_for
 local function call_hook(fn, deadline_s, h, ...)
-  return finish(run_limited(deadline_s, fn, context_for(h, ...)))
+  local ctx = context_for(h, ...)
+  enter(deadline_s)
+  return checked(xpcall(fn, handler, ctx))
+end
+
+-- After an error escaped an entry point to the host (only an allocation failing outside the
+-- protected call can do that): end the runs that are no longer on the stack, so that the count
+-- hook and a stale deadline do not outlive them.
+local function recover()
+  local active, level = 0, 2
+  while true do
+    local info = getinfo(level, "f")
+    if info == nil then break end
+    local f = info.func
+    if f == call_hook or f == invoke or f == run_limited then active = active + 1 end
+    level = level + 1
+  end
+  if depth > active then
+    deadline, stopped = saved_deadlines[active + 1], saved_stopped[active + 1]
+    depth = active
+    if depth == 0 then sethook() end
+  end
 end
 
 -- Call subscriber `fn` with an event (a Python dict); its return value is ignored.
 local function deliver(fn, deadline_s, event)
-  local ok, e = run_limited(deadline_s, fn, lazy_object(event))
+  local was_stopped, ok, e = run_limited(deadline_s, fn, lazy_object(event))
+  if was_stopped then return 3, "timeout" end
   if ok then return 0 end
   return failure(e)
 end
@@ -403,9 +962,10 @@ local function load_file(code, chunkname, dir, deadline_s)
   if f == nil then return 2, err end
   internal.take_registrations()
   host.loading = true
-  local ok, e = run_limited(deadline_s, f)
+  local was_stopped, ok, e = run_limited(deadline_s, f)
   host.loading = false
   local regs = internal.take_registrations()
+  if was_stopped then return 3, "timeout" end
   if not ok then return failure(e) end
   return 1, regs
 end
@@ -419,7 +979,13 @@ local function expose(name, py_fn)
   end
 end
 
+for _, f in ipairs({ enter, after_run, run_limited, failure, clip, finish, checked, invoke,
+  call_hook, recover, deliver, load_file }) do
+  OUTSIDE[f] = true
+end
+
 return {
+  recover = recover,
   expose = expose,
   invoke = invoke,
   call_hook = call_hook,

@@ -14,10 +14,14 @@ Limits:
   also on every coroutine hook code creates) checks the *real* monotonic clock every
   `check_every` VM instructions and stops the hook at its deadline. The deadline is real time
   on purpose: a runaway loop never advances a VirtualClock, so only real time can stop it; the
-  adapter then raises HookTimedOut and the executor classifies the call TIMEOUT.
-- C functions: the count hook cannot stop code running inside one C function. Pattern
-  functions refuse patterns whose worst case on the subject exceeds a step budget (see
-  sandbox.lua); the rest (a huge `string.rep`, `table.concat`) is bounded by the memory limit.
+  adapter then raises HookTimedOut and the executor classifies the call TIMEOUT. The stop is
+  sticky: no protected call (pcall, load with a reader, coroutine.close, ...) can swallow it,
+  and the hook's result is checked inside the same budget.
+- C functions: the count hook cannot stop code running inside one C function, so the library
+  functions whose work is not bounded by their arguments' size are bounded by sandbox.lua
+  (pattern step estimates, windowed plain search, chunked string and table work).
+- results are known by identity (only the SDK's helpers make them); `pairs`/`next` never
+  expose the converter's private keys; `hookwire.null` is read-only. See docs/security.md.
 - `__gc` metamethods are refused (a finalizer would run outside any time budget).
 
 Example:
@@ -202,6 +206,7 @@ class LuaSandbox:
                 b"publish": self._publish,
                 b"subscribe": self._subscribe,
                 b"check_every": check_every,
+                b"memory_limit": memory_limit,
             }
         )
         api = chunk((_HERE / "sandbox.lua").read_bytes(), "sandbox.lua")(sandbox_deps)
@@ -210,6 +215,7 @@ class LuaSandbox:
         self._load_file = api[b"load_file"]
         self._unpack = api[b"unpack"]
         self._expose = api[b"expose"]
+        self._recover = api[b"recover"]
         # Nothing below is reachable from hook environments; removed all the same.
         lua.execute(
             b"python = nil; package.loaded.python = nil; package.loadlib = nil; "
@@ -306,10 +312,18 @@ class LuaSandbox:
         try:
             return fn(*args)
         except lupa.LuaMemoryError:
+            self.recover()
             self.collect_garbage()
             return (4, b"not enough memory")
         except lupa.LuaError as exc:
+            self.recover()
             return (2, str(exc).encode())
+
+    def recover(self) -> None:
+        """After a Lua error escaped an entry point (an allocation failing outside the hook's
+        protected call): end the runs no longer on the stack (their count hook, deadline)."""
+        with contextlib.suppress(lupa.LuaError):
+            self._recover()
 
     # -- callbacks from Lua (they return (ok, value | message); they never raise) -------------
 

@@ -19,7 +19,11 @@ Failure handling:
 - a call still unanswered at its deadline is abandoned (HookTimedOut, a CancelCall is sent). The
   worker stops a runaway hook itself (an instruction-count hook with the call's timeout as CPU
   budget, answered as a timeout); if it has not answered `kill_grace_ms` after the deadline it
-  is stuck (in one C function, say) and the process is killed and restarted.
+  is stuck (in one C function, say) and the process is killed and restarted at once. The worker
+  runs calls one at a time in the order sent, so the calls queued behind the stuck one have not
+  started: they are sent again, in order, to the restarted process (running them is not a
+  repeat), and keep their own deadlines. Only if the restart fails do they fail, each with an
+  error naming the stuck hook.
 - memory: the process's address space is limited (`memory_limit`, default 256 MiB); a hook
   that allocates past it fails with ERROR "Lua worker out of memory".
 - events: `hookwire.publish(type, payload)` in a worker hook writes a `WorkerMessage.publish`
@@ -145,6 +149,9 @@ class _Life:
         self.stderr: deque[str] = deque(maxlen=_STDERR_LINES)
         self.dead_reason: str | None = None
         self.overdue: set[int] = set()
+        # The HookCall of every call sent and not yet answered (abandoned ones included), in
+        # the order sent: the worker runs them in this order.
+        self.calls: dict[int, es.HookCall] = {}
         self.stderr_done = threading.Event()
 
     def stderr_text(self) -> str:
@@ -525,6 +532,7 @@ class LuaProcessWorker:
 
     def _deliver(self, life: _Life, result: es.HookCallResult) -> None:
         with self._lock:
+            life.calls.pop(result.call_id, None)
             future = life.pending.pop(result.call_id, None)
             if future is None:
                 life.overdue.discard(result.call_id)  # an abandoned call's late answer
@@ -537,6 +545,9 @@ class LuaProcessWorker:
         with self._lock:
             if life.dead_reason is not None:
                 return
+            running = next(iter(life.calls.values()), None)
+            if running is not None:
+                reason = f"{reason} (running hook {running.hook_name!r}, call {running.call_id})"
             if not self._stopped:
                 self.last_failure = reason
                 _log.warning("Lua worker %s died: %s", self.worker_id, reason)
@@ -607,6 +618,7 @@ class LuaProcessWorker:
                 call.clock_now_unix_nanos = self.clock.time_ns()
             future: concurrent.futures.Future[es.HookCallResult] = concurrent.futures.Future()
             life.pending[call_id] = future
+            life.calls[call_id] = call
             self._write(life, es.ExecutorMessage(call=call))
             return call_id, future
 
@@ -636,14 +648,59 @@ class LuaProcessWorker:
         timer.start()
 
     def _kill_if_silent(self, life: _Life, call_id: int) -> None:
+        """Kill a worker stuck in call `call_id`, restart it at once and send it the calls that
+        were queued behind the stuck one (they had not started)."""
         with self._lock:
             if call_id not in life.overdue or life.dead_reason is not None:
                 return
-        self._on_death(
-            life,
-            f"call {call_id} was not answered {self.kill_grace_s:g} s after its deadline; "
-            "the Lua worker was killed",
-        )
+            stuck = life.calls.get(call_id)
+            hook = stuck.hook_name if stuck is not None else "?"
+            reason = (
+                f"call {call_id} was not answered {self.kill_grace_s:g} s after its deadline: "
+                f"hook {hook!r} is stuck; the Lua worker was killed"
+            )
+            queued = [
+                (cid, call, life.pending.pop(cid))
+                for cid, call in life.calls.items()
+                if cid > call_id and cid in life.pending
+            ]
+            self.last_failure = reason
+            _log.warning("Lua worker %s: %s", self.worker_id, reason)
+            self._close_life(life, reason)
+            if not queued:
+                self._schedule_restart()  # the next call starts it (after the backoff)
+                return
+            failure: str | None = None
+            if self._stopped:
+                failure = "the Lua worker was stopped"
+            else:
+                try:
+                    self._spawn()  # at once: the process was sound, only one hook was stuck
+                except LuaWorkerError as exc:
+                    failure = f"restarting it failed: {exc}"
+            new = self._life
+            for cid, call, future in queued:
+                if future.done():
+                    continue
+                if failure is None and new is not None and new.dead_reason is None:
+                    if call.hook_name in self.specs:
+                        new.pending[cid] = future
+                        new.calls[cid] = call
+                        # On a write failure, _on_death fails it with the other pending calls.
+                        with contextlib.suppress(WorkerGone):
+                            self._write(new, es.ExecutorMessage(call=call))
+                        continue
+                    why = f"the restarted Lua worker no longer serves {call.hook_name!r}"
+                else:
+                    why = failure or "the restarted Lua worker died"
+                with contextlib.suppress(concurrent.futures.InvalidStateError):
+                    future.set_exception(
+                        WorkerGone(
+                            f"this call to {call.hook_name!r} was queued behind hook {hook!r}, "
+                            f"which was stuck past its deadline and killed with the Lua worker; "
+                            f"{why}"
+                        )
+                    )
 
     def restart_in_ns(self) -> int:
         """Nanoseconds (runtime clock) until a dead worker may start again; 0 when it may."""
