@@ -74,3 +74,12 @@ def test_route_cache_follows_subscription_changes(bus: EventBus) -> None:
     bus.publish("x.y", 3)
     assert [e.payload for e in a] == [1, 2]
     assert [e.payload for e in b] == [2, 3]
+
+
+def test_event_types_are_capped() -> None:
+    from hookwire.runtime.limits import MAX_EVENT_TYPE_BYTES
+
+    assert check_type("a" * MAX_EVENT_TYPE_BYTES)
+    with pytest.raises(InvalidArgument) as info:
+        check_type("a" * (MAX_EVENT_TYPE_BYTES + 1))
+    assert info.value.field == "type" and "at most" in info.value.reason

@@ -320,3 +320,48 @@ def test_bus_arguments(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidArgument) as info:
         EventBus(**kwargs)
     assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"a": 1, "b": "x", "c": None, "d": True},
+        {"a": 1.5},
+        {"a": float("nan")},
+        {1: "int key"},
+        {"a": {"deep": [1, {2}]}},
+        [1, 2],
+        "text",
+        float("inf"),
+        {"a": b"bytes"},
+        object(),
+    ],
+    ids=repr,
+)
+def test_publish_checks_payloads_like_validate_json(payload: object) -> None:
+    # `publish` inlines the quick accept of `_trivially_valid`; every entry point refuses
+    # what validate_json refuses, and accepts the rest.
+    from hookwire.runtime.bus.bus import _trivially_valid
+    from hookwire.runtime.json_value import validate_json
+
+    try:
+        validate_json(payload, "payload")
+        valid = True
+    except InvalidArgument:
+        valid = False
+    if _trivially_valid(payload):
+        assert valid
+    entry_points: list[Callable[[EventBus], object]] = [
+        lambda bus: bus.publish("p.x", payload),
+        lambda bus: bus.publish_many("p.x", [payload]),
+        lambda bus: bus.emit("p.x", payload),  # type: ignore[arg-type]
+    ]
+    for publish in entry_points:
+        bus = EventBus()
+        if valid:
+            publish(bus)
+            assert bus.stats().published == 1
+        else:
+            with pytest.raises(InvalidArgument):
+                publish(bus)
+            assert bus.stats().published == 0 and bus.stats().invalid == 1

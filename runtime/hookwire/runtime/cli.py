@@ -28,11 +28,14 @@ import json
 import logging
 import os
 import signal
+import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hookwire.runtime.bus.bus import EventBus
+from hookwire.runtime.clock import Clock
 from hookwire.runtime.config import (
     ConfigError,
     ConfiguredHooks,
@@ -83,6 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--metrics-port", type=int, help="serve Prometheus metrics on this port (hookwire[otel])"
     )
+    nats = serve.add_argument_group(
+        "NATS JetStream", "one event stream across hosts (docs/distributed.md; hookwire[nats])"
+    )
+    nats.add_argument(
+        "--nats", metavar="URL", help="put the bus on JetStream at nats://HOST:PORT[,URL...]"
+    )
+    nats.add_argument("--nats-stream", default="HOOKWIRE", help="stream name (default HOOKWIRE)")
+    nats.add_argument("--nats-creds", type=Path, help="NATS user credentials (.creds) file")
+    nats.add_argument("--nats-user", help="NATS user (with --nats-password)")
+    nats.add_argument("--nats-password", default=os.environ.get("HOOKWIRE_NATS_PASSWORD"))
+    nats.add_argument("--nats-token", default=os.environ.get("HOOKWIRE_NATS_TOKEN"))
+    nats.add_argument("--nats-tls-ca", type=Path, help="CA bundle to verify the NATS servers")
+    nats.add_argument("--nats-tls-cert", type=Path, help="client certificate (PEM) for NATS")
+    nats.add_argument("--nats-tls-key", type=Path, help="private key of --nats-tls-cert")
     serve.add_argument(
         "--loop",
         choices=LOOPS,
@@ -126,11 +143,39 @@ def config_from_args(args: argparse.Namespace, base: ServerConfig | None = None)
     return ServerConfig(**values).validated()
 
 
+def bus_from_args(
+    args: argparse.Namespace,
+    clock: Clock | None = None,
+    rate_limit: tuple[float, int] | None = None,
+) -> EventBus | None:
+    """The JetStream bus of `--nats` (None without it: the file's or the in-process bus)."""
+    if not getattr(args, "nats", None):
+        return None
+    from hookwire.runtime.bus.jetstream import JetStreamOptions, JetStreamTransport
+
+    tls = None
+    if args.nats_tls_ca or args.nats_tls_cert:
+        tls = ssl.create_default_context(cafile=str(args.nats_tls_ca) if args.nats_tls_ca else None)
+        if args.nats_tls_cert:
+            tls.load_cert_chain(
+                str(args.nats_tls_cert), args.nats_tls_key and str(args.nats_tls_key)
+            )
+    options = JetStreamOptions(
+        stream=args.nats_stream,
+        user=args.nats_user,
+        password=args.nats_password,
+        token=args.nats_token,
+        user_credentials=str(args.nats_creds) if args.nats_creds else None,
+        tls=tls,
+    )
+    transport = JetStreamTransport(args.nats.split(","), options)
+    return EventBus(clock, rate_limit=rate_limit, transport=transport)
+
+
 class _Service:
     """The running server with the configuration it was started from (reloaded on SIGHUP)."""
 
     def __init__(self, args: argparse.Namespace, config: HookwireConfig | None) -> None:
-        from hookwire.runtime.bus.bus import EventBus
         from hookwire.runtime.clock import SystemClock
         from hookwire.runtime.executor import Executor
         from hookwire.runtime.registry import Registry
@@ -138,11 +183,15 @@ class _Service:
 
         self.file = config
         clock = SystemClock()
-        bus = (
-            EventBus(clock, rate_limit=config.bus.rate_limit, transport=config.transport(clock))
-            if config is not None
-            else EventBus(clock=clock)
-        )
+        rate_limit = config.bus.rate_limit if config is not None else None
+        # --nats overrides the file's transport, as every flag overrides the file.
+        bus = bus_from_args(args, clock, rate_limit)
+        if bus is None:
+            bus = (
+                EventBus(clock, rate_limit=rate_limit, transport=config.transport(clock))
+                if config is not None
+                else EventBus(clock=clock)
+            )
         server_cfg = config_from_args(args, config.server if config is not None else None)
         registry = Registry()
         observers, self.metrics = _observers(args, config, registry, bus)
@@ -252,6 +301,8 @@ async def _serve(args: argparse.Namespace, config: HookwireConfig | None) -> Non
     await server.stop()
     if metrics is not None:
         metrics.close()
+    # A JetStream transport holds a connection and its own thread.
+    server.bus.close()
 
 
 def _check_config(path: Path, as_json: bool) -> int:

@@ -1,9 +1,20 @@
-"""EventBus: publish, subscribe, fan-out, backpressure, rate limit, resume (SEMANTICS.md §8).
+"""EventBus: publish, subscribe, fan-out, backpressure, rate limit, resume (docs/semantics.md §8).
 
-Sync and asyncio APIs over one state guarded by one lock. A publish is: validate (type,
-payload, attributes) -> rate limit (RateLimited, no sequence used) -> wait for room in full
-BACKPRESSURE queues -> stamp id/time, take the next sequence and fan out, atomically, so every
-subscriber sees the same total order.
+Sync and asyncio APIs over one state guarded by one lock. Every entry point (`publish`,
+`publish_many`, `publish_batch`, `emit`, `apublish`, `apublish_batch`, `apublish_wire`, ...)
+only builds validated, unsequenced events and hands them to one admission loop:
+
+    admit: rate limit (RateLimited, no sequence used) -> room in full BACKPRESSURE queues
+        (wait, await, or count `timed_out`) -> `_commit`
+    _commit: fix id and time -> transport.publish            (the only way to the transport)
+    transport -> `_fanout`: offer to each matching subscription, in sequence order
+    after the lock: run callback subscribers
+
+A synchronous transport (the in-process one) sequences and retains the events and calls
+`_fanout` before `publish` returns; an asynchronous one (NATS JetStream) acknowledges later
+and delivers from its own thread, where BACKPRESSURE subscribers hold its consumer back.
+`_fanout` also advances the resume position, under the same lock: `subscribe(from_sequence)`
+replays exactly what was delivered, and receives the rest live.
 
 Example:
     >>> from hookwire.runtime.clock import VirtualClock
@@ -19,10 +30,8 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import concurrent.futures
 import logging
-import math
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,6 +48,7 @@ from hookwire.runtime.bus.event import (
     _Stamped,
     attrs_of,
 )
+from hookwire.runtime.bus.guard import WAIT_SLICE_S, Guard
 from hookwire.runtime.bus.overflow import (
     DEFAULT_CAPACITY,
     Backpressure,
@@ -49,14 +59,9 @@ from hookwire.runtime.bus.overflow import (
 from hookwire.runtime.bus.patterns import Pattern, check_type
 from hookwire.runtime.bus.retention import DEFAULT_RETENTION
 from hookwire.runtime.bus.stats import BusStats, SubscriptionStats
-from hookwire.runtime.bus.subscription import (
-    BACKPRESSURE,
-    WAIT_SLICE_S,
-    Callback,
-    Subscription,
-)
+from hookwire.runtime.bus.subscription import Callback, Subscription
 from hookwire.runtime.bus.token_bucket import TokenBucket
-from hookwire.runtime.bus.transport import InProcessTransport, Transport
+from hookwire.runtime.bus.transport import Ack, InProcessTransport, Transport
 from hookwire.runtime.bus.wire_batch import WireBatch, read_batch
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, RateLimited
@@ -67,15 +72,16 @@ __all__ = ["EventBus", "PublishFields"]
 
 log = logging.getLogger("hookwire.bus")
 
-NS_PER_S: Final = 1_000_000_000
 # Distinct event types whose subscriber lists are cached; beyond this the cache starts over.
 MAX_ROUTES: Final = 4096
-_get_ident = threading.get_ident
 _type_of = attrgetter("type")
 # Value types that need no further check when they are the members of a flat dict payload.
 _FLAT: Final = frozenset({str, int, bool, type(None)})
-# `publish(_async_since=_NEVER_WAIT)`: neither block nor await for BACKPRESSURE room.
-_NEVER_WAIT: Final = -1
+
+# How a publisher treats a full BACKPRESSURE queue.
+_BLOCK: Final = 0  # wait (blocking the thread) for room
+_AWAIT: Final = 1  # await room (asyncio)
+_NEVER: Final = 2  # never wait: the subscriber counts the event timed_out (emit on a loop)
 
 
 class PublishFields(TypedDict, total=False):
@@ -94,44 +100,26 @@ class PublishFields(TypedDict, total=False):
     attrs: EventAttrs | None
 
 
-class _MustWait(Exception):
-    """Internal: an async publish must await room (`fut`) in `subs` before trying again."""
-
-    def __init__(self, fut: asyncio.Future[None], subs: list[Subscription]) -> None:
-        self.fut = fut
-        self.subs = subs
-
-
 class _Route:
     """The subscriptions one event type fans out to, computed once per type."""
 
-    __slots__ = ("bp", "callbacks", "direct", "fast", "one", "subs")
+    __slots__ = ("bp", "subs")
 
-    def __init__(self, subs: tuple[Subscription, ...], plain_bus: bool) -> None:
+    def __init__(self, subs: tuple[Subscription, ...]) -> None:
         self.subs = subs
-        self.bp = tuple(s for s in subs if s._kind == BACKPRESSURE)
-        self.callbacks = tuple(s for s in subs if s._callback is not None)
-        # `publish` may take its fast path: nothing to wait for, no rate limit, in-process.
-        self.fast = plain_bus and not self.bp
-        # The only subscriber (no loop in the fast path), and whether it has a callback: an
-        # idle callback subscriber is then handed the event without queueing it.
-        self.one = subs[0] if len(subs) == 1 else None
-        self.direct: Callback | None = self.one._callback if self.one is not None else None
+        self.bp = tuple(s for s in subs if s.backpressure)
 
 
-def _resolve(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[None]) -> None:
-    if asyncio.events._get_running_loop() is loop:
-        if not fut.done():
-            fut.set_result(None)
-    else:
-        # A closed loop raises RuntimeError: nobody is waiting there any more.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_set_done, fut)
-
-
-def _set_done(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
+def _trivially_valid(payload: Any) -> bool:
+    """Whether a payload is valid JSON at a glance: no payload, a scalar, or a flat dict of
+    scalars with string keys (most events). Anything else gets the full check."""
+    cls = payload.__class__
+    if cls is dict:
+        for k in payload:
+            if k.__class__ is not str or payload[k].__class__ not in _FLAT:
+                return False
+        return True
+    return cls in _FLAT or payload is NO_DATA
 
 
 def _iterable(items: Iterable[Any], field: str) -> list[Any]:
@@ -145,8 +133,24 @@ def _log_callback_error(sub: Subscription, ev: Event, exc: Exception) -> None:
     log.error("subscription %r: callback raised on event %r", sub, ev, exc_info=exc)
 
 
+def _log_ack_error(fut: concurrent.futures.Future[list[int]]) -> None:
+    if not fut.cancelled() and fut.exception() is not None:
+        log.error("bus: an emitted event was not stored", exc_info=fut.exception())
+
+
+def _run(work: list[tuple[Subscription, Event | None]]) -> None:
+    """Run the callback deliveries a fan-out claimed (lock NOT held)."""
+    for i, (sub, ev) in enumerate(work):
+        try:
+            sub.run(ev)
+        except BaseException:
+            for later, ev in work[i + 1 :]:
+                later.abandon(ev)
+            raise
+
+
 class EventBus:
-    """The in-process event bus; implements the runtime's EventSink (`emit`).
+    """The event bus; implements the runtime's EventSink (`emit`).
 
     Args:
         clock: time source for event times, TTLs, rate limits and wait timeouts.
@@ -182,14 +186,9 @@ class EventBus:
         elif not isinstance(transport, Transport):
             raise InvalidArgument("transport", f"does not implement Transport: {transport!r}")
         self._transport = transport
-        # The in-process transport is driven inline on the hot path (same semantics as
-        # transport.publish, minus two calls and a list per event).
-        self._inproc: InProcessTransport | None = (
-            transport if type(transport) is InProcessTransport else None
-        )
-        self._retain: Callable[[Event], None] = (
-            self._inproc.log.append if self._inproc is not None else (lambda ev: None)
-        )
+        # Publishers wait for BACKPRESSURE room only where they fan out themselves; over an
+        # asynchronous transport the stream consumer waits instead (`_deliver_async`).
+        self._sync = bool(transport.synchronous)
         self._bucket: TokenBucket | None = None
         if rate_limit is not None:
             if not isinstance(rate_limit, tuple) or len(rate_limit) != 2:
@@ -202,12 +201,14 @@ class EventBus:
             raise InvalidArgument(
                 "on_callback_error", f"must be callable, got {on_callback_error!r}"
             )
-        self._on_callback_error = on_callback_error or _log_callback_error
-        # Not re-entrant (cheaper): nothing called under it takes it again, and callbacks run
-        # outside it.
-        self._lock = threading.Lock()
-        self._cond = threading.Condition(self._lock)
+        self._guard = Guard(
+            self._clock,
+            on_callback_error=on_callback_error or _log_callback_error,
+            unsubscribe=self.unsubscribe,
+        )
+        self._lock = self._guard.lock
         self._ids = IdSource()
+        self._next_idn = 1
         self._wire = WireEvents()
         self._subs: list[Subscription] = []
         self._routes: dict[str, _Route] = {}
@@ -217,19 +218,15 @@ class EventBus:
         self._rate_limited = 0
         self._invalid = 0
         self._closed = False
-        transport.attach(self._deliver_sync if transport.synchronous else self._deliver_async)
-        if self._inproc is not None and type(self).publish is EventBus.publish:
-            # An instance attribute shadows the method: a plain function call, and the bus
-            # state in closure cells instead of a dozen attribute look-ups per publish.
-            # setattr, not `self.__dict__[...]` (touching `__dict__` makes every attribute
-            # read of this bus slower) nor `self.publish =` (mypy: assigning to a method).
-            setattr(self, "publish", _fast_publisher(self, self._inproc))  # noqa: B010
+        # What the transport held before this bus is as good as delivered: replay serves it.
+        self._position = transport.next_sequence - 1
+        transport.attach(self._fanout if self._sync else self._deliver_async)
 
     @property
     def clock(self) -> Clock:
         return self._clock
 
-    # -- validation helpers (slow paths) ----------------------------------------------------
+    # -- validation helpers ------------------------------------------------------------------
 
     def _route(self, event_type: str) -> _Route:
         """Validate a type and compute its route (lock held); refuses on a closed bus."""
@@ -240,34 +237,77 @@ class EventBus:
             raise
         if self._closed:
             raise FailedPrecondition("bus", "is closed")
-        route = _Route(
-            tuple(s for s in self._subs if s.matches(event_type)),
-            self._bucket is None and self._inproc is not None,
-        )
+        route = _Route(tuple(s for s in self._subs if s.matches(event_type)))
         if len(self._routes) >= MAX_ROUTES:
             self._routes.clear()
         self._routes[event_type] = route
         return route
 
-    def _check_payload(self, payload: Any) -> None:
-        if payload is NO_DATA:
-            return
+    def _invalid_input(self) -> None:
+        with self._lock:
+            self._invalid += 1
+
+    def _check_payload(self, payload: Any, field: str = "payload") -> None:
+        """Validate a payload (InvalidArgument naming `field`, counted invalid)."""
         try:
-            validate_json(payload, "payload")
+            validate_json(payload, field)
         except InvalidArgument:
-            with self._lock:
-                self._invalid += 1
+            self._invalid_input()
             raise
 
-    def _validate_attrs(self, attrs: EventAttrs) -> None:
+    def _prepare(self, event: Event, index: int | None) -> Event:
+        """Validate a caller's Event and return the unsequenced copy the bus will stamp."""
+        where = "" if index is None else f"events[{index}]."
+        if not isinstance(event, Event):
+            raise InvalidArgument(
+                "events" if index is None else f"events[{index}]",
+                f"must be an Event, got {type(event).__name__}",
+            )
         try:
-            attrs.validate()
-        except InvalidArgument:
-            with self._lock:
-                self._invalid += 1
+            check_type(event.type, f"{where}type")
+            event.validate()
+        except InvalidArgument as exc:
+            self._invalid_input()
+            if where and exc.field is not None and not exc.field.startswith(where):
+                raise InvalidArgument(f"{where}{exc.field}", exc.reason) from None
             raise
+        ev = _Stamped()
+        ev.type = event.type
+        ev.payload = event.payload
+        ev._id = event._id if isinstance(event._id, str) else ""
+        ev.time_ns = event.time_ns
+        ev.ttl_ns = event.ttl_ns
+        ev.attrs = event.attrs
+        ev.sequence = 0
+        return ev
 
-    def _check_fields(self, id: object, time_ns: object, ttl_ns: object) -> None:
+    def _fields_event(self, event_type: str, payload: Any, fields: dict[str, Any]) -> Event:
+        """The unsequenced event of `publish(type, payload, **fields)` (payload checked)."""
+        unknown = set(fields) - PublishFields.__optional_keys__
+        if unknown:
+            raise TypeError(f"publish() got unexpected keyword argument(s) {sorted(unknown)}")
+        attrs = fields.get("attrs")
+        if attrs is None:
+            attrs = attrs_of(
+                source=fields.get("source", ""),
+                source_language=fields.get("source_language", ""),
+                correlation_id=fields.get("correlation_id", ""),
+                causation_id=fields.get("causation_id", ""),
+                metadata=fields.get("metadata"),
+                traceparent=fields.get("traceparent", ""),
+                tracestate=fields.get("tracestate", ""),
+            )
+        if attrs is not NO_ATTRS:
+            try:
+                if not isinstance(attrs, EventAttrs):
+                    raise InvalidArgument("attrs", f"must be EventAttrs, got {attrs!r}")
+                attrs.validate()
+            except InvalidArgument:
+                self._invalid_input()
+                raise
+        id = fields.get("id", "")
+        time_ns = fields.get("time_ns")
+        ttl_ns = fields.get("ttl_ns")
         problem: InvalidArgument | None = None
         if not isinstance(id, str):
             problem = InvalidArgument("id", f"must be a string, got {type(id).__name__}")
@@ -277,163 +317,343 @@ class EventBus:
                     name, f"must be a non-negative int or None, got {value!r}"
                 )
         if problem is not None:
-            with self._lock:
-                self._invalid += 1
+            self._invalid_input()
             raise problem
+        ev = _Stamped()
+        ev.type = event_type
+        ev.payload = payload
+        ev._id = id
+        ev.time_ns = time_ns
+        ev.ttl_ns = ttl_ns
+        ev.attrs = attrs
+        ev.sequence = 0
+        return ev
 
-    def _deadline(self, timeout: float | None, field: str) -> int | None:
-        if timeout is None:
-            return None
-        if (
-            not isinstance(timeout, (int, float))
-            or isinstance(timeout, bool)
-            or not math.isfinite(timeout)
-            or timeout < 0
-        ):
-            raise InvalidArgument(
-                field, f"must be a non-negative number of seconds, got {timeout!r}"
+    # -- the one commit and fan-out path --------------------------------------------------------
+
+    def _commit(self, batch: Sequence[Event]) -> Ack | None:
+        """Fix id and time, and hand the batch to the transport (lock held).
+
+        The only way events reach the transport. Ids are fixed here, before any transport
+        sees the events: a distributed transport deduplicates retries by id.
+        """
+        now = None
+        ids = self._ids
+        n = self._next_idn
+        for ev in batch:
+            if not ev._id:
+                ev._id = ids
+                ev._idn = n
+                n += 1
+            if ev.time_ns is None:
+                ev.time_ns = now if now is not None else (now := self._now())
+        self._next_idn = n
+        return self._transport.publish(batch)
+
+    def _fanout(self, events: Sequence[Event]) -> None:
+        """Transport -> local subscriptions, in sequence order (lock held). The one fan-out.
+
+        Advances the resume position with the delivery, so a `subscribe(from_sequence)`
+        replays exactly what was fanned out before it, and receives the rest live.
+        """
+        routes = self._routes
+        if len(events) == 1:
+            ev = events[0]
+            for sub in (routes.get(ev.type) or self._route(ev.type)).subs:
+                sub.offer(ev)
+            self._position = ev.sequence
+            self._published += 1
+            return
+        if events:
+            # Runs of one type (batches usually have one): each subscription takes a run
+            # at once, in order.
+            start = 0
+            n = len(events)
+            while start < n:
+                t = events[start].type
+                end = start + 1
+                while end < n and events[end].type == t:
+                    end += 1
+                subs = (routes.get(t) or self._route(t)).subs
+                if subs:
+                    run = events[start:end] if start or end != n else events
+                    for sub in subs:
+                        sub.offer_run(run)
+                start = end
+            self._position = events[-1].sequence
+            self._published += n
+
+    # -- admission: rate limit and BACKPRESSURE room --------------------------------------------
+
+    def _take_tokens(self, n: int) -> None:
+        if self._bucket is not None and n and not self._bucket.try_acquire(n):
+            self._rate_limited += n
+            what = (
+                "exceeded; no sequence was used"
+                if n == 1
+                else f"has no room for {n} event(s); none was accepted"
             )
-        return self._clock.monotonic_ns() + round(timeout * NS_PER_S)
+            raise RateLimited(
+                "publish",
+                f"rate limit of {self._bucket.rate}/s (burst {self._bucket.burst}) {what}",
+            )
 
-    # -- room for BACKPRESSURE subscribers ------------------------------------------------------
+    def _need(self, batch: Sequence[Event]) -> dict[Subscription, int]:
+        """How many events of `batch` each BACKPRESSURE subscription would take (lock held)."""
+        known = self._routes
+        need: dict[Subscription, int] = {}
+        for t, n in Counter(map(_type_of, batch)).items():  # counted in C: few types
+            for s in (known.get(t) or self._route(t)).bp:
+                need[s] = need.get(s, 0) + n
+        return need
 
-    @staticmethod
-    def _full(
-        bp: Iterable[Subscription], need: Mapping[Subscription, int] | None = None
-    ) -> list[Subscription]:
-        return [
-            s for s in bp if not s._closed and len(s._q) + (need[s] if need else 1) > s.capacity
+    def _fitting(self, batch: Sequence[Event], i: int) -> int:
+        """How many events of `batch` from `i` on fit in every BACKPRESSURE queue now."""
+        if not self._guard.full and len(batch) - i == 1:
+            return 1
+        rest = batch[i:] if i else batch
+        need = self._need(rest)
+        if all(s.room_for(n) for s, n in need.items()):
+            return len(rest)
+        # The longest prefix that fits (the batch is larger than some queue's room).
+        routes = self._routes
+        taken: dict[Subscription, int] = {}
+        k = 0
+        for ev in rest:
+            for s in (routes.get(ev.type) or self._route(ev.type)).bp:
+                c = taken.get(s, 0) + 1
+                if not s.room_for(c):
+                    return k
+                taken[s] = c
+            k += 1
+        return k
+
+    def _blockers(self, ev: Event, since: int) -> list[Subscription]:
+        """The BACKPRESSURE subscriptions `ev` must still wait for (lock held)."""
+        route = self._routes.get(ev.type) or self._route(ev.type)
+        now = self._clock.monotonic_ns()
+        return [s for s in route.bp if s.blocks(since, now)]
+
+    def _refuse_up_front(self, batch: Sequence[Event]) -> None:
+        """Refuse, before any of it commits, a batch that would have to wait for room where
+        this thread cannot wait (lock held). A callback subscription nobody drains now does
+        not count: this publisher empties it between steps."""
+        short = [
+            s
+            for s, c in self._need(batch).items()
+            if not s.room_for(c) and not s.emptied_by_publishers()
         ]
+        if short:
+            self._refuse_blocking(short)
 
-    def _refuse_blocking_in_loop(self, full: list[Subscription]) -> None:
-        me = threading.get_ident()
-        for s in full:
-            forever = isinstance(s.overflow, Backpressure) and s.overflow.timeout_ns is None
-            if forever and s._draining and s._drainer == me:
+    def _refuse_blocking(self, blockers: list[Subscription]) -> None:
+        for s in blockers:
+            if s.waits_forever_on_this_thread():
                 raise FailedPrecondition(
                     "publish",
                     f"would wait for room in {s!r}, whose callback is running on this thread "
                     "(a callback publishing into its own full BACKPRESSURE subscription)",
                 )
-        if full and asyncio.events._get_running_loop() is not None:
-            names = ", ".join(repr(s) for s in full)
+        if asyncio.events._get_running_loop() is not None:
+            names = ", ".join(repr(s) for s in blockers)
             raise FailedPrecondition(
                 "publish",
                 f"would block the running event loop waiting for room in {names}; use "
                 "apublish/apublish_batch from async code",
             )
 
-    def _waiting_on(self, blocked: list[Subscription], start: int) -> list[Subscription]:
-        now = self._clock.monotonic_ns()
-        out = []
-        for s in blocked:
-            if s._closed or len(s._q) < s.capacity:
-                continue
-            timeout = s.overflow.timeout_ns if isinstance(s.overflow, Backpressure) else None
-            if timeout is None or now - start < timeout:
-                out.append(s)
-        return out
+    def _room(
+        self, events: Sequence[Event], i: int, since: int | None
+    ) -> tuple[int, list[Subscription], int | None]:
+        """How many events from `i` fit in every BACKPRESSURE queue now (lock held); when
+        none, the subscriptions to wait for, and the time the wait started."""
+        k = self._fitting(events, i)
+        if k:
+            return k, [], since
+        if since is None:
+            since = self._clock.monotonic_ns()  # a timeout counts from here
+        blockers = self._blockers(events[i], since)
+        # Nobody left to wait for (their timeouts ran out): the event goes, counted timed_out.
+        return (0 if blockers else 1), blockers, since
 
-    def _wait_room_sync(self, event_type: str, route: _Route) -> _Route:
-        """Block until every BACKPRESSURE subscriber of this type has room or timed out."""
-        start = self._clock.monotonic_ns()
-        while True:
-            waiting = self._waiting_on(list(route.bp), start)
-            if not waiting:
-                return route
-            for s in waiting:
-                s._swaiting += 1
-                s._waiting = True
-            try:
-                self._cond.wait(WAIT_SLICE_S)
-            finally:
-                for s in waiting:
-                    s._swaiting -= 1
-                    s._waiting = s._swaiting > 0 or bool(s._afuts)
-            # Subscriptions may have changed while the lock was released.
-            route = self._routes.get(event_type) or self._route(event_type)
+    def _wait_for(
+        self, batch: Sequence[Event], i: int, mode: int, since: int | None
+    ) -> tuple[int, list[Subscription], int | None]:
+        """`_room` for a publisher: over an asynchronous transport, or for `_NEVER`, nothing
+        to wait for (the stream consumer waits instead)."""
+        if self._closed:
+            raise FailedPrecondition("bus", "is closed")
+        if mode == _NEVER or not self._sync:
+            return len(batch) - i, [], since
+        return self._room(batch, i, since)
 
-    def _register_async(self, subs: list[Subscription]) -> asyncio.Future[None]:
-        """A future woken when any of `subs` changes (lock held)."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        for s in subs:
-            s._afuts.append((loop, fut))
-            s._waiting = True
-        return fut
+    def _send(self, batch: Sequence[Event], mode: int = _BLOCK) -> Ack | None:
+        """Admit and commit `batch` from a thread (`_BLOCK`) or without waiting (`_NEVER`).
 
-    async def _wait_room_async(self, event_type: str, start: int) -> None:
-        """Await room in every BACKPRESSURE subscriber of this type (lock NOT held)."""
-        while True:
-            with self._lock:
-                route = self._routes.get(event_type) or self._route(event_type)
-                waiting = self._waiting_on(list(route.bp), start)
-                if not waiting:
-                    return
-                loop = asyncio.get_running_loop()
-                fut: asyncio.Future[None] = loop.create_future()
-                for s in waiting:
-                    s._afuts.append((loop, fut))
-                    s._waiting = True
-            await self._await_slice(fut, waiting)
-
-    async def _await_slice(
-        self, fut: asyncio.Future[None], subs: Sequence[Subscription] = ()
-    ) -> None:
-        """Await `fut` for at most one wait slice, then unregister it."""
-        loop = asyncio.get_running_loop()
-        handle = loop.call_later(WAIT_SLICE_S, _set_done, fut)
+        Events commit in as few steps as BACKPRESSURE room allows (one, usually); callbacks
+        run between steps, so a callback subscription smaller than the batch loses nothing.
+        """
+        guard = self._guard
+        lock = self._lock
+        n = len(batch)
+        # acquire/try/finally: half the cost of `with` on a lock (this is the hot path).
+        lock.acquire()
         try:
-            await fut
+            # A closed bus has no routes and `_route` refuses: only an empty batch needs the
+            # check.
+            routes = self._routes
+            if n == 1:
+                if batch[0].type not in routes:
+                    self._route(batch[0].type)  # validates it (a cached route's type is valid)
+            elif n:
+                for ev in batch:
+                    if ev.type not in routes:
+                        self._route(ev.type)
+            elif self._closed:
+                raise FailedPrecondition("bus", "is closed")
+            if self._bucket is not None:
+                self._take_tokens(n)
+            if (guard.full or n > 1) and mode == _BLOCK and self._sync:
+                # Some BACKPRESSURE queue is full or may fill up: see what fits.
+                self._refuse_up_front(batch)
+                whole = self._fitting(batch, 0) == n
+            else:
+                whole = True
+            if whole:
+                ack = self._commit(batch)
+                work = guard.work
+                if work:
+                    guard.work = []
         finally:
-            handle.cancel()
-            if subs:
-                with self._lock:
-                    for s in subs:
-                        s._afuts = [w for w in s._afuts if w[1] is not fut]
-                        s._waiting = s._swaiting > 0 or bool(s._afuts)
+            lock.release()
+        if not whole:
+            return self._send_in_steps(batch, mode)
+        if work:
+            if len(work) == 1:
+                sub, ev = work[0]
+                sub.run(ev)
+            else:
+                _run(work)
+        return ack
 
-    def _wake(self, sub: Subscription) -> None:
-        """A queue changed: wake whoever waits on it (lock held)."""
-        if sub._swaiting:
-            self._cond.notify_all()
-        afuts = sub._afuts
-        if afuts:
-            sub._afuts = []
-            for loop, fut in afuts:
-                _resolve(loop, fut)
-        sub._waiting = sub._swaiting > 0
+    def _send_in_steps(self, batch: Sequence[Event], mode: int) -> Ack | None:
+        """`_send` of a batch that does not fit at once (admitted already)."""
+        guard = self._guard
+        lock = self._lock
+        n = len(batch)
+        i = 0
+        since: int | None = None
+        acks: list[Ack] = []
+        while i < n:
+            lock.acquire()
+            try:
+                while True:
+                    k, blockers, since = self._wait_for(batch, i, mode, since)
+                    if k:
+                        break
+                    self._refuse_blocking(blockers)
+                    for s in blockers:
+                        s.begin_sync_wait()
+                    try:
+                        self._guard.cond.wait(WAIT_SLICE_S)
+                    finally:
+                        for s in blockers:
+                            s.end_sync_wait()
+                ack = self._commit(batch[i : i + k])
+                if ack is not None:
+                    acks.append(ack)
+                work = guard.take_work() if guard.work else None
+            finally:
+                lock.release()
+            if work:
+                _run(work)
+            i += k
+            since = None
+        if not acks:
+            return None
+        return acks[0] if len(acks) == 1 else _joined(acks)
 
-    # -- fan-out ------------------------------------------------------------------------------
-
-    def _deliver_sync(self, events: Sequence[Event]) -> None:
-        """Transport -> local subscribers, called under the bus lock (synchronous transports)."""
-        routes = self._routes
-        for ev in events:
-            route = routes.get(ev.type) or self._route(ev.type)
-            for sub in route.subs:
-                sub.received += 1
-                if len(sub._q) < sub._fast:
-                    sub._q.append(ev)
+    async def _asend(self, batch: Sequence[Event]) -> list[Event]:
+        """`_send` that awaits room instead of blocking; returns the batch once stored."""
+        guard = self._guard
+        lock = self._lock
+        n = len(batch)
+        i = 0
+        since: int | None = None
+        acks: list[Ack] = []
+        first = True
+        while i < n:
+            with lock:
+                if first:
+                    for ev in batch:
+                        if ev.type not in self._routes:
+                            self._route(ev.type)
+                    if self._closed:
+                        raise FailedPrecondition("bus", "is closed")
+                k, blockers, since = self._wait_for(batch, i, _AWAIT, since)
+                if k:
+                    if first:
+                        self._take_tokens(n)
+                        first = False
+                    ack = self._commit(batch[i : i + k] if k != n else batch)
+                    if ack is not None:
+                        acks.append(ack)
+                    work = guard.take_work() if guard.work else None
                 else:
-                    sub._offer_full(ev)
-                if sub._waiting:
-                    self._wake(sub)
-        if self._inproc is None:  # the in-process count is its next sequence
-            self._published += len(events)
+                    loop = asyncio.get_running_loop()
+                    fut: asyncio.Future[None] = loop.create_future()
+                    for s in blockers:
+                        s.add_async_waiter(loop, fut)
+            if not k:
+                await self._guard.await_slice(fut, _forgetting(blockers, fut))
+                continue
+            if work:
+                _run(work)
+            i += k
+            since = None
+        for ack in acks:
+            await asyncio.wrap_future(ack)
+        return list(batch)
+
+    # -- the asynchronous transport's side -------------------------------------------------------
 
     def _deliver_async(self, events: Sequence[Event]) -> None:
-        """Transport -> local subscribers from the transport's own thread."""
-        callbacks: dict[Subscription, None] = {}
-        with self._lock:
-            self._deliver_sync(events)
-            for ev in events:
-                for sub in self._routes[ev.type].callbacks:
-                    callbacks[sub] = None
-        for sub in callbacks:
-            sub._run_callbacks()
+        """Transport -> local subscriptions, from the transport's own thread (not an event
+        loop). A full BACKPRESSURE subscription holds this consumer back (it waits for room,
+        up to the subscription's timeout) rather than dropping events from other hosts."""
+        guard = self._guard
+        lock = self._lock
+        n = len(events)
+        i = 0
+        since: int | None = None
+        while i < n:
+            lock.acquire()
+            try:
+                if self._closed:
+                    return
+                while True:
+                    k, blockers, since = self._room(events, i, since)
+                    if k:
+                        break
+                    for s in blockers:
+                        s.begin_sync_wait()
+                    try:
+                        self._guard.cond.wait(WAIT_SLICE_S)
+                    finally:
+                        for s in blockers:
+                            s.end_sync_wait()
+                    if self._closed:
+                        return
+                self._fanout(events[i : i + k] if k != n else events)
+                work = guard.take_work() if guard.work else None
+            finally:
+                lock.release()
+            if work:
+                _run(work)
+            i += k
+            since = None
 
-    # -- publishing -----------------------------------------------------------------------------
+    # -- publishing: thin entry points -----------------------------------------------------------
 
     def publish(self, type: str, payload: Any = NO_DATA, **fields: Unpack[PublishFields]) -> int:
         """Publish one event and return its sequence.
@@ -450,114 +670,52 @@ class EventBus:
             >>> bus.publish("a.b", [1, 2], correlation_id="run-1")
             1
         """
-        # Buses on the in-process transport shadow this with `_fast_publisher` (see there);
-        # this is the same publish for every other bus.
-        return self._publish(type, payload, **fields)
-
-    def _publish(
-        self,
-        type: str,
-        payload: Any = NO_DATA,
-        *,
-        id: str = "",
-        time_ns: int | None = None,
-        ttl_ns: int | None = None,
-        source: str = "",
-        source_language: str = "",
-        correlation_id: str = "",
-        causation_id: str = "",
-        metadata: Mapping[str, str] | None = None,
-        traceparent: str = "",
-        tracestate: str = "",
-        attrs: EventAttrs | None = None,
-        _async_since: int | None = None,
-        _checked: bool = False,
-    ) -> int:
-        """The general publish: keyword fields, rate limit, BACKPRESSURE waits, transports.
-
-        `_checked`: the payload was already validated (by `publish`).
-        """
-        if _checked:
-            pass
-        elif (cls := payload.__class__) is dict:
-            for k, v in payload.items():
-                if k.__class__ is not str or v.__class__ not in _FLAT:
+        # `_trivially_valid`, inline (the hot path; pinned to it by test_publish.py).
+        cls = payload.__class__
+        if cls is dict:
+            for k in payload:
+                if k.__class__ is not str or payload[k].__class__ not in _FLAT:
                     self._check_payload(payload)
                     break
         elif cls not in _FLAT and payload is not NO_DATA:
             self._check_payload(payload)
-        if attrs is None:
-            attrs = attrs_of(
-                source=source,
-                source_language=source_language,
-                correlation_id=correlation_id,
-                causation_id=causation_id,
-                metadata=metadata,
-                traceparent=traceparent,
-                tracestate=tracestate,
-            )
-            if attrs is not NO_ATTRS:
-                self._validate_attrs(attrs)
-        if id or time_ns is not None or ttl_ns is not None:
-            self._check_fields(id, time_ns, ttl_ns)
-        with self._lock:
-            # A closed bus has no routes, and _route refuses: no closed check on the hot path.
-            try:
-                route = self._routes.get(type) or self._route(type)
-            except TypeError:  # an unhashable type: _route names the problem
-                route = self._route(type)
-            if route.bp:
-                full = self._full(route.bp)
-                if full:
-                    if _async_since is None:
-                        self._refuse_blocking_in_loop(full)
-                    elif _async_since >= 0:
-                        # apublish: nothing taken yet; it awaits `fut` and calls again.
-                        waiting = self._waiting_on(full, _async_since)
-                        if waiting:
-                            raise _MustWait(self._register_async(waiting), waiting)
-                    # else _NEVER_WAIT (emit on an event loop): full BACKPRESSURE queues
-                    # count the event timed_out below.
-            if self._bucket is not None and not self._bucket.try_acquire():
-                self._rate_limited += 1
-                raise RateLimited(
-                    "publish",
-                    f"rate limit of {self._bucket.rate}/s (burst {self._bucket.burst}) "
-                    "exceeded; no sequence was used",
-                )
-            if route.bp and _async_since is None:
-                route = self._wait_room_sync(type, route)
+        if fields:
+            ev = self._fields_event(type, payload, dict(fields))
+        else:
             ev = _Stamped()
             ev.type = type
             ev.payload = payload
-            ev._id = id or self._ids
-            ev.time_ns = self._now() if time_ns is None else time_ns
-            ev.ttl_ns = ttl_ns
-            ev.attrs = attrs
-            t = self._inproc
-            if t is not None:
-                seq = t.next_sequence
-                t.next_sequence = seq + 1
-                ev.sequence = seq
-                self._retain(ev)
-                for sub in route.subs:
-                    sub.received += 1
-                    q = sub._q
-                    if len(q) < sub._fast:
-                        q.append(ev)
-                    else:
-                        sub._offer_full(ev)
-                    if sub._waiting:
-                        self._wake(sub)
-            else:
-                ev.sequence = 0
-                self._transport.publish((ev,))
-            if route.callbacks:
-                work = [(s, s._start_drain_locked()) for s in route.callbacks]
-        if route.callbacks:
-            for sub, batch in work:
-                if batch is not None:
-                    sub._finish_drain(batch)
+            ev._id = ""
+            ev.time_ns = None
+            ev.ttl_ns = None
+            ev.attrs = NO_ATTRS
+            ev.sequence = 0
+        try:
+            ack = self._send((ev,))
+        except TypeError:  # an unhashable type: _route names the problem
+            with self._lock:
+                self._route(type)
+            raise
+        if ack is not None:
+            ack.result()
+        return ev.sequence
+
+    async def apublish(self, type: str, payload: Any = NO_DATA, **fields: Any) -> int:
+        """Async publish: like `publish` (same keyword fields), but awaits room in full
+        BACKPRESSURE queues instead of blocking, and awaits the transport's acknowledgement.
+        The rate limit is checked once there is room.
+
+        Example (inside a coroutine): `seq = await bus.apublish("tool.invoked", {"n": 1})`.
+        """
+        if not _trivially_valid(payload):
+            self._check_payload(payload)
+        ev = self._fields_event(type, payload, fields)
+        try:
+            await self._asend((ev,))
+        except TypeError:
+            with self._lock:
+                self._route(type)
+            raise
         return ev.sequence
 
     def publish_many(
@@ -573,87 +731,45 @@ class EventBus:
         """
         payloads = payloads if isinstance(payloads, list) else _iterable(payloads, "payloads")
         for i, payload in enumerate(payloads):
-            cls = payload.__class__
-            if cls is dict:
-                for k, v in payload.items():
-                    if k.__class__ is not str or v.__class__ not in _FLAT:
-                        self._check_payload_at(payload, i)
-                        break
-            elif cls not in _FLAT and payload is not NO_DATA:
-                self._check_payload_at(payload, i)
+            if not _trivially_valid(payload):
+                self._check_payload(payload, f"payloads[{i}]")
         if attrs is None:
             attrs = NO_ATTRS
         elif not isinstance(attrs, EventAttrs):
             raise InvalidArgument("attrs", f"must be EventAttrs, got {attrs!r}")
         else:
             attrs.validate()
-        n = len(payloads)
-        with self._lock:
-            try:
-                route = self._routes.get(type) or self._route(type)
-            except TypeError:  # an unhashable type: _route names the problem
-                route = self._route(type)
-            if self._closed:
-                raise FailedPrecondition("bus", "is closed")
-            t = self._inproc
-            fast = not route.bp and t is not None
-            if fast:
-                assert t is not None
-                self._take_tokens(n)
-                now = self._now()
-                ids = self._ids
-                first = seq = t.next_sequence
-                append = t.log.append
-                subs = route.subs
-                new = _Stamped
-                for payload in payloads:
-                    ev = new()
-                    ev.type = type
-                    ev.payload = payload
-                    ev._id = ids
-                    ev.time_ns = now
-                    ev.ttl_ns = None
-                    ev.attrs = attrs
-                    ev.sequence = seq
-                    seq += 1
-                    append(ev)
-                    for sub in subs:
-                        sub.received += 1
-                        if len(sub._q) < sub._fast:
-                            sub._q.append(ev)
-                        else:
-                            sub._offer_full(ev)
-                t.next_sequence = seq
-                for sub in subs:
-                    if sub._waiting:
-                        self._wake(sub)
-                work = [(s, s._start_drain_locked()) for s in route.callbacks]
-        if not fast:
-            # BACKPRESSURE subscribers (or another transport): the general path, which may
-            # wait for room, outside our lock.
-            events = [Event(type, p, attrs=attrs) for p in payloads]
-            return [e.sequence for e in self.publish_batch(events)]
-        for sub, batch in work:
-            if batch is not None:
-                sub._finish_drain(batch)
-        return list(range(first, seq))
-
-    def _check_payload_at(self, payload: Any, index: int) -> None:
+        batch = []
+        new = _Stamped
+        for payload in payloads:
+            ev = new()
+            ev.type = type
+            ev.payload = payload
+            ev._id = ""
+            ev.time_ns = None
+            ev.ttl_ns = None
+            ev.attrs = attrs
+            ev.sequence = 0
+            batch.append(ev)
         try:
-            validate_json(payload, f"payloads[{index}]")
-        except InvalidArgument:
+            ack = self._send(batch)
+        except TypeError:
             with self._lock:
-                self._invalid += 1
+                self._route(type)
             raise
+        if ack is not None:
+            ack.result()
+        return [ev.sequence for ev in batch]
 
     def emit(self, type: str, payload: dict[str, Any]) -> None:
         """EventSink: publish a runtime event (source `emit_source`, language "native").
 
-        Called synchronously by the executor. On a thread without a running event loop it
-        behaves like `publish` (it may block for BACKPRESSURE room). On an event loop's thread
-        it never waits: the loop is the one that would have to make room, and a slow subscriber
-        must not break hook execution; a full BACKPRESSURE subscriber then counts the event
-        `timed_out` (every other subscriber gets it).
+        Called synchronously by the executor, and never waits for a transport's
+        acknowledgement. On a thread without a running event loop it behaves like `publish`
+        (it may block for BACKPRESSURE room). On an event loop's thread it never waits: the
+        loop is the one that would have to make room, and a slow subscriber must not break
+        hook execution; a full BACKPRESSURE subscriber then counts the event `timed_out`
+        (every other subscriber gets it).
 
         Example:
             >>> bus = EventBus()
@@ -662,37 +778,20 @@ class EventBus:
             >>> sub.poll()[0].source
             'hookwire://runtime'
         """
-        if asyncio.events._get_running_loop() is None:
-            self._publish(type, payload, attrs=self._emit_attrs)
-        else:
-            self._publish(type, payload, attrs=self._emit_attrs, _async_since=_NEVER_WAIT)
-
-    def _prepare(self, event: Event, index: int | None) -> Event:
-        """Validate a caller's Event and return the unsequenced copy the bus will stamp."""
-        where = "" if index is None else f"events[{index}]."
-        if not isinstance(event, Event):
-            raise InvalidArgument(
-                "events" if index is None else f"events[{index}]",
-                f"must be an Event, got {type(event).__name__}",
-            )
-        try:
-            check_type(event.type, f"{where}type")
-            event.validate()
-        except InvalidArgument as exc:
-            with self._lock:
-                self._invalid += 1
-            if where and exc.field is not None and not exc.field.startswith(where):
-                raise InvalidArgument(f"{where}{exc.field}", exc.reason) from None
-            raise
+        if not _trivially_valid(payload):
+            self._check_payload(payload)
         ev = _Stamped()
-        ev.type = event.type
-        ev.payload = event.payload
-        ev._id = event._id if isinstance(event._id, str) else ""
-        ev.time_ns = event.time_ns
-        ev.ttl_ns = event.ttl_ns
-        ev.attrs = event.attrs
+        ev.type = type
+        ev.payload = payload
+        ev._id = ""
+        ev.time_ns = None
+        ev.ttl_ns = None
+        ev.attrs = self._emit_attrs
         ev.sequence = 0
-        return ev
+        mode = _BLOCK if asyncio.events._get_running_loop() is None else _NEVER
+        ack = self._send((ev,), mode)
+        if ack is not None:
+            ack.add_done_callback(_log_ack_error)
 
     def publish_event(self, event: Event) -> Event:
         """Publish a ready-made Event; returns the published copy (with sequence, id, time).
@@ -700,71 +799,6 @@ class EventBus:
         The caller's event is not changed; its `sequence` is ignored (the bus assigns it).
         """
         return self.publish_batch([event])[0]
-
-    def _take_tokens(self, n: int) -> None:
-        if self._bucket is not None and n and not self._bucket.try_acquire(n):
-            self._rate_limited += n
-            raise RateLimited(
-                "publish",
-                f"rate limit of {self._bucket.rate}/s (burst {self._bucket.burst}) "
-                f"has no room for {n} event(s); none was accepted",
-            )
-
-    def _need(self, prepared: list[Event]) -> tuple[list[_Route], dict[Subscription, int]]:
-        """The distinct routes of a batch, and how many of its events each BACKPRESSURE
-        subscriber would take (lock held; types already valid)."""
-        known = self._routes
-        counts = Counter(map(_type_of, prepared))  # counted in C: batches have few types
-        routes = [known.get(t) or self._route(t) for t in counts]
-        need: dict[Subscription, int] = {}
-        for route, n in zip(routes, counts.values(), strict=True):
-            for s in route.bp:
-                need[s] = need.get(s, 0) + n
-        return routes, need
-
-    def _commit(self, batch: list[Event]) -> None:
-        """Stamp id/time and hand to the transport (lock held)."""
-        now = self._now()
-        ids = self._ids
-        t = self._inproc
-        if t is None:
-            for ev in batch:
-                if not ev._id:
-                    ev._id = ids
-                if ev.time_ns is None:
-                    ev.time_ns = now
-            self._transport.publish(batch)
-            return
-        # The in-process transport inline (InProcessTransport.publish + _deliver_sync in one
-        # loop, the route looked up again only when the type changes).
-        if t._closed:
-            raise FailedPrecondition("transport", "is closed")
-        routes = self._routes
-        append = t.log.append
-        seq = t.next_sequence
-        last = None
-        subs: tuple[Subscription, ...] = ()
-        for ev in batch:
-            if not ev._id:
-                ev._id = ids
-            if ev.time_ns is None:
-                ev.time_ns = now
-            ev.sequence = seq
-            seq += 1
-            append(ev)
-            if ev.type is not last:
-                last = ev.type
-                subs = (routes.get(last) or self._route(last)).subs
-            for sub in subs:
-                sub.received += 1
-                q = sub._q
-                if len(q) < sub._fast:
-                    q.append(ev)
-                else:
-                    sub._offer_full(ev)
-                if sub._waiting:
-                    self._wake(sub)
-        t.next_sequence = seq
 
     def publish_batch(self, events: Iterable[Event]) -> list[Event]:
         """Publish several events: all are validated (and rate-limited) first, then all are
@@ -779,52 +813,15 @@ class EventBus:
             [1, 2]
         """
         prepared = [self._prepare(ev, i) for i, ev in enumerate(_iterable(events, "events"))]
-        with self._lock:
-            if self._closed:
-                raise FailedPrecondition("bus", "is closed")
-            routes, need = self._need(prepared)
-            # Room for the whole batch in every BACKPRESSURE queue: nothing to wait for.
-            full = self._full(need, need) if need else None
-            if full:
-                self._refuse_blocking_in_loop(full)
-            self._take_tokens(len(prepared))
-            if not full:
-                self._commit(prepared)
-        if not full:
-            self._run_callbacks_of(routes)
-            return prepared
-        # Some queue may fill up: one event at a time, delivering to callbacks in between
-        # (a callback subscriber's queue only empties when its callbacks run).
-        for ev in prepared:
-            with self._lock:
-                route = self._routes.get(ev.type) or self._route(ev.type)
-                if route.bp:
-                    route = self._wait_room_sync(ev.type, route)
-                self._commit([ev])
-            self._run_callbacks_of((route,))
+        ack = self._send(prepared)
+        if ack is not None:
+            ack.result()
         return prepared
 
-    @staticmethod
-    def _run_callbacks_of(routes: Iterable[_Route]) -> None:
-        callbacks: dict[Subscription, None] = {}
-        for route in routes:
-            for sub in route.callbacks:
-                callbacks[sub] = None
-        for sub in callbacks:
-            sub._run_callbacks()
-
-    async def apublish(self, type: str, payload: Any = NO_DATA, **fields: Any) -> int:
-        """Async publish: like `publish` (same keyword fields), but awaits instead of blocking
-        for room in full BACKPRESSURE queues. The rate limit is checked once there is room.
-
-        Example (inside a coroutine): `seq = await bus.apublish("tool.invoked", {"n": 1})`.
-        """
-        since = self._clock.monotonic_ns()
-        while True:
-            try:
-                return self._publish(type, payload, _async_since=since, **fields)
-            except _MustWait as wait:
-                await self._await_slice(wait.fut, wait.subs)
+    async def apublish_batch(self, events: Iterable[Event]) -> list[Event]:
+        """Async `publish_batch`: awaits room in BACKPRESSURE queues without blocking the loop."""
+        prepared = [self._prepare(ev, i) for i, ev in enumerate(_iterable(events, "events"))]
+        return await self._asend(prepared)
 
     async def apublish_wire(self, pbs: Sequence[event_pb2.UniversalEvent]) -> list[Event]:
         """`apublish_batch` of hookwire.v1.UniversalEvent messages (what a server receives):
@@ -836,14 +833,12 @@ class EventBus:
         try:
             prepared = self._wire.read(pbs)
             for i, ev in enumerate(prepared):
-                t = ev.type
-                if t not in self._routes:  # a cached route is a type seen valid
-                    check_type(t, f"events[{i}].type")
+                if ev.type not in self._routes:  # a cached route is a type seen valid
+                    check_type(ev.type, f"events[{i}].type")
         except InvalidArgument:
-            with self._lock:
-                self._invalid += 1
+            self._invalid_input()
             raise
-        return await self._apublish_prepared(prepared)
+        return await self._asend(prepared)
 
     async def apublish_encoded(self, encoded: bytes) -> WireBatch:
         """`apublish_wire` of a serialized hookwire.v1.PublishRequest, read from its bytes
@@ -866,47 +861,10 @@ class EventBus:
                         i = next(i for i, ev in enumerate(batch.events) if ev.type == t)
                         check_type(t, f"events[{i}].type")
         except InvalidArgument:
-            with self._lock:
-                self._invalid += 1
+            self._invalid_input()
             raise
-        await self._apublish_prepared(batch.events)
+        await self._asend(batch.events)
         return batch
-
-    async def apublish_event(self, event: Event) -> Event:
-        """Async `publish_event`."""
-        return (await self.apublish_batch([event]))[0]
-
-    async def apublish_batch(self, events: Iterable[Event]) -> list[Event]:
-        """Async `publish_batch`: awaits room in BACKPRESSURE queues without blocking the loop."""
-        prepared = [self._prepare(ev, i) for i, ev in enumerate(_iterable(events, "events"))]
-        return await self._apublish_prepared(prepared)
-
-    async def _apublish_prepared(self, prepared: list[Event]) -> list[Event]:
-        """`apublish_batch` of validated, unsequenced events the bus may stamp in place."""
-        with self._lock:
-            if self._closed:
-                raise FailedPrecondition("bus", "is closed")
-            routes, need = self._need(prepared)
-            self._take_tokens(len(prepared))
-            # Room for the whole batch in every BACKPRESSURE queue: one commit, no waiting.
-            full = bool(need) and bool(self._full(need, need))
-            if not full:
-                self._commit(prepared)
-        if not full:
-            self._run_callbacks_of(routes)
-            return prepared
-        for ev in prepared:
-            start = self._clock.monotonic_ns()
-            while True:
-                await self._wait_room_async(ev.type, start)
-                with self._lock:
-                    route = self._routes.get(ev.type) or self._route(ev.type)
-                    # Another publisher may have filled a queue since the wait ended.
-                    if not self._waiting_on(list(route.bp), start):
-                        self._commit([ev])
-                        break
-            self._run_callbacks_of((route,))
-        return prepared
 
     # -- subscribing --------------------------------------------------------------------------
 
@@ -925,6 +883,10 @@ class EventBus:
         naming the oldest available, if it was evicted). `callback` (a plain function) is then
         called for each event; otherwise consume the subscription as an iterator.
 
+        The overflow strategy defaults to `DropOldest()` for a consumed subscription and to
+        `Backpressure()` for a callback subscription: its publishers run the callback to make
+        room, so it loses nothing unless it asks to (docs/events.md).
+
         Example:
             >>> bus = EventBus()
             >>> _ = bus.publish("a.x", 1)
@@ -936,8 +898,6 @@ class EventBus:
             raise InvalidArgument("patterns", "at least one pattern is required")
         compiled = tuple(Pattern.compile(p, f"patterns[{i}]") for i, p in enumerate(patterns))
         check_capacity(capacity)
-        if overflow is None:
-            overflow = DropOldest()
         if callback is not None:
             if not callable(callback):
                 raise InvalidArgument("callback", f"must be callable, got {callback!r}")
@@ -945,36 +905,39 @@ class EventBus:
                 raise InvalidArgument(
                     "callback", "must be a plain function; consume with `async for` instead"
                 )
+        if overflow is None:
+            overflow = DropOldest() if callback is None else Backpressure()
         if type(from_sequence) is not int or from_sequence < 0:
             raise InvalidArgument("from_sequence", f"must be an int >= 0, got {from_sequence!r}")
         if not isinstance(name, str):
             raise InvalidArgument("name", "must be a string")
-        sub = Subscription(self, compiled, capacity, overflow, callback, name)
+        sub = Subscription(self._guard, compiled, capacity, overflow, callback, name)
         with self._lock:
             if self._closed:
                 raise FailedPrecondition("bus", "is closed")
             replay = self._transport.replay(from_sequence) if from_sequence else []
             self._subs.append(sub)
             self._routes.clear()
+            position = self._position
             for ev in replay:
-                if sub.matches(ev.type):
-                    sub._replay(ev)
+                # Beyond the position: stored, not yet fanned out; it arrives live.
+                if ev.sequence <= position and sub.matches(ev.type):
+                    sub.offer_replayed(ev)
         if callback is not None and replay:
-            sub._run_callbacks()
+            sub.run_callbacks()
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop queueing events for `sub`; what is already queued can still be taken."""
-        if not isinstance(sub, Subscription) or sub._bus is not self:
+        if not isinstance(sub, Subscription) or not sub.belongs_to(self._guard):
             raise InvalidArgument("sub", "is not a subscription of this bus")
         with self._lock:
-            if sub._closed:
+            if sub.closed:
                 return
-            sub._closed = True
+            sub.close_locked()
             self._subs.remove(sub)
             self._routes.clear()
             self._closed_subs.append(sub)
-            self._wake(sub)
 
     def close(self) -> None:
         """Close every subscription and the transport; later publishes fail."""
@@ -985,7 +948,8 @@ class EventBus:
         with self._lock:
             self._closed = True
             self._routes.clear()
-            self._transport.close()
+            self._guard.cond.notify_all()
+        self._transport.close()
 
     # -- inspection ---------------------------------------------------------------------------
 
@@ -994,6 +958,18 @@ class EventBus:
         """The sequence the next accepted event will get."""
         with self._lock:
             return self._transport.next_sequence
+
+    @property
+    def position(self) -> int:
+        """The last sequence fanned out to this bus's subscriptions (0: none yet)."""
+        return self._position
+
+    def retained(self, from_sequence: int) -> list[Event]:
+        """The transport's retained events from `from_sequence` up to the resume position,
+        without opening a subscription (OutOfRange as for `subscribe`)."""
+        with self._lock:
+            position = self._position
+            return [ev for ev in self._transport.replay(from_sequence) if ev.sequence <= position]
 
     def subscriptions(self) -> list[Subscription]:
         """The open subscriptions."""
@@ -1005,17 +981,16 @@ class EventBus:
         with self._lock:
             still: list[Subscription] = []
             for sub in self._closed_subs:
-                if sub._q:
+                if len(sub):
                     still.append(sub)
                 else:  # nothing can change its counters any more
-                    self._closed_totals = self._closed_totals + sub._stats_locked()
+                    self._closed_totals = self._closed_totals + sub.stats_locked()
             self._closed_subs = still
             totals = self._closed_totals
             for sub in (*self._subs, *still):
-                totals = totals + sub._stats_locked()
-            t = self._inproc
+                totals = totals + sub.stats_locked()
             return BusStats(
-                published=self._published if t is None else t.next_sequence - 1,
+                published=self._published,
                 rate_limited=self._rate_limited,
                 invalid=self._invalid,
                 subscriptions=len(self._subs),
@@ -1025,129 +1000,32 @@ class EventBus:
             )
 
 
-def _fast_publisher(bus: EventBus, t: InProcessTransport) -> Callable[..., int]:
-    """`EventBus.publish` for a bus on the in-process transport, with its hot path inline.
+def _forgetting(subs: list[Subscription], fut: asyncio.Future[None]) -> Callable[[], None]:
+    def forget() -> None:
+        for s in subs:
+            s.forget_async_waiter(fut)
 
-    The fast path: a cached route of a type seen valid, on a bus without rate limit,
-    BACKPRESSURE subscribers of this type or an external transport (`_Route.fast`). Anything
-    else (keyword fields, a new type, ...) goes to `EventBus._publish`, with the same
-    semantics.
-    """
-    lock = bus._lock
-    routes = bus._routes
-    ids = bus._ids
-    now = bus._now
-    retain = bus._retain
-    general = bus._publish
-    check_payload = bus._check_payload
-    wake = bus._wake
-    new = _Stamped
+    return forget
 
-    def publish(type: str, payload: Any = NO_DATA, **fields: Any) -> int:
-        # `**fields` costs one empty dict when there are none, where a dozen keyword-only
-        # defaults cost a dozen dict look-ups per call.
-        if fields:
-            return general(type, payload, **fields)
-        cls = payload.__class__
-        if cls is dict:
-            # Keys then look-ups: cheaper than unpacking `items()` tuples.
-            for k in payload:
-                if k.__class__ is not str or payload[k].__class__ not in _FLAT:
-                    check_payload(payload)
-                    break
-        elif cls not in _FLAT and payload is not NO_DATA:
-            check_payload(payload)
-        # acquire/try/finally: half the cost of `with` on a lock.
-        lock.acquire()
-        try:
-            try:  # a subscript, not `.get`: a miss happens once per type
-                route = routes[type]
-            except (KeyError, TypeError):  # a new or unhashable type: the general path
-                route = None
-            if route is None or not route.fast:
-                route = None
-            else:
-                ev = new()
-                ev.type = type
-                ev.payload = payload
-                ev._id = ids
-                ev.time_ns = now()
-                ev.ttl_ns = None
-                ev.attrs = NO_ATTRS
-                seq = t.next_sequence
-                t.next_sequence = seq + 1
-                ev.sequence = seq
-                retain(ev)
-                one = route.one
-                if one is not None:
-                    one.received += 1
-                    q = one._q
-                    direct = route.direct
-                    if direct is not None and not q and not one._draining and not one._waiting:
-                        # An idle callback subscriber: the event goes straight to its
-                        # callback (what queueing and draining it at once would do). No
-                        # `_drainer`: only BACKPRESSURE subscriptions read it, and a fast
-                        # route has none.
-                        one.delivered += 1
-                        one._draining = True
-                    else:
-                        if len(q) < one._fast:
-                            q.append(ev)
-                        else:
-                            one._offer_full(ev)
-                        if one._waiting:
-                            wake(one)
-                        if direct is None:
-                            return seq
-                        batch = one._start_drain_locked()
-                        if batch is None:
-                            return seq
-                        ev = None  # type: ignore[assignment]
-                else:
-                    for sub in route.subs:
-                        sub.received += 1
-                        q = sub._q
-                        if len(q) < sub._fast:
-                            q.append(ev)
-                        else:
-                            sub._offer_full(ev)
-                        if sub._waiting:
-                            wake(sub)
-                    callbacks = route.callbacks
-                    if not callbacks:
-                        return seq
-                    work = [(s, s._start_drain_locked()) for s in callbacks]
-        finally:
-            lock.release()
-        if route is None:
-            return general(type, payload, _checked=True)
-        if one is None:
-            for sub, work_batch in work:
-                if work_batch is not None:
-                    sub._finish_drain(work_batch)
-            return seq
-        if ev is None:  # the subscriber had events queued: the general drain, in order
-            one._finish_drain(batch)
-            return seq
-        assert direct is not None
-        try:
-            try:  # zero-cost in 3.11 until something raises
-                direct(ev)
-            except Exception as exc:
-                one._callback_failed(ev, exc)
-        except BaseException:
-            with lock:
-                one._draining = False
-            raise
-        # Stop draining without the lock, then look at the queue: a publisher that queued
-        # meanwhile (under the lock) either saw us draining and left its events to us, and
-        # we see them now, or saw us done and drained them itself. The GIL orders the two
-        # stores and the two loads, so no event is left behind; taking them over goes
-        # through the lock and `_start_drain_locked`, which admits one drainer.
-        one._draining = False
-        if one._q:
-            one._run_callbacks()
-        return seq
 
-    publish.__doc__ = EventBus.publish.__doc__
-    return publish
+def _joined(acks: list[Ack]) -> Ack:
+    """One acknowledgement for several (a batch committed in steps)."""
+    out: concurrent.futures.Future[list[int]] = concurrent.futures.Future()
+    left = [len(acks)]
+    seqs: list[list[int]] = [[] for _ in acks]
+
+    def done(i: int, fut: Ack) -> None:
+        if out.done():
+            return
+        exc = fut.exception()
+        if exc is not None:
+            out.set_exception(exc)
+            return
+        seqs[i] = fut.result()
+        left[0] -= 1
+        if left[0] == 0:
+            out.set_result([s for part in seqs for s in part])
+
+    for i, ack in enumerate(acks):
+        ack.add_done_callback(lambda f, i=i: done(i, f))  # type: ignore[misc]
+    return out

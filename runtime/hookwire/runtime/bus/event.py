@@ -169,13 +169,15 @@ def attrs_of(
 
 
 class IdSource:
-    """Gives the ids of events published without one: a UUID-shaped id per (bus, sequence).
+    """Gives the ids of events published without one: a UUID-shaped id per (bus, number).
 
     A fresh uuid4 per event costs ~2 us, more than the rest of a publish. Instead each bus draws
-    122 random bits once and the id of sequence `n` is that value with `n` added to its low
-    62 bits, formatted as an RFC 4122 version-4 UUID. Ids are unique within a bus (up to 2**62
-    events) and collide across buses only with uuid4 odds. They are derived on first read,
-    which gives the same value as assigning them at publish: the inputs never change.
+    122 random bits once and numbers the events it commits (1, 2, ...); the id of number `n` is
+    the random value with `n` added to its low 62 bits, formatted as an RFC 4122 version-4 UUID.
+    Ids are unique within a bus (up to 2**62 events) and collide across buses only with uuid4
+    odds. The number is fixed when the bus commits the event, before any transport sees it
+    (it is not the sequence, which a distributed transport only learns from its server), and
+    the text is formatted on first read: the inputs never change.
 
     Example:
         >>> src = IdSource(bytes(16))
@@ -242,7 +244,7 @@ class Event:
         (True, 0, None, 5)
     """
 
-    __slots__ = ("_id", "attrs", "payload", "sequence", "time_ns", "ttl_ns", "type")
+    __slots__ = ("_id", "_idn", "attrs", "payload", "sequence", "time_ns", "ttl_ns", "type")
 
     type: str
     payload: Any
@@ -251,6 +253,8 @@ class Event:
     ttl_ns: int | None
     attrs: EventAttrs
     _id: str | IdSource
+    # The bus's number for this event when `_id` is its IdSource (see there).
+    _idn: int
 
     def __init__(
         self,
@@ -295,7 +299,7 @@ class Event:
         if type(i) is str:
             return i
         assert isinstance(i, IdSource)
-        text = i.derive(self.sequence)
+        text = i.derive(self._idn)
         self._id = text
         return text
 

@@ -36,6 +36,8 @@ expected dot-separated tokens of [A-Za-z0-9_-]+
     """
     if not isinstance(event_type, str):
         raise InvalidArgument(field, f"must be a string, got {type(event_type).__name__}")
+    # The cap also keeps a NATS subject (the prefix and the type) far below the server's 4 KB
+    # protocol line.
     check_name(event_type, field, MAX_EVENT_TYPE_BYTES)
     if not _TYPE_RE.match(event_type):
         raise InvalidArgument(

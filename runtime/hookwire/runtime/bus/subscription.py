@@ -2,11 +2,16 @@
 
 Consume it one of three ways:
 - callback (given to `EventBus.subscribe`): called on the publishing thread right after the
-  publish, in sequence order, never concurrently for one subscription;
+  publish, in sequence order, never concurrently for one subscription. A callback
+  subscription defaults to `Backpressure()`: its publishers make room by running it, so it
+  sees every event (see docs/events.md, "Callback subscribers");
 - iterator: `for ev in sub` takes what is queued now; `sub.get(timeout)` waits for one;
 - async iterator: `async for ev in sub` waits for events until the subscription is closed.
 
-Every counter is updated under the bus lock, so `stats()` is always consistent.
+The subscription owns its queue: the bus offers events to it and asks it for room, always
+under the bus lock (the methods marked "lock held"); consumers take events through the
+public consumption methods. Every counter is updated under that lock, so `stats()` is always
+consistent.
 
 Example:
     >>> from hookwire.runtime.bus import EventBus, DropNewest
@@ -23,14 +28,16 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from itertools import islice, repeat
 from operator import attrgetter
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from hookwire.runtime.bus.event import Event
+from hookwire.runtime.bus.guard import WAIT_SLICE_S, Guard, resolve
 from hookwire.runtime.bus.overflow import (
     Backpressure,
     DropNewest,
@@ -42,9 +49,6 @@ from hookwire.runtime.bus.patterns import Pattern
 from hookwire.runtime.bus.stats import SubscriptionStats
 from hookwire.runtime.errors import InvalidArgument
 
-if TYPE_CHECKING:
-    from hookwire.runtime.bus.bus import EventBus
-
 __all__ = ["Callback", "Subscription"]
 
 Callback = Callable[[Event], object]
@@ -54,9 +58,7 @@ DROP_NEWEST: Final = 1
 BACKPRESSURE: Final = 2
 SAMPLE: Final = 3
 
-# Blocked threads re-read the clock at least this often (seconds): a virtual clock advanced by
-# another thread is noticed without the bus knowing about it.
-WAIT_SLICE_S: Final = 0.01
+log = logging.getLogger("hookwire.bus")
 
 _get_ident = threading.get_ident
 _ttl_of = attrgetter("ttl_ns")
@@ -68,23 +70,25 @@ class Subscription:
     __slots__ = (
         "__weakref__",
         "_afuts",
-        "_bus",
         "_callback",
         "_closed",
         "_drainer",
         "_draining",
         "_fast",
+        "_guard",
         "_kind",
         "_q",
         "_sample",
         "_swaiting",
         "_waiting",
+        "backpressure",
         "callback_errors",
         "capacity",
         "delivered",
         "dropped_newest",
         "dropped_oldest",
         "expired",
+        "has_callback",
         "name",
         "overflow",
         "patterns",
@@ -95,19 +99,21 @@ class Subscription:
 
     def __init__(
         self,
-        bus: EventBus,
+        guard: Guard,
         patterns: tuple[Pattern, ...],
         capacity: int,
         overflow: OverflowStrategy,
         callback: Callback | None,
         name: str,
     ) -> None:
-        self._bus = bus
+        self._guard = guard
         self.patterns = patterns
         self.capacity = capacity
         self.overflow = overflow
         self.name = name
         self._callback = callback
+        #: Whether events are handed to a callback (read by the bus to schedule drains).
+        self.has_callback = callback is not None
         self._q: deque[Event] = deque()
         self._sample: Sample | None = None
         if isinstance(overflow, DropOldest):
@@ -125,7 +131,9 @@ class Subscription:
                 "must be DropOldest(), DropNewest(), Backpressure(...) or Sample(...), "
                 f"got {overflow!r}",
             )
-        # Below this queue length an event is simply appended (the publish fast path).
+        #: Whether a full queue makes publishers (or a live stream consumer) wait.
+        self.backpressure = self._kind == BACKPRESSURE
+        # Below this queue length an event is simply appended (the offer fast path).
         self._fast = overflow.threshold(capacity) if isinstance(overflow, Sample) else capacity
         self._closed = False
         self._draining = False
@@ -154,12 +162,17 @@ class Subscription:
     def closed(self) -> bool:
         return self._closed
 
+    def belongs_to(self, guard: Guard) -> bool:
+        """Whether this subscription was made by the bus that owns `guard`."""
+        return self._guard is guard
+
     def stats(self) -> SubscriptionStats:
         """A consistent snapshot of the counters."""
-        with self._bus._lock:
-            return self._stats_locked()
+        with self._guard.lock:
+            return self.stats_locked()
 
-    def _stats_locked(self) -> SubscriptionStats:
+    def stats_locked(self) -> SubscriptionStats:
+        """`stats()` with the bus lock held."""
         return SubscriptionStats(
             received=self.received,
             delivered=self.delivered,
@@ -186,10 +199,49 @@ class Subscription:
         pats = ", ".join(p.text for p in self.patterns)
         return f"Subscription({self.name or pats!r}, queued={len(self._q)}, closed={self._closed})"
 
-    # -- called by the bus under its lock ----------------------------------------------------
+    # -- the bus side (lock held) -------------------------------------------------------------
+
+    def offer(self, ev: Event) -> None:
+        """Take a sequenced event (lock held): queue it or apply the overflow strategy.
+
+        A callback subscription nobody drains is claimed for the calling thread, which runs
+        the callback once it released the lock (`Guard.work`, `run`); an idle one gets the
+        event handed over without queueing it.
+        """
+        self.received += 1
+        q = self._q
+        if self.has_callback and not self._draining:
+            self._draining = True
+            self._drainer = _get_ident()
+            if not q and ev.ttl_ns is None:
+                self.delivered += 1
+                self._guard.work.append((self, ev))
+                return
+            self._guard.work.append((self, None))
+        if len(q) < self._fast:
+            q.append(ev)
+            if self.backpressure and len(q) >= self.capacity:
+                self._guard.full.add(self)
+        else:
+            self._offer_full(ev)
+        if self._waiting:
+            self.wake()
+
+    def offer_run(self, events: Sequence[Event]) -> None:
+        """`offer` each of `events`, in order (lock held): at once while they fit."""
+        q = self._q
+        if len(q) + len(events) <= self._fast and (self._draining or not self.has_callback):
+            self.received += len(events)
+            q.extend(events)
+            if self.backpressure and len(q) >= self.capacity:
+                self._guard.full.add(self)
+            if self._waiting:
+                self.wake()
+        else:
+            for ev in events:
+                self.offer(ev)
 
     def _offer_full(self, ev: Event) -> None:
-        """The slow path of enqueueing: the queue is at its fast-path limit."""
         q = self._q
         kind = self._kind
         if kind == DROP_OLDEST:
@@ -199,8 +251,8 @@ class Subscription:
         elif kind == DROP_NEWEST:
             self.dropped_newest += 1
         elif kind == BACKPRESSURE:
-            # The publisher waited for room before taking a sequence; a full queue here means
-            # this subscriber's timeout ran out.
+            # The publisher (or stream consumer) waited for room before this; a full queue
+            # here means this subscriber's timeout ran out.
             self.timed_out += 1
         else:
             sample = self._sample
@@ -212,13 +264,80 @@ class Subscription:
             else:
                 q.append(ev)
 
-    def _replay(self, ev: Event) -> None:
-        """Enqueue a retained event at subscribe time (nobody can be made to wait then)."""
+    def offer_replayed(self, ev: Event) -> None:
+        """Queue a retained event at subscribe time (nobody can be made to wait then)."""
         self.received += 1
         if len(self._q) < self._fast or self._kind == BACKPRESSURE:
             self._q.append(ev)
+            if self.backpressure and len(self._q) >= self.capacity:
+                self._guard.full.add(self)
         else:
             self._offer_full(ev)
+
+    def room_for(self, n: int) -> bool:
+        """Whether `n` more events fit (a closed subscription never blocks anyone)."""
+        return self._closed or len(self._q) + n <= self.capacity
+
+    def blocks(self, since_ns: int, now_ns: int) -> bool:
+        """Whether a publisher that started waiting at `since_ns` must still wait for room."""
+        if self._closed or len(self._q) < self.capacity:
+            return False
+        overflow = self.overflow
+        timeout = overflow.timeout_ns if isinstance(overflow, Backpressure) else None
+        return timeout is None or now_ns - since_ns < timeout
+
+    def waits_forever_on_this_thread(self) -> bool:
+        """Whether waiting for room here would wait for this very thread: the callback that
+        would make room is running on it, and the strategy has no timeout."""
+        overflow = self.overflow
+        forever = isinstance(overflow, Backpressure) and overflow.timeout_ns is None
+        return forever and self._draining and self._drainer == _get_ident()
+
+    def emptied_by_publishers(self) -> bool:
+        """Whether the next publisher to fan out to it runs its callback (nobody drains it
+        now): such a queue never makes that publisher wait."""
+        return self.has_callback and not self._draining
+
+    def begin_sync_wait(self) -> None:
+        self._swaiting += 1
+        self._waiting = True
+
+    def end_sync_wait(self) -> None:
+        self._swaiting -= 1
+        self._waiting = self._swaiting > 0 or bool(self._afuts)
+
+    def add_async_waiter(self, loop: asyncio.AbstractEventLoop, fut: asyncio.Future[None]) -> None:
+        self._afuts.append((loop, fut))
+        self._waiting = True
+
+    def forget_async_waiter(self, fut: asyncio.Future[None]) -> None:
+        self._afuts = [w for w in self._afuts if w[1] is not fut]
+        self._waiting = self._swaiting > 0 or bool(self._afuts)
+
+    def wake(self) -> None:
+        """The queue changed: wake whoever waits on it."""
+        if self._swaiting:
+            self._guard.cond.notify_all()
+        afuts = self._afuts
+        if afuts:
+            self._afuts = []
+            for loop, fut in afuts:
+                resolve(loop, fut)
+        self._waiting = self._swaiting > 0
+
+    def close_locked(self) -> None:
+        """Stop queueing: what is queued can still be taken, and nobody waits for room."""
+        self._closed = True
+        self._guard.full.discard(self)
+        self.wake()
+
+    # -- taking events (lock held) --------------------------------------------------------------
+
+    def _took(self) -> None:
+        if self.backpressure and len(self._q) < self.capacity:
+            self._guard.full.discard(self)
+        if self._waiting:
+            self.wake()
 
     def _take_locked(self, limit: int) -> list[Event]:
         """Pop up to `limit` deliverable events, counting expired ones on the way."""
@@ -234,8 +353,7 @@ class Subscription:
                     for _ in repeat(None, n):
                         q.popleft()
                 self.delivered += n
-                if self._waiting:
-                    self._bus._wake(self)
+                self._took()
                 return out
         out = []
         now: int | None = None
@@ -243,40 +361,43 @@ class Subscription:
             ev = q.popleft()
             if ev.ttl_ns is not None and ev.time_ns is not None:
                 if now is None:
-                    now = self._bus._clock.time_ns()
+                    now = self._guard.clock.time_ns()
                 if now >= ev.time_ns + ev.ttl_ns:
                     self.expired += 1
                     continue
             out.append(ev)
         self.delivered += len(out)
-        if self._waiting:
-            self._bus._wake(self)
+        self._took()
         return out
 
     def _take_one_locked(self) -> Event | None:
-        """Pop the next deliverable event, or None (the single-event fast path)."""
+        """Pop the next deliverable event, or None (the single-event path)."""
         q = self._q
+        if not q:
+            return None
         while q:
             ev = q.popleft()
             if (
                 ev.ttl_ns is not None
                 and ev.time_ns is not None
-                and self._bus._clock.time_ns() >= ev.time_ns + ev.ttl_ns
+                and self._guard.clock.time_ns() >= ev.time_ns + ev.ttl_ns
             ):
                 self.expired += 1
                 continue
             self.delivered += 1
-            if self._waiting:
-                self._bus._wake(self)
+            self._took()
             return ev
+        self._took()
         return None
 
     def _add_async_waiter(self) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self._afuts.append((loop, fut))
-        self._waiting = True
+        self.add_async_waiter(loop, fut)
         return fut
+
+    def _forget(self, fut: asyncio.Future[None]) -> Callable[[], None]:
+        return lambda: self.forget_async_waiter(fut)
 
     # -- consumption ---------------------------------------------------------------------------
 
@@ -288,12 +409,12 @@ class Subscription:
             raise InvalidArgument("max_events", f"must be an int >= 1 or None, got {max_events!r}")
         else:
             limit = max_events
-        with self._bus._lock:
+        with self._guard.lock:
             return self._take_locked(limit)
 
     def __iter__(self) -> Iterator[Event]:
         """Iterate over what is queued now (ends when the queue is empty)."""
-        lock = self._bus._lock
+        lock = self._guard.lock
         while True:
             with lock:
                 ev = self._take_one_locked()
@@ -306,22 +427,22 @@ class Subscription:
 
         `timeout` is in seconds of the bus clock; None waits for ever.
         """
-        bus = self._bus
-        deadline = bus._deadline(timeout, "timeout")
-        with bus._lock:
+        guard = self._guard
+        deadline = guard.deadline(timeout, "timeout")
+        with guard.lock:
             while True:
                 got = self._take_locked(1)
                 if got:
                     return got[0]
-                if self._closed or (deadline is not None and bus._clock.monotonic_ns() >= deadline):
+                if self._closed or (
+                    deadline is not None and guard.clock.monotonic_ns() >= deadline
+                ):
                     return None
-                self._swaiting += 1
-                self._waiting = True
+                self.begin_sync_wait()
                 try:
-                    bus._cond.wait(WAIT_SLICE_S)
+                    guard.cond.wait(WAIT_SLICE_S)
                 finally:
-                    self._swaiting -= 1
-                    self._waiting = self._swaiting > 0 or bool(self._afuts)
+                    self.end_sync_wait()
 
     def events(self, timeout: float | None = None) -> Iterator[Event]:
         """Iterate, waiting up to `timeout` seconds for each next event; ends on timeout/close."""
@@ -336,16 +457,9 @@ class Subscription:
 
     async def __anext__(self) -> Event:
         """The next event, awaiting it if needed; StopAsyncIteration once closed and drained."""
-        lock = self._bus._lock
+        lock = self._guard.lock
         while True:
             with lock:
-                q = self._q
-                if q and q[0].ttl_ns is None:  # fast path: no expiry to check
-                    self.delivered += 1
-                    first = q.popleft()
-                    if self._waiting:
-                        self._bus._wake(self)
-                    return first
                 ev = self._take_one_locked()
                 if ev is not None:
                     return ev
@@ -361,61 +475,89 @@ class Subscription:
         """
         if type(max_events) is not int or max_events < 1:
             raise InvalidArgument("max_events", f"must be an int >= 1, got {max_events!r}")
-        bus = self._bus
-        deadline = bus._deadline(timeout, "timeout")
-        lock = bus._lock
+        guard = self._guard
+        deadline = guard.deadline(timeout, "timeout")
         while True:
-            with lock:
+            with guard.lock:
                 got = self._take_locked(max_events)
                 if got:
                     return got
-                if self._closed or (deadline is not None and bus._clock.monotonic_ns() >= deadline):
+                if self._closed or (
+                    deadline is not None and guard.clock.monotonic_ns() >= deadline
+                ):
                     return []
                 fut = self._add_async_waiter()
             if deadline is None:
                 await fut
             else:
-                await bus._await_slice(fut, (self,))
+                await guard.await_slice(fut, self._forget(fut))
 
     def close(self) -> None:
         """Unsubscribe: no new events are queued; what is queued can still be taken."""
-        self._bus.unsubscribe(self)
+        self._guard.unsubscribe(self)
 
     # -- callbacks ----------------------------------------------------------------------------
 
-    def _run_callbacks(self) -> None:
-        """Deliver queued events to the callback (lock NOT held)."""
-        with self._bus._lock:
-            batch = self._start_drain_locked()
-        if batch is not None:
+    def run(self, ev: Event | None) -> None:
+        """Run a delivery `offer` claimed for this thread (lock NOT held): the handed-over
+        event `ev`, or (None) whatever is queued."""
+        if ev is None:
+            with self._guard.lock:
+                batch = self._take_locked(len(self._q) + 1)
             self._finish_drain(batch)
+            return
+        try:
+            try:  # zero-cost in 3.11 until something raises
+                self._callback(ev)  # type: ignore[misc]
+            except Exception as exc:
+                self._callback_failed(ev, exc)
+        except BaseException:
+            self.abandon()
+            raise
+        # Stop draining without the lock, then look at the queue: a publisher that queued
+        # meanwhile (under the lock) either saw us draining and left its events to us, and we
+        # see them now, or saw us done and claimed them itself. The GIL orders the two stores
+        # and the two loads, so no event is left behind.
+        self._draining = False
+        if self._q:
+            self.run_callbacks()
 
-    def _start_drain_locked(self) -> list[Event] | None:
-        """Become the one drainer and take the queue; None if another frame already drains it
-        (maybe our caller: a callback that publishes) and will pick new events up in order."""
-        if self._draining:
-            return None
-        self._draining = True
-        self._drainer = _get_ident()
-        q = self._q
-        if len(q) == 1 and q[0].ttl_ns is None and not self._waiting:
-            self.delivered += 1
-            return [q.popleft()]
-        return self._take_locked(len(q) + 1)
+    def abandon(self, ev: Event | None = None) -> None:
+        """Give up a claimed delivery (an exception unwinds past it): queued events stay
+        queued, and a handed-over event `ev` that was not delivered goes back in front."""
+        with self._guard.lock:
+            self._draining = False
+            if ev is not None:
+                self.delivered -= 1
+                self._q.appendleft(ev)
+
+    def run_callbacks(self) -> None:
+        """Deliver queued events to the callback unless another frame drains them (lock NOT
+        held)."""
+        with self._guard.lock:
+            if self._draining or not self._q:
+                return
+            self._draining = True
+            self._drainer = _get_ident()
+            batch = self._take_locked(len(self._q) + 1)
+        self._finish_drain(batch)
 
     def _callback_failed(self, ev: Event, exc: Exception) -> None:
-        """Count a callback that raised on `ev` and report it (lock NOT held)."""
-        bus = self._bus
-        with bus._lock:
+        """Count a callback that raised on `ev` and report it (lock NOT held). The report
+        cannot stop the delivery of later events, to this or any other subscription."""
+        guard = self._guard
+        with guard.lock:
             self.callback_errors += 1
-        bus._on_callback_error(self, ev, exc)
+        try:
+            guard.on_callback_error(self, ev, exc)
+        except Exception:
+            log.exception("subscription %r: on_callback_error raised", self)
 
     def _finish_drain(self, batch: list[Event]) -> None:
-        """Call the callback for `batch` and whatever arrives meanwhile, outside the lock."""
+        """Call the callback for `batch` and whatever arrives meanwhile (lock NOT held)."""
         callback = self._callback
         assert callback is not None
-        bus = self._bus
-        lock = bus._lock
+        lock = self._guard.lock
         try:
             while True:
                 for ev in batch:
@@ -434,6 +576,5 @@ class Subscription:
                 finally:
                     lock.release()
         except BaseException:
-            with lock:
-                self._draining = False
+            self.abandon()
             raise

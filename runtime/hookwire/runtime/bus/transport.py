@@ -1,11 +1,14 @@
 """Where accepted events are ordered, retained and fanned out from.
 
-The bus validates, rate-limits and stamps id/time; the transport gives the sequence (the total
-order), keeps the retention log, and hands events back to the bus's local fan-out in sequence
-order. `InProcessTransport` does that in memory on the publisher's thread. A distributed
-transport (NATS JetStream: the stream sequence is the event sequence, the stream is the
-retention log, a consumer per bus feeds `deliver`) implements the same protocol, with
-`synchronous = False`, and neither publishers nor subscribers change.
+The bus validates, rate-limits and fixes id and time; the transport gives the sequence (the
+total order), keeps the retention log, and hands events back to the bus's local fan-out in
+sequence order. Every event of a bus goes through here: there is no other path.
+
+`InProcessTransport` does that in memory on the publisher's thread (`synchronous = True`).
+A distributed transport (`hookwire.runtime.bus.jetstream.JetStreamTransport`: the stream
+sequence is the event sequence, the stream is the retention log, a consumer per bus feeds
+`deliver`) implements the same protocol with `synchronous = False`: its `publish` only queues
+the events and returns an `Ack`, which the bus waits for outside its lock.
 
 Example:
     >>> from hookwire.runtime.bus.event import Event
@@ -19,16 +22,20 @@ Example:
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
 
 from hookwire.runtime.bus.event import Event
 from hookwire.runtime.bus.retention import DEFAULT_RETENTION, RetentionLog
 from hookwire.runtime.errors import FailedPrecondition
 
-__all__ = ["Deliver", "InProcessTransport", "Transport"]
+__all__ = ["Ack", "Deliver", "InProcessTransport", "Transport"]
 
 Deliver = Callable[[Sequence[Event]], None]
+#: Completes with the sequences of the published events once the transport has stored them
+#: (or with the error that prevented it).
+Ack: TypeAlias = "concurrent.futures.Future[list[int]]"
 
 
 @runtime_checkable
@@ -37,16 +44,21 @@ class Transport(Protocol):
 
     #: True when `publish` calls `deliver` before returning, on the caller's thread, while the
     #: bus holds its lock; False when deliveries arrive later from the transport's own thread
-    #: (such a transport must never call `deliver` from inside `publish`: the bus lock is held).
+    #: (such a transport must never call `deliver` from inside `publish`: the bus lock is held,
+    #: nor from an event loop's thread: `deliver` may wait for BACKPRESSURE room).
     synchronous: bool
 
     def attach(self, deliver: Deliver) -> None:
         """Called once by the bus: where to hand sequenced events, in sequence order."""
         ...
 
-    def publish(self, events: Sequence[Event]) -> None:
-        """Give each event the next sequence number (setting `event.sequence`), retain and
-        deliver them. Events are already validated and stamped with id and time."""
+    def publish(self, events: Sequence[Event]) -> Ack | None:
+        """Take events in commit order (bus lock held: never wait on the network here).
+
+        Events are validated and carry their final id and time. A synchronous transport gives
+        each the next sequence (`event.sequence`), retains and delivers them, and returns
+        None. An asynchronous one returns an `Ack` that sets `event.sequence` and completes
+        once they are stored; it delivers them later, like events from other publishers."""
         ...
 
     def replay(self, from_sequence: int) -> list[Event]:

