@@ -80,3 +80,29 @@ def test_replace() -> None:
     with pytest.raises(InvalidArgument) as info:
         ev.replace(colour="red")
     assert info.value.field == "changes"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("ttl_ns", 10**30), ("time_ns", 10**30), ("ttl_ns", 315_576_000_001 * 10**9)],
+)
+def test_times_beyond_the_wire_range_are_refused_by_validate_and_publish(
+    field: str, value: int
+) -> None:
+    from hookwire.runtime.bus import EventBus
+
+    ev = Event("a.b", {"k": 1}, **{field: value})
+    with pytest.raises(InvalidArgument) as info:
+        ev.validate()
+    assert info.value.field == field and "the wire's range" in str(info.value)
+    bus = EventBus()
+    with pytest.raises(InvalidArgument):
+        bus.publish_event(ev)
+    # Nothing was accepted: the next event gets the first sequence.
+    assert bus.publish("a.b", {"k": 1}) == 1
+
+
+def test_the_largest_wire_duration_still_round_trips() -> None:
+    most = 315_576_000_000 * 10**9 + 999_999_999
+    back = Event.from_proto(Event("a.b", id="i", ttl_ns=most).to_proto())
+    assert back.ttl_ns == most

@@ -47,6 +47,12 @@ __all__ = [
 NS_PER_S: Final = 1_000_000_000
 
 
+# The largest google.protobuf.Timestamp (9999-12-31T23:59:59.999999999Z) and Duration
+# (10,000 years), in nanoseconds.
+_MAX_TIMESTAMP_NS = 253_402_300_799 * 1_000_000_000 + 999_999_999
+_MAX_DURATION_NS = 315_576_000_000 * 1_000_000_000 + 999_999_999
+
+
 class NoData:
     """Type of `NO_DATA`: the event carries no payload (distinct from a JSON null)."""
 
@@ -346,10 +352,16 @@ class Event:
         """Raise InvalidArgument naming the first invalid field (the bus checks the type)."""
         if not isinstance(self._id, (str, IdSource)):
             raise InvalidArgument("id", f"must be a string, got {type(self._id).__name__}")
-        for name in ("time_ns", "ttl_ns"):
+        for name, most in (("time_ns", _MAX_TIMESTAMP_NS), ("ttl_ns", _MAX_DURATION_NS)):
             value = getattr(self, name)
             if value is not None and (type(value) is not int or value < 0):
                 raise InvalidArgument(name, f"must be a non-negative int or None, got {value!r}")
+            if value is not None and value > most:
+                # Beyond what the wire's Timestamp / Duration can carry: refused here rather
+                # than failing later, when the event is encoded for a subscriber or a host.
+                raise InvalidArgument(
+                    name, f"must be at most {most} (the wire's range), got {value}"
+                )
         if type(self.sequence) is not int or not 0 <= self.sequence < 2**64:
             raise InvalidArgument(
                 "sequence", f"must be an int in [0, 2**64), got {self.sequence!r}"
