@@ -91,7 +91,7 @@ def test_times_beyond_the_wire_range_are_refused_by_validate_and_publish(
 ) -> None:
     from hookwire.runtime.bus import EventBus
 
-    ev = Event("a.b", {"k": 1}, **{field: value})
+    ev = Event("a.b", {"k": 1}, ttl_ns=value) if field == "ttl_ns" else Event("a.b", time_ns=value)
     with pytest.raises(InvalidArgument) as info:
         ev.validate()
     assert info.value.field == field and "the wire's range" in str(info.value)

@@ -32,7 +32,7 @@ from hookwire.runtime.results import (
 )
 from hookwire.v1 import hook_pb2
 
-__all__ = ["Execution", "RawRecord", "TraceEntry", "expand_raw", "make_execution"]
+__all__ = ["Execution", "RawRecord", "TraceEntry", "make_execution"]
 
 _S = 1_000_000_000
 
@@ -94,19 +94,6 @@ RawRecord = int | tuple[Outcome, str, int, bool, BreakerState]
 _CONTINUE = Outcome.CONTINUE
 _CLOSED = BreakerState.CLOSED
 _new = object.__new__
-
-
-def expand_raw(
-    raw: list[RawRecord], entries: tuple[Any, ...]
-) -> list[tuple[Any, Outcome, str, int, bool, BreakerState]]:
-    """(entry, outcome, reason, duration_ns, slow, breaker state) for each raw record."""
-    out = []
-    for e, r in zip(entries, raw, strict=False):
-        if type(r) is int:
-            out.append((e, _CONTINUE, "", r, False, _CLOSED))
-        else:
-            out.append((e, *r))  # type: ignore[misc]
-    return out
 
 
 class Execution:

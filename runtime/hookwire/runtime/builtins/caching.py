@@ -126,11 +126,6 @@ class CacheStore:
                 self._entries.popitem(last=False)
                 self._evictions += 1
 
-    def invalidate(self, key: str) -> bool:
-        """Drop `key`; True if it was held."""
-        with self._lock:
-            return self._entries.pop(key, None) is not None
-
     def clear(self) -> None:
         """Drop every entry (counters are kept)."""
         with self._lock:

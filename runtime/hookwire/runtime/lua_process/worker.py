@@ -702,10 +702,6 @@ class LuaProcessWorker:
                         )
                     )
 
-    def restart_in_ns(self) -> int:
-        """Nanoseconds (runtime clock) until a dead worker may start again; 0 when it may."""
-        return max(0, self._next_start_ns - self.clock.monotonic_ns())
-
     def note_success(self) -> None:
         """A call came back: the backoff starts again from `backoff_initial_ms`."""
         self._backoff_ns = self.backoff_initial_ns

@@ -101,7 +101,6 @@ class HookwireServer:
         self._health = HealthService()
         self._server: aio.Server | None = None
         self._port = 0
-        self._stopped = asyncio.Event()
 
     @property
     def port(self) -> int:
@@ -175,11 +174,6 @@ class HookwireServer:
         await self.executor_service.drain(max(deadline - loop.time(), 0.0))
         await self.event_service.drain(max(deadline - loop.time(), 0.0))
         await stopping
-        self._stopped.set()
-
-    async def wait_for_termination(self) -> None:
-        """Block until `stop()` finished."""
-        await self._stopped.wait()
 
     async def __aenter__(self) -> HookwireServer:
         await self.start()
