@@ -17,7 +17,7 @@
 -- `advance_clock_ms` (embedded: the scenario's VirtualClock; worker process: the call's
 -- clock_advance), publishes each of `publish` with `hookwire.publish(type, payload)` (embedded:
 -- on the scenario's bus; worker process: a publish frame ahead of the call's answer), then ends
--- the Lua way (SEMANTICS.md section 4):
+-- the Lua way (docs/semantics.md section 4):
 --   returns  -> the result the step's `result` builds with the SDK helpers
 --   nothing  -> return nil
 --   raises   -> error(message, 0) on even calls, error({message = message}) on odd ones, so

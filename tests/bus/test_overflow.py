@@ -64,7 +64,7 @@ def test_one_slow_subscriber_does_not_affect_another(bus: EventBus) -> None:
 def expected_sample(
     capacity: int, rate_num: int, rate_den: int, hwm_num: int, hwm_den: int, n: int
 ) -> tuple[list[int], int, int]:
-    """The SEMANTICS.md rule written out independently, for a consumer that never reads."""
+    """The docs/semantics.md rule written out independently, for a consumer that never reads."""
     threshold = -(-hwm_num * capacity // hwm_den)  # ceil
     queued: list[int] = []
     sampled_out = dropped = 0

@@ -1,4 +1,4 @@
-"""Lua hooks through the executor: outcomes, classification and chains (SEMANTICS.md 3)."""
+"""Lua hooks through the executor: outcomes, classification and chains (docs/semantics.md 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""run() / arun(): every result kind at the before, after and error points (SEMANTICS.md 7)."""
+"""run() / arun(): every result kind at the before, after and error points (docs/semantics.md 7)."""
 
 from __future__ import annotations
 

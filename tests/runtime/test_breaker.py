@@ -1,4 +1,4 @@
-"""Circuit breaker (SEMANTICS.md section 5) on a virtual clock."""
+"""Circuit breaker (docs/semantics.md section 5) on a virtual clock."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Composite hooks (SEMANTICS.md section 6)."""
+"""Composite hooks (docs/semantics.md section 6)."""
 
 from __future__ import annotations
 

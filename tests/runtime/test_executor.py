@@ -1,4 +1,4 @@
-"""Executor, synchronous path (SEMANTICS.md section 3), on a virtual clock."""
+"""Executor, synchronous path (docs/semantics.md section 3), on a virtual clock."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Registry: names, order, flags, lazy hooks, filters, errors (SEMANTICS.md section 2)."""
+"""Registry: names, order, flags, lazy hooks, filters, errors (docs/semantics.md section 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The event-bus side of a scenario run (SEMANTICS.md section 8): subscriptions, publish,
+"""The event-bus side of a scenario run (docs/semantics.md section 8): subscriptions, publish,
 subscribe, expectDelivered, expectBusStats, and the stats invariant after every step.
 
 Each run gets a fresh `EventBus` on the run's `VirtualClock` (with the scenario's `bus`

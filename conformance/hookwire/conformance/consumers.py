@@ -1,4 +1,4 @@
-"""Event subscribers in each language, for `expectDelivered` (SEMANTICS.md section 9).
+"""Event subscribers in each language, for `expectDelivered` (docs/semantics.md section 9).
 
 A scenario subscription's queue, overflow strategy and counters are the bus's, identical for
 every consumer; its `consumer` says who takes the drained events and reports what it saw:

@@ -1,6 +1,6 @@
 """The `py-sync` driver: behaviours become plain Python functions, run with `Executor.execute`.
 
-Python's native conventions (SEMANTICS.md section 4): returning `None` is CONTINUE, a result
+Python's native conventions (docs/semantics.md section 4): returning `None` is CONTINUE, a result
 object from `hookwire.runtime.results` is that result, an exception is a failure, and anything
 else (here the magic string "continue", which must not be accepted) is an invalid result.
 

@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["Behaviour", "CallStep", "CompositeDef", "HookDef", "NestedExecute", "Scenario"]
 
-# Named priority levels of SEMANTICS.md section 2 (also proto hookwire.v1.Priority).
+# Named priority levels of docs/semantics.md section 2 (also proto hookwire.v1.Priority).
 PRIORITY_LEVELS: dict[str, int] = {
     "HIGHEST": -(2**31),
     "HIGH": -100,
@@ -106,7 +106,7 @@ class Behaviour:
 
 @dataclass(frozen=True, slots=True)
 class CompositeDef:
-    """A composite hook's kind, options and children (SEMANTICS.md section 6)."""
+    """A composite hook's kind, options and children (docs/semantics.md section 6)."""
 
     kind: str
     children: tuple[HookDef, ...]

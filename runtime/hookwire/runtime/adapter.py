@@ -1,6 +1,6 @@
 """How the executor calls a hook: one adapter per language, mapping native conventions to results.
 
-Python conventions (SEMANTICS.md section 4): `return None` is CONTINUE, a HookResult is itself,
+Python conventions (docs/semantics.md section 4): `return None` is CONTINUE, a HookResult is itself,
 anything else is ERROR `invalid_result`, an exception is ERROR.
 
 Example:

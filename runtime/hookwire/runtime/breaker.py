@@ -1,4 +1,4 @@
-"""Per-hook circuit breaker (SEMANTICS.md section 5).
+"""Per-hook circuit breaker (docs/semantics.md section 5).
 
 A count-based sliding window kept as a ring buffer with running counts; OPEN -> HALF_OPEN is
 decided lazily when a call asks for permission; failed or slow probes re-open the breaker with
@@ -104,7 +104,7 @@ def _dur_from_proto(pb: Any) -> int:
 
 @dataclass(frozen=True, slots=True)
 class BreakerConfig:
-    """Breaker settings; the defaults are SEMANTICS.md section 5's. Durations in nanoseconds.
+    """Breaker settings; the defaults are docs/semantics.md section 5's. Durations in nanoseconds.
 
     Example:
         >>> BreakerConfig().open_duration_ns
@@ -174,7 +174,7 @@ class BreakerConfig:
 
     @classmethod
     def default(cls) -> BreakerConfig:
-        """SEMANTICS.md section 5 defaults."""
+        """docs/semantics.md section 5 defaults."""
         return cls()
 
     @classmethod

@@ -1,4 +1,4 @@
-"""The injectable clock every time-reading component takes (SEMANTICS.md section 1).
+"""The injectable clock every time-reading component takes (docs/semantics.md section 1).
 
 Example:
     >>> clock = VirtualClock()

@@ -1,4 +1,4 @@
-"""Composite hooks: one hook whose body runs child hooks (SEMANTICS.md section 6).
+"""Composite hooks: one hook whose body runs child hooks (docs/semantics.md section 6).
 
 A Composite is a HookAdapter, registered like any hook (own name, priority, breaker). Each
 child is a `(HookSpec, hook)` pair with its own timeout, failure policy and breaker; children
@@ -120,7 +120,7 @@ class Composite:
     - PARALLEL: every child gets its own copy of the input context; under `aexecute` they
       run concurrently (asyncio.gather), under `execute` one after the other. Combined by
       PRECEDENCE, earliest child first among equal kinds, MODIFIED patches in declared order.
-    - VOTING: see SEMANTICS.md section 6; `threshold` in (0, 1], `tie_breaker`.
+    - VOTING: see docs/semantics.md section 6; `threshold` in (0, 1], `tie_breaker`.
 
     Children's breakers belong to the composite (`breaker(name)`, `breaker_states()`);
     their transitions go to the executor's event sink like any other breaker's.

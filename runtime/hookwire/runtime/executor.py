@@ -1,4 +1,4 @@
-"""The executor: runs a point's precomputed chain (SEMANTICS.md section 3).
+"""The executor: runs a point's precomputed chain (docs/semantics.md section 3).
 
 The loop reads the clock once per hook boundary (n + 1 reads for n hooks: the end of one hook
 is the start of the next), asks each hook's breaker for permission, calls the hook, classifies
@@ -99,7 +99,7 @@ _INVALID = _Failure(_O_ERROR, INVALID_RESULT)
 
 @dataclass(frozen=True, slots=True)
 class Invocation:
-    """One hook call through steps 1-4 of SEMANTICS.md section 3 (used by composites).
+    """One hook call through steps 1-4 of docs/semantics.md section 3 (used by composites).
 
     `result` is the hook's valid result, None when it failed or was not called.
     """
@@ -123,7 +123,7 @@ class Invocation:
 
 
 def failure_reason(name: str, outcome: Outcome, reason: str) -> str:
-    """`hook <name> failed: <error|timeout>` (SEMANTICS.md section 3, FAIL_CLOSED)."""
+    """`hook <name> failed: <error|timeout>` (docs/semantics.md section 3, FAIL_CLOSED)."""
     return f"hook {name} failed: {TIMEOUT if outcome is _O_TIMEOUT else reason}"
 
 
@@ -157,7 +157,7 @@ def _classify(value: Any, dur: int, e: ChainEntry) -> tuple[Outcome, str, HookRe
 def _settle(
     e: ChainEntry, br: CircuitBreaker, value: Any, dur: int, end: int
 ) -> tuple[tuple[Outcome, str, int, bool, BreakerState], HookResult | None]:
-    """Steps 3-4 of a call (SEMANTICS.md section 3): classify what it returned, record it in
+    """Steps 3-4 of a call (docs/semantics.md section 3): classify what it returned, record it in
     the hook's breaker, and give its raw trace record and valid result (None: it failed).
 
     The one definition of the step after the call: the chain loops, the compiled fast path

@@ -6,7 +6,7 @@ Lua and JavaScript). A custom point's kinds are declared in the registration of 
 it (`honours=`; none declared: every kind). CONTINUE and SKIPPED (a hook asking for nothing)
 are honoured everywhere. A hook returning a kind its point does not honour gets ERROR
 `result_not_honoured: <KIND> at <point>` and its failure policy applies: a result is never
-silently dropped (SEMANTICS.md section 3; why each point honours what it does:
+silently dropped (docs/semantics.md section 3; why each point honours what it does:
 docs/semantics.md, "Honoured results").
 
 Example:

@@ -1,6 +1,6 @@
 """The hook registry: names, points, priorities, flags, lazy hooks, and precomputed chains.
 
-Order at a point is ascending priority, then registration order (SEMANTICS.md section 2). The
+Order at a point is ascending priority, then registration order (docs/semantics.md section 2). The
 chain of a point is computed once and reused until the registry changes (`version`).
 
 Example:

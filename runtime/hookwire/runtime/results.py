@@ -87,7 +87,7 @@ class Outcome(StrEnum):
     TIMEOUT = "TIMEOUT"
 
 
-# Kinds that end the chain and become the final result (SEMANTICS.md section 3).
+# Kinds that end the chain and become the final result (docs/semantics.md section 3).
 STOPPING_KINDS: frozenset[ResultKind] = frozenset(
     {
         ResultKind.CANCEL,
@@ -99,7 +99,7 @@ STOPPING_KINDS: frozenset[ResultKind] = frozenset(
     }
 )
 
-# PARALLEL / PREFER_ACTION precedence, strongest first (SEMANTICS.md section 6).
+# PARALLEL / PREFER_ACTION precedence, strongest first (docs/semantics.md section 6).
 PRECEDENCE: tuple[ResultKind, ...] = (
     ResultKind.CANCEL,
     ResultKind.REDIRECT,

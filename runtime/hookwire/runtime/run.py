@@ -1,4 +1,4 @@
-"""`run()`: one operation wrapped with its before, after and error points (SEMANTICS.md section 7).
+"""`run()`: one operation wrapped with its before, after and error points (docs/semantics.md §7).
 
 What hooks see. Each point gets a fresh context (correlation id, component, metadata, language,
 parent and distributed context copied from the optional `context` template) with

@@ -1,4 +1,4 @@
-// Which result kinds the callers of each point honour (SEMANTICS.md section 3): the table of the
+// Which result kinds the callers of each point honour (docs/semantics.md section 3): the table of the
 // built-in points is generated from the HookPoint `honours` option of hookwire/v1/hook.proto (the
 // same table the Python and Lua runtimes use); a custom point's kinds are declared in the
 // registration of a hook at it. A hook returning a kind its point does not honour gets ERROR

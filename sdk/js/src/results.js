@@ -1,4 +1,4 @@
-// Hook results for JS hooks: build them with these helpers (SEMANTICS.md section 4).
+// Hook results for JS hooks: build them with these helpers (docs/semantics.md section 4).
 //
 // A hook returns `undefined` / `null` (CONTINUE), one of these objects, or a Promise of either;
 // it throws / rejects to fail. Anything else is an invalid result: a plain object that merely

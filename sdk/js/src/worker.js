@@ -51,7 +51,7 @@ import { callMetadata, openChannel, wireCodec } from "./transport.js";
 export const SDK_NAME = "hookwire-js/0.1.0";
 const CONNECT = "/hookwire.v1.ExecutorService/Connect";
 // Failures a retry cannot fix: report them instead of reconnecting forever.
-// Event types: dot-separated tokens of [A-Za-z0-9_-]+ (SEMANTICS.md section 8).
+// Event types: dot-separated tokens of [A-Za-z0-9_-]+ (docs/semantics.md section 8).
 const EVENT_TYPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 const PUBLISH_OPTIONS = new Set(["ttlMs", "source", "correlationId", "metadata"]);
 // The largest message the executor accepts (MAX_MESSAGE_BYTES in runtime/hookwire/runtime/limits.py).

@@ -1,6 +1,6 @@
 """Caching: a TTL + LRU store on the clock, and a hook pair serving operation outputs from it.
 
-Decision (SEMANTICS.md section 7): the caching built-in owns its store and answers with
+Decision (docs/semantics.md section 7): the caching built-in owns its store and answers with
 REPLACE. Its `before` hook (at a before point) returns `REPLACE{value}` on a fresh hit, so
 the operation does not run; on a miss it returns CONTINUE. Its `after` hook (at the matching
 after point) stores the operation's output for `ttl_ns`. The key is the canonical JSON of the

@@ -1,4 +1,4 @@
-"""hookwire.runtime.bus: the in-process event bus (SEMANTICS.md section 8), see docs/events.md.
+"""hookwire.runtime.bus: the in-process event bus (docs/semantics.md section 8), see docs/events.md.
 
 Example:
     >>> from hookwire.runtime.bus import EventBus, Backpressure

@@ -1,4 +1,4 @@
-"""Overflow strategies of a subscription queue (SEMANTICS.md section 8).
+"""Overflow strategies of a subscription queue (docs/semantics.md section 8).
 
 Example:
     >>> s = Sample(rate=0.5)

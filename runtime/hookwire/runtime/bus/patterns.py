@@ -1,4 +1,4 @@
-"""Event types and NATS-style subscription patterns (SEMANTICS.md section 8).
+"""Event types and NATS-style subscription patterns (docs/semantics.md section 8).
 
 A type is dot-separated tokens of `[A-Za-z0-9_-]+`. A pattern is the same, except that a token
 may be `*` (exactly one token) and the last token may be `>` (one or more trailing tokens).

@@ -1,6 +1,6 @@
 """LuaHookAdapter: calls one Lua function in a LuaSandbox and maps Lua conventions to results.
 
-SEMANTICS.md section 4 for Lua: `return nil` is CONTINUE; a table built by the SDK helpers
+docs/semantics.md section 4 for Lua: `return nil` is CONTINUE; a table built by the SDK helpers
 (`hookwire.cancel("why")`, `hookwire.modified{...}`, ...) is that result; anything else is
 ERROR `invalid_result`; `error(...)` is ERROR with the Lua message and "file:line" (for
 `error{...}` with a table: its `message` field, or a dump of the table). A hook still running

@@ -45,7 +45,7 @@ _RESUMABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL, grpc.Status
 
 
 class Overflow:
-    """Overflow strategies for `subscribe` (SEMANTICS.md section 8).
+    """Overflow strategies for `subscribe` (docs/semantics.md section 8).
 
     Example:
         >>> Overflow.sample(0.5).sample.rate
