@@ -1,4 +1,4 @@
-"""Executor overhead (issue #3), against baselines measured in the same run.
+"""Executor overhead, against baselines measured in the same run.
 
 - `execute()` of a point with 1, 5 and 20 no-op synchronous hooks, breaker + timing + trace
   on (the trace records are kept; TraceEntry objects are built when `trace` is first read,
@@ -13,9 +13,10 @@ good calls ("quiet") is not recorded because recording it would change nothing; 
 (breakers not quiet)" shows the cost when every breaker still has to record (a window too long
 to fill during the run, as after a recent failure).
 
-Method: candidates are interleaved in ROUNDS rounds of N calls each (the machine is shared,
-so timings drift); each candidate's best round is reported, in ns per call, with
-`time.perf_counter_ns`.
+Method (bench/rounds.py): candidates are interleaved in ROUNDS rounds of N calls each (the
+machine is shared, so timings drift) and each candidate's median round is reported, in ns per
+call, with `time.perf_counter_ns`. Every call gets a fresh HookContext (pluggy and the plain
+loop get the same fresh objects), built before the round's clock starts.
 
 Example:
     python -m bench executor
@@ -24,7 +25,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,9 +36,11 @@ from hookwire.runtime.executor import Executor
 from hookwire.runtime.monitor import PerformanceMonitor
 from hookwire.runtime.registry import Registry
 
+from bench.rounds import interleave, verdict
+
 POINT = "before_tool_execution"
 N = 2_000
-ROUNDS = 100
+ROUNDS = 31
 
 
 def _noop(ctx: Any) -> None:
@@ -79,21 +81,27 @@ def _pluggy(n: int) -> Callable[..., Any]:
     return pm.hook.hook
 
 
-def _sync_case(f: Callable[[], Any]) -> Callable[[], int]:
+def _fresh_contexts() -> list[HookContext]:
+    return [HookContext(POINT, {"tool": "search", "i": i}) for i in range(N)]
+
+
+def _sync_case(f: Callable[[HookContext], Any]) -> Callable[[], int]:
     def run() -> int:
+        contexts = _fresh_contexts()
         t0 = time.perf_counter_ns()
-        for _ in range(N):
-            f()
+        for ctx in contexts:
+            f(ctx)
         return time.perf_counter_ns() - t0
 
     return run
 
 
-def _async_case(ex: Executor, ctx: HookContext) -> Callable[[], int]:
+def _async_case(ex: Executor) -> Callable[[], int]:
     async def loop() -> int:
         aexecute = ex.aexecute
+        contexts = _fresh_contexts()
         t0 = time.perf_counter_ns()
-        for _ in range(N):
+        for ctx in contexts:
             await aexecute(POINT, ctx)
         return time.perf_counter_ns() - t0
 
@@ -106,58 +114,50 @@ def _async_case(ex: Executor, ctx: HookContext) -> Callable[[], int]:
 
 
 def _measure(cases: dict[str, Callable[[], int]]) -> dict[str, float]:
-    best = {name: float("inf") for name in cases}
-    gc.disable()
-    try:
-        for _ in range(ROUNDS):
-            for name, run in cases.items():
-                best[name] = min(best[name], run() / N)
-    finally:
-        gc.enable()
-    return best
+    per_call = {name: (lambda run=run: run() / N) for name, run in cases.items()}
+    return {name: m.median for name, m in interleave(per_call, ROUNDS).items()}
 
 
 def run() -> None:
-    ctx = HookContext(POINT, {"tool": "search"})
     cases: dict[str, Callable[[], int]] = {}
     for n in (1, 5, 20):
         ex = _executor(n)
         hook = _pluggy(n)
         fns = [_noop] * n
 
-        def loop(fns: list[Any] = fns) -> None:
+        def loop(ctx: HookContext, fns: list[Any] = fns) -> None:
             for f in fns:
                 f(ctx)
 
-        def execute(ex: Executor = ex) -> Any:
+        def execute(ctx: HookContext, ex: Executor = ex) -> Any:
             return ex.execute(POINT, ctx)
 
-        def call_pluggy(hook: Callable[..., Any] = hook) -> Any:
+        def call_pluggy(ctx: HookContext, hook: Callable[..., Any] = hook) -> Any:
             return hook(ctx=ctx)
 
         cases[f"execute {n}"] = _sync_case(execute)
         cases[f"pluggy {n}"] = _sync_case(call_pluggy)
         cases[f"loop {n}"] = _sync_case(loop)
     ex5 = _executor(5)
-    cases["execute 5 + trace read"] = _sync_case(lambda: ex5.execute(POINT, ctx).trace)
+    cases["execute 5 + trace read"] = _sync_case(lambda ctx: ex5.execute(POINT, ctx).trace)
     never_quiet = BreakerConfig(window_size=10**7, minimum_calls=5)
     ex5q = _executor(5, breaker=never_quiet)
-    cases["execute 5 (breakers not quiet)"] = _sync_case(lambda: ex5q.execute(POINT, ctx))
+    cases["execute 5 (breakers not quiet)"] = _sync_case(lambda ctx: ex5q.execute(POINT, ctx))
     ex5m = _executor(5, monitor=True)
-    cases["execute 5 + monitor"] = _sync_case(lambda: ex5m.execute(POINT, ctx))
-    cases["aexecute 5 sync"] = _async_case(_executor(5), ctx)
-    cases["aexecute 5 async"] = _async_case(_executor(5, _anoop), ctx)
+    cases["execute 5 + monitor"] = _sync_case(lambda ctx: ex5m.execute(POINT, ctx))
+    cases["aexecute 5 sync"] = _async_case(_executor(5))
+    cases["aexecute 5 async"] = _async_case(_executor(5, _anoop))
 
     breaker = CircuitBreaker("b")
 
-    def breaker_ok() -> None:
+    def breaker_ok(ctx: HookContext) -> None:
         if breaker.acquire(0):
             breaker.record_success(0)
 
     breaker2 = CircuitBreaker("b2")
     calls = [0]
 
-    def breaker_mixed() -> None:
+    def breaker_mixed(ctx: HookContext) -> None:
         # One failure in ten calls: the window is judged after every failure, never opens.
         if breaker2.acquire(0):
             calls[0] += 1
@@ -165,25 +165,25 @@ def run() -> None:
 
     cases["breaker acquire+record_success"] = _sync_case(breaker_ok)
     cases["breaker acquire+record (1 in 10 failed)"] = _sync_case(breaker_mixed)
-    cases["empty call (floor)"] = _sync_case(lambda: None)
+    cases["empty call (floor)"] = _sync_case(lambda ctx: None)
 
-    best = _measure(cases)
-    width = max(len(k) for k in best)
-    print(f"{'case':<{width}}  ns/call  (best of {ROUNDS} rounds x {N} calls)")
-    for name, ns in best.items():
+    median = _measure(cases)
+    width = max(len(k) for k in median)
+    print(f"{'case':<{width}}  ns/call  (median of {ROUNDS} rounds x {N} calls)")
+    for name, ns in median.items():
         print(f"{name:<{width}}  {ns:8.0f}")
     print()
     for n in (1, 5, 20):
-        e, p, lp = best[f"execute {n}"], best[f"pluggy {n}"], best[f"loop {n}"]
-        goal = "  (goal <= 0.50)" if n == 5 else ""
+        e, p, lp = median[f"execute {n}"], median[f"pluggy {n}"], median[f"loop {n}"]
+        goal = f"  (goal <= 0.50: {verdict(e / p <= 0.5)})" if n == 5 else ""
         print(
             f"{n:>2} hooks: execute / pluggy = {e / p:.2f}{goal}; "
             f"execute / plain loop = {e / lp:.1f}"
         )
-    per_hook = (best["execute 20"] - best["execute 5"]) / 15
+    per_hook = (median["execute 20"] - median["execute 5"]) / 15
     print(f"executor cost per extra hook ~{per_hook:.0f} ns (from 5 -> 20 hooks)")
     print(
-        f"aexecute 5 sync / execute 5 = {best['aexecute 5 sync'] / best['execute 5']:.2f}; "
+        f"aexecute 5 sync / execute 5 = {median['aexecute 5 sync'] / median['execute 5']:.2f}; "
         f"aexecute 5 async (no suspension) / pluggy 5 = "
-        f"{best['aexecute 5 async'] / best['pluggy 5']:.2f}"
+        f"{median['aexecute 5 async'] / median['pluggy 5']:.2f}"
     )
