@@ -145,17 +145,19 @@ def demo(session: nox.Session) -> None:
 def fuzz(session: nox.Session) -> None:
     """Long hostile-input campaigns: every tests/hostile/*_campaign.py, run with --long.
 
-    Arguments after `--` go to every campaign (`nox -s fuzz -- --seed 7`: every campaign takes
-    `--long` and `--seed`; run one directly for its own options, such as the decoders' `--count`).
-    Each prints its progress and seed, and exits non-zero on a finding.
+    Every campaign takes `--long`. Arguments after `--` go to every campaign, so pass only
+    options they all take; run one directly for its own (`python -m
+    tests.hostile.decoders_campaign --count N --seed S`). Each prints its progress and exits
+    non-zero on a finding.
     """
     _install(session)
     campaigns = sorted((ROOT / "tests" / "hostile").glob("*_campaign.py"))
     if not campaigns:
         session.error("no tests/hostile/*_campaign.py found")
     for campaign in campaigns:
+        # as modules from the repository root: a campaign may import its test module
         session.log(f"campaign {campaign.name}")
-        session.run("python", str(campaign), "--long", *session.posargs)
+        session.run("python", "-m", f"tests.hostile.{campaign.stem}", "--long", *session.posargs)
 
 
 @nox.session

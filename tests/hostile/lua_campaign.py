@@ -57,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--adapters", default="embedded,process")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--long", action="store_true", help="at least 5 rounds (nox -s fuzz)")
     args = parser.parse_args(argv)
+    if args.long:
+        args.rounds = max(args.rounds, 5)
     cases = variants()
     failures: list[str] = []
     for kind in args.adapters.split(","):
