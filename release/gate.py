@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -100,7 +102,23 @@ def parse_matrix(text: str) -> tuple[list[str], dict[str, dict[str, str]]]:
     return adapters, matrix
 
 
-def _conformance(python: Path, js_root: Path, work: Path) -> str:
+_LEVEL_LINE = re.compile(
+    r"^(?P<adapter>[\w-]+): (?P<counts>\d+ successes.*?) \(level: (?P<level>\w+)\)$"
+)
+
+
+def parse_levels(out: str) -> dict[str, dict[str, str]]:
+    """Each adapter's level (all required, all recommended) and counts, from the runner's
+    summary lines (`py-sync: 278 successes, ... (level: recommended)`)."""
+    levels: dict[str, dict[str, str]] = {}
+    for line in out.splitlines():
+        m = _LEVEL_LINE.match(line.strip())
+        if m:
+            levels[m["adapter"]] = {"level": m["level"], "counts": m["counts"]}
+    return levels
+
+
+def _conformance(python: Path, js_root: Path, lua_dist: Path, work: Path) -> str:
     """The full matrix from the release venv (cwd outside the repository), its JS adapters on
     the installed npm package; the runner's output."""
     helped = subprocess.run(
@@ -115,16 +133,22 @@ def _conformance(python: Path, js_root: Path, work: Path) -> str:
     for rel in _JS_SCRIPTS:
         (js_root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / rel, js_root / rel)
-    done = _runner(python, work, "--js-root", str(js_root))
+    done = _runner(python, work, "--js-root", str(js_root), lua_dist=lua_dist)
+    if f"Lua sources: {lua_dist}" not in done:
+        raise GateError(f"the Lua columns did not run on the Lua tarball ({lua_dist})")
     if "JavaScript: not run" in done:
         raise GateError("the conformance runner left the JS adapters out (see its output)")
     return done
 
 
-def _runner(python: Path, work: Path, *args: str) -> str:
+def _runner(python: Path, work: Path, *args: str, lua_dist: Path | None = None) -> str:
+    env = dict(os.environ)
+    if lua_dist is not None:
+        # The Lua columns load the unpacked Lua tarball, not the wheel's copies.
+        env["HOOKWIRE_LUA_DIST"] = str(lua_dist)
     done = subprocess.run(
         [str(python), "-m", "hookwire.conformance", *args],
-        cwd=work, capture_output=True, text=True, timeout=1800,
+        cwd=work, capture_output=True, text=True, timeout=1800, env=env,
     )  # fmt: skip
     print(done.stdout, flush=True)
     if done.returncode != 0:
@@ -132,10 +156,10 @@ def _runner(python: Path, work: Path, *args: str) -> str:
     return done.stdout
 
 
-def _conformance_lupa(python: Path, work: Path) -> str:
+def _conformance_lupa(python: Path, lua_dist: Path, work: Path) -> str:
     """The lua-process column again on the fallback interpreter (lupa's Lua 5.4), so both
     interpreters are gated when the system lua5.4 ran the full matrix."""
-    return _runner(python, work, "--adapters", "lua-process", "--lua", "lupa")
+    return _runner(python, work, "--adapters", "lua-process", "--lua", "lupa", lua_dist=lua_dist)
 
 
 def _notes(out: str) -> list[str]:
@@ -186,6 +210,11 @@ def write_report(report: dict[str, Any], dist: Path) -> None:
     if lupa:
         md.append(f"- lua-process again on the lupa fallback: {lupa['summary']}")
     md.append("")
+    levels = report["conformance"].get("levels", {})
+    if levels:
+        md += ["| adapter | level reached | counts |", "|---|---|---|"]
+        md += [f"| {a} | {lv['level']} | {lv['counts']} |" for a, lv in levels.items()]
+        md.append("")
     if adapters:
         md += ["| scenario | " + " | ".join(adapters) + " |", "|---" * (len(adapters) + 1) + "|"]
         for scenario, cells in report["conformance"]["matrix"].items():
@@ -255,11 +284,12 @@ def run_gate(dist: Path = DIST) -> int:
         steps.run("Lua artefact = the wheel's Lua files", lambda: _same_lua_files(lua_dir, python))
         out = steps.run(
             "conformance matrix against the installed artefacts",
-            lambda: _conformance(python, project, work),
+            lambda: _conformance(python, project, lua_dir, work),
         )
         adapters, matrix = parse_matrix(out)
         report["conformance"] = {
             "adapters": adapters,
+            "levels": parse_levels(out),
             "matrix": matrix,
             "notes": _notes(out),
             "summary": out.strip().splitlines()[-1],
@@ -267,7 +297,7 @@ def run_gate(dist: Path = DIST) -> int:
         if shutil.which("lua5.4") is not None:
             again = steps.run(
                 "conformance lua-process column on the lupa fallback interpreter",
-                lambda: _conformance_lupa(python, work),
+                lambda: _conformance_lupa(python, lua_dir, work),
             )
             report["conformance"]["lua-process (lupa)"] = {
                 "matrix": {s: c["lua-process"] for s, c in parse_matrix(again)[1].items()},

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from release.gate import parse_matrix, write_report
+from release.gate import parse_levels, parse_matrix, write_report
 
 
 def test_the_runner_output_becomes_the_report_matrix(tmp_path: Path) -> None:
@@ -39,3 +39,27 @@ def test_the_runner_output_becomes_the_report_matrix(tmp_path: Path) -> None:
     assert "| order.named-levels | PASS | PASS |" in md
     assert f"| hookwire-sdk-0.1.0.tgz | `{'ab' * 32}` |" in md
     assert "Result: **PASS**" in md
+
+
+def test_each_adapters_level_is_read_from_the_runner_and_reported(tmp_path: Path) -> None:
+    args = ["--filter", "order.named", "--adapters", "py-sync,lua"]
+    out = subprocess.run(
+        [sys.executable, "-m", "hookwire.conformance", *args],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    ).stdout  # fmt: skip
+    levels = parse_levels(out)
+    assert set(levels) == {"py-sync", "lua"}
+    # Everything selected passed, so each reached the top level.
+    assert {lv["level"] for lv in levels.values()} == {"recommended"}
+    assert levels["py-sync"]["counts"].startswith("2 successes")
+    report = {
+        "version": "0.1.0",
+        "ok": True,
+        "steps": [],
+        "artefacts": {},
+        "conformance": {"adapters": [], "matrix": {}, "levels": levels},
+        "tools": {},
+    }
+    write_report(report, tmp_path)
+    md = (tmp_path / "conformance-report.md").read_text()
+    assert "| py-sync | recommended | 2 successes" in md

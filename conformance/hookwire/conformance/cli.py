@@ -185,6 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if "lua-process" in adapters:
         print(f"lua-process interpreter: {describe_interpreter(choose_interpreter())}")
+    if {"lua", "lua-process"} & set(adapters):
+        from hookwire.runtime.share import lua_host_dir, sdk_lua_dir
+
+        print(f"Lua sources: {sdk_lua_dir().parent.parent} (sandbox {lua_host_dir()})")
     results: list[RunResult] = []
     for sc in selected:
         for a in adapters:

@@ -47,7 +47,7 @@ from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.events import EventSink
 from hookwire.runtime.lua.convert import Converter
-from hookwire.runtime.share import sdk_lua_dir
+from hookwire.runtime.share import lua_host_dir, sdk_lua_dir
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -59,7 +59,6 @@ __all__ = [
 ]
 
 DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
-_HERE = Path(__file__).resolve().parent
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _MODULE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 _log = logging.getLogger("hookwire.lua")
@@ -190,7 +189,7 @@ class LuaSandbox:
                 b"getmetatable": lua.eval("debug.getmetatable"),
             }
         )
-        convert = chunk((_HERE / "convert.lua").read_bytes(), "convert.lua")(convert_deps)
+        convert = chunk((lua_host_dir() / "convert.lua").read_bytes(), "convert.lua")(convert_deps)
         c.live_handles = convert[b"live_sources"]
         self.compile_filler = convert[b"compile_filler"]
         clock_ref = self.clock
@@ -209,7 +208,7 @@ class LuaSandbox:
                 b"memory_limit": memory_limit,
             }
         )
-        api = chunk((_HERE / "sandbox.lua").read_bytes(), "sandbox.lua")(sandbox_deps)
+        api = chunk((lua_host_dir() / "sandbox.lua").read_bytes(), "sandbox.lua")(sandbox_deps)
         self.call_hook = api[b"call_hook"]
         self.deliver = api[b"deliver"]
         self._load_file = api[b"load_file"]
