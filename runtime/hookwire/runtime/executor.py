@@ -513,17 +513,13 @@ class Executor:
                 self._fast_paths[point] = plan.fast
                 return plan.fast(ctx)
             return self._run(plan, ctx)
-        clock = self._now
-        started = clock()
-        for w in self._wrappers:
-            w.begin(point, ctx)
+        started = self._begin(point, ctx)
         try:
             ex = plan.fast(ctx) if plan.fast is not None else self._run(plan, ctx)
         except BaseException as exc:
-            for w in self._wrappers:
-                w.abort(exc)
+            self._abort(exc)
             raise
-        self._notify(point, ex, started, clock())
+        self._notify(point, ex, started, self._now())
         return ex
 
     def _run(self, plan: _Plan, ctx: HookContext) -> Execution:
@@ -531,6 +527,17 @@ class Executor:
         clock = self._now
         final, cur = _run_sync(plan.steps, 0, ctx, raw, clock(), clock)
         return _execution(final, cur, raw, plan.entries)
+
+    def _begin(self, point: str, ctx: HookContext) -> int:
+        """An observed execution starts: the wrappers open (a span...); its start time."""
+        started = self._now()
+        for w in self._wrappers:
+            w.begin(point, ctx)
+        return started
+
+    def _abort(self, exc: BaseException) -> None:
+        for w in self._wrappers:
+            w.abort(exc)
 
     def _notify(self, point: str, ex: Execution, started: int, ended: int) -> None:
         for o in self._observers:
@@ -548,17 +555,13 @@ class Executor:
             plan = self._checked(point, ctx, sync=False)
         if not self._observers:
             return await self._arun(plan, ctx)
-        clock = self._now
-        started = clock()
-        for w in self._wrappers:
-            w.begin(point, ctx)
+        started = self._begin(point, ctx)
         try:
             ex = await self._arun(plan, ctx)
         except BaseException as exc:
-            for w in self._wrappers:
-                w.abort(exc)
+            self._abort(exc)
             raise
-        self._notify(point, ex, started, clock())
+        self._notify(point, ex, started, self._now())
         return ex
 
     async def _arun(self, plan: _Plan, ctx: HookContext) -> Execution:
