@@ -264,7 +264,7 @@ class JetStreamTransport:
         self._sub: Any = None
         self._pool = concurrent.futures.ThreadPoolExecutor(1, "hookwire-jetstream-deliver")
         try:
-            self._call(self._connect(), self.options.connect_timeout_s * 2 + 10)
+            self._call(self._connect(), self.options.connect_timeout_s * 2 + RETRY_FOR_S + 10)
         except BaseException:
             self._closed = True
             with contextlib.suppress(Exception):
@@ -322,13 +322,23 @@ class JetStreamTransport:
             deny_purge=True,
             allow_atomic=True,
         )
-        try:
-            info = await self._js.stream_info(opts.stream)
-        except Exception:  # absent: create it (another host may win the race; fine)
+        from nats.js.errors import NotFoundError
+
+        deadline = self._loop.time() + RETRY_FOR_S
+        while True:
             try:
-                info = await self._js.add_stream(wanted)
-            except Exception:
                 info = await self._js.stream_info(opts.stream)
+                break
+            except NotFoundError:  # absent: create it (another host may win the race; fine)
+                try:
+                    info = await self._js.add_stream(wanted)
+                except Exception:
+                    info = await self._js.stream_info(opts.stream)
+                break
+            except Exception:  # no answer while a cluster elects a leader: ask again
+                if self._loop.time() >= deadline:
+                    raise
+                await asyncio.sleep(0.2)
         cfg = info.config
         everything = f"{SUBJECT_PREFIX}.>"
         problems = [
@@ -471,7 +481,7 @@ class JetStreamTransport:
         if self._deliver is not None:
             raise FailedPrecondition("transport", "is already attached to a bus")
         self._deliver = deliver
-        self._call(self._consume(self._last_seq + 1), 15)
+        self._call(self._consume(self._last_seq + 1), RETRY_FOR_S + 10)
 
     async def _consume(self, start: int) -> None:
         from nats.js import api
@@ -481,16 +491,30 @@ class JetStreamTransport:
         async def on_msg(msg: Any) -> None:
             await inbox.put(msg)  # full: the consumer waits (flow control holds the stream)
 
-        self._sub = await self._js.subscribe(
-            f"{SUBJECT_PREFIX}.>",
-            cb=on_msg,
-            ordered_consumer=True,
-            idle_heartbeat=1.0,
-            flow_control=True,
-            config=api.ConsumerConfig(
-                deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
-            ),
-        )
+        # Right after a node of a cluster died, the JetStream API answers nothing until a new
+        # leader is elected (seconds): creating the consumer is retried meanwhile, as a
+        # publish is. Naming the stream skips the look-up of the stream by subject.
+        deadline = self._loop.time() + RETRY_FOR_S
+        while True:
+            try:
+                self._sub = await self._js.subscribe(
+                    f"{SUBJECT_PREFIX}.>",
+                    stream=self.options.stream,
+                    cb=on_msg,
+                    ordered_consumer=True,
+                    idle_heartbeat=1.0,
+                    flow_control=True,
+                    config=api.ConsumerConfig(
+                        deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
+                    ),
+                )
+                break
+            except Exception as exc:
+                if self._loop.time() >= deadline or self._closed:
+                    raise FailedPrecondition(
+                        "nats", f"cannot create the stream consumer: {exc!r}"
+                    ) from exc
+                await asyncio.sleep(0.2)
         self._tasks.append(self._loop.create_task(self._dispatch(inbox)))
 
     async def _dispatch(self, inbox: asyncio.Queue[Any]) -> None:
