@@ -95,7 +95,9 @@ def test_random_bytes(lua: Any, data: bytes) -> None:
     _check(lua, SAMPLES[0], data)
 
 
-JSON_ERROR = re.compile(r"^((hookwire|google)\.[\w.\[\]\"<> ]+: \S|invalid JSON at byte \d+: \S)")
+# "<message>.<path>: <reason>" (a path may hold map keys, quoted, with any character) or a
+# JSON syntax error at a byte offset.
+JSON_ERROR = re.compile(r"^((hookwire|google)\.\w[^\n]*?: \S|invalid JSON at byte \d+: \S)")
 
 
 @st.composite
