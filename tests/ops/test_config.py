@@ -108,9 +108,26 @@ def test_the_token_comes_from_a_file_relative_to_the_config(tmp_path: Path) -> N
     assert load_config(p).server.token == "s3cret"
 
 
-def test_nats_is_refused_until_a_transport_is_registered(tmp_path: Path) -> None:
+def test_nats_is_refused_naming_the_key_without_the_nats_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from hookwire.runtime.config import file as config_file
+
+    monkeypatch.setattr(
+        config_file, "TRANSPORTS", {k: v for k, v in config_file.TRANSPORTS.items() if k != "nats"}
+    )
+    monkeypatch.delitem(sys.modules, "hookwire.runtime.config.nats_transport", raising=False)
+    monkeypatch.setitem(sys.modules, "nats", None)  # as if nats-py were not installed
     [error] = _errors(tmp_path, '[bus]\ntransport = "nats"\n')
-    assert error.startswith("bus.transport: 'nats' is not available")
+    assert error == "bus.transport: 'nats' needs nats"
+
+
+def test_unknown_nats_settings_are_refused_naming_the_key(tmp_path: Path) -> None:
+    [error] = _errors(tmp_path, '[bus]\ntransport = "nats"\nnats = { url = "nats://h:4222" }\n')
+    assert error.startswith("bus.nats"), error
+    assert "url" in error
 
 
 def test_the_example_declares_every_kind_of_hook(config_dir: Path) -> None:
@@ -229,9 +246,9 @@ def test_a_transport_module_is_imported_when_a_file_names_its_transport(
     monkeypatch.setitem(config_file.TRANSPORT_MODULES, "nats", "fake_nats")
     monkeypatch.setattr(config_file, "TRANSPORTS", dict(config_file.TRANSPORTS))
     p = tmp_path / "c.toml"
-    p.write_text('[bus]\ntransport = "nats"\nnats = { url = "nats://127.0.0.1:4222" }\n')
+    p.write_text('[bus]\ntransport = "nats"\nnats = { servers = ["nats://127.0.0.1:4222"] }\n')
     config = load_config(p)
-    assert config.bus.nats == {"url": "nats://127.0.0.1:4222"}
+    assert config.bus.nats == {"servers": ["nats://127.0.0.1:4222"]}
     assert isinstance(config.transport(VirtualClock()), InProcessTransport)
 
 

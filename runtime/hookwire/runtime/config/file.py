@@ -75,11 +75,11 @@ class BusSettings:
 
 # Transport factories by the name `bus.transport` gives. A transport module registers its
 # factory at import (`register_transport`); TRANSPORT_MODULES names the module imported the
-# first time a file asks for a transport not registered yet. Until a NATS transport module is
-# listed and importable, a file naming "nats" is refused at load time, naming the key.
+# first time a file asks for a transport not registered yet. When that import fails (the
+# `hookwire[nats]` extra is not installed), the file is refused at load time, naming the key.
 TransportFactory = Callable[[BusSettings, Clock], Transport]
 TRANSPORTS: dict[str, TransportFactory] = {}
-TRANSPORT_MODULES: dict[str, str] = {}
+TRANSPORT_MODULES: dict[str, str] = {"nats": "hookwire.runtime.config.nats_transport"}
 
 
 def register_transport(name: str, factory: TransportFactory) -> None:
@@ -114,6 +114,13 @@ class HookwireConfig:
     def transport(self, clock: Clock) -> Transport:
         """The bus transport `bus.transport` names."""
         return TRANSPORTS[self.bus.transport](self.bus, clock)
+
+
+def _nats_settings(nats: Mapping[str, Any], base: Path) -> Mapping[str, Any]:
+    """`[bus.nats]` with its credentials file resolved against the config file's folder."""
+    if "creds" not in nats:
+        return nats
+    return {**nats, "creds": str(base / nats["creds"])}
 
 
 def _fail(file: Path, path: str, reason: str) -> ConfigError:
@@ -198,7 +205,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Hookw
         retention=b.get("retention"),
         rate_limit=(float(rl["rate"]), int(rl["burst"])) if rl else None,
         default_capacity=b.get("default_capacity"),
-        nats=b.get("nats", {}),
+        nats=_nats_settings(b.get("nats", {}), base),
     )
     module = TRANSPORT_MODULES.get(bus.transport)
     if bus.transport not in TRANSPORTS and module is not None:
