@@ -25,7 +25,7 @@ import logging
 import ssl
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -402,20 +402,26 @@ class JetStreamTransport:
         data = encode(ev)
         headers = {"Nats-Msg-Id": ev.id}
         subject = subject_of(ev.type)
+        pub = await self._retrying(
+            lambda: self._js.publish(subject, data, headers=headers, timeout=ACK_WAIT_S),
+            f"event {ev.id} not acknowledged",
+        )
+        ev.sequence = pub.seq
+        self._seen(pub.seq)
+        return [pub.seq]
+
+    async def _retrying(self, call: Callable[[], Awaitable[Any]], failure: str) -> Any:
+        """`call()` again every 0.2 s while it fails, for RETRY_FOR_S: right after a node of a
+        cluster died, the JetStream API answers nothing until a new leader is elected
+        (seconds). A publish retried this way keeps its id, so it is stored once."""
         deadline = self._loop.time() + RETRY_FOR_S
         while True:
             try:
-                pub = await self._js.publish(subject, data, headers=headers, timeout=ACK_WAIT_S)
+                return await call()
             except Exception as exc:
                 if self._loop.time() >= deadline or self._closed:
-                    raise FailedPrecondition(
-                        "nats", f"event {ev.id} not acknowledged: {exc!r}"
-                    ) from exc
+                    raise FailedPrecondition("nats", f"{failure}: {exc!r}") from exc
                 await asyncio.sleep(0.2)
-                continue
-            ev.sequence = pub.seq
-            self._seen(pub.seq)
-            return [pub.seq]
 
     async def _batch(self, events: list[Event]) -> list[int]:
         """One atomic batch: all stored or none, consecutive sequences. A retry after a lost
@@ -491,30 +497,21 @@ class JetStreamTransport:
         async def on_msg(msg: Any) -> None:
             await inbox.put(msg)  # full: the consumer waits (flow control holds the stream)
 
-        # Right after a node of a cluster died, the JetStream API answers nothing until a new
-        # leader is elected (seconds): creating the consumer is retried meanwhile, as a
-        # publish is. Naming the stream skips the look-up of the stream by subject.
-        deadline = self._loop.time() + RETRY_FOR_S
-        while True:
-            try:
-                self._sub = await self._js.subscribe(
-                    f"{SUBJECT_PREFIX}.>",
-                    stream=self.options.stream,
-                    cb=on_msg,
-                    ordered_consumer=True,
-                    idle_heartbeat=1.0,
-                    flow_control=True,
-                    config=api.ConsumerConfig(
-                        deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
-                    ),
-                )
-                break
-            except Exception as exc:
-                if self._loop.time() >= deadline or self._closed:
-                    raise FailedPrecondition(
-                        "nats", f"cannot create the stream consumer: {exc!r}"
-                    ) from exc
-                await asyncio.sleep(0.2)
+        # Naming the stream skips the look-up of the stream by subject.
+        self._sub = await self._retrying(
+            lambda: self._js.subscribe(
+                f"{SUBJECT_PREFIX}.>",
+                stream=self.options.stream,
+                cb=on_msg,
+                ordered_consumer=True,
+                idle_heartbeat=1.0,
+                flow_control=True,
+                config=api.ConsumerConfig(
+                    deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
+                ),
+            ),
+            "cannot create the stream consumer",
+        )
         self._tasks.append(self._loop.create_task(self._dispatch(inbox)))
 
     async def _dispatch(self, inbox: asyncio.Queue[Any]) -> None:
