@@ -243,8 +243,10 @@ def test_a_huge_registration_does_not_stall_other_rpcs() -> None:
         assert latencies
         worst = max(latencies)
         # Relative to the registration's own time, so that a loaded machine slows both: run in
-        # one go (before), a check waited about as long as the whole registration took.
-        assert worst < took / 2, f"a health check waited {worst:.2f} s of {took:.2f} s"
+        # one go (before), a check waited about as long as the whole registration took. A fast
+        # registration (well under a second) still has one indivisible step, reading the
+        # 20,000-hook message, so the bound is never below a second.
+        assert worst < max(took / 2, 1.0), f"a health check waited {worst:.2f} s of {took:.2f} s"
         assert worst < 2.0, f"a health check waited {worst:.2f} s"
 
 
