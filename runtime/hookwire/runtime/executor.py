@@ -308,38 +308,40 @@ class _GuardedSink:
     """The executor's view of the user's EventSink: an exception from `emit` is counted,
     logged once (the first time) and dropped, so a broken sink never breaks hook execution."""
 
-    __slots__ = ("errors", "sink")
+    __slots__ = ("_batch", "errors", "sink")
 
     def __init__(self, sink: EventSink) -> None:
         self.sink = sink
         self.errors = 0
+        # Looked up once: whether the sink takes an execution's events in one call.
+        self._batch = getattr(sink, "emit_batch", None)
 
     def emit_batch(self, type: str, payloads: list[dict[str, Any]]) -> None:
         """An execution's events in one call when the sink takes them so (`emit_batch`)."""
-        batch = getattr(self.sink, "emit_batch", None)
-        if batch is None:
+        if self._batch is None:
             for payload in payloads:
                 self.emit(type, payload)
             return
         try:
-            batch(type, payloads)
+            self._batch(type, payloads)
         except Exception:
-            self.errors += 1
-            if self.errors == 1:
-                _log.exception("event sink %r failed to emit %s; dropped", self.sink, type)
+            self._dropped(type)
 
     def emit(self, type: str, payload: dict[str, Any]) -> None:
         try:
             self.sink.emit(type, payload)
         except Exception:
-            self.errors += 1
-            if self.errors == 1:
-                _log.exception(
-                    "event sink %r failed to emit %s; the event is dropped (further failures "
-                    "are only counted in Executor.sink_errors)",
-                    self.sink,
-                    type,
-                )
+            self._dropped(type)
+
+    def _dropped(self, type: str) -> None:
+        self.errors += 1
+        if self.errors == 1:
+            _log.exception(
+                "event sink %r failed to emit %s; the event is dropped (further failures "
+                "are only counted in Executor.sink_errors)",
+                self.sink,
+                type,
+            )
 
 
 def mode_of(e: ChainEntry) -> int:
