@@ -31,23 +31,49 @@ class MalformedFrame(HookwireError):
 
 
 def encode_varint(n: int) -> bytes:
-    """Base-128 varint (protobuf wire format) of a non-negative int.
+    """Base-128 varint (protobuf wire format) of a non-negative int: the one varint writer
+    (stdio frames, event frames, JetStream messages). Short values take no loop.
 
     Example:
         >>> encode_varint(300).hex()
         'ac02'
     """
-    if n < 0:
+    if n < 0x80:
+        if n >= 0:
+            return _SMALL[n]
         raise InvalidArgument("n", f"must be >= 0, got {n}")
+    if n < 0x4000:  # frame lengths: one or two bytes almost always
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
+    if n < 0x200000:  # sequences: three bytes up to two million
+        return bytes(((n & 0x7F) | 0x80, ((n >> 7) & 0x7F) | 0x80, n >> 14))
     out = bytearray()
-    while True:
-        byte = n & 0x7F
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
         n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
+    out.append(n)
+    return bytes(out)
+
+
+_SMALL = [bytes((i,)) for i in range(0x80)]
+
+
+def decode_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """The varint at `pos` of canonical bytes (already accepted by a parser) and the position
+    after it: the one varint reader.
+
+    Example:
+        >>> decode_varint(bytes.fromhex("00ac02"), 1)
+        (300, 3)
+    """
+    result = 0
+    shift = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
 
 
 def encode_frame(body: bytes) -> bytes:

@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.framing import decode_varint
 from hookwire.runtime.limits import MAX_JSON_DEPTH
 from hookwire.v1 import json_pb2
 
@@ -485,17 +486,6 @@ def check_encoded_json(raw: bytes, field: str) -> None:
 _MIN_TOO_DEEP = [4 * (MAX_JSON_DEPTH - d) + 2 for d in range(MAX_JSON_DEPTH + 1)]
 
 
-def _uvarint(b: bytes, pos: int) -> tuple[int, int]:
-    x = shift = 0
-    while True:
-        c = b[pos]
-        pos += 1
-        x |= (c & 0x7F) << shift
-        if c < 0x80:
-            return x, pos
-        shift += 7
-
-
 def _skip_field(b: bytes, pos: int, tag: int) -> int:
     wt = tag & 7
     if wt == 0:
@@ -503,7 +493,7 @@ def _skip_field(b: bytes, pos: int, tag: int) -> int:
             pos += 1
         return pos + 1
     if wt == 2:
-        n, pos = _uvarint(b, pos)
+        n, pos = decode_varint(b, pos)
         return pos + n
     return pos + (8 if wt == 1 else 4)  # groups do not occur in a parsed-then-encoded value
 
@@ -514,11 +504,11 @@ def _deep_value(b: bytes, pos: int, end: int, depth: int) -> str | None:
     if end - pos < _MIN_TOO_DEEP[depth]:
         return None
     while pos < end:
-        tag, pos = _uvarint(b, pos)
+        tag, pos = decode_varint(b, pos)
         if tag != _ARRAY_TAG and tag != _OBJECT_TAG:
             pos = _skip_field(b, pos, tag)
             continue
-        n, pos = _uvarint(b, pos)
+        n, pos = decode_varint(b, pos)
         if depth >= MAX_JSON_DEPTH:
             return ""
         found = (_deep_array if tag == _ARRAY_TAG else _deep_object)(b, pos, pos + n, depth + 1)
@@ -531,11 +521,11 @@ def _deep_value(b: bytes, pos: int, end: int, depth: int) -> str | None:
 def _deep_array(b: bytes, pos: int, end: int, depth: int) -> str | None:
     index = 0
     while pos < end:
-        tag, pos = _uvarint(b, pos)
+        tag, pos = decode_varint(b, pos)
         if tag != _ITEM_TAG:
             pos = _skip_field(b, pos, tag)
             continue
-        n, pos = _uvarint(b, pos)
+        n, pos = decode_varint(b, pos)
         found = _deep_value(b, pos, pos + n, depth)
         if found is not None:
             return f"[{index}]{found}"
@@ -546,22 +536,22 @@ def _deep_array(b: bytes, pos: int, end: int, depth: int) -> str | None:
 
 def _deep_object(b: bytes, pos: int, end: int, depth: int) -> str | None:
     while pos < end:
-        tag, pos = _uvarint(b, pos)
+        tag, pos = decode_varint(b, pos)
         if tag != _ITEM_TAG:
             pos = _skip_field(b, pos, tag)
             continue
-        n, pos = _uvarint(b, pos)
+        n, pos = decode_varint(b, pos)
         entry_end = pos + n
         if n >= _MIN_TOO_DEEP[depth]:
             key = b""
             while pos < entry_end:
-                tag, pos = _uvarint(b, pos)
+                tag, pos = decode_varint(b, pos)
                 if tag == _ITEM_TAG:
-                    k, pos = _uvarint(b, pos)
+                    k, pos = decode_varint(b, pos)
                     key = b[pos : pos + k]
                     pos += k
                 elif tag == _VALUE_TAG:
-                    v, pos = _uvarint(b, pos)
+                    v, pos = decode_varint(b, pos)
                     found = _deep_value(b, pos, pos + v, depth)
                     if found is not None:
                         return f".{key.decode(errors='replace')}{found}"

@@ -32,6 +32,7 @@ from typing import Any, Final
 from hookwire.runtime.bus.event import NO_ATTRS, NO_DATA, Event, EventAttrs, WireEvents
 from hookwire.runtime.bus.transport import Ack, Deliver
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, OutOfRange
+from hookwire.runtime.framing import encode_varint
 from hookwire.runtime.json_value import to_proto_value
 from hookwire.runtime.language import language_to_proto
 
@@ -107,10 +108,10 @@ def encode(ev: Event) -> bytes:
     """An event as the bytes of its hookwire.v1.UniversalEvent, sequence left out (the stream
     gives it). The same message as `ev.to_proto()` (pinned by tests/nats/test_codec.py),
     written field by field (proto fields may come in any order)."""
-    parts = [_attrs_bytes(ev.attrs), b"\x1a", _varint(len(ev.type)), ev.type.encode()]
+    parts = [_attrs_bytes(ev.attrs), b"\x1a", encode_varint(len(ev.type)), ev.type.encode()]
     ident = ev.id.encode()
     if ident:
-        parts += (b"\x0a", _varint(len(ident)), ident)
+        parts += (b"\x0a", encode_varint(len(ident)), ident)
     if ev.time_ns is not None:
         parts += (b"\x12", *_length_delimited(_seconds_nanos(ev.time_ns)))
     if ev.ttl_ns is not None:
@@ -153,48 +154,37 @@ def _attrs_bytes(attrs: EventAttrs) -> bytes:
     ):
         if text:
             raw = text.encode()
-            parts += (tag, _varint(len(raw)), raw)
+            parts += (tag, encode_varint(len(raw)), raw)
     if attrs.source_language:
-        parts += (b"\x28", _varint(language_to_proto(attrs.source_language, "source_language")))
+        parts += (
+            b"\x28",
+            encode_varint(language_to_proto(attrs.source_language, "source_language")),
+        )
     for key, value in attrs.metadata.items():
         k, v = key.encode(), value.encode()
-        entry = b"\x0a" + _varint(len(k)) + k + b"\x12" + _varint(len(v)) + v
-        parts += (b"\x52", _varint(len(entry)), entry)
+        entry = b"\x0a" + encode_varint(len(k)) + k + b"\x12" + encode_varint(len(v)) + v
+        parts += (b"\x52", encode_varint(len(entry)), entry)
     if attrs.traceparent or attrs.tracestate:
         tc = b""
         if attrs.traceparent:
             raw = attrs.traceparent.encode()
-            tc += b"\x0a" + _varint(len(raw)) + raw
+            tc += b"\x0a" + encode_varint(len(raw)) + raw
         if attrs.tracestate:
             raw = attrs.tracestate.encode()
-            tc += b"\x12" + _varint(len(raw)) + raw
-        parts += (b"\x62", _varint(len(tc)), tc)
+            tc += b"\x12" + encode_varint(len(raw)) + raw
+        parts += (b"\x62", encode_varint(len(tc)), tc)
     return b"".join(parts)
 
 
-def _varint(n: int) -> bytes:
-    if n < 0x80:
-        return _SMALL[n]
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-_SMALL: Final = [bytes([i]) for i in range(0x80)]
-
-
 def _length_delimited(body: bytes) -> tuple[bytes, bytes]:
-    return _varint(len(body)), body
+    return encode_varint(len(body)), body
 
 
 def _seconds_nanos(ns: int) -> bytes:
     """A Timestamp or Duration message (seconds 1, nanos 2) of a non-negative ns count."""
     seconds, nanos = divmod(ns, 1_000_000_000)
-    out = b"\x08" + _varint(seconds) if seconds else b""
-    return out + b"\x10" + _varint(nanos) if nanos else out
+    out = b"\x08" + encode_varint(seconds) if seconds else b""
+    return out + b"\x10" + encode_varint(nanos) if nanos else out
 
 
 def _json_value(value: Any) -> bytes:
@@ -203,7 +193,7 @@ def _json_value(value: Any) -> bytes:
     t = type(value)
     if t is str:
         raw: bytes = value.encode()
-        return b"\x2a" + _varint(len(raw)) + raw
+        return b"\x2a" + encode_varint(len(raw)) + raw
     if t is dict:
         entries: list[bytes] = []
         for key, item in value.items():
@@ -211,14 +201,14 @@ def _json_value(value: Any) -> bytes:
                 break
             k = key.encode()
             v = _json_value(item)
-            entry = b"\x0a" + _varint(len(k)) + k + b"\x12" + _varint(len(v)) + v
-            entries += (b"\x0a", _varint(len(entry)), entry)
+            entry = b"\x0a" + encode_varint(len(k)) + k + b"\x12" + encode_varint(len(v)) + v
+            entries += (b"\x0a", encode_varint(len(entry)), entry)
         else:
             obj = b"".join(entries)
-            return b"\x3a" + _varint(len(obj)) + obj
+            return b"\x3a" + encode_varint(len(obj)) + obj
     elif t is int:
         if -_INT64 <= value < _INT64:
-            return b"\x18" + _varint((value << 1) ^ (value >> 63))  # zigzag (sint64)
+            return b"\x18" + encode_varint((value << 1) ^ (value >> 63))  # zigzag (sint64)
     elif value is None:
         return b"\x08\x00"
     elif t is bool:
@@ -227,9 +217,9 @@ def _json_value(value: Any) -> bytes:
         items: list[bytes] = []
         for item in value:
             v = _json_value(item)
-            items += (b"\x0a", _varint(len(v)), v)
+            items += (b"\x0a", encode_varint(len(v)), v)
         arr = b"".join(items)
-        return b"\x32" + _varint(len(arr)) + arr
+        return b"\x32" + encode_varint(len(arr)) + arr
     return to_proto_value(value, "payload").SerializeToString()
 
 

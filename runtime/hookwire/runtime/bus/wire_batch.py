@@ -34,6 +34,7 @@ from hookwire.runtime.bus.event import (
     _WireEvent,
 )
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.framing import decode_varint
 from hookwire.runtime.json_value import check_encoded_json, from_proto_value, validate_json
 from hookwire.v1 import event_pb2, json_pb2
 
@@ -73,27 +74,14 @@ class WireBatch:
         self.given = given
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    """The varint at `pos` and the position after it."""
-    result = 0
-    shift = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
-
-
 def _skip(buf: bytes, pos: int, wire_type: int) -> int:
     """The position after a field's value of `wire_type` starting at `pos`."""
     if wire_type == 0:
-        return _varint(buf, pos)[1]
+        return decode_varint(buf, pos)[1]
     if wire_type == 1:
         return pos + 8
     if wire_type == 2:
-        n, pos = _varint(buf, pos)
+        n, pos = decode_varint(buf, pos)
         return pos + n
     if wire_type == 5:
         return pos + 4
@@ -126,14 +114,14 @@ def read_batch(encoded: bytes) -> WireBatch:
             tag = buf[pos]
             pos += 1
             if tag != _EVENTS:  # an unknown field of the request: ignored, as a parser does
-                key_n, pos = _varint(buf, pos - 1)
+                key_n, pos = decode_varint(buf, pos - 1)
                 pos = _skip(buf, pos, key_n & 7)
                 continue
             i += 1
             n = buf[pos]
             pos += 1
             if n >= 0x80:
-                n, pos = _varint(buf, pos - 1)
+                n, pos = decode_varint(buf, pos - 1)
             start = pos
             end = pos + n
             if end > end_all:
@@ -189,7 +177,7 @@ def read_batch(encoded: bytes) -> WireBatch:
                     m = buf[p]
                     p += 1
                     if m >= 0x80:
-                        m, p = _varint(buf, p - 1)
+                        m, p = decode_varint(buf, p - 1)
                     at = p
                     p += m
                     if t == _TYPE:
@@ -212,7 +200,7 @@ def read_batch(encoded: bytes) -> WireBatch:
                     v = buf[p]
                     p += 1
                     if v >= 0x80:
-                        v, p = _varint(buf, p - 1)
+                        v, p = decode_varint(buf, p - 1)
                     if t == _LANGUAGE:
                         language = v
                 else:

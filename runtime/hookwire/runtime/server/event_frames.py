@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from google.protobuf import timestamp_pb2
 from hookwire.runtime.bus.event import Event, IdSource
 from hookwire.runtime.bus.wire_batch import GIVEN_ID, GIVEN_TIME, WireBatch
+from hookwire.runtime.framing import encode_varint
 from hookwire.v1 import event_pb2, event_service_pb2
 
 __all__ = ["EventFrames"]
@@ -37,30 +38,8 @@ _EVENTS_TAG = b"\x0a"
 _STATS_TAG = b"\x12"
 
 
-def _varint(n: int) -> bytes:
-    if n < 0x80:
-        return _SMALL[n]
-    if n < 0x4000:  # frames are short: one or two bytes of length almost always
-        return bytes(((n & 0x7F) | 0x80, n >> 7))
-    if n < 0x200000:  # sequences: three bytes up to two million, four up to 268 million
-        return bytes(((n & 0x7F) | 0x80, ((n >> 7) & 0x7F) | 0x80, n >> 14))
-    if n < 0x10000000:
-        return bytes(
-            ((n & 0x7F) | 0x80, ((n >> 7) & 0x7F) | 0x80, ((n >> 14) & 0x7F) | 0x80, n >> 21)
-        )
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-_SMALL = [bytes((i,)) for i in range(0x80)]
-
-
 def _field(tag: bytes, payload: bytes) -> bytes:
-    return tag + _varint(len(payload)) + payload
+    return tag + encode_varint(len(payload)) + payload
 
 
 # UniversalEvent field tags: 1 = id (length-delimited), 2 = time (length-delimited),
@@ -78,7 +57,7 @@ def _stamp(body: bytes, pb: event_pb2.UniversalEvent, ev: Event, times: dict[int
     and a later message field merges into it, so the result decodes exactly as the stamped
     event, without copying or re-encoding the original. The stamp is encoded by hand (three
     fields); `times` caches the encoded time field (the events of a batch share one time)."""
-    out = body + _SEQUENCE_TAG + _varint(ev.sequence)
+    out = body + _SEQUENCE_TAG + encode_varint(ev.sequence)
     if not pb.id:
         out += _field(_ID_TAG, ev.id.encode())
     time_ns = ev.time_ns
@@ -89,7 +68,7 @@ def _stamp(body: bytes, pb: event_pb2.UniversalEvent, ev: Event, times: dict[int
 
 def _stamp_given(body: bytes, ev: Event, given: int, times: dict[int, bytes]) -> bytes:
     """`body` stamped with the sequence, and the id / time unless the publisher gave them."""
-    out = body + _SEQUENCE_TAG + _varint(ev.sequence)
+    out = body + _SEQUENCE_TAG + encode_varint(ev.sequence)
     if not given & GIVEN_ID:
         out += _field(_ID_TAG, ev.id.encode())
     time_ns = ev.time_ns
@@ -121,7 +100,7 @@ class EventFrames:
         """Keep the frame of each received message, stamped like its published copy."""
         frames, order = self._frames, self._order
         times: dict[int, bytes] = {}
-        varint = _varint
+        varint = encode_varint
         for pb, ev in zip(pbs, published, strict=True):
             seq = ev.sequence
             if pb.id or ev.time_ns is None or pb.HasField("time"):
@@ -151,7 +130,7 @@ class EventFrames:
         time the bus gave it where the publisher gave none."""
         frames, order = self._frames, self._order
         times: dict[int, bytes] = {}
-        varint = _varint
+        varint = encode_varint
         join = b"".join
         events = batch.events
         count = len(events)
