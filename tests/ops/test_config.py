@@ -327,3 +327,8 @@ def test_worker_limits_come_from_the_file(tmp_path: Path) -> None:
     p.write_text("[server]\nworker_queue_messages = 50\nmax_hooks_per_worker = 3\n")
     server = load_config(p).server
     assert (server.worker_queue_messages, server.max_hooks_per_worker) == (50, 3)
+
+
+def test_a_file_nested_too_deeply_is_refused_not_a_crash(tmp_path: Path) -> None:
+    [error] = _errors(tmp_path, "a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert error == "not valid TOML here: nested too deeply to read"

@@ -152,6 +152,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Hookw
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _fail(file, "", f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise _fail(file, "", "not valid TOML here: nested too deeply to read") from None
     errors = validate(doc)
     if errors:
         raise ConfigError(file, errors)
