@@ -213,6 +213,7 @@ def test_following_docs_operations_md(tmp_path: Path) -> None:
     [
         (["exec", "before_tool_execution", "--data", "[1"], 2, "--data: not valid JSON"),
         (["publish", "a.b", "{"], 2, "PAYLOAD: not valid JSON"),
+        (["publish", "a.b", "[" * 5000 + "]" * 5000], 2, "PAYLOAD: JSON nested too deeply"),
         (["hooks", "--address", "127.0.0.1:1", "--timeout", "2"], 1, "UNAVAILABLE"),
         (["frobnicate"], 2, "invalid choice: 'frobnicate'"),
     ],

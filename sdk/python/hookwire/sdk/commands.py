@@ -140,6 +140,8 @@ def _parse_json(text: str, flag: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{flag}: not valid JSON: {exc.msg} at character {exc.pos}") from None
+    except RecursionError:  # far deeper than any limit the server would accept anyway
+        raise UsageError(f"{flag}: JSON nested too deeply to read") from None
 
 
 # -- commands ----------------------------------------------------------------------------------
