@@ -187,7 +187,7 @@ local function value_of(v)
   return v
 end
 
-local CONTEXT_FIELDS = { "point", "data", "metadata", "language", "correlation_id", "timestamp_ns", "operation" }
+local CONTEXT_FIELDS = { "point", "data", "metadata", "language", "correlation_id", "timestamp_ns", "operation", "distributed" }
 
 local function ctx_field(c, k)
   local v = c.fields[k]
@@ -413,6 +413,23 @@ local function context_from_proto(c)
     end
     fields.operation = o
   end
+  if c.distributed ~= nil then
+    -- As the embedded runtime shows it: the propagation flags flat, the W3C trace context.
+    local d, p = c.distributed, c.distributed.propagation or {}
+    local tc = d.trace_context or {}
+    local map = {
+      remote_agent_id = d.remote_agent_id or "",
+      propagate_to_remote = p.propagate_to_remote or false,
+      propagate_events = p.propagate_events or false,
+      propagate_baggage = p.propagate_baggage or false,
+      traceparent = tc.traceparent or "",
+      tracestate = tc.tracestate or "",
+    }
+    local keys = {}
+    for k in pairs(map) do keys[#keys + 1] = k end
+    table.sort(keys)
+    fields.distributed = { [KIND] = OBJ, map = map, keys = keys }
+  end
   return { [KIND] = CTX, fields = fields }, fields.data
 end
 
@@ -496,18 +513,40 @@ local function valid_type(t)
   return true
 end
 
+-- The HookCall being served: its events carry the execution's correlation id, the hook call
+-- as causation id ("<point>/<hook name>") and the context's trace context (hook_call.py).
+local current_call = nil
+
+local function point_of(c)
+  if c.point == POINT_VALUE.custom then return "custom:" .. (c.custom_point or "") end
+  return POINT_NAME[c.point] or ""
+end
+
 publish = function(event_type, n, ...)
   if not valid_type(event_type) then
     return false, fmt("hookwire.publish: invalid event type %q: expected dot-separated tokens " ..
       "of [A-Za-z0-9_-]+", utf8_clean(event_type))
   end
-  local fine, value = pcall(json_to_proto, tokens(n, ...), 1)
-  if not fine then return false, "hookwire.publish: payload: " .. utf8_clean(value) end
+  local value = nil -- n == 0: no payload
+  if n > 0 then
+    local fine
+    fine, value = pcall(json_to_proto, tokens(n, ...), 1)
+    if not fine then return false, "hookwire.publish: payload: " .. utf8_clean(value) end
+  end
   local t = now_ns()
   local event = {
     type = event_type, payload = value, source_language = "LANGUAGE_LUA",
     time = { seconds = t // NS, nanos = t % NS },
   }
+  if current_call ~= nil then
+    local ctx = current_call.context or {}
+    event.correlation_id = ctx.correlation_id
+    event.causation_id = point_of(ctx) .. "/" .. current_call.hook_name
+    local tc = ctx.distributed and ctx.distributed.trace_context
+    if tc ~= nil then
+      event.trace_context = { traceparent = tc.traceparent, tracestate = tc.tracestate }
+    end
+  end
   local sent, err = pcall(send, { publish = { events = { event } } })
   if not sent then return false, "hookwire.publish: " .. utf8_clean(err) end
   return true, nil
@@ -585,7 +624,9 @@ local function call(c)
   local timeout_s = 0.1
   if c.timeout ~= nil then timeout_s = (c.timeout.seconds or 0) + (c.timeout.nanos or 0) / NS end
   local hctx, data = context_from_proto(c.context or {})
+  current_call = c
   local answer = outcome(api.invoke(fn, os.clock() + timeout_s, data, hctx))
+  current_call = nil
   answer.call_id = id
   if opts.virtual then answer.clock_advance = { seconds = clock_advanced_ns // NS, nanos = clock_advanced_ns % NS } end
   return answer
@@ -597,6 +638,7 @@ while true do
   local which = es.ExecutorMessage.which_message(m)
   if which == "call" then
     local ok, answer = pcall(call, m.call)
+    current_call = nil
     if not ok then
       api.recover() -- the error escaped the sandbox's protected call: end its run
       answer = { call_id = m.call.call_id, error = { type = "hookwire.WorkerError", message = utf8_clean(answer) } }

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from enum import StrEnum
 from fractions import Fraction
+from functools import partial
 from math import ceil
 from typing import Any
 
@@ -41,6 +42,7 @@ from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.executor import Executor, Invocation
+from hookwire.runtime.hook_call import HookCalls, calling
 from hookwire.runtime.json_value import copy_json, merge_patch, merge_patch_diff
 from hookwire.runtime.registry import FailurePolicy, HookSpec, Registry
 from hookwire.runtime.results import (
@@ -176,7 +178,7 @@ class Composite:
         self.is_async = any(self._registry.entry(s.name).is_async for s in self._registry.hooks())
         self._executor: Executor | None = None
         if clock is not None:
-            self._executor = Executor(self._registry, clock=clock)
+            self._executor = _children_executor(self._registry, clock)
 
     # -- binding ---------------------------------------------------------------------------------
 
@@ -184,7 +186,7 @@ class Composite:
         """Use the outer executor's clock and breaker listener (called by Executor)."""
         if self._executor is None:
             self._registry.bind(clock, listener)
-            self._executor = Executor(self._registry, clock=clock)
+            self._executor = _children_executor(self._registry, clock)
         else:
             self._registry.bind(clock, listener)
 
@@ -223,11 +225,14 @@ class Composite:
         chain = self._registry.chain(_INNER_POINT)
         if kind is CompositeKind.FIRST_MATCH:
             for e in chain:
-                found = _match(ex.invoke(e, ctx))
+                found = _match(calling(e.name, ctx, partial(ex.invoke, e)))
                 if found is not None:
                     return found
             return CONTINUE
-        invs = [ex.invoke(e, ctx.with_data(copy_json(ctx.data))) for e in chain]
+        invs = [
+            calling(e.name, ctx.with_data(copy_json(ctx.data)), partial(ex.invoke, e))
+            for e in chain
+        ]
         return self._combine(ctx, invs)
 
     async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
@@ -246,12 +251,15 @@ class Composite:
         chain = self._registry.chain(_INNER_POINT)
         if kind is CompositeKind.FIRST_MATCH:
             for e in chain:
-                found = _match(await ex.ainvoke(e, ctx))
+                found = _match(await calling(e.name, ctx, partial(ex.ainvoke, e)))
                 if found is not None:
                     return found
             return CONTINUE
         invs = await asyncio.gather(
-            *(ex.ainvoke(e, ctx.with_data(copy_json(ctx.data))) for e in chain)
+            *(
+                calling(e.name, ctx.with_data(copy_json(ctx.data)), partial(ex.ainvoke, e))
+                for e in chain
+            )
         )
         return self._combine(ctx, list(invs))
 
@@ -336,3 +344,10 @@ def _parallel(ctx: HookContext, invs: list[Invocation]) -> HookResult:
     if best is ResultKind.MODIFIED:
         return _merged(ctx, chosen)
     return chosen[0]
+
+
+def _children_executor(registry: Registry, clock: Clock) -> Executor:
+    # HookCalls (and `calling` around invoke/ainvoke): a child is a hook, so the events it
+    # publishes name it (its own name, as its breaker transitions do), the same whether it
+    # runs here or in a worker.
+    return Executor(registry, clock=clock, observers=[HookCalls()])

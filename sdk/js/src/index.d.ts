@@ -77,6 +77,9 @@ export type ResultDescription =
   | { kind: "unspecified" };
 
 export function proceed(): HookResult;
+/** CONTINUE under its name in every SDK: `hookwire.continue()` with a namespace import
+ * (`continue` is a reserved word, so a named import takes `proceed`, the same function). */
+export { proceed as continue };
 export function modified(data: JsonObject): HookResult;
 export function cancel(reason: string): HookResult;
 export function redirect(target: string): HookResult;
@@ -210,6 +213,8 @@ export class HookwireClient {
   publish(events: EventInput[], opts?: CallOptions): Promise<bigint[]>;
   subscribe(options: SubscribeOptions): Subscription;
   listHooks(filter?: { point?: Point; language?: string; tags?: string[] }): Promise<HookInfo[]>;
+  breakerStates(hookNames?: string[]): Promise<BreakerInfo[]>;
+  /** @deprecated use `breakerStates` */
   breakerState(hookNames?: string[]): Promise<BreakerInfo[]>;
   resetBreaker(hookName: string): Promise<BreakerInfo>;
   close(): void;
@@ -262,7 +267,10 @@ export interface CallInfo {
 export interface PublishOptions {
   ttlMs?: number;
   source?: string;
+  /** Default: the execution's correlation id (the call context's). */
   correlationId?: string;
+  /** Default: the hook call, `<point>/<hook name>`. */
+  causationId?: string;
   metadata?: Record<string, string>;
 }
 export type HookReturn = HookResult | undefined | null | void;
@@ -303,7 +311,11 @@ export class Worker extends EventEmitter {
   readonly connectionId: string;
   readonly connected: boolean;
   readonly inFlight: number;
+  register(point: Point, fn: HookFn, options?: HookOptions): Promise<void>;
+  unregister(name: string): Promise<void>;
+  /** @deprecated use `register` */
   registerHook(point: Point, fn: HookFn, options?: HookOptions): Promise<void>;
+  /** @deprecated use `unregister` */
   unregisterHook(name: string): Promise<void>;
   start(): Promise<void>;
   close(graceMs?: number): Promise<void>;

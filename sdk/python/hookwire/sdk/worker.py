@@ -39,6 +39,7 @@ from hookwire.runtime.bus.patterns import check_type
 from hookwire.runtime.clock import Clock, SystemClock, VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
+from hookwire.runtime.hook_call import current_hook_call, in_hook_call
 from hookwire.runtime.otel.remote import current_traceparent, remote_hook_span
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.results import result_to_proto
@@ -418,6 +419,7 @@ class Worker:
         *,
         source: str = "",
         correlation_id: str = "",
+        causation_id: str = "",
         metadata: dict[str, str] | None = None,
         ttl_ms: float | None = None,
     ) -> None:
@@ -425,9 +427,13 @@ class Worker:
 
         It is sent on the worker's stream before anything the worker sends later (the call's
         result included), so its sequence comes first. Its time is `worker.clock`'s now (the
-        call's virtual time under `virtual_clock`); its source language is Python. The event's
-        type is checked here (InvalidArgument); a refusal by the bus itself (rate limit) is
-        logged by the executor. FailedPrecondition when the worker is not connected.
+        call's virtual time under `virtual_clock`); its source language is Python. Published
+        during a call, it carries the execution's correlation id, the hook call as causation
+        id (`<point>/<hook name>`) and the hook's trace context (its span when OpenTelemetry
+        traces the worker, else the call context's), unless given here
+        (hookwire.runtime.hook_call). `payload` omitted: no payload (None is JSON null). The
+        event's type is checked here (InvalidArgument); a refusal by the bus itself (rate
+        limit) is logged by the executor. FailedPrecondition when the worker is not connected.
 
         Example:
             >>> # inside a hook: worker.publish("tool.checked", {"ok": True}, ttl_ms=500)
@@ -440,6 +446,12 @@ class Worker:
         session = self._session
         if session is None:
             raise FailedPrecondition("worker", "not connected: publish needs a live stream")
+        fields: dict[str, Any] = {"correlation_id": correlation_id, "causation_id": causation_id}
+        hook = current_hook_call()
+        if hook is not None:
+            fields = hook.merged(fields, current_traceparent())
+        else:
+            fields["traceparent"] = current_traceparent()
         event = Event(
             type,
             payload,
@@ -447,9 +459,8 @@ class Worker:
             ttl_ns=None if ttl_ms is None else round(ttl_ms * 1_000_000),
             source=source,
             source_language="python",
-            correlation_id=correlation_id,
             metadata=metadata,
-            traceparent=current_traceparent(),
+            **fields,
         )
         pb = event.to_proto()
         session.outbox.put_nowait(es.WorkerMessage(publish=bs.PublishRequest(events=[pb])))
@@ -480,7 +491,10 @@ class Worker:
         timeout_ns = call.timeout.seconds * _NS + call.timeout.nanos
         try:
             ctx = HookContext.from_proto(call.context)
-            with remote_hook_span(call.hook_name, _traceparent(ctx)):
+            with (
+                remote_hook_span(call.hook_name, _traceparent(ctx)),
+                in_hook_call(call.hook_name, ctx),
+            ):
                 if vc is not None:
                     with self.clock.using(vc):
                         result = adapter.call(ctx, timeout_ns)
@@ -501,7 +515,10 @@ class Worker:
             if adapter is None:
                 raise HookFailed(f"this worker has no hook named {call.hook_name!r}")
             ctx = HookContext.from_proto(call.context)
-            with remote_hook_span(call.hook_name, _traceparent(ctx)):
+            with (
+                remote_hook_span(call.hook_name, _traceparent(ctx)),
+                in_hook_call(call.hook_name, ctx),
+            ):
                 if vc is not None:
                     with self.clock.using(vc):
                         result = await adapter.acall(ctx, timeout_ns)
