@@ -141,12 +141,20 @@ local function send(msg)
   stdout:flush()
 end
 
-local function receive()
+local function read_message()
   local body = read_frame()
   if body == nil then return nil end
   local ok, m = pcall(es.ExecutorMessage.decode, body)
   if not ok then die(4, "protocol error: bad ExecutorMessage frame: %s", tostring(m)) end
   return m
+end
+
+-- Messages read while a publish waited for its PublishAck, handled afterwards in order.
+local inbox = {}
+
+local function receive()
+  if #inbox > 0 then return table.remove(inbox, 1) end
+  return read_message()
 end
 
 -- Enum names <-> values ---------------------------------------------------------------------------
@@ -500,11 +508,13 @@ local function utf8_clean(s)
   return s
 end
 
--- hookwire.publish inside a hook: the event goes to the executor as a WorkerMessage.publish
--- frame on stdout, written at once, so it precedes the call's result on the stream and the
--- executor gives it its sequence before it applies the result. Its time is the hook's time
--- (with --virtual-clock: the call's virtual time plus what the hook advanced so far). Fire and
--- forget: no sequence comes back (hookwire.publish returns nil); the executor logs refusals.
+-- hookwire.publish inside a hook: the event goes to the executor as a
+-- WorkerMessage.sequenced_publish frame on stdout, written at once, so it precedes the call's
+-- result on the stream and the executor gives it its sequence before it applies the result.
+-- Its time is the hook's time (with --virtual-clock: the call's virtual time plus what the hook
+-- advanced so far). The hook waits for the PublishAck: hookwire.publish returns the sequence,
+-- as embedded, and a refusal by the bus is a Lua error in the hook. (An executor whose welcome
+-- did not offer publish_acks gets a fire-and-forget WorkerMessage.publish; publish returns nil.)
 local function valid_type(t)
   if type(t) ~= "string" or t == "" or #t > 256 then return false end
   for token in (t .. "."):gmatch("(.-)%.") do
@@ -512,6 +522,9 @@ local function valid_type(t)
   end
   return true
 end
+
+-- Whether the executor answers sequenced publishes (its welcome says so), and their count.
+local publish_acks, publish_requests = false, 0
 
 -- The HookCall being served: its events carry the execution's correlation id, the hook call
 -- as causation id ("<point>/<hook name>") and the context's trace context (hook_call.py).
@@ -547,9 +560,25 @@ publish = function(event_type, n, ...)
       event.trace_context = { traceparent = tc.traceparent, tracestate = tc.tracestate }
     end
   end
-  local sent, err = pcall(send, { publish = { events = { event } } })
+  if not publish_acks then
+    local sent, err = pcall(send, { publish = { events = { event } } })
+    if not sent then return false, "hookwire.publish: " .. utf8_clean(err) end
+    return true, nil
+  end
+  publish_requests = publish_requests + 1
+  local id = publish_requests
+  local sent, err = pcall(send, { sequenced_publish = { request_id = id, events = { event } } })
   if not sent then return false, "hookwire.publish: " .. utf8_clean(err) end
-  return true, nil
+  while true do
+    local m = read_message()
+    if m == nil then os.exit(0) end -- the executor closed the stream
+    local ack = m.publish_ack
+    if ack ~= nil and ack.request_id == id then
+      if (ack.error or "") ~= "" then return false, "hookwire.publish: " .. ack.error end
+      return true, (ack.sequences or {})[1]
+    end
+    inbox[#inbox + 1] = m
+  end
 end
 
 -- Map a sandbox invoke's answer (codes of runtime/hookwire/runtime/lua/adapter.py) to a
@@ -610,6 +639,7 @@ send({ hello = { worker_id = opts.worker_id, language = "LANGUAGE_LUA", sdk = VE
 local welcome = receive()
 if welcome == nil then os.exit(0) end
 if welcome.welcome == nil then die(4, "protocol error: expected welcome, got %s", es.ExecutorMessage.which_message(welcome) or "nothing") end
+publish_acks = welcome.welcome.publish_acks == true
 
 for _, file in ipairs(opts.files) do load_hook_file(file) end
 send({ register = { hooks = registrations, request_id = 1 } })

@@ -15,6 +15,7 @@ from hookwire.runtime.context import DistributedContext, HookContext
 from hookwire.runtime.executor import Executor
 from hookwire.runtime.lua_process import LuaProcessWorker
 from hookwire.runtime.registry import Registry
+from hookwire.runtime.results import Cancel
 
 HookFile = Callable[[str, str], Path]
 START_NS = 1_700_000_000_000_000_000
@@ -104,7 +105,10 @@ def test_without_a_bus_the_refusal_is_logged_and_counted(
 ) -> None:
     with caplog.at_level(logging.WARNING):
         w, _, outcome = run(hook_file, workers, 'hookwire.publish("a.b", {n = 1})', None)
-    assert outcome == "CONTINUE"  # fire-and-forget: the hook is not failed by the host
+    # As embedded: publish waits for the executor's answer, so the refusal fails the hook.
+    assert outcome == (
+        "ERROR h.lua:2: hookwire.publish: bus: this LuaProcessWorker was given no event bus"
+    )
     assert w.publish_errors == 1
     assert "this LuaProcessWorker was given no event bus" in caplog.text
 
@@ -115,9 +119,13 @@ def test_rate_limited_publish_is_counted_and_the_worker_goes_on(
     bus = EventBus(clock=VirtualClock(START_NS), rate_limit=(1.0, 1))
     got: list[Event] = []
     bus.subscribe("app.>", callback=got.append)
-    body = 'hookwire.publish("app.a", 1)\nhookwire.publish("app.b", 2)\nreturn hookwire.cancel("x")'
+    body = (
+        'hookwire.publish("app.a", 1)\n'
+        'local ok = pcall(hookwire.publish, "app.b", 2)\n'
+        'return hookwire.cancel(ok and "sent" or "refused")'
+    )
     w, _, outcome = run(hook_file, workers, body, bus)
-    assert outcome == "CANCEL"  # the hook ran on to its own result
+    assert outcome == "CANCEL"  # the hook caught the refusal and ran on to its own result
     assert [e.type for e in got] == ["app.a"]
     assert w.publish_errors == 1
 
@@ -146,3 +154,35 @@ def test_events_carry_the_hook_call_and_the_hooks_trace_context(
         tp,
         "v=1",
     )
+
+
+def test_publish_returns_the_sequence_and_a_refusal_is_an_error_in_the_hook(
+    hook_file: HookFile, workers: list[LuaProcessWorker]
+) -> None:
+    bus = EventBus(clock=VirtualClock(START_NS), rate_limit=(1e-9, 3))
+    bus.publish("app.before")  # sequence 1: the hook's events get 2 and 3
+    body = (
+        'local a = hookwire.publish("app.one", 1)\n'
+        'local b = hookwire.publish("app.two")\n'
+        'local ok, err = pcall(hookwire.publish, "app.three")  -- over the rate limit\n'
+        'return hookwire.cancel(table.concat({a, b, tostring(ok), err}, "|"))'
+    )
+    clock = VirtualClock(START_NS)
+    reg = Registry()
+    w = LuaProcessWorker(
+        [hook_file("h.lua", hook(body))],
+        registry=reg,
+        blocking=True,
+        clock=clock,
+        virtual_clock=True,
+        bus=bus,
+    )
+    workers.append(w)
+    w.start()
+    ex = Executor(reg, clock=clock).execute("session_start", HookContext("session_start", {}))
+    [entry] = ex.trace
+    assert entry.outcome.value == "CANCEL", entry.reason
+    assert isinstance(ex.result, Cancel)
+    a, b, ok, err = ex.result.reason.split("|")
+    assert (a, b, ok) == ("2", "3", "false")
+    assert "hookwire.publish" in err and "rate" in err.lower()

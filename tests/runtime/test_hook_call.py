@@ -94,17 +94,20 @@ def test_embedded_lua_and_composite_children_name_their_own_call() -> None:
     got = sub.poll()
     assert [(e.type, e.source_language, e.causation_id) for e in got] == [
         ("app.lua", "lua", f"{POINT}/lua-hook"),
-        *[("app.child", "", f"{POINT}/kid-{k.value}") for k in CompositeKind if k.value != "VOTING"],
+        *[
+            ("app.child", "", f"{POINT}/kid-{k.value}")
+            for k in CompositeKind
+            if k.value != "VOTING"
+        ],
     ]
     assert {attrs(e)[::2] for e in got} == {("run-1", TP)}
 
 
 def test_under_hook_tracer_events_carry_the_hook_span() -> None:
     sdk = pytest.importorskip("opentelemetry.sdk.trace")
+    from hookwire.runtime.otel.tracing import HookTracer
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    from hookwire.runtime.otel.tracing import HookTracer
 
     spans = InMemorySpanExporter()
     provider = sdk.TracerProvider()

@@ -292,12 +292,21 @@ def publish_or_refusal(env: HookEnv, hook: str, event: dict[str, Any]) -> None:
     """An in-process Python hook's publish of a scenario event: an event the step expects to
     be `refused` is published in a `try`, and its refusal logged with the error's code."""
     if "refused" not in event:
-        env.publish(hook, event)
+        check_sequence(env, hook, event, env.publish(hook, event))
         return
     try:
         env.publish(hook, event)
     except HookwireError as exc:
         env.log.refused(hook, event["type"], exc.code, str(exc))
+
+
+def check_sequence(env: HookEnv, hook: str, event: dict[str, Any], returned: Any) -> None:
+    """A step event's `sequence`: what the hook's publish had to return."""
+    want = event.get("sequence")
+    if want is not None and returned != want:
+        env.log.problems.append(
+            f"hook {hook!r}: publish of {event['type']!r} returned {returned!r}, expected {want}"
+        )
 
 
 def publish_event(

@@ -64,6 +64,8 @@ _NS_PER_MS = 1_000_000
 SEEN_EVENT = "conformance.seen"
 #: ... and a refusal its step expected.
 REFUSED_EVENT = "conformance.refused"
+#: What a Lua hook reports when its publish returned another sequence than the step's.
+PROBLEM_EVENT = "conformance.problem"
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
@@ -144,7 +146,8 @@ def lua_result(result: HookResult) -> str:
 def _event(event: dict[str, Any]) -> str:
     payload = f", payload = {lua_value(event['payload'])}" if "payload" in event else ""
     refused = ", refused = true" if "refused" in event else ""
-    return f"{{type = {lua_string(event['type'])}{payload}{refused}}}"
+    sequence = f", sequence = {int(event['sequence'])}" if "sequence" in event else ""
+    return f"{{type = {lua_string(event['type'])}{payload}{refused}{sequence}}}"
 
 
 def _step(step: CallStep) -> str:
@@ -213,6 +216,9 @@ class LuaStepEvents:
         """A `conformance.seen` publish (the Lua hook's `record`) is kept here, off the bus:
         the context as the Lua code held it, written by Lua as JSON text; so is a
         `conformance.refused` one (a publish the step expected to be refused was)."""
+        if type == PROBLEM_EVENT:
+            self.env.log.problems.append(f"Lua hook {self.hook!r}: {payload!r}")
+            return True
         if type == REFUSED_EVENT:
             try:
                 self.env.log.refused(payload["hook"], payload["type"], "", payload["message"])
@@ -305,8 +311,8 @@ class LuaStepEvents:
                 "traceparent": ev.traceparent,
                 "tracestate": ev.tracestate,
             }
-            self.env.publish(self.hook, event, ev.source_language, ev.time_ns, attrs)
-            out.append(ev)
+            seq = self.env.publish(self.hook, event, ev.source_language, ev.time_ns, attrs)
+            out.append(ev.replace(sequence=seq))  # what the worker's publish returns
         return out
 
 

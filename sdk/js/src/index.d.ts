@@ -258,11 +258,12 @@ export interface CallInfo {
    * Publish an event from this call on the executor's bus: sent on the worker's stream ahead of
    * the call's result (so its sequence comes first), stamped with `clock` (the call's virtual
    * time under `virtualClock`), source language JAVASCRIPT. `payload` undefined = no payload.
-   * Fire-and-forget: a bus refusal (rate limit) is logged by the executor.
+   * Resolves to the event's sequence once the executor published it; rejects with the bus's
+   * refusal (e.g. RESOURCE_EXHAUSTED for the rate limit), which the executor also logs.
    * Throws TypeError for a bad type or option, HookwireError FAILED_PRECONDITION when not connected.
    * @example call.publish("tool.checked", { ok: true }, { ttlMs: 500 });
    */
-  publish(type: string, payload?: Json, opts?: PublishOptions): void;
+  publish(type: string, payload?: Json, opts?: PublishOptions): Promise<bigint>;
 }
 export interface PublishOptions {
   ttlMs?: number;

@@ -25,6 +25,7 @@ import { PublishRequestSchema } from "../generated/hookwire/v1/event_service_pb.
 import {
   HookErrorSchema,
   RegisterHooksSchema,
+  SequencedPublishSchema,
   UnregisterHooksSchema,
   WorkerHelloSchema,
   WorkerMessageSchema,
@@ -123,6 +124,7 @@ export class Worker extends EventEmitter {
     // Batching (see the top of this file): whether the executor accepts resultBatch, the
     // results held for the end of this turn, and whether their flush is scheduled.
     this._peerBatching = false;
+    this._peerPublishAcks = false;
     this._heldResults = [];
     this._flushScheduled = false;
     this._inCallBatch = false;
@@ -255,6 +257,7 @@ export class Worker extends EventEmitter {
     this._stream = null;
     this.connectionId = "";
     this._peerBatching = false;
+    this._peerPublishAcks = false;
     this._heldResults = [];
     // The executor fails our calls in flight itself; answers can no longer be delivered.
     for (const c of this._inFlight.values()) c._abort();
@@ -305,6 +308,7 @@ export class Worker extends EventEmitter {
         break;
       case "welcome":
         this._peerBatching = m.value.batching;
+        this._peerPublishAcks = m.value.publishAcks;
         this._onWelcome(m.value.connectionId);
         break;
       case "registerAck": {
@@ -313,6 +317,14 @@ export class Worker extends EventEmitter {
         this._pendingAcks.delete(m.value.requestId);
         if (m.value.error) p.reject(new HookwireError(m.value.code || "UNKNOWN", m.value.error));
         else p.resolve();
+        break;
+      }
+      case "publishAck": {
+        const p = this._pendingAcks.get(m.value.requestId);
+        if (!p) break;
+        this._pendingAcks.delete(m.value.requestId);
+        if (m.value.error) p.reject(new HookwireError(m.value.code || "UNKNOWN", m.value.error));
+        else p.resolve(m.value.sequences[0]);
         break;
       }
       case "cancel": {
@@ -459,7 +471,8 @@ export class Worker extends EventEmitter {
   }
 
   // An event from a hook: stamped with the call's clock (virtual time under virtualClock) and
-  // written now, so it precedes the call's result on the stream. It carries the hook call's
+  // written now, so it precedes the call's result on the stream. Resolves to its sequence (the
+  // executor's PublishAck), or rejects with the bus's refusal. It carries the hook call's
   // attributes (docs/events.md, "Events published by hooks"): the execution's correlation id,
   // the causation id `<point>/<hook name>` and the hook's trace context; options given win.
   _publish(info, type, payload, opts = {}) {
@@ -500,7 +513,18 @@ export class Worker extends EventEmitter {
     const tracestate = ctx.distributed?.tracestate ?? "";
     if (traceparent || tracestate) init.traceContext = { traceparent, tracestate };
     const event = create(UniversalEventSchema, init);
-    this._write({ case: "publish", value: create(PublishRequestSchema, { events: [event] }) });
+    if (!this._peerPublishAcks) {
+      // An executor that does not answer publishes: fire-and-forget.
+      this._write({ case: "publish", value: create(PublishRequestSchema, { events: [event] }) });
+      return Promise.resolve(undefined);
+    }
+    const requestId = this._requestIds++;
+    const ack = this._awaitAck(requestId);
+    // A hook that does not await its publish must not crash node with an unhandled rejection:
+    // the executor logs and counts refusals too.
+    ack.catch(() => {});
+    this._write({ case: "sequencedPublish", value: create(SequencedPublishSchema, { requestId, events: [event] }) });
+    return ack;
   }
 
   _finishCall(callId, clock, value, err, failed = true) {

@@ -37,9 +37,12 @@ before(async () => {
   );
   worker.register(
     "custom:tied",
-    (ctx, call) => {
-      call.publish("tied.auto", { n: 1 });
-      call.publish("tied.own", undefined, { correlationId: "mine", causationId: "cause" });
+    async (ctx, call) => {
+      seen.sequences = [
+        await call.publish("tied.auto", { n: 1 }),
+        await call.publish("tied.own", undefined, { correlationId: "mine", causationId: "cause" }),
+      ];
+      await assert.rejects(call.publish("tied.refused", 1, { ttlMs: 1e20 }), /ttl/);
     },
     { name: "tier", timeoutMs: 5000 },
   );
@@ -87,6 +90,8 @@ test("events a hook publishes carry the execution's correlation id, the hook cal
     got.push(e);
     if (got.length === 2) break;
   }
+  // publish resolves to the sequence the event got, as in-process publishes return it.
+  assert.deepEqual(seen.sequences, got.map((e) => e.sequence));
   assert.deepEqual(
     got.map((e) => [e.type, e.correlationId, e.causationId, e.traceparent, e.tracestate]),
     [

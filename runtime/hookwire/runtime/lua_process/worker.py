@@ -256,6 +256,9 @@ class LuaProcessWorker:
         self.bus = bus
         #: Publish frames refused so far (no bus, invalid event, rate limit); each is logged.
         self.publish_errors = 0
+        # Frames are written by callers (calls, cancels) and by the reader thread (publish
+        # acks): one frame at a time.
+        self._write_lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -403,7 +406,9 @@ class LuaProcessWorker:
         self._write(
             life,
             es.ExecutorMessage(
-                welcome=es.WorkerWelcome(connection_id=f"{self.worker_id}#{life.generation}")
+                welcome=es.WorkerWelcome(
+                    connection_id=f"{self.worker_id}#{life.generation}", publish_acks=True
+                )
             ),
         )
         register = self._expect(life, "register").register
@@ -446,8 +451,10 @@ class LuaProcessWorker:
         stdin: IO[bytes] | None = life.proc.stdin
         assert stdin is not None
         try:
-            stdin.write(encode_frame(message.SerializeToString()))
-            stdin.flush()
+            frame = encode_frame(message.SerializeToString())
+            with self._write_lock:
+                stdin.write(frame)
+                stdin.flush()
         except (OSError, ValueError) as exc:
             self._on_death(life, f"cannot write to the Lua worker: {exc}")
             raise WorkerGone(life.dead_reason or str(exc)) from None
@@ -480,6 +487,11 @@ class LuaProcessWorker:
             elif kind == "publish":
                 # On this thread, before the next frame: the hook's events precede its result.
                 self._publish(message.publish.events)
+            elif kind == "sequenced_publish":
+                req = message.sequenced_publish
+                ack = self._publish(req.events)
+                ack.request_id = req.request_id
+                self._write(life, es.ExecutorMessage(publish_ack=ack))
             elif kind in ("hello", "register"):
                 life.handshake.put(message)
             else:
@@ -508,7 +520,7 @@ class LuaProcessWorker:
             stderr.close()
             life.stderr_done.set()
 
-    def _publish(self, pbs: Iterable[event_pb2.UniversalEvent]) -> None:
+    def _publish(self, pbs: Iterable[event_pb2.UniversalEvent]) -> es.PublishAck:
         pbs = list(pbs)
         try:
             if self.bus is None:
@@ -523,12 +535,14 @@ class LuaProcessWorker:
                 events.append(
                     event if event.source_language else event.replace(source_language="lua")
                 )
-            self.bus.publish_batch(events)
+            published = self.bus.publish_batch(events)
         except Exception as exc:  # the reader thread must go on; the refusal is reported
             self.publish_errors += 1
             _log.warning(
                 "Lua worker %s: %d published event(s) refused: %s", self.worker_id, len(pbs), exc
             )
+            return es.PublishAck(error=str(exc), code=getattr(exc, "code", "INTERNAL"))
+        return es.PublishAck(sequences=[e.sequence for e in published])
 
     def _deliver(self, life: _Life, result: es.HookCallResult) -> None:
         with self._lock:

@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import grpc
@@ -56,8 +56,7 @@ from hookwire.runtime.server.remote_adapter import (
     WorkerConnection,
 )
 from hookwire.runtime.server.status import abort_with, status_code_named
-from hookwire.v1 import common_pb2, hook_pb2
-from hookwire.v1 import event_service_pb2 as bs
+from hookwire.v1 import common_pb2, event_pb2, hook_pb2
 from hookwire.v1 import executor_service_pb2 as es
 from hookwire.v1 import executor_service_pb2_grpc as es_grpc
 
@@ -202,7 +201,9 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         connection.send(
             # batching=True: this executor accepts result_batch from any worker.
             es.ExecutorMessage(
-                welcome=es.WorkerWelcome(connection_id=connection.connection_id, batching=True)
+                welcome=es.WorkerWelcome(
+                    connection_id=connection.connection_id, batching=True, publish_acks=True
+                )
             )
         )
         reader = asyncio.create_task(self._read_worker(connection, request_iterator))
@@ -249,7 +250,12 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                     )
                 elif kind == "publish":
                     # Awaited before the next message is read: stream order is bus order.
-                    await self._publish(connection, message.publish)
+                    await self._publish(connection, message.publish.events)
+                elif kind == "sequenced_publish":
+                    req = message.sequenced_publish
+                    answer = await self._publish(connection, req.events)
+                    answer.request_id = req.request_id
+                    connection.send(es.ExecutorMessage(publish_ack=answer))
                 else:
                     _log.warning("worker %s sent an unexpected %s", connection.worker_id, kind)
         except asyncio.CancelledError:
@@ -259,13 +265,16 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         # Hooks go away and in-flight calls fail the moment the worker's side ends.
         self._disconnect(connection, reason)
 
-    async def _publish(self, connection: WorkerConnection, request: bs.PublishRequest) -> None:
-        """Publish a worker's events (a PublishRequest) on the bus, or log and count why not."""
+    async def _publish(
+        self, connection: WorkerConnection, pbs: Sequence[event_pb2.UniversalEvent]
+    ) -> es.PublishAck:
+        """Publish a worker's events on the bus, or log and count why not; the outcome as the
+        PublishAck a sequenced publish is answered with."""
         try:
             if self._bus is None:
                 raise FailedPrecondition("publish", "this executor serves no event bus")
             events: list[Event] = []
-            for i, pb in enumerate(request.events):
+            for i, pb in enumerate(pbs):
                 try:
                     event = Event.from_proto(pb)
                 except HookwireError as exc:
@@ -274,15 +283,17 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                 if not event.source_language:
                     event = event.replace(source_language=connection.language)
                 events.append(event)
-            await self._bus.apublish_batch(events)
+            published = await self._bus.apublish_batch(events)
         except HookwireError as exc:
             self._publish_errors += 1
             _log.warning(
                 "worker %s: %d published event(s) refused: %s",
                 connection.worker_id,
-                len(request.events),
+                len(pbs),
                 exc,
             )
+            return es.PublishAck(error=str(exc), code=exc.code)
+        return es.PublishAck(sequences=[e.sequence for e in published])
 
     def _disconnect(self, connection: WorkerConnection, reason: str) -> None:
         if self._connections.pop(connection.connection_id, None) is None and connection.closed:
