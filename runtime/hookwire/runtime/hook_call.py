@@ -107,7 +107,13 @@ class HookCall:
         return out
 
 
-_CURRENT: ContextVar[HookCall | None] = ContextVar("hookwire_hook_call", default=None)
+# (hook name, context) of the running hook call: a tuple, the cheapest thing to build per call;
+# `current_hook_call()` makes the HookCall only when an event is published.
+_CURRENT: ContextVar[tuple[str, HookContext] | None] = ContextVar(
+    "hookwire_hook_call", default=None
+)
+_set = _CURRENT.set
+_reset = _CURRENT.reset
 
 
 def current_hook_call() -> HookCall | None:
@@ -118,13 +124,14 @@ def current_hook_call() -> HookCall | None:
         >>> current_hook_call() is None
         True
     """
-    return _CURRENT.get()
+    running = _CURRENT.get()
+    return None if running is None else HookCall(*running)
 
 
 def publish(bus: Any, type: str, payload: Any = NO_DATA, **fields: Any) -> int:
     """Publish on `bus` from inside a hook, with the hook call's attributes (explicit `fields`
     win); outside a hook call it is `bus.publish`. Returns the event's sequence."""
-    call = _CURRENT.get()
+    call = current_hook_call()
     if call is not None:
         fields = call.merged(fields)
     seq: int = bus.publish(type, payload, **fields)
@@ -134,11 +141,11 @@ def publish(bus: Any, type: str, payload: Any = NO_DATA, **fields: Any) -> int:
 def calling(hook: str, ctx: HookContext, fn: Callable[[HookContext], Any]) -> Any:
     """Call `fn(ctx)` as hook `hook`'s call: `current_hook_call()` is that call meanwhile. A
     coroutine `fn` gets the call for the whole of its run."""
-    token = _CURRENT.set(HookCall(hook, ctx))
+    token = _set((hook, ctx))
     try:
         value = fn(ctx)
     finally:
-        _CURRENT.reset(token)
+        _reset(token)
     if type(value) is CoroutineType:
         return _awaited(hook, ctx, value)
     return value
@@ -154,20 +161,19 @@ def in_hook_call(hook: str, ctx: HookContext) -> Iterator[HookCall]:
         ...     current_hook_call().causation_id
         'session_start/audit'
     """
-    call = HookCall(hook, ctx)
-    token = _CURRENT.set(call)
+    token = _set((hook, ctx))
     try:
-        yield call
+        yield HookCall(hook, ctx)
     finally:
-        _CURRENT.reset(token)
+        _reset(token)
 
 
 async def _awaited(hook: str, ctx: HookContext, coro: Any) -> Any:
-    token = _CURRENT.set(HookCall(hook, ctx))
+    token = _set((hook, ctx))
     try:
         return await coro
     finally:
-        _CURRENT.reset(token)
+        _reset(token)
 
 
 class HookCalls:
