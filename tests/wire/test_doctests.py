@@ -7,7 +7,17 @@ import importlib
 
 import pytest
 
-MODULES = ["context", "duration", "enums", "json", "registration", "replay", "results", "trace"]
+MODULES = [
+    "context",
+    "duration",
+    "enums",
+    "json",
+    "registration",
+    "replay",
+    "results",
+    "tags",
+    "trace",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -22,6 +22,7 @@ from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.framing import decode_varint
 from hookwire.runtime.json_value import JSON_INTEGER, JSON_NUMBER, TOO_DEEP, NotJson
 from hookwire.runtime.limits import MAX_JSON_DEPTH
+from hookwire.runtime.wire.tags import field_key
 from hookwire.v1 import json_pb2
 
 __all__ = [
@@ -267,12 +268,15 @@ def from_proto_object(pb: json_pb2.JsonObject, field: str = "value") -> dict[str
 # ---------------------------------------------------------------------------------------------
 # The depth of an encoded JsonValue, without decoding it (the bus keeps payloads encoded).
 
-# Wire tags: JsonValue.array_value (6) and .object_value (7); JsonArray.values (1) and
-# JsonObject.fields (1) entries; an entry's key (1) and value (2).
-_ARRAY_TAG = 0x32
-_OBJECT_TAG = 0x3A
-_ITEM_TAG = 0x0A
-_VALUE_TAG = 0x12
+# Field tags, from the descriptors: JsonValue.array_value and .object_value; an item of
+# JsonArray.values, an entry of JsonObject.fields, and an entry's key and value.
+_ARRAY_TAG = field_key(json_pb2.JsonValue, "array_value")
+_OBJECT_TAG = field_key(json_pb2.JsonValue, "object_value")
+_ITEM_TAG = field_key(json_pb2.JsonArray, "values")
+_FIELD_TAG = field_key(json_pb2.JsonObject, "fields")
+_ENTRY = json_pb2.JsonObject.FieldsEntry
+_KEY_TAG = field_key(_ENTRY, "key")
+_VALUE_TAG = field_key(_ENTRY, "value")
 
 
 def check_encoded_json(raw: bytes, field: str) -> None:
@@ -292,17 +296,17 @@ def check_encoded_json(raw: bytes, field: str) -> None:
         ...
         hookwire.runtime.errors.InvalidArgument: payload[0][0]...[0]: nested deeper than 30 ...
     """
-    if len(raw) < _MINTOO_DEEP[0]:
+    if len(raw) < _MIN_TOO_DEEP[0]:
         return
     path = _deep_value(raw, 0, len(raw), 0)
     if path is not None:
         raise InvalidArgument(field + path, TOO_DEEP)
 
 
-# _MINTOO_DEEP[d]: the fewest bytes of a JsonValue, with d containers around it, that holds a
+# _MIN_TOO_DEEP[d]: the fewest bytes of a JsonValue, with d containers around it, that holds a
 # container nested too deep (4 bytes per level: tag and length of the value's container and of
 # the item or entry holding the next value; 2 for the innermost, empty container).
-_MINTOO_DEEP = [4 * (MAX_JSON_DEPTH - d) + 2 for d in range(MAX_JSON_DEPTH + 1)]
+_MIN_TOO_DEEP = [4 * (MAX_JSON_DEPTH - d) + 2 for d in range(MAX_JSON_DEPTH + 1)]
 
 
 def _skip_field(b: bytes, pos: int, tag: int) -> int:
@@ -320,7 +324,7 @@ def _skip_field(b: bytes, pos: int, tag: int) -> int:
 def _deep_value(b: bytes, pos: int, end: int, depth: int) -> str | None:
     """The path suffix to the first container too deep in the JsonValue b[pos:end] (`depth`
     containers around it), or None."""
-    if end - pos < _MINTOO_DEEP[depth]:
+    if end - pos < _MIN_TOO_DEEP[depth]:
         return None
     while pos < end:
         tag, pos = decode_varint(b, pos)
@@ -356,16 +360,16 @@ def _deep_array(b: bytes, pos: int, end: int, depth: int) -> str | None:
 def _deep_object(b: bytes, pos: int, end: int, depth: int) -> str | None:
     while pos < end:
         tag, pos = decode_varint(b, pos)
-        if tag != _ITEM_TAG:
+        if tag != _FIELD_TAG:
             pos = _skip_field(b, pos, tag)
             continue
         n, pos = decode_varint(b, pos)
         entry_end = pos + n
-        if n >= _MINTOO_DEEP[depth]:
+        if n >= _MIN_TOO_DEEP[depth]:
             key = b""
             while pos < entry_end:
                 tag, pos = decode_varint(b, pos)
-                if tag == _ITEM_TAG:
+                if tag == _KEY_TAG:
                     k, pos = decode_varint(b, pos)
                     key = b[pos : pos + k]
                     pos += k
