@@ -429,6 +429,8 @@ class Executor:
             watching.append(HookEvents(self._sink))
         watching.extend(o for o in observers if getattr(o, "active", True))
         self._observers: tuple[ExecutionObserver, ...] = tuple(watching)
+        # Bound once: told about every observed execution.
+        self._executed = tuple(o.executed for o in watching)
         self._wrappers: tuple[CallWrapper, ...] = tuple(
             o for o in watching if isinstance(o, CallWrapper)
         )
@@ -509,12 +511,21 @@ class Executor:
         plan = self._plans.get(point)
         if plan is None or plan.async_names or type(ctx) is not HookContext or self._own_plans:
             plan = self._checked(point, ctx, sync=True)
-        observers = self._observers
-        if not observers:
+        if not self._observers:
             if plan.fast is not None:
                 self._fast_paths[point] = plan.fast
                 return plan.fast(ctx)
             return self._run(plan, ctx)
+        if not self._wrappers:
+            # Observers only (monitor, events, metrics): `_begin` and `_notify` inline, as
+            # they are on the path of every observed execution.
+            now = self._now
+            started = now()
+            ex = plan.fast(ctx) if plan.fast is not None else self._run(plan, ctx)
+            ended = now()
+            for executed in self._executed:
+                executed(point, ex, started, ended)
+            return ex
         started = self._begin(point, ctx)
         try:
             ex = plan.fast(ctx) if plan.fast is not None else self._run(plan, ctx)
@@ -542,8 +553,8 @@ class Executor:
             w.abort(exc)
 
     def _notify(self, point: str, ex: Execution, started: int, ended: int) -> None:
-        for o in self._observers:
-            o.executed(point, ex, started, ended)
+        for executed in self._executed:
+            executed(point, ex, started, ended)
 
     # -- asynchronous ----------------------------------------------------------------------------
 
