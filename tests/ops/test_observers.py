@@ -293,3 +293,46 @@ def test_events_published_inside_a_remote_hook_span_carry_its_context() -> None:
     sc = span.get_span_context()
     assert tp == f"00-{sc.trace_id:032x}-{sc.span_id:016x}-01"
     assert sc.trace_id == 0x0AF7651916CD43DD8448EB211C80319C
+
+
+def test_an_execution_the_sampler_drops_hides_the_enclosing_one_from_its_hooks() -> None:
+    from opentelemetry.sdk.trace.sampling import (
+        Decision,
+        Sampler,
+        SamplingResult,
+    )
+
+    class DropInner(Sampler):
+        def should_sample(
+            self, parent_context: Any, trace_id: int, name: str, *a: Any, **k: Any
+        ) -> SamplingResult:
+            inner = name in ("hookwire.execute session_start", "hookwire.hook inner")
+            return SamplingResult(Decision.DROP if inner else Decision.RECORD_AND_SAMPLE)
+
+        def get_description(self) -> str:
+            return "DropInner"
+
+    spans = InMemorySpanExporter()
+    provider = TracerProvider(sampler=DropInner())
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    reg = Registry()
+    ex = Executor(reg, observers=[HookTracer(provider)])
+    inner_saw: list[Any] = []
+    reg.register(lambda ctx: inner_saw.append(ctx.distributed), name="inner", point="session_start")
+
+    def outer(ctx: HookContext) -> None:
+        for _ in range(2):  # nested, dropped, twice: the outer run is current again after
+            ex.execute("session_start", HookContext("session_start"))
+
+    reg.register(outer, name="outer", point=P, priority=1)
+    reg.register(lambda ctx: None, name="after", point=P, priority=2)
+    ex.execute(P, HookContext(P))
+    ex.execute("session_start", HookContext("session_start"))
+    assert inner_saw == [None, None, None]  # untraced: the context as given
+    got = _by_name(spans.get_finished_spans())
+    assert sorted(got) == [f"hookwire.execute {P}", "hookwire.hook after", "hookwire.hook outer"]
+    root = got[f"hookwire.execute {P}"]
+    for name in ("outer", "after"):
+        hook = got[f"hookwire.hook {name}"]
+        assert hook.parent is not None and hook.parent.span_id == root.context.span_id
+        assert hook.attributes is not None and hook.attributes["hookwire.point"] == P
