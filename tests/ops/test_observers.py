@@ -98,6 +98,23 @@ def test_the_monitor_folds_plain_continue_chains_in_bulk() -> None:
     assert (s.count, s.total_ns, s.p99_ns) == (10, 10_000, 1000)
 
 
+def test_the_monitor_keeps_chains_apart_when_executions_alternate() -> None:
+    clock = VirtualClock()
+    reg = Registry(clock=clock)
+    reg.register(lambda ctx: clock.advance(1000), name="p1", point=P)
+    reg.register(lambda ctx: clock.advance(3000), name="s1", point="session_start")
+    monitor = PerformanceMonitor(clock)
+    ex = Executor(reg, clock=clock, monitor=monitor)
+    for point in (P, "session_start", P, P, "session_start"):
+        ex.execute(point, HookContext(point))
+    # A registry change makes a new chain for P: its records start a new run of the buffer.
+    reg.register(lambda ctx: clock.advance(5000), name="p2", point=P, priority=9)
+    ex.execute(P, HookContext(P))
+    got = {n: (s.count, s.total_ns) for n, s in monitor.snapshot().hooks.items()}
+    assert got == {"p1": (4, 4000), "s1": (2, 6000), "p2": (1, 5000)}
+    assert monitor.snapshot().executions == 6
+
+
 def test_refused_calls_are_counted_not_sampled() -> None:
     clock = VirtualClock()
     reg = Registry(clock=clock)

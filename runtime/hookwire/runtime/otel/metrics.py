@@ -134,10 +134,9 @@ class HookMetrics:
     # -- ExecutionObserver ----------------------------------------------------------------------
 
     def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        buffer = self._buffer
         with self._lock:
-            buffer.add(execution, started_ns, ended_ns)
-        if buffer.pending >= FOLD_EVERY:
+            pending = self._buffer.add(execution, started_ns, ended_ns)
+        if pending >= FOLD_EVERY:
             self.fold()
 
     def fold(self) -> None:
