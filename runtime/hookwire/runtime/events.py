@@ -33,6 +33,7 @@ __all__ = [
     "ExecutedPayloads",
     "HookEvents",
     "JsonPayloads",
+    "TransitionListener",
 ]
 
 BREAKER_OPENED = "hookwire.breaker.opened"
@@ -54,13 +55,11 @@ class EventSink(Protocol):
     def emit(self, type: str, payload: dict[str, Any]) -> None: ...
 
 
-class BreakerEvents:
-    """A BreakerListener that publishes every transition on an EventSink."""
+class TransitionListener:
+    """A BreakerListener (hookwire.runtime.breaker) told each transition as the payload of
+    its event: subclasses implement `transitioned(hook_name, new, payload)`."""
 
-    __slots__ = ("sink",)
-
-    def __init__(self, sink: EventSink) -> None:
-        self.sink = sink
+    __slots__ = ()
 
     def breaker_transition(
         self,
@@ -71,8 +70,9 @@ class BreakerEvents:
         slow_rate: float,
         open_duration_ns: int,
     ) -> None:
-        self.sink.emit(
-            _TRANSITION_TYPES[new],
+        self.transitioned(
+            hook_name,
+            new,
             {
                 "hook": hook_name,
                 "failure_rate": failure_rate,
@@ -80,6 +80,21 @@ class BreakerEvents:
                 "open_duration_ms": open_duration_ns / 1e6,
             },
         )
+
+    def transitioned(self, hook_name: str, new: BreakerState, payload: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class BreakerEvents(TransitionListener):
+    """A BreakerListener that publishes every transition on an EventSink."""
+
+    __slots__ = ("sink",)
+
+    def __init__(self, sink: EventSink) -> None:
+        self.sink = sink
+
+    def transitioned(self, hook_name: str, new: BreakerState, payload: dict[str, Any]) -> None:
+        self.sink.emit(_TRANSITION_TYPES[new], payload)
 
 
 _CONTINUE = Outcome.CONTINUE.value
@@ -109,15 +124,10 @@ class ExecutedPayloads(JsonPayloads):
     duration_ns per hook considered, in chain order), built from its raw records when read.
 
     Example:
-        >>> from hookwire.runtime.context import HookContext
-        >>> from hookwire.runtime.executor import Executor
-        >>> from hookwire.runtime.registry import Registry
-        >>> reg = Registry()
-        >>> _ = reg.register(lambda ctx: None, name="a", point="session_start")
-        >>> run = Executor(reg).execute("session_start", HookContext("session_start"))
-        >>> p = ExecutedPayloads("session_start", *run.raw_records())
-        >>> len(p), p[0]["hook"], p[0]["outcome"]
-        (1, 'a', 'CONTINUE')
+        >>> from types import SimpleNamespace
+        >>> p = ExecutedPayloads("session_start", [SimpleNamespace(name="a")], [1200])
+        >>> len(p), p[0]
+        (1, {'point': 'session_start', 'hook': 'a', 'outcome': 'CONTINUE', 'duration_ns': 1200})
     """
 
     __slots__ = ("entries", "point", "raw")

@@ -339,7 +339,7 @@ class EventBus:
         The only way events reach the transport. Ids are fixed here, before any transport
         sees the events: a distributed transport deduplicates retries by id.
         """
-        if type(batch) is EventRun:
+        if type(batch) is EventRun and not batch.built:
             self._next_idn = batch.stamp(self._ids, self._next_idn, self._now())
             return self._transport.publish(batch)
         now = None

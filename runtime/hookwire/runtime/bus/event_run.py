@@ -72,24 +72,20 @@ class EventRun(Sequence[Event]):
         """The sequence of the run's last event."""
         return self.sequence + self.n - 1
 
+    @property
+    def built(self) -> bool:
+        """Whether its events exist (something read them)."""
+        return self._events is not None
+
     def stamp(self, ids: IdSource, idn: int, now: int) -> int:
-        """Give the events the id numbers idn, idn+1, ... and the time `now`, as the bus's
-        commit does for each event; returns the next id number."""
-        events = self._events
-        if events is None:
-            self._ids = ids
-            self._idn = idn
-            self.time_ns = now
-            return idn + self.n
-        # Built already (read before its commit): stamp them as the commit stamps any event.
-        for ev in events:
-            if not ev._id:
-                ev._id = ids
-                ev._idn = idn
-                idn += 1
-            if ev.time_ns is None:
-                ev.time_ns = now
-        return idn
+        """Give the unbuilt events the id numbers idn, idn+1, ... and the time `now`, as the
+        bus's commit gives each event (a built run's events are stamped one by one there);
+        returns the next id number."""
+        assert self._events is None
+        self._ids = ids
+        self._idn = idn
+        self.time_ns = now
+        return idn + self.n
 
     def sequence_from(self, sequence: int) -> int:
         """Give the events the sequences from `sequence` on; returns the next one."""
