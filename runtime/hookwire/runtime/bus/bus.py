@@ -366,8 +366,9 @@ class EventBus:
             # One type: the subscriptions that take it build its events.
             for sub in (routes.get(events.type) or self._route(events.type)).subs:
                 sub.offer_run(events)
-            self._position = events.last_sequence
-            self._published += events.n
+            n = events.n
+            self._position = events.sequence + n - 1
+            self._published += n
             return
         if len(events) == 1:
             ev = events[0]

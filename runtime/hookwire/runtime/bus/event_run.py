@@ -45,6 +45,7 @@ class EventRun(Sequence[Event]):
         "_ids",
         "_payloads",
         "attrs",
+        "built",
         "n",
         "sequence",
         "time_ns",
@@ -63,25 +64,17 @@ class EventRun(Sequence[Event]):
         self._ids: IdSource | None = None
         self._idn = 0
         self._events: list[Event] | None = None
+        # Whether its events exist (something read them).
+        self.built = False
 
     def __len__(self) -> int:
         return self.n
-
-    @property
-    def last_sequence(self) -> int:
-        """The sequence of the run's last event."""
-        return self.sequence + self.n - 1
-
-    @property
-    def built(self) -> bool:
-        """Whether its events exist (something read them)."""
-        return self._events is not None
 
     def stamp(self, ids: IdSource, idn: int, now: int) -> int:
         """Give the unbuilt events the id numbers idn, idn+1, ... and the time `now`, as the
         bus's commit gives each event (a built run's events are stamped one by one there);
         returns the next id number."""
-        assert self._events is None
+        assert not self.built
         self._ids = ids
         self._idn = idn
         self.time_ns = now
@@ -125,6 +118,7 @@ class EventRun(Sequence[Event]):
                 ev.sequence = seq + i if seq else 0
                 append(ev)
             self._events = events
+            self.built = True
             self._payloads = None
         return events
 
