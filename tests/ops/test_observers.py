@@ -353,3 +353,20 @@ def test_an_execution_the_sampler_drops_hides_the_enclosing_one_from_its_hooks()
         hook = got[f"hookwire.hook {name}"]
         assert hook.parent is not None and hook.parent.span_id == root.context.span_id
         assert hook.attributes is not None and hook.attributes["hookwire.point"] == P
+
+
+def test_without_a_traceparent_the_current_span_is_the_parent() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = HookTracer(provider)
+    reg = Registry()
+    reg.register(lambda ctx: None, name="a", point=P)
+    ex = Executor(reg, observers=[tracer])
+    with provider.get_tracer("app").start_as_current_span("request") as request:
+        ex.execute(P, HookContext(P))
+    got = _by_name(exporter.get_finished_spans())
+    root = got[f"hookwire.execute {P}"]
+    assert root.parent is not None
+    assert root.parent.span_id == request.get_span_context().span_id
+    assert got["hookwire.hook a"].parent.span_id == root.context.span_id  # type: ignore[union-attr]

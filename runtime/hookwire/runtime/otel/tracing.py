@@ -142,9 +142,9 @@ class HookTracer:
             carrier = {"traceparent": d.traceparent}
             if d.tracestate:
                 carrier["tracestate"] = d.tracestate
-            parent = _PROPAGATOR.extract(carrier)
+            parent: Any = _PROPAGATOR.extract(carrier)
         else:
-            parent = otel_context.get_current()
+            parent = None  # the current context (read below only when recording)
         span = self._tracer.start_span(f"hookwire.execute {point}", context=parent)
         if not span.is_recording():
             # Dropped by the sampler: no context to build, no hook spans.
@@ -158,6 +158,8 @@ class HookTracer:
             )
         else:
             span.set_attribute("hookwire.point", point)
+        if parent is None:
+            parent = otel_context.get_current()
         run = _Run(span, trace.set_span_in_context(span, parent), span.get_span_context().trace_id)
         run.token = self._run.set(run)
 
