@@ -519,9 +519,12 @@ class Executor:
         if not self._wrappers:
             # Observers only (monitor, events, metrics): `_begin` and `_notify` inline, as
             # they are on the path of every observed execution.
+            if plan.fast is not None:
+                observed = self._fast_paths[point] = self._observed(point, plan)
+                return observed(ctx)
             now = self._now
             started = now()
-            ex = plan.fast(ctx) if plan.fast is not None else self._run(plan, ctx)
+            ex = self._run(plan, ctx)
             ended = now()
             for executed in self._executed:
                 executed(point, ex, started, ended)
@@ -534,6 +537,31 @@ class Executor:
             raise
         self._notify(point, ex, started, self._now())
         return ex
+
+    def _observed(self, point: str, plan: _Plan) -> Callable[[HookContext], Execution]:
+        """`execute` of `point` for an executor with observers and no call wrappers: the
+        compiled chain between two clock reads, then the observers. Used while `plan` is the
+        registry's plan of `point` (the registry clears its plans in place on every change);
+        afterwards it hands over to `execute`, which makes the next one."""
+        fast = plan.fast
+        assert fast is not None
+        plans = self._plans
+        now = self._now
+        tell = self._executed
+        paths = self._fast_paths
+
+        def observed(ctx: HookContext) -> Execution:
+            if plans.get(point) is not plan:
+                paths.pop(point, None)
+                return self.execute(point, ctx)
+            started = now()
+            ex = fast(ctx)
+            ended = now()
+            for executed in tell:
+                executed(point, ex, started, ended)
+            return ex
+
+        return observed
 
     def _run(self, plan: _Plan, ctx: HookContext) -> Execution:
         raw: list[RawRecord] = []
