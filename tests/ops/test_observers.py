@@ -370,3 +370,25 @@ def test_without_a_traceparent_the_current_span_is_the_parent() -> None:
     assert root.parent is not None
     assert root.parent.span_id == request.get_span_context().span_id
     assert got["hookwire.hook a"].parent.span_id == root.context.span_id  # type: ignore[union-attr]
+
+
+def test_an_observed_executor_follows_registry_changes_and_refuses_bad_contexts() -> None:
+    from hookwire.runtime.errors import InvalidArgument
+
+    tracer, exporter = _tracer()
+    monitor = PerformanceMonitor()
+    reg = Registry()
+    reg.register(lambda ctx: None, name="a", point=P)
+    traced = Executor(reg, observers=[tracer])
+    watched = Executor(reg, monitor=monitor)
+    for ex in (traced, watched):
+        ex.execute(P, HookContext(P))
+        with pytest.raises(InvalidArgument, match="HookContext"):
+            ex.execute(P, {"point": P})  # type: ignore[arg-type]
+    reg.register(lambda ctx: None, name="b", point=P)
+    for ex in (traced, watched):
+        ex.execute(P, HookContext(P))
+    assert {n: s.count for n, s in monitor.snapshot().hooks.items()} == {"a": 2, "b": 1}
+    *_, b, root = exporter.get_finished_spans()
+    assert b.name == "hookwire.hook b" and b.parent is not None
+    assert b.parent.span_id == root.context.span_id and root.parent is None

@@ -516,22 +516,12 @@ class Executor:
                 self._fast_paths[point] = plan.fast
                 return plan.fast(ctx)
             return self._run(plan, ctx)
-        if not self._wrappers:
-            # Observers only (monitor, events, metrics): `_begin` and `_notify` inline, as
-            # they are on the path of every observed execution.
-            if plan.fast is not None:
-                observed = self._fast_paths[point] = self._observed(point, plan)
-                return observed(ctx)
-            now = self._now
-            started = now()
-            ex = self._run(plan, ctx)
-            ended = now()
-            for executed in self._executed:
-                executed(point, ex, started, ended)
-            return ex
+        if plan.fast is not None:
+            observed = self._fast_paths[point] = self._observed(point, plan)
+            return observed(ctx)
         started = self._begin(point, ctx)
         try:
-            ex = plan.fast(ctx) if plan.fast is not None else self._run(plan, ctx)
+            ex = self._run(plan, ctx)
         except BaseException as exc:
             self._abort(exc)
             raise
@@ -539,29 +529,59 @@ class Executor:
         return ex
 
     def _observed(self, point: str, plan: _Plan) -> Callable[[HookContext], Execution]:
-        """`execute` of `point` for an executor with observers and no call wrappers: the
-        compiled chain between two clock reads, then the observers. Used while `plan` is the
-        registry's plan of `point` (the registry clears its plans in place on every change);
-        afterwards it hands over to `execute`, which makes the next one."""
+        """`execute` of `point` for an executor with observers: `_begin`, the compiled chain,
+        `_notify`, inline (they are on the path of every observed execution). Used while
+        `plan` is this executor's plan of `point` for the registry's version; afterwards it
+        hands over to `execute`, which makes the next one."""
         fast = plan.fast
         assert fast is not None
         plans = self._plans
+        registry = self.registry
+        version = registry.version
         now = self._now
         tell = self._executed
         paths = self._fast_paths
+        wrappers = self._wrappers
 
-        def observed(ctx: HookContext) -> Execution:
-            if plans.get(point) is not plan:
+        if not wrappers:
+
+            def observed(ctx: HookContext) -> Execution:
+                if plans.get(point) is not plan or registry.version != version:
+                    paths.pop(point, None)
+                    return self.execute(point, ctx)
+                started = now()
+                ex = fast(ctx)
+                ended = now()
+                for executed in tell:
+                    executed(point, ex, started, ended)
+                return ex
+
+            return observed
+
+        begins = tuple(w.begin for w in wrappers)
+        aborts = tuple(w.abort for w in wrappers)
+
+        def wrapped(ctx: HookContext) -> Execution:
+            if plans.get(point) is not plan or registry.version != version:
                 paths.pop(point, None)
                 return self.execute(point, ctx)
+            if type(ctx) is not HookContext:
+                self._checked(point, ctx, sync=True)  # raises, naming the problem
             started = now()
-            ex = fast(ctx)
+            for begin in begins:
+                begin(point, ctx)
+            try:
+                ex = fast(ctx)
+            except BaseException as exc:
+                for abort in aborts:
+                    abort(exc)
+                raise
             ended = now()
             for executed in tell:
                 executed(point, ex, started, ended)
             return ex
 
-        return observed
+        return wrapped
 
     def _run(self, plan: _Plan, ctx: HookContext) -> Execution:
         raw: list[RawRecord] = []
