@@ -10,6 +10,11 @@ only builds validated, unsequenced events and hands them to one admission loop:
     transport -> `_fanout`: offer to each matching subscription, in sequence order
     after the lock: run callback subscribers
 
+`publish` of one event on a bus without a rate limit, over a synchronous transport, takes a
+fast path derived from this one when admission has nothing to do (a cached route, no full
+BACKPRESSURE queue): the same commit for one event, inline, then the same transport, fan-out
+and callbacks. tests/bus/test_publish_fast_path.py pins it to the general path.
+
 A synchronous transport (the in-process one) sequences and retains the events and calls
 `_fanout` before `publish` returns; an asynchronous one (NATS JetStream) acknowledges later
 and delivers from its own thread, where BACKPRESSURE subscribers hold its consumer back.
@@ -194,6 +199,9 @@ class EventBus:
             if not isinstance(rate_limit, tuple) or len(rate_limit) != 2:
                 raise InvalidArgument("rate_limit", f"must be (rate, burst), got {rate_limit!r}")
             self._bucket = TokenBucket(rate_limit[0], rate_limit[1], self._clock)
+        # Whether `publish` may take the fast path of `_send` (see there): nothing to rate-limit,
+        # and the transport sequences and fans out before `publish` returns.
+        self._plain = self._bucket is None and self._sync
         if not isinstance(emit_source, str):
             raise InvalidArgument("emit_source", "must be a string")
         self._emit_attrs = EventAttrs(source=emit_source, source_language="native")
@@ -334,8 +342,9 @@ class EventBus:
     def _commit(self, batch: Sequence[Event]) -> Ack | None:
         """Fix id and time, and hand the batch to the transport (lock held).
 
-        The only way events reach the transport. Ids are fixed here, before any transport
-        sees the events: a distributed transport deduplicates retries by id.
+        The only way events reach the transport (`publish`'s fast path writes this for one
+        event inline). Ids are fixed here, before any transport sees the events: a
+        distributed transport deduplicates retries by id.
         """
         now = None
         ids = self._ids
@@ -685,10 +694,44 @@ class EventBus:
             ev = _Stamped()
             ev.type = type
             ev.payload = payload
-            ev._id = ""
-            ev.time_ns = None
             ev.ttl_ns = None
             ev.attrs = NO_ATTRS
+            # The fast path of `_send((ev,))`, derived from it for the case where admission has
+            # nothing to do: on a `_plain` bus, an event of a type whose route is cached (so
+            # the type is valid and the bus open) while no BACKPRESSURE queue is full
+            # (`Guard.full`) is admitted as it is, so `_send` reduces to `_commit` (inline
+            # here for one event: id and time fixed, then the transport) and running the
+            # callbacks the fan-out claimed (`_run`). Anything else goes through `_send`.
+            # tests/bus/test_publish_fast_path.py pins the two to the same behaviour.
+            guard = self._guard
+            lock = self._lock
+            lock.acquire()
+            try:
+                try:
+                    fast = self._plain and type in self._routes and not guard.full
+                except TypeError:  # an unhashable type: `_send` names it
+                    fast = False
+                if fast:
+                    ev._id = self._ids
+                    ev._idn = n = self._next_idn
+                    self._next_idn = n + 1
+                    ev.time_ns = self._now()
+                    self._transport.publish((ev,))
+                    work = guard.work
+                    if work:
+                        guard.work = []
+            finally:
+                lock.release()
+            if fast:
+                if work:
+                    if len(work) == 1:
+                        sub, claimed = work[0]
+                        sub.run(claimed)
+                    else:
+                        _run(work)
+                return ev.sequence
+            ev._id = ""
+            ev.time_ns = None
             ev.sequence = 0
         try:
             ack = self._send((ev,))
@@ -964,12 +1007,26 @@ class EventBus:
         """The last sequence fanned out to this bus's subscriptions (0: none yet)."""
         return self._position
 
-    def retained(self, from_sequence: int) -> list[Event]:
+    def retained(self, from_sequence: int, *, stored: bool = False) -> list[Event]:
         """The transport's retained events from `from_sequence` up to the resume position,
-        without opening a subscription (OutOfRange as for `subscribe`)."""
+        without opening a subscription (OutOfRange as for `subscribe`).
+
+        `stored=True`: every event the transport stores from there, including those not yet
+        fanned out to this bus's subscriptions (an asynchronous transport delivers after it
+        acknowledges, so an event whose publish returned may still be on its way).
+
+        Example:
+            >>> bus = EventBus()
+            >>> _ = bus.publish("a.x", 1), bus.publish("a.y", 2)
+            >>> [e.type for e in bus.retained(2)], [e.type for e in bus.retained(1, stored=True)]
+            (['a.y'], ['a.x', 'a.y'])
+        """
         with self._lock:
+            events = self._transport.replay(from_sequence)
+            if stored:
+                return events
             position = self._position
-            return [ev for ev in self._transport.replay(from_sequence) if ev.sequence <= position]
+            return [ev for ev in events if ev.sequence <= position]
 
     def subscriptions(self) -> list[Subscription]:
         """The open subscriptions."""
