@@ -53,7 +53,7 @@ from hookwire.runtime.bus.event import (
     _Stamped,
     attrs_of,
 )
-from hookwire.runtime.bus.guard import WAIT_SLICE_S, Guard
+from hookwire.runtime.bus.guard import Guard
 from hookwire.runtime.bus.overflow import (
     DEFAULT_CAPACITY,
     Backpressure,
@@ -145,6 +145,10 @@ def _log_ack_error(fut: concurrent.futures.Future[list[int]]) -> None:
 
 def _run(work: list[tuple[Subscription, Event | None]]) -> None:
     """Run the callback deliveries a fan-out claimed (lock NOT held)."""
+    if len(work) == 1:  # the usual case: one callback subscription, nobody after it
+        sub, ev = work[0]
+        sub.run(ev)
+        return
     for i, (sub, ev) in enumerate(work):
         try:
             sub.run(ev)
@@ -538,39 +542,57 @@ class EventBus:
         if not whole:
             return self._send_in_steps(batch, mode)
         if work:
-            if len(work) == 1:
-                sub, ev = work[0]
-                sub.run(ev)
-            else:
-                _run(work)
+            _run(work)
         return ack
 
     def _send_in_steps(self, batch: Sequence[Event], mode: int) -> Ack | None:
         """`_send` of a batch that does not fit at once (admitted already)."""
+        acks: list[Ack] = []
+
+        def room(i: int, since: int | None) -> tuple[int, list[Subscription], int | None]:
+            k, blockers, since = self._wait_for(batch, i, mode, since)
+            if not k:
+                self._refuse_blocking(blockers)
+            return k, blockers, since
+
+        def commit(events: Sequence[Event]) -> None:
+            ack = self._commit(events)
+            if ack is not None:
+                acks.append(ack)
+
+        self._stepwise(batch, room, commit)
+        if not acks:
+            return None
+        return acks[0] if len(acks) == 1 else _joined(acks)
+
+    def _stepwise(
+        self,
+        events: Sequence[Event],
+        room: Callable[[int, int | None], tuple[int, list[Subscription], int | None]],
+        step: Callable[[Sequence[Event]], None],
+    ) -> None:
+        """Move `events` on in as many steps as BACKPRESSURE room allows, blocking this thread
+        while there is none: under the lock, `room(i, since)` says how many from `i` fit now
+        (k > 0), or whom to wait for (k = 0; `since`: when the wait started) or that the bus
+        closed (k < 0: stop); `step` takes the k events; the callbacks they claimed run after
+        the lock is released. The publisher's side (`_send_in_steps`: commit) and an
+        asynchronous transport's (`_deliver_async`: fan out) differ only in those two."""
         guard = self._guard
         lock = self._lock
-        n = len(batch)
+        n = len(events)
         i = 0
         since: int | None = None
-        acks: list[Ack] = []
         while i < n:
             lock.acquire()
             try:
                 while True:
-                    k, blockers, since = self._wait_for(batch, i, mode, since)
+                    k, blockers, since = room(i, since)
                     if k:
                         break
-                    self._refuse_blocking(blockers)
-                    for s in blockers:
-                        s.begin_sync_wait()
-                    try:
-                        self._guard.cond.wait(WAIT_SLICE_S)
-                    finally:
-                        for s in blockers:
-                            s.end_sync_wait()
-                ack = self._commit(batch[i : i + k])
-                if ack is not None:
-                    acks.append(ack)
+                    guard.wait_slice(blockers)
+                if k < 0:
+                    return
+                step(events[i : i + k] if k != n else events)
                 work = guard.take_work() if guard.work else None
             finally:
                 lock.release()
@@ -578,9 +600,6 @@ class EventBus:
                 _run(work)
             i += k
             since = None
-        if not acks:
-            return None
-        return acks[0] if len(acks) == 1 else _joined(acks)
 
     async def _asend(self, batch: Sequence[Event]) -> list[Event]:
         """`_send` that awaits room instead of blocking; returns the batch once stored."""
@@ -630,37 +649,13 @@ class EventBus:
         """Transport -> local subscriptions, from the transport's own thread (not an event
         loop). A full BACKPRESSURE subscription holds this consumer back (it waits for room,
         up to the subscription's timeout) rather than dropping events from other hosts."""
-        guard = self._guard
-        lock = self._lock
-        n = len(events)
-        i = 0
-        since: int | None = None
-        while i < n:
-            lock.acquire()
-            try:
-                if self._closed:
-                    return
-                while True:
-                    k, blockers, since = self._room(events, i, since)
-                    if k:
-                        break
-                    for s in blockers:
-                        s.begin_sync_wait()
-                    try:
-                        self._guard.cond.wait(WAIT_SLICE_S)
-                    finally:
-                        for s in blockers:
-                            s.end_sync_wait()
-                    if self._closed:
-                        return
-                self._fanout(events[i : i + k] if k != n else events)
-                work = guard.take_work() if guard.work else None
-            finally:
-                lock.release()
-            if work:
-                _run(work)
-            i += k
-            since = None
+
+        def room(i: int, since: int | None) -> tuple[int, list[Subscription], int | None]:
+            if self._closed:
+                return -1, [], since
+            return self._room(events, i, since)
+
+        self._stepwise(events, room, self._fanout)
 
     # -- publishing: thin entry points -----------------------------------------------------------
 
@@ -723,10 +718,9 @@ class EventBus:
             finally:
                 lock.release()
             if fast:
-                if work:
+                if work:  # `_run(work)`, its usual case inline
                     if len(work) == 1:
-                        sub, claimed = work[0]
-                        sub.run(claimed)
+                        work[0][0].run(work[0][1])
                     else:
                         _run(work)
                 return ev.sequence
