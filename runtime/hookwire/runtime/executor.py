@@ -233,6 +233,11 @@ class _Await:
         self.yielded = yielded
 
 
+def _index(steps: tuple[_Step, ...], step: _Step) -> int:
+    """Where `step` stands in `steps` (by identity: it is one of them)."""
+    return next(i for i, s in enumerate(steps) if s is step)
+
+
 def _run_chain(
     steps: tuple[_Step, ...],
     start: int,
@@ -264,8 +269,8 @@ def _run_chain(
     closed = _CLOSED
     not_called = _NOT_CALLED
     final: HookResult | None = None
-    for i in range(start, len(steps)):
-        e, call, br, limit, mode = steps[i]
+    for step in steps[start:] if start else steps:
+        e, call, br, limit, mode = step
         if pending is not not_called:
             value, end, pending = pending, pending_end, not_called
         else:
@@ -274,7 +279,7 @@ def _run_chain(
                 continue
             if mode and awaiting:
                 if mode == _ADAPTER:
-                    return _Await(i, cur, modified, now, None, None)
+                    return _Await(_index(steps, step), cur, modified, now, None, None)
                 try:
                     value = call(cur)
                     if type(value) is CoroutineType:
@@ -286,7 +291,7 @@ def _run_chain(
                         except StopIteration as stop:
                             value = stop.value
                         else:
-                            return _Await(i, cur, modified, now, coro, value)
+                            return _Await(_index(steps, step), cur, modified, now, coro, value)
                 except Exception as exc:
                     value = _Failure(_O_ERROR, describe_exception(exc))
             else:
