@@ -42,6 +42,7 @@ from hookwire.runtime.adapter import (
     InvalidResult,
     describe_exception,
     resume_coroutine,
+    to_result,
 )
 from hookwire.runtime.breaker import BreakerState, BreakerStatus, CircuitBreaker
 from hookwire.runtime.clock import Clock, SystemClock
@@ -56,14 +57,12 @@ from hookwire.runtime.observer import REFUSED, CallWrapper, ExecutionObserver
 from hookwire.runtime.registry import ChainEntry, Registry
 from hookwire.runtime.results import (
     CONTINUE,
-    RESULT_TYPES,
     Cancel,
     HookResult,
     Modified,
     Outcome,
     ResultKind,
     Skipped,
-    validate_result,
 )
 from hookwire.runtime.trace import Execution, RawRecord
 from hookwire.runtime.trace import make_execution as _execution
@@ -140,21 +139,16 @@ def _classify(value: Any, dur: int, e: ChainEntry) -> tuple[Outcome, str, HookRe
         return _O_TIMEOUT, TIMEOUT, None
     if value is None:
         return _O_CONTINUE, "", CONTINUE
-    t = type(value)
-    if t is _Failure:
+    if type(value) is _Failure:
         return value.outcome, value.reason, None
-    if t in RESULT_TYPES:
-        try:
-            result = validate_result(value)
-        except InvalidArgument:
-            return _O_ERROR, INVALID_RESULT, None
-        refused = not_honoured(result.kind, e.honours, e.point)
-        if refused is not None:
-            return _O_ERROR, refused, None
-        return result.outcome, value.reason if t is Skipped else "", result
-    if inspect.iscoroutine(value):
-        value.close()
-    return _O_ERROR, INVALID_RESULT, None
+    try:
+        result = to_result(value)  # the one reading of a returned value (adapters use it too)
+    except InvalidResult:
+        return _O_ERROR, INVALID_RESULT, None
+    refused = not_honoured(result.kind, e.honours, e.point)
+    if refused is not None:
+        return _O_ERROR, refused, None
+    return result.outcome, result.reason if type(result) is Skipped else "", result
 
 
 def _settle(
