@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from types import CoroutineType
-from typing import Any
+from typing import Any, NamedTuple
 
 from hookwire.runtime.adapter import (
     HookFailed,
@@ -209,22 +209,17 @@ _NOT_CALLED: Any = object()
 _MAX_SINGLES = 4096
 
 
-class _Await:
+class _Await(NamedTuple):
     """Where `_run_chain` stopped, in an asynchronous execution, for a call to be awaited:
-    step `index` (its breaker already asked) started at `now`; `coro` is a coroutine hook that
+    step number `step` (its breaker already asked) started at `now`; `coro` is a coroutine hook that
     suspended, having yielded `yielded` (None: await the step's adapter)."""
 
-    __slots__ = ("coro", "cur", "index", "modified", "now", "yielded")
-
-    def __init__(
-        self, index: int, cur: HookContext, modified: bool, now: int, coro: Any, yielded: Any
-    ) -> None:
-        self.index = index
-        self.cur = cur
-        self.modified = modified
-        self.now = now
-        self.coro = coro
-        self.yielded = yielded
+    step: int
+    cur: HookContext
+    modified: bool
+    now: int
+    coro: Any
+    yielded: Any
 
 
 def _index(steps: tuple[_Step, ...], step: _Step) -> int:
@@ -658,7 +653,7 @@ class Executor:
         self, plan: _Plan, at: _Await, raw: list[RawRecord], apply: bool = True
     ) -> Any:
         """Await the call `_run_chain` stopped at, then run the chain on from that step."""
-        e = plan.steps[at.index][0]
+        e = plan.steps[at.step][0]
         try:
             if at.coro is None:
                 value = await plan.acalls[e.name](at.cur)
@@ -669,7 +664,7 @@ class Executor:
         clock = self._now
         return _run_chain(
             plan.steps,
-            at.index,
+            at.step,
             at.cur,
             raw,
             at.now,
