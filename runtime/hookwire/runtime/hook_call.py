@@ -43,7 +43,6 @@ from contextvars import ContextVar
 from types import CoroutineType
 from typing import Any
 
-from hookwire.runtime.bus.event import NO_DATA
 from hookwire.runtime.context import HookContext
 
 __all__ = [
@@ -128,13 +127,22 @@ def current_hook_call() -> HookCall | None:
     return None if running is None else HookCall(*running)
 
 
-def publish(bus: Any, type: str, payload: Any = NO_DATA, **fields: Any) -> int:
+_NO_PAYLOAD: Any = object()
+
+
+def publish(bus: Any, type: str, payload: Any = _NO_PAYLOAD, **fields: Any) -> int:
     """Publish on `bus` from inside a hook, with the hook call's attributes (explicit `fields`
-    win); outside a hook call it is `bus.publish`. Returns the event's sequence."""
+    win); outside a hook call it is `bus.publish`. Returns the event's sequence. Without
+    `payload` the event has none (the bus's NO_DATA); None is JSON null."""
     call = current_hook_call()
     if call is not None:
         fields = call.merged(fields)
-    seq: int = bus.publish(type, payload, **fields)
+    # The core does not import the bus: leave the payload out rather than name NO_DATA.
+    seq: int = (
+        bus.publish(type, **fields)
+        if payload is _NO_PAYLOAD
+        else bus.publish(type, payload, **fields)
+    )
     return seq
 
 
