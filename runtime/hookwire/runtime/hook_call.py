@@ -51,6 +51,7 @@ __all__ = [
     "calling",
     "causation_id",
     "current_hook_call",
+    "hook_call_running",
     "in_hook_call",
     "publish",
 ]
@@ -128,6 +129,11 @@ def current_hook_call() -> HookCall | None:
 
 
 _NO_PAYLOAD: Any = object()
+
+
+def hook_call_running() -> bool:
+    """True while a hook call is current (cheaper than `current_hook_call() is not None`)."""
+    return _CURRENT.get() is not None
 
 
 def publish(bus: Any, type: str, payload: Any = _NO_PAYLOAD, **fields: Any) -> int:
