@@ -12,7 +12,7 @@ from hookwire.runtime.bus import Event, EventBus
 from hookwire.runtime.composite import Composite, CompositeKind
 from hookwire.runtime.context import DistributedContext, HookContext
 from hookwire.runtime.executor import Executor
-from hookwire.runtime.hook_call import HookCalls, current_hook_call, publish
+from hookwire.runtime.hook_call import HookCall, HookCalls, current_hook_call, publish
 from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
 from hookwire.runtime.registry import HookSpec, Registry
 
@@ -135,3 +135,22 @@ def test_under_hook_tracer_events_carry_the_hook_span() -> None:
             span.context.span_id,
         )
         assert got[etype] != TP
+
+
+def test_a_workers_own_span_wins_over_the_context_and_explicit_fields_over_both() -> None:
+    span_tp = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"
+    call = HookCall("audit", ctx())
+    assert call.merged({}, span_tp) == {
+        "correlation_id": "run-1",
+        "causation_id": f"{POINT}/audit",
+        "traceparent": span_tp,
+        "tracestate": "v=1",
+    }
+    explicit = {"correlation_id": "mine", "traceparent": "tp", "source": "s"}
+    assert call.merged(explicit, span_tp) == {
+        **explicit,
+        "causation_id": f"{POINT}/audit",
+        "tracestate": "v=1",
+    }
+    attrs_given = {"attrs": object()}
+    assert call.merged(attrs_given) == attrs_given
