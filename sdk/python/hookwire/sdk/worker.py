@@ -483,7 +483,13 @@ class Worker:
             **fields,
         )
         pb = event.to_proto()
-        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise FailedPrecondition(
+                "worker", "publish runs on the worker's event loop (inside a hook)"
+            ) from None
+        fut: asyncio.Future[int] = loop.create_future()
         # Retrieved here, so a future nobody awaits does not log its refusal a second time.
         fut.add_done_callback(_retrieve)
         if not session.peer_publish_acks:
