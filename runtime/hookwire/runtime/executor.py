@@ -505,6 +505,8 @@ class Executor:
             watching.append(HookEvents(self._sink))
         watching.extend(o for o in observers if getattr(o, "active", True))
         self._observers: tuple[ExecutionObserver, ...] = tuple(watching)
+        # Bound once: told about every observed execution.
+        self._executed = tuple(o.executed for o in watching)
         self._wrappers: tuple[CallWrapper, ...] = tuple(
             o for o in watching if isinstance(o, CallWrapper)
         )
@@ -587,20 +589,77 @@ class Executor:
         plan = self._plans.get(point)
         if plan is None or plan.async_names or type(ctx) is not HookContext or self._own_plans:
             plan = self._checked(point, ctx, sync=True)
-        observers = self._observers
-        if not observers:
+        if not self._observers:
             if plan.fast is not None:
                 self._fast_paths[point] = plan.fast
                 return plan.fast(ctx)
             return self._run(plan, ctx)
+        if plan.fast is not None:
+            observed = self._fast_paths[point] = self._observed(point, plan)
+            return observed(ctx)
         started = self._begin(point, ctx)
         try:
-            ex = plan.fast(ctx) if plan.fast is not None else self._run(plan, ctx)
+            ex = self._run(plan, ctx)
         except BaseException as exc:
             self._abort(exc)
             raise
         self._notify(point, ex, started, self._now())
         return ex
+
+    def _observed(self, point: str, plan: _Plan) -> Callable[[HookContext], Execution]:
+        """`execute` of `point` for an executor with observers: `_begin`, the compiled chain,
+        `_notify`, inline (they are on the path of every observed execution). Used while
+        `plan` is this executor's plan of `point` for the registry's version; afterwards it
+        hands over to `execute`, which makes the next one."""
+        fast = plan.fast
+        assert fast is not None
+        plans = self._plans
+        registry = self.registry
+        version = registry.version
+        now = self._now
+        tell = self._executed
+        paths = self._fast_paths
+        wrappers = self._wrappers
+
+        if not wrappers:
+
+            def observed(ctx: HookContext) -> Execution:
+                if plans.get(point) is not plan or registry.version != version:
+                    paths.pop(point, None)
+                    return self.execute(point, ctx)
+                started = now()
+                ex = fast(ctx)
+                ended = now()
+                for executed in tell:
+                    executed(point, ex, started, ended)
+                return ex
+
+            return observed
+
+        begins = tuple(w.begin for w in wrappers)
+        aborts = tuple(w.abort for w in wrappers)
+
+        def wrapped(ctx: HookContext) -> Execution:
+            if plans.get(point) is not plan or registry.version != version:
+                paths.pop(point, None)
+                return self.execute(point, ctx)
+            if type(ctx) is not HookContext:
+                self._checked(point, ctx, sync=True)  # raises, naming the problem
+            started = now()
+            for begin in begins:
+                begin(point, ctx)
+            try:
+                ex = fast(ctx)
+            except BaseException as exc:
+                for abort in aborts:
+                    abort(exc)
+                raise
+            ended = now()
+            for executed in tell:
+                executed(point, ex, started, ended)
+            return ex
+
+        return wrapped
 
     def _run(self, plan: _Plan, ctx: HookContext) -> Execution:
         raw: list[RawRecord] = []
@@ -619,8 +678,8 @@ class Executor:
             w.abort(exc)
 
     def _notify(self, point: str, ex: Execution, started: int, ended: int) -> None:
-        for o in self._observers:
-            o.executed(point, ex, started, ended)
+        for executed in self._executed:
+            executed(point, ex, started, ended)
 
     # -- asynchronous ----------------------------------------------------------------------------
 

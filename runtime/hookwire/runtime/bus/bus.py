@@ -53,6 +53,7 @@ from hookwire.runtime.bus.event import (
     _Stamped,
     attrs_of,
 )
+from hookwire.runtime.bus.event_run import EventRun
 from hookwire.runtime.bus.guard import Guard
 from hookwire.runtime.bus.overflow import (
     DEFAULT_CAPACITY,
@@ -70,6 +71,7 @@ from hookwire.runtime.bus.transport import Ack, InProcessTransport, Transport
 from hookwire.runtime.bus.wire_batch import WireBatch, read_batch
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, RateLimited
+from hookwire.runtime.events import JsonPayloads
 from hookwire.runtime.json_value import validate_json
 from hookwire.v1 import event_pb2
 
@@ -350,6 +352,9 @@ class EventBus:
         event inline). Ids are fixed here, before any transport sees the events: a
         distributed transport deduplicates retries by id.
         """
+        if type(batch) is EventRun and not batch.built:
+            self._next_idn = batch.stamp(self._ids, self._next_idn, self._now())
+            return self._transport.publish(batch)
         now = None
         ids = self._ids
         n = self._next_idn
@@ -370,6 +375,14 @@ class EventBus:
         replays exactly what was fanned out before it, and receives the rest live.
         """
         routes = self._routes
+        if type(events) is EventRun:
+            # One type: the subscriptions that take it build its events.
+            for sub in (routes.get(events.type) or self._route(events.type)).subs:
+                sub.offer_run(events)
+            n = events.n
+            self._position = events.sequence + n - 1
+            self._published += n
+            return
         if len(events) == 1:
             ev = events[0]
             for sub in (routes.get(ev.type) or self._route(ev.type)).subs:
@@ -415,7 +428,8 @@ class EventBus:
         """How many events of `batch` each BACKPRESSURE subscription would take (lock held)."""
         known = self._routes
         need: dict[Subscription, int] = {}
-        for t, n in Counter(map(_type_of, batch)).items():  # counted in C: few types
+        counts = {batch.type: batch.n} if type(batch) is EventRun else Counter(map(_type_of, batch))
+        for t, n in counts.items():  # counted in C: few types
             for s in (known.get(t) or self._route(t)).bp:
                 need[s] = need.get(s, 0) + n
         return need
@@ -515,7 +529,11 @@ class EventBus:
             # A closed bus has no routes and `_route` refuses: only an empty batch needs the
             # check.
             routes = self._routes
-            if n == 1:
+            many = n > 1
+            if type(batch) is EventRun:
+                # One type: only its BACKPRESSURE subscriptions can run short of room.
+                many = bool((routes.get(batch.type) or self._route(batch.type)).bp)
+            elif n == 1:
                 if batch[0].type not in routes:
                     self._route(batch[0].type)  # validates it (a cached route's type is valid)
             elif n:
@@ -526,7 +544,7 @@ class EventBus:
                 raise FailedPrecondition("bus", "is closed")
             if self._bucket is not None:
                 self._take_tokens(n)
-            if (guard.full or n > 1) and mode == _BLOCK and self._sync:
+            if (guard.full or many) and mode == _BLOCK and self._sync:
                 # Some BACKPRESSURE queue is full or may fill up: see what fits.
                 self._refuse_up_front(batch)
                 whole = self._fitting(batch, 0) == n
@@ -827,6 +845,42 @@ class EventBus:
         ev.sequence = 0
         mode = _BLOCK if asyncio.events._get_running_loop() is None else _NEVER
         ack = self._send((ev,), mode)
+        if ack is not None:
+            ack.add_done_callback(_log_ack_error)
+
+    def emit_batch(self, type: str, payloads: Iterable[dict[str, Any]] | JsonPayloads) -> None:
+        """EventSink: publish several runtime events of one type (an execution's
+        `hookwire.hook.executed`) the way `emit` publishes one, as one batch: all accepted or
+        none, consecutive sequences, one lock, one clock read; never waiting for a transport's
+        acknowledgement nor, on an event loop's thread, for BACKPRESSURE room.
+
+        The events travel as one `EventRun` (hookwire.runtime.bus.event_run) and are built
+        when read: a bus nobody subscribed to keeps them in retention without building them.
+        `payloads` are read then too, so they must not change afterwards; a `JsonPayloads`
+        (hookwire.runtime.events) is JSON by construction and builds each payload when read.
+
+        Example:
+            >>> bus = EventBus()
+            >>> sub = bus.subscribe("hookwire.hook.*")
+            >>> bus.emit_batch("hookwire.hook.executed", [{"hook": "a"}, {"hook": "b"}])
+            >>> [(e.sequence, e.payload["hook"]) for e in sub.poll()]
+            [(1, 'a'), (2, 'b')]
+        """
+        if not isinstance(payloads, JsonPayloads):
+            payloads = _iterable(payloads, "payloads")
+            for i, payload in enumerate(payloads):
+                if not _trivially_valid(payload):
+                    self._check_payload(payload, f"payloads[{i}]")
+        run = EventRun(type, payloads, self._emit_attrs)
+        if not run.n:
+            return
+        mode = _BLOCK if asyncio.events._get_running_loop() is None else _NEVER
+        try:
+            ack = self._send(run, mode)
+        except TypeError:  # an unhashable type: _route names the problem
+            with self._lock:
+                self._route(type)
+            raise
         if ack is not None:
             ack.add_done_callback(_log_ack_error)
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, TypeAlias, runtime_checkable
 
 from hookwire.runtime.bus.event import Event
+from hookwire.runtime.bus.event_run import EventRun
 from hookwire.runtime.bus.retention import DEFAULT_RETENTION, RetentionLog
 from hookwire.runtime.errors import FailedPrecondition
 
@@ -110,13 +111,18 @@ class InProcessTransport:
     def publish(self, events: Sequence[Event]) -> None:
         if self._closed:
             raise FailedPrecondition("transport", "is closed")
-        seq = self.next_sequence
-        append = self.log.append
-        for ev in events:
-            ev.sequence = seq
-            seq += 1
-            append(ev)
-        self.next_sequence = seq
+        if type(events) is EventRun:
+            # Sequenced and retained whole; its events are built when read.
+            self.next_sequence = events.sequence_from(self.next_sequence)
+            self.log.append_run(events)
+        else:
+            seq = self.next_sequence
+            append = self.log.append
+            for ev in events:
+                ev.sequence = seq
+                seq += 1
+                append(ev)
+            self.next_sequence = seq
         self._deliver(events)
 
     def replay(self, from_sequence: int) -> list[Event]:
