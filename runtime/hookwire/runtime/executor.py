@@ -274,7 +274,7 @@ def _run_chain(
                     return _Await(_index(steps, step), cur, modified, now, None, None, raw)
                 try:
                     value = call(cur)
-                    if type(value) is CoroutineType:
+                    if value.__class__ is CoroutineType:
                         # Run the first step inline; only a coroutine that suspends is awaited
                         # (and pays a timer).
                         coro = value
@@ -662,9 +662,7 @@ class Executor:
         return wrapped
 
     def _run(self, plan: _Plan, ctx: HookContext) -> Execution:
-        raw: list[RawRecord] = []
-        clock = self._now
-        return _run_chain(plan.steps, plan.entries, 0, ctx, raw, clock(), clock)  # type: ignore[no-any-return]
+        return self._start(plan, ctx, [], True, False)  # type: ignore[no-any-return]
 
     def _begin(self, point: str, ctx: HookContext) -> int:
         """An observed execution starts: the wrappers open (a span...); its start time."""
@@ -692,7 +690,7 @@ class Executor:
         if plan is None or type(ctx) is not HookContext or self._own_plans:
             plan = self._checked(point, ctx, sync=False)
         if not self._observers:
-            ex = self._astart(plan, ctx)
+            ex = self._start(plan, ctx, [])
             return ex if ex.__class__ is not _Await else await self._arest(plan, ex)
         started = self._begin(point, ctx)
         try:
@@ -704,17 +702,34 @@ class Executor:
         return ex
 
     async def _arun(self, plan: _Plan, ctx: HookContext) -> Execution:
-        ex = self._astart(plan, ctx)
+        ex = self._start(plan, ctx, [])
         return ex if ex.__class__ is not _Await else await self._arest(plan, ex)
 
-    def _astart(self, plan: _Plan, ctx: HookContext) -> Any:
-        """An asynchronous execution up to the first call it must await: its Execution, or
-        the `_Await` of that call (finish it with `_arest`). No coroutine of its own, so a
-        chain that never suspends costs no more than `execute`'s loop."""
+    def _start(
+        self,
+        plan: _Plan,
+        ctx: HookContext,
+        raw: list[RawRecord],
+        apply: bool = True,
+        awaiting: bool = True,
+    ) -> Any:
+        """`_run_chain` over `plan` from its first step; asynchronous (`awaiting`), it runs up
+        to the first call that must be awaited and returns its `_Await` (finish it with
+        `_arest`), so a chain that never suspends costs no coroutine of its own."""
         clock = self._now
-        raw: list[RawRecord] = []
         return _run_chain(
-            plan.steps, plan.entries, 0, ctx, raw, clock(), clock, _NOT_CALLED, 0, False, True
+            plan.steps,
+            plan.entries,
+            0,
+            ctx,
+            raw,
+            clock(),
+            clock,
+            _NOT_CALLED,
+            0,
+            False,
+            awaiting,
+            apply,
         )
 
     async def _arest(self, plan: _Plan, at: _Await) -> Execution:
@@ -768,44 +783,15 @@ class Executor:
     def invoke(self, e: ChainEntry, ctx: HookContext) -> Invocation:
         """Steps 1-4 of section 3 for one hook, synchronously (no trace, no report): the chain
         step (`_run_chain`) on a chain of one, stopping before the result is applied."""
-        plan = self._single(e, sync=True)
         raw: list[RawRecord] = []
-        clock = self._now
-        result = _run_chain(
-            plan.steps,
-            plan.entries,
-            0,
-            ctx,
-            raw,
-            clock(),
-            clock,
-            _NOT_CALLED,
-            0,
-            False,
-            False,
-            False,
-        )
+        result = self._start(self._single(e, sync=True), ctx, raw, False, False)
         return _invocation(e, result, raw[0])
 
     async def ainvoke(self, e: ChainEntry, ctx: HookContext) -> Invocation:
         """Steps 1-4 of section 3 for one hook, on the event loop."""
         plan = self._single(e, sync=False)
         raw: list[RawRecord] = []
-        clock = self._now
-        result = _run_chain(
-            plan.steps,
-            plan.entries,
-            0,
-            ctx,
-            raw,
-            clock(),
-            clock,
-            _NOT_CALLED,
-            0,
-            False,
-            True,
-            False,
-        )
+        result = self._start(plan, ctx, raw, False)
         while result.__class__ is _Await:
             result = await self._resume(plan, result, False)
         return _invocation(e, result, raw[0])
