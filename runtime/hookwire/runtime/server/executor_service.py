@@ -47,8 +47,7 @@ from hookwire.runtime.language import language_from_proto
 from hookwire.runtime.points import point_from_proto
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.server.decoding import Undecodable, note_undecodable
-from hookwire.runtime.server.metadata import apply_to_context, read_metadata
-from hookwire.runtime.server.registration import breaker_status_to_proto, spec_from_proto
+from hookwire.runtime.server.registration import spec_from_proto
 from hookwire.runtime.server.remote_adapter import (
     DEFAULT_MAX_QUEUED_BYTES,
     DEFAULT_MAX_QUEUED_MESSAGES,
@@ -56,6 +55,8 @@ from hookwire.runtime.server.remote_adapter import (
     WorkerConnection,
 )
 from hookwire.runtime.server.status import abort_with, status_code_named
+from hookwire.runtime.wire.breaker import breaker_status_to_proto
+from hookwire.runtime.wire.metadata import apply_to_context, read_metadata
 from hookwire.v1 import common_pb2, hook_pb2
 from hookwire.v1 import event_service_pb2 as bs
 from hookwire.v1 import executor_service_pb2 as es

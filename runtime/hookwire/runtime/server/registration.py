@@ -1,6 +1,5 @@
-"""hookwire.v1.HookRegistration -> HookSpec (field-named errors), BreakerStatus from its proto:
-how hook descriptions and breaker states cross the wire (worker registration, ListHooks,
-GetBreakerState).
+"""hookwire.v1.HookRegistration -> HookSpec (field-named errors): how hook descriptions cross
+the wire (worker registration, ListHooks).
 
 Example:
     >>> from hookwire.runtime.registry import HookSpec
@@ -13,11 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from hookwire.runtime.breaker import (
-    BreakerConfig,
-    BreakerStatus,
-    breaker_state_from_proto,
-)
+from hookwire.runtime.breaker import BreakerConfig
 from hookwire.runtime.errors import HookwireError, InvalidArgument
 from hookwire.runtime.language import language_from_proto
 from hookwire.runtime.limits import MAX_NAME_BYTES
@@ -25,11 +20,7 @@ from hookwire.runtime.points import point_from_proto
 from hookwire.runtime.registry import FailurePolicy, HookSpec
 from hookwire.v1 import hook_pb2
 
-__all__ = [
-    "breaker_status_from_proto",
-    "breaker_status_to_proto",
-    "spec_from_proto",
-]
+__all__ = ["spec_from_proto"]
 
 _NS = 1_000_000_000
 _DEFAULT_TIMEOUT_NS = 100_000_000
@@ -95,22 +86,3 @@ def spec_from_proto(
         )
     except HookwireError as exc:
         raise InvalidArgument(f"{field}.{exc.field or 'hook'}", exc.reason) from None
-
-
-def breaker_status_to_proto(name: str, status: BreakerStatus) -> hook_pb2.BreakerStatus:
-    """The wire form of one hook's breaker status."""
-    return status.to_proto(name)
-
-
-def breaker_status_from_proto(pb: hook_pb2.BreakerStatus) -> BreakerStatus:
-    """The runtime's BreakerStatus from its wire form."""
-    return BreakerStatus(
-        state=breaker_state_from_proto(pb.state),
-        window_calls=pb.window_calls,
-        window_failures=pb.window_failures,
-        window_slow=pb.window_slow,
-        current_open_duration_ns=pb.current_open_duration.seconds * _NS
-        + pb.current_open_duration.nanos,
-        probes_in_flight=pb.probes_in_flight,
-        good_probes=pb.good_probes,
-    )

@@ -28,10 +28,9 @@ from hookwire.runtime.bus.event import Event
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import to_proto_value
-from hookwire.runtime.server.auth import bearer_metadata
-from hookwire.runtime.server.metadata import to_metadata
-from hookwire.runtime.server.registration import breaker_status_from_proto
 from hookwire.runtime.trace import Execution
+from hookwire.runtime.wire.breaker import breaker_status_from_proto
+from hookwire.runtime.wire.metadata import bearer_metadata, to_metadata
 from hookwire.sdk.errors import error_from_rpc
 from hookwire.v1 import common_pb2, event_pb2, event_service_pb2, event_service_pb2_grpc, hook_pb2
 from hookwire.v1 import executor_service_pb2 as es

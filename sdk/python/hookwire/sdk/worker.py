@@ -42,7 +42,7 @@ from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidAr
 from hookwire.runtime.otel.remote import current_traceparent, remote_hook_span
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.results import result_to_proto
-from hookwire.runtime.server.auth import bearer_metadata
+from hookwire.runtime.wire.metadata import bearer_metadata
 from hookwire.sdk.call_clock import CallClock
 from hookwire.sdk.errors import error_from_rpc, error_from_status
 from hookwire.v1 import common_pb2
