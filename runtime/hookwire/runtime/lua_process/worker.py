@@ -86,7 +86,7 @@ from hookwire.runtime.lua_process.interpreter import (
 )
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.server.registration import spec_from_proto
-from hookwire.runtime.share import generated_lua_dir, lua_host_dir, sdk_lua_dir
+from hookwire.runtime.share import generated_lua_dir, lua_dir
 from hookwire.v1 import event_pb2
 from hookwire.v1 import executor_service_pb2 as es
 
@@ -128,13 +128,13 @@ class EventPublisher(Protocol):
 
 
 def default_worker_script() -> Path:
-    """The worker program, `worker.lua` (sdk/lua in a checkout; shipped inside a wheel)."""
-    return sdk_lua_dir() / "worker.lua"
+    """The worker program, `worker.lua`, in the host Lua sources (`share.lua_dir`)."""
+    return lua_dir() / "worker.lua"
 
 
 def _lua_path() -> str:
     # Only hookwire's own modules: a LUA_PATH of the caller's must not change the worker.
-    roots = (generated_lua_dir(), sdk_lua_dir())
+    roots = (generated_lua_dir(), lua_dir())
     return ";".join(f"{root}/?.lua" for root in roots)
 
 
@@ -331,10 +331,10 @@ class LuaProcessWorker:
         return describe_interpreter(self.lua)
 
     def _command(self) -> list[str]:
-        # The host halves of the sandbox and the SDK are passed explicitly, so the worker finds
-        # them wherever hookwire is installed (a checkout or a wheel).
+        # The host Lua sources (sandbox, conversion, SDK) are passed explicitly: a worker script
+        # of the caller's need not lie beside them.
         cmd = [*interpreter_command(self.lua), str(self.worker_script)]
-        cmd += ["--sandbox-dir", str(lua_host_dir()), "--sdk", str(sdk_lua_dir() / "hookwire.lua")]
+        cmd += ["--lua-dir", str(lua_dir())]
         cmd += ["--worker-id", self.worker_id]
         cmd += ["--check-every", str(self.check_every)]
         if self.virtual:
