@@ -419,14 +419,15 @@ async def _memory_worker(n: int, depth: int) -> dict[str, Any]:
     from hookwire.runtime.registry import Registry
     from hookwire.runtime.results import Modified, result_to_proto
     from hookwire.runtime.server.registration import spec_from_proto
-    from hookwire.runtime.server.remote_adapter import RemoteHookAdapter, WorkerConnection
+    from hookwire.runtime.server.remote_adapter import RemoteHookAdapter
+    from hookwire.runtime.worker_connection import StreamConnection
     from hookwire.v1 import executor_service_pb2 as es
     from hookwire.v1 import hook_pb2
 
     clock = SystemClock()
     registry = Registry()
     executor = Executor(registry, clock=clock)
-    conn = WorkerConnection("mem", "mem", "javascript", clock=clock)
+    conn = StreamConnection("mem", "mem", "javascript", clock=clock)
     reg = hook_pb2.HookRegistration(
         name="mem", point=hook_pb2.HOOK_POINT_CUSTOM, custom_point="bench.mem"
     )

@@ -32,7 +32,6 @@ from typing import Any
 import grpc
 from grpc import aio
 from hookwire.runtime.bus.bus import EventBus
-from hookwire.runtime.bus.event import Event
 from hookwire.runtime.clock import Clock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import (
@@ -48,15 +47,16 @@ from hookwire.runtime.points import point_from_proto
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.server.decoding import Undecodable, note_undecodable
 from hookwire.runtime.server.registration import spec_from_proto
-from hookwire.runtime.server.remote_adapter import (
-    DEFAULT_MAX_QUEUED_BYTES,
-    DEFAULT_MAX_QUEUED_MESSAGES,
-    RemoteHookAdapter,
-    WorkerConnection,
-)
+from hookwire.runtime.server.remote_adapter import RemoteHookAdapter
 from hookwire.runtime.server.status import abort_with, status_code_named
 from hookwire.runtime.wire.breaker import breaker_status_to_proto
 from hookwire.runtime.wire.metadata import apply_to_context, read_metadata
+from hookwire.runtime.worker_connection.connection import publish_events
+from hookwire.runtime.worker_connection.stream import (
+    DEFAULT_MAX_QUEUED_BYTES,
+    DEFAULT_MAX_QUEUED_MESSAGES,
+    StreamConnection,
+)
 from hookwire.v1 import common_pb2, hook_pb2
 from hookwire.v1 import event_service_pb2 as bs
 from hookwire.v1 import executor_service_pb2 as es
@@ -95,7 +95,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         self._max_queued_bytes = max_queued_bytes
         self._max_queued_messages = max_queued_messages
         self._max_hooks = max_hooks_per_worker
-        self._connections: dict[str, WorkerConnection] = {}
+        self._connections: dict[str, StreamConnection] = {}
         self._connection_ids = itertools.count(1)
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -122,7 +122,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         return self._publish_errors
 
     @property
-    def connections(self) -> dict[str, WorkerConnection]:
+    def connections(self) -> dict[str, StreamConnection]:
         """Connected workers by connection id."""
         return dict(self._connections)
 
@@ -184,7 +184,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
             language = language_from_proto(hello.language, "hello.language") or "python"
             if not hello.worker_id:
                 raise InvalidArgument("hello.worker_id", "must be a non-empty string")
-            connection = WorkerConnection(
+            connection = StreamConnection(
                 f"conn-{next(self._connection_ids)}",
                 hello.worker_id,
                 language,
@@ -219,7 +219,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
 
     async def _read_worker(
         self,
-        connection: WorkerConnection,
+        connection: StreamConnection,
         request_iterator: AsyncIterator[es.WorkerMessage | Undecodable],
     ) -> None:
         reason = f"worker {connection.worker_id!r} disconnected"
@@ -232,14 +232,10 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                     # The worker is broken: end its stream, naming the bad message.
                     connection.fail("INVALID_ARGUMENT", f"message {index}: {message}")
                     break
+                if connection.take_results(message):
+                    continue
                 kind = message.WhichOneof("message")
-                if kind == "result":
-                    connection.deliver(message.result)
-                elif kind == "result_batch":
-                    # In order, each exactly as a lone result frame would be.
-                    for result in message.result_batch.results:
-                        connection.deliver(result)
-                elif kind == "register":
+                if kind == "register":
                     ack = await self._register(connection, message.register)
                     connection.send(es.ExecutorMessage(register_ack=ack))
                 elif kind == "unregister":
@@ -260,22 +256,12 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         # Hooks go away and in-flight calls fail the moment the worker's side ends.
         self._disconnect(connection, reason)
 
-    async def _publish(self, connection: WorkerConnection, request: bs.PublishRequest) -> None:
+    async def _publish(self, connection: StreamConnection, request: bs.PublishRequest) -> None:
         """Publish a worker's events (a PublishRequest) on the bus, or log and count why not."""
         try:
             if self._bus is None:
                 raise FailedPrecondition("publish", "this executor serves no event bus")
-            events: list[Event] = []
-            for i, pb in enumerate(request.events):
-                try:
-                    event = Event.from_proto(pb)
-                except HookwireError as exc:
-                    where = f"publish.events[{i}]" + (f".{exc.field}" if exc.field else "")
-                    raise type(exc)(where, exc.reason) from None
-                if not event.source_language:
-                    event = event.replace(source_language=connection.language)
-                events.append(event)
-            await self._bus.apublish_batch(events)
+            await self._bus.apublish_batch(publish_events(request.events, connection.language))
         except HookwireError as exc:
             self._publish_errors += 1
             _log.warning(
@@ -285,7 +271,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                 exc,
             )
 
-    def _disconnect(self, connection: WorkerConnection, reason: str) -> None:
+    def _disconnect(self, connection: StreamConnection, reason: str) -> None:
         if self._connections.pop(connection.connection_id, None) is None and connection.closed:
             return
         for name in sorted(connection.hook_names):
@@ -295,7 +281,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         connection.close(reason)
 
     async def _register(
-        self, connection: WorkerConnection, request: es.RegisterHooks
+        self, connection: StreamConnection, request: es.RegisterHooks
     ) -> es.RegisterHooksAck:
         """All or nothing: a request that fails leaves none of its hooks registered. The work
         (linear in the hooks) runs in slices with the event loop free in between, so a
@@ -346,13 +332,13 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         return ack
 
     @staticmethod
-    async def _yield_during_registration(connection: WorkerConnection) -> None:
+    async def _yield_during_registration(connection: StreamConnection) -> None:
         await asyncio.sleep(0)
         if connection.closed:
             raise FailedPrecondition("hooks", "the worker disconnected during registration")
 
     def _unregister(
-        self, connection: WorkerConnection, request: es.UnregisterHooks
+        self, connection: StreamConnection, request: es.UnregisterHooks
     ) -> es.RegisterHooksAck:
         ack = es.RegisterHooksAck(request_id=request.request_id)
         for i, name in enumerate(request.names):
