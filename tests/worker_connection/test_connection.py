@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
@@ -163,3 +164,83 @@ def test_a_waiter_that_gave_up_does_not_break_delivery() -> None:
     assert not conn.deliver(_error(call_id, "", "x"))
     conn.close("gone")
     assert conn.closed_reason == "gone"
+
+
+class LuaHookless:
+    """A HookAdapter that answers nothing (registration never calls it)."""
+
+    language = "lua"
+    is_async = False
+
+    def call(self, ctx: HookContext, timeout_ns: int) -> Any:
+        raise AssertionError("not called")
+
+    async def acall(self, ctx: HookContext, timeout_ns: int) -> Any:
+        raise AssertionError("not called")
+
+
+class _Recorder(WorkerConnection):
+    def send(self, message: es.ExecutorMessage) -> None:
+        pass
+
+
+def _register_request(*names: str) -> es.RegisterHooks:
+    from hookwire.v1 import hook_pb2
+
+    request = es.RegisterHooks(request_id=7)
+    for name in names:
+        request.hooks.add(name=name, point=hook_pb2.HOOK_POINT_SESSION_START)
+    return request
+
+
+def _drain(steps: Iterator[None]) -> tuple[es.RegisterHooksAck, list[Any]]:
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+def test_registration_is_all_or_nothing_and_leaves_with_the_connection() -> None:
+    from hookwire.runtime.registry import HookSpec, Registry
+
+    registry = Registry()
+    registry.register(lambda ctx: None, name="taken", point="session_start")
+    conn = _Recorder("c", "w", "lua", clock=SystemClock())
+
+    def adapter(spec: HookSpec) -> LuaHookless:
+        return LuaHookless()
+
+    ack, _ = _drain(conn.registration(registry, _register_request("a", "taken"), adapter))
+    assert (ack.request_id, ack.code) == (7, "ALREADY_EXISTS")
+    assert ack.error.startswith("hooks[1].name:")
+    assert "a" not in registry and conn.hook_names == set()
+    ack, specs = _drain(conn.registration(registry, _register_request("a", "b"), adapter))
+    assert ack.error == "" and [s.language for s in specs] == ["lua", "lua"]
+    assert conn.hook_names == {"a", "b"} and "a" in registry
+    # A later run of the same worker keeps what an earlier one registered.
+    again = _Recorder("c2", "w", "lua", clock=SystemClock())
+    ack, _ = _drain(again.registration(registry, _register_request("a", "c"), adapter, kept=["a"]))
+    assert ack.error == "" and again.hook_names == {"c"}
+    ack = conn.unregister(registry, es.UnregisterHooks(request_id=8, names=["c"]))
+    assert ack.code == "NOT_FOUND" and "c" in registry
+    conn.unregister_all(registry)
+    assert "a" not in registry and "b" not in registry and "c" in registry
+
+
+def test_registration_stops_when_the_connection_closes_between_slices() -> None:
+    from hookwire.runtime.registry import Registry
+    from hookwire.runtime.worker_connection.connection import REGISTER_SLICE
+
+    registry = Registry()
+    conn = _Recorder("c", "w", "python", clock=SystemClock())
+    names = [f"h{i}" for i in range(REGISTER_SLICE * 2 + 1)]
+    steps = conn.registration(registry, _register_request(*names), lambda spec: LuaHookless())
+    next(steps)  # the first slice is read; the host's loop would run here
+    conn.close("worker gone")
+    ack, _ = _drain(steps)
+    assert (ack.code, ack.error) == (
+        "FAILED_PRECONDITION",
+        "hooks: the worker disconnected during registration",
+    )
+    assert not any(name in registry for name in names)

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import itertools
 import logging
 import os
@@ -67,15 +68,15 @@ import queue
 import resource
 import subprocess
 import threading
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from hookwire.runtime.adapter import HookFailed
 from hookwire.runtime.bus.event import Event
 from hookwire.runtime.clock import Clock, SystemClock, VirtualClock
 from hookwire.runtime.context import HookContext
-from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
+from hookwire.runtime.errors import FailedPrecondition, InvalidArgument
 from hookwire.runtime.lua_process.interpreter import (
     choose_interpreter,
     describe_interpreter,
@@ -83,7 +84,6 @@ from hookwire.runtime.lua_process.interpreter import (
     interpreter_command,
 )
 from hookwire.runtime.registry import HookSpec, Registry
-from hookwire.runtime.server.registration import spec_from_proto
 from hookwire.runtime.share import generated_lua_dir, lua_dir
 from hookwire.runtime.worker_connection.connection import WorkerGone, publish_events
 from hookwire.runtime.worker_connection.pipe import PipeConnection
@@ -106,6 +106,7 @@ __all__ = [
 _log = logging.getLogger("hookwire.lua_process")
 _NS = 1_000_000_000
 _MS = 1_000_000
+_T = TypeVar("_T")
 #: Default address-space limit of a worker process.
 DEFAULT_MEMORY_LIMIT = 256 << 20
 
@@ -125,6 +126,15 @@ class EventPublisher(Protocol):
 def default_worker_script() -> Path:
     """The worker program, `worker.lua`, in the host Lua sources (`share.lua_dir`)."""
     return lua_dir() / "worker.lua"
+
+
+def _run(steps: Generator[None, None, _T]) -> _T:
+    """Run a generator of steps to its end (nothing to interleave here) and return its value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
 
 def _lua_path() -> str:
@@ -229,6 +239,17 @@ class LuaProcessWorker:
         self._stopped = False
         self._registered: list[str] = []
         self.bus = bus
+        # The connection of a run: what it shares with the others (and with this supervisor).
+        self._new_connection = functools.partial(
+            PipeConnection,
+            clock=self.clock,
+            virtual=self.virtual,
+            lock=self._lock,
+            call_ids=self._ids,
+            on_publish=self._publish,
+            on_death=self._on_death,
+            log=_log,
+        )
         #: Publish frames refused so far (no bus, invalid event, rate limit); each is logged.
         self.publish_errors = 0
 
@@ -333,18 +354,8 @@ class LuaProcessWorker:
             limit = self.memory_limit
             with contextlib.suppress(OSError, ValueError):
                 resource.prlimit(proc.pid, resource.RLIMIT_AS, (limit, limit))
-        life = PipeConnection(
-            proc,
-            f"{self.worker_id}#{next(self._generations)}",
-            self.worker_id,
-            "lua",
-            clock=self.clock,
-            virtual=self.virtual,
-            lock=self._lock,
-            call_ids=self._ids,
-            on_publish=self._publish,
-            on_death=self._on_death,
-            log=_log,
+        life = self._new_connection(
+            proc, f"{self.worker_id}#{next(self._generations)}", self.worker_id, "lua"
         )
         self._life = life
         life.start_reading()
@@ -379,40 +390,21 @@ class LuaProcessWorker:
             )
         life.send(es.ExecutorMessage(welcome=es.WorkerWelcome(connection_id=life.connection_id)))
         register = self._expect(life, "register").register
-        specs: dict[str, HookSpec] = {}
-        ack = es.RegisterHooksAck(request_id=register.request_id)
-        try:
-            for i, pb in enumerate(register.hooks):
-                spec = spec_from_proto(pb, f"register.hooks[{i}]", default_language="lua")
-                specs[spec.name] = spec
-            self._register(specs)
-        except HookwireError as exc:
-            ack.error, ack.code = str(exc), exc.code
-            life.send(es.ExecutorMessage(register_ack=ack))
-            raise LuaWorkerError("register", f"the worker's hooks were refused: {exc}") from None
-        life.send(es.ExecutorMessage(register_ack=ack))
-        self.specs = specs
-        _log.info(
-            "Lua worker %s (pid %d) serves %d hooks", self.worker_id, life.proc.pid, len(specs)
+        steps = life.registration(
+            self.registry, register, lambda spec: self.adapter(spec.name), kept=self._registered
         )
-
-    def _register(self, specs: dict[str, HookSpec]) -> None:
-        """Put new hooks into the registry (hooks kept from the previous life keep their
-        adapter, which finds the new process by name)."""
-        if self.registry is None:
-            return
-        added: list[str] = []
-        try:
-            for name, spec in specs.items():
-                if name in self._registered:
-                    continue
-                self.registry.register_spec(spec, self.adapter(name))
-                added.append(name)
-        except HookwireError:
-            for name in added:
-                self.registry.unregister(name)
-            raise
-        self._registered += added
+        ack, specs = _run(steps)
+        life.send(es.ExecutorMessage(register_ack=ack))
+        if ack.error:
+            raise LuaWorkerError("register", f"the worker's hooks were refused: {ack.error}")
+        self._registered += sorted(life.hook_names)
+        self.specs = {spec.name: spec for spec in specs}
+        _log.info(
+            "Lua worker %s (pid %d) serves %d hooks",
+            self.worker_id,
+            life.proc.pid,
+            len(self.specs),
+        )
 
     def _publish(self, pbs: list[event_pb2.UniversalEvent]) -> None:
         try:

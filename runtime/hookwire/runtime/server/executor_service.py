@@ -23,7 +23,6 @@ Example (how the server wires it):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections.abc import AsyncIterator
@@ -35,7 +34,6 @@ from hookwire.runtime.bus.bus import EventBus
 from hookwire.runtime.clock import Clock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import (
-    AlreadyExists,
     FailedPrecondition,
     HookwireError,
     InvalidArgument,
@@ -44,9 +42,8 @@ from hookwire.runtime.errors import (
 from hookwire.runtime.executor import Executor
 from hookwire.runtime.language import language_from_proto
 from hookwire.runtime.points import point_from_proto
-from hookwire.runtime.registry import HookSpec, Registry
+from hookwire.runtime.registry import Registry
 from hookwire.runtime.server.decoding import Undecodable, note_undecodable
-from hookwire.runtime.server.registration import spec_from_proto
 from hookwire.runtime.server.remote_adapter import RemoteHookAdapter
 from hookwire.runtime.server.status import abort_with, status_code_named
 from hookwire.runtime.wire.breaker import breaker_status_to_proto
@@ -68,7 +65,6 @@ _log = logging.getLogger(__name__)
 _Ctx = aio.ServicerContext[Any, Any]
 _CONNECT = "/hookwire.v1.ExecutorService/Connect"
 # Hooks validated between two turns of the event loop during a registration.
-_REGISTER_SLICE = 256
 
 
 class ExecutorService(es_grpc.ExecutorServiceServicer):
@@ -239,11 +235,8 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                     ack = await self._register(connection, message.register)
                     connection.send(es.ExecutorMessage(register_ack=ack))
                 elif kind == "unregister":
-                    connection.send(
-                        es.ExecutorMessage(
-                            register_ack=self._unregister(connection, message.unregister)
-                        )
-                    )
+                    ack = connection.unregister(self._registry, message.unregister)
+                    connection.send(es.ExecutorMessage(register_ack=ack))
                 elif kind == "publish":
                     # Awaited before the next message is read: stream order is bus order.
                     await self._publish(connection, message.publish)
@@ -274,82 +267,28 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
     def _disconnect(self, connection: StreamConnection, reason: str) -> None:
         if self._connections.pop(connection.connection_id, None) is None and connection.closed:
             return
-        for name in sorted(connection.hook_names):
-            with contextlib.suppress(NotFound):
-                self._registry.unregister(name)
-        connection.hook_names.clear()
+        connection.unregister_all(self._registry)
         connection.close(reason)
 
     async def _register(
         self, connection: StreamConnection, request: es.RegisterHooks
     ) -> es.RegisterHooksAck:
-        """All or nothing: a request that fails leaves none of its hooks registered. The work
-        (linear in the hooks) runs in slices with the event loop free in between, so a
-        registration of thousands of hooks never stalls other RPCs; the hooks of a large
-        request become callable slice by slice."""
-        ack = es.RegisterHooksAck(request_id=request.request_id)
-        done: list[str] = []
-        try:
-            hooks = request.hooks
-            total = len(connection.hook_names) + len(hooks)
-            if total > self._max_hooks:
-                raise HookwireError(
-                    "hooks",
-                    f"this worker would have {total} hooks; at most {self._max_hooks} per "
-                    "worker connection",
-                    code="RESOURCE_EXHAUSTED",
-                )
-            specs: list[HookSpec] = []
-            seen: set[str] = set()
-            for i, reg in enumerate(hooks):
-                if i and i % _REGISTER_SLICE == 0:
-                    await self._yield_during_registration(connection)
-                spec = spec_from_proto(reg, f"hooks[{i}]", default_language=connection.language)
-                if spec.name in seen:
-                    raise AlreadyExists(
-                        f"hooks[{i}].name", f"hook {spec.name!r} appears twice in this request"
-                    )
-                seen.add(spec.name)
-                specs.append(spec)
-            for i, spec in enumerate(specs):
-                if i and i % _REGISTER_SLICE == 0:
-                    await self._yield_during_registration(connection)
-                adapter = RemoteHookAdapter(connection, spec.name, spec.language)
-                try:
-                    self._registry.register_spec(spec, adapter)
-                except HookwireError as exc:
-                    raise type(exc)(f"hooks[{i}].{exc.field or 'name'}", exc.reason) from None
-                done.append(spec.name)
-                connection.hook_names.add(spec.name)
-        except HookwireError as exc:
-            # All or nothing: a request that fails leaves no hook of it registered.
-            for name in done:
-                with contextlib.suppress(NotFound):  # gone already if the worker left
-                    self._registry.unregister(name)
-                connection.hook_names.discard(name)
-            ack.error = str(exc)
-            ack.code = exc.code
-        return ack
-
-    @staticmethod
-    async def _yield_during_registration(connection: StreamConnection) -> None:
-        await asyncio.sleep(0)
-        if connection.closed:
-            raise FailedPrecondition("hooks", "the worker disconnected during registration")
-
-    def _unregister(
-        self, connection: StreamConnection, request: es.UnregisterHooks
-    ) -> es.RegisterHooksAck:
-        ack = es.RegisterHooksAck(request_id=request.request_id)
-        for i, name in enumerate(request.names):
-            if name not in connection.hook_names:
-                err = NotFound(f"names[{i}]", f"this worker has no hook named {name!r}")
-                ack.error, ack.code = str(err), err.code
+        """All or nothing (`WorkerConnection.registration`); the event loop runs between its
+        slices, so a registration of thousands of hooks never stalls other RPCs and the hooks
+        of a large request become callable slice by slice."""
+        steps = connection.registration(
+            self._registry,
+            request,
+            lambda spec: RemoteHookAdapter(connection, spec.name, spec.language),
+            max_hooks=self._max_hooks,
+        )
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                ack: es.RegisterHooksAck = done.value[0]
                 return ack
-        for name in request.names:
-            self._registry.unregister(name)
-            connection.hook_names.discard(name)
-        return ack
+            await asyncio.sleep(0)
 
     # -- Hooks and breakers -----------------------------------------------------------------
 

@@ -18,7 +18,9 @@ side:
 - a peer that goes away, or breaks the protocol, fails every call in flight at once
   (`close`, `fail`: `WorkerGone` naming the reason; the executor classifies them ERROR);
 - the events a hook publishes arrive on the same connection, before the call's result
-  (`publish_events` makes them runtime Events).
+  (`publish_events` makes them runtime Events);
+- the hooks a worker registers enter the executor's registry all or nothing, and leave it with
+  the connection (`registration`, `unregister`, `hook_names`).
 
 What differs per transport is only how messages leave (`send`; `_withdraw` for a call still
 queued) and how a caller waits: `StreamConnection.call` awaits on the server's event loop
@@ -54,14 +56,15 @@ import asyncio
 import concurrent.futures
 import contextlib
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Protocol
 
-from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
+from hookwire.runtime.adapter import HookAdapter, HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.bus.event import Event
 from hookwire.runtime.clock import Clock, VirtualClock
 from hookwire.runtime.context import HookContext
-from hookwire.runtime.errors import HookwireError
+from hookwire.runtime.errors import AlreadyExists, FailedPrecondition, HookwireError, NotFound
+from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.results import HookResult, result_from_proto
 from hookwire.v1 import event_pb2
 from hookwire.v1 import executor_service_pb2 as es
@@ -78,6 +81,8 @@ _NS = 1_000_000_000
 #: HookError.type of a hook its worker's own budget stopped (the Lua worker's instruction count).
 TIMEOUT_ERROR_TYPE = "hookwire.Timeout"
 _INVALID_STATE = (asyncio.InvalidStateError, concurrent.futures.InvalidStateError)
+#: Hooks a registration handles between two yields (see `WorkerConnection.registration`).
+REGISTER_SLICE = 256
 
 
 class WorkerGone(HookFailed):
@@ -240,6 +245,102 @@ class WorkerConnection:
             self.close(reason)
             if self.on_failure is not None:
                 self.on_failure(reason)
+
+    # -- registration ------------------------------------------------------------------------
+
+    def registration(
+        self,
+        registry: Registry | None,
+        request: es.RegisterHooks,
+        adapter_for: Callable[[HookSpec], HookAdapter],
+        *,
+        max_hooks: int | None = None,
+        kept: Iterable[str] = (),
+    ) -> Generator[None, None, tuple[es.RegisterHooksAck, list[HookSpec]]]:
+        """Register the hooks of `request` in `registry` (each with `adapter_for(spec)`; with
+        no registry, only read them), all or nothing: a request that fails leaves none of its
+        hooks registered, and its ack names the first refusal (`hooks[i].name: ...`, with the
+        error's code). Returns the ack and the request's specs.
+
+        A generator: it yields between slices of `REGISTER_SLICE` hooks, so that a host on an
+        event loop lets the loop run there (registration is linear in the hooks); a
+        connection closed meanwhile fails the registration. Hooks named in `kept` are already
+        registered (by an earlier run of the same worker process) and stay as they are. At
+        most `max_hooks` hooks per connection (RESOURCE_EXHAUSTED).
+        """
+        # Imported here: importing hookwire.runtime.server loads the server, which imports this.
+        from hookwire.runtime.server.registration import spec_from_proto
+
+        ack = es.RegisterHooksAck(request_id=request.request_id)
+        specs: list[HookSpec] = []
+        done: list[str] = []
+        try:
+            hooks = request.hooks
+            total = len(self.hook_names) + len(hooks)
+            if max_hooks is not None and total > max_hooks:
+                raise HookwireError(
+                    "hooks",
+                    f"this worker would have {total} hooks; at most {max_hooks} per "
+                    "worker connection",
+                    code="RESOURCE_EXHAUSTED",
+                )
+            seen: set[str] = set()
+            for i, reg in enumerate(hooks):
+                if i and i % REGISTER_SLICE == 0:
+                    yield from self._between_slices()
+                spec = spec_from_proto(reg, f"hooks[{i}]", default_language=self.language)
+                if spec.name in seen:
+                    raise AlreadyExists(
+                        f"hooks[{i}].name", f"hook {spec.name!r} appears twice in this request"
+                    )
+                seen.add(spec.name)
+                specs.append(spec)
+            keep = set(kept)
+            for i, spec in enumerate(specs):
+                if i and i % REGISTER_SLICE == 0:
+                    yield from self._between_slices()
+                if registry is None or spec.name in keep:
+                    continue
+                try:
+                    registry.register_spec(spec, adapter_for(spec))
+                except HookwireError as exc:
+                    raise type(exc)(f"hooks[{i}].{exc.field or 'name'}", exc.reason) from None
+                done.append(spec.name)
+                self.hook_names.add(spec.name)
+        except HookwireError as exc:
+            for name in done:
+                assert registry is not None  # nothing is done without one
+                with contextlib.suppress(NotFound):  # gone already if the worker left
+                    registry.unregister(name)
+                self.hook_names.discard(name)
+            ack.error = str(exc)
+            ack.code = exc.code
+        return ack, specs
+
+    def _between_slices(self) -> Generator[None, None, None]:
+        yield
+        if self._closed_reason is not None:
+            raise FailedPrecondition("hooks", "the worker disconnected during registration")
+
+    def unregister(self, registry: Registry, request: es.UnregisterHooks) -> es.RegisterHooksAck:
+        """Remove hooks this connection registered (all named, or none: NotFound)."""
+        ack = es.RegisterHooksAck(request_id=request.request_id)
+        for i, name in enumerate(request.names):
+            if name not in self.hook_names:
+                err = NotFound(f"names[{i}]", f"this worker has no hook named {name!r}")
+                ack.error, ack.code = str(err), err.code
+                return ack
+        for name in request.names:
+            registry.unregister(name)
+            self.hook_names.discard(name)
+        return ack
+
+    def unregister_all(self, registry: Registry) -> None:
+        """Remove every hook this connection registered (the worker went away)."""
+        for name in sorted(self.hook_names):
+            with contextlib.suppress(NotFound):
+                registry.unregister(name)
+        self.hook_names.clear()
 
     # -- answers -----------------------------------------------------------------------------
 

@@ -64,12 +64,12 @@ class StreamConnection(WorkerConnection):
         worker_id: str,
         language: str,
         *,
-        clock: Clock,
-        virtual: bool = False,
-        virtual_call_guard_s: float = 30.0,
         batching: bool = False,
         max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES,
         max_queued_messages: int = DEFAULT_MAX_QUEUED_MESSAGES,
+        virtual_call_guard_s: float = 30.0,
+        clock: Clock,
+        virtual: bool = False,
     ) -> None:
         super().__init__(connection_id, worker_id, language, clock=clock, virtual=virtual)
         self.batching = batching
