@@ -18,7 +18,8 @@ from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.clock import SystemClock, VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import HookwireError, InvalidArgument
-from hookwire.runtime.results import Modified, result_to_proto
+from hookwire.runtime.results import Modified
+from hookwire.runtime.wire.results import result_to_proto
 from hookwire.runtime.worker_connection import (
     PipeConnection,
     StreamConnection,

@@ -23,13 +23,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from google.protobuf import duration_pb2, timestamp_pb2
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.runtime.json_value import (
-    check_encoded_json,
-    from_proto_value,
-    to_proto_value,
-    validate_json,
-)
-from hookwire.runtime.language import check_language, language_from_proto, language_to_proto
+from hookwire.runtime.json_value import validate_json
+from hookwire.runtime.language import check_language
+from hookwire.runtime.wire.enums import language_from_proto, language_to_proto
+from hookwire.runtime.wire.json import check_encoded_json, from_proto_value, to_proto_value
 from hookwire.v1 import common_pb2, event_pb2, json_pb2
 
 __all__ = [

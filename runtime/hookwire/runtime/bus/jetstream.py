@@ -33,8 +33,8 @@ from hookwire.runtime.bus.event import NO_ATTRS, NO_DATA, Event, EventAttrs, Wir
 from hookwire.runtime.bus.transport import Ack, Deliver
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, OutOfRange
 from hookwire.runtime.framing import encode_varint
-from hookwire.runtime.json_value import to_proto_value
-from hookwire.runtime.language import language_to_proto
+from hookwire.runtime.wire.enums import language_to_proto
+from hookwire.runtime.wire.json import to_proto_value
 
 __all__ = [
     "DEFAULT_STREAM",

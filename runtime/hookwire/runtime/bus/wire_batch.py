@@ -35,7 +35,8 @@ from hookwire.runtime.bus.event import (
 )
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.framing import decode_varint
-from hookwire.runtime.json_value import check_encoded_json, from_proto_value, validate_json
+from hookwire.runtime.json_value import validate_json
+from hookwire.runtime.wire.json import check_encoded_json, from_proto_value
 from hookwire.v1 import event_pb2, json_pb2
 
 __all__ = ["GIVEN_ID", "GIVEN_TIME", "WireBatch", "read_batch"]

@@ -65,7 +65,10 @@ from hookwire.runtime.clock import Clock, VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import AlreadyExists, FailedPrecondition, HookwireError, NotFound
 from hookwire.runtime.registry import HookSpec, Registry
-from hookwire.runtime.results import HookResult, result_from_proto
+from hookwire.runtime.results import HookResult
+from hookwire.runtime.wire.context import fill_context
+from hookwire.runtime.wire.registration import spec_from_proto
+from hookwire.runtime.wire.results import result_from_proto
 from hookwire.v1 import event_pb2
 from hookwire.v1 import executor_service_pb2 as es
 
@@ -183,7 +186,7 @@ class WorkerConnection:
         call = message.call
         call.call_id = call_id
         call.hook_name = hook_name
-        ctx.fill_proto(call.context)
+        fill_context(call.context, ctx)
         timeout = call.timeout
         timeout.seconds, timeout.nanos = divmod(timeout_ns, _NS)
         if self.virtual:
@@ -268,9 +271,6 @@ class WorkerConnection:
         registered (by an earlier run of the same worker process) and stay as they are. At
         most `max_hooks` hooks per connection (RESOURCE_EXHAUSTED).
         """
-        # Imported here: importing hookwire.runtime.server loads the server, which imports this.
-        from hookwire.runtime.server.registration import spec_from_proto
-
         ack = es.RegisterHooksAck(request_id=request.request_id)
         specs: list[HookSpec] = []
         done: list[str] = []
