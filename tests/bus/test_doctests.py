@@ -1,4 +1,4 @@
-"""The docstring examples of the bus are part of its contract: run them."""
+"""The docstring examples of the bus (and of its wire forms) are part of its contract: run them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 
 MODULES = [
     "bus",
-    "cloudevents",
     "event",
     "overflow",
     "patterns",
@@ -19,11 +18,15 @@ MODULES = [
     "token_bucket",
     "transport",
 ]
+WIRE = ["event", "bus", "bus_publish", "cloudevents"]
 
 
-@pytest.mark.parametrize("name", MODULES)
+@pytest.mark.parametrize(
+    "name",
+    [f"hookwire.runtime.bus.{m}" for m in MODULES] + [f"hookwire.runtime.wire.{m}" for m in WIRE],
+)
 def test_docstring_examples(name: str) -> None:
-    module = importlib.import_module(f"hookwire.runtime.bus.{name}")
+    module = importlib.import_module(name)
     result = doctest.testmod(module)
     assert result.attempted > 0
     assert result.failed == 0

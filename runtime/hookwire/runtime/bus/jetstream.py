@@ -29,12 +29,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from hookwire.runtime.bus.event import NO_ATTRS, NO_DATA, Event, EventAttrs, WireEvents
+from hookwire.runtime.bus.event import Event
 from hookwire.runtime.bus.transport import Ack, Deliver
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, OutOfRange
-from hookwire.runtime.framing import encode_varint
-from hookwire.runtime.json_value import to_proto_value
-from hookwire.runtime.language import language_to_proto
+from hookwire.runtime.wire.event import event_to_bytes, events_from_bytes
 
 __all__ = [
     "DEFAULT_STREAM",
@@ -104,125 +102,6 @@ def subject_of(event_type: str) -> str:
     return f"{SUBJECT_PREFIX}.{event_type}"
 
 
-def encode(ev: Event) -> bytes:
-    """An event as the bytes of its hookwire.v1.UniversalEvent, sequence left out (the stream
-    gives it). The same message as `ev.to_proto()` (pinned by tests/nats/test_codec.py),
-    written field by field (proto fields may come in any order)."""
-    parts = [_attrs_bytes(ev.attrs), b"\x1a", encode_varint(len(ev.type)), ev.type.encode()]
-    ident = ev.id.encode()
-    if ident:
-        parts += (b"\x0a", encode_varint(len(ident)), ident)
-    if ev.time_ns is not None:
-        parts += (b"\x12", *_length_delimited(_seconds_nanos(ev.time_ns)))
-    if ev.ttl_ns is not None:
-        parts += (b"\x5a", *_length_delimited(_seconds_nanos(ev.ttl_ns)))
-    if ev.payload is not NO_DATA:
-        parts += (b"\x32", *_length_delimited(_json_value(ev.payload)))
-    return b"".join(parts)
-
-
-def decode_all(datas: Sequence[bytes], sequences: Sequence[int], reader: WireEvents) -> list[Event]:
-    """The events of stream messages (payloads decoded when first read)."""
-    from hookwire.v1 import event_pb2
-
-    parse = event_pb2.UniversalEvent.FromString
-    events = reader.read([parse(d) for d in datas])
-    for ev, seq in zip(events, sequences, strict=True):
-        ev.sequence = seq
-    return events
-
-
-def decode(data: bytes, sequence: int, reader: WireEvents) -> Event:
-    """The event of one stream message (InvalidArgument names a field that cannot be read)."""
-    return decode_all([data], [sequence], reader)[0]
-
-
-_INT64: Final = 1 << 63
-_NO_ATTRS_BYTES: Final = b""
-
-
-def _attrs_bytes(attrs: EventAttrs) -> bytes:
-    """The serialized attribute fields of a UniversalEvent (source 4, source_language 5,
-    correlation_id 8, causation_id 9, metadata 10, trace_context 12)."""
-    if attrs is NO_ATTRS:
-        return _NO_ATTRS_BYTES
-    parts: list[bytes] = []
-    for tag, text in (
-        (b"\x22", attrs.source),
-        (b"\x42", attrs.correlation_id),
-        (b"\x4a", attrs.causation_id),
-    ):
-        if text:
-            raw = text.encode()
-            parts += (tag, encode_varint(len(raw)), raw)
-    if attrs.source_language:
-        parts += (
-            b"\x28",
-            encode_varint(language_to_proto(attrs.source_language, "source_language")),
-        )
-    for key, value in attrs.metadata.items():
-        k, v = key.encode(), value.encode()
-        entry = b"\x0a" + encode_varint(len(k)) + k + b"\x12" + encode_varint(len(v)) + v
-        parts += (b"\x52", encode_varint(len(entry)), entry)
-    if attrs.traceparent or attrs.tracestate:
-        tc = b""
-        if attrs.traceparent:
-            raw = attrs.traceparent.encode()
-            tc += b"\x0a" + encode_varint(len(raw)) + raw
-        if attrs.tracestate:
-            raw = attrs.tracestate.encode()
-            tc += b"\x12" + encode_varint(len(raw)) + raw
-        parts += (b"\x62", encode_varint(len(tc)), tc)
-    return b"".join(parts)
-
-
-def _length_delimited(body: bytes) -> tuple[bytes, bytes]:
-    return encode_varint(len(body)), body
-
-
-def _seconds_nanos(ns: int) -> bytes:
-    """A Timestamp or Duration message (seconds 1, nanos 2) of a non-negative ns count."""
-    seconds, nanos = divmod(ns, 1_000_000_000)
-    out = b"\x08" + encode_varint(seconds) if seconds else b""
-    return out + b"\x10" + encode_varint(nanos) if nanos else out
-
-
-def _json_value(value: Any) -> bytes:
-    """A hookwire.v1.JsonValue message: strings, ints, bools, null, dicts and lists written
-    here; anything else (floats, big ints, subclasses, ...) through `to_proto_value`."""
-    t = type(value)
-    if t is str:
-        raw: bytes = value.encode()
-        return b"\x2a" + encode_varint(len(raw)) + raw
-    if t is dict:
-        entries: list[bytes] = []
-        for key, item in value.items():
-            if type(key) is not str:
-                break
-            k = key.encode()
-            v = _json_value(item)
-            entry = b"\x0a" + encode_varint(len(k)) + k + b"\x12" + encode_varint(len(v)) + v
-            entries += (b"\x0a", encode_varint(len(entry)), entry)
-        else:
-            obj = b"".join(entries)
-            return b"\x3a" + encode_varint(len(obj)) + obj
-    elif t is int:
-        if -_INT64 <= value < _INT64:
-            return b"\x18" + encode_varint((value << 1) ^ (value >> 63))  # zigzag (sint64)
-    elif value is None:
-        return b"\x08\x00"
-    elif t is bool:
-        return b"\x10\x01" if value else b"\x10\x00"
-    elif t is list:
-        items: list[bytes] = []
-        for item in value:
-            v = _json_value(item)
-            items += (b"\x0a", encode_varint(len(v)), v)
-        arr = b"".join(items)
-        return b"\x32" + encode_varint(len(arr)) + arr
-    return to_proto_value(value, "payload").SerializeToString()
-
-
 class JetStreamTransport:
     """The bus's transport on a JetStream stream (see the module docstring).
 
@@ -239,7 +118,6 @@ class JetStreamTransport:
             raise FailedPrecondition("nats", "needs nats-py: pip install 'hookwire[nats]'") from exc
         self.options = options or JetStreamOptions()
         self._servers = [servers] if isinstance(servers, str) else list(servers)
-        self._reader = WireEvents()
         self._deliver: Deliver | None = None
         self._closed = False
         self._last_seq = 0
@@ -389,7 +267,7 @@ class JetStreamTransport:
 
     async def _one(self, ev: Event) -> list[int]:
         """Publish one event, retrying with the same id (a retry is stored once)."""
-        data = encode(ev)
+        data = event_to_bytes(ev)
         headers = {"Nats-Msg-Id": ev.id}
         subject = subject_of(ev.type)
         pub = await self._retrying(
@@ -418,7 +296,7 @@ class JetStreamTransport:
         commit acknowledgement that finds the ids stored reads their sequences back."""
         import json
 
-        encoded = [(subject_of(ev.type), encode(ev), ev.id) for ev in events]
+        encoded = [(subject_of(ev.type), event_to_bytes(ev), ev.id) for ev in events]
         n = len(encoded)
         deadline = self._loop.time() + RETRY_FOR_S
         while True:
@@ -515,12 +393,12 @@ class JetStreamTransport:
                 msgs.append(inbox.get_nowait())
             seqs = [msg.metadata.sequence.stream for msg in msgs]
             try:
-                events = decode_all([msg.data for msg in msgs], seqs, self._reader)
+                events = events_from_bytes([msg.data for msg in msgs], seqs)
             except Exception:  # one is not ours (published by something else): one by one
                 events = []
                 for msg, seq in zip(msgs, seqs, strict=True):
                     try:
-                        events.append(decode(msg.data, seq, self._reader))
+                        events += events_from_bytes([msg.data], [seq])
                     except Exception as exc:
                         log.error("stream message %d is not a hookwire event: %s", seq, exc)
             if events:
@@ -577,7 +455,7 @@ class JetStreamTransport:
                         # The consumer starts (or goes on) later when limits dropped events
                         # meanwhile: never a silent gap.
                         raise _out_of_range(expected, seq)
-                    out.append(decode(msg.data, seq, self._reader))
+                    out += events_from_bytes([msg.data], [seq])
                     expected += 1
                     if seq >= last:
                         break

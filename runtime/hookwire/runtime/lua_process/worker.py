@@ -87,6 +87,7 @@ from hookwire.runtime.lua_process.interpreter import (
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.server.registration import spec_from_proto
 from hookwire.runtime.share import generated_lua_dir, lua_host_dir, sdk_lua_dir
+from hookwire.runtime.wire.event import event_from_proto
 from hookwire.v1 import event_pb2
 from hookwire.v1 import executor_service_pb2 as es
 
@@ -516,7 +517,7 @@ class LuaProcessWorker:
             events = []
             for i, pb in enumerate(pbs):
                 try:
-                    event = Event.from_proto(pb)
+                    event = event_from_proto(pb)
                 except HookwireError as exc:
                     where = f"publish.events[{i}]" + (f".{exc.field}" if exc.field else "")
                     raise type(exc)(where, exc.reason) from None

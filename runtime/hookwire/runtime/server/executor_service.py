@@ -56,6 +56,7 @@ from hookwire.runtime.server.remote_adapter import (
     WorkerConnection,
 )
 from hookwire.runtime.server.status import abort_with, status_code_named
+from hookwire.runtime.wire.event import event_from_proto
 from hookwire.v1 import common_pb2, hook_pb2
 from hookwire.v1 import event_service_pb2 as bs
 from hookwire.v1 import executor_service_pb2 as es
@@ -267,7 +268,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
             events: list[Event] = []
             for i, pb in enumerate(request.events):
                 try:
-                    event = Event.from_proto(pb)
+                    event = event_from_proto(pb)
                 except HookwireError as exc:
                     where = f"publish.events[{i}]" + (f".{exc.field}" if exc.field else "")
                     raise type(exc)(where, exc.reason) from None

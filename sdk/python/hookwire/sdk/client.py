@@ -32,6 +32,7 @@ from hookwire.runtime.server.auth import bearer_metadata
 from hookwire.runtime.server.metadata import to_metadata
 from hookwire.runtime.server.registration import breaker_status_from_proto
 from hookwire.runtime.trace import Execution
+from hookwire.runtime.wire.event import event_from_proto
 from hookwire.sdk.errors import error_from_rpc
 from hookwire.v1 import common_pb2, event_pb2, event_service_pb2, event_service_pb2_grpc, hook_pb2
 from hookwire.v1 import executor_service_pb2 as es
@@ -301,7 +302,7 @@ class Client(_Base):
             state=state,
         ):
             for pb in batch.events:
-                yield Event.from_proto(pb)
+                yield event_from_proto(pb)
 
     def subscribe_raw(
         self,
@@ -444,7 +445,7 @@ class AsyncClient(_Base):
             state=state,
         ):
             for pb in batch.events:
-                yield Event.from_proto(pb)
+                yield event_from_proto(pb)
 
     async def subscribe_raw(
         self,

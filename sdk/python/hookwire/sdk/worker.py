@@ -43,6 +43,7 @@ from hookwire.runtime.otel.remote import current_traceparent, remote_hook_span
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.results import result_to_proto
 from hookwire.runtime.server.auth import bearer_metadata
+from hookwire.runtime.wire.event import event_to_proto
 from hookwire.sdk.call_clock import CallClock
 from hookwire.sdk.errors import error_from_rpc, error_from_status
 from hookwire.v1 import common_pb2
@@ -451,7 +452,7 @@ class Worker:
             metadata=metadata,
             traceparent=current_traceparent(),
         )
-        pb = event.to_proto()
+        pb = event_to_proto(event)
         session.outbox.put_nowait(es.WorkerMessage(publish=bs.PublishRequest(events=[pb])))
 
     # -- serving calls -----------------------------------------------------------------------
