@@ -24,6 +24,7 @@ import contextlib
 import logging
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -122,6 +123,12 @@ class JetStreamTransport:
         self._closed = False
         self._last_seq = 0
         self._first_seq = 1
+        # For `settle`: publish calls made and answered, the highest sequence stored by them,
+        # the highest delivered to the bus.
+        self._submitted = 0
+        self._answered = 0
+        self._stored = 0
+        self._delivered = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="hookwire-jetstream", daemon=True
@@ -240,6 +247,8 @@ class JetStreamTransport:
             ack.set_exception(FailedPrecondition("transport", "is closed"))
             return ack
         assert self._outbox is not None
+        self._submitted += 1
+        ack.add_done_callback(self._settled)
         self._loop.call_soon_threadsafe(self._outbox.put_nowait, (list(events), ack))
         return ack
 
@@ -344,6 +353,33 @@ class JetStreamTransport:
         self._seen(seqs[-1])
         return seqs
 
+    def _settled(self, ack: Ack) -> None:
+        self._answered += 1
+        if not ack.cancelled() and ack.exception() is None:
+            stored = max(ack.result(), default=0)
+            if stored > self._stored:
+                self._stored = stored
+
+    def settle(self, timeout: float = RETRY_FOR_S) -> None:
+        """Wait until every event handed to this transport so far is stored (or refused) and
+        the stored ones have been delivered to this host's bus: read-your-writes on this host
+        (events published by other hosts meanwhile may arrive later). FailedPrecondition
+        when that takes longer than `timeout` seconds.
+
+        Example: `bus.emit("agent.step", {...}); transport.settle()`: this host's subscribers
+        have now been offered the event.
+        """
+        deadline = time.monotonic() + timeout
+        submitted = self._submitted
+        while self._answered < submitted or self._delivered < self._stored:
+            if time.monotonic() >= deadline:
+                raise FailedPrecondition(
+                    "transport",
+                    f"events not stored and delivered back within {timeout} s (stored up to "
+                    f"{self._stored}, delivered up to {self._delivered})",
+                )
+            time.sleep(0.0005)
+
     def _seen(self, seq: int) -> None:
         if seq > self._last_seq:
             self._last_seq = seq
@@ -404,6 +440,7 @@ class JetStreamTransport:
             if events:
                 self._seen(events[-1].sequence)
                 await self._loop.run_in_executor(self._pool, deliver, events)
+            self._delivered = seqs[-1]
 
     # -- resume -------------------------------------------------------------------------------
 

@@ -409,8 +409,9 @@ _B_SECONDS: Final = _B[_SECONDS]
 _B_NANOS: Final = _B[_NANOS]
 # zigzag varints of the small ints (-64 <= i < 64: one byte), by value + 64.
 _SMALL_INTS: Final = [_B_INT + _B[(i << 1) ^ (i >> 63)] for i in range(-64, 64)]
-# The seconds of the last time written (times of one run of events share them).
-_last_seconds: list[Any] = [-1, b""]
+# The seconds of the last time written and their field (events of one run share them); one
+# tuple, replaced whole, so that threads writing at once never mix two.
+_last_seconds: list[tuple[int, bytes]] = [(-1, b"")]
 
 
 def _remember(memo: dict[Any, bytes], key: Any, value: bytes) -> bytes:
@@ -447,14 +448,10 @@ def _timestamp(ns: int) -> bytes:
     if seconds < 0:  # before 1970 (a test clock): the reference writes the 10-byte varint
         body = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos).SerializeToString()
         return _B[len(body)] + body
-    last = _last_seconds
-    s: bytes
-    if seconds == last[0]:
-        s = last[1]
-    else:
+    last_seconds, s = _last_seconds[0]
+    if seconds != last_seconds:
         s = _B_SECONDS + _varint(seconds) if seconds else b""
-        last[0] = seconds
-        last[1] = s
+        _last_seconds[0] = (seconds, s)
     if nanos:
         if nanos < 0x200000:
             s += _B_NANOS + _varint(nanos)
@@ -610,18 +607,20 @@ _ATTR_TAGS: Final = frozenset((_SOURCE, _CORRELATION, _CAUSATION, _METADATA, _TR
 # The type and attribute fields that began the last message read, when the writer put them
 # first (as `event_to_bytes` does): [bytes, type, attrs]. The events of a stream mostly
 # share them, so the next message starting with the same bytes skips reading them.
-_last_head: list[Any] = [b"\xff", "", NO_ATTRS]
+# One tuple, replaced whole: threads reading at once never mix two heads.
+_last_head: list[tuple[bytes, str, EventAttrs]] = [(b"\xff", "", NO_ATTRS)]
 
 
 def _read_event(b: bytes, sequence: int) -> Event:
     """One UniversalEvent read from its bytes; _Other (or IndexError, UnicodeDecodeError)
     when the reference must read it (a field twice among them: the reference merges)."""
-    last = _last_head
-    head = b.startswith(last[0])
+    prefix, last_type, last_attrs = _last_head[0]
+    head = b.startswith(prefix)
+    etype: str | None
     if head:
-        pos = len(last[0])
-        etype = last[1]
-        attrs = last[2]
+        pos = len(prefix)
+        etype = last_type
+        attrs = last_attrs
     else:
         pos = 0
         etype = None
@@ -688,16 +687,15 @@ def _read_event(b: bytes, sequence: int) -> Event:
             raise _Other
     if a_start >= 0:
         key = b[a_start:a_end]
-        attrs = _attrs_of_bytes.get(key)
-        if attrs is None:
-            attrs = _read_attrs(key)
+        known = _attrs_of_bytes.get(key)
+        if known is None:
+            known = _read_attrs(key)
             if len(_attrs_of_bytes) >= _MEMO_MAX:
                 _attrs_of_bytes.clear()
-            _attrs_of_bytes[key] = attrs
+            _attrs_of_bytes[key] = known
+        attrs = known
         if b[0] == _TYPE and a_start == b[1] + 2 < 0x82:  # the writer's layout: remember it
-            last[0] = b[:a_end]
-            last[1] = etype
-            last[2] = attrs
+            _last_head[0] = (b[:a_end], etype or "", attrs)
     ev: Event = _new_event(Event)
     ev.type = etype or ""
     ev.payload = NO_DATA if payload is _Other else payload
@@ -735,29 +733,36 @@ def _read_attrs(raw: bytes) -> EventAttrs:
 
 
 # The seconds field that began the last Timestamp read, and its value in ns.
-_last_seconds_read: list[Any] = [b"\xff", 0]
+_last_seconds_read: list[tuple[bytes, int]] = [(b"\xff", 0)]
 
 
 def _read_timestamp(b: bytes, pos: int, end: int) -> int:
     """A Timestamp or Duration b[pos:end] as ns; _Other for anything but non-negative
     seconds and nanos below one second, each at most once."""
-    last = _last_seconds_read
-    ns: int
-    if b.startswith(last[0], pos):
-        pos += len(last[0])
-        ns = last[1]
+    field, ns = _last_seconds_read[0]
+    if b.startswith(field, pos):
+        pos += len(field)
     elif b[pos] == _SECONDS:
         seconds, after = decode_varint(b, pos + 1)
         if seconds >= _INT64:
             raise _Other
         ns = seconds * NS_PER_S
-        last[0] = b[pos:after]
-        last[1] = ns
+        _last_seconds_read[0] = (b[pos:after], ns)
         pos = after
     else:
         ns = 0
     if pos < end and b[pos] == _NANOS:
-        nanos, pos = decode_varint(b, pos + 1)
+        if end - pos == 6:  # most times: five bytes, read at once
+            x = int.from_bytes(b[pos + 1 : end], "little")
+            if x & 0x8080808080 != 0x80808080:
+                raise _Other
+            nanos = (
+                x & 0x7F | x >> 1 & 0x3F80 | x >> 2 & 0x1FC000 | x >> 3 & 0xFE00000
+                | x >> 4 & 0x7F0000000
+            )  # fmt: skip
+            pos = end
+        else:
+            nanos, pos = decode_varint(b, pos + 1)
         if nanos >= NS_PER_S:
             raise _Other
         ns += nanos
@@ -876,6 +881,15 @@ def _read_object(b: bytes, pos: int, end: int, depth: int) -> dict[str, Any]:
                     members[entry] = (key, text)
             elif vtag == _INT and stop - kend == 4 and b[kend + 3] < 0x80:
                 z = b[kend + 3]
+                out[key] = (z >> 1) ^ -(z & 1)
+            elif vtag == _INT and stop - kend == 5 and b[kend + 3] >= 0x80 > b[kend + 4]:
+                z = b[kend + 3] & 0x7F | b[kend + 4] << 7
+                out[key] = (z >> 1) ^ -(z & 1)
+            elif (
+                vtag == _INT and stop - kend == 6 and b[kend + 3] >= 0x80 and b[kend + 4] >= 0x80
+                and b[kend + 5] < 0x80
+            ):  # fmt: skip
+                z = b[kend + 3] & 0x7F | (b[kend + 4] & 0x7F) << 7 | b[kend + 5] << 14
                 out[key] = (z >> 1) ^ -(z & 1)
             elif vtag == _BOOL and stop - kend == 4 and b[kend + 3] < 2:
                 out[key] = flag = b[kend + 3] == 1
