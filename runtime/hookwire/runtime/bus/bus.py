@@ -218,6 +218,7 @@ class EventBus:
         self._closed = False
         # What the transport held before this bus is as good as delivered: replay serves it.
         self._position = transport.next_sequence - 1
+        self._listening = False
         transport.attach(self._fanout if self._sync else self._deliver_async)
 
     @property
@@ -898,6 +899,8 @@ class EventBus:
         with self._lock:
             if self._closed:
                 raise FailedPrecondition("bus", "is closed")
+            if not self._listening:
+                self._listen()
             replay = self._transport.replay(from_sequence) if from_sequence else []
             self._subs.append(sub)
             self._routes.clear()
@@ -909,6 +912,15 @@ class EventBus:
         if callback is not None and replay:
             sub.run_callbacks()
         return sub
+
+    def _listen(self) -> None:
+        """The first subscription (lock held): a transport that reads its events only while
+        they are wanted (JetStream: `listen`) starts now. What it will not deliver counts as
+        fanned out: replay serves it."""
+        self._listening = True
+        listen = getattr(self._transport, "listen", None)
+        if listen is not None:
+            self._position = max(self._position, listen())
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop queueing events for `sub`; what is already queued can still be taken."""

@@ -56,6 +56,11 @@ MIN_SERVER: Final = (2, 12)
 ACK_WAIT_S: Final = 2.0
 RETRY_FOR_S: Final = 30.0
 _DUPLICATE_IN_BATCH: Final = 10201
+# Messages received and not yet handed to the bus before the consumer waits.
+INBOX_MAX: Final = 4096
+# Tokens of a v1 ack subject ($JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<time>.
+# <pending>); v2 subjects add a domain, an account hash and a token.
+_V1_TOKENS: Final = 9
 
 
 @dataclass(frozen=True)
@@ -361,17 +366,20 @@ class JetStreamTransport:
                 self._stored = stored
 
     def settle(self, timeout: float = RETRY_FOR_S) -> None:
-        """Wait until every event handed to this transport so far is stored (or refused) and
-        the stored ones have been delivered to this host's bus: read-your-writes on this host
-        (events published by other hosts meanwhile may arrive later). FailedPrecondition
-        when that takes longer than `timeout` seconds.
+        """Wait until every event handed to this transport so far is stored (or refused) and,
+        once the bus listens (has had a subscription), the stored ones have been delivered to
+        this host's bus: read-your-writes on this host (events published by other hosts
+        meanwhile may arrive later). FailedPrecondition when that takes longer than `timeout`
+        seconds.
 
         Example: `bus.emit("agent.step", {...}); transport.settle()`: this host's subscribers
         have now been offered the event.
         """
         deadline = time.monotonic() + timeout
         submitted = self._submitted
-        while self._answered < submitted or self._delivered < self._stored:
+        while self._answered < submitted or (
+            self._sub is not None and self._delivered < self._stored
+        ):
             if time.monotonic() >= deadline:
                 raise FailedPrecondition(
                     "transport",
@@ -387,26 +395,43 @@ class JetStreamTransport:
     # -- consuming ----------------------------------------------------------------------------
 
     def attach(self, deliver: Deliver) -> None:
-        """Start the bus's stream consumer after the last stored sequence."""
+        """Where to deliver; the stream is read from the bus's first subscription (`listen`)."""
         if self._deliver is not None:
             raise FailedPrecondition("transport", "is already attached to a bus")
         self._deliver = deliver
-        self._call(self._consume(self._last_seq + 1), RETRY_FOR_S + 10)
+        self._delivered = self._last_seq
+
+    def listen(self) -> int:
+        """The bus has its first subscription: start reading the stream after its last event
+        (asked of the server) and return that sequence, which the bus takes as delivered
+        (`replay` serves what came before). Until then the bus reads nothing: a host that
+        only publishes does not download the stream. Called with the bus lock held, once."""
+        if self._sub is not None:
+            return self._delivered
+        last: int = self._call(self._listen(), RETRY_FOR_S * 2 + 10)
+        return last
+
+    async def _listen(self) -> int:
+        info = await self._retrying(
+            lambda: self._js.stream_info(self.options.stream), "cannot read the stream's state"
+        )
+        last: int = max(info.state.last_seq, self._last_seq)
+        self._seen(last)
+        self._delivered = last
+        await self._consume(last + 1)
+        return last
 
     async def _consume(self, start: int) -> None:
         from nats.js import api
 
-        inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=4096)
-
-        async def on_msg(msg: Any) -> None:
-            await inbox.put(msg)  # full: the consumer waits (flow control holds the stream)
+        inbox = _Inbox()
 
         # Naming the stream skips the look-up of the stream by subject.
         self._sub = await self._retrying(
             lambda: self._js.subscribe(
                 f"{SUBJECT_PREFIX}.>",
                 stream=self.options.stream,
-                cb=on_msg,
+                cb=inbox.put,
                 ordered_consumer=True,
                 idle_heartbeat=1.0,
                 flow_control=True,
@@ -418,16 +443,14 @@ class JetStreamTransport:
         )
         self._tasks.append(self._loop.create_task(self._dispatch(inbox)))
 
-    async def _dispatch(self, inbox: asyncio.Queue[Any]) -> None:
+    async def _dispatch(self, inbox: _Inbox) -> None:
         """Decode what arrived and hand it to the bus, in order, from a worker thread (the
         bus may make it wait for BACKPRESSURE room; the loop keeps running meanwhile)."""
         assert self._deliver is not None
         deliver = self._deliver
         while True:
-            msgs = [await inbox.get()]
-            while not inbox.empty() and len(msgs) < 1024:
-                msgs.append(inbox.get_nowait())
-            seqs = [msg.metadata.sequence.stream for msg in msgs]
+            msgs = await inbox.take()
+            seqs = _stream_sequences(msgs)
             try:
                 events = events_from_bytes([msg.data for msg in msgs], seqs)
             except Exception:  # one is not ours (published by something else): one by one
@@ -553,6 +576,46 @@ class JetStreamTransport:
             loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _Inbox:
+    """Messages the stream consumer received, taken by the dispatcher all at once (fewer
+    awaits per message than a queue). Full (INBOX_MAX): the consumer's callback waits, so
+    nats-py stops reading and flow control holds the stream back."""
+
+    def __init__(self) -> None:
+        self._msgs: list[Any] = []
+        self._ready = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+
+    async def put(self, msg: Any) -> None:
+        if len(self._msgs) >= INBOX_MAX:
+            self._room.clear()
+            await self._room.wait()
+        self._msgs.append(msg)
+        self._ready.set()
+
+    async def take(self) -> list[Any]:
+        await self._ready.wait()
+        msgs = self._msgs
+        self._msgs = []
+        self._ready.clear()
+        self._room.set()
+        return msgs
+
+
+def _stream_sequences(msgs: list[Any]) -> list[int]:
+    """The stream sequences in JetStream messages' reply subjects (what `msg.metadata` parses
+    with much more: a date, a dataclass per message)."""
+    from nats.aio.msg import Msg
+
+    v2 = Msg.Ack.StreamSeq
+    out = []
+    for msg in msgs:
+        tokens = msg.reply.split(".")
+        out.append(int(tokens[5] if len(tokens) == _V1_TOKENS else tokens[v2]))
+    return out
 
 
 def _out_of_range(asked: int, oldest: int) -> OutOfRange:
