@@ -629,6 +629,19 @@ def _read_event(b: bytes, sequence: int) -> Event:
     ident = time_ns = ttl_ns = seq = None
     payload: Any = _Other
     a_start = a_end = -1  # the attribute fields, when they are consecutive
+    if head:
+        # The writer's layout goes on with the id and the time: read them straight (anything
+        # else is left to the loop, which reads any field in any order).
+        if b[pos] == _ID and b[pos + 1] < 0x80:
+            end = pos + 2 + b[pos + 1]
+            if end <= n:
+                ident = b[pos + 2 : end].decode()
+                pos = end
+        if pos < n and b[pos] == _TIME and b[pos + 1] < 0x80:
+            end = pos + 2 + b[pos + 1]
+            if end <= n:
+                time_ns = _read_timestamp(b, pos + 2, end)
+                pos = end
     while pos < n:
         start = pos
         tag = b[pos]
@@ -839,6 +852,12 @@ def _read_scalar_or_array(b: bytes, pos: int, end: int, depth: int) -> Any:
 _members: dict[bytes, tuple[str, Any]] = {}
 
 
+def _remember_member(entry: bytes, key: str, value: Any) -> None:
+    if len(_members) >= _MEMO_MAX:
+        _members.clear()
+    _members[entry] = (key, value)
+
+
 def _read_object(b: bytes, pos: int, end: int, depth: int) -> dict[str, Any]:
     """The members b[pos:end] of a JsonObject (`depth` containers around the members)."""
     out: dict[str, Any] = {}
@@ -853,13 +872,15 @@ def _read_object(b: bytes, pos: int, end: int, depth: int) -> dict[str, Any]:
         stop = pos + size
         if stop > end or b[pos] != _OBJECT_KEY:
             raise _Other
-        entry = b[pos:stop]
-        known = members.get(entry)
-        if known is not None:
-            out[known[0]] = known[1]
-            pos = stop
-            continue
         kend = pos + 2 + b[pos + 1]
+        entry = b""
+        if kend + 2 < stop and b[kend + 2] != _INT:  # ints (counters, ids) rarely repeat
+            entry = b[pos:stop]
+            known = members.get(entry)
+            if known is not None:
+                out[known[0]] = known[1]
+                pos = stop
+                continue
         if b[pos + 1] >= 0x80:
             klen, kpos = decode_varint(b, pos + 1)
             kend = kpos + klen
@@ -876,9 +897,7 @@ def _read_object(b: bytes, pos: int, end: int, depth: int) -> dict[str, Any]:
             if vtag == _STRING and b[kend + 3] == stop - kend - 4:
                 out[key] = text = b[kend + 4 : stop].decode()
                 if size <= 48:  # short names and kinds repeat across events
-                    if len(members) >= _MEMO_MAX:
-                        members.clear()
-                    members[entry] = (key, text)
+                    _remember_member(entry, key, text)
             elif vtag == _INT and stop - kend == 4 and b[kend + 3] < 0x80:
                 z = b[kend + 3]
                 out[key] = (z >> 1) ^ -(z & 1)
@@ -893,7 +912,8 @@ def _read_object(b: bytes, pos: int, end: int, depth: int) -> dict[str, Any]:
                 out[key] = (z >> 1) ^ -(z & 1)
             elif vtag == _BOOL and stop - kend == 4 and b[kend + 3] < 2:
                 out[key] = flag = b[kend + 3] == 1
-                members[entry] = (key, flag)
+                if size <= 48:
+                    _remember_member(entry, key, flag)
             else:
                 out[key] = _read_json(b, kend + 2, stop, depth)
         else:
