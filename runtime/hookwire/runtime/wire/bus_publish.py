@@ -28,15 +28,14 @@ from typing import Any, Final
 from hookwire.runtime.bus.event import NO_ATTRS, NO_DATA, Event, EventAttrs
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.framing import decode_varint
-from hookwire.runtime.json_value import check_encoded_json, from_proto_value, validate_json
 from hookwire.runtime.wire.event import (
-    LazyEvent,
+    EVENT_TAGS,
     WireEvents,
     attrs_from_key,
+    event_with_payload,
     field_tag,
-    payload_needs_reading,
 )
-from hookwire.v1 import event_pb2, event_service_pb2, json_pb2
+from hookwire.v1 import event_pb2, event_service_pb2
 
 __all__ = ["GIVEN_ID", "GIVEN_TIME", "WireBatch", "read_batch"]
 
@@ -44,17 +43,15 @@ __all__ = ["GIVEN_ID", "GIVEN_TIME", "WireBatch", "read_batch"]
 GIVEN_ID: Final = 1
 GIVEN_TIME: Final = 2
 
-# The tags (field number << 3 | wire type) read in the loop, from the descriptors.
-_U = event_pb2.UniversalEvent.DESCRIPTOR
-_ID: Final = field_tag(_U, "id")
-_TIME: Final = field_tag(_U, "time")
-_TYPE: Final = field_tag(_U, "type")
-_SOURCE: Final = field_tag(_U, "source")
-_LANGUAGE: Final = field_tag(_U, "source_language")
-_PAYLOAD: Final = field_tag(_U, "payload")
-_SEQUENCE: Final = field_tag(_U, "sequence")  # ignored: the bus assigns it
-_CORRELATION: Final = field_tag(_U, "correlation_id")
-_CAUSATION: Final = field_tag(_U, "causation_id")
+# The tags (field number << 3 | wire type) read in the loop, from the descriptors; a sequence
+# on the wire is ignored (the bus assigns it).
+_ID, _TIME, _TYPE, _SOURCE, _LANGUAGE, _PAYLOAD, _SEQUENCE, _CORRELATION, _CAUSATION = (
+    EVENT_TAGS[name]
+    for name in (
+        "id", "time", "type", "source", "source_language", "payload", "sequence",
+        "correlation_id", "causation_id",
+    )
+)  # fmt: skip
 _EVENTS: Final = field_tag(event_service_pb2.PublishRequest.DESCRIPTOR, "events")
 
 
@@ -108,7 +105,6 @@ def read_batch(encoded: bytes) -> WireBatch:
     head_len = 0
     head_type = ""
     head_attrs = NO_ATTRS
-    lazy: LazyEvent
     ev_: Event
     try:
         while pos < end_all:
@@ -141,16 +137,7 @@ def read_batch(encoded: bytes) -> WireBatch:
                 and body.startswith(head)
             ):
                 raw = body[head_len + 2 :]
-                if payload_needs_reading(raw):
-                    payload = from_proto_value(json_pb2.JsonValue.FromString(raw), "payload")
-                    validate_json(payload, "payload")
-                    ev_ = new(Event)
-                    ev_.payload = payload
-                else:
-                    check_encoded_json(raw, "payload")
-                    lazy = new(LazyEvent)
-                    lazy._wire = raw
-                    ev_ = lazy
+                ev_ = event_with_payload(raw)
                 ev_.type = head_type
                 ev_._id = ""
                 ev_.sequence = 0
@@ -227,16 +214,7 @@ def read_batch(encoded: bytes) -> WireBatch:
                 ev_.payload = NO_DATA
             else:
                 raw = buf[payload_at:payload_end]
-                if payload_needs_reading(raw):
-                    payload = from_proto_value(json_pb2.JsonValue.FromString(raw), "payload")
-                    validate_json(payload, "payload")
-                    ev_ = new(Event)
-                    ev_.payload = payload
-                else:
-                    check_encoded_json(raw, "payload")
-                    lazy = new(LazyEvent)
-                    lazy._wire = raw
-                    ev_ = lazy
+                ev_ = event_with_payload(raw)
             ev_.type = type_.decode()
             ev_._id = ident.decode() if ident else ""
             ev_.sequence = 0

@@ -50,15 +50,16 @@ from hookwire.runtime.limits import MAX_JSON_DEPTH
 from hookwire.v1 import common_pb2, event_pb2, json_pb2
 
 __all__ = [
+    "EVENT_TAGS",
     "LazyEvent",
     "WireEvents",
     "attrs_from_key",
     "event_from_proto",
     "event_to_bytes",
     "event_to_proto",
+    "event_with_payload",
     "events_from_bytes",
     "field_tag",
-    "payload_needs_reading",
 ]
 
 
@@ -130,9 +131,8 @@ _PAYLOAD_SLOT: Any = Event.__dict__["payload"]
 class LazyEvent(Event):
     """An Event received as a UniversalEvent whose payload is decoded on first read.
 
-    Only made (slot by slot, `_wire` the serialized JsonValue) for payloads known to be valid:
-    parsed, and checked by `payload_needs_reading` and `check_encoded_json` (see
-    `WireEvents`), so reading never fails.
+    Only made by `event_with_payload`, for payloads known to be valid, so reading never
+    fails.
     """
 
     __slots__ = ("_wire",)
@@ -185,10 +185,21 @@ _DOUBLE_BYTE: Final = bytes((field_tag(_J, "double_value"),))
 _NUMBER_TEXT_BYTE: Final = bytes((field_tag(_J, "number_text"),))
 
 
-def payload_needs_reading(raw: bytes) -> bool:
-    """Whether the serialized JsonValue `raw` may hold a number that is not JSON (NaN, inf,
-    a malformed number text): then it must be read and checked, not only carried."""
-    return _DOUBLE_BYTE in raw or _NUMBER_TEXT_BYTE in raw
+def event_with_payload(raw: bytes) -> Event:
+    """An unstamped Event (its other fields unset) whose payload is the serialized JsonValue
+    `raw` (a parsed message's): read and checked now when it may hold a number that is not
+    JSON (NaN, inf, a malformed number text), else decoded on first read (its depth checked
+    now: it cannot hold anything else that is not JSON). InvalidArgument names `payload`."""
+    if _DOUBLE_BYTE in raw or _NUMBER_TEXT_BYTE in raw:
+        payload = from_proto_value(json_pb2.JsonValue.FromString(raw), "payload")
+        validate_json(payload, "payload")
+        ev: Event = _new_event(Event)
+        ev.payload = payload
+        return ev
+    check_encoded_json(raw, "payload")
+    lazy: LazyEvent = _new_event(LazyEvent)
+    lazy._wire = raw
+    return lazy
 
 
 class WireEvents:
@@ -223,18 +234,7 @@ class WireEvents:
             for i, pb in enumerate(pbs):  # noqa: B007 - `i` names the event in errors
                 ev: Event
                 if pb.HasField("payload"):
-                    wire = pb.payload
-                    raw = wire.SerializeToString()
-                    if _DOUBLE_BYTE in raw or _NUMBER_TEXT_BYTE in raw:
-                        payload = from_proto_value(wire, "payload")
-                        validate_json(payload, "payload")
-                        ev = new(Event)
-                        ev.payload = payload
-                    else:
-                        check_encoded_json(raw, "payload")
-                        lazy: LazyEvent = new(LazyEvent)
-                        lazy._wire = raw
-                        ev = lazy
+                    ev = event_with_payload(pb.payload.SerializeToString())
                 else:
                     ev = new(Event)
                     ev.payload = NO_DATA
@@ -299,6 +299,8 @@ def attrs_from_key(key: tuple[Any, ...], metadata: dict[str, str] | None) -> Eve
 # -- the same conversion on bytes ---------------------------------------------------------------
 
 _U = event_pb2.UniversalEvent.DESCRIPTOR
+#: The tag of each UniversalEvent field, by name (from the descriptor).
+EVENT_TAGS: Final = {f.name: field_tag(_U, f.name) for f in _U.fields}
 _ID: Final = field_tag(_U, "id")
 _TIME: Final = field_tag(_U, "time")
 _TYPE: Final = field_tag(_U, "type")
@@ -818,17 +820,8 @@ def _read_scalar_or_array(b: bytes, pos: int, end: int, depth: int) -> Any:
             raise _Other
         out: list[Any] = []
         while pos < end:
-            if b[pos] != _ARRAY_ITEM:
-                raise _Other
-            size = b[pos + 1]
-            pos += 2
-            if size >= 0x80:
-                size, pos = decode_varint(b, pos - 1)
-            stop = pos + size
-            if stop > end:
-                raise _Other
-            out.append(_read_json(b, pos, stop, depth + 1))
-            pos = stop
+            start, pos = _item(b, pos, end)
+            out.append(_read_json(b, start, pos, depth + 1))
         return out
     if tag == _INT:
         z, pos = decode_varint(b, pos)
@@ -850,6 +843,17 @@ def _read_scalar_or_array(b: bytes, pos: int, end: int, depth: int) -> Any:
 # Object members (their bytes) read before whose value is an immutable string or bool: the
 # members of a stream's payloads mostly repeat.
 _members: dict[bytes, tuple[str, Any]] = {}
+
+
+def _item(b: bytes, pos: int, end: int) -> tuple[int, int]:
+    """Where the JsonArray item at `pos` (before `end`) starts and stops."""
+    if b[pos] != _ARRAY_ITEM:
+        raise _Other
+    size, start = decode_varint(b, pos + 1)
+    stop = start + size
+    if stop > end:
+        raise _Other
+    return start, stop
 
 
 def _remember_member(entry: bytes, key: str, value: Any) -> None:
