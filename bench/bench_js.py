@@ -417,9 +417,10 @@ async def _memory_worker(n: int, depth: int) -> dict[str, Any]:
     from hookwire.runtime.context import HookContext
     from hookwire.runtime.executor import Executor
     from hookwire.runtime.registry import Registry
-    from hookwire.runtime.results import Modified, result_to_proto
-    from hookwire.runtime.server.registration import spec_from_proto
+    from hookwire.runtime.results import Modified
     from hookwire.runtime.server.remote_adapter import RemoteHookAdapter, WorkerConnection
+    from hookwire.runtime.wire.registration import spec_from_proto
+    from hookwire.runtime.wire.results import result_to_proto
     from hookwire.v1 import executor_service_pb2 as es
     from hookwire.v1 import hook_pb2
 

@@ -2,13 +2,19 @@
 
 Subjects, each against the same executor with everything off:
 - a PerformanceMonitor (goal: none; shown);
-- the event sink alone, an EventBus with no subscriber (goal <= 1.5x);
+- the event sink alone, an EventBus with no subscriber (goal <= 1.5x), and the same with a
+  subscriber reading every event (no goal: its events are then built and delivered);
 - `hookwire[otel]` installed but nothing configured: a HookTracer made while no SDK is set up
   (goal <= 1.1x);
 - monitor + event sink + tracing with the OpenTelemetry SDK configured (spans to a processor
   that drops them, so the SDK's own span cost is what is measured; goal <= 2x), every
   execution sampled, and 1% sampled (ParentBased(TraceIdRatioBased(0.01)));
 - the same with OpenTelemetry metrics added (no goal; shown).
+
+Then what the OpenTelemetry SDK itself costs here, for reading the tracing rows: one recorded
+span started and ended (an execution traced in full makes 6), and one root span the sampler
+drops (what a non-sampled execution cannot avoid: the SDK makes the sampling decision in
+`start_span`).
 
 Method (bench/rounds.py): a fresh HookContext per call; subject and baseline interleaved round
 after round (ROUNDS rounds of N calls, garbage collector on); the MEDIAN of each one's rounds,
@@ -98,7 +104,11 @@ def run() -> None:
     all_on = [PerformanceMonitor(), EventBus(), tracer]
     rows: list[tuple[str, Callable[[], int], float | None]] = [
         ("monitor", _case(Executor(_registry(), monitor=PerformanceMonitor())), None),
-        ("event sink (EventBus)", _case(Executor(_registry(), events=EventBus())), 1.5),
+        (
+            "event sink (EventBus, no subscriber)",
+            _case(Executor(_registry(), events=EventBus())),
+            1.5,
+        ),
         (
             "otel installed, nothing configured",
             _case(Executor(_registry(), observers=[HookTracer()])),
@@ -141,6 +151,19 @@ def run() -> None:
             None,
         ),
     ]
+    read = EventBus()
+    read.subscribe("hookwire.hook.*", callback=lambda ev: ev.payload)
+    rows.insert(
+        2, ("event sink, a subscriber reading it", _case(Executor(_registry(), events=read)), None)
+    )
+    rows.insert(
+        6,
+        (
+            "tracing alone, 1% sampled",
+            _case(Executor(_registry(), observers=[_tracing(0.01)[0]])),
+            None,
+        ),
+    )
     width = max(len(r[0]) for r in rows)
     print(
         f"execute() of {HOOKS} no-op hooks, fresh context per call; median of {ROUNDS} "
@@ -152,3 +175,27 @@ def run() -> None:
         ratio = s / b
         goal_text = "" if goal is None else f"<= {goal:.1f}x {verdict(ratio <= goal)}"
         print(f"{name:<{width}}  {s:10.0f}  {b:11.0f}  {ratio:5.2f}  {goal_text}")
+    sdk = _sdk_spans()
+    print(
+        f"OpenTelemetry SDK alone: a recorded span started and ended {sdk['recorded']:.0f} ns, "
+        f"a dropped root span {sdk['dropped']:.0f} ns (medians of {ROUNDS} rounds)"
+    )
+
+
+def _sdk_spans() -> dict[str, float]:
+    """Median ns of one SDK span start + end: recorded (every execution sampled) and dropped
+    (a root span under 0% sampling)."""
+    recorded = _tracing(1.0)[1].get_tracer("bench")
+    dropped = _tracing(0.0)[1].get_tracer("bench")
+
+    def spans(tracer: Any) -> Callable[[], float]:
+        def run() -> float:
+            t0 = time.perf_counter_ns()
+            for _ in range(N):
+                tracer.start_span("s").end()
+            return (time.perf_counter_ns() - t0) / N
+
+        return run
+
+    got = interleave({"recorded": spans(recorded), "dropped": spans(dropped)}, ROUNDS, no_gc=False)
+    return {name: m.median for name, m in got.items()}

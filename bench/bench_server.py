@@ -23,6 +23,7 @@ from typing import Any
 
 import grpc
 from grpc import aio
+from hookwire.runtime.wire.context import context_to_proto
 
 ROOT = Path(__file__).resolve().parent.parent
 POINT = "before_tool_execution"
@@ -200,7 +201,7 @@ async def _execute_rate(address: str, calls: int, in_flight: int) -> float:
     from hookwire.sdk import AsyncClient
     from hookwire.v1 import executor_service_pb2 as es
 
-    req = es.ExecuteRequest(context=HookContext(POINT, {"tool": "search"}).to_proto())
+    req = es.ExecuteRequest(context=context_to_proto(HookContext(POINT, {"tool": "search"})))
     async with AsyncClient(address) as client:
         for _ in range(200):
             await client.execute_raw(req)
@@ -212,7 +213,7 @@ async def _echo_rate(address: str, calls: int, in_flight: int) -> float:
     from hookwire.v1 import executor_service_pb2 as es
 
     payload = es.ExecuteRequest(
-        context=HookContext(POINT, {"tool": "search"}).to_proto()
+        context=context_to_proto(HookContext(POINT, {"tool": "search"}))
     ).SerializeToString()
     async with aio.insecure_channel(address) as channel:
         echo: Any = channel.unary_unary(_ECHO)
@@ -226,7 +227,7 @@ async def _latencies(address: str, calls: int) -> list[float]:
     from hookwire.sdk import AsyncClient
     from hookwire.v1 import executor_service_pb2 as es
 
-    req = es.ExecuteRequest(context=HookContext(POINT, {"tool": "search"}).to_proto())
+    req = es.ExecuteRequest(context=context_to_proto(HookContext(POINT, {"tool": "search"})))
     out = []
     async with AsyncClient(address) as client:
         for _ in range(500):  # the worker registers asynchronously

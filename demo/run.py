@@ -19,10 +19,10 @@ from typing import Any
 
 from hookwire.runtime.bus.bus import EventBus
 from hookwire.runtime.context import HookContext
-from hookwire.runtime.json_value import from_proto_value
 from hookwire.runtime.lua import LuaSandbox, load_lua_hooks
 from hookwire.runtime.results import Modified
 from hookwire.runtime.server import HookwireServer, ServerConfig, ServerThread
+from hookwire.runtime.wire.json import from_proto_value
 from hookwire.sdk.client import Client
 
 HERE = Path(__file__).resolve().parent

@@ -39,16 +39,7 @@ from hookwire.runtime import (
 from hookwire.runtime.bus.event import Event
 from hookwire.runtime.bus.patterns import check_type
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.runtime.json_value import (
-    check_encoded_json,
-    fill_proto_object,
-    from_proto_object,
-    from_proto_value,
-    to_proto_object,
-    to_proto_value,
-    validate_json,
-    validate_json_object,
-)
+from hookwire.runtime.json_value import validate_json, validate_json_object
 from hookwire.runtime.limits import (
     MAX_CONTEXT_PARENTS,
     MAX_DURATION_MS,
@@ -60,6 +51,15 @@ from hookwire.runtime.limits import (
 from hookwire.runtime.results import validate_result
 from hookwire.runtime.server.config import DEFAULT_MAX_MESSAGE_BYTES, ServerConfig
 from hookwire.runtime.server.server import HookwireServer
+from hookwire.runtime.wire.context import context_from_proto, context_to_proto, fill_context
+from hookwire.runtime.wire.json import (
+    check_encoded_json,
+    fill_proto_object,
+    from_proto_object,
+    from_proto_value,
+    to_proto_object,
+    to_proto_value,
+)
 from hookwire.sdk import Client, Worker
 from hookwire.v1 import (
     common_pb2,
@@ -225,7 +225,7 @@ def _deepest_envelopes() -> list[tuple[str, bytes]]:
     for _ in range(MAX_CONTEXT_PARENTS):
         ctx = HookContext("session_start", {}, parent=ctx)
     em = executor_service_pb2.ExecutorMessage()
-    ctx.fill_proto(em.call_batch.calls.add().context)
+    fill_context(em.call_batch.calls.add().context, ctx)
     out.append(("hookwire.v1.ExecutorMessage", em.SerializeToString()))
     # an event in a Subscribe answer
     batch = event_service_pb2.EventBatch()
@@ -506,13 +506,11 @@ def test_context_parents_over_the_limit_are_refused_both_ways() -> None:
     ctx = HookContext("session_start")
     for _ in range(MAX_CONTEXT_PARENTS):
         ctx = HookContext("session_start", parent=ctx)
-    pb = ctx.to_proto()
-    assert HookContext.from_proto(pb) == ctx
+    pb = context_to_proto(ctx)
+    assert context_from_proto(pb) == ctx
     deeper = HookContext("session_start", parent=ctx)
-    assert _raises(deeper.to_proto).field == "context.parent"
-    assert _raises(HookContext.from_proto, hook_pb2.HookContext(parent=pb)).field == (
-        "context.parent"
-    )
+    assert _raises(context_to_proto, deeper).field == "context.parent"
+    assert _raises(context_from_proto, hook_pb2.HookContext(parent=pb)).field == ("context.parent")
 
 
 def test_an_event_payload_over_the_depth_limit_is_refused() -> None:

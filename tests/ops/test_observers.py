@@ -98,6 +98,23 @@ def test_the_monitor_folds_plain_continue_chains_in_bulk() -> None:
     assert (s.count, s.total_ns, s.p99_ns) == (10, 10_000, 1000)
 
 
+def test_the_monitor_keeps_chains_apart_when_executions_alternate() -> None:
+    clock = VirtualClock()
+    reg = Registry(clock=clock)
+    reg.register(lambda ctx: clock.advance(1000), name="p1", point=P)
+    reg.register(lambda ctx: clock.advance(3000), name="s1", point="session_start")
+    monitor = PerformanceMonitor(clock)
+    ex = Executor(reg, clock=clock, monitor=monitor)
+    for point in (P, "session_start", P, P, "session_start"):
+        ex.execute(point, HookContext(point))
+    # A registry change makes a new chain for P: its records start a new run of the buffer.
+    reg.register(lambda ctx: clock.advance(5000), name="p2", point=P, priority=9)
+    ex.execute(P, HookContext(P))
+    got = {n: (s.count, s.total_ns) for n, s in monitor.snapshot().hooks.items()}
+    assert got == {"p1": (4, 4000), "s1": (2, 6000), "p2": (1, 5000)}
+    assert monitor.snapshot().executions == 6
+
+
 def test_refused_calls_are_counted_not_sampled() -> None:
     clock = VirtualClock()
     reg = Registry(clock=clock)
@@ -293,3 +310,85 @@ def test_events_published_inside_a_remote_hook_span_carry_its_context() -> None:
     sc = span.get_span_context()
     assert tp == f"00-{sc.trace_id:032x}-{sc.span_id:016x}-01"
     assert sc.trace_id == 0x0AF7651916CD43DD8448EB211C80319C
+
+
+def test_an_execution_the_sampler_drops_hides_the_enclosing_one_from_its_hooks() -> None:
+    from opentelemetry.sdk.trace.sampling import (
+        Decision,
+        Sampler,
+        SamplingResult,
+    )
+
+    class DropInner(Sampler):
+        def should_sample(
+            self, parent_context: Any, trace_id: int, name: str, *a: Any, **k: Any
+        ) -> SamplingResult:
+            inner = name in ("hookwire.execute session_start", "hookwire.hook inner")
+            return SamplingResult(Decision.DROP if inner else Decision.RECORD_AND_SAMPLE)
+
+        def get_description(self) -> str:
+            return "DropInner"
+
+    spans = InMemorySpanExporter()
+    provider = TracerProvider(sampler=DropInner())
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    reg = Registry()
+    ex = Executor(reg, observers=[HookTracer(provider)])
+    inner_saw: list[Any] = []
+    reg.register(lambda ctx: inner_saw.append(ctx.distributed), name="inner", point="session_start")
+
+    def outer(ctx: HookContext) -> None:
+        for _ in range(2):  # nested, dropped, twice: the outer run is current again after
+            ex.execute("session_start", HookContext("session_start"))
+
+    reg.register(outer, name="outer", point=P, priority=1)
+    reg.register(lambda ctx: None, name="after", point=P, priority=2)
+    ex.execute(P, HookContext(P))
+    ex.execute("session_start", HookContext("session_start"))
+    assert inner_saw == [None, None, None]  # untraced: the context as given
+    got = _by_name(spans.get_finished_spans())
+    assert sorted(got) == [f"hookwire.execute {P}", "hookwire.hook after", "hookwire.hook outer"]
+    root = got[f"hookwire.execute {P}"]
+    for name in ("outer", "after"):
+        hook = got[f"hookwire.hook {name}"]
+        assert hook.parent is not None and hook.parent.span_id == root.context.span_id
+        assert hook.attributes is not None and hook.attributes["hookwire.point"] == P
+
+
+def test_without_a_traceparent_the_current_span_is_the_parent() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = HookTracer(provider)
+    reg = Registry()
+    reg.register(lambda ctx: None, name="a", point=P)
+    ex = Executor(reg, observers=[tracer])
+    with provider.get_tracer("app").start_as_current_span("request") as request:
+        ex.execute(P, HookContext(P))
+    got = _by_name(exporter.get_finished_spans())
+    root = got[f"hookwire.execute {P}"]
+    assert root.parent is not None
+    assert root.parent.span_id == request.get_span_context().span_id
+    assert got["hookwire.hook a"].parent.span_id == root.context.span_id  # type: ignore[union-attr]
+
+
+def test_an_observed_executor_follows_registry_changes_and_refuses_bad_contexts() -> None:
+    from hookwire.runtime.errors import InvalidArgument
+
+    tracer, exporter = _tracer()
+    monitor = PerformanceMonitor()
+    reg = Registry()
+    reg.register(lambda ctx: None, name="a", point=P)
+    traced = Executor(reg, observers=[tracer])
+    watched = Executor(reg, monitor=monitor)
+    for ex in (traced, watched):
+        ex.execute(P, HookContext(P))
+        with pytest.raises(InvalidArgument, match="HookContext"):
+            ex.execute(P, {"point": P})  # type: ignore[arg-type]
+    reg.register(lambda ctx: None, name="b", point=P)
+    for ex in (traced, watched):
+        ex.execute(P, HookContext(P))
+    assert {n: s.count for n, s in monitor.snapshot().hooks.items()} == {"a": 2, "b": 1}
+    *_, b, root = exporter.get_finished_spans()
+    assert b.name == "hookwire.hook b" and b.parent is not None
+    assert b.parent.span_id == root.context.span_id and root.parent is None

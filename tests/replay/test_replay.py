@@ -12,18 +12,12 @@ from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.executor import Executor
+from hookwire.runtime.framing import decode_varint, encode_varint
 from hookwire.runtime.registry import Registry
-from hookwire.runtime.replay import (
-    Recorder,
-    ReplayStubs,
-    decode_varint,
-    encode_varint,
-    read_recording,
-    replay,
-)
-from hookwire.runtime.results import Cancel, HookResult, Modified, Outcome, result_from_proto
+from hookwire.runtime.replay import ReplayStubs, replay
+from hookwire.runtime.results import Cancel, HookResult, Modified, Outcome
 from hookwire.runtime.run import run
-from hookwire.v1 import hook_pb2
+from hookwire.runtime.wire.replay import Recorder, read_recording
 
 MS = 1_000_000
 P = "before_tool_execution"
@@ -56,12 +50,6 @@ def record(path: Path, values: list[int], gaps_ms: list[int]) -> None:
             rec.execute(P, HookContext(P, {"n": n}, correlation_id=f"c{n}"))
 
 
-def test_varint_encoding() -> None:
-    assert [encode_varint(n).hex() for n in (0, 127, 128, 300)] == ["00", "7f", "8001", "ac02"]
-    assert decode_varint(bytes.fromhex("8001"), 0) == (128, 2)
-    assert decode_varint(bytes.fromhex("80"), 0) is None
-
-
 def test_round_trip_keeps_every_field_and_replays_without_differences(tmp_path: Path) -> None:
     path = tmp_path / "rec.bin"
     record(path, [1, 20, 3], [0, 50, 70])
@@ -70,18 +58,18 @@ def test_round_trip_keeps_every_field_and_replays_without_differences(tmp_path: 
     assert [r.index for r in rec.records] == [1, 2, 3]
     first, second = rec.records[0], rec.records[1]
     assert first.point == P
-    assert HookContext.from_proto(first.context).data == {"n": 1}
-    assert HookContext.from_proto(first.final_context).data == {"n": 1, "tagged": True}
+    assert first.context.data == {"n": 1}
+    assert first.final_context.data == {"n": 1, "tagged": True}
     assert [(t.hook_name, t.outcome) for t in second.trace] == [
-        ("tag", hook_pb2.HOOK_OUTCOME_MODIFIED),
-        ("guard", hook_pb2.HOOK_OUTCOME_CANCEL),
+        ("tag", Outcome.MODIFIED),
+        ("guard", Outcome.CANCEL),
     ]
-    assert result_from_proto(second.result) == Cancel("n above 10")
-    starts = [r.recorded_at.ToNanoseconds() for r in rec.records]
+    assert second.result == Cancel("n above 10")
+    starts = [r.recorded_at_ns for r in rec.records]
     assert [b - a for a, b in itertools.pairwise(starts)] == [50 * MS, 70 * MS]
 
     clock = VirtualClock()
-    report = replay(path, build(), clock)
+    report = replay(read_recording(path), build(), clock)
     assert report.ok and report.replayed == 3
     assert str(report) == "replay: 3 record(s), no differences"
     # The clock kept the recorded spacing between record starts.
@@ -91,7 +79,7 @@ def test_round_trip_keeps_every_field_and_replays_without_differences(tmp_path: 
 def test_a_changed_hook_is_reported_per_record(tmp_path: Path) -> None:
     path = tmp_path / "rec.bin"
     record(path, [1, 7, 20], [0, 10, 10])
-    report = replay(path, build(strict=True, extra=True), VirtualClock())
+    report = replay(read_recording(path), build(strict=True, extra=True), VirtualClock())
     assert not report.ok
     assert report.replayed == 3
     by_index = {d.index: d for d in report.differences}
@@ -126,7 +114,7 @@ def test_final_context_difference_is_reported_by_path(tmp_path: Path) -> None:
         reg.register(lambda ctx: None, name="guard", point=P, priority=10)
         return Executor(reg, clock=clock)
 
-    report = replay(path, factory, VirtualClock())
+    report = replay(read_recording(path), factory, VirtualClock())
     assert report.differences[0].context == [
         "data.n: recorded 1, replayed (absent)",
         "data.tagged: recorded True, replayed 'yes'",
@@ -139,15 +127,18 @@ def test_truncated_last_record_is_reported_with_its_offset_and_earlier_records_k
     path = tmp_path / "rec.bin"
     record(path, [1, 2], [0, 10])
     data = path.read_bytes()
-    first_len, body_at = decode_varint(data, 0) or (0, 0)
+    first_len, body_at = decode_varint(data, 0)
     second_at = body_at + first_len
     path.write_bytes(data[:-3])
     rec = read_recording(path)
     assert len(rec.records) == 1
     assert rec.error is not None
     assert f"truncated record at byte offset {second_at}:" in str(rec.error)
-    assert "bytes announced" in str(rec.error)
-    report = replay(path, build(), VirtualClock())
+    length, at = decode_varint(data, second_at)
+    assert f"the stream ended {len(data) - 3 - at} bytes into a frame of {length} bytes" in str(
+        rec.error
+    )
+    report = replay(read_recording(path), build(), VirtualClock())
     assert report.replayed == 1
     assert not report.ok
     assert report.read_error is not None and str(second_at) in report.read_error
@@ -155,7 +146,12 @@ def test_truncated_last_record_is_reported_with_its_offset_and_earlier_records_k
     # A file cut inside the length prefix itself.
     cut = read_recording(data[:second_at] + b"\x80")
     assert len(cut.records) == 1
-    assert cut.error is not None and "the length prefix is cut off" in str(cut.error)
+    assert cut.error is not None and "truncated record" in str(cut.error)
+    assert "the stream ended inside a frame length" in str(cut.error)
+    # A length over the frame limit, with data after it, is a corrupt record.
+    huge = read_recording(data[:second_at] + b"\xff\xff\xff\xff\x7f" + b"x" * 8)
+    assert huge.error is not None and "corrupt record" in str(huge.error)
+    assert "exceeds the limit" in str(huge.error)
 
 
 def test_corrupt_record_body_is_reported(tmp_path: Path) -> None:
@@ -175,7 +171,7 @@ def test_recorder_under_run_records_each_point(tmp_path: Path) -> None:
         assert run(rec, "op", {"a": 1}, lambda p: 5).output == 6
     records = read_recording(path).records
     assert [r.point for r in records] == ["before_tool_execution", "after_tool_execution"]
-    after = HookContext.from_proto(records[1].final_context)
+    after = records[1].final_context
     assert after.data == {"params": {"a": 1}, "output": 6}
     assert after.metadata["hookwire.attempt"] == "1"
 
@@ -193,7 +189,7 @@ def test_recorder_aexecute_records(tmp_path: Path) -> None:
         asyncio.run(rec.aexecute(P, HookContext(P, {})))
     records = read_recording(path).records
     assert len(records) == 1
-    assert HookContext.from_proto(records[0].final_context).data == {"seen": True}
+    assert records[0].final_context.data == {"seen": True}
 
 
 def test_stubs_reproduce_recorded_durations_and_outcomes(tmp_path: Path) -> None:
@@ -227,7 +223,7 @@ def test_stubs_reproduce_recorded_durations_and_outcomes(tmp_path: Path) -> None
         return Executor(reg, clock=c)
 
     ex = stubbed(clock)
-    report = replay(path, ex, clock, stubs=stubs)
+    report = replay(read_recording(path), ex, clock, stubs=stubs)
     assert report.ok, str(report)
     assert clock.monotonic_ns() == 110 * MS
 
@@ -243,7 +239,7 @@ def test_stubs_reproduce_recorded_durations_and_outcomes(tmp_path: Path) -> None
         )
         return Executor(reg, clock=c)
 
-    report2 = replay(path, instant, VirtualClock())
+    report2 = replay(read_recording(path), instant, VirtualClock())
     assert [(h.hook, h.recorded, h.replayed) for h in report2.differences[0].hooks] == [
         ("remote_slow", Outcome.TIMEOUT.value, Outcome.CONTINUE.value)
     ]
@@ -253,11 +249,11 @@ def test_replay_argument_errors(tmp_path: Path) -> None:
     path = tmp_path / "rec.bin"
     record(path, [1], [0])
     with pytest.raises(InvalidArgument, match="clock: must be a VirtualClock"):
-        replay(path, build(), object())  # type: ignore[arg-type]
+        replay(read_recording(path), build(), object())  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument, match="clock: the executor reads another clock"):
-        replay(path, build()(VirtualClock()), VirtualClock())
+        replay(read_recording(path), build()(VirtualClock()), VirtualClock())
     with pytest.raises(InvalidArgument, match="executor: must be an executor"):
-        replay(path, 42, VirtualClock())  # type: ignore[arg-type]
+        replay(read_recording(path), 42, VirtualClock())  # type: ignore[arg-type]
 
 
 def test_unreadable_or_unwritable_paths_are_clear_errors(tmp_path: Path) -> None:

@@ -11,6 +11,11 @@ from hookwire.runtime.breaker import (
 )
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.wire.registration import (
+    breaker_config_from_proto,
+    breaker_config_to_proto,
+    breaker_status_to_proto,
+)
 from hookwire.v1 import hook_pb2
 
 S = 1_000_000_000
@@ -262,16 +267,16 @@ def test_config_validation(kwargs: dict[str, float], field: str) -> None:
 
 def test_config_proto_round_trip_and_defaults() -> None:
     c = BreakerConfig.conservative()
-    assert BreakerConfig.from_proto(c.to_proto()) == c
-    assert BreakerConfig.from_proto(hook_pb2.BreakerConfig()) == BreakerConfig()
+    assert breaker_config_from_proto(breaker_config_to_proto(c)) == c
+    assert breaker_config_from_proto(hook_pb2.BreakerConfig()) == BreakerConfig()
     partial = hook_pb2.BreakerConfig(window_size=20)
     partial.open_duration.seconds = 1
-    got = BreakerConfig.from_proto(partial)
+    got = breaker_config_from_proto(partial)
     assert (got.window_size, got.open_duration_ns, got.minimum_calls) == (20, S, 5)
 
 
 def test_status_to_proto() -> None:
-    pb = BreakerStatus(HALF, 3, 2, 1, 30 * S, 1, 0).to_proto("h")
+    pb = breaker_status_to_proto("h", BreakerStatus(HALF, 3, 2, 1, 30 * S, 1, 0))
     assert (pb.hook_name, pb.state, pb.window_failures, pb.current_open_duration.seconds) == (
         "h",
         hook_pb2.BREAKER_STATE_HALF_OPEN,

@@ -13,6 +13,7 @@ from hookwire.runtime.context import (
     OperationError,
 )
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.wire.context import context_from_proto, context_to_proto
 from hookwire.v1 import hook_pb2
 
 
@@ -43,18 +44,18 @@ def full_context() -> HookContext:
 
 def test_proto_round_trip_keeps_everything() -> None:
     ctx = full_context()
-    pb = ctx.to_proto()
+    pb = context_to_proto(ctx)
     assert pb.point == hook_pb2.HOOK_POINT_CUSTOM
     assert pb.custom_point == "billing"
     assert pb.timestamp.seconds == 1_700_000_000
     assert pb.timestamp.nanos == 123_456_789
-    back = HookContext.from_proto(hook_pb2.HookContext.FromString(pb.SerializeToString()))
+    back = context_from_proto(hook_pb2.HookContext.FromString(pb.SerializeToString()))
     assert back == ctx
 
 
 def test_minimal_context_round_trip() -> None:
     ctx = HookContext("session_start")
-    back = HookContext.from_proto(ctx.to_proto())
+    back = context_from_proto(context_to_proto(ctx))
     assert back == ctx
     assert back.component is None and back.operation is None and back.parent is None
 
@@ -70,14 +71,14 @@ def test_with_data_is_a_shallow_copy() -> None:
 
 def test_to_proto_errors_name_the_field() -> None:
     with pytest.raises(InvalidArgument) as info:
-        HookContext("session_start", {"a": {1}}).to_proto()
+        context_to_proto(HookContext("session_start", {"a": {1}}))
     assert info.value.field == "context.data.a"
     with pytest.raises(InvalidArgument) as info:
-        HookContext("session_start", language="cobol").to_proto()
+        context_to_proto(HookContext("session_start", language="cobol"))
     assert info.value.field == "context.language"
     with pytest.raises(InvalidArgument) as info:
-        HookContext("nowhere").to_proto()
+        context_to_proto(HookContext("nowhere"))
     assert info.value.field == "context.point"
     with pytest.raises(InvalidArgument) as info:
-        HookContext("session_start", component=ComponentId("x", "robot")).to_proto()
+        context_to_proto(HookContext("session_start", component=ComponentId("x", "robot")))
     assert info.value.field == "component.type"

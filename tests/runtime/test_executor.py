@@ -30,6 +30,7 @@ from hookwire.runtime.results import (
     Skipped,
 )
 from hookwire.runtime.trace import Execution
+from hookwire.runtime.wire.trace import execution_from_proto, execution_to_proto
 
 P = "before_tool_execution"
 MS = 1_000_000
@@ -447,7 +448,9 @@ def test_execution_proto_round_trip(clock: VirtualClock) -> None:
         ("r", hook(clock, Retry(MS, 2))),
     )
     run = ex.execute(P, HookContext(P, {"z": 1}, correlation_id="c1"))
-    back = Execution.from_proto(type(run.to_proto()).FromString(run.to_proto().SerializeToString()))
+    back = execution_from_proto(
+        type(execution_to_proto(run)).FromString(execution_to_proto(run).SerializeToString())
+    )
     assert back == run
     assert back.trace[0].outcome is Outcome.MODIFIED
     assert back.result == Retry(MS, 2)

@@ -1,8 +1,8 @@
 """The compiled fast path of `execute()` gives exactly what the plain loop gives.
 
-An executor with a monitor never uses the compiled path, so the same scenario run on two
-executors (one reporting, one not) must give the same results, traces and breaker states,
-whichever hook leaves the common case and however.
+The same scenario run on two executors, one through `execute()` (compiled) and one through
+the plain loop alone (`Executor._run`), must give
+the same results, traces and breaker states, whichever hook leaves the common case and however.
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ def test_fast_path_matches_the_loop(kind: str, position: int) -> None:
     loop, loop_clock = build(kind, position, report=True)
     for step in range(12):
         a = fast.execute(P, HookContext(P, {"step": step}))
-        b = loop.execute(P, HookContext(P, {"step": step}))
+        ctx = HookContext(P, {"step": step})
+        b = loop._run(loop._checked(P, ctx, sync=True), ctx)
         assert a.result == b.result
         assert a.context.data == b.context.data
         assert a.trace == b.trace

@@ -12,6 +12,7 @@ from hookwire.runtime.honoured import ALL_KINDS, honoured_results
 from hookwire.runtime.points import ALL_POINTS
 from hookwire.runtime.registry import FailurePolicy, HookSpec, Registry
 from hookwire.runtime.results import Cancel, Fork, ForkOperation, Modified, Redirect, Replace
+from hookwire.runtime.wire.registration import spec_from_proto, spec_to_proto
 from hookwire.v1 import hook_pb2
 
 
@@ -85,16 +86,16 @@ def test_declarations_are_checked() -> None:
 
 def test_registration_proto_carries_the_table_and_declarations() -> None:
     spec = HookSpec("h", "custom:pay", honours=frozenset({"CANCEL"}))
-    pb = spec.to_proto()
+    pb = spec_to_proto(spec)
     assert list(pb.honoured_results) == [
         hook_pb2.HOOK_OUTCOME_CONTINUE,
         hook_pb2.HOOK_OUTCOME_CANCEL,
         hook_pb2.HOOK_OUTCOME_SKIPPED,
     ]
-    assert HookSpec.from_proto(pb) == spec
-    built_in = HookSpec("b", "after_tool_execution").to_proto()
+    assert spec_from_proto(pb) == spec
+    built_in = spec_to_proto(HookSpec("b", "after_tool_execution"))
     assert hook_pb2.HOOK_OUTCOME_REDIRECT not in built_in.honoured_results
-    assert HookSpec.from_proto(built_in) == HookSpec("b", "after_tool_execution")
+    assert spec_from_proto(built_in) == HookSpec("b", "after_tool_execution")
     bad = hook_pb2.HookRegistration(
         name="x",
         point=hook_pb2.HOOK_POINT_CUSTOM,
@@ -102,4 +103,4 @@ def test_registration_proto_carries_the_table_and_declarations() -> None:
         honoured_results=[hook_pb2.HOOK_OUTCOME_ERROR],
     )
     with pytest.raises(InvalidArgument, match="honoured_results"):
-        HookSpec.from_proto(bad)
+        spec_from_proto(bad)

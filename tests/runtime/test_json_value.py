@@ -11,15 +11,17 @@ import pytest
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import (
     copy_json,
-    fill_proto_object,
-    from_proto_object,
-    from_proto_value,
     merge_patch,
     merge_patch_diff,
     merge_patch_value,
+    validate_json,
+)
+from hookwire.runtime.wire.json import (
+    fill_proto_object,
+    from_proto_object,
+    from_proto_value,
     to_proto_object,
     to_proto_value,
-    validate_json,
 )
 from hookwire.v1 import hook_pb2, json_pb2
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.runtime.points import ALL_POINTS, parse_point, point_from_proto, point_to_proto
+from hookwire.runtime.points import ALL_POINTS, parse_point
+from hookwire.runtime.wire.enums import point_from_proto, point_to_proto
 from hookwire.v1 import hook_pb2
 
 

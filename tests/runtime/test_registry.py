@@ -8,6 +8,7 @@ import pytest
 from hookwire.runtime.breaker import BreakerConfig
 from hookwire.runtime.errors import AlreadyExists, InvalidArgument, NotFound
 from hookwire.runtime.registry import FailurePolicy, HookSpec, Priority, Registry
+from hookwire.runtime.wire.registration import spec_from_proto, spec_to_proto
 from hookwire.v1 import hook_pb2
 
 P = "before_tool_execution"
@@ -203,11 +204,11 @@ def test_spec_proto_round_trip() -> None:
         frozenset({"b", "a"}),
         "beta",
     )
-    pb = spec.to_proto()
+    pb = spec_to_proto(spec)
     assert list(pb.tags) == ["a", "b"]
-    back = HookSpec.from_proto(hook_pb2.HookRegistration.FromString(pb.SerializeToString()))
+    back = spec_from_proto(hook_pb2.HookRegistration.FromString(pb.SerializeToString()))
     assert back == spec
-    minimal = HookSpec.from_proto(
+    minimal = spec_from_proto(
         hook_pb2.HookRegistration(name="m", point=hook_pb2.HOOK_POINT_SESSION_START)
     )
     assert minimal == HookSpec("m", "session_start")

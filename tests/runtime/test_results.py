@@ -24,11 +24,10 @@ from hookwire.runtime.results import (
     duration_from_json,
     duration_to_json,
     result_from_json,
-    result_from_proto,
     result_to_json,
-    result_to_proto,
     validate_result,
 )
+from hookwire.runtime.wire.results import result_from_proto, result_to_proto
 from hookwire.v1 import hook_pb2
 
 EXAMPLES: list[tuple[HookResult, dict[str, Any]]] = [

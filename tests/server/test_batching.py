@@ -11,9 +11,11 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from grpc import aio
 from hookwire.runtime.context import HookContext
-from hookwire.runtime.results import Modified, result_to_proto
+from hookwire.runtime.results import Modified
 from hookwire.runtime.server.config import ServerConfig
 from hookwire.runtime.server.server import HookwireServer
+from hookwire.runtime.wire.context import context_from_proto
+from hookwire.runtime.wire.results import result_to_proto
 from hookwire.v1 import common_pb2, hook_pb2
 from hookwire.v1 import executor_service_pb2 as es
 from hookwire.v1.executor_service_pb2_grpc import ExecutorServiceStub
@@ -71,7 +73,7 @@ async def _drive(batching: bool) -> tuple[bool, list[list[int]], list[object]]:
             calls.extend(got)
         batch = es.WorkerMessage()
         for c in reversed(calls):
-            i = HookContext.from_proto(c.context).data["i"]
+            i = context_from_proto(c.context).data["i"]
             result = batch.result_batch.results.add(call_id=c.call_id)
             result.result.CopyFrom(result_to_proto(Modified({"i": i, "tripled": i * 3})))
         await call.write(batch)

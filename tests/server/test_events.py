@@ -12,9 +12,9 @@ import pytest
 from grpc import aio
 from hookwire.runtime.bus import EventBus
 from hookwire.runtime.errors import InvalidArgument, OutOfRange, RateLimited
-from hookwire.runtime.json_value import from_proto_value
 from hookwire.runtime.server.config import ServerConfig
 from hookwire.runtime.server.server import HookwireServer
+from hookwire.runtime.wire.json import from_proto_value
 from hookwire.sdk import AsyncClient, Overflow, Subscription, event
 from hookwire.v1 import event_service_pb2 as bs
 from hookwire.v1 import event_service_pb2_grpc as bs_grpc

@@ -115,7 +115,7 @@ def test_bad_requests_name_the_field_and_server_stays_up(start_server: StartServ
 
 
 def _obj(data: dict[str, Any]) -> Any:
-    from hookwire.runtime.json_value import to_proto_object
+    from hookwire.runtime.wire.json import to_proto_object
 
     return to_proto_object(data)
 

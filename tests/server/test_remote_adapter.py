@@ -9,8 +9,10 @@ import pytest
 from hookwire.runtime.adapter import HookTimedOut
 from hookwire.runtime.clock import SystemClock
 from hookwire.runtime.context import HookContext
-from hookwire.runtime.results import Modified, result_to_proto
+from hookwire.runtime.results import Modified
 from hookwire.runtime.server.remote_adapter import WorkerConnection, WorkerGone
+from hookwire.runtime.wire.context import context_from_proto
+from hookwire.runtime.wire.results import result_to_proto
 from hookwire.v1 import executor_service_pb2 as es
 
 _S = 1_000_000_000
@@ -49,7 +51,7 @@ def test_answers_in_any_order_complete_their_own_calls() -> None:
         first = asyncio.create_task(conn.call("h", HookContext("session_start", {"n": 1}), 5 * _S))
         second = asyncio.create_task(conn.call("h", HookContext("session_start", {"n": 2}), _S))
         calls = [(await _next(out)).call, (await _next(out)).call]
-        assert [HookContext.from_proto(c.context).data for c in calls] == [{"n": 1}, {"n": 2}]
+        assert [context_from_proto(c.context).data for c in calls] == [{"n": 1}, {"n": 2}]
         assert (calls[0].timeout.seconds, calls[1].timeout.seconds) == (5, 1)
         assert conn.in_flight == 2
         assert conn.deliver(_answer(calls[1].call_id, 2))

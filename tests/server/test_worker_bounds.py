@@ -267,7 +267,7 @@ def test_worker_start_raises_when_the_stream_dies_before_the_registration_ack() 
 
 def test_a_bad_breaker_setting_is_named_once() -> None:
     from hookwire.runtime.errors import InvalidArgument
-    from hookwire.runtime.server.registration import spec_from_proto
+    from hookwire.runtime.wire.registration import spec_from_proto
 
     reg = hook_pb2.HookRegistration(name="h", point=hook_pb2.HOOK_POINT_BEFORE_TOOL_EXECUTION)
     reg.breaker.minimum_calls = 1_000_000

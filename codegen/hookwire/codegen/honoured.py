@@ -65,7 +65,8 @@ def _read_unknown_strings(data: bytes, number: int) -> list[str]:
 
 
 def read_table(fds: descriptor_pb2.FileDescriptorSet) -> dict[str, tuple[str, ...]]:
-    """point text -> honoured kinds (HookOutcome order), from hookwire/v1/hook.proto."""
+    """point text -> honoured kinds (HookOutcome order), from hookwire/v1/hook.proto; every
+    built-in point, in HookPoint number order (the Python runtime's list of points)."""
     hook = next(f for f in fds.file if f.name == "hookwire/v1/hook.proto")
     enums = {e.name: e for e in hook.enum_type}
     order = [
@@ -74,7 +75,7 @@ def read_table(fds: descriptor_pb2.FileDescriptorSet) -> dict[str, tuple[str, ..
         if v.name not in ("HOOK_OUTCOME_UNSPECIFIED", "HOOK_OUTCOME_ERROR", "HOOK_OUTCOME_TIMEOUT")
     ]
     table: dict[str, tuple[str, ...]] = {}
-    for v in enums["HookPoint"].value:
+    for v in sorted(enums["HookPoint"].value, key=lambda v: v.number):
         if v.name in _SPECIAL:
             continue
         texts = _read_unknown_strings(v.options.SerializeToString(), HONOURS_FIELD)
@@ -94,7 +95,8 @@ def read_table(fds: descriptor_pb2.FileDescriptorSet) -> dict[str, tuple[str, ..
 def _python(table: dict[str, tuple[str, ...]]) -> str:
     lines = [
         f"# {_HEADER}",
-        '"""The result kinds the callers of each built-in point honour (HookPoint `honours`)."""',
+        '"""Every built-in point, in HookPoint number order, and the result kinds its callers',
+        'honour (HookPoint `honours`). Plain data: importing it loads no protobuf code."""',
         "",
         "HONOURED: dict[str, frozenset[str]] = {",
     ]

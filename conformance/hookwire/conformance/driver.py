@@ -270,7 +270,7 @@ class HookEnv:
         if self.bus is None or count == 0:
             return
         # The retention log, read without opening a subscription (that would show in stats).
-        retained = self.bus.retained(from_sequence)
+        retained = self.bus.retained(from_sequence, stored=True)
         mine = [e for e in retained if e.source_language not in ("", "native")][:count]
         for ev in mine:
             self.log.published.append((hook, ev.source_language, ev.sequence))

@@ -1,5 +1,8 @@
 """hookwire.runtime: the in-process Python hook runtime (docs/runtime-api.md).
 
+Importing it loads no protobuf code: conversions to and from hookwire.v1 messages are in
+hookwire.runtime.wire.
+
 Example:
     >>> from hookwire.runtime import Executor, HookContext, Modified, Registry, VirtualClock
     >>> reg = Registry()
@@ -50,16 +53,9 @@ from hookwire.runtime.errors import (
 )
 from hookwire.runtime.events import BreakerEvents, EventSink
 from hookwire.runtime.executor import Executor, Invocation
-from hookwire.runtime.json_value import (
-    from_proto_object,
-    from_proto_value,
-    merge_patch,
-    to_proto_object,
-    to_proto_value,
-    validate_json,
-)
+from hookwire.runtime.json_value import merge_patch, validate_json
 from hookwire.runtime.monitor import HookStats, MonitorSnapshot, PerformanceMonitor
-from hookwire.runtime.points import ALL_POINTS, parse_point, point_from_proto, point_to_proto
+from hookwire.runtime.points import ALL_POINTS, parse_point
 from hookwire.runtime.registry import ChainEntry, FailurePolicy, HookSpec, Priority, Registry
 from hookwire.runtime.results import (
     CONTINUE,
@@ -79,9 +75,7 @@ from hookwire.runtime.results import (
     Retry,
     Skipped,
     result_from_json,
-    result_from_proto,
     result_to_json,
-    result_to_proto,
 )
 from hookwire.runtime.trace import Execution, TraceEntry
 
@@ -152,17 +146,9 @@ __all__ = [
     "VirtualClock",
     "adapt",
     "child",
-    "from_proto_object",
-    "from_proto_value",
     "merge_patch",
     "parse_point",
-    "point_from_proto",
-    "point_to_proto",
     "result_from_json",
-    "result_from_proto",
     "result_to_json",
-    "result_to_proto",
-    "to_proto_object",
-    "to_proto_value",
     "validate_json",
 ]

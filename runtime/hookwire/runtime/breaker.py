@@ -25,11 +25,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.v1 import hook_pb2
 
 __all__ = [
     "QUALIFIER",
@@ -71,35 +70,6 @@ class BreakerState(StrEnum):
     CLOSED = "CLOSED"
     OPEN = "OPEN"
     HALF_OPEN = "HALF_OPEN"
-
-
-_STATE_TO_PROTO: dict[BreakerState, int] = {
-    BreakerState.CLOSED: hook_pb2.BREAKER_STATE_CLOSED,
-    BreakerState.OPEN: hook_pb2.BREAKER_STATE_OPEN,
-    BreakerState.HALF_OPEN: hook_pb2.BREAKER_STATE_HALF_OPEN,
-}
-_STATE_FROM_PROTO: dict[int, BreakerState] = {v: k for k, v in _STATE_TO_PROTO.items()}
-
-
-def breaker_state_to_proto(state: BreakerState) -> int:
-    """The hookwire.v1.BreakerState value of a state."""
-    return _STATE_TO_PROTO[state]
-
-
-def breaker_state_from_proto(value: int, field: str = "breaker_state") -> BreakerState:
-    """The BreakerState of a hookwire.v1.BreakerState value."""
-    try:
-        return _STATE_FROM_PROTO[value]
-    except KeyError:
-        raise InvalidArgument(field, f"unknown or unspecified BreakerState {value}") from None
-
-
-def _dur_to_proto(ns: int, pb: Any) -> None:
-    pb.seconds, pb.nanos = divmod(ns, _S)
-
-
-def _dur_from_proto(pb: Any) -> int:
-    return int(pb.seconds) * _S + int(pb.nanos)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,51 +179,6 @@ class BreakerConfig:
             half_open_probes=5,
         )
 
-    def to_proto(self) -> hook_pb2.BreakerConfig:
-        """Every field set explicitly."""
-        pb = hook_pb2.BreakerConfig(
-            window_size=self.window_size,
-            minimum_calls=self.minimum_calls,
-            failure_rate_threshold=self.failure_rate_threshold,
-            slow_call_rate_threshold=self.slow_call_rate_threshold,
-            backoff_multiplier=self.backoff_multiplier,
-            half_open_probes=self.half_open_probes,
-        )
-        _dur_to_proto(self.slow_call_duration_ns, pb.slow_call_duration)
-        _dur_to_proto(self.open_duration_ns, pb.open_duration)
-        _dur_to_proto(self.max_open_duration_ns, pb.max_open_duration)
-        return pb
-
-    @classmethod
-    def from_proto(cls, pb: hook_pb2.BreakerConfig) -> BreakerConfig:
-        """Unset fields take the defaults; invalid values raise InvalidArgument."""
-        d = cls()
-        return cls(
-            window_size=pb.window_size if pb.HasField("window_size") else d.window_size,
-            minimum_calls=pb.minimum_calls if pb.HasField("minimum_calls") else d.minimum_calls,
-            failure_rate_threshold=pb.failure_rate_threshold
-            if pb.HasField("failure_rate_threshold")
-            else d.failure_rate_threshold,
-            slow_call_duration_ns=_dur_from_proto(pb.slow_call_duration)
-            if pb.HasField("slow_call_duration")
-            else d.slow_call_duration_ns,
-            slow_call_rate_threshold=pb.slow_call_rate_threshold
-            if pb.HasField("slow_call_rate_threshold")
-            else d.slow_call_rate_threshold,
-            open_duration_ns=_dur_from_proto(pb.open_duration)
-            if pb.HasField("open_duration")
-            else d.open_duration_ns,
-            backoff_multiplier=pb.backoff_multiplier
-            if pb.HasField("backoff_multiplier")
-            else d.backoff_multiplier,
-            max_open_duration_ns=_dur_from_proto(pb.max_open_duration)
-            if pb.HasField("max_open_duration")
-            else d.max_open_duration_ns,
-            half_open_probes=pb.half_open_probes
-            if pb.HasField("half_open_probes")
-            else d.half_open_probes,
-        )
-
 
 class BreakerListener(Protocol):
     """Told about every breaker transition (the event bus adapter implements it)."""
@@ -288,19 +213,6 @@ class BreakerStatus:
     @property
     def slow_rate(self) -> float:
         return self.window_slow / self.window_calls if self.window_calls else 0.0
-
-    def to_proto(self, hook_name: str = "") -> hook_pb2.BreakerStatus:
-        pb = hook_pb2.BreakerStatus(
-            hook_name=hook_name,
-            state=_STATE_TO_PROTO[self.state],  # type: ignore[arg-type]
-            window_calls=self.window_calls,
-            window_failures=self.window_failures,
-            window_slow=self.window_slow,
-            probes_in_flight=self.probes_in_flight,
-            good_probes=self.good_probes,
-        )
-        _dur_to_proto(self.current_open_duration_ns, pb.current_open_duration)
-        return pb
 
 
 _CLOSED = BreakerState.CLOSED

@@ -50,7 +50,6 @@ from hookwire.runtime.results import (
     Modified,
     ResultKind,
 )
-from hookwire.v1 import hook_pb2
 
 __all__ = ["Child", "Composite", "CompositeKind", "TieBreaker", "child"]
 
@@ -69,9 +68,6 @@ class CompositeKind(StrEnum):
     PARALLEL = "PARALLEL"
     VOTING = "VOTING"
 
-    def to_proto(self) -> int:
-        return hook_pb2.CompositeKind.Value(f"COMPOSITE_KIND_{self.value}")
-
 
 class TieBreaker(StrEnum):
     """How VOTING breaks a tie between kinds with equal votes."""
@@ -79,9 +75,6 @@ class TieBreaker(StrEnum):
     FIRST_VOTE = "FIRST_VOTE"
     PREFER_CONTINUE = "PREFER_CONTINUE"
     PREFER_ACTION = "PREFER_ACTION"
-
-    def to_proto(self) -> int:
-        return hook_pb2.TieBreaker.Value(f"TIE_BREAKER_{self.value}")
 
 
 def child(

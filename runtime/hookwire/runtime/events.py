@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from hookwire.runtime.breaker import BreakerState
@@ -29,7 +30,10 @@ __all__ = [
     "HOOK_EXECUTED",
     "BreakerEvents",
     "EventSink",
+    "ExecutedPayloads",
     "HookEvents",
+    "JsonPayloads",
+    "TransitionListener",
 ]
 
 BREAKER_OPENED = "hookwire.breaker.opened"
@@ -51,13 +55,11 @@ class EventSink(Protocol):
     def emit(self, type: str, payload: dict[str, Any]) -> None: ...
 
 
-class BreakerEvents:
-    """A BreakerListener that publishes every transition on an EventSink."""
+class TransitionListener:
+    """A BreakerListener (hookwire.runtime.breaker) told each transition as the payload of
+    its event: subclasses implement `transitioned(hook_name, new, payload)`."""
 
-    __slots__ = ("sink",)
-
-    def __init__(self, sink: EventSink) -> None:
-        self.sink = sink
+    __slots__ = ()
 
     def breaker_transition(
         self,
@@ -68,8 +70,9 @@ class BreakerEvents:
         slow_rate: float,
         open_duration_ns: int,
     ) -> None:
-        self.sink.emit(
-            _TRANSITION_TYPES[new],
+        self.transitioned(
+            hook_name,
+            new,
             {
                 "hook": hook_name,
                 "failure_rate": failure_rate,
@@ -78,15 +81,85 @@ class BreakerEvents:
             },
         )
 
+    def transitioned(self, hook_name: str, new: BreakerState, payload: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class BreakerEvents(TransitionListener):
+    """A BreakerListener that publishes every transition on an EventSink."""
+
+    __slots__ = ("sink",)
+
+    def __init__(self, sink: EventSink) -> None:
+        self.sink = sink
+
+    def transitioned(self, hook_name: str, new: BreakerState, payload: dict[str, Any]) -> None:
+        self.sink.emit(_TRANSITION_TYPES[new], payload)
+
 
 _CONTINUE = Outcome.CONTINUE.value
+
+
+class JsonPayloads:
+    """Event payloads that are JSON by construction and built when read: what an
+    `emit_batch` sink may keep unread (the event bus keeps them in an EventRun, unbuilt until
+    a subscriber, a replay or an encoder reads the events). Subclasses define `__len__` and
+    `__getitem__` (an index in range, each payload built when asked).
+
+    Not a collections.abc.Sequence on purpose: telling one apart must stay a plain
+    `isinstance` (an ABC check costs a tenth of the whole emission).
+    """
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class ExecutedPayloads(JsonPayloads):
+    """The `hookwire.hook.executed` payloads of one execution (point, hook, outcome,
+    duration_ns per hook considered, in chain order), built from its raw records when read.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> p = ExecutedPayloads("session_start", [SimpleNamespace(name="a")], [1200])
+        >>> len(p), p[0]
+        (1, {'point': 'session_start', 'hook': 'a', 'outcome': 'CONTINUE', 'duration_ns': 1200})
+    """
+
+    __slots__ = ("entries", "point", "raw")
+
+    def __init__(self, point: str, entries: Sequence[Any], raw: Sequence[Any]) -> None:
+        self.point = point
+        self.entries = entries
+        self.raw = raw
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        r = self.raw[i]
+        if type(r) is int:
+            outcome, duration = _CONTINUE, r
+        else:
+            outcome, duration = r[0].value, r[2]
+        return {
+            "point": self.point,
+            "hook": self.entries[i].name,
+            "outcome": outcome,
+            "duration_ns": duration,
+        }
 
 
 class HookEvents:
     """An execution observer publishing one `hookwire.hook.executed` per hook considered
     (payload: point, hook, outcome, duration_ns), in chain order, after the execution.
 
-    A sink with `emit_batch(type, payloads)` gets an execution's events in one call.
+    A sink with `emit_batch(type, payloads)` gets an execution's events in one call, as
+    `ExecutedPayloads` (built when read); any other sink gets them one by one through `emit`.
     """
 
     __slots__ = ("_batch", "sink")
@@ -96,16 +169,10 @@ class HookEvents:
         self._batch = getattr(sink, "emit_batch", None)
 
     def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        entries, raw = execution.raw_records()
-        payloads = [
-            {"point": point, "hook": e.name, "outcome": _CONTINUE, "duration_ns": r}
-            if type(r) is int
-            else {"point": point, "hook": e.name, "outcome": r[0].value, "duration_ns": r[2]}
-            for e, r in zip(entries, raw, strict=False)
-        ]
+        payloads = ExecutedPayloads(point, *execution.raw_records())
         if self._batch is not None:
             self._batch(HOOK_EXECUTED, payloads)
             return
         emit = self.sink.emit
-        for payload in payloads:
-            emit(HOOK_EXECUTED, payload)
+        for i in range(len(payloads)):
+            emit(HOOK_EXECUTED, payloads[i])

@@ -12,9 +12,9 @@ Counting rules:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
-from google.protobuf.message import Message
 from hookwire.runtime.errors import InvalidArgument
 
 __all__ = [
@@ -95,15 +95,20 @@ def check_duration_ns(value: int, field: str) -> None:
         )
 
 
-def check_parents(parent: Any, field: str) -> None:
-    """Raise InvalidArgument if `parent` (a context's parent: a HookContext or a
-    hookwire.v1.HookContext, or None) starts a chain of more than MAX_CONTEXT_PARENTS.
+def _parent(ctx: Any) -> Any:
+    return ctx.parent
+
+
+def check_parents(parent: Any, field: str, parent_of: Callable[[Any], Any] = _parent) -> None:
+    """Raise InvalidArgument if `parent` (a context's parent, or None) starts a chain of more
+    than MAX_CONTEXT_PARENTS. `parent_of` reads a context's parent (None when it has none):
+    `.parent` of a HookContext by default; the wire passes one for its messages.
 
     Example:
-        >>> from hookwire.v1 import hook_pb2
-        >>> chain = hook_pb2.HookContext()
+        >>> from hookwire.runtime.context import HookContext
+        >>> chain = HookContext("session_start")
         >>> for _ in range(5):
-        ...     chain = hook_pb2.HookContext(parent=chain)
+        ...     chain = HookContext("session_start", parent=chain)
         >>> check_parents(chain, "context.parent")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
@@ -118,7 +123,4 @@ def check_parents(parent: Any, field: str) -> None:
                 f"a context may have at most {MAX_CONTEXT_PARENTS} ancestors (parent, its "
                 "parent, ...)",
             )
-        if isinstance(parent, Message):
-            parent = parent.parent if parent.HasField("parent") else None  # type: ignore[attr-defined]
-        else:
-            parent = parent.parent
+        parent = parent_of(parent)

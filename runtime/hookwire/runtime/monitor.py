@@ -108,9 +108,7 @@ class PerformanceMonitor:
 
     def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
         """Observer entry (see hookwire.runtime.observer): keep the records for the next fold."""
-        buffer = self._buffer
-        buffer.add(execution, started_ns, ended_ns)
-        if buffer.pending >= FOLD_EVERY:
+        if self._buffer.add(execution, started_ns, ended_ns) >= FOLD_EVERY:
             self._fold()
 
     def _fold(self) -> None:

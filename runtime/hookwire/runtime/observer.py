@@ -125,7 +125,8 @@ class RecordBuffer:
     """Raw records of finished executions, by chain, for observers that count in bulk.
 
     `add` copies an execution's records (plain ints in the common case, so nothing is kept for
-    the garbage collector to walk); `drain` hands over what was added and starts afresh.
+    the garbage collector to walk) and returns how many executions are pending; `drain` hands
+    over what was added and starts afresh.
 
     Example:
         >>> from hookwire.runtime.context import HookContext
@@ -136,27 +137,39 @@ class RecordBuffer:
         >>> buffer = RecordBuffer()
         >>> run = Executor(reg).execute("session_start", HookContext("session_start"))
         >>> buffer.add(run, 0, 10)
+        1
         >>> [(len(c.lengths), c.uniform()) for c in buffer.drain()]
         [(1, True)]
     """
 
-    __slots__ = ("_chains", "pending")
+    __slots__ = ("_chains", "_last", "pending")
 
     def __init__(self) -> None:
         self._chains: dict[int, ChainRecords] = {}
+        # The chain added to last: most executions run the chain the one before ran.
+        self._last = _NO_CHAIN
         self.pending = 0
 
-    def add(self, execution: Execution, started_ns: int, ended_ns: int) -> None:
+    def add(self, execution: Execution, started_ns: int, ended_ns: int) -> int:
         entries, raw = execution.raw_records()
-        chain = self._chains.get(id(entries))
-        if chain is None or chain.entries is not entries:
-            chain = self._chains[id(entries)] = ChainRecords(entries)
-        chain.records.extend(raw)
+        chain = self._last
+        if chain.entries is not entries:
+            chain = self._chains.get(id(entries), _NO_CHAIN)
+            if chain.entries is not entries:
+                chain = self._chains[id(entries)] = ChainRecords(entries)
+            self._last = chain
+        chain.records += raw
         chain.lengths.append(len(raw))
         chain.elapsed += ended_ns - started_ns
         self.pending += 1
+        return self.pending
 
     def drain(self) -> list[ChainRecords]:
         chains, self._chains = self._chains, {}
+        self._last = _NO_CHAIN
         self.pending = 0
         return list(chains.values())
+
+
+# Matches no chain (its entries are no chain's).
+_NO_CHAIN = ChainRecords(object())

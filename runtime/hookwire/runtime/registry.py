@@ -45,11 +45,10 @@ from hookwire.runtime.errors import (
     NotFound,
 )
 from hookwire.runtime.honoured import ALL_KINDS, honoured_results
-from hookwire.runtime.language import check_language, language_from_proto, language_to_proto
+from hookwire.runtime.language import check_language
 from hookwire.runtime.limits import check_duration_ns, check_name
-from hookwire.runtime.points import CUSTOM_PREFIX, parse_point, point_from_proto, point_to_proto
-from hookwire.runtime.results import HookResult, ResultKind
-from hookwire.v1 import hook_pb2
+from hookwire.runtime.points import CUSTOM_PREFIX, parse_point
+from hookwire.runtime.results import HookResult
 
 __all__ = [
     "ChainEntry",
@@ -96,7 +95,8 @@ def _check_priority(priority: Any) -> int:
 
 @dataclass(frozen=True, slots=True)
 class HookSpec:
-    """Everything that places a hook in a chain (hookwire.v1.HookRegistration).
+    """Everything that places a hook in a chain (its hookwire.v1.HookRegistration form:
+    hookwire.runtime.wire.registration).
 
     Example:
         >>> HookSpec("h", "session_start", priority=2**31)  # doctest: +ELLIPSIS
@@ -161,78 +161,11 @@ class HookSpec:
         """The result kinds the callers of this hook's point honour."""
         return honoured_results(self.point, self.honours)
 
-    def to_proto(self) -> hook_pb2.HookRegistration:
-        """As hookwire.v1.HookRegistration (tags sorted, breaker fully set)."""
-        point, custom = point_to_proto(self.point)
-        pb = hook_pb2.HookRegistration(
-            name=self.name,
-            point=point,  # type: ignore[arg-type]
-            custom_point=custom,
-            priority=self.priority,
-            language=language_to_proto(self.language),  # type: ignore[arg-type]
-            failure_policy=(
-                hook_pb2.FAILURE_POLICY_FAIL_CLOSED
-                if self.failure_policy is FailurePolicy.FAIL_CLOSED
-                else hook_pb2.FAILURE_POLICY_FAIL_OPEN
-            ),
-            tags=sorted(self.tags),
-            feature=self.feature or "",
-            enabled=self.enabled,
-            honoured_results=[_OUTCOME_NUMBER[k] for k in _KIND_ORDER if k in self.honoured],  # type: ignore[misc]
-        )
-        pb.timeout.seconds, pb.timeout.nanos = divmod(self.timeout_ns, _S)
-        pb.breaker.CopyFrom(self.breaker.to_proto())
-        return pb
-
-    @classmethod
-    def from_proto(cls, pb: hook_pb2.HookRegistration) -> HookSpec:
-        """From hookwire.v1.HookRegistration; unset timeout/breaker/enabled take defaults."""
-        timeout = (
-            pb.timeout.seconds * _S + pb.timeout.nanos
-            if pb.HasField("timeout")
-            else DEFAULT_TIMEOUT_NS
-        )
-        return cls(
-            name=pb.name,
-            point=point_from_proto(pb.point, pb.custom_point),
-            priority=pb.priority,
-            language=language_from_proto(pb.language) or "python",
-            timeout_ns=timeout,
-            failure_policy=FailurePolicy.FAIL_CLOSED
-            if pb.failure_policy == hook_pb2.FAILURE_POLICY_FAIL_CLOSED
-            else FailurePolicy.FAIL_OPEN,
-            breaker=BreakerConfig.from_proto(pb.breaker)
-            if pb.HasField("breaker")
-            else BreakerConfig(),
-            enabled=pb.enabled if pb.HasField("enabled") else True,
-            tags=frozenset(pb.tags),
-            feature=pb.feature or None,
-            honours=frozenset(_outcome_kind(n) for n in pb.honoured_results)
-            if pb.honoured_results
-            else None,
-        )
-
-
-_KIND_ORDER = tuple(k.value for k in ResultKind)
-_OUTCOME_NUMBER: dict[str, int] = {
-    k: int(hook_pb2.HookOutcome.Value(f"HOOK_OUTCOME_{k}")) for k in _KIND_ORDER
-}
-_NUMBER_KIND: dict[int, str] = {n: k for k, n in _OUTCOME_NUMBER.items()}
-
 
 def _kinds(kinds: Iterable[Any]) -> frozenset[str]:
     if isinstance(kinds, str):
         raise InvalidArgument("honours", f"must be a collection of kinds, got {kinds!r}")
     return frozenset(str(k) for k in kinds)
-
-
-def _outcome_kind(number: int) -> str:
-    kind = _NUMBER_KIND.get(int(number))
-    if kind is None:
-        raise InvalidArgument(
-            "honoured_results", f"{number} is not a result kind (HookOutcome CONTINUE..SKIPPED)"
-        )
-    return kind
 
 
 def _declared_honours(point: str, declared: frozenset[str]) -> frozenset[str] | None:

@@ -1,4 +1,6 @@
-"""Native hook results, outcome kinds, precedence, and their proto / plain-JSON forms.
+"""Native hook results, outcome kinds, precedence, and their plain-JSON form.
+
+Their hookwire.v1 form is built in hookwire.runtime.wire.results.
 
 A hook returns `None` (CONTINUE) or one of these frozen dataclasses.
 
@@ -18,15 +20,8 @@ from enum import StrEnum
 from typing import Any, ClassVar, TypeAlias
 
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.runtime.json_value import (
-    from_proto_object,
-    from_proto_value,
-    to_proto_object,
-    to_proto_value,
-    validate_json,
-)
+from hookwire.runtime.json_value import validate_json
 from hookwire.runtime.limits import check_duration_ns, check_name
-from hookwire.v1 import hook_pb2
 
 __all__ = [
     "CONTINUE",
@@ -47,12 +42,8 @@ __all__ = [
     "Skipped",
     "duration_from_json",
     "duration_to_json",
-    "outcome_from_proto",
-    "outcome_to_proto",
     "result_from_json",
-    "result_from_proto",
     "result_to_json",
-    "result_to_proto",
     "validate_result",
 ]
 
@@ -333,111 +324,6 @@ def duration_from_json(text: Any, field: str) -> int:
         raise InvalidArgument(field, f"must be a duration string like '1.5s', got {text!r}")
     ns = int(m.group(2)) * _NS + int((m.group(3) or "").ljust(9, "0") or 0)
     return -ns if m.group(1) else ns
-
-
-def _duration_to_proto(ns: int, pb: Any) -> None:
-    seconds, nanos = divmod(abs(ns), _NS)
-    sign = -1 if ns < 0 else 1
-    pb.seconds = sign * seconds
-    pb.nanos = sign * nanos
-
-
-def _duration_from_proto(pb: Any) -> int:
-    return int(pb.seconds) * _NS + int(pb.nanos)
-
-
-# ---------------------------------------------------------------------------------------------
-# Proto conversion.
-
-_OUTCOME_TO_PROTO: dict[Outcome, int] = {
-    o: hook_pb2.HookOutcome.Value(f"HOOK_OUTCOME_{o.value}") for o in Outcome
-}
-_OUTCOME_FROM_PROTO: dict[int, Outcome] = {v: k for k, v in _OUTCOME_TO_PROTO.items()}
-
-
-def outcome_to_proto(outcome: Outcome) -> int:
-    """The hookwire.v1.HookOutcome value of an Outcome."""
-    return _OUTCOME_TO_PROTO[outcome]
-
-
-def outcome_from_proto(value: int, field: str = "outcome") -> Outcome:
-    """The Outcome of a hookwire.v1.HookOutcome value."""
-    try:
-        return _OUTCOME_FROM_PROTO[value]
-    except KeyError:
-        raise InvalidArgument(field, f"unknown or unspecified HookOutcome {value}") from None
-
-
-def result_to_proto(result: HookResult) -> hook_pb2.HookResult:
-    """Convert a native result to hookwire.v1.HookResult.
-
-    Example:
-        >>> result_to_proto(Cancel("no")).cancel.reason
-        'no'
-    """
-    pb = hook_pb2.HookResult()
-    t = type(result)
-    if t is Continue:
-        getattr(pb, "continue").SetInParent()
-    elif isinstance(result, Modified):
-        pb.modified.data.CopyFrom(to_proto_object(result.data, "result.modified.data"))
-    elif isinstance(result, Cancel):
-        pb.cancel.reason = result.reason
-    elif isinstance(result, Redirect):
-        pb.redirect.target = result.target
-    elif isinstance(result, Replace):
-        pb.replace.value.CopyFrom(to_proto_value(result.value, "result.replace.value"))
-    elif isinstance(result, Retry):
-        _duration_to_proto(result.delay_ns, pb.retry.delay)
-        pb.retry.max_attempts = result.max_attempts
-    elif isinstance(result, Fork):
-        pb.fork.SetInParent()
-        for i, op in enumerate(result.operations):
-            o = pb.fork.operations.add()
-            o.operation = op.operation
-            o.parameters.CopyFrom(
-                to_proto_object(op.parameters, f"result.fork.operations[{i}].parameters")
-            )
-    elif isinstance(result, Cache):
-        pb.cache.key = result.key
-        _duration_to_proto(result.ttl_ns, pb.cache.ttl)
-    elif isinstance(result, Skipped):
-        pb.skipped.reason = result.reason
-    else:
-        raise InvalidArgument("result", f"must be a HookResult, got {type(result).__name__}")
-    return pb
-
-
-def result_from_proto(pb: hook_pb2.HookResult, field: str = "result") -> HookResult:
-    """Convert hookwire.v1.HookResult to a native result; an empty one is InvalidArgument."""
-    kind = pb.WhichOneof("kind")
-    if kind == "continue":
-        return CONTINUE
-    if kind == "modified":
-        return Modified(from_proto_object(pb.modified.data, f"{field}.modified.data"))
-    if kind == "cancel":
-        return Cancel(pb.cancel.reason)
-    if kind == "redirect":
-        return Redirect(pb.redirect.target)
-    if kind == "replace":
-        return Replace(from_proto_value(pb.replace.value, f"{field}.replace.value"))
-    if kind == "retry":
-        return Retry(_duration_from_proto(pb.retry.delay), pb.retry.max_attempts)
-    if kind == "fork":
-        return Fork(
-            tuple(
-                ForkOperation(
-                    o.operation,
-                    from_proto_object(o.parameters, f"{field}.fork.operations[{i}].parameters"),
-                )
-                for i, o in enumerate(pb.fork.operations)
-            )
-        )
-    if kind == "cache":
-        return Cache(pb.cache.key, _duration_from_proto(pb.cache.ttl))
-    if kind == "skipped":
-        return Skipped(pb.skipped.reason)
-    raise InvalidArgument(field, "no result kind is set (an empty HookResult is invalid)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The trace of an execution, and the execution itself (result, final context, trace).
 
+Their hookwire.v1 form is built in hookwire.runtime.wire.trace.
+
 Example:
     >>> from hookwire.runtime.context import HookContext
     >>> from hookwire.runtime.results import CONTINUE, Outcome
@@ -15,26 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hookwire.runtime.breaker import (
-    BreakerState,
-    breaker_state_from_proto,
-    breaker_state_to_proto,
-)
+from hookwire.runtime.breaker import BreakerState
 from hookwire.runtime.context import HookContext
-from hookwire.runtime.language import language_from_proto, language_to_proto
-from hookwire.runtime.results import (
-    HookResult,
-    Outcome,
-    outcome_from_proto,
-    outcome_to_proto,
-    result_from_proto,
-    result_to_proto,
-)
-from hookwire.v1 import hook_pb2
+from hookwire.runtime.results import HookResult, Outcome
 
 __all__ = ["Execution", "RawRecord", "TraceEntry", "make_execution"]
-
-_S = 1_000_000_000
 
 
 @dataclass(slots=True)
@@ -59,30 +46,6 @@ class TraceEntry:
             "slow": self.slow,
             "breaker": self.breaker_state.value,
         }
-
-    def to_proto(self) -> hook_pb2.TraceEntry:
-        pb = hook_pb2.TraceEntry(
-            hook_name=self.hook_name,
-            language=language_to_proto(self.language),  # type: ignore[arg-type]
-            outcome=outcome_to_proto(self.outcome),  # type: ignore[arg-type]
-            reason=self.reason,
-            slow=self.slow,
-            breaker_state=breaker_state_to_proto(self.breaker_state),  # type: ignore[arg-type]
-        )
-        pb.duration.seconds, pb.duration.nanos = divmod(self.duration_ns, _S)
-        return pb
-
-    @classmethod
-    def from_proto(cls, pb: hook_pb2.TraceEntry, field: str = "trace") -> TraceEntry:
-        return cls(
-            pb.hook_name,
-            language_from_proto(pb.language, f"{field}.language"),
-            outcome_from_proto(pb.outcome, f"{field}.outcome"),
-            pb.reason,
-            pb.duration.seconds * _S + pb.duration.nanos,
-            pb.slow,
-            breaker_state_from_proto(pb.breaker_state, f"{field}.breaker_state"),
-        )
 
 
 # A raw trace record as the executor's loop writes it (cheaper than a TraceEntry): the i-th
@@ -150,22 +113,6 @@ class Execution:
     def trace_to_json(self) -> list[dict[str, Any]]:
         """The trace as plain dicts (see TraceEntry.to_json)."""
         return [t.to_json() for t in self.trace]
-
-    def to_proto(self) -> hook_pb2.Execution:
-        """As hookwire.v1.Execution."""
-        pb = hook_pb2.Execution(result=result_to_proto(self.result))
-        pb.context.CopyFrom(self.context.to_proto())
-        pb.trace.extend(t.to_proto() for t in self.trace)
-        return pb
-
-    @classmethod
-    def from_proto(cls, pb: hook_pb2.Execution) -> Execution:
-        """From hookwire.v1.Execution."""
-        return cls(
-            result_from_proto(pb.result, "execution.result"),
-            HookContext.from_proto(pb.context),
-            [TraceEntry.from_proto(t, f"execution.trace[{i}]") for i, t in enumerate(pb.trace)],
-        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Execution):

@@ -10,6 +10,11 @@ only builds validated, unsequenced events and hands them to one admission loop:
     transport -> `_fanout`: offer to each matching subscription, in sequence order
     after the lock: run callback subscribers
 
+`publish` of one event on a bus without a rate limit, over a synchronous transport, takes a
+fast path derived from this one when admission has nothing to do (a cached route, no full
+BACKPRESSURE queue): the same commit for one event, inline, then the same transport, fan-out
+and callbacks. tests/bus/test_publish_fast_path.py pins it to the general path.
+
 A synchronous transport (the in-process one) sequences and retains the events and calls
 `_fanout` before `publish` returns; an asynchronous one (NATS JetStream) acknowledges later
 and delivers from its own thread, where BACKPRESSURE subscribers hold its consumer back.
@@ -47,7 +52,8 @@ from hookwire.runtime.bus.event import (
     _Stamped,
     attrs_of,
 )
-from hookwire.runtime.bus.guard import WAIT_SLICE_S, Guard
+from hookwire.runtime.bus.event_run import EventRun
+from hookwire.runtime.bus.guard import Guard
 from hookwire.runtime.bus.overflow import (
     DEFAULT_CAPACITY,
     Backpressure,
@@ -63,6 +69,7 @@ from hookwire.runtime.bus.token_bucket import TokenBucket
 from hookwire.runtime.bus.transport import Ack, InProcessTransport, Transport
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, RateLimited
+from hookwire.runtime.events import JsonPayloads
 from hookwire.runtime.json_value import validate_json
 
 __all__ = ["EventBus", "PublishFields"]
@@ -139,6 +146,10 @@ def _log_ack_error(fut: concurrent.futures.Future[list[int]]) -> None:
 
 def _run(work: list[tuple[Subscription, Event | None]]) -> None:
     """Run the callback deliveries a fan-out claimed (lock NOT held)."""
+    if len(work) == 1:  # the usual case: one callback subscription, nobody after it
+        sub, ev = work[0]
+        sub.run(ev)
+        return
     for i, (sub, ev) in enumerate(work):
         try:
             sub.run(ev)
@@ -193,6 +204,9 @@ class EventBus:
             if not isinstance(rate_limit, tuple) or len(rate_limit) != 2:
                 raise InvalidArgument("rate_limit", f"must be (rate, burst), got {rate_limit!r}")
             self._bucket = TokenBucket(rate_limit[0], rate_limit[1], self._clock)
+        # Whether `publish` may take the fast path of `_send` (see there): nothing to rate-limit,
+        # and the transport sequences and fans out before `publish` returns.
+        self._plain = self._bucket is None and self._sync
         if not isinstance(emit_source, str):
             raise InvalidArgument("emit_source", "must be a string")
         self._emit_attrs = EventAttrs(source=emit_source, source_language="native")
@@ -333,9 +347,13 @@ class EventBus:
     def _commit(self, batch: Sequence[Event]) -> Ack | None:
         """Fix id and time, and hand the batch to the transport (lock held).
 
-        The only way events reach the transport. Ids are fixed here, before any transport
-        sees the events: a distributed transport deduplicates retries by id.
+        The only way events reach the transport (`publish`'s fast path writes this for one
+        event inline). Ids are fixed here, before any transport sees the events: a
+        distributed transport deduplicates retries by id.
         """
+        if type(batch) is EventRun and not batch.built:
+            self._next_idn = batch.stamp(self._ids, self._next_idn, self._now())
+            return self._transport.publish(batch)
         now = None
         ids = self._ids
         n = self._next_idn
@@ -356,6 +374,14 @@ class EventBus:
         replays exactly what was fanned out before it, and receives the rest live.
         """
         routes = self._routes
+        if type(events) is EventRun:
+            # One type: the subscriptions that take it build its events.
+            for sub in (routes.get(events.type) or self._route(events.type)).subs:
+                sub.offer_run(events)
+            n = events.n
+            self._position = events.sequence + n - 1
+            self._published += n
+            return
         if len(events) == 1:
             ev = events[0]
             for sub in (routes.get(ev.type) or self._route(ev.type)).subs:
@@ -401,7 +427,8 @@ class EventBus:
         """How many events of `batch` each BACKPRESSURE subscription would take (lock held)."""
         known = self._routes
         need: dict[Subscription, int] = {}
-        for t, n in Counter(map(_type_of, batch)).items():  # counted in C: few types
+        counts = {batch.type: batch.n} if type(batch) is EventRun else Counter(map(_type_of, batch))
+        for t, n in counts.items():  # counted in C: few types
             for s in (known.get(t) or self._route(t)).bp:
                 need[s] = need.get(s, 0) + n
         return need
@@ -501,7 +528,11 @@ class EventBus:
             # A closed bus has no routes and `_route` refuses: only an empty batch needs the
             # check.
             routes = self._routes
-            if n == 1:
+            many = n > 1
+            if type(batch) is EventRun:
+                # One type: only its BACKPRESSURE subscriptions can run short of room.
+                many = bool((routes.get(batch.type) or self._route(batch.type)).bp)
+            elif n == 1:
                 if batch[0].type not in routes:
                     self._route(batch[0].type)  # validates it (a cached route's type is valid)
             elif n:
@@ -512,7 +543,7 @@ class EventBus:
                 raise FailedPrecondition("bus", "is closed")
             if self._bucket is not None:
                 self._take_tokens(n)
-            if (guard.full or n > 1) and mode == _BLOCK and self._sync:
+            if (guard.full or many) and mode == _BLOCK and self._sync:
                 # Some BACKPRESSURE queue is full or may fill up: see what fits.
                 self._refuse_up_front(batch)
                 whole = self._fitting(batch, 0) == n
@@ -528,39 +559,57 @@ class EventBus:
         if not whole:
             return self._send_in_steps(batch, mode)
         if work:
-            if len(work) == 1:
-                sub, ev = work[0]
-                sub.run(ev)
-            else:
-                _run(work)
+            _run(work)
         return ack
 
     def _send_in_steps(self, batch: Sequence[Event], mode: int) -> Ack | None:
         """`_send` of a batch that does not fit at once (admitted already)."""
+        acks: list[Ack] = []
+
+        def room(i: int, since: int | None) -> tuple[int, list[Subscription], int | None]:
+            k, blockers, since = self._wait_for(batch, i, mode, since)
+            if not k:
+                self._refuse_blocking(blockers)
+            return k, blockers, since
+
+        def commit(events: Sequence[Event]) -> None:
+            ack = self._commit(events)
+            if ack is not None:
+                acks.append(ack)
+
+        self._stepwise(batch, room, commit)
+        if not acks:
+            return None
+        return acks[0] if len(acks) == 1 else _joined(acks)
+
+    def _stepwise(
+        self,
+        events: Sequence[Event],
+        room: Callable[[int, int | None], tuple[int, list[Subscription], int | None]],
+        step: Callable[[Sequence[Event]], None],
+    ) -> None:
+        """Move `events` on in as many steps as BACKPRESSURE room allows, blocking this thread
+        while there is none: under the lock, `room(i, since)` says how many from `i` fit now
+        (k > 0), or whom to wait for (k = 0; `since`: when the wait started) or that the bus
+        closed (k < 0: stop); `step` takes the k events; the callbacks they claimed run after
+        the lock is released. The publisher's side (`_send_in_steps`: commit) and an
+        asynchronous transport's (`_deliver_async`: fan out) differ only in those two."""
         guard = self._guard
         lock = self._lock
-        n = len(batch)
+        n = len(events)
         i = 0
         since: int | None = None
-        acks: list[Ack] = []
         while i < n:
             lock.acquire()
             try:
                 while True:
-                    k, blockers, since = self._wait_for(batch, i, mode, since)
+                    k, blockers, since = room(i, since)
                     if k:
                         break
-                    self._refuse_blocking(blockers)
-                    for s in blockers:
-                        s.begin_sync_wait()
-                    try:
-                        self._guard.cond.wait(WAIT_SLICE_S)
-                    finally:
-                        for s in blockers:
-                            s.end_sync_wait()
-                ack = self._commit(batch[i : i + k])
-                if ack is not None:
-                    acks.append(ack)
+                    guard.wait_slice(blockers)
+                if k < 0:
+                    return
+                step(events[i : i + k] if k != n else events)
                 work = guard.take_work() if guard.work else None
             finally:
                 lock.release()
@@ -568,9 +617,6 @@ class EventBus:
                 _run(work)
             i += k
             since = None
-        if not acks:
-            return None
-        return acks[0] if len(acks) == 1 else _joined(acks)
 
     async def _asend(self, batch: Sequence[Event]) -> list[Event]:
         """`_send` that awaits room instead of blocking; returns the batch once stored."""
@@ -620,37 +666,13 @@ class EventBus:
         """Transport -> local subscriptions, from the transport's own thread (not an event
         loop). A full BACKPRESSURE subscription holds this consumer back (it waits for room,
         up to the subscription's timeout) rather than dropping events from other hosts."""
-        guard = self._guard
-        lock = self._lock
-        n = len(events)
-        i = 0
-        since: int | None = None
-        while i < n:
-            lock.acquire()
-            try:
-                if self._closed:
-                    return
-                while True:
-                    k, blockers, since = self._room(events, i, since)
-                    if k:
-                        break
-                    for s in blockers:
-                        s.begin_sync_wait()
-                    try:
-                        self._guard.cond.wait(WAIT_SLICE_S)
-                    finally:
-                        for s in blockers:
-                            s.end_sync_wait()
-                    if self._closed:
-                        return
-                self._fanout(events[i : i + k] if k != n else events)
-                work = guard.take_work() if guard.work else None
-            finally:
-                lock.release()
-            if work:
-                _run(work)
-            i += k
-            since = None
+
+        def room(i: int, since: int | None) -> tuple[int, list[Subscription], int | None]:
+            if self._closed:
+                return -1, [], since
+            return self._room(events, i, since)
+
+        self._stepwise(events, room, self._fanout)
 
     # -- publishing: thin entry points -----------------------------------------------------------
 
@@ -684,10 +706,43 @@ class EventBus:
             ev = _Stamped()
             ev.type = type
             ev.payload = payload
-            ev._id = ""
-            ev.time_ns = None
             ev.ttl_ns = None
             ev.attrs = NO_ATTRS
+            # The fast path of `_send((ev,))`, derived from it for the case where admission has
+            # nothing to do: on a `_plain` bus, an event of a type whose route is cached (so
+            # the type is valid and the bus open) while no BACKPRESSURE queue is full
+            # (`Guard.full`) is admitted as it is, so `_send` reduces to `_commit` (inline
+            # here for one event: id and time fixed, then the transport) and running the
+            # callbacks the fan-out claimed (`_run`). Anything else goes through `_send`.
+            # tests/bus/test_publish_fast_path.py pins the two to the same behaviour.
+            guard = self._guard
+            lock = self._lock
+            lock.acquire()
+            try:
+                try:
+                    fast = self._plain and type in self._routes and not guard.full
+                except TypeError:  # an unhashable type: `_send` names it
+                    fast = False
+                if fast:
+                    ev._id = self._ids
+                    ev._idn = n = self._next_idn
+                    self._next_idn = n + 1
+                    ev.time_ns = self._now()
+                    self._transport.publish((ev,))
+                    work = guard.work
+                    if work:
+                        guard.work = []
+            finally:
+                lock.release()
+            if fast:
+                if work:  # `_run(work)`, its usual case inline
+                    if len(work) == 1:
+                        work[0][0].run(work[0][1])
+                    else:
+                        _run(work)
+                return ev.sequence
+            ev._id = ""
+            ev.time_ns = None
             ev.sequence = 0
         try:
             ack = self._send((ev,))
@@ -789,6 +844,42 @@ class EventBus:
         ev.sequence = 0
         mode = _BLOCK if asyncio.events._get_running_loop() is None else _NEVER
         ack = self._send((ev,), mode)
+        if ack is not None:
+            ack.add_done_callback(_log_ack_error)
+
+    def emit_batch(self, type: str, payloads: Iterable[dict[str, Any]] | JsonPayloads) -> None:
+        """EventSink: publish several runtime events of one type (an execution's
+        `hookwire.hook.executed`) the way `emit` publishes one, as one batch: all accepted or
+        none, consecutive sequences, one lock, one clock read; never waiting for a transport's
+        acknowledgement nor, on an event loop's thread, for BACKPRESSURE room.
+
+        The events travel as one `EventRun` (hookwire.runtime.bus.event_run) and are built
+        when read: a bus nobody subscribed to keeps them in retention without building them.
+        `payloads` are read then too, so they must not change afterwards; a `JsonPayloads`
+        (hookwire.runtime.events) is JSON by construction and builds each payload when read.
+
+        Example:
+            >>> bus = EventBus()
+            >>> sub = bus.subscribe("hookwire.hook.*")
+            >>> bus.emit_batch("hookwire.hook.executed", [{"hook": "a"}, {"hook": "b"}])
+            >>> [(e.sequence, e.payload["hook"]) for e in sub.poll()]
+            [(1, 'a'), (2, 'b')]
+        """
+        if not isinstance(payloads, JsonPayloads):
+            payloads = _iterable(payloads, "payloads")
+            for i, payload in enumerate(payloads):
+                if not _trivially_valid(payload):
+                    self._check_payload(payload, f"payloads[{i}]")
+        run = EventRun(type, payloads, self._emit_attrs)
+        if not run.n:
+            return
+        mode = _BLOCK if asyncio.events._get_running_loop() is None else _NEVER
+        try:
+            ack = self._send(run, mode)
+        except TypeError:  # an unhashable type: _route names the problem
+            with self._lock:
+                self._route(type)
+            raise
         if ack is not None:
             ack.add_done_callback(_log_ack_error)
 
@@ -959,12 +1050,26 @@ class EventBus:
         """The last sequence fanned out to this bus's subscriptions (0: none yet)."""
         return self._position
 
-    def retained(self, from_sequence: int) -> list[Event]:
+    def retained(self, from_sequence: int, *, stored: bool = False) -> list[Event]:
         """The transport's retained events from `from_sequence` up to the resume position,
-        without opening a subscription (OutOfRange as for `subscribe`)."""
+        without opening a subscription (OutOfRange as for `subscribe`).
+
+        `stored=True`: every event the transport stores from there, including those not yet
+        fanned out to this bus's subscriptions (an asynchronous transport delivers after it
+        acknowledges, so an event whose publish returned may still be on its way).
+
+        Example:
+            >>> bus = EventBus()
+            >>> _ = bus.publish("a.x", 1), bus.publish("a.y", 2)
+            >>> [e.type for e in bus.retained(2)], [e.type for e in bus.retained(1, stored=True)]
+            (['a.y'], ['a.x', 'a.y'])
+        """
         with self._lock:
+            events = self._transport.replay(from_sequence)
+            if stored:
+                return events
             position = self._position
-            return [ev for ev in self._transport.replay(from_sequence) if ev.sequence <= position]
+            return [ev for ev in events if ev.sequence <= position]
 
     def subscriptions(self) -> list[Subscription]:
         """The open subscriptions."""

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, TypeAlias, runtime_checkable
 
 from hookwire.runtime.bus.event import Event
+from hookwire.runtime.bus.event_run import EventRun
 from hookwire.runtime.bus.retention import DEFAULT_RETENTION, RetentionLog
 from hookwire.runtime.errors import FailedPrecondition
 
@@ -81,6 +82,10 @@ class Transport(Protocol):
         ...
 
 
+def _nowhere(events: Sequence[Event]) -> None:
+    return None
+
+
 class InProcessTransport:
     """The default transport: a counter and a bounded in-memory log (default 10,000 events).
 
@@ -94,26 +99,31 @@ class InProcessTransport:
     def __init__(self, retention: int = DEFAULT_RETENTION) -> None:
         self.log = RetentionLog(retention)
         self.next_sequence = 1
-        self._deliver: Deliver | None = None
+        # Until a bus attaches, events are only sequenced and retained.
+        self._deliver: Deliver = _nowhere
         self._closed = False
 
     def attach(self, deliver: Deliver) -> None:
-        if self._deliver is not None:
+        if self._deliver is not _nowhere:
             raise FailedPrecondition("transport", "is already attached to a bus")
         self._deliver = deliver
 
     def publish(self, events: Sequence[Event]) -> None:
         if self._closed:
             raise FailedPrecondition("transport", "is closed")
-        seq = self.next_sequence
-        append = self.log.append
-        for ev in events:
-            ev.sequence = seq
-            seq += 1
-            append(ev)
-        self.next_sequence = seq
-        if self._deliver is not None:
-            self._deliver(events)
+        if type(events) is EventRun:
+            # Sequenced and retained whole; its events are built when read.
+            self.next_sequence = events.sequence_from(self.next_sequence)
+            self.log.append_run(events)
+        else:
+            seq = self.next_sequence
+            append = self.log.append
+            for ev in events:
+                ev.sequence = seq
+                seq += 1
+                append(ev)
+            self.next_sequence = seq
+        self._deliver(events)
 
     def replay(self, from_sequence: int) -> list[Event]:
         return self.log.since(from_sequence, self.next_sequence)

@@ -30,7 +30,8 @@ from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import HookwireError
-from hookwire.runtime.results import HookResult, result_from_proto
+from hookwire.runtime.results import HookResult
+from hookwire.runtime.wire.results import result_from_proto
 from hookwire.v1 import executor_service_pb2 as es
 
 if TYPE_CHECKING:

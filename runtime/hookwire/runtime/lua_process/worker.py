@@ -85,9 +85,10 @@ from hookwire.runtime.lua_process.interpreter import (
     interpreter_command,
 )
 from hookwire.runtime.registry import HookSpec, Registry
-from hookwire.runtime.server.registration import spec_from_proto
 from hookwire.runtime.share import generated_lua_dir, lua_host_dir, sdk_lua_dir
+from hookwire.runtime.wire.context import context_to_proto
 from hookwire.runtime.wire.event import event_from_proto
+from hookwire.runtime.wire.registration import spec_from_proto
 from hookwire.v1 import event_pb2
 from hookwire.v1 import executor_service_pb2 as es
 
@@ -613,7 +614,7 @@ class LuaProcessWorker:
             if hook_name not in self.specs:
                 raise HookFailed(f"the Lua worker no longer serves a hook named {hook_name!r}")
             call_id = next(self._ids)
-            call = es.HookCall(call_id=call_id, hook_name=hook_name, context=ctx.to_proto())
+            call = es.HookCall(call_id=call_id, hook_name=hook_name, context=context_to_proto(ctx))
             call.timeout.seconds, call.timeout.nanos = divmod(timeout_ns, _NS)
             if self.virtual:
                 call.clock_now_unix_nanos = self.clock.time_ns()

@@ -42,6 +42,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hookwire.runtime.breaker import BreakerState
+from hookwire.runtime.events import TransitionListener
 from hookwire.runtime.observer import REFUSED, RecordBuffer
 from hookwire.runtime.results import Outcome
 from opentelemetry import metrics
@@ -63,7 +64,7 @@ _DROPS = (
 )
 
 
-class HookMetrics:
+class HookMetrics(TransitionListener):
     """Hook, breaker, bus and worker metrics (see the module docstring)."""
 
     def __init__(
@@ -134,10 +135,9 @@ class HookMetrics:
     # -- ExecutionObserver ----------------------------------------------------------------------
 
     def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        buffer = self._buffer
         with self._lock:
-            buffer.add(execution, started_ns, ended_ns)
-        if buffer.pending >= FOLD_EVERY:
+            pending = self._buffer.add(execution, started_ns, ended_ns)
+        if pending >= FOLD_EVERY:
             self.fold()
 
     def fold(self) -> None:
@@ -174,17 +174,9 @@ class HookMetrics:
                 attrs["reason"] = reason
             self._calls.add(n, attrs)
 
-    # -- BreakerListener ------------------------------------------------------------------------
+    # -- TransitionListener ------------------------------------------------------------------------
 
-    def breaker_transition(
-        self,
-        hook_name: str,
-        old: BreakerState,
-        new: BreakerState,
-        failure_rate: float,
-        slow_rate: float,
-        open_duration_ns: int,
-    ) -> None:
+    def transitioned(self, hook_name: str, new: BreakerState, payload: dict[str, Any]) -> None:
         self._transitions.add(1, {"hook": hook_name, "to": new.value})
 
     # -- observable callbacks -------------------------------------------------------------------

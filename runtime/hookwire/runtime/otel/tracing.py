@@ -41,10 +41,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextvars import ContextVar, Token
-from copy import copy
 from types import CoroutineType
 from typing import Any
 
+from hookwire.runtime.breaker import BreakerState
 from hookwire.runtime.context import DistributedContext, HookContext
 from hookwire.runtime.observer import REFUSED
 from hookwire.runtime.results import Outcome
@@ -57,7 +57,8 @@ __all__ = ["HookTracer", "traceparent_of"]
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _FAILED = (Outcome.ERROR, Outcome.TIMEOUT)
-_CONTINUE = Outcome.CONTINUE
+_CONTINUE_VALUE = Outcome.CONTINUE.value
+_CLOSED_VALUE = BreakerState.CLOSED.value
 
 
 def traceparent_of(span: Span) -> str:
@@ -69,19 +70,31 @@ def traceparent_of(span: Span) -> str:
 
 
 class _Run:
-    """One execution being traced: its span, its context, the hook spans in call order."""
+    """One traced execution: its span, its context, the hook spans in call order, and the
+    first part of its hooks' traceparents (version and trace id, the same for all)."""
 
-    __slots__ = ("context", "hooks", "recording", "span", "token")
+    __slots__ = ("context", "hooks", "prefix", "span", "token")
 
-    def __init__(self, span: Span, context: Any) -> None:
-        self.recording = True
+    token: Token[_Run | _Dropped | None]  # set in `begin`
+
+    def __init__(self, span: Span, context: Any, trace_id: int) -> None:
         self.span = span
         self.context = context
         self.hooks: list[tuple[Span, int]] = []
-        self.token: Token[_Run | None] | None = None
+        self.prefix = f"00-{trace_id:032x}-"
+
+
+class _Dropped:
+    """An execution the sampler dropped: nothing to record; its hooks run untraced (an
+    enclosing execution's run is hidden from them until it ends)."""
+
+    __slots__ = ("token",)
+
+    token: Token[_Run | _Dropped | None]
 
 
 def _with_traceparent(ctx: HookContext, traceparent: str) -> HookContext:
+    """`ctx` as the hook sees it: the same fields, the hook span's trace context."""
     d = ctx.distributed
     dist = (
         DistributedContext(
@@ -95,9 +108,18 @@ def _with_traceparent(ctx: HookContext, traceparent: str) -> HookContext:
         if d is not None
         else DistributedContext(traceparent=traceparent)
     )
-    c = copy(ctx)
-    c.distributed = dist
-    return c
+    return HookContext(
+        ctx.point,
+        ctx.data,
+        ctx.metadata,
+        ctx.component,
+        ctx.language,
+        ctx.correlation_id,
+        ctx.timestamp_ns,
+        ctx.operation,
+        ctx.parent,
+        dist,
+    )
 
 
 class HookTracer:
@@ -107,7 +129,10 @@ class HookTracer:
         provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
         self.active = not isinstance(provider, ProxyTracerProvider)
         self._tracer = provider.get_tracer("hookwire")
-        self._run: ContextVar[_Run | None] = ContextVar("hookwire_trace_run", default=None)
+        # The execution begun last on this thread / task (None outside one).
+        self._run: ContextVar[_Run | _Dropped | None] = ContextVar(
+            "hookwire_trace_run", default=None
+        )
 
     # -- CallWrapper --------------------------------------------------------------------------
 
@@ -117,58 +142,80 @@ class HookTracer:
             carrier = {"traceparent": d.traceparent}
             if d.tracestate:
                 carrier["tracestate"] = d.tracestate
-            parent = _PROPAGATOR.extract(carrier)
+            parent: Any = _PROPAGATOR.extract(carrier)
         else:
-            parent = otel_context.get_current()
+            parent = None  # the current context (read below only when recording)
         span = self._tracer.start_span(f"hookwire.execute {point}", context=parent)
-        span.set_attribute("hookwire.point", point)
+        if not span.is_recording():
+            # Dropped by the sampler: no context to build, no hook spans.
+            dropped = _Dropped()
+            dropped.token = self._run.set(dropped)
+            return
+        # Set, not given to start_span: a sampler may return other start attributes.
         if ctx.correlation_id:
-            span.set_attribute("gen_ai.conversation.id", ctx.correlation_id)
-        run = _Run(span, trace.set_span_in_context(span, parent))
-        run.recording = span.is_recording()
+            span.set_attributes(
+                {"hookwire.point": point, "gen_ai.conversation.id": ctx.correlation_id}
+            )
+        else:
+            span.set_attribute("hookwire.point", point)
+        if parent is None:
+            parent = otel_context.get_current()
+        run = _Run(span, trace.set_span_in_context(span, parent), span.get_span_context().trace_id)
         run.token = self._run.set(run)
 
     def wrap(self, entry: Any, call: Callable[[HookContext], Any]) -> Callable[[HookContext], Any]:
         if not self.active:
             return call
-        tracer = self._tracer
+        start_span = self._tracer.start_span
         current = self._run
         name = f"hookwire.hook {entry.name}"
-        attrs = {"hookwire.hook.language": entry.language}
+        set_in_context = trace.set_span_in_context
+        attach = otel_context.attach
+        detach = otel_context.detach
+        now = time.time_ns
 
-        def finish(run: _Run, span: Span, value: Any) -> Any:
-            if type(value) is CoroutineType:
-                return _awaited(run, span, value)
-            run.hooks.append((span, time.time_ns()))
-            return value
-
-        async def _awaited(run: _Run, span: Span, coro: Any) -> Any:
+        async def awaited(run: _Run, span: Span, coro: Any) -> Any:
             try:
                 return await coro
             finally:
-                run.hooks.append((span, time.time_ns()))
+                run.hooks.append((span, now()))
 
         def traced(ctx: HookContext) -> Any:
             run = current.get()
-            if run is None or not run.recording:
+            if type(run) is not _Run:
                 # Outside a traced execution, or one the sampler dropped: no hook spans (the
-                # hook still gets the execution's context, which the executor passed on).
+                # hook still gets the context the executor passed on).
                 return call(ctx)
-            span = tracer.start_span(name, context=run.context, attributes=attrs)
-            token = otel_context.attach(trace.set_span_in_context(span, run.context))
+            span = start_span(name, context=run.context)
+            token = attach(set_in_context(span, run.context))
+            sc = span.get_span_context()
             try:
-                value = call(_with_traceparent(ctx, traceparent_of(span)))
+                value = call(
+                    _with_traceparent(ctx, f"{run.prefix}{sc.span_id:016x}-{sc.trace_flags:02x}")
+                )
             except BaseException:
-                run.hooks.append((span, time.time_ns()))
+                run.hooks.append((span, now()))
                 raise
             finally:
-                otel_context.detach(token)
-            return finish(run, span, value)
+                detach(token)
+            if type(value) is CoroutineType:
+                return awaited(run, span, value)
+            run.hooks.append((span, now()))
+            return value
 
         return traced
 
-    def abort(self, exc: BaseException) -> None:
+    def _end(self) -> _Run | None:
+        """The execution begun last on this thread / task ends: its run (None if the sampler
+        dropped it), no longer current."""
         run = self._run.get()
+        if run is None:
+            return None
+        self._run.reset(run.token)
+        return run if type(run) is _Run else None
+
+    def abort(self, exc: BaseException) -> None:
+        run = self._end()
         if run is None:
             return
         for span, end in run.hooks:
@@ -176,60 +223,66 @@ class HookTracer:
         run.span.record_exception(exc)
         run.span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
         run.span.end()
-        if run.token is not None:
-            self._run.reset(run.token)
 
     # -- ExecutionObserver ----------------------------------------------------------------------
 
     def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        run = self._run.get()
+        run = self._end()
         if run is None:
-            return
-        if not run.recording:
-            run.span.end()
-            if run.token is not None:
-                self._run.reset(run.token)
             return
         entries, raw = execution.raw_records()
         called = iter(run.hooks)
         now = time.time_ns()
         for e, r in zip(entries, raw, strict=False):
             if type(r) is int:
-                outcome, reason, dur, slow, state = _CONTINUE, "", r, False, "CLOSED"
-            else:
-                outcome, reason, dur, slow, st = r
-                state = st.value
+                span, end = next(called, (None, now))
+                if span is None:
+                    continue
+                span.set_attributes(
+                    {
+                        "hookwire.point": point,
+                        "hookwire.hook.name": e.name,
+                        "hookwire.hook.language": e.language,
+                        "hookwire.hook.outcome": _CONTINUE_VALUE,
+                        "hookwire.hook.duration_ns": r,
+                        "hookwire.hook.slow": False,
+                        "hookwire.breaker.state": _CLOSED_VALUE,
+                    }
+                )
+                span.end(end_time=end)
+                continue
+            outcome, reason, dur, slow, st = r
             if reason is REFUSED:
                 # Not called: its breaker refused. A zero-length span records the decision.
                 span = self._tracer.start_span(
-                    f"hookwire.hook {e.name}", context=run.context, start_time=now
+                    f"hookwire.hook {e.name}",
+                    context=run.context,
+                    start_time=now,
                 )
-                span.set_attribute("hookwire.hook.language", e.language)
                 end = now
             else:
                 span, end = next(called, (None, now))
                 if span is None:
                     continue
-            span.set_attributes(
-                {
-                    "hookwire.point": point,
-                    "hookwire.hook.name": e.name,
-                    "hookwire.hook.outcome": outcome.value,
-                    "hookwire.hook.duration_ns": dur,
-                    "hookwire.hook.slow": slow,
-                    "hookwire.breaker.state": state,
-                }
-            )
+            attrs = {
+                "hookwire.point": point,
+                "hookwire.hook.name": e.name,
+                "hookwire.hook.language": e.language,
+                "hookwire.hook.outcome": outcome.value,
+                "hookwire.hook.duration_ns": dur,
+                "hookwire.hook.slow": slow,
+                "hookwire.breaker.state": st.value,
+            }
             if reason:
-                span.set_attribute("hookwire.hook.reason", reason)
+                attrs["hookwire.hook.reason"] = reason
+            span.set_attributes(attrs)
             if outcome in _FAILED:
                 span.set_status(Status(StatusCode.ERROR, reason or outcome.value))
             span.end(end_time=end)
         # Hook spans without a record (a chain that raised mid-way) still end.
         for span, end in called:
             span.end(end_time=end)
-        run.span.set_attribute("hookwire.hooks", len(raw))
-        run.span.set_attribute("hookwire.result", execution.result.kind.value)
+        run.span.set_attributes(
+            {"hookwire.hooks": len(raw), "hookwire.result": execution.result.kind.value}
+        )
         run.span.end()
-        if run.token is not None:
-            self._run.reset(run.token)

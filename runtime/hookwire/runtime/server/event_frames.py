@@ -30,26 +30,25 @@ from hookwire.runtime.bus.event import Event, IdSource
 from hookwire.runtime.framing import encode_varint
 from hookwire.runtime.wire.bus_publish import GIVEN_ID, GIVEN_TIME, WireBatch
 from hookwire.runtime.wire.event import event_to_bytes
+from hookwire.runtime.wire.tags import field_tag
 from hookwire.v1 import event_pb2, event_service_pb2
 
 __all__ = ["EventFrames"]
 
-# EventBatch field tags: 1 = events (length-delimited), 2 = stats (length-delimited).
-_EVENTS_TAG = b"\x0a"
-_STATS_TAG = b"\x12"
+# Field tags, from the descriptors.
+_EVENTS_TAG = field_tag(event_service_pb2.EventBatch, "events")
+_STATS_TAG = field_tag(event_service_pb2.EventBatch, "stats")
+_ID_TAG = field_tag(event_pb2.UniversalEvent, "id")
+_TIME_TAG = field_tag(event_pb2.UniversalEvent, "time")
+_SEQUENCE_TAG = field_tag(event_pb2.UniversalEvent, "sequence")
+# The id tag and the length of a derived (UUID-shaped, 36-character) id, and what the stamp
+# adds to a frame beside the sequence's and the time's own bytes when its id is derived.
+_ID36 = _ID_TAG + encode_varint(36)
+_STAMP36 = len(_SEQUENCE_TAG) + len(_ID36) + 36
 
 
 def _field(tag: bytes, payload: bytes) -> bytes:
     return tag + encode_varint(len(payload)) + payload
-
-
-# UniversalEvent field tags: 1 = id (length-delimited), 2 = time (length-delimited),
-# 7 = sequence (varint).
-_ID_TAG = b"\x0a"
-_TIME_TAG = b"\x12"
-_SEQUENCE_TAG = b"\x38"
-# The id tag and the length of a derived (UUID-shaped, 36-character) id.
-_ID36 = b"\x0a\x24"
 
 
 def _stamp(body: bytes, pb: event_pb2.UniversalEvent, ev: Event, times: dict[int, bytes]) -> bytes:
@@ -57,7 +56,8 @@ def _stamp(body: bytes, pb: event_pb2.UniversalEvent, ev: Event, times: dict[int
     had none) as a second encoded message: on the wire a later scalar replaces an earlier one
     and a later message field merges into it, so the result decodes exactly as the stamped
     event, without copying or re-encoding the original. The stamp is encoded by hand (three
-    fields); `times` caches the encoded time field (the events of a batch share one time)."""
+    fields, tags from the descriptors); `times` caches the encoded time field (the events of
+    a batch share one time)."""
     out = body + _SEQUENCE_TAG + encode_varint(ev.sequence)
     if not pb.id:
         out += _field(_ID_TAG, ev.id.encode())
@@ -161,7 +161,7 @@ class EventFrames:
             seq_v = varint(seq)
             time_f = times.get(time_ns) or _time_field(time_ns, times)
             if len(ident) == 36:
-                size = len(body) + len(seq_v) + len(time_f) + 39
+                size = len(body) + len(seq_v) + len(time_f) + _STAMP36
                 frames[seq] = join(
                     (_EVENTS_TAG, varint(size), body, _SEQUENCE_TAG, seq_v, _ID36, ident, time_f)
                 )

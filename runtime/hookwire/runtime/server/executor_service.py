@@ -34,7 +34,6 @@ from grpc import aio
 from hookwire.runtime.bus.bus import EventBus
 from hookwire.runtime.bus.event import Event
 from hookwire.runtime.clock import Clock
-from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -43,12 +42,9 @@ from hookwire.runtime.errors import (
     NotFound,
 )
 from hookwire.runtime.executor import Executor
-from hookwire.runtime.language import language_from_proto
-from hookwire.runtime.points import point_from_proto
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.server.decoding import Undecodable, note_undecodable
 from hookwire.runtime.server.metadata import apply_to_context, read_metadata
-from hookwire.runtime.server.registration import breaker_status_to_proto, spec_from_proto
 from hookwire.runtime.server.remote_adapter import (
     DEFAULT_MAX_QUEUED_BYTES,
     DEFAULT_MAX_QUEUED_MESSAGES,
@@ -56,7 +52,15 @@ from hookwire.runtime.server.remote_adapter import (
     WorkerConnection,
 )
 from hookwire.runtime.server.status import abort_with, status_code_named
+from hookwire.runtime.wire.context import context_from_proto
+from hookwire.runtime.wire.enums import language_from_proto, point_from_proto
 from hookwire.runtime.wire.event import event_from_proto
+from hookwire.runtime.wire.registration import (
+    breaker_status_to_proto,
+    spec_from_proto,
+    spec_to_proto,
+)
+from hookwire.runtime.wire.trace import execution_to_proto
 from hookwire.v1 import common_pb2, hook_pb2
 from hookwire.v1 import event_service_pb2 as bs
 from hookwire.v1 import executor_service_pb2 as es
@@ -136,7 +140,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                 raise InvalidArgument("context", "is required (the point is context.point)")
             ctx_pb = request.context
             apply_to_context(ctx_pb, read_metadata(context.invocation_metadata()))
-            ctx = HookContext.from_proto(ctx_pb)
+            ctx = context_from_proto(ctx_pb)
             remaining = context.time_remaining()
             if remaining is None:
                 # No deadline: no timeout scope to set up and tear down on every call.
@@ -151,7 +155,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                         f"execute {ctx.point}: the call's deadline passed before the chain "
                         "finished",
                     )
-            return es.ExecuteResponse(execution=execution.to_proto())
+            return es.ExecuteResponse(execution=execution_to_proto(execution))
         except HookwireError as exc:
             await abort_with(context, exc)
         finally:
@@ -381,7 +385,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
             )
             specs = self._registry.hooks(point=point, language=language)
             wanted = set(request.tags)
-            hooks = [s.to_proto() for s in specs if wanted <= set(s.tags)]
+            hooks = [spec_to_proto(s) for s in specs if wanted <= set(s.tags)]
             return es.ListHooksResponse(hooks=hooks)
         except HookwireError as exc:
             await abort_with(context, exc)

@@ -50,7 +50,9 @@ from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.clock import Clock, VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import HookwireError
-from hookwire.runtime.results import HookResult, result_from_proto
+from hookwire.runtime.results import HookResult
+from hookwire.runtime.wire.context import fill_context
+from hookwire.runtime.wire.results import result_from_proto
 from hookwire.v1 import executor_service_pb2 as es
 
 __all__ = [
@@ -254,7 +256,7 @@ class WorkerConnection:
         call = message.call
         call.call_id = call_id
         call.hook_name = hook_name
-        ctx.fill_proto(call.context)
+        fill_context(call.context, ctx)
         timeout = call.timeout
         timeout.seconds, timeout.nanos = divmod(timeout_ns, _NS)
         if self.virtual:

@@ -33,8 +33,8 @@ from hookwire.runtime.wire.event import (
     WireEvents,
     attrs_from_key,
     event_with_payload,
-    field_tag,
 )
+from hookwire.runtime.wire.tags import field_key
 from hookwire.v1 import event_pb2, event_service_pb2
 
 __all__ = ["GIVEN_ID", "GIVEN_TIME", "WireBatch", "read_batch"]
@@ -52,7 +52,7 @@ _ID, _TIME, _TYPE, _SOURCE, _LANGUAGE, _PAYLOAD, _SEQUENCE, _CORRELATION, _CAUSA
         "correlation_id", "causation_id",
     )
 )  # fmt: skip
-_EVENTS: Final = field_tag(event_service_pb2.PublishRequest.DESCRIPTOR, "events")
+_EVENTS: Final = field_key(event_service_pb2.PublishRequest, "events")
 
 
 class WireBatch(list[Event]):

@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from google.protobuf import duration_pb2, timestamp_pb2
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from hookwire.runtime.bus.event import (
     NO_ATTRS,
     NO_DATA,
@@ -39,14 +38,11 @@ from hookwire.runtime.bus.event import (
 )
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.framing import decode_varint, encode_varint
-from hookwire.runtime.json_value import (
-    check_encoded_json,
-    from_proto_value,
-    to_proto_value,
-    validate_json,
-)
-from hookwire.runtime.language import language_from_proto, language_to_proto
+from hookwire.runtime.json_value import validate_json
 from hookwire.runtime.limits import MAX_JSON_DEPTH
+from hookwire.runtime.wire.enums import language_from_proto, language_to_proto
+from hookwire.runtime.wire.json import check_encoded_json, from_proto_value, to_proto_value
+from hookwire.runtime.wire.tags import field_key
 from hookwire.v1 import common_pb2, event_pb2, json_pb2
 
 __all__ = [
@@ -59,7 +55,6 @@ __all__ = [
     "event_to_proto",
     "event_with_payload",
     "events_from_bytes",
-    "field_tag",
 ]
 
 
@@ -155,34 +150,12 @@ class LazyEvent(Event):
         _PAYLOAD_SLOT.__set__(self, value)
 
 
-def field_tag(desc: Descriptor | None, name: str) -> int:
-    """The wire tag (field number and wire type) of field `name`, from the descriptor.
-
-    Example:
-        >>> field_tag(event_pb2.UniversalEvent.DESCRIPTOR, "payload")  # field 6, delimited
-        50
-    """
-    assert desc is not None  # a message field's type (always set for message fields)
-    f = desc.fields_by_name[name]
-    if f.type in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FIXED64):
-        wire_type = 1
-    elif f.type in (
-        FieldDescriptor.TYPE_STRING,
-        FieldDescriptor.TYPE_BYTES,
-        FieldDescriptor.TYPE_MESSAGE,
-    ):
-        wire_type = 2
-    else:
-        wire_type = 0
-    return f.number << 3 | wire_type
-
-
 # JsonValue tags that can carry a value that is not JSON: double_value may be NaN or infinite,
 # number_text may not be a number. A serialized payload without either byte holds neither
 # field, at any depth, so it is valid without being read.
-_J = json_pb2.JsonValue.DESCRIPTOR
-_DOUBLE_BYTE: Final = bytes((field_tag(_J, "double_value"),))
-_NUMBER_TEXT_BYTE: Final = bytes((field_tag(_J, "number_text"),))
+_J = json_pb2.JsonValue
+_DOUBLE_BYTE: Final = bytes((field_key(_J, "double_value"),))
+_NUMBER_TEXT_BYTE: Final = bytes((field_key(_J, "number_text"),))
 
 
 def event_with_payload(raw: bytes) -> Event:
@@ -298,41 +271,37 @@ def attrs_from_key(key: tuple[Any, ...], metadata: dict[str, str] | None) -> Eve
 
 # -- the same conversion on bytes ---------------------------------------------------------------
 
-_U = event_pb2.UniversalEvent.DESCRIPTOR
+_U = event_pb2.UniversalEvent
 #: The tag of each UniversalEvent field, by name (from the descriptor).
-EVENT_TAGS: Final = {f.name: field_tag(_U, f.name) for f in _U.fields}
-_ID: Final = field_tag(_U, "id")
-_TIME: Final = field_tag(_U, "time")
-_TYPE: Final = field_tag(_U, "type")
-_SOURCE: Final = field_tag(_U, "source")
-_LANGUAGE: Final = field_tag(_U, "source_language")
-_PAYLOAD: Final = field_tag(_U, "payload")
-_SEQUENCE: Final = field_tag(_U, "sequence")
-_CORRELATION: Final = field_tag(_U, "correlation_id")
-_CAUSATION: Final = field_tag(_U, "causation_id")
-_METADATA: Final = field_tag(_U, "metadata")
-_TTL: Final = field_tag(_U, "ttl")
-_TRACE: Final = field_tag(_U, "trace_context")
-_TC = common_pb2.TraceContext.DESCRIPTOR
-_TRACEPARENT: Final = field_tag(_TC, "traceparent")
-_TRACESTATE: Final = field_tag(_TC, "tracestate")
-_TS = timestamp_pb2.Timestamp.DESCRIPTOR
-_SECONDS: Final = field_tag(_TS, "seconds")
-_NANOS: Final = field_tag(_TS, "nanos")
-_ENTRY = _U.fields_by_name["metadata"].message_type
-_MAP_KEY: Final = field_tag(_ENTRY, "key")
-_MAP_VALUE: Final = field_tag(_ENTRY, "value")
-_NULL: Final = field_tag(_J, "null_value")
-_BOOL: Final = field_tag(_J, "bool_value")
-_INT: Final = field_tag(_J, "int_value")
-_STRING: Final = field_tag(_J, "string_value")
-_ARRAY: Final = field_tag(_J, "array_value")
-_OBJECT: Final = field_tag(_J, "object_value")
-_ARRAY_ITEM: Final = field_tag(json_pb2.JsonArray.DESCRIPTOR, "values")
-_OBJECT_ENTRY: Final = field_tag(json_pb2.JsonObject.DESCRIPTOR, "fields")
-_MEMBER = json_pb2.JsonObject.DESCRIPTOR.fields_by_name["fields"].message_type
-_OBJECT_KEY: Final = field_tag(_MEMBER, "key")
-_OBJECT_VALUE: Final = field_tag(_MEMBER, "value")
+EVENT_TAGS: Final = {f.name: field_key(_U, f.name) for f in _U.DESCRIPTOR.fields}
+_ID: Final = EVENT_TAGS["id"]
+_TIME: Final = EVENT_TAGS["time"]
+_TYPE: Final = EVENT_TAGS["type"]
+_SOURCE: Final = EVENT_TAGS["source"]
+_LANGUAGE: Final = EVENT_TAGS["source_language"]
+_PAYLOAD: Final = EVENT_TAGS["payload"]
+_SEQUENCE: Final = EVENT_TAGS["sequence"]
+_CORRELATION: Final = EVENT_TAGS["correlation_id"]
+_CAUSATION: Final = EVENT_TAGS["causation_id"]
+_METADATA: Final = EVENT_TAGS["metadata"]
+_TTL: Final = EVENT_TAGS["ttl"]
+_TRACE: Final = EVENT_TAGS["trace_context"]
+_TRACEPARENT: Final = field_key(common_pb2.TraceContext, "traceparent")
+_TRACESTATE: Final = field_key(common_pb2.TraceContext, "tracestate")
+_SECONDS: Final = field_key(timestamp_pb2.Timestamp, "seconds")
+_NANOS: Final = field_key(timestamp_pb2.Timestamp, "nanos")
+_MAP_KEY: Final = field_key(_U.MetadataEntry, "key")
+_MAP_VALUE: Final = field_key(_U.MetadataEntry, "value")
+_NULL: Final = field_key(_J, "null_value")
+_BOOL: Final = field_key(_J, "bool_value")
+_INT: Final = field_key(_J, "int_value")
+_STRING: Final = field_key(_J, "string_value")
+_ARRAY: Final = field_key(_J, "array_value")
+_OBJECT: Final = field_key(_J, "object_value")
+_ARRAY_ITEM: Final = field_key(json_pb2.JsonArray, "values")
+_OBJECT_ENTRY: Final = field_key(json_pb2.JsonObject, "fields")
+_OBJECT_KEY: Final = field_key(json_pb2.JsonObject.FieldsEntry, "key")
+_OBJECT_VALUE: Final = field_key(json_pb2.JsonObject.FieldsEntry, "value")
 
 # The tag bytes the writer puts before each field (every tag here is below 0x80: one byte).
 _B = [bytes((t,)) for t in range(0x80)]

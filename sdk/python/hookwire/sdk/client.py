@@ -27,12 +27,14 @@ from hookwire.runtime.breaker import BreakerStatus
 from hookwire.runtime.bus.event import Event
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.runtime.json_value import to_proto_value
 from hookwire.runtime.server.auth import bearer_metadata
 from hookwire.runtime.server.metadata import to_metadata
-from hookwire.runtime.server.registration import breaker_status_from_proto
 from hookwire.runtime.trace import Execution
+from hookwire.runtime.wire.context import context_to_proto
 from hookwire.runtime.wire.event import event_from_proto
+from hookwire.runtime.wire.json import to_proto_value
+from hookwire.runtime.wire.registration import breaker_status_from_proto
+from hookwire.runtime.wire.trace import execution_from_proto
 from hookwire.sdk.errors import error_from_rpc
 from hookwire.v1 import common_pb2, event_pb2, event_service_pb2, event_service_pb2_grpc, hook_pb2
 from hookwire.v1 import executor_service_pb2 as es
@@ -112,8 +114,8 @@ def _context(point: str, context: HookContext | Mapping[str, Any] | None) -> hoo
             raise InvalidArgument(
                 "context.point", f"{context.point!r} differs from point {point!r}"
             )
-        return context.to_proto()
-    return HookContext(point=point, data=dict(context or {}), language="python").to_proto()
+        return context_to_proto(context)
+    return context_to_proto(HookContext(point=point, data=dict(context or {}), language="python"))
 
 
 def _subscribe_request(
@@ -168,7 +170,7 @@ class Subscription:
 def _list_hooks_request(point: str | None) -> es.ListHooksRequest:
     req = es.ListHooksRequest()
     if point is not None:
-        from hookwire.runtime.points import point_to_proto
+        from hookwire.runtime.wire.enums import point_to_proto
 
         req.point, req.custom_point = point_to_proto(point)  # type: ignore[assignment]
     return req
@@ -259,7 +261,7 @@ class Client(_Base):
             resp = self._exec.Execute(req, timeout=timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc) from None
-        return Execution.from_proto(resp.execution)
+        return execution_from_proto(resp.execution)
 
     def publish(
         self, events: Iterable[event_pb2.UniversalEvent], *, timeout: float | None = None
@@ -401,7 +403,7 @@ class AsyncClient(_Base):
             resp = await self._exec.Execute(req, timeout=timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc) from None
-        return Execution.from_proto(resp.execution)
+        return execution_from_proto(resp.execution)
 
     async def execute_raw(
         self, request: es.ExecuteRequest, *, timeout: float | None = None

@@ -28,9 +28,9 @@ from typing import Any, TextIO
 import grpc
 from hookwire.runtime.bus.event import NO_DATA, Event
 from hookwire.runtime.errors import HookwireError
-from hookwire.runtime.registry import HookSpec
-from hookwire.runtime.results import HookResult, result_from_proto
+from hookwire.runtime.results import HookResult
 from hookwire.runtime.trace import Execution
+from hookwire.runtime.wire.registration import spec_from_proto
 from hookwire.sdk.client import Client, Subscription, event
 
 __all__ = ["EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "add_commands", "result_to_json"]
@@ -152,7 +152,7 @@ def cmd_hooks(args: argparse.Namespace, out: TextIO) -> int:
         regs = client.list_hooks(args.point, timeout=args.timeout)
         states = client.breaker_states(timeout=args.timeout)
     # Grouped by point, each point's chain in call order (the server's order).
-    specs = sorted((HookSpec.from_proto(r) for r in regs), key=lambda s: s.point)
+    specs = sorted((spec_from_proto(r) for r in regs), key=lambda s: s.point)
     if args.json:
         out.write(
             json.dumps(
@@ -331,7 +331,7 @@ def cmd_tail(
 
 
 def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
-    from hookwire.runtime.replay import read_recording
+    from hookwire.runtime.wire.replay import read_recording
 
     if args.config is not None:
         return _replay_against(args, out)
@@ -340,7 +340,7 @@ def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
         {
             "index": r.index,
             "point": r.point,
-            "result": result_to_json(result_from_proto(r.result)),
+            "result": result_to_json(r.result),
             "hooks": [t.hook_name for t in r.trace],
         }
         for r in recording.records
@@ -366,13 +366,14 @@ def _replay_against(args: argparse.Namespace, out: TextIO) -> int:
     from hookwire.runtime.config import configured_registry, load_config
     from hookwire.runtime.executor import Executor
     from hookwire.runtime.replay import replay
+    from hookwire.runtime.wire.replay import read_recording
 
     config = load_config(args.config)
 
     def build(clock: VirtualClock) -> Executor:
         return Executor(configured_registry(config, clock)[0], clock=clock)
 
-    report = replay(args.file, build, VirtualClock())
+    report = replay(read_recording(args.file), build, VirtualClock())
     if args.json:
         doc = {
             "replayed": report.replayed,

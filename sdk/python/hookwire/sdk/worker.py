@@ -41,9 +41,11 @@ from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
 from hookwire.runtime.otel.remote import current_traceparent, remote_hook_span
 from hookwire.runtime.registry import HookSpec, Registry
-from hookwire.runtime.results import result_to_proto
 from hookwire.runtime.server.auth import bearer_metadata
+from hookwire.runtime.wire.context import context_from_proto
 from hookwire.runtime.wire.event import event_to_proto
+from hookwire.runtime.wire.registration import spec_to_proto
+from hookwire.runtime.wire.results import result_to_proto
 from hookwire.sdk.call_clock import CallClock
 from hookwire.sdk.errors import error_from_rpc, error_from_status
 from hookwire.v1 import common_pb2
@@ -342,7 +344,7 @@ class Worker:
         if session is not None:
             # The future exists before the request leaves, so no ack can arrive unclaimed.
             session.acks[rid] = asyncio.get_running_loop().create_future()
-            message = es.RegisterHooks(hooks=[s.to_proto() for s in specs], request_id=rid)
+            message = es.RegisterHooks(hooks=[spec_to_proto(s) for s in specs], request_id=rid)
             session.outbox.put_nowait(es.WorkerMessage(register=message))
         return rid
 
@@ -480,7 +482,7 @@ class Worker:
         vc, out = self._begin(call)
         timeout_ns = call.timeout.seconds * _NS + call.timeout.nanos
         try:
-            ctx = HookContext.from_proto(call.context)
+            ctx = context_from_proto(call.context)
             with remote_hook_span(call.hook_name, _traceparent(ctx)):
                 if vc is not None:
                     with self.clock.using(vc):
@@ -501,7 +503,7 @@ class Worker:
         try:
             if adapter is None:
                 raise HookFailed(f"this worker has no hook named {call.hook_name!r}")
-            ctx = HookContext.from_proto(call.context)
+            ctx = context_from_proto(call.context)
             with remote_hook_span(call.hook_name, _traceparent(ctx)):
                 if vc is not None:
                     with self.clock.using(vc):
