@@ -195,3 +195,17 @@ def test_a_bus_reads_the_stream_from_its_first_subscription(nats_server: Any, cl
     replayed = a.subscribe("t.>", from_sequence=2, capacity=100)
     _wait(lambda: len(replayed) == 4)
     assert [e.sequence for e in replayed.poll()] == [2, 3, 4, 5]
+
+
+def test_settle_waits_until_this_hosts_events_came_back(nats_server: Any, closing: Any) -> None:
+    transport = JetStreamTransport(nats_server.url)
+    bus = EventBus(transport=transport)
+    closing(bus)
+    transport.settle()  # nothing published: returns at once
+    seen: list[int] = []
+    bus.subscribe("t.>", callback=lambda ev: seen.append(ev.sequence))
+    for i in range(20):
+        bus.emit("t.x", {"i": i})  # never waits for the stream
+    bus.publish_many("t.y", [{"j": j} for j in range(30)])
+    transport.settle()
+    assert seen == list(range(1, 51))

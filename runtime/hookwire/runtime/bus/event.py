@@ -292,7 +292,7 @@ class Event:
 
     @property
     def id(self) -> str:
-        """The event id ("" when unpublished and not given)."""
+        """The event id ("" when unpublished and not given; the bus gives one at publish)."""
         i = self._id
         if type(i) is str:
             return i
@@ -300,6 +300,24 @@ class Event:
         text = i.derive(self._idn)
         self._id = text
         return text
+
+    @id.setter
+    def id(self, value: str) -> None:
+        # For readers building an event slot by slot (hookwire.runtime.wire); before publish.
+        self._id = value
+
+    def id_bytes(self) -> bytes:
+        """The id as UTF-8 bytes (an id the bus gave is formatted straight to bytes).
+
+        Example:
+            >>> Event("a", id="e-1").id_bytes()
+            b'e-1'
+        """
+        i = self._id
+        if type(i) is str:
+            return i.encode()
+        assert isinstance(i, IdSource)
+        return i.derive_ascii(self._idn)
 
     @property
     def source(self) -> str:

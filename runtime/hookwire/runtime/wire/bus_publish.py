@@ -139,7 +139,7 @@ def read_batch(encoded: bytes) -> WireBatch:
                 raw = body[head_len + 2 :]
                 ev_ = event_with_payload(raw)
                 ev_.type = head_type
-                ev_._id = ""
+                ev_.id = ""
                 ev_.sequence = 0
                 ev_.time_ns = None
                 ev_.ttl_ns = None
@@ -216,7 +216,7 @@ def read_batch(encoded: bytes) -> WireBatch:
                 raw = buf[payload_at:payload_end]
                 ev_ = event_with_payload(raw)
             ev_.type = type_.decode()
-            ev_._id = ident.decode() if ident else ""
+            ev_.id = ident.decode() if ident else ""
             ev_.sequence = 0
             ev_.time_ns = None
             ev_.ttl_ns = None

@@ -34,7 +34,6 @@ from hookwire.runtime.bus.event import (
     NS_PER_S,
     Event,
     EventAttrs,
-    IdSource,
 )
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.framing import decode_varint, encode_varint
@@ -212,7 +211,7 @@ class WireEvents:
                     ev = new(Event)
                     ev.payload = NO_DATA
                 ev.type = pb.type
-                ev._id = pb.id
+                ev.id = pb.id
                 ev.sequence = 0
                 if pb.HasField("time"):
                     time_ns = pb.time.seconds * NS_PER_S + pb.time.nanos
@@ -340,15 +339,10 @@ def event_to_bytes(ev: Event) -> bytes:
     attrs = ev.attrs
     if attrs is not NO_ATTRS:
         out += _attrs_by_value(attrs)
-    i = ev._id
-    if type(i) is str:
-        if i:
-            raw = i.encode()
-            n = len(raw)
-            out += b"%b%b%b" % (_B_ID, _B[n] if n < 0x80 else _varint(n), raw)
-    else:
-        assert isinstance(i, IdSource)
-        out += _B_ID_UUID + i.derive_ascii(ev._idn)
+    raw = ev.id_bytes()
+    if raw:
+        n = len(raw)
+        out += b"%b%b%b" % (_B_ID, _B[n] if n < 0x80 else _varint(n), raw)
     t = ev.time_ns
     if t is not None:
         out += _B_TIME + _timestamp(t)
@@ -372,7 +366,6 @@ _attrs_value_bytes: dict[tuple[str, ...], bytes] = {}
 _key_bytes: dict[str, bytes] = {}
 _string_bytes: dict[str, bytes] = {}
 _B_ID: Final = _B[_ID]
-_B_ID_UUID: Final = _B[_ID] + _B[36]
 _B_TIME: Final = _B[_TIME]
 _B_TTL: Final = _B[_TTL]
 _B_PAYLOAD: Final = _B[_PAYLOAD]
@@ -683,7 +676,7 @@ def _read_event(b: bytes, sequence: int) -> Event:
     ev: Event = _new_event(Event)
     ev.type = etype or ""
     ev.payload = NO_DATA if payload is _Other else payload
-    ev._id = ident or ""
+    ev.id = ident or ""
     ev.time_ns = time_ns
     ev.ttl_ns = ttl_ns
     ev.sequence = sequence
