@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,9 +86,12 @@ class RuntimeEvents:
     published (the chain cannot wait for a drain); it is reported as a scenario problem.
     """
 
-    def __init__(self, log: CallLog, bus: EventBus) -> None:
+    def __init__(
+        self, log: CallLog, bus: EventBus, settle: Callable[[], None] = lambda: None
+    ) -> None:
         self.log = log
         self.bus = bus
+        self.settle = settle  # see BusSteps
 
     def emit(self, type: str, payload: dict[str, Any]) -> None:
         self.log.emit(type, payload)
@@ -99,6 +103,7 @@ class RuntimeEvents:
             )
             return
         self.bus.emit(type, payload)
+        self.settle()
 
 
 def overflow_of(raw: dict[str, Any]) -> OverflowStrategy:
@@ -132,8 +137,11 @@ class _Pending:
 class BusSteps:
     """Runs the bus steps of one scenario run on `bus`; each method returns failure lines."""
 
-    def __init__(self, bus: EventBus) -> None:
+    def __init__(self, bus: EventBus, settle: Callable[[], None] = lambda: None) -> None:
         self.bus = bus
+        # Called after each publish: returns once the subscribers have been offered it (on a
+        # bus over JetStream, the event has come back from the stream).
+        self.settle = settle
         # The scenario's hook names (set by the runner), for `scenario_causation`.
         self.hook_names: set[str] = set()
         clock = bus.clock
@@ -198,6 +206,7 @@ class BusSteps:
             ]
         try:
             seq: int | None = publish_event(self.bus, event)
+            self.settle()
             error: BaseException | None = None
         except HookwireError as e:
             seq, error = None, e
@@ -211,6 +220,7 @@ class BusSteps:
         def run() -> None:
             try:
                 pending.sequence = publish_event(self.bus, step["publish"])
+                self.settle()
             except BaseException as e:  # handed to the runner, which reports it
                 pending.error = e
             finally:

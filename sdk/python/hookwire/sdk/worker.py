@@ -42,8 +42,9 @@ from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidAr
 from hookwire.runtime.hook_call import current_hook_call, in_hook_call
 from hookwire.runtime.otel.remote import current_traceparent, remote_hook_span
 from hookwire.runtime.registry import HookSpec, Registry
-from hookwire.runtime.server.auth import bearer_metadata
 from hookwire.runtime.wire.context import context_from_proto
+from hookwire.runtime.wire.event import event_to_proto
+from hookwire.runtime.wire.metadata import bearer_metadata
 from hookwire.runtime.wire.registration import spec_to_proto
 from hookwire.runtime.wire.results import result_to_proto
 from hookwire.sdk.call_clock import CallClock
@@ -482,7 +483,7 @@ class Worker:
             metadata=metadata,
             **fields,
         )
-        pb = event.to_proto()
+        pb = event_to_proto(event)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
