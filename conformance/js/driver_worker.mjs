@@ -209,7 +209,7 @@ function buildHook(run, hook, behaviour) {
     const step = stepFor(behaviour, n);
     if (step.advanceMs) call.clock.advanceMs(step.advanceMs);
     if (step.record) {
-      emit({ ev: "seen", run, hook, ctx: { point: ctx.point, data: ctx.data, metadata: ctx.metadata, correlationId: ctx.correlationId } });
+      emit({ ev: "seen", run, hook, ctx: { point: ctx.point, data: ctx.data, metadata: ctx.metadata, correlationId: ctx.correlationId, traceparent: ctx.distributed?.traceparent ?? "" } });
     }
     // Published through the SDK: each event goes on the worker stream as a publish frame, stamped
     // with this call's virtual time, ahead of the call's answer. A bad event throws into the hook.

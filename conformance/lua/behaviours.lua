@@ -75,7 +75,8 @@ local function record(name, ctx)
   local text = "{" .. '"point":' .. json_string(ctx.point)
     .. ',"data":' .. M.describe(ctx.data)
     .. ',"metadata":' .. M.describe(ctx.metadata)
-    .. ',"correlationId":' .. json_string(ctx.correlation_id) .. "}"
+    .. ',"correlationId":' .. json_string(ctx.correlation_id)
+    .. ',"traceparent":' .. json_string(ctx.distributed and ctx.distributed.traceparent or "") .. "}"
   hookwire.publish("conformance.seen", { hook = name, seen = text })
 end
 

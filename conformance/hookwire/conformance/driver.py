@@ -73,6 +73,7 @@ class SeenContext:
     data: dict[str, Any]
     metadata: dict[str, str]
     correlation_id: str
+    traceparent: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +81,7 @@ class SeenContext:
             "data": self.data,
             "metadata": self.metadata,
             "correlationId": self.correlation_id,
+            "traceparent": self.traceparent,
         }
 
 
@@ -141,6 +143,7 @@ class CallLog:
                 copy.deepcopy(ctx.data),
                 dict(ctx.metadata),
                 ctx.correlation_id,
+                ctx.distributed.traceparent if ctx.distributed is not None else "",
             )
         )
 

@@ -236,6 +236,7 @@ class LuaStepEvents:
                     seen["data"],
                     seen["metadata"],
                     seen["correlationId"],
+                    seen["traceparent"],
                 )
             )
         except (TypeError, KeyError, ValueError) as exc:

@@ -70,6 +70,7 @@ class Testee:
                     "data": ctx.data,
                     "metadata": dict(ctx.metadata),
                     "correlationId": ctx.correlation_id,
+                    "traceparent": ctx.distributed.traceparent if ctx.distributed else "",
                 }
                 emit({"ev": "seen", "run": run, "hook": hook, "ctx": seen})
             for event in step.get("publish", ()):

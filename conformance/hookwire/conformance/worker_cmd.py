@@ -241,7 +241,12 @@ class WorkerHarness(RemoteHarness):
             ctx = msg["ctx"]
             session.env.log.seen.append(
                 SeenContext(
-                    msg["hook"], ctx["point"], ctx["data"], ctx["metadata"], ctx["correlationId"]
+                    msg["hook"],
+                    ctx["point"],
+                    ctx["data"],
+                    ctx["metadata"],
+                    ctx["correlationId"],
+                    ctx.get("traceparent", ""),
                 )
             )
         elif ev == "problem":
