@@ -118,7 +118,7 @@ class PipeConnection(WorkerConnection):
         """Send a call; returns its id and the future of its answer. Raises WorkerGone."""
         future: concurrent.futures.Future[es.HookCallResult] = concurrent.futures.Future()
         with self._lock:
-            call_id, message = self._start_call(hook_name, ctx, timeout_ns, future)
+            call_id, message = self.start_call(hook_name, ctx, timeout_ns, future)
             self.calls[call_id] = message.call
             self.send(message)
         return call_id, future
