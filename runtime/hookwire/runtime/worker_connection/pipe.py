@@ -63,6 +63,7 @@ class PipeConnection(WorkerConnection):
         on_publish: Callable[[list[event_pb2.UniversalEvent]], None],
         on_death: Callable[[PipeConnection, str], None],
         log: logging.Logger,
+        peer: str = "the worker process",
     ) -> None:
         super().__init__(
             connection_id, worker_id, language, clock=clock, virtual=virtual, call_ids=call_ids
@@ -80,6 +81,8 @@ class PipeConnection(WorkerConnection):
         self._on_publish = on_publish
         self._on_death = on_death
         self._log = log
+        #: How reasons name the process, e.g. "the Lua worker".
+        self.peer = peer
 
     def start_reading(self) -> None:
         """Start the threads that read the process's stdout (frames) and stderr (its log)."""
@@ -107,7 +110,7 @@ class PipeConnection(WorkerConnection):
                 stdin.write(encode_frame(message.SerializeToString()))
                 stdin.flush()
         except (OSError, ValueError) as exc:
-            self._on_death(self, f"cannot write to the Lua worker: {exc}")
+            self._on_death(self, f"cannot write to {self.peer}: {exc}")
             raise WorkerGone(self.closed_reason or str(exc)) from None
 
     # -- calls -------------------------------------------------------------------------------
@@ -203,17 +206,17 @@ class PipeConnection(WorkerConnection):
                 body = reader.read()
                 if body is None:
                     code = self.proc.wait()
-                    reason = f"the Lua worker exited with status {code}"
+                    reason = f"{self.peer} exited with status {code}"
                     break
                 message = es.WorkerMessage.FromString(body)
             except MalformedFrame as exc:
-                reason = f"malformed frame from the Lua worker: {exc}"
+                reason = f"malformed frame from {self.peer}: {exc}"
                 break
             except DecodeError as exc:
-                reason = f"malformed frame from the Lua worker: not a WorkerMessage ({exc})"
+                reason = f"malformed frame from {self.peer}: not a WorkerMessage ({exc})"
                 break
             except (OSError, ValueError) as exc:
-                reason = f"cannot read from the Lua worker: {exc}"
+                reason = f"cannot read from {self.peer}: {exc}"
                 break
             if self.take_results(message):
                 continue
@@ -224,7 +227,7 @@ class PipeConnection(WorkerConnection):
             elif kind in ("hello", "register"):
                 self.handshake.put(message)
             else:
-                reason = f"malformed frame from the Lua worker: unexpected message {kind!r}"
+                reason = f"malformed frame from {self.peer}: unexpected message {kind!r}"
                 break
         stdout.close()
         if self.proc.poll() is None:
@@ -244,7 +247,7 @@ class PipeConnection(WorkerConnection):
             for raw in stderr:
                 line = raw.decode(errors="replace").rstrip("\n")
                 self.stderr.append(line)
-                self._log.info("Lua worker %s: %s", self.worker_id, line)
+                self._log.info("%s %s: %s", self.peer, self.worker_id, line)
         finally:
             stderr.close()
             self.stderr_done.set()
