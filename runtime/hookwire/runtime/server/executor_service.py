@@ -46,7 +46,10 @@ from hookwire.runtime.server.status import abort_with, status_code_named
 from hookwire.runtime.wire.context import context_from_proto
 from hookwire.runtime.wire.enums import language_from_proto, point_from_proto
 from hookwire.runtime.wire.metadata import apply_to_context, read_metadata
-from hookwire.runtime.wire.registration import breaker_status_to_proto, spec_to_proto
+from hookwire.runtime.wire.registration import (
+    breaker_status_to_proto,
+    spec_to_proto,
+)
 from hookwire.runtime.wire.trace import execution_to_proto
 from hookwire.runtime.worker_connection.connection import publish_events
 from hookwire.runtime.worker_connection.stream import (

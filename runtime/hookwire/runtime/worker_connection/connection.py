@@ -67,6 +67,7 @@ from hookwire.runtime.errors import AlreadyExists, FailedPrecondition, HookwireE
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.results import HookResult
 from hookwire.runtime.wire.context import fill_context
+from hookwire.runtime.wire.event import event_from_proto
 from hookwire.runtime.wire.registration import spec_from_proto
 from hookwire.runtime.wire.results import result_from_proto
 from hookwire.v1 import event_pb2
@@ -382,7 +383,7 @@ def publish_events(pbs: Iterable[event_pb2.UniversalEvent], language: str) -> li
     events: list[Event] = []
     for i, pb in enumerate(pbs):
         try:
-            event = Event.from_proto(pb)
+            event = event_from_proto(pb)
         except HookwireError as exc:
             where = f"publish.events[{i}]" + (f".{exc.field}" if exc.field else "")
             raise type(exc)(where, exc.reason) from None
