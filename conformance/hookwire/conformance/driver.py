@@ -165,6 +165,9 @@ class HookEnv:
     # The scenario has `concurrently` steps: a session that runs executions synchronously by
     # default switches to `Executor.aexecute` for the whole run (set by the runner).
     concurrent: bool = False
+    # Called after each publish of `publish`: returns once the bus's subscribers have been
+    # offered the event (set by the runner; over JetStream it comes back from the stream).
+    settle: Callable[[], None] = field(default=lambda: None)
 
     def context(self, point: str, raw: dict[str, Any]) -> HookContext:
         """A fresh context for `point` from a scenario's `context` object."""
@@ -239,6 +242,7 @@ class HookEnv:
             # refused above, so publishing from a helper thread cannot block.
             with ThreadPoolExecutor(1) as pool:
                 seq = pool.submit(publish_event, self.bus, event, language, time_ns).result()
+        self.settle()
         self.log.published.append((hook, language, seq))
         return seq
 

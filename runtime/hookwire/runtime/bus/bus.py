@@ -1,7 +1,7 @@
 """EventBus: publish, subscribe, fan-out, backpressure, rate limit, resume (docs/semantics.md §8).
 
 Sync and asyncio APIs over one state guarded by one lock. Every entry point (`publish`,
-`publish_many`, `publish_batch`, `emit`, `apublish`, `apublish_batch`, `apublish_wire`, ...)
+`publish_many`, `publish_batch`, `emit`, `apublish`, `apublish_batch`, `apublish_read`, ...)
 only builds validated, unsequenced events and hands them to one admission loop:
 
     admit: rate limit (RateLimited, no sequence used) -> room in full BACKPRESSURE queues
@@ -41,7 +41,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import attrgetter
-from typing import Any, Final, TypedDict, Unpack
+from typing import Any, Final, TypedDict, TypeVar, Unpack
 
 from hookwire.runtime.bus.event import (
     NO_ATTRS,
@@ -49,7 +49,6 @@ from hookwire.runtime.bus.event import (
     Event,
     EventAttrs,
     IdSource,
-    WireEvents,
     _Stamped,
     attrs_of,
 )
@@ -68,14 +67,14 @@ from hookwire.runtime.bus.stats import BusStats, SubscriptionStats
 from hookwire.runtime.bus.subscription import Callback, Subscription
 from hookwire.runtime.bus.token_bucket import TokenBucket
 from hookwire.runtime.bus.transport import Ack, InProcessTransport, Transport
-from hookwire.runtime.bus.wire_batch import WireBatch, read_batch
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, RateLimited
 from hookwire.runtime.events import JsonPayloads
 from hookwire.runtime.json_value import validate_json
-from hookwire.v1 import event_pb2
 
 __all__ = ["EventBus", "PublishFields"]
+
+_Read = TypeVar("_Read", bound=Sequence[Event])
 
 log = logging.getLogger("hookwire.bus")
 
@@ -223,7 +222,6 @@ class EventBus:
         self._lock = self._guard.lock
         self._ids = IdSource()
         self._next_idn = 1
-        self._wire = WireEvents()
         self._subs: list[Subscription] = []
         self._routes: dict[str, _Route] = {}
         self._closed_subs: list[Subscription] = []
@@ -234,6 +232,7 @@ class EventBus:
         self._closed = False
         # What the transport held before this bus is as good as delivered: replay serves it.
         self._position = transport.next_sequence - 1
+        self._listening = False
         transport.attach(self._fanout if self._sync else self._deliver_async)
 
     @property
@@ -914,48 +913,33 @@ class EventBus:
         prepared = [self._prepare(ev, i) for i, ev in enumerate(_iterable(events, "events"))]
         return await self._asend(prepared)
 
-    async def apublish_wire(self, pbs: Sequence[event_pb2.UniversalEvent]) -> list[Event]:
-        """`apublish_batch` of hookwire.v1.UniversalEvent messages (what a server receives):
-        read without a per-event copy or a second validation, payloads decoded only when read.
-        Errors name `events[i].<field>`; the messages are not changed.
-
-        Example (inside a coroutine): `published = await bus.apublish_wire(request.events)`.
-        """
-        try:
-            prepared = self._wire.read(pbs)
-            for i, ev in enumerate(prepared):
-                if ev.type not in self._routes:  # a cached route is a type seen valid
-                    check_type(ev.type, f"events[{i}].type")
-        except InvalidArgument:
-            self._invalid_input()
-            raise
-        return await self._asend(prepared)
-
-    async def apublish_encoded(self, encoded: bytes) -> WireBatch:
-        """`apublish_wire` of a serialized hookwire.v1.PublishRequest, read from its bytes
-        (see `read_batch`: `encoded` must be a parsed message's `SerializeToString()`).
-        Returns the batch: its `events` are the published copies, in request order.
+    async def apublish_read(self, read: Callable[[], _Read]) -> _Read:
+        """`apublish_batch` of the unsequenced events `read()` returns: events a wire reader
+        (hookwire.runtime.wire) read and checked, all but their types. What a server receives,
+        published without a per-event copy or a second validation (payloads may be decoded
+        only when read). A reading error (InvalidArgument naming `events[i].<field>`) or a bad
+        type counts as invalid input. Returns what `read()` returned, its events published.
 
         Example (inside a coroutine):
-            `batch = await bus.apublish_encoded(request.SerializeToString())`.
+            `await bus.apublish_read(lambda: WireEvents().read(request.events))`.
         """
         try:
-            batch = read_batch(encoded)
+            events = read()
             routes = self._routes
-            # Each distinct type once (a cached route is a type seen valid); the first event
-            # of a bad type is named.
-            for t in set(map(_type_of, batch.events)):
+            # Each distinct type once, in order (a cached route is a type seen valid); the
+            # first event of a bad type is named.
+            for t in dict.fromkeys(map(_type_of, events)):
                 if t not in routes:
                     try:
                         check_type(t)
                     except InvalidArgument:
-                        i = next(i for i, ev in enumerate(batch.events) if ev.type == t)
+                        i = next(i for i, ev in enumerate(events) if ev.type == t)
                         check_type(t, f"events[{i}].type")
         except InvalidArgument:
             self._invalid_input()
             raise
-        await self._asend(batch.events)
-        return batch
+        await self._asend(events)
+        return events
 
     # -- subscribing --------------------------------------------------------------------------
 
@@ -1006,6 +990,8 @@ class EventBus:
         with self._lock:
             if self._closed:
                 raise FailedPrecondition("bus", "is closed")
+            if not self._listening:
+                self._listen()
             replay = self._transport.replay(from_sequence) if from_sequence else []
             self._subs.append(sub)
             self._routes.clear()
@@ -1017,6 +1003,15 @@ class EventBus:
         if callback is not None and replay:
             sub.run_callbacks()
         return sub
+
+    def _listen(self) -> None:
+        """The first subscription (lock held): a transport that reads its events only while
+        they are wanted (JetStream: `listen`) starts now. What it will not deliver counts as
+        fanned out: replay serves it."""
+        self._listening = True
+        listen = getattr(self._transport, "listen", None)
+        if listen is not None:
+            self._position = max(self._position, listen())
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop queueing events for `sub`; what is already queued can still be taken."""
