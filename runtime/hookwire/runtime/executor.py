@@ -560,6 +560,9 @@ class Executor:
 
         begins = tuple(w.begin for w in wrappers)
         aborts = tuple(w.abort for w in wrappers)
+        # The chain without the wrappers, for executions no wrapper needs to act around (a
+        # dropped trace): the same hooks, breakers and records, none of the per-call checks.
+        bare = _Plan(plan.entries, now).fast or fast
 
         def wrapped(ctx: HookContext) -> Execution:
             if plans.get(point) is not plan or registry.version != version:
@@ -568,10 +571,12 @@ class Executor:
             if type(ctx) is not HookContext:
                 self._checked(point, ctx, sync=True)  # raises, naming the problem
             started = now()
+            wrapped_calls = False
             for begin in begins:
-                begin(point, ctx)
+                if begin(point, ctx):
+                    wrapped_calls = True
             try:
-                ex = fast(ctx)
+                ex = fast(ctx) if wrapped_calls else bare(ctx)
             except BaseException as exc:
                 for abort in aborts:
                     abort(exc)
