@@ -44,7 +44,7 @@ from hookwire.runtime.breaker import BreakerState, BreakerStatus, CircuitBreaker
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import AsyncHookNotAllowed, InvalidArgument
-from hookwire.runtime.events import BreakerEvents, EventSink, HookEvents
+from hookwire.runtime.events import BreakerEvents, EventSink, HookEvents, JsonPayloads
 from hookwire.runtime.fast_path import compile_fast_path
 from hookwire.runtime.honoured import not_honoured
 from hookwire.runtime.json_value import merge_patch
@@ -316,7 +316,7 @@ class _GuardedSink:
         # Looked up once: whether the sink takes an execution's events in one call.
         self._batch = getattr(sink, "emit_batch", None)
 
-    def emit_batch(self, type: str, payloads: list[dict[str, Any]]) -> None:
+    def emit_batch(self, type: str, payloads: list[dict[str, Any]] | JsonPayloads) -> None:
         """An execution's events in one call when the sink takes them so (`emit_batch`)."""
         if self._batch is None:
             for payload in payloads:
