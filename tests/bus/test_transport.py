@@ -229,3 +229,32 @@ def test_backpressure_holds_the_stream_consumer_back() -> None:
     assert got == list(range(6))
     s = sub.stats()
     assert s.dropped == 0 and s.timed_out == 0
+
+
+class HeldTransport(ThreadedTransport):
+    """Stores at once, but delivers only once `gate` is set."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        super().__init__()
+
+    def _run(self) -> None:
+        self.gate.wait(5)
+        super()._run()
+
+
+def test_retained_reads_what_is_stored_but_not_yet_fanned_out_only_when_asked() -> None:
+    transport = HeldTransport()
+    bus = EventBus(transport=transport)  # the system clock: `get` times out for real
+    try:
+        sub = bus.subscribe("x.*")
+        assert bus.publish("x.a", 1) == 1
+        # Stored (acknowledged) but not yet delivered to this bus.
+        assert bus.retained(1) == []
+        assert [(e.sequence, e.payload) for e in bus.retained(1, stored=True)] == [(1, 1)]
+        transport.gate.set()
+        assert sub.get(timeout=5) is not None
+        assert [e.sequence for e in bus.retained(1)] == [1]
+    finally:
+        transport.gate.set()
+        bus.close()

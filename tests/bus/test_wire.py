@@ -1,5 +1,6 @@
-"""EventBus.apublish_wire (UniversalEvent messages, payloads decoded lazily), the single-publish
-fast path against the general one, and whole-batch commits under BACKPRESSURE."""
+"""EventBus.apublish_read of WireEvents.read (UniversalEvent messages, payloads decoded
+lazily), the single-publish fast path against the general one, and whole-batch commits under
+BACKPRESSURE."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import pytest
 from hookwire.runtime.bus import Backpressure, Event, EventBus
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.wire.event import WireEvents, event_from_proto, event_to_proto
 from hookwire.v1 import event_pb2, json_pb2
 
 
 def _pb(type: str, payload: object = None, **kw: object) -> event_pb2.UniversalEvent:
-    return Event(type, payload, **kw).to_proto()  # type: ignore[arg-type]
+    return event_to_proto(Event(type, payload, **kw))  # type: ignore[arg-type]
 
 
 def test_wire_events_are_published_with_their_fields_and_lazy_payloads(bus: EventBus) -> None:
@@ -25,7 +27,7 @@ def test_wire_events_are_published_with_their_fields_and_lazy_payloads(bus: Even
         _pb("a.d", "text", metadata={"k": "v"}, ttl_ns=5_000),
     ]
     pbs.append(event_pb2.UniversalEvent(type="a.e"))  # no payload
-    published = asyncio.run(bus.apublish_wire(pbs))
+    published = asyncio.run(bus.apublish_read(lambda: WireEvents().read(pbs)))
     assert [e.sequence for e in published] == [1, 2, 3, 4]
     got = sub.poll()
     assert [e.payload for e in got[:3]] == [
@@ -42,8 +44,8 @@ def test_wire_events_are_published_with_their_fields_and_lazy_payloads(bus: Even
 
 
 def test_lazy_payload_can_be_replaced_and_compares_like_a_plain_event(bus: EventBus) -> None:
-    [ev] = asyncio.run(bus.apublish_wire([_pb("a.b", {"k": [1, 2]})]))
-    plain = Event.from_proto(ev.to_proto())
+    [ev] = asyncio.run(bus.apublish_read(lambda: WireEvents().read([_pb("a.b", {"k": [1, 2]})])))
+    plain = event_from_proto(event_to_proto(ev))
     assert plain == ev
     assert ev.replace(payload=3).payload == 3
 
@@ -68,22 +70,22 @@ def test_wire_payloads_that_are_not_json_are_refused(
 ) -> None:
     bad = event_pb2.UniversalEvent(type="a.b", payload=value)
     with pytest.raises(InvalidArgument) as info:
-        asyncio.run(bus.apublish_wire([_pb("a.b", 1), bad]))
+        asyncio.run(bus.apublish_read(lambda: WireEvents().read([_pb("a.b", 1), bad])))
     assert info.value.field == field
     assert bus.next_sequence == 1 and bus.stats().invalid == 1
 
 
 def test_wire_number_text_and_bad_types_and_ttl(bus: EventBus) -> None:
     ok = event_pb2.UniversalEvent(type="a.b", payload=json_pb2.JsonValue(number_text="1.50"))
-    [ev] = asyncio.run(bus.apublish_wire([ok]))
+    [ev] = asyncio.run(bus.apublish_read(lambda: WireEvents().read([ok])))
     assert ev.payload == Decimal("1.50")
     with pytest.raises(InvalidArgument) as info:
-        asyncio.run(bus.apublish_wire([_pb("a.b"), _pb("a..b")]))
+        asyncio.run(bus.apublish_read(lambda: WireEvents().read([_pb("a.b"), _pb("a..b")])))
     assert info.value.field == "events[1].type"
     neg = event_pb2.UniversalEvent(type="a.b")
     neg.ttl.seconds = -1
     with pytest.raises(InvalidArgument) as info:
-        asyncio.run(bus.apublish_wire([neg]))
+        asyncio.run(bus.apublish_read(lambda: WireEvents().read([neg])))
     assert info.value.field == "events[0].ttl"
     assert bus.stats().invalid == 2
 

@@ -114,7 +114,11 @@ def _refusal(type_: str) -> Any:
     )
 
 
-@pytest.mark.parametrize("adapter", sorted(DRIVERS))
+# The language adapters (`jetstream` is the bus axis: it runs the bus scenarios only).
+LANGUAGES = sorted(a for a in DRIVERS if a != "jetstream")
+
+
+@pytest.mark.parametrize("adapter", LANGUAGES)
 def test_an_expected_refusal_must_happen(adapter: str) -> None:
     assert run_scenario(_refusal("bad type!"), DRIVERS[adapter]()).passed
     failures = run_scenario(_refusal("fine.type"), DRIVERS[adapter]()).failures

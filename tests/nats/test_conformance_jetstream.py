@@ -1,65 +1,58 @@
-"""The bus conformance scenarios on the JetStream transport: one more axis of the matrix.
-
-The scenarios observe the bus step by step, so the bus under test waits after each publish
-until the stream delivered it back (on the in-process bus that happens before `publish`
-returns). Every bus and cross-language event scenario passes unchanged."""
+"""The JetStream column of `python -m hookwire.conformance`: the bus scenarios on a bus over
+NATS JetStream (a local server per scenario), in the matrix and in its JSON report.
+(tests/conformance/test_bundled_scenarios.py runs every bus scenario on it.)"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
-from typing import Any
+import json
+from pathlib import Path
 
 import pytest
-from hookwire.conformance import engine
-from hookwire.conformance.engine import run_scenario
-from hookwire.conformance.loader import DEFAULT_SCENARIO_DIR, load_scenarios
-from hookwire.conformance.py_sync import PySyncDriver
-from hookwire.runtime.bus import Event, EventBus
-from hookwire.runtime.bus.jetstream import JetStreamOptions, JetStreamTransport
-from hookwire.runtime.bus.transport import Ack
-from hookwire.runtime.clock import VirtualClock
-
-BUS = [s for s in load_scenarios([DEFAULT_SCENARIO_DIR]) if s.id.startswith(("bus.", "events."))]
+from hookwire.conformance.cli import main
 
 
-class SettledBus(EventBus):
-    """A JetStream bus whose publishes return once the stream delivered them back here."""
-
-    def _send(self, batch: Sequence[Event], mode: int = 0) -> Ack | None:
-        ack = super()._send(batch, mode)
-        if ack is not None:
-            last = max(ack.result(30))
-            deadline = time.monotonic() + 30
-            while self.position < last:
-                assert time.monotonic() < deadline, "the stream did not deliver"
-                time.sleep(0.0005)
-        return None
-
-
-@pytest.mark.parametrize("scenario", BUS, ids=[s.id for s in BUS])
-def test_bus_scenario_passes_on_jetstream(
-    scenario: Any, nats_server: Any, monkeypatch: pytest.MonkeyPatch
+def test_the_jetstream_column_runs_the_bus_scenarios_and_reports_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    buses: list[EventBus] = []
-
-    def make_bus(config: dict[str, Any], clock: VirtualClock) -> EventBus:
-        rate = config.get("rateLimit")
-        retention = config.get("retention")
-        options = JetStreamOptions(max_msgs=retention or 0)
-        bus = SettledBus(
-            clock=clock,
-            transport=JetStreamTransport(nats_server.url, options),
-            rate_limit=None if rate is None else (rate["rate"], rate["burst"]),
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "x.json").write_text(
+        json.dumps(
+            {
+                "id": "exec.resume-unrelated",
+                "description": "not a bus scenario",
+                "spec": "SEMANTICS 3",
+                "hooks": [
+                    {
+                        "name": "a",
+                        "point": "before_tool_execution",
+                        "behaviour": [{"returns": {"continue": {}}}],
+                    }
+                ],
+                "steps": [
+                    {
+                        "execute": {"point": "before_tool_execution"},
+                        "expect": {"result": {"continue": {}}},
+                    }
+                ],
+            }
         )
-        buses.append(bus)
-        return bus
-
-    monkeypatch.setattr(engine, "make_bus", make_bus)
-    try:
-        result = run_scenario(scenario, PySyncDriver())
-    finally:
-        for bus in buses:
-            bus.close()
-    assert buses, "the scenario ran on no JetStream bus"
-    assert result.failures == []
+    )
+    report = tmp_path / "report.json"
+    argv = ["--adapters", "jetstream,py-sync", "--filter", "resume", "--json", str(report)]
+    argv += ["--scenarios", str(extra)]
+    status = main(argv)
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "JetStream: bus scenarios on " in out
+    results = json.loads(report.read_text())["results"]
+    on_js = {r["scenario"]: r for r in results if r["adapter"] == "jetstream"}
+    resumes = {s for s in on_js if s.startswith("bus.")}
+    assert {"bus.resume", "bus.resume-from-sequence", "bus.resume-out-of-range"} <= resumes
+    for sid in resumes:
+        assert on_js[sid]["status"] == "passed", on_js[sid]
+    others = [r for s, r in on_js.items() if not s.startswith(("bus.", "events."))]
+    assert others, "a scenario outside the bus axis was selected"
+    for r in others:
+        assert r["status"] == "skipped"
+        assert r["details"] == ["the JetStream column runs the bus scenarios (bus.*, events.*)"]

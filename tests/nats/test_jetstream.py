@@ -173,3 +173,39 @@ def test_closing_fails_what_was_not_stored_instead_of_hanging(nats_server: Any) 
             ack.result(15)
     with pytest.raises(FailedPrecondition):
         bus.publish("z.x", 1)
+
+
+def test_a_bus_reads_the_stream_from_its_first_subscription(nats_server: Any, closing: Any) -> None:
+    """A host that only publishes does not download the stream; its first subscription starts
+    reading after the last stored event (what came before is replayed on request)."""
+    a = _bus(nats_server.url, closing)
+    b = _bus(nats_server.url, closing)
+    for i in range(3):
+        a.publish("t.x", i)
+    b.publish("t.x", 3)
+    a_transport = JetStreamTransport(nats_server.url)  # the stream's state as another sees it
+    closing(a_transport)
+    _wait(lambda: a_transport.replay(1)[-1].sequence == 4)
+    assert a.position == 0 and a.stats().published == 0  # nothing read yet
+    live = a.subscribe("t.>", capacity=100)
+    assert a.position == 4
+    a.publish("t.x", 4)
+    _wait(lambda: len(live) == 1)
+    assert [(e.sequence, e.payload) for e in live.poll()] == [(5, 4)]
+    replayed = a.subscribe("t.>", from_sequence=2, capacity=100)
+    _wait(lambda: len(replayed) == 4)
+    assert [e.sequence for e in replayed.poll()] == [2, 3, 4, 5]
+
+
+def test_settle_waits_until_this_hosts_events_came_back(nats_server: Any, closing: Any) -> None:
+    transport = JetStreamTransport(nats_server.url)
+    bus = EventBus(transport=transport)
+    closing(bus)
+    transport.settle()  # nothing published: returns at once
+    seen: list[int] = []
+    bus.subscribe("t.>", callback=lambda ev: seen.append(ev.sequence))
+    for i in range(20):
+        bus.emit("t.x", {"i": i})  # never waits for the stream
+    bus.publish_many("t.y", [{"j": j} for j in range(30)])
+    transport.settle()
+    assert seen == list(range(1, 51))

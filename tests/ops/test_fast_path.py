@@ -3,6 +3,7 @@ contexts, traces and breaker states, on random chains run many times."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from unittest import mock
 
@@ -109,3 +110,53 @@ def test_plain_chains_are_compiled() -> None:
         run = compiled.execute(P, HookContext(P))
     assert len(built) == 1 and built[0] is not None
     assert run.result is CONTINUE and len(run.trace) == 3
+
+
+def _async_twin(hook: Any) -> Any:
+    """The same behaviour as a coroutine hook that suspends once before it answers."""
+
+    async def twin(ctx: HookContext) -> Any:
+        await asyncio.sleep(0)
+        return hook(ctx)
+
+    return twin
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    chain=st.lists(
+        st.tuples(st.sampled_from(BEHAVIOURS), st.booleans(), st.booleans()), min_size=1, max_size=5
+    ),
+    times=st.integers(1, 8),
+)
+def test_aexecute_resumes_the_same_loop_as_execute(
+    chain: list[tuple[str, bool, bool]], times: int
+) -> None:
+    """`aexecute` runs the chain loop, stopping at each hook that suspends and resuming after
+    it: the executions are those `execute` gives for the same hooks written synchronously."""
+    sync, sync_clock = _executor([([k], closed) for k, closed, _ in chain], compiled=False)
+    with mock.patch("hookwire.runtime.executor.compile_fast_path", return_value=None):
+        expected = _runs(sync, sync_clock, times)
+    clock = VirtualClock()
+    reg = Registry(clock=clock)
+    for i, (kind, closed, suspends) in enumerate(chain):
+        hook = _hook([kind], clock, i)
+        reg.register(
+            _async_twin(hook) if suspends else hook,
+            name=f"h{i}",
+            point=P,
+            priority=i,
+            failure_policy="FAIL_CLOSED" if closed else "FAIL_OPEN",
+            breaker=BreakerConfig(window_size=3, minimum_calls=2, open_duration_ns=250_000_000),
+        )
+    ex = Executor(reg, clock=clock)
+
+    async def runs() -> list[Any]:
+        out = []
+        for n in range(times):
+            run = await ex.aexecute(P, HookContext(P, {"n": n}))
+            out.append((run.result, run.context.data, run.trace))
+            clock.advance(100_000_000)
+        return [out, {name: s.state for name, s in ex.breaker_states().items()}]
+
+    assert asyncio.run(runs()) == expected

@@ -12,12 +12,12 @@ from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.executor import Executor
-from hookwire.runtime.framing import encode_varint
+from hookwire.runtime.framing import decode_varint, encode_varint
 from hookwire.runtime.registry import Registry
 from hookwire.runtime.replay import ReplayStubs, replay
 from hookwire.runtime.results import Cancel, HookResult, Modified, Outcome
 from hookwire.runtime.run import run
-from hookwire.runtime.wire.replay import Recorder, decode_varint, read_recording
+from hookwire.runtime.wire.replay import Recorder, read_recording
 
 MS = 1_000_000
 P = "before_tool_execution"
@@ -48,12 +48,6 @@ def record(path: Path, values: list[int], gaps_ms: list[int]) -> None:
         for n, gap in zip(values, gaps_ms, strict=True):
             clock.advance_ms(gap)
             rec.execute(P, HookContext(P, {"n": n}, correlation_id=f"c{n}"))
-
-
-def test_varint_encoding() -> None:
-    assert [encode_varint(n).hex() for n in (0, 127, 128, 300)] == ["00", "7f", "8001", "ac02"]
-    assert decode_varint(bytes.fromhex("8001"), 0) == (128, 2)
-    assert decode_varint(bytes.fromhex("80"), 0) is None
 
 
 def test_round_trip_keeps_every_field_and_replays_without_differences(tmp_path: Path) -> None:
@@ -133,14 +127,17 @@ def test_truncated_last_record_is_reported_with_its_offset_and_earlier_records_k
     path = tmp_path / "rec.bin"
     record(path, [1, 2], [0, 10])
     data = path.read_bytes()
-    first_len, body_at = decode_varint(data, 0) or (0, 0)
+    first_len, body_at = decode_varint(data, 0)
     second_at = body_at + first_len
     path.write_bytes(data[:-3])
     rec = read_recording(path)
     assert len(rec.records) == 1
     assert rec.error is not None
     assert f"truncated record at byte offset {second_at}:" in str(rec.error)
-    assert "bytes announced" in str(rec.error)
+    length, at = decode_varint(data, second_at)
+    assert f"the stream ended {len(data) - 3 - at} bytes into a frame of {length} bytes" in str(
+        rec.error
+    )
     report = replay(read_recording(path), build(), VirtualClock())
     assert report.replayed == 1
     assert not report.ok
@@ -149,7 +146,12 @@ def test_truncated_last_record_is_reported_with_its_offset_and_earlier_records_k
     # A file cut inside the length prefix itself.
     cut = read_recording(data[:second_at] + b"\x80")
     assert len(cut.records) == 1
-    assert cut.error is not None and "the length prefix is cut off" in str(cut.error)
+    assert cut.error is not None and "truncated record" in str(cut.error)
+    assert "the stream ended inside a frame length" in str(cut.error)
+    # A length over the frame limit, with data after it, is a corrupt record.
+    huge = read_recording(data[:second_at] + b"\xff\xff\xff\xff\x7f" + b"x" * 8)
+    assert huge.error is not None and "corrupt record" in str(huge.error)
+    assert "exceeds the limit" in str(huge.error)
 
 
 def test_corrupt_record_body_is_reported(tmp_path: Path) -> None:

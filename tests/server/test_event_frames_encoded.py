@@ -8,6 +8,8 @@ import asyncio
 from hookwire.runtime.bus import Event, EventBus
 from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.server.event_frames import EventFrames
+from hookwire.runtime.wire.bus_publish import read_batch
+from hookwire.runtime.wire.event import event_to_proto
 from hookwire.sdk import event
 from hookwire.v1 import event_service_pb2 as bs
 
@@ -20,13 +22,13 @@ def test_encoded_frames_decode_as_the_published_events() -> None:
     pbs[1].id = "given-id"
     pbs[2].time.seconds = 5
     encoded = bs.PublishRequest(events=pbs).SerializeToString()
-    batch = asyncio.run(bus.apublish_encoded(encoded))
+    batch = asyncio.run(bus.apublish_read(lambda: read_batch(encoded)))
     # A callback (or anyone) may read an id before the frames are made: same frame.
     assert batch.events[3].id
     frames = EventFrames()
     frames.remember_encoded(batch)
     got = bs.EventBatch.FromString(frames.batch(list(sub), bs.SubscriptionStats(delivered=6)))
-    assert list(got.events) == [ev.to_proto() for ev in batch.events]
+    assert list(got.events) == [event_to_proto(ev) for ev in batch.events]
     assert [e.sequence for e in got.events] == [1, 2, 3, 4, 5, 6]
     assert got.events[1].id == "given-id" and got.events[2].time.seconds == 5
     assert got.events[0].time.nanos == 123 and len(got.events[0].id) == 36
@@ -40,12 +42,12 @@ def test_encoded_frames_at_sequences_of_every_varint_size() -> None:
         # Move the bus to `target` cheaply, then publish one encoded event there.
         bus.publish_many("skip", [None] * (target - bus.next_sequence))
         encoded = bs.PublishRequest(events=[event("a.b", {"t": target})]).SerializeToString()
-        batch = asyncio.run(bus.apublish_encoded(encoded))
+        batch = asyncio.run(bus.apublish_read(lambda e=encoded: read_batch(e)))  # type: ignore[misc]
         frames.remember_encoded(batch)
         [ev] = batch.events
         assert ev.sequence == target
         decoded = bs.EventBatch.FromString(frames.batch([ev], bs.SubscriptionStats()))
-        assert list(decoded.events) == [ev.to_proto()]
+        assert list(decoded.events) == [event_to_proto(ev)]
     assert len(frames) == 4
 
 
@@ -53,4 +55,4 @@ def test_a_plain_event_without_a_frame_is_converted() -> None:
     frames = EventFrames()
     ev = Event("a.b", {"x": 1}, sequence=3, id="e3", time_ns=0)
     got = bs.EventBatch.FromString(frames.batch([ev], bs.SubscriptionStats()))
-    assert list(got.events) == [ev.to_proto()]
+    assert list(got.events) == [event_to_proto(ev)]

@@ -8,9 +8,13 @@ import importlib
 import pytest
 
 MODULES = [
+    "bus",
+    "bus_publish",
+    "cloudevents",
     "context",
     "duration",
     "enums",
+    "event",
     "json",
     "registration",
     "replay",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,9 +84,12 @@ class RuntimeEvents:
     published (the chain cannot wait for a drain); it is reported as a scenario problem.
     """
 
-    def __init__(self, log: CallLog, bus: EventBus) -> None:
+    def __init__(
+        self, log: CallLog, bus: EventBus, settle: Callable[[], None] = lambda: None
+    ) -> None:
         self.log = log
         self.bus = bus
+        self.settle = settle  # see BusSteps
 
     def emit(self, type: str, payload: dict[str, Any]) -> None:
         self.log.emit(type, payload)
@@ -97,6 +101,7 @@ class RuntimeEvents:
             )
             return
         self.bus.emit(type, payload)
+        self.settle()
 
 
 def overflow_of(raw: dict[str, Any]) -> OverflowStrategy:
@@ -130,8 +135,11 @@ class _Pending:
 class BusSteps:
     """Runs the bus steps of one scenario run on `bus`; each method returns failure lines."""
 
-    def __init__(self, bus: EventBus) -> None:
+    def __init__(self, bus: EventBus, settle: Callable[[], None] = lambda: None) -> None:
         self.bus = bus
+        # Called after each publish: returns once the subscribers have been offered it (on a
+        # bus over JetStream, the event has come back from the stream).
+        self.settle = settle
         clock = bus.clock
         assert isinstance(clock, VirtualClock)
         self.clock = clock
@@ -194,6 +202,7 @@ class BusSteps:
             ]
         try:
             seq: int | None = publish_event(self.bus, event)
+            self.settle()
             error: BaseException | None = None
         except HookwireError as e:
             seq, error = None, e
@@ -207,6 +216,7 @@ class BusSteps:
         def run() -> None:
             try:
                 pending.sequence = publish_event(self.bus, step["publish"])
+                self.settle()
             except BaseException as e:  # handed to the runner, which reports it
                 pending.error = e
             finally:

@@ -185,10 +185,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if "lua-process" in adapters:
         print(f"lua-process interpreter: {describe_interpreter(choose_interpreter())}")
-    if {"lua", "lua-process"} & set(adapters):
-        from hookwire.runtime.share import lua_host_dir, sdk_lua_dir
+    if "jetstream" in adapters:
+        from hookwire.conformance.nats_server import binary, unavailable
 
-        print(f"Lua sources: {sdk_lua_dir().parent.parent} (sandbox {lua_host_dir()})")
+        no_nats = unavailable()
+        print(
+            f"JetStream: bus scenarios on {binary()}, a fresh server per scenario"
+            if no_nats is None
+            else f"JetStream: not run ({no_nats}); its column is SKIP"
+        )
+    if {"lua", "lua-process"} & set(adapters):
+        from hookwire.runtime.share import generated_lua_dir, lua_dir
+
+        print(f"Lua sources: {lua_dir()} (generated {generated_lua_dir()})")
     results: list[RunResult] = []
     for sc in selected:
         for a in adapters:

@@ -35,6 +35,7 @@ from hookwire.runtime.bus import NO_DATA, Event
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
 from hookwire.runtime.results import Replace
+from hookwire.runtime.wire.event import event_to_proto
 
 __all__ = [
     "CONSUMERS",
@@ -190,7 +191,7 @@ class JsConsumer:
     language = "javascript"
 
     def take(self, events: list[Event]) -> list[Seen]:
-        frames = [base64.b64encode(e.to_proto().SerializeToString()).decode() for e in events]
+        frames = [base64.b64encode(event_to_proto(e).SerializeToString()).decode() for e in events]
         answer = _Node.get().ask(frames)
         if isinstance(answer, dict):
             raise RuntimeError(f"js consumer: {answer.get('error')}")

@@ -165,6 +165,9 @@ class HookEnv:
     # The scenario has `concurrently` steps: a session that runs executions synchronously by
     # default switches to `Executor.aexecute` for the whole run (set by the runner).
     concurrent: bool = False
+    # Called after each publish of `publish`: returns once the bus's subscribers have been
+    # offered the event (set by the runner; over JetStream it comes back from the stream).
+    settle: Callable[[], None] = field(default=lambda: None)
 
     def context(self, point: str, raw: dict[str, Any]) -> HookContext:
         """A fresh context for `point` from a scenario's `context` object."""
@@ -239,6 +242,7 @@ class HookEnv:
             # refused above, so publishing from a helper thread cannot block.
             with ThreadPoolExecutor(1) as pool:
                 seq = pool.submit(publish_event, self.bus, event, language, time_ns).result()
+        self.settle()
         self.log.published.append((hook, language, seq))
         return seq
 
@@ -266,7 +270,7 @@ class HookEnv:
         if self.bus is None or count == 0:
             return
         # The retention log, read without opening a subscription (that would show in stats).
-        retained = self.bus._transport.replay(from_sequence)
+        retained = self.bus.retained(from_sequence, stored=True)
         mine = [e for e in retained if e.source_language not in ("", "native")][:count]
         for ev in mine:
             self.log.published.append((hook, ev.source_language, ev.sequence))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hookwire.conformance.driver import Driver
+from hookwire.conformance.jetstream import JetStreamDriver
 from hookwire.conformance.js_remote import JsRemoteDriver
 from hookwire.conformance.lua_embedded import LuaEmbeddedDriver
 from hookwire.conformance.lua_process import LuaProcessDriver
@@ -20,7 +21,6 @@ from hookwire.conformance.py_sync import PySyncDriver
 
 __all__ = ["DRIVERS"]
 
-# Later: "lua", "lua-process", "js-remote", "py-remote", "mixed" (issue #6).
 DRIVERS: dict[str, Callable[[], Driver]] = {
     "py-sync": PySyncDriver,
     "py-async": PyAsyncDriver,
@@ -29,4 +29,6 @@ DRIVERS: dict[str, Callable[[], Driver]] = {
     "lua-process": LuaProcessDriver,
     "py-remote": PyRemoteDriver,
     "mixed": MixedDriver,
+    # The bus scenarios on a NATS JetStream transport (hookwire.conformance.jetstream).
+    "jetstream": JetStreamDriver,
 }

@@ -1,13 +1,16 @@
 """The executor: runs a point's precomputed chain (docs/semantics.md section 3).
 
-The loop reads the clock once per hook boundary (n + 1 reads for n hooks: the end of one hook
-is the start of the next), asks each hook's breaker for permission, calls the hook, classifies
-the outcome, records it in the breaker (`_settle`, the one definition of the step after the
-call), and applies the result. Policies are objects it calls (breakers, adapters, composites);
-the common case (a plain Python hook returning None within its timeout) takes the shortest path,
-compiled for synchronous chains (hookwire.runtime.fast_path). Monitoring, event emission,
-tracing and metrics are observers told about each finished execution
-(hookwire.runtime.observer), not branches of the loop.
+The per-hook step is `_run_chain`, the one chain loop: it reads the clock once per hook
+boundary (n + 1 reads for n hooks: the end of one hook is the start of the next), asks each
+hook's breaker for permission, calls the hook, classifies the outcome and records it in the
+breaker (`_settle`), and applies the result. `execute` runs it directly; `aexecute` runs it
+too, awaiting only the calls it stops at (an adapter's `acall`, a coroutine hook that
+suspends) and resuming it after each; composites run it on a chain of one (`invoke`,
+`ainvoke`). Policies are objects it calls (breakers, adapters, composites); the common case (a
+plain Python hook returning None within its timeout) takes the shortest path, compiled for
+synchronous chains (hookwire.runtime.fast_path) and handing over to `_run_chain` at the first
+call that differs. Monitoring, event emission, tracing and metrics are observers told about
+each finished execution (hookwire.runtime.observer), not branches of the loop.
 
 Example:
     >>> from hookwire.runtime.clock import VirtualClock
@@ -31,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from types import CoroutineType
-from typing import Any
+from typing import Any, NamedTuple
 
 from hookwire.runtime.adapter import (
     HookFailed,
@@ -39,6 +42,7 @@ from hookwire.runtime.adapter import (
     InvalidResult,
     describe_exception,
     resume_coroutine,
+    to_result,
 )
 from hookwire.runtime.breaker import BreakerState, BreakerStatus, CircuitBreaker
 from hookwire.runtime.clock import Clock, SystemClock
@@ -53,14 +57,12 @@ from hookwire.runtime.observer import REFUSED, CallWrapper, ExecutionObserver
 from hookwire.runtime.registry import ChainEntry, Registry
 from hookwire.runtime.results import (
     CONTINUE,
-    RESULT_TYPES,
     Cancel,
     HookResult,
     Modified,
     Outcome,
     ResultKind,
     Skipped,
-    validate_result,
 )
 from hookwire.runtime.trace import Execution, RawRecord
 from hookwire.runtime.trace import make_execution as _execution
@@ -137,21 +139,16 @@ def _classify(value: Any, dur: int, e: ChainEntry) -> tuple[Outcome, str, HookRe
         return _O_TIMEOUT, TIMEOUT, None
     if value is None:
         return _O_CONTINUE, "", CONTINUE
-    t = type(value)
-    if t is _Failure:
+    if type(value) is _Failure:
         return value.outcome, value.reason, None
-    if t in RESULT_TYPES:
-        try:
-            result = validate_result(value)
-        except InvalidArgument:
-            return _O_ERROR, INVALID_RESULT, None
-        refused = not_honoured(result.kind, e.honours, e.point)
-        if refused is not None:
-            return _O_ERROR, refused, None
-        return result.outcome, value.reason if t is Skipped else "", result
-    if inspect.iscoroutine(value):
-        value.close()
-    return _O_ERROR, INVALID_RESULT, None
+    try:
+        result = to_result(value)  # the one reading of a returned value (adapters use it too)
+    except InvalidResult:
+        return _O_ERROR, INVALID_RESULT, None
+    refused = not_honoured(result.kind, e.honours, e.point)
+    if refused is not None:
+        return _O_ERROR, refused, None
+    return result.outcome, result.reason if type(result) is Skipped else "", result
 
 
 def _settle(
@@ -160,14 +157,24 @@ def _settle(
     """Steps 3-4 of a call (docs/semantics.md section 3): classify what it returned, record it in
     the hook's breaker, and give its raw trace record and valid result (None: it failed).
 
-    The one definition of the step after the call: the chain loops, the compiled fast path
-    (through them) and composites (`Executor.invoke`) all settle calls here; the loops inline
-    only the plain CONTINUE-in-time case, which records a success and nothing else.
+    Called by `_run_chain` (which inlines only the plain CONTINUE-in-time case: it records a
+    success and nothing else).
     """
     slow = dur >= e.slow_ns
     outcome, reason, result = _classify(value, dur, e)
     br.record(result is None, slow, end)
     return (outcome, reason, dur, slow, br.state), result
+
+
+def _adapter_failure(exc: Exception) -> _Failure:
+    """What an adapter's exception means for the trace (docs/semantics.md section 3)."""
+    if isinstance(exc, HookFailed):
+        return _Failure(_O_ERROR, str(exc) or "HookFailed")
+    if isinstance(exc, InvalidResult):
+        return _INVALID
+    if isinstance(exc, HookTimedOut):
+        return _TIMED_OUT
+    return _Failure(_O_ERROR, describe_exception(exc))
 
 
 def _call_adapter(e: ChainEntry, ctx: HookContext) -> Any:
@@ -176,32 +183,21 @@ def _call_adapter(e: ChainEntry, ctx: HookContext) -> Any:
         return e.adapter.call(ctx, e.timeout_ns)
     except AsyncHookNotAllowed:
         raise
-    except HookFailed as exc:
-        return _Failure(_O_ERROR, str(exc) or "HookFailed")
-    except InvalidResult:
-        return _INVALID
-    except HookTimedOut:
-        return _TIMED_OUT
     except Exception as exc:
-        return _Failure(_O_ERROR, describe_exception(exc))
+        return _adapter_failure(exc)
 
 
 async def _acall_adapter(e: ChainEntry, ctx: HookContext) -> Any:
+    """Await the adapter's `acall`; a failure comes back as a _Failure."""
     try:
         return await e.adapter.acall(ctx, e.timeout_ns)
-    except HookFailed as exc:
-        return _Failure(_O_ERROR, str(exc) or "HookFailed")
-    except InvalidResult:
-        return _INVALID
-    except HookTimedOut:
-        return _TIMED_OUT
     except Exception as exc:
-        return _Failure(_O_ERROR, describe_exception(exc))
+        return _adapter_failure(exc)
 
 
 # One chain step as the loop unpacks it: entry, a callable taking the context (the hook's own
 # function, or a partial calling through its adapter), breaker, the longest duration that is
-# neither slow nor late, and how the async loop calls it (_SYNC, _CORO, _ADAPTER).
+# neither slow nor late, and how an asynchronous execution calls it (_SYNC, _CORO, _ADAPTER).
 _Step = tuple[ChainEntry, Any, CircuitBreaker, int, int]
 _SYNC = 0
 _CORO = 1
@@ -209,43 +205,94 @@ _ADAPTER = 2
 
 
 _NOT_CALLED: Any = object()
+# One-step plans an executor keeps for `invoke` before it starts over.
+_MAX_SINGLES = 4096
 
 
-def _run_sync(
+class _Await(NamedTuple):
+    """Where `_run_chain` stopped, in an asynchronous execution, for a call to be awaited:
+    step number `step` (its breaker already asked) started at `now`; `coro` is a coroutine hook that
+    suspended, having yielded `yielded` (None: await the step's adapter); `raw`: the records so
+    far."""
+
+    step: int
+    cur: HookContext
+    modified: bool
+    now: int
+    coro: Any
+    yielded: Any
+    raw: list[RawRecord]
+
+
+def _index(steps: tuple[_Step, ...], step: _Step) -> int:
+    """Where `step` stands in `steps` (by identity: it is one of them)."""
+    return next(i for i, s in enumerate(steps) if s is step)
+
+
+def _run_chain(
     steps: tuple[_Step, ...],
+    entries: tuple[ChainEntry, ...],
     start: int,
-    ctx: HookContext,
+    cur: HookContext,
     raw: list[RawRecord],
     now: int,
     clock: Any,
     pending: Any = _NOT_CALLED,
     pending_end: int = 0,
-) -> tuple[HookResult, HookContext]:
-    """The synchronous chain loop from step `start` (section 3), appending raw records.
+    modified: bool = False,
+    awaiting: bool = False,
+    apply: bool = True,
+) -> Any:
+    """The per-hook step (docs/semantics.md section 3), for each step from `start`: ask the
+    breaker, call, settle (`_settle`: classify and record) and apply the result, appending raw
+    records. The one definition: `execute` (and the compiled fast path, which hands over here
+    at the first call that is not a plain CONTINUE in time), `aexecute` and the composites'
+    `invoke`/`ainvoke` all run it.
 
-    `pending` / `pending_end`: step `start` was already called (by the compiled fast path)
-    and returned `pending` at clock `pending_end`; it is classified, recorded and applied here.
-    Returns the final result and the final context.
+    `pending` / `pending_end`: step `start` was already called and returned `pending` at clock
+    `pending_end` (by the fast path, or awaited after an `_Await`); it is settled and applied
+    here. `modified`: an earlier step modified `cur`. `awaiting`: the execution is
+    asynchronous, so a step that must be awaited (an adapter's `acall`, a coroutine hook that
+    suspends) returns an `_Await` to resume from. `apply=False` (a composite's one-step chain):
+    stop after the first settled call and return its valid result (None: failed) instead of
+    applying it. Otherwise returns the Execution (`entries`: the chain's entries, for its trace).
     """
     append = raw.append
     closed = _CLOSED
-    cur = ctx
-    modified = False
+    called = pending is not _NOT_CALLED  # step `start` was called already
     final: HookResult | None = None
-    for i in range(start, len(steps)):
-        e, call, br, limit, _mode = steps[i]
-        if pending is not _NOT_CALLED:
-            value, end, pending = pending, pending_end, _NOT_CALLED
+    for step in steps[start:] if start else steps:
+        e, call, br, limit, mode = step
+        if called:
+            value, end, called = pending, pending_end, False
         else:
             if br.state is not closed and not br.acquire(now):
                 append((_O_SKIPPED, _REFUSED, 0, False, br.state))
                 continue
-            try:
-                value = call(cur)
-            except AsyncHookNotAllowed:
-                raise
-            except Exception as exc:
-                value = _Failure(_O_ERROR, describe_exception(exc))
+            if mode and awaiting:
+                if mode == _ADAPTER:
+                    return _Await(_index(steps, step), cur, modified, now, None, None, raw)
+                try:
+                    value = call(cur)
+                    if value.__class__ is CoroutineType:
+                        # Run the first step inline; only a coroutine that suspends is awaited
+                        # (and pays a timer).
+                        coro = value
+                        try:
+                            value = coro.send(None)
+                        except StopIteration as stop:
+                            value = stop.value
+                        else:
+                            return _Await(_index(steps, step), cur, modified, now, coro, value, raw)
+                except Exception as exc:
+                    value = _Failure(_O_ERROR, describe_exception(exc))
+            else:
+                try:
+                    value = call(cur)
+                except AsyncHookNotAllowed:
+                    raise
+                except Exception as exc:
+                    value = _Failure(_O_ERROR, describe_exception(exc))
             end = clock()
         dur = end - now
         now = end
@@ -258,6 +305,8 @@ def _run_sync(
             continue
         record, result = _settle(e, br, value, dur, end)
         append(record)
+        if not apply:
+            return result
         if result is None:
             if e.fail_closed:
                 final = Cancel(failure_reason(e.name, record[0], record[1]))
@@ -272,7 +321,23 @@ def _run_sync(
             break
     if final is None:
         final = Modified(cur.data) if modified else CONTINUE
-    return final, cur
+    if not apply:
+        return final
+    return _execution(final, cur, raw, entries)
+
+
+def _refuse_async(name: str, ctx: HookContext) -> None:
+    raise AsyncHookNotAllowed(name)
+
+
+def _invocation(e: ChainEntry, result: HookResult | None, record: RawRecord) -> Invocation:
+    """The Invocation of a one-step chain from its raw record and settled result."""
+    if isinstance(record, int):  # CONTINUE in time, breaker CLOSED
+        return Invocation(e, _O_CONTINUE, "", CONTINUE, record, False, _CLOSED)
+    outcome, reason, dur, slow, state = record
+    if reason is _REFUSED:
+        return Invocation(e, _O_SKIPPED, CIRCUIT_OPEN, None, 0, False, state, False)
+    return Invocation(e, outcome, reason, result, dur, slow, state)
 
 
 def _bad_context(ctx: Any) -> None:
@@ -283,15 +348,14 @@ def _compile_fast_path(
     steps: tuple[_Step, ...], entries: tuple[ChainEntry, ...], clock: Any
 ) -> Callable[[HookContext], Execution] | None:
     """The compiled fast path of a synchronous chain (hookwire.runtime.fast_path), handing
-    any call that is not a plain CONTINUE in time to `_run_sync` from that step on."""
+    any call that is not a plain CONTINUE in time to `_run_chain` from that step on."""
     if any(s[4] != _SYNC for s in steps):
         return None
 
     def bail(
         ctx: HookContext, raw: list[RawRecord], i: int, now: int, value: Any, end: int
     ) -> Execution:
-        final, cur = _run_sync(steps, i, ctx, raw, now, clock, value, end)
-        return _execution(final, cur, raw, entries)
+        return _run_chain(steps, entries, i, ctx, raw, now, clock, value, end)  # type: ignore[no-any-return]
 
     return compile_fast_path(
         [(call, br, limit) for _e, call, br, limit, _mode in steps],
@@ -368,15 +432,27 @@ class _Plan:
     __slots__ = ("acalls", "async_names", "entries", "fast", "steps")
 
     def __init__(
-        self, entries: tuple[ChainEntry, ...], clock: Any, wrappers: tuple[CallWrapper, ...] = ()
+        self,
+        entries: tuple[ChainEntry, ...],
+        clock: Any,
+        wrappers: tuple[CallWrapper, ...] = (),
+        *,
+        compile: bool = True,
+        sync: bool = False,
     ) -> None:
+        """`sync`: a plan only run synchronously (a composite child's `invoke`), where a
+        coroutine hook is refused when called (AsyncHookNotAllowed), after its breaker's
+        permission, instead of being rejected with the chain before anything runs."""
         self.entries = entries
         self.async_names = tuple(e.name for e in entries if e.is_async)
         # How aexecute calls the hooks it awaits through their adapter (by name).
         self.acalls: dict[str, Callable[[HookContext], Any]] = {}
         steps = []
+        call: Callable[[HookContext], Any]
         for e in entries:
-            if e.fn is not None:
+            if e.fn is not None and e.is_async and sync:
+                call, mode = partial(_refuse_async, e.name), _SYNC
+            elif e.fn is not None:
                 call, mode = e.fn, _CORO if e.is_async else _SYNC
             else:
                 call = partial(_call_adapter, e)
@@ -390,7 +466,7 @@ class _Plan:
                 call = w.wrap(e, call)
             steps.append((e, call, e.breaker, min(e.slow_ns - 1, e.timeout_ns), mode))
         self.steps: tuple[_Step, ...] = tuple(steps)
-        self.fast = _compile_fast_path(self.steps, entries, clock)
+        self.fast = _compile_fast_path(self.steps, entries, clock) if compile else None
 
 
 class Executor:
@@ -453,6 +529,8 @@ class Executor:
         self._fast_paths: dict[str, Callable[[HookContext], Execution]] = (
             registry.fast_paths if not self._observers else {}
         )
+        # One-step plans of composite children (`invoke`), by (id(entry), sync).
+        self._singles: dict[tuple[int, bool], tuple[ChainEntry, _Plan]] = {}
 
     @property
     def sink_errors(self) -> int:
@@ -589,10 +667,7 @@ class Executor:
         return wrapped
 
     def _run(self, plan: _Plan, ctx: HookContext) -> Execution:
-        raw: list[RawRecord] = []
-        clock = self._now
-        final, cur = _run_sync(plan.steps, 0, ctx, raw, clock(), clock)
-        return _execution(final, cur, raw, plan.entries)
+        return self._start(plan, ctx, [], True, False)  # type: ignore[no-any-return]
 
     def _begin(self, point: str, ctx: HookContext) -> int:
         """An observed execution starts: the wrappers open (a span...); its start time."""
@@ -620,7 +695,8 @@ class Executor:
         if plan is None or type(ctx) is not HookContext or self._own_plans:
             plan = self._checked(point, ctx, sync=False)
         if not self._observers:
-            return await self._arun(plan, ctx)
+            ex = self._start(plan, ctx, [])
+            return ex if ex.__class__ is not _Await else await self._arest(plan, ex)
         started = self._begin(point, ctx)
         try:
             ex = await self._arun(plan, ctx)
@@ -631,59 +707,67 @@ class Executor:
         return ex
 
     async def _arun(self, plan: _Plan, ctx: HookContext) -> Execution:
+        ex = self._start(plan, ctx, [])
+        return ex if ex.__class__ is not _Await else await self._arest(plan, ex)
+
+    def _start(
+        self,
+        plan: _Plan,
+        ctx: HookContext,
+        raw: list[RawRecord],
+        apply: bool = True,
+        awaiting: bool = True,
+    ) -> Any:
+        """`_run_chain` over `plan` from its first step; asynchronous (`awaiting`), it runs up
+        to the first call that must be awaited and returns its `_Await` (finish it with
+        `_arest`), so a chain that never suspends costs no coroutine of its own."""
         clock = self._now
-        closed = _CLOSED
-        raw: list[RawRecord] = []
-        append = raw.append
-        cur = ctx
-        modified = False
-        final: HookResult | None = None
-        now = clock()
-        for e, call, br, limit, mode in plan.steps:
-            if br.state is not closed and not br.acquire(now):
-                append((_O_SKIPPED, _REFUSED, 0, False, br.state))
-                continue
-            try:
-                if mode == _ADAPTER:
-                    value = await plan.acalls[e.name](cur)
-                else:
-                    value = call(cur)
-                    if mode and type(value) is CoroutineType:
-                        # Run the first step inline; only a coroutine that suspends pays a timer.
-                        coro = value
-                        try:
-                            value = coro.send(None)
-                        except StopIteration as stop:
-                            value = stop.value
-                        else:
-                            value = await self._finish(coro, value, e.timeout_ns, now)
-            except Exception as exc:
-                value = _Failure(_O_ERROR, describe_exception(exc))
-            end = clock()
-            dur = end - now
-            now = end
-            if (value is None or value is CONTINUE) and dur <= limit:
-                if not br.quiet:
-                    br.record_success(end)
-                append(dur if br.state is closed else (_O_CONTINUE, "", dur, False, br.state))
-                continue
-            record, result = _settle(e, br, value, dur, end)
-            append(record)
-            if result is None:
-                if e.fail_closed:
-                    final = Cancel(failure_reason(e.name, record[0], record[1]))
-                    break
-                continue
-            kind = result.kind
-            if kind is _K_MODIFIED:
-                cur = cur.with_data(merge_patch(cur.data, result.data))  # type: ignore[union-attr]
-                modified = True
-            elif kind is not _K_CONTINUE and kind is not _K_SKIPPED:
-                final = result
-                break
-        if final is None:
-            final = Modified(cur.data) if modified else CONTINUE
-        return _execution(final, cur, raw, plan.entries)
+        return _run_chain(
+            plan.steps,
+            plan.entries,
+            0,
+            ctx,
+            raw,
+            clock(),
+            clock,
+            _NOT_CALLED,
+            0,
+            False,
+            awaiting,
+            apply,
+        )
+
+    async def _arest(self, plan: _Plan, at: _Await) -> Execution:
+        out: Any = at
+        while out.__class__ is _Await:
+            out = await self._resume(plan, out)
+        return out  # type: ignore[no-any-return]
+
+    async def _resume(self, plan: _Plan, at: _Await, apply: bool = True) -> Any:
+        """Await the call `_run_chain` stopped at, then run the chain on from that step."""
+        e = plan.steps[at.step][0]
+        try:
+            if at.coro is None:
+                value = await plan.acalls[e.name](at.cur)
+            else:
+                value = await self._finish(at.coro, at.yielded, e.timeout_ns, at.now)
+        except Exception as exc:
+            value = _Failure(_O_ERROR, describe_exception(exc))
+        clock = self._now
+        return _run_chain(
+            plan.steps,
+            plan.entries,
+            at.step,
+            at.cur,
+            at.raw,
+            at.now,
+            clock,
+            value,
+            clock(),
+            at.modified,
+            True,
+            apply,
+        )
 
     async def _finish(self, coro: Any, yielded: Any, timeout_ns: int, started: int) -> Any:
         """Finish a coroutine hook that suspended, cancelling it at its deadline.
@@ -699,60 +783,35 @@ class Executor:
         except HookTimedOut:
             return _TIMED_OUT
 
-    async def _acall_direct(self, fn: Any, ctx: HookContext, timeout_ns: int, started: int) -> Any:
-        try:
-            value = fn(ctx)
-            if type(value) is CoroutineType:
-                coro = value
-                try:
-                    value = coro.send(None)
-                except StopIteration as stop:
-                    return stop.value
-                return await self._finish(coro, value, timeout_ns, started)
-            return value
-        except Exception as exc:
-            return _Failure(_O_ERROR, describe_exception(exc))
-
     # -- one hook (composites) -------------------------------------------------------------------
 
     def invoke(self, e: ChainEntry, ctx: HookContext) -> Invocation:
-        """Steps 1-4 of section 3 for one hook, synchronously (no trace, no report)."""
-        br = e.breaker
-        start = self._now()
-        if br.state is not _CLOSED and not br.acquire(start):
-            return Invocation(e, _O_SKIPPED, CIRCUIT_OPEN, None, 0, False, br.state, False)
-        if e.is_async:
-            raise AsyncHookNotAllowed(e.name)
-        if e.fn is not None:
-            try:
-                value = e.fn(ctx)
-            except Exception as exc:
-                value = _Failure(_O_ERROR, describe_exception(exc))
-        else:
-            value = _call_adapter(e, ctx)
-        return self._settle(e, value, start)
+        """Steps 1-4 of section 3 for one hook, synchronously (no trace, no report): the chain
+        step (`_run_chain`) on a chain of one, stopping before the result is applied."""
+        raw: list[RawRecord] = []
+        result = self._start(self._single(e, sync=True), ctx, raw, False, False)
+        return _invocation(e, result, raw[0])
 
     async def ainvoke(self, e: ChainEntry, ctx: HookContext) -> Invocation:
         """Steps 1-4 of section 3 for one hook, on the event loop."""
-        br = e.breaker
-        start = self._now()
-        if br.state is not _CLOSED and not br.acquire(start):
-            return Invocation(e, _O_SKIPPED, CIRCUIT_OPEN, None, 0, False, br.state, False)
-        if e.fn is None:
-            value = await _acall_adapter(e, ctx) if e.is_async or e.lazy else _call_adapter(e, ctx)
-        elif e.is_async:
-            value = await self._acall_direct(e.fn, ctx, e.timeout_ns, start)
-        else:
-            try:
-                value = e.fn(ctx)
-            except Exception as exc:
-                value = _Failure(_O_ERROR, describe_exception(exc))
-        return self._settle(e, value, start)
+        plan = self._single(e, sync=False)
+        raw: list[RawRecord] = []
+        result = self._start(plan, ctx, raw, False)
+        while result.__class__ is _Await:
+            result = await self._resume(plan, result, False)
+        return _invocation(e, result, raw[0])
 
-    def _settle(self, e: ChainEntry, value: Any, start: int) -> Invocation:
-        end = self._now()
-        (outcome, reason, dur, slow, state), result = _settle(e, e.breaker, value, end - start, end)
-        return Invocation(e, outcome, reason, result, dur, slow, state)
+    def _single(self, e: ChainEntry, sync: bool) -> _Plan:
+        """The one-step plan of a composite's child (kept while the entry object lives)."""
+        key = (id(e), sync)
+        kept = self._singles.get(key)
+        if kept is not None and kept[0] is e:
+            return kept[1]
+        if len(self._singles) >= _MAX_SINGLES:
+            self._singles.clear()
+        plan = _Plan((e,), self._now, compile=False, sync=sync)
+        self._singles[key] = (e, plan)
+        return plan
 
     # -- breakers --------------------------------------------------------------------------------
 

@@ -1,15 +1,16 @@
 """The compiled fast path of a synchronous chain: the executor's step, specialised by code
 generation for its common case.
 
-The step (hookwire.runtime.executor: ask the breaker, call, settle, apply) is defined once, in
-the executor's loop. This module writes, for one chain, the straight-line code of the case
-where every hook is permitted by its breaker and returns CONTINUE (None) in time and not slow:
-per hook, the call, one clock read and a few local operations (durations stay in locals and
-become the raw trace in one list display; a good call to a `quiet` breaker, CLOSED with a
-window full of good calls, is not recorded because recording it would change nothing). The
-first call that differs, or a breaker that is not quiet and not CLOSED, hands over to the loop
-(`bail`), which settles that call and runs the rest: the semantics are the loop's, only its
-overhead is saved. `tests/ops/test_fast_path.py` pins the equivalence on random chains.
+The step (ask the breaker, call, settle, apply) is defined once, in the executor's chain loop
+(hookwire.runtime.executor `_run_chain`). This module writes, for one chain, the straight-line
+code of the case where every hook is permitted by its breaker and returns CONTINUE (None) in
+time and not slow: per hook, the call, one clock read and a few local operations (durations
+stay in locals and become the raw trace in one list display; a good call to a `quiet`
+breaker, CLOSED with a window full of good calls, is not recorded because recording it would
+change nothing). The first call that differs, or a breaker that is not quiet and not CLOSED,
+hands over to the loop (`bail`), which settles that call and runs the rest: the semantics are
+the loop's, only its overhead is saved. `tests/ops/test_fast_path.py` pins the equivalence on
+random chains.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """EventBus: publish, subscribe, fan-out, backpressure, rate limit, resume (docs/semantics.md §8).
 
 Sync and asyncio APIs over one state guarded by one lock. Every entry point (`publish`,
-`publish_many`, `publish_batch`, `emit`, `apublish`, `apublish_batch`, `apublish_wire`, ...)
+`publish_many`, `publish_batch`, `emit`, `apublish`, `apublish_batch`, `apublish_read`, ...)
 only builds validated, unsequenced events and hands them to one admission loop:
 
     admit: rate limit (RateLimited, no sequence used) -> room in full BACKPRESSURE queues
@@ -9,6 +9,11 @@ only builds validated, unsequenced events and hands them to one admission loop:
     _commit: fix id and time -> transport.publish            (the only way to the transport)
     transport -> `_fanout`: offer to each matching subscription, in sequence order
     after the lock: run callback subscribers
+
+`publish` of one event on a bus without a rate limit, over a synchronous transport, takes a
+fast path derived from this one when admission has nothing to do (a cached route, no full
+BACKPRESSURE queue): the same commit for one event, inline, then the same transport, fan-out
+and callbacks. tests/bus/test_publish_fast_path.py pins it to the general path.
 
 A synchronous transport (the in-process one) sequences and retains the events and calls
 `_fanout` before `publish` returns; an asynchronous one (NATS JetStream) acknowledges later
@@ -36,7 +41,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import attrgetter
-from typing import Any, Final, TypedDict, Unpack
+from typing import Any, Final, TypedDict, TypeVar, Unpack
 
 from hookwire.runtime.bus.event import (
     NO_ATTRS,
@@ -44,12 +49,11 @@ from hookwire.runtime.bus.event import (
     Event,
     EventAttrs,
     IdSource,
-    WireEvents,
     _Stamped,
     attrs_of,
 )
 from hookwire.runtime.bus.event_run import EventRun
-from hookwire.runtime.bus.guard import WAIT_SLICE_S, Guard
+from hookwire.runtime.bus.guard import Guard
 from hookwire.runtime.bus.overflow import (
     DEFAULT_CAPACITY,
     Backpressure,
@@ -63,14 +67,14 @@ from hookwire.runtime.bus.stats import BusStats, SubscriptionStats
 from hookwire.runtime.bus.subscription import Callback, Subscription
 from hookwire.runtime.bus.token_bucket import TokenBucket
 from hookwire.runtime.bus.transport import Ack, InProcessTransport, Transport
-from hookwire.runtime.bus.wire_batch import WireBatch, read_batch
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, RateLimited
 from hookwire.runtime.events import JsonPayloads
 from hookwire.runtime.json_value import validate_json
-from hookwire.v1 import event_pb2
 
 __all__ = ["EventBus", "PublishFields"]
+
+_Read = TypeVar("_Read", bound=Sequence[Event])
 
 log = logging.getLogger("hookwire.bus")
 
@@ -142,6 +146,10 @@ def _log_ack_error(fut: concurrent.futures.Future[list[int]]) -> None:
 
 def _run(work: list[tuple[Subscription, Event | None]]) -> None:
     """Run the callback deliveries a fan-out claimed (lock NOT held)."""
+    if len(work) == 1:  # the usual case: one callback subscription, nobody after it
+        sub, ev = work[0]
+        sub.run(ev)
+        return
     for i, (sub, ev) in enumerate(work):
         try:
             sub.run(ev)
@@ -196,6 +204,9 @@ class EventBus:
             if not isinstance(rate_limit, tuple) or len(rate_limit) != 2:
                 raise InvalidArgument("rate_limit", f"must be (rate, burst), got {rate_limit!r}")
             self._bucket = TokenBucket(rate_limit[0], rate_limit[1], self._clock)
+        # Whether `publish` may take the fast path of `_send` (see there): nothing to rate-limit,
+        # and the transport sequences and fans out before `publish` returns.
+        self._plain = self._bucket is None and self._sync
         if not isinstance(emit_source, str):
             raise InvalidArgument("emit_source", "must be a string")
         self._emit_attrs = EventAttrs(source=emit_source, source_language="native")
@@ -211,7 +222,6 @@ class EventBus:
         self._lock = self._guard.lock
         self._ids = IdSource()
         self._next_idn = 1
-        self._wire = WireEvents()
         self._subs: list[Subscription] = []
         self._routes: dict[str, _Route] = {}
         self._closed_subs: list[Subscription] = []
@@ -222,6 +232,7 @@ class EventBus:
         self._closed = False
         # What the transport held before this bus is as good as delivered: replay serves it.
         self._position = transport.next_sequence - 1
+        self._listening = False
         transport.attach(self._fanout if self._sync else self._deliver_async)
 
     @property
@@ -336,8 +347,9 @@ class EventBus:
     def _commit(self, batch: Sequence[Event]) -> Ack | None:
         """Fix id and time, and hand the batch to the transport (lock held).
 
-        The only way events reach the transport. Ids are fixed here, before any transport
-        sees the events: a distributed transport deduplicates retries by id.
+        The only way events reach the transport (`publish`'s fast path writes this for one
+        event inline). Ids are fixed here, before any transport sees the events: a
+        distributed transport deduplicates retries by id.
         """
         if type(batch) is EventRun and not batch.built:
             self._next_idn = batch.stamp(self._ids, self._next_idn, self._now())
@@ -362,7 +374,7 @@ class EventBus:
         replays exactly what was fanned out before it, and receives the rest live.
         """
         routes = self._routes
-        if type(events) is EventRun:
+        if events.__class__ is EventRun:
             # One type: the subscriptions that take it build its events.
             for sub in (routes.get(events.type) or self._route(events.type)).subs:
                 sub.offer_run(events)
@@ -547,39 +559,57 @@ class EventBus:
         if not whole:
             return self._send_in_steps(batch, mode)
         if work:
-            if len(work) == 1:
-                sub, ev = work[0]
-                sub.run(ev)
-            else:
-                _run(work)
+            _run(work)
         return ack
 
     def _send_in_steps(self, batch: Sequence[Event], mode: int) -> Ack | None:
         """`_send` of a batch that does not fit at once (admitted already)."""
+        acks: list[Ack] = []
+
+        def room(i: int, since: int | None) -> tuple[int, list[Subscription], int | None]:
+            k, blockers, since = self._wait_for(batch, i, mode, since)
+            if not k:
+                self._refuse_blocking(blockers)
+            return k, blockers, since
+
+        def commit(events: Sequence[Event]) -> None:
+            ack = self._commit(events)
+            if ack is not None:
+                acks.append(ack)
+
+        self._stepwise(batch, room, commit)
+        if not acks:
+            return None
+        return acks[0] if len(acks) == 1 else _joined(acks)
+
+    def _stepwise(
+        self,
+        events: Sequence[Event],
+        room: Callable[[int, int | None], tuple[int, list[Subscription], int | None]],
+        step: Callable[[Sequence[Event]], None],
+    ) -> None:
+        """Move `events` on in as many steps as BACKPRESSURE room allows, blocking this thread
+        while there is none: under the lock, `room(i, since)` says how many from `i` fit now
+        (k > 0), or whom to wait for (k = 0; `since`: when the wait started) or that the bus
+        closed (k < 0: stop); `step` takes the k events; the callbacks they claimed run after
+        the lock is released. The publisher's side (`_send_in_steps`: commit) and an
+        asynchronous transport's (`_deliver_async`: fan out) differ only in those two."""
         guard = self._guard
         lock = self._lock
-        n = len(batch)
+        n = len(events)
         i = 0
         since: int | None = None
-        acks: list[Ack] = []
         while i < n:
             lock.acquire()
             try:
                 while True:
-                    k, blockers, since = self._wait_for(batch, i, mode, since)
+                    k, blockers, since = room(i, since)
                     if k:
                         break
-                    self._refuse_blocking(blockers)
-                    for s in blockers:
-                        s.begin_sync_wait()
-                    try:
-                        self._guard.cond.wait(WAIT_SLICE_S)
-                    finally:
-                        for s in blockers:
-                            s.end_sync_wait()
-                ack = self._commit(batch[i : i + k])
-                if ack is not None:
-                    acks.append(ack)
+                    guard.wait_slice(blockers)
+                if k < 0:
+                    return
+                step(events[i : i + k] if k != n else events)
                 work = guard.take_work() if guard.work else None
             finally:
                 lock.release()
@@ -587,9 +617,6 @@ class EventBus:
                 _run(work)
             i += k
             since = None
-        if not acks:
-            return None
-        return acks[0] if len(acks) == 1 else _joined(acks)
 
     async def _asend(self, batch: Sequence[Event]) -> list[Event]:
         """`_send` that awaits room instead of blocking; returns the batch once stored."""
@@ -639,37 +666,13 @@ class EventBus:
         """Transport -> local subscriptions, from the transport's own thread (not an event
         loop). A full BACKPRESSURE subscription holds this consumer back (it waits for room,
         up to the subscription's timeout) rather than dropping events from other hosts."""
-        guard = self._guard
-        lock = self._lock
-        n = len(events)
-        i = 0
-        since: int | None = None
-        while i < n:
-            lock.acquire()
-            try:
-                if self._closed:
-                    return
-                while True:
-                    k, blockers, since = self._room(events, i, since)
-                    if k:
-                        break
-                    for s in blockers:
-                        s.begin_sync_wait()
-                    try:
-                        self._guard.cond.wait(WAIT_SLICE_S)
-                    finally:
-                        for s in blockers:
-                            s.end_sync_wait()
-                    if self._closed:
-                        return
-                self._fanout(events[i : i + k] if k != n else events)
-                work = guard.take_work() if guard.work else None
-            finally:
-                lock.release()
-            if work:
-                _run(work)
-            i += k
-            since = None
+
+        def room(i: int, since: int | None) -> tuple[int, list[Subscription], int | None]:
+            if self._closed:
+                return -1, [], since
+            return self._room(events, i, since)
+
+        self._stepwise(events, room, self._fanout)
 
     # -- publishing: thin entry points -----------------------------------------------------------
 
@@ -703,10 +706,43 @@ class EventBus:
             ev = _Stamped()
             ev.type = type
             ev.payload = payload
-            ev._id = ""
-            ev.time_ns = None
             ev.ttl_ns = None
             ev.attrs = NO_ATTRS
+            # The fast path of `_send((ev,))`, derived from it for the case where admission has
+            # nothing to do: on a `_plain` bus, an event of a type whose route is cached (so
+            # the type is valid and the bus open) while no BACKPRESSURE queue is full
+            # (`Guard.full`) is admitted as it is, so `_send` reduces to `_commit` (inline
+            # here for one event: id and time fixed, then the transport) and running the
+            # callbacks the fan-out claimed (`_run`). Anything else goes through `_send`.
+            # tests/bus/test_publish_fast_path.py pins the two to the same behaviour.
+            guard = self._guard
+            lock = self._lock
+            lock.acquire()
+            try:
+                try:
+                    fast = self._plain and type in self._routes and not guard.full
+                except TypeError:  # an unhashable type: `_send` names it
+                    fast = False
+                if fast:
+                    ev._id = self._ids
+                    ev._idn = n = self._next_idn
+                    self._next_idn = n + 1
+                    ev.time_ns = self._now()
+                    self._transport.publish((ev,))
+                    work = guard.work
+                    if work:
+                        guard.work = []
+            finally:
+                lock.release()
+            if fast:
+                if work:  # `_run(work)`, its usual case inline
+                    if len(work) == 1:
+                        work[0][0].run(work[0][1])
+                    else:
+                        _run(work)
+                return ev.sequence
+            ev._id = ""
+            ev.time_ns = None
             ev.sequence = 0
         try:
             ack = self._send((ev,))
@@ -877,48 +913,33 @@ class EventBus:
         prepared = [self._prepare(ev, i) for i, ev in enumerate(_iterable(events, "events"))]
         return await self._asend(prepared)
 
-    async def apublish_wire(self, pbs: Sequence[event_pb2.UniversalEvent]) -> list[Event]:
-        """`apublish_batch` of hookwire.v1.UniversalEvent messages (what a server receives):
-        read without a per-event copy or a second validation, payloads decoded only when read.
-        Errors name `events[i].<field>`; the messages are not changed.
-
-        Example (inside a coroutine): `published = await bus.apublish_wire(request.events)`.
-        """
-        try:
-            prepared = self._wire.read(pbs)
-            for i, ev in enumerate(prepared):
-                if ev.type not in self._routes:  # a cached route is a type seen valid
-                    check_type(ev.type, f"events[{i}].type")
-        except InvalidArgument:
-            self._invalid_input()
-            raise
-        return await self._asend(prepared)
-
-    async def apublish_encoded(self, encoded: bytes) -> WireBatch:
-        """`apublish_wire` of a serialized hookwire.v1.PublishRequest, read from its bytes
-        (see `read_batch`: `encoded` must be a parsed message's `SerializeToString()`).
-        Returns the batch: its `events` are the published copies, in request order.
+    async def apublish_read(self, read: Callable[[], _Read]) -> _Read:
+        """`apublish_batch` of the unsequenced events `read()` returns: events a wire reader
+        (hookwire.runtime.wire) read and checked, all but their types. What a server receives,
+        published without a per-event copy or a second validation (payloads may be decoded
+        only when read). A reading error (InvalidArgument naming `events[i].<field>`) or a bad
+        type counts as invalid input. Returns what `read()` returned, its events published.
 
         Example (inside a coroutine):
-            `batch = await bus.apublish_encoded(request.SerializeToString())`.
+            `await bus.apublish_read(lambda: WireEvents().read(request.events))`.
         """
         try:
-            batch = read_batch(encoded)
+            events = read()
             routes = self._routes
-            # Each distinct type once (a cached route is a type seen valid); the first event
-            # of a bad type is named.
-            for t in set(map(_type_of, batch.events)):
+            # Each distinct type once, in order (a cached route is a type seen valid); the
+            # first event of a bad type is named.
+            for t in dict.fromkeys(map(_type_of, events)):
                 if t not in routes:
                     try:
                         check_type(t)
                     except InvalidArgument:
-                        i = next(i for i, ev in enumerate(batch.events) if ev.type == t)
+                        i = next(i for i, ev in enumerate(events) if ev.type == t)
                         check_type(t, f"events[{i}].type")
         except InvalidArgument:
             self._invalid_input()
             raise
-        await self._asend(batch.events)
-        return batch
+        await self._asend(events)
+        return events
 
     # -- subscribing --------------------------------------------------------------------------
 
@@ -969,6 +990,8 @@ class EventBus:
         with self._lock:
             if self._closed:
                 raise FailedPrecondition("bus", "is closed")
+            if not self._listening:
+                self._listen()
             replay = self._transport.replay(from_sequence) if from_sequence else []
             self._subs.append(sub)
             self._routes.clear()
@@ -980,6 +1003,15 @@ class EventBus:
         if callback is not None and replay:
             sub.run_callbacks()
         return sub
+
+    def _listen(self) -> None:
+        """The first subscription (lock held): a transport that reads its events only while
+        they are wanted (JetStream: `listen`) starts now. What it will not deliver counts as
+        fanned out: replay serves it."""
+        self._listening = True
+        listen = getattr(self._transport, "listen", None)
+        if listen is not None:
+            self._position = max(self._position, listen())
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop queueing events for `sub`; what is already queued can still be taken."""
@@ -1018,12 +1050,26 @@ class EventBus:
         """The last sequence fanned out to this bus's subscriptions (0: none yet)."""
         return self._position
 
-    def retained(self, from_sequence: int) -> list[Event]:
+    def retained(self, from_sequence: int, *, stored: bool = False) -> list[Event]:
         """The transport's retained events from `from_sequence` up to the resume position,
-        without opening a subscription (OutOfRange as for `subscribe`)."""
+        without opening a subscription (OutOfRange as for `subscribe`).
+
+        `stored=True`: every event the transport stores from there, including those not yet
+        fanned out to this bus's subscriptions (an asynchronous transport delivers after it
+        acknowledges, so an event whose publish returned may still be on its way).
+
+        Example:
+            >>> bus = EventBus()
+            >>> _ = bus.publish("a.x", 1), bus.publish("a.y", 2)
+            >>> [e.type for e in bus.retained(2)], [e.type for e in bus.retained(1, stored=True)]
+            (['a.y'], ['a.x', 'a.y'])
+        """
         with self._lock:
+            events = self._transport.replay(from_sequence)
+            if stored:
+                return events
             position = self._position
-            return [ev for ev in self._transport.replay(from_sequence) if ev.sequence <= position]
+            return [ev for ev in events if ev.sequence <= position]
 
     def subscriptions(self) -> list[Subscription]:
         """The open subscriptions."""

@@ -1,4 +1,4 @@
-"""The native event type of the bus and its conversion to/from hookwire.v1.UniversalEvent.
+"""The native event type of the bus (as bytes and messages: hookwire.runtime.wire.event).
 
 `Event` is slotted and treated as immutable once published. The fields read on every delivery
 (type, payload, sequence, time, ttl) live on the event itself; the rest (source, correlation,
@@ -9,25 +9,21 @@ hot path share the same ones and building an event is then a handful of slot wri
 
 Example:
     >>> ev = Event("tool.invoked", {"tool": "shell"}, source="hookwire://demo")
-    >>> ev.to_proto().payload.object_value.fields["tool"].string_value
-    'shell'
-    >>> Event.from_proto(ev.to_proto()) == ev
+    >>> ev.payload["tool"], ev.source, ev.sequence
+    ('shell', 'hookwire://demo', 0)
+    >>> ev.replace(payload=None) == Event("tool.invoked", None, source="hookwire://demo")
     True
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from google.protobuf import duration_pb2, timestamp_pb2
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import validate_json
 from hookwire.runtime.language import check_language
-from hookwire.runtime.wire.enums import language_from_proto, language_to_proto
-from hookwire.runtime.wire.json import check_encoded_json, from_proto_value, to_proto_value
-from hookwire.v1 import common_pb2, event_pb2, json_pb2
 
 __all__ = [
     "NO_ATTRS",
@@ -36,7 +32,6 @@ __all__ = [
     "EventAttrs",
     "IdSource",
     "NoData",
-    "WireEvents",
     "attrs_of",
 ]
 
@@ -297,7 +292,7 @@ class Event:
 
     @property
     def id(self) -> str:
-        """The event id ("" when unpublished and not given)."""
+        """The event id ("" when unpublished and not given; the bus gives one at publish)."""
         i = self._id
         if type(i) is str:
             return i
@@ -305,6 +300,24 @@ class Event:
         text = i.derive(self._idn)
         self._id = text
         return text
+
+    @id.setter
+    def id(self, value: str) -> None:
+        # For readers building an event slot by slot (hookwire.runtime.wire); before publish.
+        self._id = value
+
+    def id_bytes(self) -> bytes:
+        """The id as UTF-8 bytes (an id the bus gave is formatted straight to bytes).
+
+        Example:
+            >>> Event("a", id="e-1").id_bytes()
+            b'e-1'
+        """
+        i = self._id
+        if type(i) is str:
+            return i.encode()
+        assert isinstance(i, IdSource)
+        return i.derive_ascii(self._idn)
 
     @property
     def source(self) -> str:
@@ -417,69 +430,6 @@ class Event:
         fields.update(changes)
         return Event(event_type, payload, **fields)
 
-    def to_proto(self) -> event_pb2.UniversalEvent:
-        """The hookwire.v1.UniversalEvent form (lossless)."""
-        pb = event_pb2.UniversalEvent(
-            id=self.id,
-            type=self.type,
-            sequence=self.sequence,
-            source=self.source,
-            source_language=language_to_proto(self.source_language, "source_language"),  # type: ignore[arg-type]
-            correlation_id=self.correlation_id,
-            causation_id=self.causation_id,
-            metadata=self.metadata,
-        )
-        if self.time_ns is not None:
-            seconds, nanos = divmod(self.time_ns, NS_PER_S)
-            pb.time.CopyFrom(timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos))
-        if self.payload is not NO_DATA:
-            pb.payload.CopyFrom(to_proto_value(self.payload, "payload"))
-        if self.ttl_ns is not None:
-            seconds, nanos = divmod(self.ttl_ns, NS_PER_S)
-            pb.ttl.CopyFrom(duration_pb2.Duration(seconds=seconds, nanos=nanos))
-        if self.traceparent or self.tracestate:
-            pb.trace_context.CopyFrom(
-                common_pb2.TraceContext(traceparent=self.traceparent, tracestate=self.tracestate)
-            )
-        return pb
-
-    @classmethod
-    def from_proto(cls, pb: event_pb2.UniversalEvent) -> Event:
-        """Read a hookwire.v1.UniversalEvent; InvalidArgument names a field that cannot be read."""
-        time_ns = None
-        if pb.HasField("time"):
-            time_ns = pb.time.seconds * NS_PER_S + pb.time.nanos
-        ttl_ns = None
-        if pb.HasField("ttl"):
-            ttl_ns = pb.ttl.seconds * NS_PER_S + pb.ttl.nanos
-            if ttl_ns < 0:
-                raise InvalidArgument("ttl", f"must not be negative, got {ttl_ns} ns")
-        payload = from_proto_value(pb.payload, "payload") if pb.HasField("payload") else NO_DATA
-        return cls(
-            pb.type,
-            payload,
-            id=pb.id,
-            time_ns=time_ns,
-            sequence=pb.sequence,
-            ttl_ns=ttl_ns,
-            source=pb.source,
-            source_language=language_from_proto(pb.source_language, "source_language"),
-            correlation_id=pb.correlation_id,
-            causation_id=pb.causation_id,
-            metadata=dict(pb.metadata),
-            traceparent=pb.trace_context.traceparent,
-            tracestate=pb.trace_context.tracestate,
-        )
-
-
-# The payload slot of Event, for the lazily decoding subclass below.
-_PAYLOAD_SLOT: Any = Event.__dict__["payload"]
-# JsonValue tags that can carry a value that is not JSON: double_value (field 4, fixed64) may
-# be NaN or infinite, number_text (field 8, bytes) may not be a number. A serialized payload
-# without either byte holds neither field, at any depth, so it is valid without being read.
-_DOUBLE_TAG: Final = b"!"
-_NUMBER_TEXT_TAG: Final = b"B"
-
 
 class _Stamped(Event):
     """An Event the bus builds slot by slot when it publishes: the same fields and behaviour.
@@ -497,131 +447,3 @@ class _Stamped(Event):
 
     else:
         __init__ = object.__init__
-
-
-class _WireEvent(Event):
-    """An Event received as a UniversalEvent whose payload is decoded on first read.
-
-    Only made for payloads known to be valid (see `WireEvents`), so reading never fails.
-    """
-
-    __slots__ = ("_wire",)
-
-    # The serialized hookwire.v1.JsonValue.
-    _wire: bytes | None
-
-    @property
-    def payload(self) -> Any:
-        wire = self._wire
-        if wire is not None:
-            value = json_pb2.JsonValue.FromString(wire)
-            _PAYLOAD_SLOT.__set__(self, from_proto_value(value, "payload"))
-            self._wire = None
-        return _PAYLOAD_SLOT.__get__(self, Event)
-
-    @payload.setter
-    def payload(self, value: Any) -> None:
-        self._wire = None
-        _PAYLOAD_SLOT.__set__(self, value)
-
-
-class WireEvents:
-    """Reads batches of UniversalEvent messages into unsequenced Events for publishing.
-
-    Faster than `Event.from_proto` + validation per event: attributes are shared by the events
-    of a batch that have the same ones, and a payload is only checked on the wire (decoded
-    when someone reads it) unless it may hold a number that needs a closer look.
-
-    Example:
-        >>> pb = Event("a.b", {"x": [1, "y"]}, source="s").to_proto()
-        >>> [ev] = WireEvents().read([pb])
-        >>> ev.payload, ev.source, ev.sequence
-        ({'x': [1, 'y']}, 's', 0)
-    """
-
-    __slots__ = ()
-
-    def read(self, pbs: Sequence[event_pb2.UniversalEvent]) -> list[Event]:
-        """The events of `pbs`; InvalidArgument names `events[i].<field>` of the first bad one.
-
-        The event type is not checked here (the bus does that).
-        """
-        out: list[Event] = []
-        attrs_of: dict[tuple[Any, ...], EventAttrs] = {}
-        new: Any = Event.__new__
-        append = out.append
-        i = 0
-        try:
-            # One loop, no call per event: this is the server's publish hot path.
-            for i, pb in enumerate(pbs):  # noqa: B007 - `i` names the event in errors
-                ev: Event
-                if pb.HasField("payload"):
-                    wire = pb.payload
-                    raw = wire.SerializeToString()
-                    if _DOUBLE_TAG in raw or _NUMBER_TEXT_TAG in raw:
-                        payload = from_proto_value(wire, "payload")
-                        validate_json(payload, "payload")
-                        ev = new(Event)
-                        ev.payload = payload
-                    else:
-                        check_encoded_json(raw, "payload")
-                        lazy: _WireEvent = new(_WireEvent)
-                        lazy._wire = raw
-                        ev = lazy
-                else:
-                    ev = new(Event)
-                    ev.payload = NO_DATA
-                ev.type = pb.type
-                ev._id = pb.id
-                ev.sequence = 0
-                if pb.HasField("time"):
-                    time_ns = pb.time.seconds * NS_PER_S + pb.time.nanos
-                    if time_ns < 0:
-                        raise InvalidArgument(
-                            "time_ns", f"must be a non-negative int or None, got {time_ns!r}"
-                        )
-                    ev.time_ns = time_ns
-                else:
-                    ev.time_ns = None
-                if pb.HasField("ttl"):
-                    ttl_ns = pb.ttl.seconds * NS_PER_S + pb.ttl.nanos
-                    if ttl_ns < 0:
-                        raise InvalidArgument("ttl", f"must not be negative, got {ttl_ns} ns")
-                    ev.ttl_ns = ttl_ns
-                else:
-                    ev.ttl_ns = None
-                has_trace = pb.HasField("trace_context")
-                key = (
-                    pb.source,
-                    pb.source_language,
-                    pb.correlation_id,
-                    pb.causation_id,
-                    pb.trace_context.traceparent if has_trace else "",
-                    pb.trace_context.tracestate if has_trace else "",
-                )
-                if pb.metadata:
-                    ev.attrs = _attrs(key, dict(pb.metadata))
-                else:
-                    attrs = attrs_of.get(key)
-                    if attrs is None:
-                        attrs = attrs_of[key] = _attrs(key, None)
-                    ev.attrs = attrs
-                append(ev)
-        except InvalidArgument as exc:
-            raise InvalidArgument(f"events[{i}].{exc.field}", exc.reason) from None
-        return out
-
-
-def _attrs(key: tuple[Any, ...], metadata: dict[str, str] | None) -> EventAttrs:
-    source, language, correlation_id, causation_id, traceparent, tracestate = key
-    if not any(key) and not metadata:
-        return NO_ATTRS
-    return EventAttrs(
-        source=source,
-        source_language=language_from_proto(language, "source_language"),
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-        metadata=metadata,
-        traceparent=traceparent,
-        tracestate=tracestate,
-    )

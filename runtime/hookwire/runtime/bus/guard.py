@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from hookwire.runtime.clock import Clock
@@ -94,6 +94,17 @@ class Guard:
         work = self.work
         self.work = []
         return work
+
+    def wait_slice(self, waiters: Iterable[Any]) -> None:
+        """Wait (lock held, blocking this thread) until woken or for one wait slice, counted
+        as waiting on each of `waiters` (subscriptions: a change to one wakes this thread)."""
+        for w in waiters:
+            w.begin_sync_wait()
+        try:
+            self.cond.wait(WAIT_SLICE_S)
+        finally:
+            for w in waiters:
+                w.end_sync_wait()
 
     async def await_slice(
         self, fut: asyncio.Future[None], forget: Callable[[], None] | None = None

@@ -24,17 +24,16 @@ import contextlib
 import logging
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from hookwire.runtime.bus.event import NO_ATTRS, NO_DATA, Event, EventAttrs, WireEvents
+from hookwire.runtime.bus.event import Event
 from hookwire.runtime.bus.transport import Ack, Deliver
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, OutOfRange
-from hookwire.runtime.framing import encode_varint
-from hookwire.runtime.wire.enums import language_to_proto
-from hookwire.runtime.wire.json import to_proto_value
+from hookwire.runtime.wire.event import event_to_bytes, events_from_bytes
 
 __all__ = [
     "DEFAULT_STREAM",
@@ -57,6 +56,11 @@ MIN_SERVER: Final = (2, 12)
 ACK_WAIT_S: Final = 2.0
 RETRY_FOR_S: Final = 30.0
 _DUPLICATE_IN_BATCH: Final = 10201
+# Messages received and not yet handed to the bus before the consumer waits.
+INBOX_MAX: Final = 4096
+# Tokens of a v1 ack subject ($JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<time>.
+# <pending>); v2 subjects add a domain, an account hash and a token.
+_V1_TOKENS: Final = 9
 
 
 @dataclass(frozen=True)
@@ -104,125 +108,6 @@ def subject_of(event_type: str) -> str:
     return f"{SUBJECT_PREFIX}.{event_type}"
 
 
-def encode(ev: Event) -> bytes:
-    """An event as the bytes of its hookwire.v1.UniversalEvent, sequence left out (the stream
-    gives it). The same message as `ev.to_proto()` (pinned by tests/nats/test_codec.py),
-    written field by field (proto fields may come in any order)."""
-    parts = [_attrs_bytes(ev.attrs), b"\x1a", encode_varint(len(ev.type)), ev.type.encode()]
-    ident = ev.id.encode()
-    if ident:
-        parts += (b"\x0a", encode_varint(len(ident)), ident)
-    if ev.time_ns is not None:
-        parts += (b"\x12", *_length_delimited(_seconds_nanos(ev.time_ns)))
-    if ev.ttl_ns is not None:
-        parts += (b"\x5a", *_length_delimited(_seconds_nanos(ev.ttl_ns)))
-    if ev.payload is not NO_DATA:
-        parts += (b"\x32", *_length_delimited(_json_value(ev.payload)))
-    return b"".join(parts)
-
-
-def decode_all(datas: Sequence[bytes], sequences: Sequence[int], reader: WireEvents) -> list[Event]:
-    """The events of stream messages (payloads decoded when first read)."""
-    from hookwire.v1 import event_pb2
-
-    parse = event_pb2.UniversalEvent.FromString
-    events = reader.read([parse(d) for d in datas])
-    for ev, seq in zip(events, sequences, strict=True):
-        ev.sequence = seq
-    return events
-
-
-def decode(data: bytes, sequence: int, reader: WireEvents) -> Event:
-    """The event of one stream message (InvalidArgument names a field that cannot be read)."""
-    return decode_all([data], [sequence], reader)[0]
-
-
-_INT64: Final = 1 << 63
-_NO_ATTRS_BYTES: Final = b""
-
-
-def _attrs_bytes(attrs: EventAttrs) -> bytes:
-    """The serialized attribute fields of a UniversalEvent (source 4, source_language 5,
-    correlation_id 8, causation_id 9, metadata 10, trace_context 12)."""
-    if attrs is NO_ATTRS:
-        return _NO_ATTRS_BYTES
-    parts: list[bytes] = []
-    for tag, text in (
-        (b"\x22", attrs.source),
-        (b"\x42", attrs.correlation_id),
-        (b"\x4a", attrs.causation_id),
-    ):
-        if text:
-            raw = text.encode()
-            parts += (tag, encode_varint(len(raw)), raw)
-    if attrs.source_language:
-        parts += (
-            b"\x28",
-            encode_varint(language_to_proto(attrs.source_language, "source_language")),
-        )
-    for key, value in attrs.metadata.items():
-        k, v = key.encode(), value.encode()
-        entry = b"\x0a" + encode_varint(len(k)) + k + b"\x12" + encode_varint(len(v)) + v
-        parts += (b"\x52", encode_varint(len(entry)), entry)
-    if attrs.traceparent or attrs.tracestate:
-        tc = b""
-        if attrs.traceparent:
-            raw = attrs.traceparent.encode()
-            tc += b"\x0a" + encode_varint(len(raw)) + raw
-        if attrs.tracestate:
-            raw = attrs.tracestate.encode()
-            tc += b"\x12" + encode_varint(len(raw)) + raw
-        parts += (b"\x62", encode_varint(len(tc)), tc)
-    return b"".join(parts)
-
-
-def _length_delimited(body: bytes) -> tuple[bytes, bytes]:
-    return encode_varint(len(body)), body
-
-
-def _seconds_nanos(ns: int) -> bytes:
-    """A Timestamp or Duration message (seconds 1, nanos 2) of a non-negative ns count."""
-    seconds, nanos = divmod(ns, 1_000_000_000)
-    out = b"\x08" + encode_varint(seconds) if seconds else b""
-    return out + b"\x10" + encode_varint(nanos) if nanos else out
-
-
-def _json_value(value: Any) -> bytes:
-    """A hookwire.v1.JsonValue message: strings, ints, bools, null, dicts and lists written
-    here; anything else (floats, big ints, subclasses, ...) through `to_proto_value`."""
-    t = type(value)
-    if t is str:
-        raw: bytes = value.encode()
-        return b"\x2a" + encode_varint(len(raw)) + raw
-    if t is dict:
-        entries: list[bytes] = []
-        for key, item in value.items():
-            if type(key) is not str:
-                break
-            k = key.encode()
-            v = _json_value(item)
-            entry = b"\x0a" + encode_varint(len(k)) + k + b"\x12" + encode_varint(len(v)) + v
-            entries += (b"\x0a", encode_varint(len(entry)), entry)
-        else:
-            obj = b"".join(entries)
-            return b"\x3a" + encode_varint(len(obj)) + obj
-    elif t is int:
-        if -_INT64 <= value < _INT64:
-            return b"\x18" + encode_varint((value << 1) ^ (value >> 63))  # zigzag (sint64)
-    elif value is None:
-        return b"\x08\x00"
-    elif t is bool:
-        return b"\x10\x01" if value else b"\x10\x00"
-    elif t is list:
-        items: list[bytes] = []
-        for item in value:
-            v = _json_value(item)
-            items += (b"\x0a", encode_varint(len(v)), v)
-        arr = b"".join(items)
-        return b"\x32" + encode_varint(len(arr)) + arr
-    return to_proto_value(value, "payload").SerializeToString()
-
-
 class JetStreamTransport:
     """The bus's transport on a JetStream stream (see the module docstring).
 
@@ -239,11 +124,16 @@ class JetStreamTransport:
             raise FailedPrecondition("nats", "needs nats-py: pip install 'hookwire[nats]'") from exc
         self.options = options or JetStreamOptions()
         self._servers = [servers] if isinstance(servers, str) else list(servers)
-        self._reader = WireEvents()
         self._deliver: Deliver | None = None
         self._closed = False
         self._last_seq = 0
         self._first_seq = 1
+        # For `settle`: publish calls made and answered, the highest sequence stored by them,
+        # the highest delivered to the bus.
+        self._submitted = 0
+        self._answered = 0
+        self._stored = 0
+        self._delivered = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="hookwire-jetstream", daemon=True
@@ -362,6 +252,8 @@ class JetStreamTransport:
             ack.set_exception(FailedPrecondition("transport", "is closed"))
             return ack
         assert self._outbox is not None
+        self._submitted += 1
+        ack.add_done_callback(self._settled)
         self._loop.call_soon_threadsafe(self._outbox.put_nowait, (list(events), ack))
         return ack
 
@@ -389,7 +281,7 @@ class JetStreamTransport:
 
     async def _one(self, ev: Event) -> list[int]:
         """Publish one event, retrying with the same id (a retry is stored once)."""
-        data = encode(ev)
+        data = event_to_bytes(ev)
         headers = {"Nats-Msg-Id": ev.id}
         subject = subject_of(ev.type)
         pub = await self._retrying(
@@ -418,7 +310,7 @@ class JetStreamTransport:
         commit acknowledgement that finds the ids stored reads their sequences back."""
         import json
 
-        encoded = [(subject_of(ev.type), encode(ev), ev.id) for ev in events]
+        encoded = [(subject_of(ev.type), event_to_bytes(ev), ev.id) for ev in events]
         n = len(encoded)
         deadline = self._loop.time() + RETRY_FOR_S
         while True:
@@ -466,6 +358,36 @@ class JetStreamTransport:
         self._seen(seqs[-1])
         return seqs
 
+    def _settled(self, ack: Ack) -> None:
+        self._answered += 1
+        if not ack.cancelled() and ack.exception() is None:
+            stored = max(ack.result(), default=0)
+            if stored > self._stored:
+                self._stored = stored
+
+    def settle(self, timeout: float = RETRY_FOR_S) -> None:
+        """Wait until every event handed to this transport so far is stored (or refused) and,
+        once the bus listens (has had a subscription), the stored ones have been delivered to
+        this host's bus: read-your-writes on this host (events published by other hosts
+        meanwhile may arrive later). FailedPrecondition when that takes longer than `timeout`
+        seconds.
+
+        Example: `bus.emit("agent.step", {...}); transport.settle()`: this host's subscribers
+        have now been offered the event.
+        """
+        deadline = time.monotonic() + timeout
+        submitted = self._submitted
+        while self._answered < submitted or (
+            self._sub is not None and self._delivered < self._stored
+        ):
+            if time.monotonic() >= deadline:
+                raise FailedPrecondition(
+                    "transport",
+                    f"events not stored and delivered back within {timeout} s (stored up to "
+                    f"{self._stored}, delivered up to {self._delivered})",
+                )
+            time.sleep(0.0005)
+
     def _seen(self, seq: int) -> None:
         if seq > self._last_seq:
             self._last_seq = seq
@@ -473,26 +395,43 @@ class JetStreamTransport:
     # -- consuming ----------------------------------------------------------------------------
 
     def attach(self, deliver: Deliver) -> None:
-        """Start the bus's stream consumer after the last stored sequence."""
+        """Where to deliver; the stream is read from the bus's first subscription (`listen`)."""
         if self._deliver is not None:
             raise FailedPrecondition("transport", "is already attached to a bus")
         self._deliver = deliver
-        self._call(self._consume(self._last_seq + 1), RETRY_FOR_S + 10)
+        self._delivered = self._last_seq
+
+    def listen(self) -> int:
+        """The bus has its first subscription: start reading the stream after its last event
+        (asked of the server) and return that sequence, which the bus takes as delivered
+        (`replay` serves what came before). Until then the bus reads nothing: a host that
+        only publishes does not download the stream. Called with the bus lock held, once."""
+        if self._sub is not None:
+            return self._delivered
+        last: int = self._call(self._listen(), RETRY_FOR_S * 2 + 10)
+        return last
+
+    async def _listen(self) -> int:
+        info = await self._retrying(
+            lambda: self._js.stream_info(self.options.stream), "cannot read the stream's state"
+        )
+        last: int = max(info.state.last_seq, self._last_seq)
+        self._seen(last)
+        self._delivered = last
+        await self._consume(last + 1)
+        return last
 
     async def _consume(self, start: int) -> None:
         from nats.js import api
 
-        inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=4096)
-
-        async def on_msg(msg: Any) -> None:
-            await inbox.put(msg)  # full: the consumer waits (flow control holds the stream)
+        inbox = _Inbox()
 
         # Naming the stream skips the look-up of the stream by subject.
         self._sub = await self._retrying(
             lambda: self._js.subscribe(
                 f"{SUBJECT_PREFIX}.>",
                 stream=self.options.stream,
-                cb=on_msg,
+                cb=inbox.put,
                 ordered_consumer=True,
                 idle_heartbeat=1.0,
                 flow_control=True,
@@ -504,28 +443,27 @@ class JetStreamTransport:
         )
         self._tasks.append(self._loop.create_task(self._dispatch(inbox)))
 
-    async def _dispatch(self, inbox: asyncio.Queue[Any]) -> None:
+    async def _dispatch(self, inbox: _Inbox) -> None:
         """Decode what arrived and hand it to the bus, in order, from a worker thread (the
         bus may make it wait for BACKPRESSURE room; the loop keeps running meanwhile)."""
         assert self._deliver is not None
         deliver = self._deliver
         while True:
-            msgs = [await inbox.get()]
-            while not inbox.empty() and len(msgs) < 1024:
-                msgs.append(inbox.get_nowait())
-            seqs = [msg.metadata.sequence.stream for msg in msgs]
+            msgs = await inbox.take()
+            seqs = _stream_sequences(msgs)
             try:
-                events = decode_all([msg.data for msg in msgs], seqs, self._reader)
+                events = events_from_bytes([msg.data for msg in msgs], seqs)
             except Exception:  # one is not ours (published by something else): one by one
                 events = []
                 for msg, seq in zip(msgs, seqs, strict=True):
                     try:
-                        events.append(decode(msg.data, seq, self._reader))
+                        events += events_from_bytes([msg.data], [seq])
                     except Exception as exc:
                         log.error("stream message %d is not a hookwire event: %s", seq, exc)
             if events:
                 self._seen(events[-1].sequence)
                 await self._loop.run_in_executor(self._pool, deliver, events)
+            self._delivered = seqs[-1]
 
     # -- resume -------------------------------------------------------------------------------
 
@@ -577,7 +515,7 @@ class JetStreamTransport:
                         # The consumer starts (or goes on) later when limits dropped events
                         # meanwhile: never a silent gap.
                         raise _out_of_range(expected, seq)
-                    out.append(decode(msg.data, seq, self._reader))
+                    out += events_from_bytes([msg.data], [seq])
                     expected += 1
                     if seq >= last:
                         break
@@ -638,6 +576,46 @@ class JetStreamTransport:
             loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _Inbox:
+    """Messages the stream consumer received, taken by the dispatcher all at once (fewer
+    awaits per message than a queue). Full (INBOX_MAX): the consumer's callback waits, so
+    nats-py stops reading and flow control holds the stream back."""
+
+    def __init__(self) -> None:
+        self._msgs: list[Any] = []
+        self._ready = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+
+    async def put(self, msg: Any) -> None:
+        if len(self._msgs) >= INBOX_MAX:
+            self._room.clear()
+            await self._room.wait()
+        self._msgs.append(msg)
+        self._ready.set()
+
+    async def take(self) -> list[Any]:
+        await self._ready.wait()
+        msgs = self._msgs
+        self._msgs = []
+        self._ready.clear()
+        self._room.set()
+        return msgs
+
+
+def _stream_sequences(msgs: list[Any]) -> list[int]:
+    """The stream sequences in JetStream messages' reply subjects (what `msg.metadata` parses
+    with much more: a date, a dataclass per message)."""
+    from nats.aio.msg import Msg
+
+    v2 = Msg.Ack.StreamSeq
+    out = []
+    for msg in msgs:
+        tokens = msg.reply.split(".")
+        out.append(int(tokens[5] if len(tokens) == _V1_TOKENS else tokens[v2]))
+    return out
 
 
 def _out_of_range(asked: int, oldest: int) -> OutOfRange:

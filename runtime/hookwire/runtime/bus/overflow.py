@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Final
 
-from google.protobuf import duration_pb2
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.v1 import event_service_pb2
 
 __all__ = [
     "DEFAULT_CAPACITY",
@@ -27,8 +25,6 @@ __all__ = [
     "OverflowStrategy",
     "Sample",
     "check_capacity",
-    "overflow_from_proto",
-    "overflow_to_proto",
 ]
 
 DEFAULT_CAPACITY: Final = 1024
@@ -132,39 +128,3 @@ class Sample:
 
 
 OverflowStrategy = DropOldest | DropNewest | Backpressure | Sample
-
-
-def overflow_to_proto(strategy: OverflowStrategy) -> event_service_pb2.OverflowStrategy:
-    """The hookwire.v1.OverflowStrategy message of a strategy."""
-    pb = event_service_pb2.OverflowStrategy()
-    if isinstance(strategy, DropOldest):
-        pb.drop_oldest.SetInParent()
-    elif isinstance(strategy, DropNewest):
-        pb.drop_newest.SetInParent()
-    elif isinstance(strategy, Backpressure):
-        pb.backpressure.SetInParent()
-        if strategy.timeout_ns is not None:
-            s, n = divmod(strategy.timeout_ns, NS_PER_S)
-            pb.backpressure.timeout.CopyFrom(duration_pb2.Duration(seconds=s, nanos=n))
-    else:
-        pb.sample.rate = strategy.rate
-        pb.sample.high_water_mark = strategy.high_water_mark
-    return pb
-
-
-def overflow_from_proto(pb: event_service_pb2.OverflowStrategy) -> OverflowStrategy:
-    """Read a hookwire.v1.OverflowStrategy (unset = DROP_OLDEST, the default)."""
-    kind = pb.WhichOneof("strategy")
-    if kind is None or kind == "drop_oldest":
-        return DropOldest()
-    if kind == "drop_newest":
-        return DropNewest()
-    if kind == "backpressure":
-        bp = pb.backpressure
-        if not bp.HasField("timeout"):
-            return Backpressure()
-        return Backpressure(timeout_ns=bp.timeout.seconds * NS_PER_S + bp.timeout.nanos)
-    sample = pb.sample
-    if sample.HasField("high_water_mark"):
-        return Sample(rate=sample.rate, high_water_mark=sample.high_water_mark)
-    return Sample(rate=sample.rate)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hookwire.v1 import event_service_pb2
-
 __all__ = ["BusStats", "SubscriptionStats"]
 
 
@@ -51,19 +49,6 @@ class SubscriptionStats:
     def __add__(self, other: SubscriptionStats) -> SubscriptionStats:
         return SubscriptionStats(
             *(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__)
-        )
-
-    def to_proto(self) -> event_service_pb2.SubscriptionStats:
-        """The hookwire.v1.SubscriptionStats message (callback_errors has no field there)."""
-        return event_service_pb2.SubscriptionStats(
-            received=self.received,
-            delivered=self.delivered,
-            queued=self.queued,
-            dropped_oldest=self.dropped_oldest,
-            dropped_newest=self.dropped_newest,
-            sampled_out=self.sampled_out,
-            timed_out=self.timed_out,
-            expired=self.expired,
         )
 
 

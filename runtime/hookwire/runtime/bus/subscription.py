@@ -37,7 +37,7 @@ from operator import attrgetter
 from typing import Final
 
 from hookwire.runtime.bus.event import Event
-from hookwire.runtime.bus.guard import WAIT_SLICE_S, Guard, resolve
+from hookwire.runtime.bus.guard import Guard, resolve
 from hookwire.runtime.bus.overflow import (
     Backpressure,
     DropNewest,
@@ -438,11 +438,7 @@ class Subscription:
                     deadline is not None and guard.clock.monotonic_ns() >= deadline
                 ):
                     return None
-                self.begin_sync_wait()
-                try:
-                    guard.cond.wait(WAIT_SLICE_S)
-                finally:
-                    self.end_sync_wait()
+                guard.wait_slice((self,))
 
     def events(self, timeout: float | None = None) -> Iterator[Event]:
         """Iterate, waiting up to `timeout` seconds for each next event; ends on timeout/close."""

@@ -82,6 +82,10 @@ class Transport(Protocol):
         ...
 
 
+def _nowhere(events: Sequence[Event]) -> None:
+    return None
+
+
 class InProcessTransport:
     """The default transport: a counter and a bounded in-memory log (default 10,000 events).
 
@@ -95,18 +99,19 @@ class InProcessTransport:
     def __init__(self, retention: int = DEFAULT_RETENTION) -> None:
         self.log = RetentionLog(retention)
         self.next_sequence = 1
-        self._deliver: Deliver | None = None
+        # Until a bus attaches, events are only sequenced and retained.
+        self._deliver: Deliver = _nowhere
         self._closed = False
 
     def attach(self, deliver: Deliver) -> None:
-        if self._deliver is not None:
+        if self._deliver is not _nowhere:
             raise FailedPrecondition("transport", "is already attached to a bus")
         self._deliver = deliver
 
     def publish(self, events: Sequence[Event]) -> None:
         if self._closed:
             raise FailedPrecondition("transport", "is closed")
-        if type(events) is EventRun:
+        if events.__class__ is EventRun:
             # Sequenced and retained whole; its events are built when read.
             self.next_sequence = events.sequence_from(self.next_sequence)
             self.log.append_run(events)
@@ -118,8 +123,7 @@ class InProcessTransport:
                 seq += 1
                 append(ev)
             self.next_sequence = seq
-        if self._deliver is not None:
-            self._deliver(events)
+        self._deliver(events)
 
     def replay(self, from_sequence: int) -> list[Event]:
         return self.log.since(from_sequence, self.next_sequence)

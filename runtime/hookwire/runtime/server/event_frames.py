@@ -5,7 +5,7 @@ An event published over gRPC arrives as a UniversalEvent; the bus stamps it (seq
 time). Publish stamps the received message the same way and keeps its serialized bytes here;
 Subscribe then writes an EventBatch by concatenating those bytes (the protobuf encoding of a
 repeated field is the concatenation of its elements). Events published in-process have no
-frame and are converted with `Event.to_proto()`, so a missing frame only costs time.
+frame and are converted by `wire.event.event_to_bytes`, so a missing frame only costs time.
 
 The cache is bounded (the bus's retention size by default); the oldest frames go first.
 
@@ -27,8 +27,9 @@ from collections.abc import Sequence
 
 from google.protobuf import timestamp_pb2
 from hookwire.runtime.bus.event import Event, IdSource
-from hookwire.runtime.bus.wire_batch import GIVEN_ID, GIVEN_TIME, WireBatch
 from hookwire.runtime.framing import encode_varint
+from hookwire.runtime.wire.bus_publish import GIVEN_ID, GIVEN_TIME, WireBatch
+from hookwire.runtime.wire.event import event_to_bytes
 from hookwire.runtime.wire.tags import field_tag
 from hookwire.v1 import event_pb2, event_service_pb2
 
@@ -180,7 +181,7 @@ class EventFrames:
         for ev in events:
             frame = frames.get(ev.sequence)
             if frame is None:
-                frame = _field(_EVENTS_TAG, ev.to_proto().SerializeToString())
+                frame = _field(_EVENTS_TAG, event_to_bytes(ev))
             parts.append(frame)
         parts.append(_field(_STATS_TAG, stats.SerializeToString()))
         return b"".join(parts)

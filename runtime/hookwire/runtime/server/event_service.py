@@ -24,13 +24,15 @@ from typing import Any
 import grpc
 from grpc import aio
 from hookwire.runtime.bus.bus import EventBus
-from hookwire.runtime.bus.overflow import DEFAULT_CAPACITY, overflow_from_proto
+from hookwire.runtime.bus.overflow import DEFAULT_CAPACITY
 from hookwire.runtime.bus.subscription import Subscription
 from hookwire.runtime.errors import HookwireError, InvalidArgument
 from hookwire.runtime.server.decoding import add_service
 from hookwire.runtime.server.event_frames import EventFrames
-from hookwire.runtime.server.metadata import apply_to_event, read_metadata
 from hookwire.runtime.server.status import abort_with
+from hookwire.runtime.wire.bus import overflow_from_proto, stats_to_proto
+from hookwire.runtime.wire.bus_publish import read_batch
+from hookwire.runtime.wire.metadata import apply_to_event, read_metadata
 from hookwire.v1 import event_service_pb2 as bs
 
 __all__ = ["DEFAULT_MAX_BATCH", "SERVICE_NAME", "EventBusService"]
@@ -107,7 +109,8 @@ class EventBusService:
                     apply_to_event(pb, meta)
             # Read from the canonical bytes (one C call to encode them): no per-event message
             # objects; payloads decoded only if an in-process reader asks.
-            batch = await self._bus.apublish_encoded(request.SerializeToString())
+            encoded = request.SerializeToString()
+            batch = await self._bus.apublish_read(lambda: read_batch(encoded))
             # No await between the publish and this: no subscriber stream can run before the
             # frames exist (and one that did would just convert the event itself).
             self._frames.remember_encoded(batch)
@@ -147,7 +150,7 @@ class EventBusService:
                         f"the server is shutting down; resume from sequence "
                         f"{self._bus.next_sequence}",
                     )
-                yield self._frames.batch(events, sub.stats().to_proto())
+                yield self._frames.batch(events, stats_to_proto(sub.stats()))
         finally:
             sub.close()
             self._subs.discard(sub)

@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from math import isfinite
 from typing import Any
@@ -341,45 +341,45 @@ def _deep_value(b: bytes, pos: int, end: int, depth: int) -> str | None:
     return None
 
 
-def _deep_array(b: bytes, pos: int, end: int, depth: int) -> str | None:
-    index = 0
+def _fields(b: bytes, pos: int, end: int, wanted: int) -> Iterator[tuple[int, int]]:
+    """`(start, end)` of the value of each length-delimited field tagged `wanted` in
+    b[pos:end]; other fields are skipped."""
     while pos < end:
         tag, pos = decode_varint(b, pos)
-        if tag != _ITEM_TAG:
+        if tag != wanted:
             pos = _skip_field(b, pos, tag)
             continue
         n, pos = decode_varint(b, pos)
-        found = _deep_value(b, pos, pos + n, depth)
+        yield pos, pos + n
+        pos += n
+
+
+def _deep_array(b: bytes, pos: int, end: int, depth: int) -> str | None:
+    for index, (start, stop) in enumerate(_fields(b, pos, end, _ITEM_TAG)):
+        found = _deep_value(b, start, stop, depth)
         if found is not None:
             return f"[{index}]{found}"
-        index += 1
-        pos += n
     return None
 
 
 def _deep_object(b: bytes, pos: int, end: int, depth: int) -> str | None:
-    while pos < end:
-        tag, pos = decode_varint(b, pos)
-        if tag != _FIELD_TAG:
-            pos = _skip_field(b, pos, tag)
+    for entry, entry_end in _fields(b, pos, end, _FIELD_TAG):
+        if entry_end - entry < _MIN_TOO_DEEP[depth]:
             continue
-        n, pos = decode_varint(b, pos)
-        entry_end = pos + n
-        if n >= _MIN_TOO_DEEP[depth]:
-            key = b""
-            while pos < entry_end:
-                tag, pos = decode_varint(b, pos)
-                if tag == _KEY_TAG:
-                    k, pos = decode_varint(b, pos)
-                    key = b[pos : pos + k]
-                    pos += k
-                elif tag == _VALUE_TAG:
-                    v, pos = decode_varint(b, pos)
-                    found = _deep_value(b, pos, pos + v, depth)
-                    if found is not None:
-                        return f".{key.decode(errors='replace')}{found}"
-                    pos += v
-                else:
-                    pos = _skip_field(b, pos, tag)
-        pos = entry_end
+        key = b""
+        pos = entry
+        while pos < entry_end:
+            tag, pos = decode_varint(b, pos)
+            if tag == _KEY_TAG:
+                k, pos = decode_varint(b, pos)
+                key = b[pos : pos + k]
+                pos += k
+            elif tag == _VALUE_TAG:
+                v, pos = decode_varint(b, pos)
+                found = _deep_value(b, pos, pos + v, depth)
+                if found is not None:
+                    return f".{key.decode(errors='replace')}{found}"
+                pos += v
+            else:
+                pos = _skip_field(b, pos, tag)
     return None

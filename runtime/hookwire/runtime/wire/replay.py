@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from collections.abc import Iterator
@@ -35,7 +36,7 @@ from google.protobuf.message import DecodeError
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import HookwireError, InvalidArgument
-from hookwire.runtime.framing import MAX_FRAME_BYTES, encode_frame, encode_varint
+from hookwire.runtime.framing import FrameReader, MalformedFrame, encode_frame
 from hookwire.runtime.replay import ExecutionRecord, Recording
 from hookwire.runtime.run import ExecutorLike
 from hookwire.runtime.trace import Execution
@@ -45,33 +46,7 @@ from hookwire.runtime.wire.results import result_from_proto, result_to_proto
 from hookwire.runtime.wire.trace import trace_entry_from_proto, trace_entry_to_proto
 from hookwire.v1 import replay_pb2
 
-__all__ = [
-    "Recorder",
-    "decode_varint",
-    "encode_varint",
-    "read_recording",
-    "record_from_proto",
-]
-
-
-def decode_varint(buf: bytes, pos: int) -> tuple[int, int] | None:
-    """`(value, next position)` of the varint at `pos`, or None if `buf` ends inside it.
-
-    Example:
-        >>> decode_varint(bytes.fromhex("ac02ff"), 0)
-        (300, 2)
-    """
-    result = shift = 0
-    while pos < len(buf):
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise InvalidArgument("recording", f"varint longer than 10 bytes before offset {pos}")
-    return None
+__all__ = ["Recorder", "read_recording", "record_from_proto"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,43 +160,33 @@ def record_from_proto(pb: replay_pb2.ExecutionRecord) -> ExecutionRecord:
 
 
 def _iter(data: bytes, name: str) -> Iterator[ExecutionRecord]:
-    pos = 0
-    while pos < len(data):
-        start = pos
-        head = decode_varint(data, pos)
-        if head is None:
+    stream = io.BytesIO(data)
+    frames = FrameReader(stream)
+    while True:
+        start = stream.tell()
+        try:
+            body = frames.read()
+        except MalformedFrame as exc:
+            # Cut short when the reader ran into the end of the data; otherwise corrupt.
+            what = "truncated" if stream.tell() == len(data) else "corrupt"
             raise InvalidArgument(
-                "recording",
-                f"{name}: truncated record at byte offset {start}: the length prefix is cut off",
-            )
-        length, pos = head
-        if length > MAX_FRAME_BYTES:
-            raise InvalidArgument(
-                "recording",
-                f"{name}: corrupt record at byte offset {start}: length {length} exceeds "
-                f"{MAX_FRAME_BYTES}",
-            )
-        if pos + length > len(data):
-            raise InvalidArgument(
-                "recording",
-                f"{name}: truncated record at byte offset {start}: {length} bytes announced, "
-                f"{len(data) - pos} present",
-            )
+                "recording", f"{name}: {what} record at byte offset {start}: {exc.reason}"
+            ) from None
+        if body is None:
+            return
         rec = replay_pb2.ExecutionRecord()
         try:
-            rec.ParseFromString(data[pos : pos + length])
+            rec.ParseFromString(body)
         except DecodeError as exc:
             raise InvalidArgument(
                 "recording", f"{name}: corrupt record at byte offset {start}: {exc}"
             ) from None
         try:
-            record = record_from_proto(rec)
+            yield record_from_proto(rec)
         except HookwireError as exc:
             raise InvalidArgument(
                 "recording", f"{name}: invalid record at byte offset {start}: {exc}"
             ) from None
-        pos += length
-        yield record
 
 
 def read_recording(source: str | os.PathLike[str] | bytes) -> Recording:
@@ -229,9 +194,10 @@ def read_recording(source: str | os.PathLike[str] | bytes) -> Recording:
     `Recording.error` (InvalidArgument naming the byte offset), the records before it kept.
 
     Example:
-        >>> r = read_recording(encode_varint(5) + b"ab")
-        >>> (len(r.records), str(r.error))
-        (0, 'recording: <bytes>: truncated record at byte offset 0: 5 bytes announced, 2 present')
+        >>> r = read_recording(b"\\x05ab")
+        >>> (len(r.records), str(r.error))  # doctest: +NORMALIZE_WHITESPACE
+        (0, 'recording: <bytes>: truncated record at byte offset 0: the stream ended 2 bytes
+        into a frame of 5 bytes')
     """
     if isinstance(source, bytes):
         data, name = source, "<bytes>"

@@ -44,6 +44,7 @@ from hookwire.runtime.bus.event import NO_DATA, Event
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import validate_json
 from hookwire.runtime.language import check_language
+from hookwire.runtime.wire.event import event_from_proto
 from hookwire.v1 import event_pb2
 
 __all__ = [
@@ -374,7 +375,7 @@ def _join(attrs: dict[str, Attr], data: Any, mode: str, typeurl: str | None, whe
 
 def _as_event(event: Event | event_pb2.UniversalEvent) -> Event:
     if isinstance(event, event_pb2.UniversalEvent):
-        return Event.from_proto(event)
+        return event_from_proto(event)
     if not isinstance(event, Event):
         raise InvalidArgument(
             "event", f"must be an Event or a UniversalEvent, got {type(event).__name__}"

@@ -8,12 +8,13 @@ canonical encoding of a parsed message (`PublishRequest.SerializeToString()`): t
 already checked its structure and UTF-8, and canonical encoding means each singular field once,
 minimal tags, so the payload check below is exact. Events with rarer fields (time, ttl, trace
 context, metadata, unknown fields) are read through a UniversalEvent message instead, with the
-same result as `WireEvents.read`.
+same result as `WireEvents.read` (hookwire.runtime.wire.event).
 
 Example:
     >>> from hookwire.runtime.bus.event import Event
+    >>> from hookwire.runtime.wire.event import event_to_proto
     >>> from hookwire.v1 import event_service_pb2
-    >>> req = event_service_pb2.PublishRequest(events=[Event("a.b", {"x": 1}).to_proto()])
+    >>> req = event_service_pb2.PublishRequest(events=[event_to_proto(Event("a.b", {"x": 1}))])
     >>> batch = read_batch(req.SerializeToString())
     >>> ev = batch.events[0]
     >>> ev.type, ev.payload, ev.sequence, batch.given
@@ -24,20 +25,17 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from hookwire.runtime.bus.event import (
-    NO_ATTRS,
-    NO_DATA,
-    Event,
-    EventAttrs,
-    WireEvents,
-    _attrs,
-    _WireEvent,
-)
+from hookwire.runtime.bus.event import NO_ATTRS, NO_DATA, Event, EventAttrs
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.framing import decode_varint
-from hookwire.runtime.json_value import validate_json
-from hookwire.runtime.wire.json import check_encoded_json, from_proto_value
-from hookwire.v1 import event_pb2, json_pb2
+from hookwire.runtime.wire.event import (
+    EVENT_TAGS,
+    WireEvents,
+    attrs_from_key,
+    event_with_payload,
+)
+from hookwire.runtime.wire.tags import field_key
+from hookwire.v1 import event_pb2, event_service_pb2
 
 __all__ = ["GIVEN_ID", "GIVEN_TIME", "WireBatch", "read_batch"]
 
@@ -45,34 +43,33 @@ __all__ = ["GIVEN_ID", "GIVEN_TIME", "WireBatch", "read_batch"]
 GIVEN_ID: Final = 1
 GIVEN_TIME: Final = 2
 
-# UniversalEvent tags (field number << 3 | wire type) read in the loop.
-_ID: Final = 0x0A  # 1, string
-_TIME: Final = 0x12  # 2, Timestamp
-_TYPE: Final = 0x1A  # 3, string
-_SOURCE: Final = 0x22  # 4, string
-_LANGUAGE: Final = 0x28  # 5, enum
-_PAYLOAD: Final = 0x32  # 6, JsonValue
-_SEQUENCE: Final = 0x38  # 7, uint64 (ignored: the bus assigns it)
-_CORRELATION: Final = 0x42  # 8, string
-_CAUSATION: Final = 0x4A  # 9, string
-# PublishRequest.events: field 1, length-delimited.
-_EVENTS: Final = 0x0A
-# JsonValue tags that can carry a value that is not JSON (see event.py): double_value and
-# number_text. In a canonical encoding a payload without either byte holds neither field.
-_DOUBLE_TAG: Final = b"!"
-_NUMBER_TEXT_TAG: Final = b"B"
+# The tags (field number << 3 | wire type) read in the loop, from the descriptors; a sequence
+# on the wire is ignored (the bus assigns it).
+_ID, _TIME, _TYPE, _SOURCE, _LANGUAGE, _PAYLOAD, _SEQUENCE, _CORRELATION, _CAUSATION = (
+    EVENT_TAGS[name]
+    for name in (
+        "id", "time", "type", "source", "source_language", "payload", "sequence",
+        "correlation_id", "causation_id",
+    )
+)  # fmt: skip
+_EVENTS: Final = field_key(event_service_pb2.PublishRequest, "events")
 
 
-class WireBatch:
-    """The events of one serialized batch: `events` (unsequenced, for the bus), `bodies` (each
-    event's encoding as received) and `given` (GIVEN_ID / GIVEN_TIME bits per event)."""
+class WireBatch(list[Event]):
+    """The events of one serialized batch (unsequenced, for the bus), in order, with `bodies`
+    (each event's encoding as received) and `given` (GIVEN_ID / GIVEN_TIME bits per event)."""
 
-    __slots__ = ("bodies", "events", "given")
+    __slots__ = ("bodies", "given")
 
     def __init__(self, events: list[Event], bodies: list[bytes], given: list[int]) -> None:
-        self.events = events
+        super().__init__(events)
         self.bodies = bodies
         self.given = given
+
+    @property
+    def events(self) -> list[Event]:
+        """The events (the batch itself)."""
+        return self
 
 
 def _skip(buf: bytes, pos: int, wire_type: int) -> int:
@@ -108,7 +105,6 @@ def read_batch(encoded: bytes) -> WireBatch:
     head_len = 0
     head_type = ""
     head_attrs = NO_ATTRS
-    lazy: _WireEvent
     ev_: Event
     try:
         while pos < end_all:
@@ -141,18 +137,9 @@ def read_batch(encoded: bytes) -> WireBatch:
                 and body.startswith(head)
             ):
                 raw = body[head_len + 2 :]
-                if _DOUBLE_TAG in raw or _NUMBER_TEXT_TAG in raw:
-                    payload = from_proto_value(json_pb2.JsonValue.FromString(raw), "payload")
-                    validate_json(payload, "payload")
-                    ev_ = new(Event)
-                    ev_.payload = payload
-                else:
-                    check_encoded_json(raw, "payload")
-                    lazy = new(_WireEvent)
-                    lazy._wire = raw
-                    ev_ = lazy
+                ev_ = event_with_payload(raw)
                 ev_.type = head_type
-                ev_._id = ""
+                ev_.id = ""
                 ev_.sequence = 0
                 ev_.time_ns = None
                 ev_.ttl_ns = None
@@ -227,18 +214,9 @@ def read_batch(encoded: bytes) -> WireBatch:
                 ev_.payload = NO_DATA
             else:
                 raw = buf[payload_at:payload_end]
-                if _DOUBLE_TAG in raw or _NUMBER_TEXT_TAG in raw:
-                    payload = from_proto_value(json_pb2.JsonValue.FromString(raw), "payload")
-                    validate_json(payload, "payload")
-                    ev_ = new(Event)
-                    ev_.payload = payload
-                else:
-                    check_encoded_json(raw, "payload")
-                    lazy = new(_WireEvent)
-                    lazy._wire = raw
-                    ev_ = lazy
+                ev_ = event_with_payload(raw)
             ev_.type = type_.decode()
-            ev_._id = ident.decode() if ident else ""
+            ev_.id = ident.decode() if ident else ""
             ev_.sequence = 0
             ev_.time_ns = None
             ev_.ttl_ns = None
@@ -246,7 +224,7 @@ def read_batch(encoded: bytes) -> WireBatch:
                 key = (source, language, correlation, causation)
                 attrs = attrs_of.get(key)
                 if attrs is None:
-                    attrs = attrs_of[key] = _attrs(
+                    attrs = attrs_of[key] = attrs_from_key(
                         (
                             source.decode(),
                             language,

@@ -1,0 +1,76 @@
+"""The bus's subscription settings and counters as hookwire.v1 EventService messages.
+
+Example:
+    >>> from hookwire.runtime.bus.overflow import Backpressure
+    >>> overflow_from_proto(overflow_to_proto(Backpressure(timeout_ns=1_500_000_000)))
+    Backpressure(timeout_ns=1500000000)
+    >>> from hookwire.runtime.bus.stats import SubscriptionStats
+    >>> stats_to_proto(SubscriptionStats(received=2, delivered=2)).delivered
+    2
+"""
+
+from __future__ import annotations
+
+from google.protobuf import duration_pb2
+from hookwire.runtime.bus.overflow import (
+    NS_PER_S,
+    Backpressure,
+    DropNewest,
+    DropOldest,
+    OverflowStrategy,
+    Sample,
+)
+from hookwire.runtime.bus.stats import SubscriptionStats
+from hookwire.v1 import event_service_pb2
+
+__all__ = ["overflow_from_proto", "overflow_to_proto", "stats_to_proto"]
+
+
+def stats_to_proto(stats: SubscriptionStats) -> event_service_pb2.SubscriptionStats:
+    """The hookwire.v1.SubscriptionStats message (callback_errors has no field there)."""
+    return event_service_pb2.SubscriptionStats(
+        received=stats.received,
+        delivered=stats.delivered,
+        queued=stats.queued,
+        dropped_oldest=stats.dropped_oldest,
+        dropped_newest=stats.dropped_newest,
+        sampled_out=stats.sampled_out,
+        timed_out=stats.timed_out,
+        expired=stats.expired,
+    )
+
+
+def overflow_to_proto(strategy: OverflowStrategy) -> event_service_pb2.OverflowStrategy:
+    """The hookwire.v1.OverflowStrategy message of a strategy."""
+    pb = event_service_pb2.OverflowStrategy()
+    if isinstance(strategy, DropOldest):
+        pb.drop_oldest.SetInParent()
+    elif isinstance(strategy, DropNewest):
+        pb.drop_newest.SetInParent()
+    elif isinstance(strategy, Backpressure):
+        pb.backpressure.SetInParent()
+        if strategy.timeout_ns is not None:
+            s, n = divmod(strategy.timeout_ns, NS_PER_S)
+            pb.backpressure.timeout.CopyFrom(duration_pb2.Duration(seconds=s, nanos=n))
+    else:
+        pb.sample.rate = strategy.rate
+        pb.sample.high_water_mark = strategy.high_water_mark
+    return pb
+
+
+def overflow_from_proto(pb: event_service_pb2.OverflowStrategy) -> OverflowStrategy:
+    """Read a hookwire.v1.OverflowStrategy (unset = DROP_OLDEST, the default)."""
+    kind = pb.WhichOneof("strategy")
+    if kind is None or kind == "drop_oldest":
+        return DropOldest()
+    if kind == "drop_newest":
+        return DropNewest()
+    if kind == "backpressure":
+        bp = pb.backpressure
+        if not bp.HasField("timeout"):
+            return Backpressure()
+        return Backpressure(timeout_ns=bp.timeout.seconds * NS_PER_S + bp.timeout.nanos)
+    sample = pb.sample
+    if sample.HasField("high_water_mark"):
+        return Sample(rate=sample.rate, high_water_mark=sample.high_water_mark)
+    return Sample(rate=sample.rate)
