@@ -620,41 +620,25 @@ class Executor:
         tell = self._executed
         paths = self._fast_paths
         wrappers = self._wrappers
-
-        if not wrappers:
-
-            def observed(ctx: HookContext) -> Execution:
-                if plans.get(point) is not plan or registry.version != version:
-                    paths.pop(point, None)
-                    return self.execute(point, ctx)
-                started = now()
-                ex = fast(ctx)
-                ended = now()
-                for executed in tell:
-                    executed(point, ex, started, ended)
-                return ex
-
-            return observed
-
         begins = tuple(w.begin for w in wrappers)
         aborts = tuple(w.abort for w in wrappers)
         # The chain without the wrappers, for executions no wrapper needs to act around (a
         # dropped trace): the same hooks, breakers and records, none of the per-call checks.
-        bare = _Plan(plan.entries, now).fast or fast
+        bare = (_Plan(plan.entries, now).fast or fast) if wrappers else fast
 
-        def wrapped(ctx: HookContext) -> Execution:
+        def observed(ctx: HookContext) -> Execution:
             if plans.get(point) is not plan or registry.version != version:
                 paths.pop(point, None)
                 return self.execute(point, ctx)
             if type(ctx) is not HookContext:
                 self._checked(point, ctx, sync=True)  # raises, naming the problem
             started = now()
-            wrapped_calls = False
+            calls = bare
             for begin in begins:
                 if begin(point, ctx):
-                    wrapped_calls = True
+                    calls = fast
             try:
-                ex = fast(ctx) if wrapped_calls else bare(ctx)
+                ex = calls(ctx)
             except BaseException as exc:
                 for abort in aborts:
                     abort(exc)
@@ -664,7 +648,7 @@ class Executor:
                 executed(point, ex, started, ended)
             return ex
 
-        return wrapped
+        return observed
 
     def _run(self, plan: _Plan, ctx: HookContext) -> Execution:
         return self._start(plan, ctx, [], True, False)  # type: ignore[no-any-return]
