@@ -1,6 +1,6 @@
 """Event bus throughput, memory and backpressure, each against a baseline measured in the same
-run: a raw `collections.deque` append + popleft + dispatch loop (what any queue-based bus must
-at least do per event).
+run, the two alternating round by round (bench/rounds.py): a raw `collections.deque` append +
+popleft + dispatch loop (what any queue-based bus must at least do per event).
 
 Measured:
 - publish -> deliver, 1 subscriber, sync API: per-event `publish` with a callback subscriber;
@@ -26,22 +26,25 @@ from typing import Any
 
 from hookwire.runtime.bus import Backpressure, DropOldest, Event, EventBus
 
+from bench.rounds import interleave
+
 N = 200_000
-# The median of 7 rounds for the baseline and every subject alike (machines are shared and
-# noisy; the median, not the best round, is what a user gets).
+# The baseline and every subject run once per round, in turn, for 7 rounds (bench/rounds.py:
+# machines are shared and noisy); each figure is the median of its rounds, never the best.
 REPEATS = 7
 BIG = 1_000_000
 
 
-def _median(fn: Callable[[], int]) -> float:
-    """Median events/second over REPEATS runs of fn (which returns how many events it moved)."""
-    rates = []
-    for _ in range(REPEATS):
+def _rate(fn: Callable[[], int]) -> Callable[[], float]:
+    """Events/second of one run of fn (which returns how many events it moved)."""
+
+    def run() -> float:
         gc.collect()
         t0 = time.perf_counter()
         n = fn()
-        rates.append(n / (time.perf_counter() - t0))
-    return sorted(rates)[len(rates) // 2]
+        return n / (time.perf_counter() - t0)
+
+    return run
 
 
 def baseline() -> int:
@@ -223,16 +226,20 @@ def backpressure() -> tuple[int, float]:
 
 
 def run() -> None:
-    base = _median(baseline)
-    print(f"baseline deque append+popleft+dispatch: {base:>12,.0f} events/s")
-    for name, fn, goal in (
+    subjects = (
         ("publish -> callback, 1 subscriber", one_callback, 1_000_000),
         ("publish + poll, 1 subscriber", one_poll, 1_000_000),
         ("publish_many(1000) + poll, 1 subscriber", one_batch, 1_000_000),
         ("publish + poll, 10 subscribers (8 match)", ten_subscribers, None),
         ("asyncio apublish -> async for", asyncio_path, 250_000),
-    ):
-        rate = _median(fn)
+    )
+    cases = {"baseline": _rate(baseline)} | {name: _rate(fn) for name, fn, _ in subjects}
+    # The collector stays on: a publisher's events are garbage-collected objects like any other.
+    rates = {name: m.median for name, m in interleave(cases, REPEATS, no_gc=False).items()}
+    base = rates["baseline"]
+    print(f"baseline deque append+popleft+dispatch: {base:>12,.0f} events/s")
+    for name, _fn, goal in subjects:
+        rate = rates[name]
         verdict = "" if goal is None else f"  goal {goal:,}: {'met' if rate >= goal else 'NOT met'}"
         print(f"{name:<42} {rate:>12,.0f} events/s  ratio to baseline {rate / base:.3f}{verdict}")
     growth, steady, dropped = memory()

@@ -418,16 +418,17 @@ async def _memory_worker(n: int, depth: int) -> dict[str, Any]:
     from hookwire.runtime.executor import Executor
     from hookwire.runtime.registry import Registry
     from hookwire.runtime.results import Modified
-    from hookwire.runtime.server.remote_adapter import RemoteHookAdapter, WorkerConnection
+    from hookwire.runtime.server.remote_adapter import RemoteHookAdapter
     from hookwire.runtime.wire.registration import spec_from_proto
     from hookwire.runtime.wire.results import result_to_proto
+    from hookwire.runtime.worker_connection import StreamConnection
     from hookwire.v1 import executor_service_pb2 as es
     from hookwire.v1 import hook_pb2
 
     clock = SystemClock()
     registry = Registry()
     executor = Executor(registry, clock=clock)
-    conn = WorkerConnection("mem", "mem", "javascript", clock=clock)
+    conn = StreamConnection("mem", "mem", "javascript", clock=clock)
     reg = hook_pb2.HookRegistration(
         name="mem", point=hook_pb2.HOOK_POINT_CUSTOM, custom_point="bench.mem"
     )

@@ -4,15 +4,16 @@ The npm package is packed from a staged copy of sdk/js with the generated bindin
 (sdk/js/generated is a symlink in the checkout, which npm pack would leave out), so building
 never touches the working tree.
 
-The Lua distribution, hookwire-lua-VERSION.tar.gz, is laid out like the repository, so the
-worker finds the sandbox's host halves beside the SDK without options:
+The Lua distribution, hookwire-lua-VERSION.tar.gz, is laid out like the repository; the
+worker finds the sandbox and the SDK beside itself (sdk/lua holds all of hookwire's host Lua):
 
     hookwire-lua-VERSION/
       README.md                       LUA_PATH and how to run the worker
       sdk/lua/hookwire.lua            the SDK
       sdk/lua/worker.lua              the out-of-process worker (lua5.4 sdk/lua/worker.lua ...)
+      sdk/lua/sandbox.lua             the sandbox hook files load into
+      sdk/lua/convert.lua             JSON values between the host and the sandbox
       generated/lua/**.lua            the protobuf codecs (hookwire.pb, hookwire.v1.*, ...)
-      runtime/hookwire/runtime/lua/   sandbox.lua, convert.lua: the sandbox hooks load into
 
     LUA_PATH="$HW/generated/lua/?.lua;$HW/sdk/lua/?.lua;;"
 """
@@ -46,7 +47,6 @@ __all__ = [
 _LUA_FILES = (
     ("sdk/lua", "*.lua"),
     ("generated/lua", "**/*.lua"),
-    ("runtime/hookwire/runtime/lua", "*.lua"),
 )
 
 LUA_README = """\
@@ -54,8 +54,8 @@ LUA_README = """\
 
 Pure Lua 5.4 (no C modules): the hookwire Lua SDK (`sdk/lua/hookwire.lua`), the protobuf
 codecs generated from hookwire's protos (`generated/lua`), and the out-of-process worker
-(`sdk/lua/worker.lua`) with the sandbox it loads hook files into
-(`runtime/hookwire/runtime/lua`).
+(`sdk/lua/worker.lua`) with the sandbox it loads hook files into (`sdk/lua/sandbox.lua`,
+`sdk/lua/convert.lua`).
 
 Unpack it anywhere and point `LUA_PATH` at it (`$HW` is the unpacked directory):
 

@@ -181,7 +181,6 @@ def _same_lua_files(lua_dir: Path, python: Path) -> None:
     pairs = {
         "sdk/lua": runtime / "_share" / "sdk" / "lua",
         "generated/lua": runtime / "_share" / "generated" / "lua",
-        "runtime/hookwire/runtime/lua": runtime / "lua",
     }
     differ = []
     for rel, wheel_dir in pairs.items():

@@ -2,16 +2,15 @@
 -- in the same program under lupa's Lua 5.4 (`python -m hookwire.runtime.lua_process.lupa_lua`).
 --
 --   LUA_PATH="generated/lua/?.lua;sdk/lua/?.lua;;" lua5.4 sdk/lua/worker.lua \
---       [--virtual-clock] [--worker-id ID] [--check-every N] [--sandbox-dir DIR] [--sdk FILE] \
---       HOOK.lua...
+--       [--virtual-clock] [--worker-id ID] [--check-every N] [--lua-dir DIR] HOOK.lua...
 --
--- It loads the hook files into the same sandbox the embedded runtime uses (sandbox.lua and
--- convert.lua of runtime/hookwire/runtime/lua, or --sandbox-dir; with the SDK
--- sdk/lua/hookwire.lua, or --sdk), so a hook file behaves the same in both places. It then
--- speaks the executor's worker protocol (hookwire.v1 WorkerMessage / ExecutorMessage, the
--- messages of the gRPC Connect stream) as length-delimited frames: each frame is a protobuf
--- varint byte count followed by that many bytes of one message. The worker writes WorkerMessage frames on stdout and reads
--- ExecutorMessage frames on stdin; stderr is for logs. See docs/lua-process.md.
+-- It loads the hook files into the same sandbox the embedded runtime uses, built from the same
+-- host Lua sources: sandbox.lua, convert.lua and hookwire.lua, beside this file (or in
+-- --lua-dir), so a hook file behaves the same in both places. It then speaks the executor's
+-- worker protocol (hookwire.v1 WorkerMessage / ExecutorMessage, the messages of the gRPC
+-- Connect stream) as length-delimited frames: each frame is a protobuf varint byte count
+-- followed by that many bytes of one message. The worker writes WorkerMessage frames on stdout
+-- and reads ExecutorMessage frames on stdin; stderr is for logs. See docs/lua-process.md.
 --
 -- Conversation: worker -> hello; executor -> welcome; worker -> register (every hook of every
 -- file, request_id 1); executor -> register_ack; then executor -> call / cancel, worker ->
@@ -49,30 +48,22 @@ end
 
 local opts = { virtual = false, worker_id = "lua-worker", check_every = 1000, files = {} }
 do
-  -- Where the sandbox's host halves (sandbox.lua, convert.lua) and the SDK are: the supervisor
-  -- passes --sandbox-dir and --sdk; without them, the first of these layouts that holds
-  -- sandbox.lua: beside this file (a flat copy), a checkout (sdk/lua -> runtime/hookwire/
-  -- runtime/lua), an installed wheel (hookwire/runtime/_share/sdk/lua -> hookwire/runtime/lua).
-  local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
-  for _, dir in ipairs({ here, here .. "/../../runtime/hookwire/runtime/lua", here .. "/../../../lua" }) do
-    local f = io.open(dir .. "/sandbox.lua", "rb")
-    if f ~= nil then f:close(); opts.sandbox_dir = dir; break end
-  end
-  opts.sandbox_dir = opts.sandbox_dir or here
-  opts.sdk_file = here .. "/hookwire.lua"
+  -- The host Lua sources (sandbox.lua, convert.lua, hookwire.lua) are beside this file,
+  -- unless --lua-dir names their folder.
+  opts.lua_dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
   local i = 1
   while arg and i <= #arg do
     local a = arg[i]
     if a == "--virtual-clock" then opts.virtual = true
     elseif a == "--worker-id" then i = i + 1; opts.worker_id = arg[i]
     elseif a == "--check-every" then i = i + 1; opts.check_every = math.tointeger(tonumber(arg[i]))
-    elseif a == "--sandbox-dir" then i = i + 1; opts.sandbox_dir = arg[i]
-    elseif a == "--sdk" then i = i + 1; opts.sdk_file = arg[i]
+    elseif a == "--lua-dir" then i = i + 1; opts.lua_dir = arg[i]
     elseif a:sub(1, 2) == "--" then die(2, "unknown option %s", a)
     else opts.files[#opts.files + 1] = a end
     i = i + 1
   end
   if opts.worker_id == nil or opts.worker_id == "" then die(2, "--worker-id needs a value") end
+  if opts.lua_dir == nil or opts.lua_dir == "" then die(2, "--lua-dir needs a value") end
   if opts.check_every == nil or opts.check_every < 1 then die(2, "--check-every needs a positive integer") end
 end
 
@@ -174,7 +165,7 @@ LANGUAGE_NAME[0] = nil
 local KIND, OBJ, ARR, CTX = {}, {}, {}, {}
 local DICT_TAG, LIST_TAG, ERR_TAG = {}, {}, {}
 
-local sdk = trusted_chunk(opts.sdk_file, "hookwire.lua")()
+local sdk = trusted_chunk(opts.lua_dir .. "/hookwire.lua", "hookwire.lua")()
 local internal = sdk._internal
 local NULL = sdk.null
 
@@ -233,7 +224,7 @@ local function items(src, offset)
   return unpack(out, 1, n)
 end
 
-local convert = trusted_chunk(opts.sandbox_dir .. "/convert.lua", "convert.lua")({
+local convert = trusted_chunk(opts.lua_dir .. "/convert.lua", "convert.lua")({
   NULL = NULL, ARRAY_MT = internal.ARRAY_MT, OBJECT_MT = internal.OBJECT_MT,
   DICT_TAG = DICT_TAG, LIST_TAG = LIST_TAG, ERR_TAG = ERR_TAG,
   py_lookup = lookup, py_items = items, py_context_field = ctx_field,
@@ -248,39 +239,17 @@ local function now_ns()
   return os.time() * NS
 end
 
--- A module name is dot-separated identifiers ("helpers", "lib.util"): no path can escape `dir`.
-local function valid_module(name)
-  if type(name) ~= "string" or name == "" then return false end
-  for segment in (name .. "."):gmatch("(.-)%.") do
-    if not segment:match("^[%a_][%w_]*$") then return false end
-  end
-  return true
-end
-
--- `require` of a .lua file beside the hook file (the embedded runtime's rule).
-local function read_module(dir, name)
-  if not valid_module(name) then
-    return nil, fmt("require: invalid module name %q", tostring(name))
-  end
-  if dir ~= "" then
-    local rel = name:gsub("%.", "/") .. ".lua"
-    local code = read_all(dir .. "/" .. rel)
-    if code ~= nil then return code, rel end
-  end
-  return nil, fmt("require: module '%s' is not available in the hookwire sandbox " ..
-    "(only 'hookwire' and .lua files beside the hook file)", name)
-end
-
 local publish -- defined below, once the JSON and frame helpers exist
 
-local api = trusted_chunk(opts.sandbox_dir .. "/sandbox.lua", "sandbox.lua")({
+local api = trusted_chunk(opts.lua_dir .. "/sandbox.lua", "sandbox.lua")({
   convert = convert,
   sdk = sdk,
   now = os.clock,
   clock_wall = function() return now_ns() // NS end,
   clock_mono = function() return now_ns() / NS end,
   py_print = function(text) log("print: %s", text) end,
-  py_read_module = read_module,
+  -- The file `rel` (a path sandbox.lua built from a module name) inside `dir`, or nil.
+  read_source = function(dir, rel) return (read_all(dir .. "/" .. rel)) end,
   publish = function(...) return publish(...) end,
   subscribe = function() return false, "hookwire.subscribe: the Lua worker process has no event bus" end,
   check_every = opts.check_every,
@@ -513,7 +482,7 @@ publish = function(event_type, n, ...)
   return true, nil
 end
 
--- Map a sandbox invoke's answer (codes of runtime/hookwire/runtime/lua/adapter.py) to a
+-- Map a sandbox invoke's answer (codes of hookwire/runtime/lua/adapter.py) to a
 -- HookCallResult outcome.
 local function outcome(code, ...)
   if code == nil or code == 0 then return { result = { ["continue"] = {} } } end

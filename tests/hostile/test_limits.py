@@ -89,7 +89,7 @@ LIMITS = {
 COPIES = {
     "sdk/js/src/limits.js": set(LIMITS),
     "sdk/lua/hookwire.lua": {"MAX_NAME_BYTES", "MAX_DURATION_MS"},
-    "runtime/hookwire/runtime/lua/convert.lua": {"MAX_JSON_DEPTH"},
+    "sdk/lua/convert.lua": {"MAX_JSON_DEPTH"},
     "sdk/lua/worker.lua": {"MAX_DURATION_MS"},
 }
 _DEFINITION = re.compile(r"\b(MAX_[A-Z_]+)\s*=\s*([0-9_ *]+?)\s*;?\s*(?:--.*)?$", re.M)

@@ -229,9 +229,10 @@ def test_a_missing_interpreter_is_a_clear_start_error(
 def test_the_worker_is_told_where_its_host_files_are(tmp_path: Path) -> None:
     w = LuaProcessWorker([], lua=LUPA)
     cmd = w._command()
-    assert cmd[cmd.index("--sandbox-dir") + 1] == str(share.lua_host_dir())
-    assert cmd[cmd.index("--sdk") + 1] == str(share.sdk_lua_dir() / "hookwire.lua")
-    assert (share.lua_host_dir() / "convert.lua").is_file()
+    assert cmd[cmd.index("--lua-dir") + 1] == str(share.lua_dir())
+    assert cmd[cmd.index("--lua-dir") + 1] == str(Path(cmd[cmd.index("--lua-dir") - 1]).parent)
+    for name in ("hookwire.lua", "sandbox.lua", "convert.lua", "worker.lua"):
+        assert (share.lua_dir() / name).is_file()
 
 
 @pytest.mark.parametrize("module", [interpreter, share], ids=lambda m: m.__name__)

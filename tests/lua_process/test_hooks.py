@@ -357,7 +357,7 @@ def test_require_finds_modules_beside_the_hook_file_only(
     workers.append(w)
     w.start()
     result = w.adapter("h").call(HookContext("before_tool_execution", {"user": "bob"}), 100_000_000)
-    assert result == Replace(["hi bob", 'require: invalid module name "../etc/passwd"'])
+    assert result == Replace(["hi bob", "require: invalid module name '../etc/passwd'"])
 
 
 @pytest.mark.parametrize(

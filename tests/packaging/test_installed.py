@@ -134,8 +134,8 @@ def test_every_shipped_package_is_typed_and_carries_its_data(installed: Installe
         "hookwire/conformance/_share/schema/scenario.schema.json",
         "hookwire/conformance/_share/lua/behaviours.lua",
         "hookwire/runtime/_share/sdk/lua/worker.lua",
-        "hookwire/runtime/lua/sandbox.lua",
-        "hookwire/runtime/lua/convert.lua",
+        "hookwire/runtime/_share/sdk/lua/sandbox.lua",
+        "hookwire/runtime/_share/sdk/lua/convert.lua",
     ):
         assert data in names, data
     assert any(n.startswith("hookwire/conformance/_share/vectors/") for n in names)

@@ -17,9 +17,8 @@ from hookwire.runtime.results import Replace
 
 def _dist(tmp_path: Path) -> Path:
     root = tmp_path / "hookwire-lua"
-    shutil.copytree(share.sdk_lua_dir(), root / "sdk" / "lua")
+    shutil.copytree(share.lua_dir(), root / "sdk" / "lua")
     shutil.copytree(share.generated_lua_dir(), root / "generated" / "lua")
-    shutil.copytree(share.lua_host_dir(), root / "runtime" / "hookwire" / "runtime" / "lua")
     return root
 
 
@@ -28,9 +27,8 @@ def test_every_lua_folder_comes_from_the_distribution(
 ) -> None:
     root = _dist(tmp_path)
     monkeypatch.setenv(share.DIST_ENV, str(root))
-    assert share.sdk_lua_dir() == root / "sdk" / "lua"
+    assert share.lua_dir() == root / "sdk" / "lua"
     assert share.generated_lua_dir() == root / "generated" / "lua"
-    assert share.lua_host_dir() == root / "runtime" / "hookwire" / "runtime" / "lua"
 
 
 def test_the_embedded_sandbox_is_built_from_the_distribution(
@@ -49,7 +47,7 @@ def test_the_embedded_sandbox_is_built_from_the_distribution(
     run = Executor(registry).execute("before_tool_execution", HookContext("before_tool_execution"))
     assert run.result == Replace("from the dist")
     # Without its convert.lua the distribution cannot build a sandbox, naming the file.
-    (root / "runtime" / "hookwire" / "runtime" / "lua" / "convert.lua").unlink()
+    (root / "sdk" / "lua" / "convert.lua").unlink()
     with pytest.raises(FileNotFoundError, match=r"convert\.lua"):
         LuaSandbox()
 
@@ -57,4 +55,4 @@ def test_the_embedded_sandbox_is_built_from_the_distribution(
 def test_a_wrong_distribution_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(share.DIST_ENV, str(tmp_path))
     with pytest.raises(FileNotFoundError, match=r"HOOKWIRE_LUA_DIST=.*no sdk/lua there"):
-        share.sdk_lua_dir()
+        share.lua_dir()

@@ -40,6 +40,8 @@ def test_wheel_layout_and_imports_without_the_checkout(tmp_path: Path) -> None:
         "hookwire/conformance/__main__.py",
         "hookwire/runtime/_share/sdk/lua/hookwire.lua",
         "hookwire/runtime/_share/sdk/lua/worker.lua",
+        "hookwire/runtime/_share/sdk/lua/sandbox.lua",
+        "hookwire/runtime/_share/sdk/lua/convert.lua",
         "hookwire/runtime/_share/generated/lua/hookwire/pb.lua",
     ):
         assert required in names, required
@@ -56,11 +58,12 @@ def test_wheel_layout_and_imports_without_the_checkout(tmp_path: Path) -> None:
         sys.path.insert(0, {str(site)!r})
         import hookwire.v1.hook_pb2, hookwire.runtime.executor, hookwire.sdk.client
         import hookwire.codegen.generate, hookwire.conformance
-        from hookwire.runtime.share import generated_lua_dir, sdk_lua_dir
+        from hookwire.runtime.share import generated_lua_dir, lua_dir
         for mod in (hookwire.v1.hook_pb2, hookwire.runtime.executor, hookwire.sdk.client):
             assert mod.__file__.startswith({str(site)!r}), mod.__file__
-        assert str(sdk_lua_dir()).startswith({str(site)!r}), sdk_lua_dir()
-        assert (sdk_lua_dir() / "hookwire.lua").is_file()
+        assert str(lua_dir()).startswith({str(site)!r}), lua_dir()
+        for name in ("hookwire.lua", "sandbox.lua", "convert.lua", "worker.lua"):
+            assert (lua_dir() / name).is_file(), name
         assert (generated_lua_dir() / "hookwire" / "v1" / "hook.lua").is_file()
         print("ok")
         """

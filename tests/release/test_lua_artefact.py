@@ -41,8 +41,8 @@ def test_the_tarball_holds_sdk_worker_codecs_and_sandbox(dist: Path) -> None:
         "sdk/lua/worker.lua",
         "generated/lua/hookwire/pb.lua",
         "generated/lua/hookwire/v1/hook.lua",
-        "runtime/hookwire/runtime/lua/sandbox.lua",
-        "runtime/hookwire/runtime/lua/convert.lua",
+        "sdk/lua/sandbox.lua",
+        "sdk/lua/convert.lua",
     ):
         assert (dist / rel).is_file(), rel
     assert not list(dist.rglob("*.py"))

@@ -37,8 +37,14 @@ def test_the_tarball_carries_the_bindings_and_no_tests(packed: tuple[Path, Path]
         f = tar.extractfile("package/src/client.js")
         assert f is not None
         source = f.read().decode()
-    # Every import of the sources stays inside the package.
-    assert "../../../generated" not in source and 'from "../generated/' in source
+    # Every import of the sources stays inside the package: the bindings through the package's
+    # own `imports` map (#generated/* -> ./generated/*).
+    assert "../../../generated" not in source and 'from "#generated/' in source
+    with tarfile.open(tarball) as tar:
+        f = tar.extractfile("package/package.json")
+        assert f is not None
+        manifest = json.loads(f.read())
+    assert manifest["imports"] == {"#generated/*": "./generated/*"}
 
 
 def test_the_checkout_pack_includes_the_generated_copy_and_restores_the_link() -> None:
@@ -111,7 +117,7 @@ def test_a_source_importing_outside_the_package_is_refused(
             f = src.extractfile(member)
             data = f.read() if f is not None else b""
             if member.name == "package/src/context.js":
-                data = data.replace(b'from "../generated/', b'from "../../../generated/js/')
+                data = data.replace(b'from "#generated/', b'from "../../../generated/js/')
                 member.size = len(data)
             dst.addfile(member, io.BytesIO(data))
     with pytest.raises(GateError, match=r"outside the package in \['package/src/context.js'\]"):

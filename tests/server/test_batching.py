@@ -101,10 +101,10 @@ def test_batches_only_to_a_batching_worker_and_batched_results_match_by_id(
 
 def test_writer_batches_only_consecutive_calls_and_keeps_order() -> None:
     from hookwire.runtime.clock import SystemClock
-    from hookwire.runtime.server.remote_adapter import WorkerConnection
+    from hookwire.runtime.worker_connection import StreamConnection
 
     async def main() -> list[tuple[str, list[int]]]:
-        conn = WorkerConnection("c1", "w1", "javascript", clock=SystemClock(), batching=True)
+        conn = StreamConnection("c1", "w1", "javascript", clock=SystemClock(), batching=True)
         for msg in (
             es.ExecutorMessage(call=es.HookCall(call_id=1)),
             es.ExecutorMessage(call=es.HookCall(call_id=2)),
@@ -141,18 +141,18 @@ def test_writer_batches_only_consecutive_calls_and_keeps_order() -> None:
 def test_python_sdk_worker_takes_call_batches_and_answers_each(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from hookwire.runtime.server import remote_adapter
+    from hookwire.runtime.worker_connection import stream
     from hookwire.sdk import Worker
 
     sent: list[str] = []
-    take = remote_adapter.WorkerConnection._take_batch
+    take = stream.StreamConnection._take_batch
 
     def recording(self: Any, first: es.ExecutorMessage) -> es.ExecutorMessage:
         message = take(self, first)
         sent.append(message.WhichOneof("message") or "")
         return message
 
-    monkeypatch.setattr(remote_adapter.WorkerConnection, "_take_batch", recording)
+    monkeypatch.setattr(stream.StreamConnection, "_take_batch", recording)
 
     async def main() -> list[object]:
         server = HookwireServer(config=ServerConfig(port=0, shutdown_grace_s=2.0))

@@ -1,5 +1,5 @@
-"""WorkerConnection on its own (no gRPC): the outbox, call multiplexing, timeouts, cancellation
-and close, as the Connect handler drives them."""
+"""StreamConnection, the worker connection of a gRPC stream, on its own (no gRPC): the outbox,
+call multiplexing, timeouts, cancellation and close, as the Connect handler drives them."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from hookwire.runtime.adapter import HookTimedOut
 from hookwire.runtime.clock import SystemClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.results import Modified
-from hookwire.runtime.server.remote_adapter import WorkerConnection, WorkerGone
 from hookwire.runtime.wire.context import context_from_proto
 from hookwire.runtime.wire.results import result_to_proto
+from hookwire.runtime.worker_connection import StreamConnection, WorkerGone
 from hookwire.v1 import executor_service_pb2 as es
 
 _S = 1_000_000_000
 
 
-def _conn() -> WorkerConnection:
-    return WorkerConnection("c1", "w1", "javascript", clock=SystemClock())
+def _conn() -> StreamConnection:
+    return StreamConnection("c1", "w1", "javascript", clock=SystemClock())
 
 
 def _answer(call_id: int, seen: int) -> es.HookCallResult:

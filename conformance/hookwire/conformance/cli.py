@@ -195,9 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             else f"JetStream: not run ({no_nats}); its column is SKIP"
         )
     if {"lua", "lua-process"} & set(adapters):
-        from hookwire.runtime.share import lua_host_dir, sdk_lua_dir
+        from hookwire.runtime.share import generated_lua_dir, lua_dir
 
-        print(f"Lua sources: {sdk_lua_dir().parent.parent} (sandbox {lua_host_dir()})")
+        print(f"Lua sources: {lua_dir()} (generated {generated_lua_dir()})")
     results: list[RunResult] = []
     for sc in selected:
         for a in adapters:

@@ -58,12 +58,9 @@ from hookwire.runtime.adapter import HookFailed, HookTimedOut
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import FailedPrecondition
 from hookwire.runtime.results import HookResult
-from hookwire.runtime.server.remote_adapter import (
-    RemoteHookAdapter,
-    WorkerConnection,
-    WorkerGone,
-)
+from hookwire.runtime.server.remote_adapter import RemoteHookAdapter
 from hookwire.runtime.trace import Execution
+from hookwire.runtime.worker_connection import StreamConnection, WorkerGone
 
 __all__ = [
     "WorkerCmdDriver",
@@ -177,8 +174,8 @@ class WorkerHarness(RemoteHarness):
     def alive(self) -> bool:
         return self.proc.poll() is None and not self.connection.closed
 
-    def _connection(self) -> WorkerConnection:
-        def find() -> WorkerConnection | None:
+    def _connection(self) -> StreamConnection:
+        def find() -> StreamConnection | None:
             assert self.server.server is not None
             conns = list(self.server.server.executor_service.connections.values())
             return conns[0] if conns else None
@@ -186,7 +183,7 @@ class WorkerHarness(RemoteHarness):
         conn = self.server.call(find)
         if conn is None:
             raise RuntimeError(f"{self.label}: the worker is not connected to the server")
-        assert isinstance(conn, WorkerConnection)
+        assert isinstance(conn, StreamConnection)
         return conn
 
     def _read_stdout(self) -> None:

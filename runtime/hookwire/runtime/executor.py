@@ -212,7 +212,8 @@ _MAX_SINGLES = 4096
 class _Await(NamedTuple):
     """Where `_run_chain` stopped, in an asynchronous execution, for a call to be awaited:
     step number `step` (its breaker already asked) started at `now`; `coro` is a coroutine hook that
-    suspended, having yielded `yielded` (None: await the step's adapter)."""
+    suspended, having yielded `yielded` (None: await the step's adapter); `raw`: the records so
+    far."""
 
     step: int
     cur: HookContext
@@ -220,6 +221,7 @@ class _Await(NamedTuple):
     now: int
     coro: Any
     yielded: Any
+    raw: list[RawRecord]
 
 
 def _index(steps: tuple[_Step, ...], step: _Step) -> int:
@@ -229,6 +231,7 @@ def _index(steps: tuple[_Step, ...], step: _Step) -> int:
 
 def _run_chain(
     steps: tuple[_Step, ...],
+    entries: tuple[ChainEntry, ...],
     start: int,
     cur: HookContext,
     raw: list[RawRecord],
@@ -251,27 +254,27 @@ def _run_chain(
     here. `modified`: an earlier step modified `cur`. `awaiting`: the execution is
     asynchronous, so a step that must be awaited (an adapter's `acall`, a coroutine hook that
     suspends) returns an `_Await` to resume from. `apply=False` (a composite's one-step chain):
-    stop after the first settled call with its valid result (None: failed) instead of applying
-    it. Otherwise returns `(final result, final context)`.
+    stop after the first settled call and return its valid result (None: failed) instead of
+    applying it. Otherwise returns the Execution (`entries`: the chain's entries, for its trace).
     """
     append = raw.append
     closed = _CLOSED
-    not_called = _NOT_CALLED
+    called = pending is not _NOT_CALLED  # step `start` was called already
     final: HookResult | None = None
     for step in steps[start:] if start else steps:
         e, call, br, limit, mode = step
-        if pending is not not_called:
-            value, end, pending = pending, pending_end, not_called
+        if called:
+            value, end, called = pending, pending_end, False
         else:
             if br.state is not closed and not br.acquire(now):
                 append((_O_SKIPPED, _REFUSED, 0, False, br.state))
                 continue
             if mode and awaiting:
                 if mode == _ADAPTER:
-                    return _Await(_index(steps, step), cur, modified, now, None, None)
+                    return _Await(_index(steps, step), cur, modified, now, None, None, raw)
                 try:
                     value = call(cur)
-                    if type(value) is CoroutineType:
+                    if value.__class__ is CoroutineType:
                         # Run the first step inline; only a coroutine that suspends is awaited
                         # (and pays a timer).
                         coro = value
@@ -280,7 +283,7 @@ def _run_chain(
                         except StopIteration as stop:
                             value = stop.value
                         else:
-                            return _Await(_index(steps, step), cur, modified, now, coro, value)
+                            return _Await(_index(steps, step), cur, modified, now, coro, value, raw)
                 except Exception as exc:
                     value = _Failure(_O_ERROR, describe_exception(exc))
             else:
@@ -303,7 +306,7 @@ def _run_chain(
         record, result = _settle(e, br, value, dur, end)
         append(record)
         if not apply:
-            return result, cur
+            return result
         if result is None:
             if e.fail_closed:
                 final = Cancel(failure_reason(e.name, record[0], record[1]))
@@ -318,7 +321,9 @@ def _run_chain(
             break
     if final is None:
         final = Modified(cur.data) if modified else CONTINUE
-    return final, cur
+    if not apply:
+        return final
+    return _execution(final, cur, raw, entries)
 
 
 def _refuse_async(name: str, ctx: HookContext) -> None:
@@ -350,8 +355,7 @@ def _compile_fast_path(
     def bail(
         ctx: HookContext, raw: list[RawRecord], i: int, now: int, value: Any, end: int
     ) -> Execution:
-        final, cur = _run_chain(steps, i, ctx, raw, now, clock, value, end)
-        return _execution(final, cur, raw, entries)
+        return _run_chain(steps, entries, i, ctx, raw, now, clock, value, end)  # type: ignore[no-any-return]
 
     return compile_fast_path(
         [(call, br, limit) for _e, call, br, limit, _mode in steps],
@@ -658,10 +662,7 @@ class Executor:
         return wrapped
 
     def _run(self, plan: _Plan, ctx: HookContext) -> Execution:
-        raw: list[RawRecord] = []
-        clock = self._now
-        final, cur = _run_chain(plan.steps, 0, ctx, raw, clock(), clock)
-        return _execution(final, cur, raw, plan.entries)
+        return self._start(plan, ctx, [], True, False)  # type: ignore[no-any-return]
 
     def _begin(self, point: str, ctx: HookContext) -> int:
         """An observed execution starts: the wrappers open (a span...); its start time."""
@@ -689,7 +690,8 @@ class Executor:
         if plan is None or type(ctx) is not HookContext or self._own_plans:
             plan = self._checked(point, ctx, sync=False)
         if not self._observers:
-            return await self._arun(plan, ctx)
+            ex = self._start(plan, ctx, [])
+            return ex if ex.__class__ is not _Await else await self._arest(plan, ex)
         started = self._begin(point, ctx)
         try:
             ex = await self._arun(plan, ctx)
@@ -700,17 +702,43 @@ class Executor:
         return ex
 
     async def _arun(self, plan: _Plan, ctx: HookContext) -> Execution:
-        clock = self._now
-        raw: list[RawRecord] = []
-        out = _run_chain(plan.steps, 0, ctx, raw, clock(), clock, _NOT_CALLED, 0, False, True)
-        while out.__class__ is _Await:
-            out = await self._resume(plan, out, raw)
-        final, cur = out
-        return _execution(final, cur, raw, plan.entries)
+        ex = self._start(plan, ctx, [])
+        return ex if ex.__class__ is not _Await else await self._arest(plan, ex)
 
-    async def _resume(
-        self, plan: _Plan, at: _Await, raw: list[RawRecord], apply: bool = True
+    def _start(
+        self,
+        plan: _Plan,
+        ctx: HookContext,
+        raw: list[RawRecord],
+        apply: bool = True,
+        awaiting: bool = True,
     ) -> Any:
+        """`_run_chain` over `plan` from its first step; asynchronous (`awaiting`), it runs up
+        to the first call that must be awaited and returns its `_Await` (finish it with
+        `_arest`), so a chain that never suspends costs no coroutine of its own."""
+        clock = self._now
+        return _run_chain(
+            plan.steps,
+            plan.entries,
+            0,
+            ctx,
+            raw,
+            clock(),
+            clock,
+            _NOT_CALLED,
+            0,
+            False,
+            awaiting,
+            apply,
+        )
+
+    async def _arest(self, plan: _Plan, at: _Await) -> Execution:
+        out: Any = at
+        while out.__class__ is _Await:
+            out = await self._resume(plan, out)
+        return out  # type: ignore[no-any-return]
+
+    async def _resume(self, plan: _Plan, at: _Await, apply: bool = True) -> Any:
         """Await the call `_run_chain` stopped at, then run the chain on from that step."""
         e = plan.steps[at.step][0]
         try:
@@ -723,9 +751,10 @@ class Executor:
         clock = self._now
         return _run_chain(
             plan.steps,
+            plan.entries,
             at.step,
             at.cur,
-            raw,
+            at.raw,
             at.now,
             clock,
             value,
@@ -754,25 +783,18 @@ class Executor:
     def invoke(self, e: ChainEntry, ctx: HookContext) -> Invocation:
         """Steps 1-4 of section 3 for one hook, synchronously (no trace, no report): the chain
         step (`_run_chain`) on a chain of one, stopping before the result is applied."""
-        plan = self._single(e, sync=True)
         raw: list[RawRecord] = []
-        clock = self._now
-        out = _run_chain(
-            plan.steps, 0, ctx, raw, clock(), clock, _NOT_CALLED, 0, False, False, False
-        )
-        return _invocation(e, out[0], raw[0])
+        result = self._start(self._single(e, sync=True), ctx, raw, False, False)
+        return _invocation(e, result, raw[0])
 
     async def ainvoke(self, e: ChainEntry, ctx: HookContext) -> Invocation:
         """Steps 1-4 of section 3 for one hook, on the event loop."""
         plan = self._single(e, sync=False)
         raw: list[RawRecord] = []
-        clock = self._now
-        out = _run_chain(
-            plan.steps, 0, ctx, raw, clock(), clock, _NOT_CALLED, 0, False, True, False
-        )
-        while out.__class__ is _Await:
-            out = await self._resume(plan, out, raw, apply=False)
-        return _invocation(e, out[0], raw[0])
+        result = self._start(plan, ctx, raw, False)
+        while result.__class__ is _Await:
+            result = await self._resume(plan, result, False)
+        return _invocation(e, result, raw[0])
 
     def _single(self, e: ChainEntry, sync: bool) -> _Plan:
         """The one-step plan of a composite's child (kept while the entry object lives)."""

@@ -3,8 +3,8 @@
 A JSON value is `None`, `bool`, `int` (any size), `float` (finite), `decimal.Decimal` (finite,
 for numbers a double cannot hold), `str`, `list` (or tuple) of values, or `dict[str, value]`,
 nested at most `MAX_JSON_DEPTH` containers deep (hookwire.runtime.limits: a scalar has depth 0,
-`{}` and `[]` depth 1; every check and conversion here counts the same way and names the path of
-the container that goes too deep).
+`{}` and `[]` depth 1; every check here, and every conversion in hookwire.runtime.wire.json,
+counts the same way and names the path of the container that goes too deep).
 
 Example:
     >>> merge_patch({"a": "b", "c": {"d": "e", "f": "g"}}, {"a": "z", "c": {"f": None}})

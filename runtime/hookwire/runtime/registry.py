@@ -62,7 +62,6 @@ __all__ = [
 _INT32_MIN = -(2**31)
 _INT32_MAX = 2**31 - 1
 _MS = 1_000_000
-_S = 1_000_000_000
 DEFAULT_TIMEOUT_NS = 100 * _MS
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -1,21 +1,27 @@
-"""Where the non-Python files the runtime needs live: the Lua SDK, the generated Lua modules and
-the host halves of the Lua sandbox.
+"""Where the non-Python files the runtime needs live: hookwire's host Lua sources and the
+generated Lua modules.
 
-In a checkout (editable install) the first two are the repository's `sdk/lua` and
-`generated/lua`; a wheel ships copies under `hookwire/runtime/_share/` (see pyproject.toml
-`force-include`). The sandbox halves (`sandbox.lua`, `convert.lua`) live in the
-`hookwire.runtime.lua` package itself, in both.
+The host Lua sources are one folder, `lua_dir()` (the repository's `sdk/lua`):
+
+- `hookwire.lua`: the module hook files use (`hookwire.register`, results, `publish`...);
+- `sandbox.lua`: the environment hook files run in (budget, safe library, `require`);
+- `convert.lua`: JSON values between the host and the sandbox (lazy proxies in, tokens out);
+- `worker.lua`: the out-of-process worker's loop (frames on stdin/stdout).
+
+The embedded runtime (`hookwire.runtime.lua`) builds its sandbox from the first three; the
+worker process runs `worker.lua`, which builds the same sandbox from the same three files
+beside it. In a checkout (editable install) the folders are the repository's `sdk/lua` and
+`generated/lua`; a wheel ships copies under `hookwire/runtime/_share/` (pyproject.toml
+`force-include`).
 
 `HOOKWIRE_LUA_DIST` names an unpacked Lua distribution (`hookwire-lua-VERSION.tar.gz`, in the
-repository's layout) to take all three from instead: the release gate runs the conformance
+repository's layout) to take both from instead: the release gate runs the conformance
 matrix's Lua columns on the artefact users install that way.
 
 Example:
-    >>> (sdk_lua_dir() / "hookwire.lua").is_file()
-    True
+    >>> sorted(p.name for p in lua_dir().glob("*.lua"))
+    ['convert.lua', 'hookwire.lua', 'sandbox.lua', 'worker.lua']
     >>> (generated_lua_dir() / "hookwire" / "pb.lua").is_file()
-    True
-    >>> (lua_host_dir() / "sandbox.lua").is_file()
     True
 """
 
@@ -23,6 +29,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+__all__ = ["DIST_ENV", "generated_lua_dir", "lua_dir"]
 
 _HERE = Path(__file__).resolve().parent
 DIST_ENV = "HOOKWIRE_LUA_DIST"
@@ -52,18 +60,12 @@ def _pick(*parts: str) -> Path:
     return checkout if checkout.is_dir() else _WHEEL.joinpath(*parts)
 
 
-def sdk_lua_dir() -> Path:
-    """The folder holding `hookwire.lua` (the Lua SDK) and `worker.lua`."""
+def lua_dir() -> Path:
+    """The folder of hookwire's host Lua sources: `hookwire.lua`, `sandbox.lua`,
+    `convert.lua` and `worker.lua` (see the module doc)."""
     return _pick("sdk", "lua")
 
 
 def generated_lua_dir() -> Path:
     """The root of the generated Lua modules (`hookwire/pb.lua`, `hookwire/v1/*.lua`, ...)."""
     return _pick("generated", "lua")
-
-
-def lua_host_dir() -> Path:
-    """The folder holding `sandbox.lua` and `convert.lua`, which the embedded runtime and the
-    out-of-process worker (`worker.lua --sandbox-dir`) both build their sandbox from."""
-    dist = _dist("runtime", "hookwire", "runtime", "lua")
-    return dist if dist is not None else _HERE / "lua"

@@ -13,10 +13,10 @@
 import assert from "node:assert/strict";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { DurationSchema, TimestampSchema } from "@bufbuild/protobuf/wkt";
-import { Language, TraceContextSchema } from "../../../generated/js/hookwire/v1/common_pb.js";
-import { UniversalEventSchema } from "../../../generated/js/hookwire/v1/event_pb.js";
-import { EventBatchSchema, PublishRequestSchema } from "../../../generated/js/hookwire/v1/event_service_pb.js";
-import { ExecuteRequestSchema, ExecuteResponseSchema } from "../../../generated/js/hookwire/v1/executor_service_pb.js";
+import { Language, TraceContextSchema } from "#generated/hookwire/v1/common_pb.js";
+import { UniversalEventSchema } from "#generated/hookwire/v1/event_pb.js";
+import { EventBatchSchema, PublishRequestSchema } from "#generated/hookwire/v1/event_service_pb.js";
+import { ExecuteRequestSchema, ExecuteResponseSchema } from "#generated/hookwire/v1/executor_service_pb.js";
 import {
   BreakerState,
   ComponentIdSchema,
@@ -26,7 +26,7 @@ import {
   HookOutcome,
   HookPoint,
   OperationSchema,
-} from "../../../generated/js/hookwire/v1/hook_pb.js";
+} from "#generated/hookwire/v1/hook_pb.js";
 import { clientWire } from "../src/client.js";
 import { contextFromProto } from "../src/context.js";
 import { fromJsonObject, fromJsonValue, toJsonObject, toJsonValue } from "../src/json.js";

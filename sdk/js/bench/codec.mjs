@@ -5,9 +5,9 @@
 
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { DurationSchema, TimestampSchema } from "@bufbuild/protobuf/wkt";
-import { ExecutorMessageSchema, HookCallResultSchema, HookCallSchema, WorkerMessageSchema } from "../../../generated/js/hookwire/v1/executor_service_pb.js";
-import { decodeExecutorMessage, encodeWorkerMessage } from "../../../generated/js/hookwire/v1/executor_service_wire.js";
-import { HookContextSchema, HookResultSchema, ModifiedResultSchema } from "../../../generated/js/hookwire/v1/hook_pb.js";
+import { ExecutorMessageSchema, HookCallResultSchema, HookCallSchema, WorkerMessageSchema } from "#generated/hookwire/v1/executor_service_pb.js";
+import { decodeExecutorMessage, encodeWorkerMessage } from "#generated/hookwire/v1/executor_service_wire.js";
+import { HookContextSchema, HookResultSchema, ModifiedResultSchema } from "#generated/hookwire/v1/hook_pb.js";
 import { toJsonObject } from "../src/json.js";
 
 const N = Number(process.argv[2] ?? 20000);

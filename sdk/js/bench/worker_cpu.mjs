@@ -5,8 +5,8 @@
 
 import { create, toBinary } from "@bufbuild/protobuf";
 import { DurationSchema } from "@bufbuild/protobuf/wkt";
-import { ExecutorMessageSchema, HookCallSchema } from "../../../generated/js/hookwire/v1/executor_service_pb.js";
-import { HookContextSchema } from "../../../generated/js/hookwire/v1/hook_pb.js";
+import { ExecutorMessageSchema, HookCallSchema } from "#generated/hookwire/v1/executor_service_pb.js";
+import { HookContextSchema } from "#generated/hookwire/v1/hook_pb.js";
 import { toJsonObject } from "../src/json.js";
 import { createWorker, modified } from "../src/index.js";
 

@@ -6,13 +6,13 @@
 // a missing execution, a JSON value without a kind) fails the call as a HookwireError INTERNAL
 // naming the message and field, never as a crash in a stream callback.
 
-import { Language } from "../generated/hookwire/v1/common_pb.js";
+import { Language } from "#generated/hookwire/v1/common_pb.js";
 import {
   decodeEventBatch,
   decodePublishResponse,
   encodePublishRequest,
   encodeSubscribeRequest,
-} from "../generated/hookwire/v1/event_service_wire.js";
+} from "#generated/hookwire/v1/event_service_wire.js";
 import {
   decodeExecuteResponse,
   decodeGetBreakerStateResponse,
@@ -22,8 +22,8 @@ import {
   encodeGetBreakerStateRequest,
   encodeListHooksRequest,
   encodeResetBreakerRequest,
-} from "../generated/hookwire/v1/executor_service_wire.js";
-import { BreakerState, FailurePolicy, HookOutcome } from "../generated/hookwire/v1/hook_pb.js";
+} from "#generated/hookwire/v1/executor_service_wire.js";
+import { BreakerState, FailurePolicy, HookOutcome } from "#generated/hookwire/v1/hook_pb.js";
 import { contextFromProto, contextToWire, languageName, nsToTimestamp, pointFromProto, pointToProto, stringMap } from "./context.js";
 import { fromGrpcError, HookwireError } from "./errors.js";
 import { describe, fromJsonValue, JsonConversionError, toJsonValue } from "./json.js";

@@ -1,8 +1,8 @@
 // Hook contexts and points between their wire form (hookwire.v1.HookContext) and plain JS.
 
 import { create } from "@bufbuild/protobuf";
-import { Language } from "../generated/hookwire/v1/common_pb.js";
-import { ComponentType, HookContextSchema, HookPoint } from "../generated/hookwire/v1/hook_pb.js";
+import { Language } from "#generated/hookwire/v1/common_pb.js";
+import { ComponentType, HookContextSchema, HookPoint } from "#generated/hookwire/v1/hook_pb.js";
 import { describe, fromJsonObject, fromJsonValue, toJsonObject, toJsonValue } from "./json.js";
 
 const CUSTOM = "custom:";

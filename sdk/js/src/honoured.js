@@ -3,7 +3,7 @@
 // same table the Python and Lua runtimes use); a custom point's kinds are declared in the
 // registration of a hook at it. A hook returning a kind its point does not honour gets ERROR
 // `result_not_honoured` from the executor, and its failure policy applies.
-import { HONOURED } from "../generated/hookwire/v1/honoured.js";
+import { HONOURED } from "#generated/hookwire/v1/honoured.js";
 
 const KINDS = Object.freeze(["CONTINUE", "MODIFIED", "CANCEL", "REDIRECT", "REPLACE", "RETRY", "FORK", "CACHE", "SKIPPED"]);
 

@@ -6,10 +6,10 @@
 // holds (int beyond 2^63, long decimals) travel as their decimal text and come back as a
 // `JsonNumberText`. `null` is an explicit JSON null; `undefined` (or a missing member) is absent.
 
-import { JsonNull } from "../generated/hookwire/v1/json_pb.js";
+import { JsonNull } from "#generated/hookwire/v1/json_pb.js";
 // The generated zero messages (deep-equal to create(XSchema)), filled in place: a message a
 // hook result builds costs an object literal, not a reflective create().
-import { new_JsonArray, new_JsonObject, new_JsonValue } from "../generated/hookwire/v1/json_wire.js";
+import { new_JsonArray, new_JsonObject, new_JsonValue } from "#generated/hookwire/v1/json_wire.js";
 import { MAX_JSON_DEPTH } from "./limits.js";
 
 const INT64_MIN = -(2n ** 63n);
@@ -159,7 +159,7 @@ function jsonArray(values) {
 /**
  * A JsonValue message as a plain JS value; an unset message gives `undefined` (absent).
  *
- * @param {import("../generated/hookwire/v1/json_pb.js").JsonValue | undefined} msg
+ * @param {import("#generated/hookwire/v1/json_pb.js").JsonValue | undefined} msg
  */
 export function fromJsonValue(msg) {
   if (msg === undefined) return undefined;
@@ -191,7 +191,7 @@ export function fromJsonValue(msg) {
 /**
  * A JsonObject message as a plain object (unset gives `{}`).
  *
- * @param {import("../generated/hookwire/v1/json_pb.js").JsonObject | undefined} msg
+ * @param {import("#generated/hookwire/v1/json_pb.js").JsonObject | undefined} msg
  */
 export function fromJsonObject(msg) {
   const out = {};

@@ -5,7 +5,7 @@
 // looks like a result ({kind: "cancel"}) is rejected on purpose (no magic values).
 
 import { create } from "@bufbuild/protobuf";
-import { new_Duration } from "../generated/google/protobuf/duration_wire.js";
+import { new_Duration } from "#generated/google/protobuf/duration_wire.js";
 import {
   CacheResultSchema,
   CancelResultSchema,
@@ -15,8 +15,8 @@ import {
   ReplaceResultSchema,
   RetryResultSchema,
   SkippedResultSchema,
-} from "../generated/hookwire/v1/hook_pb.js";
-import { new_ContinueResult, new_HookResult, new_ModifiedResult } from "../generated/hookwire/v1/hook_wire.js";
+} from "#generated/hookwire/v1/hook_pb.js";
+import { new_ContinueResult, new_HookResult, new_ModifiedResult } from "#generated/hookwire/v1/hook_wire.js";
 import { describe, fromJsonObject, fromJsonValue, JsonConversionError, toJsonObject, toJsonValue } from "./json.js";
 import { MAX_DURATION_MS, MAX_NAME_BYTES } from "./limits.js";
 

@@ -19,28 +19,28 @@ import { EventEmitter } from "node:events";
 import { endHookSpan, inHookSpan, startHookSpan, traceparentOf } from "./otel.js";
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
-import { Language } from "../generated/hookwire/v1/common_pb.js";
-import { UniversalEventSchema } from "../generated/hookwire/v1/event_pb.js";
-import { PublishRequestSchema } from "../generated/hookwire/v1/event_service_pb.js";
+import { Language } from "#generated/hookwire/v1/common_pb.js";
+import { UniversalEventSchema } from "#generated/hookwire/v1/event_pb.js";
+import { PublishRequestSchema } from "#generated/hookwire/v1/event_service_pb.js";
 import {
   HookErrorSchema,
   RegisterHooksSchema,
   UnregisterHooksSchema,
   WorkerHelloSchema,
   WorkerMessageSchema,
-} from "../generated/hookwire/v1/executor_service_pb.js";
+} from "#generated/hookwire/v1/executor_service_pb.js";
 import {
   decodeExecutorMessage,
   decodeWorkerMessage,
   encodeExecutorMessage,
   encodeWorkerMessage,
-} from "../generated/hookwire/v1/executor_service_wire.js";
+} from "#generated/hookwire/v1/executor_service_wire.js";
 import {
   BreakerConfigSchema,
   FailurePolicy,
   HookRegistrationSchema,
   Priority,
-} from "../generated/hookwire/v1/hook_pb.js";
+} from "#generated/hookwire/v1/hook_pb.js";
 import { RealCallClock, VirtualCallClock } from "./clock.js";
 import { contextFromProto, pointToProto } from "./context.js";
 import { fromGrpcError, HookwireError } from "./errors.js";

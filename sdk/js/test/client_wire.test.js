@@ -6,13 +6,13 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { Language } from "../../../generated/js/hookwire/v1/common_pb.js";
+import { Language } from "#generated/hookwire/v1/common_pb.js";
 import {
   EventBatchSchema,
   PublishRequestSchema,
   PublishResponseSchema,
   SubscribeRequestSchema,
-} from "../../../generated/js/hookwire/v1/event_service_pb.js";
+} from "#generated/hookwire/v1/event_service_pb.js";
 import {
   ExecuteRequestSchema,
   ExecuteResponseSchema,
@@ -22,9 +22,9 @@ import {
   ListHooksResponseSchema,
   ResetBreakerRequestSchema,
   ResetBreakerResponseSchema,
-} from "../../../generated/js/hookwire/v1/executor_service_pb.js";
-import { BreakerState, ComponentType, FailurePolicy, HookOutcome, HookPoint } from "../../../generated/js/hookwire/v1/hook_pb.js";
-import { JsonNull } from "../../../generated/js/hookwire/v1/json_pb.js";
+} from "#generated/hookwire/v1/executor_service_pb.js";
+import { BreakerState, ComponentType, FailurePolicy, HookOutcome, HookPoint } from "#generated/hookwire/v1/hook_pb.js";
+import { JsonNull } from "#generated/hookwire/v1/json_pb.js";
 import { createClient, HookwireError, JsonConversionError } from "../src/index.js";
 
 // JsonValue / JsonObject inits written out (not built by the SDK's own json.js).

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { JsonValueSchema } from "../../../generated/js/hookwire/v1/json_pb.js";
+import { JsonValueSchema } from "#generated/hookwire/v1/json_pb.js";
 import { fromJsonObject, fromJsonValue, JsonConversionError, JsonNumberText, toJsonObject, toJsonValue } from "../src/json.js";
 
 const roundTrip = (v) => fromJsonValue(fromBinary(JsonValueSchema, toBinary(JsonValueSchema, toJsonValue(v))));

@@ -35,10 +35,10 @@ async function load() {
 }
 
 const { schemas, codecs } = await load();
-const wire = await import("../../../generated/js/hookwire/v1/executor_service_wire.js");
-const json = await import("../../../generated/js/hookwire/v1/json_wire.js");
-const pb = await import("../../../generated/js/hookwire/v1/executor_service_pb.js");
-const jsonPb = await import("../../../generated/js/hookwire/v1/json_pb.js");
+const wire = await import("#generated/hookwire/v1/executor_service_wire.js");
+const json = await import("#generated/hookwire/v1/json_wire.js");
+const pb = await import("#generated/hookwire/v1/executor_service_pb.js");
+const jsonPb = await import("#generated/hookwire/v1/json_pb.js");
 const hex = (b) => Buffer.from(b).toString("hex");
 const bytes = (h) => Uint8Array.from(Buffer.from(h, "hex"));
 
@@ -169,7 +169,7 @@ test("plain objects encode like the create()d message (absent fields are default
 test("SDK results built from the generated zero messages equal create()'s", async () => {
   const { toJsonObject, toJsonValue } = await import("../src/json.js");
   const { modified, resultToProto } = await import("../src/results.js");
-  const hookPb = await import("../../../generated/js/hookwire/v1/hook_pb.js");
+  const hookPb = await import("#generated/hookwire/v1/hook_pb.js");
   const value = (kind) => create(jsonPb.JsonValueSchema, { kind });
   const expectedData = create(jsonPb.JsonObjectSchema, {
     fields: {

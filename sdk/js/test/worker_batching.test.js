@@ -11,7 +11,7 @@ import {
   HookCallBatchSchema,
   HookCallSchema,
   WorkerMessageSchema,
-} from "../../../generated/js/hookwire/v1/executor_service_pb.js";
+} from "#generated/hookwire/v1/executor_service_pb.js";
 import { contextToProto } from "../src/context.js";
 import { createWorker, modified } from "../src/index.js";
 import { msToDuration, resultFromProto } from "../src/results.js";

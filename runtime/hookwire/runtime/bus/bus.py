@@ -374,7 +374,7 @@ class EventBus:
         replays exactly what was fanned out before it, and receives the rest live.
         """
         routes = self._routes
-        if type(events) is EventRun:
+        if events.__class__ is EventRun:
             # One type: the subscriptions that take it build its events.
             for sub in (routes.get(events.type) or self._route(events.type)).subs:
                 sub.offer_run(events)

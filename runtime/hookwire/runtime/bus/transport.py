@@ -111,7 +111,7 @@ class InProcessTransport:
     def publish(self, events: Sequence[Event]) -> None:
         if self._closed:
             raise FailedPrecondition("transport", "is closed")
-        if type(events) is EventRun:
+        if events.__class__ is EventRun:
             # Sequenced and retained whole; its events are built when read.
             self.next_sequence = events.sequence_from(self.next_sequence)
             self.log.append_run(events)

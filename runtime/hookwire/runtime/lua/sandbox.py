@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
@@ -47,7 +48,7 @@ from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.events import EventSink
 from hookwire.runtime.lua.convert import Converter
-from hookwire.runtime.share import lua_host_dir, sdk_lua_dir
+from hookwire.runtime.share import lua_dir
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -60,13 +61,12 @@ __all__ = [
 
 DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_MODULE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 _log = logging.getLogger("hookwire.lua")
 
 
 def default_sdk_path() -> Path:
-    """The Lua SDK, `hookwire.lua` (sdk/lua in a checkout; shipped inside a wheel)."""
-    return sdk_lua_dir() / "hookwire.lua"
+    """The Lua SDK, `hookwire.lua`, in the host Lua sources (`hookwire.runtime.share.lua_dir`)."""
+    return lua_dir() / "hookwire.lua"
 
 
 class LuaLoadError(InvalidArgument):
@@ -189,7 +189,7 @@ class LuaSandbox:
                 b"getmetatable": lua.eval("debug.getmetatable"),
             }
         )
-        convert = chunk((lua_host_dir() / "convert.lua").read_bytes(), "convert.lua")(convert_deps)
+        convert = chunk((lua_dir() / "convert.lua").read_bytes(), "convert.lua")(convert_deps)
         c.live_handles = convert[b"live_sources"]
         self.compile_filler = convert[b"compile_filler"]
         clock_ref = self.clock
@@ -201,14 +201,14 @@ class LuaSandbox:
                 b"clock_wall": lambda: clock_ref.time_ns() // 1_000_000_000,
                 b"clock_mono": lambda: clock_ref.monotonic_ns() / 1e9,
                 b"py_print": _lua_print,
-                b"py_read_module": _read_module,
+                b"read_source": _read_source,
                 b"publish": self._publish,
                 b"subscribe": self._subscribe,
                 b"check_every": check_every,
                 b"memory_limit": memory_limit,
             }
         )
-        api = chunk((lua_host_dir() / "sandbox.lua").read_bytes(), "sandbox.lua")(sandbox_deps)
+        api = chunk((lua_dir() / "sandbox.lua").read_bytes(), "sandbox.lua")(sandbox_deps)
         self.call_hook = api[b"call_hook"]
         self.deliver = api[b"deliver"]
         self._load_file = api[b"load_file"]
@@ -416,24 +416,18 @@ def _lua_print(text: bytes) -> None:
     _log.info("%s", text.decode(errors="replace"))
 
 
-def _read_module(directory: bytes, name: Any) -> tuple[Any, bytes]:
-    """(code, chunkname) of `name`.lua inside `directory`, or (None, message)."""
-    if not isinstance(name, bytes) or not _MODULE_RE.match(name.decode(errors="replace")):
-        shown = name.decode(errors="replace") if isinstance(name, bytes) else type(name).__name__
-        return None, f"require: invalid module name {shown!r}".encode()
-    text = name.decode()
-    if directory:
-        root = Path(directory.decode()).resolve()
-        path = (root / (text.replace(".", "/") + ".lua")).resolve()
-        if path.is_relative_to(root) and path.is_file():
-            try:
-                return path.read_bytes(), str(path.relative_to(root)).encode()
-            except OSError as exc:
-                return None, f"require: cannot read {path}: {exc}".encode()
-    return None, (
-        f"require: module '{text}' is not available in the hookwire sandbox "
-        "(only 'hookwire' and .lua files beside the hook file)"
-    ).encode()
+def _read_source(directory: bytes, rel: bytes) -> tuple[bytes | None, bytes | None]:
+    """For sandbox.lua's `require`: the bytes of `rel` (a path it built from a checked module
+    name) inside `directory` as (code, None); (None, None) when no such file lies inside it
+    (symbolic links leading out included); (None, message) when it cannot be read."""
+    root = Path(os.fsdecode(directory)).resolve()
+    path = (root / os.fsdecode(rel)).resolve()
+    if not (path.is_relative_to(root) and path.is_file()):
+        return None, None
+    try:
+        return path.read_bytes(), None
+    except OSError as exc:
+        return None, f"require: cannot read {path}: {exc}".encode()
 
 
 _POLICIES = {b"fail_open": "FAIL_OPEN", b"fail_closed": "FAIL_CLOSED"}

@@ -3,10 +3,10 @@
 Asynchronous for the executor (`acall` awaits the answer without blocking the loop), unless
 the worker was made with `blocking=True` (then the synchronous `Executor.execute` runs it and
 `call` blocks the calling thread on the pipe). Both abandon the call at its deadline
-(HookTimedOut and a CancelCall), map the worker's answer to a result the way the embedded
-adapter does (a result; an error with the Lua message; `invalid_result`; the worker's
-instruction budget as a timeout) and, with a virtual clock, advance it by the answer's
-`clock_advance` first.
+(HookTimedOut and a CancelCall); the answer becomes a result as on every worker connection
+(`hookwire.runtime.worker_connection`: a result; an error with the Lua message;
+`invalid_result`; the worker's instruction budget as a timeout; with a virtual clock, the
+clock advanced by the answer's `clock_advance` first).
 
 Example:
     >>> import pathlib, tempfile
@@ -26,22 +26,16 @@ import asyncio
 import concurrent.futures
 from typing import TYPE_CHECKING
 
-from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
-from hookwire.runtime.clock import VirtualClock
+from hookwire.runtime.adapter import HookTimedOut
 from hookwire.runtime.context import HookContext
-from hookwire.runtime.errors import HookwireError
 from hookwire.runtime.results import HookResult
-from hookwire.runtime.wire.results import result_from_proto
+from hookwire.runtime.worker_connection.connection import TIMEOUT_ERROR_TYPE, WorkerGone
 from hookwire.v1 import executor_service_pb2 as es
 
 if TYPE_CHECKING:
     from hookwire.runtime.lua_process.worker import LuaProcessWorker
 
 __all__ = ["TIMEOUT_ERROR_TYPE", "LuaProcessHookAdapter"]
-
-#: HookError.type the worker uses for a hook its instruction budget stopped.
-TIMEOUT_ERROR_TYPE = "hookwire.Timeout"
-_NS = 1_000_000_000
 
 
 class LuaProcessHookAdapter:
@@ -82,30 +76,11 @@ class LuaProcessHookAdapter:
         return self._outcome(answer)
 
     def _outcome(self, answer: es.HookCallResult) -> HookResult:
-        worker = self.worker
-        if worker.virtual and answer.HasField("clock_advance"):
-            advance = answer.clock_advance.seconds * _NS + answer.clock_advance.nanos
-            clock = worker.clock
-            if advance > 0 and isinstance(clock, VirtualClock):
-                clock.advance(advance)
-        worker.note_success()
-        kind = answer.WhichOneof("outcome")
-        if kind == "error":
-            err = answer.error
-            if err.type == TIMEOUT_ERROR_TYPE:
-                raise HookTimedOut("timeout")
-            if err.invalid_result:
-                raise InvalidResult(err.message)
-            raise HookFailed(f"{err.type}: {err.message}" if err.type else err.message)
-        if kind != "result":
-            raise InvalidResult(
-                f"the Lua worker answered a call to {self.hook_name!r} "
-                "with neither result nor error"
-            )
-        try:
-            return result_from_proto(answer.result, "result")
-        except HookwireError as exc:
-            raise InvalidResult(str(exc)) from None
+        connection = self.worker.connection()
+        if connection is None:  # pragma: no cover - an answer comes from a started process
+            raise WorkerGone("the Lua worker was never started")
+        self.worker.note_success()
+        return connection.outcome(self.hook_name, answer)
 
     def __repr__(self) -> str:
         return f"LuaProcessHookAdapter({self.hook_name!r}, worker={self.worker.worker_id!r})"

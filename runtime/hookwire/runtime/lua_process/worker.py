@@ -4,11 +4,13 @@ The interpreter is the system `lua5.4` when it is on PATH, else the fallback: lu
 Lua 5.4 in a child Python process (`hookwire.runtime.lua_process.interpreter`); `interpreter`
 says which one runs.
 
-The supervisor starts the process, takes its hello and hook registrations over length-delimited
-protobuf frames on the process's stdin/stdout (the worker protocol of the gRPC Connect stream:
-WorkerMessage in, ExecutorMessage out), registers each hook in a Registry with a
-`LuaProcessHookAdapter`, and multiplexes calls over the pipe by `call_id` (a reader thread
-completes them, so synchronous callers block on their own call and `acall` awaits it).
+The supervisor starts the process, takes its hello and hook registrations, registers each hook
+in a Registry with a `LuaProcessHookAdapter`, and calls hooks over the process's worker
+connection (`hookwire.runtime.worker_connection`: the worker protocol of the gRPC Connect
+stream, its stdio-process transport `PipeConnection` carrying it as length-delimited frames on
+stdin/stdout; a reader thread completes the calls, so synchronous callers block on their own
+call and `acall` awaits it). Each run of the process is one connection; this class supervises
+the runs.
 
 Failure handling:
 - the process exits, or writes a malformed frame: every call in flight fails at once
@@ -58,6 +60,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import itertools
 import logging
 import os
@@ -65,19 +68,15 @@ import queue
 import resource
 import subprocess
 import threading
-from collections import deque
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from pathlib import Path
-from types import TracebackType
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from google.protobuf.message import DecodeError
 from hookwire.runtime.adapter import HookFailed
 from hookwire.runtime.bus.event import Event
 from hookwire.runtime.clock import Clock, SystemClock, VirtualClock
 from hookwire.runtime.context import HookContext
-from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
-from hookwire.runtime.framing import FrameReader, MalformedFrame, encode_frame
+from hookwire.runtime.errors import FailedPrecondition, InvalidArgument
 from hookwire.runtime.lua_process.interpreter import (
     choose_interpreter,
     describe_interpreter,
@@ -85,10 +84,9 @@ from hookwire.runtime.lua_process.interpreter import (
     interpreter_command,
 )
 from hookwire.runtime.registry import HookSpec, Registry
-from hookwire.runtime.share import generated_lua_dir, lua_host_dir, sdk_lua_dir
-from hookwire.runtime.wire.context import context_to_proto
-from hookwire.runtime.wire.event import event_from_proto
-from hookwire.runtime.wire.registration import spec_from_proto
+from hookwire.runtime.share import generated_lua_dir, lua_dir
+from hookwire.runtime.worker_connection.connection import WorkerGone, publish_events
+from hookwire.runtime.worker_connection.pipe import PipeConnection
 from hookwire.v1 import event_pb2
 from hookwire.v1 import executor_service_pb2 as es
 
@@ -108,13 +106,9 @@ __all__ = [
 _log = logging.getLogger("hookwire.lua_process")
 _NS = 1_000_000_000
 _MS = 1_000_000
-_STDERR_LINES = 20
+_T = TypeVar("_T")
 #: Default address-space limit of a worker process.
 DEFAULT_MEMORY_LIMIT = 256 << 20
-
-
-class WorkerGone(HookFailed):
-    """The Lua worker process died (or is waiting to restart) while a call needed it."""
 
 
 class LuaWorkerError(FailedPrecondition):
@@ -130,35 +124,23 @@ class EventPublisher(Protocol):
 
 
 def default_worker_script() -> Path:
-    """The worker program, `worker.lua` (sdk/lua in a checkout; shipped inside a wheel)."""
-    return sdk_lua_dir() / "worker.lua"
+    """The worker program, `worker.lua`, in the host Lua sources (`share.lua_dir`)."""
+    return lua_dir() / "worker.lua"
+
+
+def _run(steps: Generator[None, None, _T]) -> _T:
+    """Run a generator of steps to its end (nothing to interleave here) and return its value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
 
 def _lua_path() -> str:
     # Only hookwire's own modules: a LUA_PATH of the caller's must not change the worker.
-    roots = (generated_lua_dir(), sdk_lua_dir())
+    roots = (generated_lua_dir(), lua_dir())
     return ";".join(f"{root}/?.lua" for root in roots)
-
-
-class _Life:
-    """One run of the process: its pipes, calls in flight and stderr tail."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], generation: int) -> None:
-        self.proc = proc
-        self.generation = generation
-        self.pending: dict[int, concurrent.futures.Future[es.HookCallResult]] = {}
-        self.handshake: queue.Queue[es.WorkerMessage | str] = queue.Queue()
-        self.stderr: deque[str] = deque(maxlen=_STDERR_LINES)
-        self.dead_reason: str | None = None
-        self.overdue: set[int] = set()
-        # The HookCall of every call sent and not yet answered (abandoned ones included), in
-        # the order sent: the worker runs them in this order.
-        self.calls: dict[int, es.HookCall] = {}
-        self.stderr_done = threading.Event()
-
-    def stderr_text(self) -> str:
-        self.stderr_done.wait(1.0)
-        return "\n".join(self.stderr)
 
 
 class LuaProcessWorker:
@@ -248,7 +230,8 @@ class LuaProcessWorker:
         #: Why the process last died, if it did.
         self.last_failure: str | None = None
         self._lock = threading.RLock()
-        self._life: _Life | None = None
+        # The connection to the running process (one per run), if one was started.
+        self._life: PipeConnection | None = None
         self._ids = itertools.count(1)
         self._generations = itertools.count(1)
         self._next_start_ns = 0
@@ -256,6 +239,17 @@ class LuaProcessWorker:
         self._stopped = False
         self._registered: list[str] = []
         self.bus = bus
+        # The connection of a run: what it shares with the others (and with this supervisor).
+        self._new_connection = functools.partial(
+            PipeConnection,
+            clock=self.clock,
+            virtual=self.virtual,
+            lock=self._lock,
+            call_ids=self._ids,
+            on_publish=self._publish,
+            on_death=self._on_death,
+            log=_log,
+        )
         #: Publish frames refused so far (no bus, invalid event, rate limit); each is logged.
         self.publish_errors = 0
 
@@ -265,31 +259,26 @@ class LuaProcessWorker:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     @property
     def running(self) -> bool:
         """True while a process is up and has registered its hooks."""
         life = self._life
-        return life is not None and life.dead_reason is None
+        return life is not None and not life.closed
 
     @property
     def pid(self) -> int | None:
         """The process id of the running worker."""
         life = self._life
-        return life.proc.pid if life is not None and life.dead_reason is None else None
+        return life.proc.pid if life is not None and not life.closed else None
 
     @property
     def in_flight(self) -> int:
         """Calls sent and not yet answered or failed."""
         life = self._life
-        return len(life.pending) if life is not None else 0
+        return life.in_flight if life is not None else 0
 
     def start(self) -> list[HookSpec]:
         """Start the process and (with a registry) register its hooks; returns their specs.
@@ -311,7 +300,7 @@ class LuaProcessWorker:
             self._stopped = True
             life = self._life
             if life is not None:
-                self._close_life(life, "the Lua worker was stopped", graceful_s=timeout_s)
+                life.end("the Lua worker was stopped", graceful_s=timeout_s)
             if self.registry is not None:
                 for name in self._registered:
                     if name in self.registry:
@@ -333,10 +322,10 @@ class LuaProcessWorker:
         return describe_interpreter(self.lua)
 
     def _command(self) -> list[str]:
-        # The host halves of the sandbox and the SDK are passed explicitly, so the worker finds
-        # them wherever hookwire is installed (a checkout or a wheel).
+        # The host Lua sources (sandbox, conversion, SDK) are passed explicitly: a worker script
+        # of the caller's need not lie beside them.
         cmd = [*interpreter_command(self.lua), str(self.worker_script)]
-        cmd += ["--sandbox-dir", str(lua_host_dir()), "--sdk", str(sdk_lua_dir() / "hookwire.lua")]
+        cmd += ["--lua-dir", str(lua_dir())]
         cmd += ["--worker-id", self.worker_id]
         cmd += ["--check-every", str(self.check_every)]
         if self.virtual:
@@ -365,23 +354,20 @@ class LuaProcessWorker:
             limit = self.memory_limit
             with contextlib.suppress(OSError, ValueError):
                 resource.prlimit(proc.pid, resource.RLIMIT_AS, (limit, limit))
-        life = _Life(proc, next(self._generations))
+        life = self._new_connection(
+            proc, f"{self.worker_id}#{next(self._generations)}", self.worker_id, "lua"
+        )
         self._life = life
-        threading.Thread(
-            target=self._read_stderr, args=(life,), daemon=True, name="hookwire-lua-stderr"
-        ).start()
-        threading.Thread(
-            target=self._read_stdout, args=(life,), daemon=True, name="hookwire-lua-stdout"
-        ).start()
+        life.start_reading()
         try:
             self._handshake(life)
         except LuaWorkerError as exc:
             self.last_failure = str(exc)
-            self._close_life(life, str(exc))
+            life.end(str(exc))
             self._schedule_restart()
             raise
 
-    def _expect(self, life: _Life, what: str) -> es.WorkerMessage:
+    def _expect(self, life: PipeConnection, what: str) -> es.WorkerMessage:
         try:
             m = life.handshake.get(timeout=self.start_timeout_s)
         except queue.Empty:
@@ -396,156 +382,44 @@ class LuaProcessWorker:
             )
         return m
 
-    def _handshake(self, life: _Life) -> None:
+    def _handshake(self, life: PipeConnection) -> None:
         hello = self._expect(life, "hello").hello
         if hello.virtual_clock != self.virtual:
             raise LuaWorkerError(
                 "hello.virtual_clock", f"is {hello.virtual_clock}, expected {self.virtual}"
             )
-        self._write(
-            life,
-            es.ExecutorMessage(
-                welcome=es.WorkerWelcome(connection_id=f"{self.worker_id}#{life.generation}")
-            ),
-        )
+        life.send(es.ExecutorMessage(welcome=es.WorkerWelcome(connection_id=life.connection_id)))
         register = self._expect(life, "register").register
-        specs: dict[str, HookSpec] = {}
-        ack = es.RegisterHooksAck(request_id=register.request_id)
-        try:
-            for i, pb in enumerate(register.hooks):
-                spec = spec_from_proto(pb, f"register.hooks[{i}]", default_language="lua")
-                specs[spec.name] = spec
-            self._register(specs)
-        except HookwireError as exc:
-            ack.error, ack.code = str(exc), exc.code
-            self._write(life, es.ExecutorMessage(register_ack=ack))
-            raise LuaWorkerError("register", f"the worker's hooks were refused: {exc}") from None
-        self._write(life, es.ExecutorMessage(register_ack=ack))
-        self.specs = specs
+        steps = life.registration(
+            self.registry, register, lambda spec: self.adapter(spec.name), kept=self._registered
+        )
+        ack, specs = _run(steps)
+        life.send(es.ExecutorMessage(register_ack=ack))
+        if ack.error:
+            raise LuaWorkerError("register", f"the worker's hooks were refused: {ack.error}")
+        self._registered += sorted(life.hook_names)
+        self.specs = {spec.name: spec for spec in specs}
         _log.info(
-            "Lua worker %s (pid %d) serves %d hooks", self.worker_id, life.proc.pid, len(specs)
+            "Lua worker %s (pid %d) serves %d hooks",
+            self.worker_id,
+            life.proc.pid,
+            len(self.specs),
         )
 
-    def _register(self, specs: dict[str, HookSpec]) -> None:
-        """Put new hooks into the registry (hooks kept from the previous life keep their
-        adapter, which finds the new process by name)."""
-        if self.registry is None:
-            return
-        added: list[str] = []
-        try:
-            for name, spec in specs.items():
-                if name in self._registered:
-                    continue
-                self.registry.register_spec(spec, self.adapter(name))
-                added.append(name)
-        except HookwireError:
-            for name in added:
-                self.registry.unregister(name)
-            raise
-        self._registered += added
-
-    def _write(self, life: _Life, message: es.ExecutorMessage) -> None:
-        stdin: IO[bytes] | None = life.proc.stdin
-        assert stdin is not None
-        try:
-            stdin.write(encode_frame(message.SerializeToString()))
-            stdin.flush()
-        except (OSError, ValueError) as exc:
-            self._on_death(life, f"cannot write to the Lua worker: {exc}")
-            raise WorkerGone(life.dead_reason or str(exc)) from None
-
-    def _read_stdout(self, life: _Life) -> None:
-        stdout = life.proc.stdout
-        assert stdout is not None
-        reader = FrameReader(stdout)
-        reason: str
-        while True:
-            try:
-                body = reader.read()
-                if body is None:
-                    code = life.proc.wait()
-                    reason = f"the Lua worker exited with status {code}"
-                    break
-                message = es.WorkerMessage.FromString(body)
-            except MalformedFrame as exc:
-                reason = f"malformed frame from the Lua worker: {exc}"
-                break
-            except DecodeError as exc:
-                reason = f"malformed frame from the Lua worker: not a WorkerMessage ({exc})"
-                break
-            except (OSError, ValueError) as exc:
-                reason = f"cannot read from the Lua worker: {exc}"
-                break
-            kind = message.WhichOneof("message")
-            if kind == "result":
-                self._deliver(life, message.result)
-            elif kind == "publish":
-                # On this thread, before the next frame: the hook's events precede its result.
-                self._publish(message.publish.events)
-            elif kind in ("hello", "register"):
-                life.handshake.put(message)
-            else:
-                reason = f"malformed frame from the Lua worker: unexpected message {kind!r}"
-                break
-        stdout.close()
-        if life.proc.poll() is None:
-            # A worker that broke the protocol cannot be trusted with another frame; killing
-            # it first also closes its stderr, so the tail below is complete.
-            life.proc.kill()
-        stderr = life.stderr_text()
-        if stderr:
-            reason = f"{reason}; stderr: {stderr}"
-        life.handshake.put(reason)
-        self._on_death(life, reason)
-
-    def _read_stderr(self, life: _Life) -> None:
-        stderr = life.proc.stderr
-        assert stderr is not None
-        try:
-            for raw in stderr:
-                line = raw.decode(errors="replace").rstrip("\n")
-                life.stderr.append(line)
-                _log.info("Lua worker %s: %s", self.worker_id, line)
-        finally:
-            stderr.close()
-            life.stderr_done.set()
-
-    def _publish(self, pbs: Iterable[event_pb2.UniversalEvent]) -> None:
-        pbs = list(pbs)
+    def _publish(self, pbs: list[event_pb2.UniversalEvent]) -> None:
         try:
             if self.bus is None:
                 raise FailedPrecondition("bus", "this LuaProcessWorker was given no event bus")
-            events = []
-            for i, pb in enumerate(pbs):
-                try:
-                    event = event_from_proto(pb)
-                except HookwireError as exc:
-                    where = f"publish.events[{i}]" + (f".{exc.field}" if exc.field else "")
-                    raise type(exc)(where, exc.reason) from None
-                events.append(
-                    event if event.source_language else event.replace(source_language="lua")
-                )
-            self.bus.publish_batch(events)
+            self.bus.publish_batch(publish_events(pbs, "lua"))
         except Exception as exc:  # the reader thread must go on; the refusal is reported
             self.publish_errors += 1
             _log.warning(
                 "Lua worker %s: %d published event(s) refused: %s", self.worker_id, len(pbs), exc
             )
 
-    def _deliver(self, life: _Life, result: es.HookCallResult) -> None:
+    def _on_death(self, life: PipeConnection, reason: str) -> None:
         with self._lock:
-            life.calls.pop(result.call_id, None)
-            future = life.pending.pop(result.call_id, None)
-            if future is None:
-                life.overdue.discard(result.call_id)  # an abandoned call's late answer
-                return
-        # The caller may have given up on it meanwhile.
-        with contextlib.suppress(concurrent.futures.InvalidStateError):
-            future.set_result(result)
-
-    def _on_death(self, life: _Life, reason: str) -> None:
-        with self._lock:
-            if life.dead_reason is not None:
+            if life.closed:
                 return
             running = next(iter(life.calls.values()), None)
             if running is not None:
@@ -554,32 +428,7 @@ class LuaProcessWorker:
                 self.last_failure = reason
                 _log.warning("Lua worker %s died: %s", self.worker_id, reason)
                 self._schedule_restart()
-            self._close_life(life, reason)
-
-    def _close_life(self, life: _Life, reason: str, graceful_s: float = 0.0) -> None:
-        """Fail every call in flight with `reason` and end the process (lock held)."""
-        with self._lock:
-            if life.dead_reason is None:
-                life.dead_reason = reason
-            pending, life.pending = life.pending, {}
-        for future in pending.values():
-            with contextlib.suppress(concurrent.futures.InvalidStateError):
-                future.set_exception(WorkerGone(reason))
-        proc = life.proc
-        if proc.poll() is None:
-            if graceful_s > 0 and proc.stdin is not None:
-                try:
-                    proc.stdin.close()
-                    proc.wait(graceful_s)
-                except (OSError, subprocess.TimeoutExpired):
-                    pass
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        for pipe in (proc.stdin,):
-            if pipe is not None and not pipe.closed:
-                with contextlib.suppress(OSError):
-                    pipe.close()
+            life.end(reason)
 
     def _schedule_restart(self) -> None:
         self._next_start_ns = self.clock.monotonic_ns() + self._backoff_ns
@@ -598,7 +447,7 @@ class LuaProcessWorker:
             if self._stopped:
                 raise WorkerGone("the Lua worker was stopped")
             life = self._life
-            if life is None or life.dead_reason is not None:
+            if life is None or life.closed:
                 now = self.clock.monotonic_ns()
                 if now < self._next_start_ns:
                     wait_ms = (self._next_start_ns - now) / _MS
@@ -613,16 +462,11 @@ class LuaProcessWorker:
                 assert life is not None
             if hook_name not in self.specs:
                 raise HookFailed(f"the Lua worker no longer serves a hook named {hook_name!r}")
-            call_id = next(self._ids)
-            call = es.HookCall(call_id=call_id, hook_name=hook_name, context=context_to_proto(ctx))
-            call.timeout.seconds, call.timeout.nanos = divmod(timeout_ns, _NS)
-            if self.virtual:
-                call.clock_now_unix_nanos = self.clock.time_ns()
-            future: concurrent.futures.Future[es.HookCallResult] = concurrent.futures.Future()
-            life.pending[call_id] = future
-            life.calls[call_id] = call
-            self._write(life, es.ExecutorMessage(call=call))
-            return call_id, future
+            return life.submit(hook_name, ctx, timeout_ns)
+
+    def connection(self) -> PipeConnection | None:
+        """The connection to the running process (None before the first start)."""
+        return self._life
 
     def wait_s(self, timeout_ns: int) -> float:
         """How long (real seconds) a caller waits for an answer before abandoning the call."""
@@ -636,12 +480,7 @@ class LuaProcessWorker:
         budget cannot stop it, e.g. inside one C function)."""
         with self._lock:
             life = self._life
-            if life is None or life.pending.pop(call_id, None) is None:
-                return
-            life.overdue.add(call_id)
-            try:
-                self._write(life, es.ExecutorMessage(cancel=es.CancelCall(call_id=call_id)))
-            except WorkerGone:
+            if life is None or not life.abandon(call_id):
                 return
         # With a virtual clock the wait already included a generous guard.
         delay = 0.0 if self.virtual else self.kill_grace_s
@@ -649,11 +488,11 @@ class LuaProcessWorker:
         timer.daemon = True
         timer.start()
 
-    def _kill_if_silent(self, life: _Life, call_id: int) -> None:
+    def _kill_if_silent(self, life: PipeConnection, call_id: int) -> None:
         """Kill a worker stuck in call `call_id`, restart it at once and send it the calls that
         were queued behind the stuck one (they had not started)."""
         with self._lock:
-            if call_id not in life.overdue or life.dead_reason is not None:
+            if call_id not in life.overdue or life.closed:
                 return
             stuck = life.calls.get(call_id)
             hook = stuck.hook_name if stuck is not None else "?"
@@ -661,14 +500,10 @@ class LuaProcessWorker:
                 f"call {call_id} was not answered {self.kill_grace_s:g} s after its deadline: "
                 f"hook {hook!r} is stuck; the Lua worker was killed"
             )
-            queued = [
-                (cid, call, life.pending.pop(cid))
-                for cid, call in life.calls.items()
-                if cid > call_id and cid in life.pending
-            ]
+            queued = life.take_queued_after(call_id)
             self.last_failure = reason
             _log.warning("Lua worker %s: %s", self.worker_id, reason)
-            self._close_life(life, reason)
+            life.end(reason)
             if not queued:
                 self._schedule_restart()  # the next call starts it (after the backoff)
                 return
@@ -684,13 +519,9 @@ class LuaProcessWorker:
             for cid, call, future in queued:
                 if future.done():
                     continue
-                if failure is None and new is not None and new.dead_reason is None:
+                if failure is None and new is not None and not new.closed:
                     if call.hook_name in self.specs:
-                        new.pending[cid] = future
-                        new.calls[cid] = call
-                        # On a write failure, _on_death fails it with the other pending calls.
-                        with contextlib.suppress(WorkerGone):
-                            self._write(new, es.ExecutorMessage(call=call))
+                        new.adopt(cid, call, future)
                         continue
                     why = f"the restarted Lua worker no longer serves {call.hook_name!r}"
                 else:

@@ -1,8 +1,9 @@
 """Bearer-token authentication for every RPC except standard health checks.
 
-A client sends `authorization: Bearer <token>` in its metadata. Missing or wrong tokens end the
-RPC with UNAUTHENTICATED before any handler runs; tokens are compared with
-`hmac.compare_digest`, so the time taken does not reveal how much of a guess was right.
+A client sends `authorization: Bearer <token>` in its metadata (`wire.metadata.bearer_metadata`).
+Missing or wrong tokens end the RPC with UNAUTHENTICATED before any handler runs; tokens are
+compared with `hmac.compare_digest`, so the time taken does not reveal how much of a guess was
+right.
 Health checks stay open so that load balancers and orchestrators can probe without secrets.
 
 Example:
@@ -24,24 +25,14 @@ from typing import Any
 import grpc
 from grpc import aio
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.wire.metadata import AUTHORIZATION_KEY
 
-__all__ = ["AUTHORIZATION_KEY", "TokenAuthInterceptor", "bearer_metadata"]
+__all__ = ["TokenAuthInterceptor"]
 
-AUTHORIZATION_KEY = "authorization"
 _SCHEME = "bearer "
 # Probes must work without a token (grpc.health.v1 is the standard health service).
 _OPEN_PREFIXES = ("/grpc.health.v1.Health/",)
 _FIRST_MESSAGE_WAIT_S = 0.5
-
-
-def bearer_metadata(token: str) -> tuple[tuple[str, str]]:
-    """The metadata a client sends to authenticate with `token`.
-
-    Example:
-        >>> bearer_metadata("t")
-        (('authorization', 'Bearer t'),)
-    """
-    return ((AUTHORIZATION_KEY, f"Bearer {token}"),)
 
 
 class TokenAuthInterceptor(aio.ServerInterceptor):

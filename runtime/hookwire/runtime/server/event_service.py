@@ -29,10 +29,10 @@ from hookwire.runtime.bus.subscription import Subscription
 from hookwire.runtime.errors import HookwireError, InvalidArgument
 from hookwire.runtime.server.decoding import add_service
 from hookwire.runtime.server.event_frames import EventFrames
-from hookwire.runtime.server.metadata import apply_to_event, read_metadata
 from hookwire.runtime.server.status import abort_with
 from hookwire.runtime.wire.bus import overflow_from_proto, stats_to_proto
 from hookwire.runtime.wire.bus_publish import read_batch
+from hookwire.runtime.wire.metadata import apply_to_event, read_metadata
 from hookwire.v1 import event_service_pb2 as bs
 
 __all__ = ["DEFAULT_MAX_BATCH", "SERVICE_NAME", "EventBusService"]

@@ -23,7 +23,6 @@ Example (how the server wires it):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections.abc import AsyncIterator
@@ -32,35 +31,32 @@ from typing import Any
 import grpc
 from grpc import aio
 from hookwire.runtime.bus.bus import EventBus
-from hookwire.runtime.bus.event import Event
 from hookwire.runtime.clock import Clock
 from hookwire.runtime.errors import (
-    AlreadyExists,
     FailedPrecondition,
     HookwireError,
     InvalidArgument,
     NotFound,
 )
 from hookwire.runtime.executor import Executor
-from hookwire.runtime.registry import HookSpec, Registry
+from hookwire.runtime.registry import Registry
 from hookwire.runtime.server.decoding import Undecodable, note_undecodable
-from hookwire.runtime.server.metadata import apply_to_context, read_metadata
-from hookwire.runtime.server.remote_adapter import (
-    DEFAULT_MAX_QUEUED_BYTES,
-    DEFAULT_MAX_QUEUED_MESSAGES,
-    RemoteHookAdapter,
-    WorkerConnection,
-)
+from hookwire.runtime.server.remote_adapter import RemoteHookAdapter
 from hookwire.runtime.server.status import abort_with, status_code_named
 from hookwire.runtime.wire.context import context_from_proto
 from hookwire.runtime.wire.enums import language_from_proto, point_from_proto
-from hookwire.runtime.wire.event import event_from_proto
+from hookwire.runtime.wire.metadata import apply_to_context, read_metadata
 from hookwire.runtime.wire.registration import (
     breaker_status_to_proto,
-    spec_from_proto,
     spec_to_proto,
 )
 from hookwire.runtime.wire.trace import execution_to_proto
+from hookwire.runtime.worker_connection.connection import publish_events
+from hookwire.runtime.worker_connection.stream import (
+    DEFAULT_MAX_QUEUED_BYTES,
+    DEFAULT_MAX_QUEUED_MESSAGES,
+    StreamConnection,
+)
 from hookwire.v1 import common_pb2, hook_pb2
 from hookwire.v1 import event_service_pb2 as bs
 from hookwire.v1 import executor_service_pb2 as es
@@ -72,7 +68,6 @@ _log = logging.getLogger(__name__)
 _Ctx = aio.ServicerContext[Any, Any]
 _CONNECT = "/hookwire.v1.ExecutorService/Connect"
 # Hooks validated between two turns of the event loop during a registration.
-_REGISTER_SLICE = 256
 
 
 class ExecutorService(es_grpc.ExecutorServiceServicer):
@@ -99,7 +94,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         self._max_queued_bytes = max_queued_bytes
         self._max_queued_messages = max_queued_messages
         self._max_hooks = max_hooks_per_worker
-        self._connections: dict[str, WorkerConnection] = {}
+        self._connections: dict[str, StreamConnection] = {}
         self._connection_ids = itertools.count(1)
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -126,7 +121,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         return self._publish_errors
 
     @property
-    def connections(self) -> dict[str, WorkerConnection]:
+    def connections(self) -> dict[str, StreamConnection]:
         """Connected workers by connection id."""
         return dict(self._connections)
 
@@ -188,7 +183,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
             language = language_from_proto(hello.language, "hello.language") or "python"
             if not hello.worker_id:
                 raise InvalidArgument("hello.worker_id", "must be a non-empty string")
-            connection = WorkerConnection(
+            connection = StreamConnection(
                 f"conn-{next(self._connection_ids)}",
                 hello.worker_id,
                 language,
@@ -223,7 +218,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
 
     async def _read_worker(
         self,
-        connection: WorkerConnection,
+        connection: StreamConnection,
         request_iterator: AsyncIterator[es.WorkerMessage | Undecodable],
     ) -> None:
         reason = f"worker {connection.worker_id!r} disconnected"
@@ -236,22 +231,15 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                     # The worker is broken: end its stream, naming the bad message.
                     connection.fail("INVALID_ARGUMENT", f"message {index}: {message}")
                     break
+                if connection.take_results(message):
+                    continue
                 kind = message.WhichOneof("message")
-                if kind == "result":
-                    connection.deliver(message.result)
-                elif kind == "result_batch":
-                    # In order, each exactly as a lone result frame would be.
-                    for result in message.result_batch.results:
-                        connection.deliver(result)
-                elif kind == "register":
+                if kind == "register":
                     ack = await self._register(connection, message.register)
                     connection.send(es.ExecutorMessage(register_ack=ack))
                 elif kind == "unregister":
-                    connection.send(
-                        es.ExecutorMessage(
-                            register_ack=self._unregister(connection, message.unregister)
-                        )
-                    )
+                    ack = connection.unregister(self._registry, message.unregister)
+                    connection.send(es.ExecutorMessage(register_ack=ack))
                 elif kind == "publish":
                     # Awaited before the next message is read: stream order is bus order.
                     await self._publish(connection, message.publish)
@@ -264,22 +252,12 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         # Hooks go away and in-flight calls fail the moment the worker's side ends.
         self._disconnect(connection, reason)
 
-    async def _publish(self, connection: WorkerConnection, request: bs.PublishRequest) -> None:
+    async def _publish(self, connection: StreamConnection, request: bs.PublishRequest) -> None:
         """Publish a worker's events (a PublishRequest) on the bus, or log and count why not."""
         try:
             if self._bus is None:
                 raise FailedPrecondition("publish", "this executor serves no event bus")
-            events: list[Event] = []
-            for i, pb in enumerate(request.events):
-                try:
-                    event = event_from_proto(pb)
-                except HookwireError as exc:
-                    where = f"publish.events[{i}]" + (f".{exc.field}" if exc.field else "")
-                    raise type(exc)(where, exc.reason) from None
-                if not event.source_language:
-                    event = event.replace(source_language=connection.language)
-                events.append(event)
-            await self._bus.apublish_batch(events)
+            await self._bus.apublish_batch(publish_events(request.events, connection.language))
         except HookwireError as exc:
             self._publish_errors += 1
             _log.warning(
@@ -289,85 +267,31 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                 exc,
             )
 
-    def _disconnect(self, connection: WorkerConnection, reason: str) -> None:
+    def _disconnect(self, connection: StreamConnection, reason: str) -> None:
         if self._connections.pop(connection.connection_id, None) is None and connection.closed:
             return
-        for name in sorted(connection.hook_names):
-            with contextlib.suppress(NotFound):
-                self._registry.unregister(name)
-        connection.hook_names.clear()
+        connection.unregister_all(self._registry)
         connection.close(reason)
 
     async def _register(
-        self, connection: WorkerConnection, request: es.RegisterHooks
+        self, connection: StreamConnection, request: es.RegisterHooks
     ) -> es.RegisterHooksAck:
-        """All or nothing: a request that fails leaves none of its hooks registered. The work
-        (linear in the hooks) runs in slices with the event loop free in between, so a
-        registration of thousands of hooks never stalls other RPCs; the hooks of a large
-        request become callable slice by slice."""
-        ack = es.RegisterHooksAck(request_id=request.request_id)
-        done: list[str] = []
-        try:
-            hooks = request.hooks
-            total = len(connection.hook_names) + len(hooks)
-            if total > self._max_hooks:
-                raise HookwireError(
-                    "hooks",
-                    f"this worker would have {total} hooks; at most {self._max_hooks} per "
-                    "worker connection",
-                    code="RESOURCE_EXHAUSTED",
-                )
-            specs: list[HookSpec] = []
-            seen: set[str] = set()
-            for i, reg in enumerate(hooks):
-                if i and i % _REGISTER_SLICE == 0:
-                    await self._yield_during_registration(connection)
-                spec = spec_from_proto(reg, f"hooks[{i}]", default_language=connection.language)
-                if spec.name in seen:
-                    raise AlreadyExists(
-                        f"hooks[{i}].name", f"hook {spec.name!r} appears twice in this request"
-                    )
-                seen.add(spec.name)
-                specs.append(spec)
-            for i, spec in enumerate(specs):
-                if i and i % _REGISTER_SLICE == 0:
-                    await self._yield_during_registration(connection)
-                adapter = RemoteHookAdapter(connection, spec.name, spec.language)
-                try:
-                    self._registry.register_spec(spec, adapter)
-                except HookwireError as exc:
-                    raise type(exc)(f"hooks[{i}].{exc.field or 'name'}", exc.reason) from None
-                done.append(spec.name)
-                connection.hook_names.add(spec.name)
-        except HookwireError as exc:
-            # All or nothing: a request that fails leaves no hook of it registered.
-            for name in done:
-                with contextlib.suppress(NotFound):  # gone already if the worker left
-                    self._registry.unregister(name)
-                connection.hook_names.discard(name)
-            ack.error = str(exc)
-            ack.code = exc.code
-        return ack
-
-    @staticmethod
-    async def _yield_during_registration(connection: WorkerConnection) -> None:
-        await asyncio.sleep(0)
-        if connection.closed:
-            raise FailedPrecondition("hooks", "the worker disconnected during registration")
-
-    def _unregister(
-        self, connection: WorkerConnection, request: es.UnregisterHooks
-    ) -> es.RegisterHooksAck:
-        ack = es.RegisterHooksAck(request_id=request.request_id)
-        for i, name in enumerate(request.names):
-            if name not in connection.hook_names:
-                err = NotFound(f"names[{i}]", f"this worker has no hook named {name!r}")
-                ack.error, ack.code = str(err), err.code
+        """All or nothing (`WorkerConnection.registration`); the event loop runs between its
+        slices, so a registration of thousands of hooks never stalls other RPCs and the hooks
+        of a large request become callable slice by slice."""
+        steps = connection.registration(
+            self._registry,
+            request,
+            lambda spec: RemoteHookAdapter(connection, spec.name, spec.language),
+            max_hooks=self._max_hooks,
+        )
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                ack: es.RegisterHooksAck = done.value[0]
                 return ack
-        for name in request.names:
-            self._registry.unregister(name)
-            connection.hook_names.discard(name)
-        return ack
+            await asyncio.sleep(0)
 
     # -- Hooks and breakers -----------------------------------------------------------------
 

@@ -123,16 +123,15 @@ COMPOSITE_KINDS: EnumTable[CompositeKind] = EnumTable(
 )
 TIE_BREAKERS: EnumTable[TieBreaker] = EnumTable(_HOOK["TieBreaker"], "TIE_BREAKER_", TieBreaker)
 _POINT_CUSTOM = _HOOK["HookPoint"].values_by_name["HOOK_POINT_CUSTOM"].number
+_LANGUAGE_NUMBER = LANGUAGES_PB.to_number
 
 
 def language_to_proto(language: str, field: str = "language") -> int:
     """The hookwire.v1.Language value of a language name ("" is UNSPECIFIED)."""
-    number = LANGUAGES_PB.to_number.get(language) if type(language) is str else None
-    return (
-        number
-        if number is not None
-        else LANGUAGES_PB.number(check_language(language, field), field)
-    )
+    try:
+        return _LANGUAGE_NUMBER[language]
+    except (KeyError, TypeError):
+        return LANGUAGES_PB.number(check_language(language, field), field)
 
 
 def language_from_proto(value: int, field: str = "language") -> str:

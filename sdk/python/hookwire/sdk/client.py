@@ -27,12 +27,11 @@ from hookwire.runtime.breaker import BreakerStatus
 from hookwire.runtime.bus.event import Event
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.runtime.server.auth import bearer_metadata
-from hookwire.runtime.server.metadata import to_metadata
 from hookwire.runtime.trace import Execution
 from hookwire.runtime.wire.context import context_to_proto
 from hookwire.runtime.wire.event import event_from_proto
 from hookwire.runtime.wire.json import to_proto_value
+from hookwire.runtime.wire.metadata import bearer_metadata, to_metadata
 from hookwire.runtime.wire.registration import breaker_status_from_proto
 from hookwire.runtime.wire.trace import execution_from_proto
 from hookwire.sdk.errors import error_from_rpc

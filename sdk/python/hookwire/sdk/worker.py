@@ -41,9 +41,9 @@ from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
 from hookwire.runtime.otel.remote import current_traceparent, remote_hook_span
 from hookwire.runtime.registry import HookSpec, Registry
-from hookwire.runtime.server.auth import bearer_metadata
 from hookwire.runtime.wire.context import context_from_proto
 from hookwire.runtime.wire.event import event_to_proto
+from hookwire.runtime.wire.metadata import bearer_metadata
 from hookwire.runtime.wire.registration import spec_to_proto
 from hookwire.runtime.wire.results import result_to_proto
 from hookwire.sdk.call_clock import CallClock

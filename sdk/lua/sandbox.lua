@@ -7,7 +7,7 @@ local deps = ...
 local convert, sdk = deps.convert, deps.sdk
 local now = deps.now                 -- real monotonic seconds (runaway protection)
 local clock_wall, clock_mono = deps.clock_wall, deps.clock_mono -- the runtime's Clock
-local py_print, py_read_module = deps.py_print, deps.py_read_module
+local py_print, read_source = deps.py_print, deps.read_source
 local CHECK_EVERY = deps.check_every
 
 local debug, string, table, math, utf8, coroutine, os = debug, string, table, math, utf8, coroutine, os
@@ -757,6 +757,15 @@ local BASE = {
   end,
 }
 
+-- `require` of a .lua file beside the hook file: a module name is dot-separated identifiers
+-- ("helpers", "lib.util"), so the path it names ("lib/util.lua") cannot leave that folder.
+local function module_path(name)
+  for segment in (name .. "."):gmatch("(.-)%.") do
+    if not segment:match("^[A-Za-z_][A-Za-z0-9_]*$") then return nil end
+  end
+  return (name:gsub("%.", "/")) .. ".lua"
+end
+
 local function new_env(dir)
   local env = copy(BASE)
   env.string, env.table, env.math, env.utf8 = copy(SAFE_STRING), copy(SAFE_TABLE), copy(SAFE_MATH), copy(SAFE_UTF8)
@@ -797,9 +806,15 @@ local function new_env(dir)
     if type(name) ~= "string" then error("require: module name must be a string, got " .. type(name), 2) end
     local mod = loaded[name]
     if mod ~= nil then return mod end
-    local code, chunkname = py_read_module(dir, name)
-    if code == nil then error(chunkname, 2) end
-    local f, err = load(code, "@" .. chunkname, "t", env)
+    local rel = module_path(name)
+    if rel == nil then error(fmt("require: invalid module name '%s'", name), 2) end
+    local code, unreadable
+    if dir ~= nil and dir ~= "" then code, unreadable = read_source(dir, rel) end
+    if code == nil then
+      error(unreadable or fmt("require: module '%s' is not available in the hookwire sandbox " ..
+        "(only 'hookwire' and .lua files beside the hook file)", name), 2)
+    end
+    local f, err = load(code, "@" .. rel, "t", env)
     if f == nil then error(err, 0) end
     mod = f(name)
     if mod == nil then mod = true end

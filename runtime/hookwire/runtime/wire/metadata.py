@@ -1,8 +1,11 @@
-"""Distributed context carried in gRPC metadata: correlation id and W3C trace context.
+"""What a call carries in its gRPC metadata, for clients and the server alike: the bearer token
+(`authorization`) and the distributed context (correlation id and W3C trace context).
 
-Keys: `x-correlation-id`, `traceparent`, `tracestate` (the W3C header names, lower case as
-gRPC requires). A value already set in the request message wins over metadata, because the
-message is the more specific of the two; metadata fills only what the message left empty.
+Keys: `authorization`, `x-correlation-id`, `traceparent`, `tracestate` (the W3C header names,
+lower case as gRPC requires). The server reads them (`read_metadata`, and its token check);
+a client or worker writes them (`to_metadata`, `bearer_metadata`). A value already set in the
+request message wins over metadata, because the message is the more specific of the two;
+metadata fills only what the message left empty.
 
 Example:
     >>> from hookwire.v1 import hook_pb2
@@ -24,16 +27,19 @@ from hookwire.runtime.errors import InvalidArgument
 from hookwire.v1 import event_pb2, hook_pb2
 
 __all__ = [
+    "AUTHORIZATION_KEY",
     "CORRELATION_ID_KEY",
     "TRACEPARENT_KEY",
     "TRACESTATE_KEY",
     "CallMetadata",
     "apply_to_context",
     "apply_to_event",
+    "bearer_metadata",
     "read_metadata",
     "to_metadata",
 ]
 
+AUTHORIZATION_KEY = "authorization"
 CORRELATION_ID_KEY = "x-correlation-id"
 TRACEPARENT_KEY = "traceparent"
 TRACESTATE_KEY = "tracestate"
@@ -102,6 +108,16 @@ def to_metadata(
         (TRACESTATE_KEY, tracestate),
     )
     return tuple((k, v) for k, v in pairs if v)
+
+
+def bearer_metadata(token: str) -> tuple[tuple[str, str]]:
+    """The metadata a client sends to authenticate with `token`.
+
+    Example:
+        >>> bearer_metadata("t")
+        (('authorization', 'Bearer t'),)
+    """
+    return ((AUTHORIZATION_KEY, f"Bearer {token}"),)
 
 
 def apply_to_context(ctx: hook_pb2.HookContext, meta: CallMetadata) -> None:
