@@ -49,6 +49,7 @@ EDGE = ["cli"]
 #: Modules of hookwire.runtime.bus already free of protobuf (the others are to follow).
 BUS_CORE = [
     "__init__",
+    "event_run",
     "guard",
     "patterns",
     "retention",
