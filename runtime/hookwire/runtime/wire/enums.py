@@ -123,7 +123,10 @@ COMPOSITE_KIND: EnumTable[CompositeKind] = EnumTable(
 )
 TIE_BREAKER: EnumTable[TieBreaker] = EnumTable(_HOOK["TieBreaker"], "TIE_BREAKER_", TieBreaker)
 _POINT_CUSTOM = _HOOK["HookPoint"].values_by_name["HOOK_POINT_CUSTOM"].number
+# The tables' dicts as module globals: these run per trace entry and per remote call.
 _LANGUAGE_NUMBER = LANGUAGE.to_number
+_OUTCOME_NUMBER = HOOK_OUTCOME.to_number
+_STATE_NUMBER = BREAKER_STATE.to_number
 
 
 def language_to_proto(language: str, field: str = "language") -> int:
@@ -141,7 +144,7 @@ def language_from_proto(value: int, field: str = "language") -> str:
 
 def outcome_to_proto(outcome: Outcome) -> int:
     """The hookwire.v1.HookOutcome value of an Outcome."""
-    return HOOK_OUTCOME.to_number[outcome]
+    return _OUTCOME_NUMBER[outcome]
 
 
 def outcome_from_proto(value: int, field: str = "outcome") -> Outcome:
@@ -151,7 +154,7 @@ def outcome_from_proto(value: int, field: str = "outcome") -> Outcome:
 
 def breaker_state_to_proto(state: BreakerState) -> int:
     """The hookwire.v1.BreakerState value of a state."""
-    return BREAKER_STATE.to_number[state]
+    return _STATE_NUMBER[state]
 
 
 def breaker_state_from_proto(value: int, field: str = "breaker_state") -> BreakerState:
