@@ -1005,6 +1005,7 @@ for _, f in ipairs({ enter, after_run, run_limited, failure, clip, finish, check
 end
 
 return {
+  clip = clip,
   recover = recover,
   expose = expose,
   invoke = invoke,

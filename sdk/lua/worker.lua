@@ -467,8 +467,7 @@ end
 -- Messages cross as proto strings, which must be UTF-8: each invalid byte becomes U+FFFD
 -- (as the embedded adapter decodes them with errors="replace").
 local function utf8_clean(s)
-  s = tostring(s)
-  if #s > 4096 then s = s:sub(1, 4096) .. "...(truncated)" end
+  s = api.clip(tostring(s))
   local ok, bad = utf8.len(s)
   while ok == nil do
     s = s:sub(1, bad - 1) .. "\u{FFFD}" .. s:sub(bad + 1)

@@ -160,7 +160,7 @@ def test_a_waiter_that_gave_up_does_not_break_delivery() -> None:
 
     conn = Recorder("c", "w", "lua", clock=SystemClock())
     future: concurrent.futures.Future[es.HookCallResult] = concurrent.futures.Future()
-    call_id, _ = conn._start_call("h", HookContext("session_start"), _MS, future)
+    call_id, _ = conn.start_call("h", HookContext("session_start"), _MS, future)
     future.cancel()
     assert not conn.deliver(_error(call_id, "", "x"))
     conn.close("gone")

@@ -249,6 +249,7 @@ class LuaProcessWorker:
             on_publish=self._publish,
             on_death=self._on_death,
             log=_log,
+            peer="the Lua worker",
         )
         #: Publish frames refused so far (no bus, invalid event, rate limit); each is logged.
         self.publish_errors = 0

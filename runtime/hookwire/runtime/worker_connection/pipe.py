@@ -64,6 +64,7 @@ class PipeConnection(WorkerConnection):
         on_publish: Callable[[list[event_pb2.UniversalEvent]], es.PublishAck],
         on_death: Callable[[PipeConnection, str], None],
         log: logging.Logger,
+        peer: str = "the worker process",
     ) -> None:
         super().__init__(
             connection_id, worker_id, language, clock=clock, virtual=virtual, call_ids=call_ids
@@ -81,6 +82,8 @@ class PipeConnection(WorkerConnection):
         self._on_publish = on_publish
         self._on_death = on_death
         self._log = log
+        #: How reasons name the process, e.g. "the Lua worker".
+        self.peer = peer
 
     def start_reading(self) -> None:
         """Start the threads that read the process's stdout (frames) and stderr (its log)."""
@@ -108,7 +111,7 @@ class PipeConnection(WorkerConnection):
                 stdin.write(encode_frame(message.SerializeToString()))
                 stdin.flush()
         except (OSError, ValueError) as exc:
-            self._on_death(self, f"cannot write to the Lua worker: {exc}")
+            self._on_death(self, f"cannot write to {self.peer}: {exc}")
             raise WorkerGone(self.closed_reason or str(exc)) from None
 
     # -- calls -------------------------------------------------------------------------------
@@ -119,7 +122,7 @@ class PipeConnection(WorkerConnection):
         """Send a call; returns its id and the future of its answer. Raises WorkerGone."""
         future: concurrent.futures.Future[es.HookCallResult] = concurrent.futures.Future()
         with self._lock:
-            call_id, message = self._start_call(hook_name, ctx, timeout_ns, future)
+            call_id, message = self.start_call(hook_name, ctx, timeout_ns, future)
             self.calls[call_id] = message.call
             self.send(message)
         return call_id, future
@@ -204,17 +207,17 @@ class PipeConnection(WorkerConnection):
                 body = reader.read()
                 if body is None:
                     code = self.proc.wait()
-                    reason = f"the Lua worker exited with status {code}"
+                    reason = f"{self.peer} exited with status {code}"
                     break
                 message = es.WorkerMessage.FromString(body)
             except MalformedFrame as exc:
-                reason = f"malformed frame from the Lua worker: {exc}"
+                reason = f"malformed frame from {self.peer}: {exc}"
                 break
             except DecodeError as exc:
-                reason = f"malformed frame from the Lua worker: not a WorkerMessage ({exc})"
+                reason = f"malformed frame from {self.peer}: not a WorkerMessage ({exc})"
                 break
             except (OSError, ValueError) as exc:
-                reason = f"cannot read from the Lua worker: {exc}"
+                reason = f"cannot read from {self.peer}: {exc}"
                 break
             if self.take_results(message):
                 continue
@@ -232,7 +235,7 @@ class PipeConnection(WorkerConnection):
             elif kind in ("hello", "register"):
                 self.handshake.put(message)
             else:
-                reason = f"malformed frame from the Lua worker: unexpected message {kind!r}"
+                reason = f"malformed frame from {self.peer}: unexpected message {kind!r}"
                 break
         stdout.close()
         if self.proc.poll() is None:
@@ -252,7 +255,7 @@ class PipeConnection(WorkerConnection):
             for raw in stderr:
                 line = raw.decode(errors="replace").rstrip("\n")
                 self.stderr.append(line)
-                self._log.info("Lua worker %s: %s", self.worker_id, line)
+                self._log.info("%s %s: %s", self.peer, self.worker_id, line)
         finally:
             stderr.close()
             self.stderr_done.set()
