@@ -259,7 +259,11 @@ def test_conformance_runner_from_the_wheel(installed: Installed) -> None:
     assert "JavaScript: not run" in out.stdout and "--js-root" in out.stdout, out.stdout
     assert "lua-process interpreter: lupa" in out.stdout, out.stdout
     header = next(line for line in out.stdout.splitlines() if line.startswith("scenario"))
-    assert header.split()[1:] == ["py-sync", "py-async", "lua", "lua-process", "py-remote"]
+    assert header.split()[1:] == [
+        *("py-sync", "py-async", "lua", "lua-process", "py-remote", "jetstream")
+    ]
+    # Without the nats extra the JetStream column is SKIP, saying what is missing.
+    assert "JetStream: not run (nats-py is not installed" in out.stdout, out.stdout
     assert re.search(r"^conformance: \d+ passed, 0 failed$", out.stdout, re.M), out.stdout
 
 

@@ -1008,10 +1008,10 @@ class EventBus:
         """The first subscription (lock held): a transport that reads its events only while
         they are wanted (JetStream: `listen`) starts now. What it will not deliver counts as
         fanned out: replay serves it."""
-        self._listening = True
         listen = getattr(self._transport, "listen", None)
-        if listen is not None:
+        if listen is not None:  # when it fails, the subscribe fails and the next one retries
             self._position = max(self._position, listen())
+        self._listening = True
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop queueing events for `sub`; what is already queued can still be taken."""

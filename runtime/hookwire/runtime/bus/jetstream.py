@@ -473,13 +473,16 @@ class JetStreamTransport:
         dropped `from_sequence`."""
         if type(from_sequence) is not int or from_sequence < 1:
             raise InvalidArgument("from_sequence", f"must be an int >= 1, got {from_sequence!r}")
-        out: list[Event] = self._call(self._replay(from_sequence), 60)
+        out: list[Event] = self._call(self._replay(from_sequence), RETRY_FOR_S * 2 + 60)
         return out
 
     async def _replay(self, from_sequence: int) -> list[Event]:
         from nats.js import api
 
-        info = await self._js.stream_info(self.options.stream)
+        # Retried like publishes: right after a node died the API answers nothing for a while.
+        info = await self._retrying(
+            lambda: self._js.stream_info(self.options.stream), "cannot read the stream's state"
+        )
         first, last = info.state.first_seq, info.state.last_seq
         self._first_seq = first
         self._seen(last)
@@ -494,15 +497,19 @@ class JetStreamTransport:
             )
         if from_sequence > last:
             return []
-        sub = await self._js.pull_subscribe(
-            f"{SUBJECT_PREFIX}.>",
-            durable=None,
-            config=api.ConsumerConfig(
-                deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
-                opt_start_seq=from_sequence,
-                ack_policy=api.AckPolicy.NONE,
-                inactive_threshold=30.0,
+        sub = await self._retrying(
+            lambda: self._js.pull_subscribe(
+                f"{SUBJECT_PREFIX}.>",
+                durable=None,
+                stream=self.options.stream,
+                config=api.ConsumerConfig(
+                    deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+                    opt_start_seq=from_sequence,
+                    ack_policy=api.AckPolicy.NONE,
+                    inactive_threshold=30.0,
+                ),
             ),
+            "cannot create a consumer to replay the stream",
         )
         out: list[Event] = []
         try:

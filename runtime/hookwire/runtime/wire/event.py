@@ -606,6 +606,12 @@ def _read_event(b: bytes, sequence: int) -> Event:
             if end <= n:
                 time_ns = _read_timestamp(b, pos + 2, end)
                 pos = end
+        if pos < n and b[pos] == _PAYLOAD and b[pos + 1] < 0x80 and b[pos + 2] == _OBJECT:
+            # An object payload (most events): its members read straight.
+            end = pos + 2 + b[pos + 1]
+            if end <= n and b[pos + 3] == end - pos - 4:
+                payload = _read_object(b, pos + 4, end, 1)
+                pos = end
     while pos < n:
         start = pos
         tag = b[pos]
