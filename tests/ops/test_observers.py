@@ -392,3 +392,22 @@ def test_an_observed_executor_follows_registry_changes_and_refuses_bad_contexts(
     *_, b, root = exporter.get_finished_spans()
     assert b.name == "hookwire.hook b" and b.parent is not None
     assert b.parent.span_id == root.context.span_id and root.parent is None
+
+
+def test_a_dropped_trace_still_runs_the_other_wrappers() -> None:
+    from hookwire.runtime.bus.bus import EventBus
+    from hookwire.runtime.hook_call import HookCalls, publish
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    bus = EventBus()
+    sub = bus.subscribe("audit.*")
+    reg = Registry()
+    reg.register(lambda ctx: publish(bus, "audit.seen", 1), name="audit", point=P)
+    dropping = HookTracer(TracerProvider(sampler=ALWAYS_OFF))
+    ex = Executor(reg, observers=[dropping, HookCalls()])
+    for _ in range(2):  # the second one takes the executor's cached path
+        ex.execute(P, HookContext(P, correlation_id="run-1"))
+    assert [(e.correlation_id, e.causation_id) for e in sub.poll()] == [
+        ("run-1", f"{P}/audit"),
+        ("run-1", f"{P}/audit"),
+    ]

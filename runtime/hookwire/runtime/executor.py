@@ -635,7 +635,7 @@ class Executor:
             started = now()
             calls = bare
             for begin in begins:
-                if begin(point, ctx):
+                if begin(point, ctx) is not False:
                     calls = fast
             try:
                 ex = calls(ctx)
