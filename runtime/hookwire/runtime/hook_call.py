@@ -198,8 +198,8 @@ class HookCalls:
 
     active = True
 
-    def begin(self, point: str, ctx: HookContext) -> None:
-        pass
+    def begin(self, point: str, ctx: HookContext) -> bool:
+        return True  # every execution's hook calls run as hook calls (wrapped)
 
     def wrap(self, entry: Any, call: Callable[[HookContext], Any]) -> Callable[[HookContext], Any]:
         name = entry.name
