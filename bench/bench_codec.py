@@ -1,6 +1,8 @@
 """Codec speed side by side: encode+decode of a typical HookContext in Python, JS and Lua.
 
-- Python: protobuf (upb), ``FromString`` + ``SerializeToString``.
+- Python: protobuf (upb), ``FromString`` + ``SerializeToString``; and the same bytes through
+  the runtime's HookContext (hookwire.runtime.wire.context: decode to a HookContext, encode it
+  back), interleaved with it: what the server and the workers pay per context on top of upb.
 - JS: protobuf-es (``fromBinary`` + ``toBinary``) in a node child process that times its own loop
   and prints JSON.
 - Lua: the generated Lua codec under lupa, through bench/bench_codec_lua.py (``measure()`` if it
@@ -86,6 +88,24 @@ def python_round(data: bytes) -> Callable[[], float]:
     return per_op_us(loop)
 
 
+def runtime_round(data: bytes) -> Callable[[], float]:
+    """bytes -> HookContext -> bytes through hookwire.runtime.wire.context."""
+    from hookwire.runtime.wire.context import context_from_proto, context_to_proto
+
+    if context_to_proto(context_from_proto(hook_pb2.HookContext.FromString(data))) != (
+        hook_pb2.HookContext.FromString(data)
+    ):
+        raise RuntimeError("the runtime's HookContext does not round-trip the typical context")
+
+    def loop(n: int) -> None:
+        for _ in range(n):
+            context_to_proto(
+                context_from_proto(hook_pb2.HookContext.FromString(data))
+            ).SerializeToString()
+
+    return per_op_us(loop)
+
+
 def js_us(data: bytes) -> tuple[float, float]:
     """protobuf-es and generated-codec encode+decode times (us), measured in one node run."""
     node = shutil.which("node")
@@ -157,13 +177,18 @@ def typical_bytes() -> bytes:
 
 def run() -> None:
     data = typical_bytes()
-    py = interleave({"upb": python_round(data)}, REPEATS)["upb"].median
+    python = interleave({"upb": python_round(data), "runtime": runtime_round(data)}, REPEATS)
+    py, py_runtime = python["upb"].median, python["runtime"].median
     js, js_wire_us = js_us(data)
     lua = lua_us(data)
     wire = js_wire()
     print(f"message: typical HookContext (nested data, 10 metadata entries), {len(data)} bytes")
     print(f"medians of {REPEATS} interleaved rounds of {N} calls")
     print(f"python protobuf (upb)        encode+decode: {py:8.2f} us")
+    print(
+        f"python via HookContext       decode+encode: {py_runtime:8.2f} us"
+        f" ({py_runtime / py:.1f}x upb alone; hookwire.runtime.wire.context)"
+    )
     print(f"js protobuf-es               encode+decode: {js:8.2f} us")
     print(
         f"js generated wire codec      encode+decode: {js_wire_us:8.2f} us"

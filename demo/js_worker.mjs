@@ -5,7 +5,7 @@ import { createWorker, modified } from "@hookwire/sdk";
 const [address, token] = process.argv.slice(2);
 const worker = createWorker({ address, token, workerId: "demo-js" });
 
-await worker.registerHook(
+await worker.register(
   "before_tool_execution",
   (ctx) => {
     const query = String(ctx.data.query ?? "");

@@ -213,11 +213,22 @@ function buildHook(run, hook, behaviour) {
     }
     // Published through the SDK: each event goes on the worker stream as a publish frame, stamped
     // with this call's virtual time, ahead of the call's answer. A bad event throws into the hook.
+    // An event with `sequence` is awaited: publish resolves to the event's sequence.
+    const checks = [];
     for (const event of step.publish ?? []) {
       const opts = {};
       for (const key of ["ttlMs", "source", "correlationId", "metadata"]) if (event[key] !== undefined) opts[key] = event[key];
       try {
-        call.publish(event.type, event.payload, opts);
+        const published = call.publish(event.type, event.payload, opts);
+        if (event.sequence !== undefined) {
+          checks.push(
+            published.then((seq) => {
+              if (String(seq) !== String(event.sequence)) {
+                emit({ ev: "problem", run, hook, message: `publish of ${event.type} returned ${seq}, expected ${event.sequence}` });
+              }
+            }),
+          );
+        }
       } catch (err) {
         if (event.refused !== undefined) {
           // Expected: report the refusal as JS saw it (the SDK's TypeError is its argument error).
@@ -228,6 +239,13 @@ function buildHook(run, hook, behaviour) {
         emit({ ev: "done", run, hook, n });
         throw err;
       }
+    }
+    if (checks.length) {
+      return Promise.all(checks).then(async () => {
+        if (step.execute !== undefined) await ask({ ev: "nested", run, hook, n });
+        emit({ ev: "done", run, hook, n });
+        return finish(step);
+      });
     }
     if (step.execute === undefined) {
       emit({ ev: "done", run, hook, n });
@@ -248,7 +266,7 @@ async function handle(msg) {
   switch (msg.op) {
     case "define": {
       try {
-        await worker.registerHook("custom:conformance.js", buildHook(msg.run, msg.hook, msg.behaviour), {
+        await worker.register("custom:conformance.js", buildHook(msg.run, msg.hook, msg.behaviour), {
           name: msg.key,
           timeoutMs: 3_600_000,
         });
@@ -259,7 +277,7 @@ async function handle(msg) {
       break;
     }
     case "undefine":
-      for (const key of msg.keys) await worker.unregisterHook(key).catch(() => {});
+      for (const key of msg.keys) await worker.unregister(key).catch(() => {});
       for (const k of [...calls.keys()]) if (k.startsWith(`${msg.run}/`)) calls.delete(k);
       break;
     case "answer": {

@@ -108,7 +108,12 @@ function M.build(spec)
             hookwire.publish("conformance.refused", { hook = spec.name, type = event.type, message = tostring(err) })
           end
         else
-          hookwire.publish(event.type, event.payload)
+          local seq = hookwire.publish(event.type, event.payload)
+          if event.sequence ~= nil and seq ~= event.sequence then
+            -- publish returns the event's sequence, embedded and in a worker process alike.
+            hookwire.publish("conformance.problem", string.format(
+              "publish of %s returned %s, expected %d", event.type, tostring(seq), event.sequence))
+          end
         end
       end
     end

@@ -258,11 +258,10 @@ function M.register(point, fn, opts)
 end
 
 --- Publish an event of `type` ("tool.invoked") with a JSON payload (a table, string, number,
--- boolean or hookwire.null; nil publishes an empty object). Returns the event's sequence
--- number when the host's bus assigns one.
+-- boolean or hookwire.null for a JSON null; nil or no argument publishes an event without a
+-- payload, as Python's NO_DATA and JavaScript's undefined do). Returns the event's sequence.
 function M.publish(event_type, payload)
   check_string("publish", "type", event_type, false)
-  if payload == nil then payload = {} end
   local seq = host.publish(event_type, payload) -- not a tail call: errors blame the caller
   return seq
 end

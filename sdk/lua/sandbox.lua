@@ -836,6 +836,11 @@ end
 -- hook code as a wrapped Python object.
 local py_publish, py_subscribe = deps.publish, deps.subscribe
 host.publish = function(event_type, payload)
+  if payload == nil then -- no payload (not `{}`): the host publishes an event without data
+    local ok, r = py_publish(event_type, 0)
+    if not ok then error(r, 3) end
+    return r
+  end
   local fine, T, n = pcall(flatten, payload, "payload")
   if not fine then error(T, 3) end
   local ok, r
@@ -1000,6 +1005,7 @@ for _, f in ipairs({ enter, after_run, run_limited, failure, clip, finish, check
 end
 
 return {
+  clip = clip,
   recover = recover,
   expose = expose,
   invoke = invoke,

@@ -132,12 +132,20 @@ local function send(msg)
   stdout:flush()
 end
 
-local function receive()
+local function read_message()
   local body = read_frame()
   if body == nil then return nil end
   local ok, m = pcall(es.ExecutorMessage.decode, body)
   if not ok then die(4, "protocol error: bad ExecutorMessage frame: %s", tostring(m)) end
   return m
+end
+
+-- Messages read while a publish waited for its PublishAck, handled afterwards in order.
+local inbox = {}
+
+local function receive()
+  if #inbox > 0 then return table.remove(inbox, 1) end
+  return read_message()
 end
 
 -- Enum names <-> values ---------------------------------------------------------------------------
@@ -178,7 +186,7 @@ local function value_of(v)
   return v
 end
 
-local CONTEXT_FIELDS = { "point", "data", "metadata", "language", "correlation_id", "timestamp_ns", "operation" }
+local CONTEXT_FIELDS = { "point", "data", "metadata", "language", "correlation_id", "timestamp_ns", "operation", "distributed" }
 
 local function ctx_field(c, k)
   local v = c.fields[k]
@@ -382,6 +390,23 @@ local function context_from_proto(c)
     end
     fields.operation = o
   end
+  if c.distributed ~= nil then
+    -- As the embedded runtime shows it: the propagation flags flat, the W3C trace context.
+    local d, p = c.distributed, c.distributed.propagation or {}
+    local tc = d.trace_context or {}
+    local map = {
+      remote_agent_id = d.remote_agent_id or "",
+      propagate_to_remote = p.propagate_to_remote or false,
+      propagate_events = p.propagate_events or false,
+      propagate_baggage = p.propagate_baggage or false,
+      traceparent = tc.traceparent or "",
+      tracestate = tc.tracestate or "",
+    }
+    local keys = {}
+    for k in pairs(map) do keys[#keys + 1] = k end
+    table.sort(keys)
+    fields.distributed = { [KIND] = OBJ, map = map, keys = keys }
+  end
   return { [KIND] = CTX, fields = fields }, fields.data
 end
 
@@ -442,8 +467,7 @@ end
 -- Messages cross as proto strings, which must be UTF-8: each invalid byte becomes U+FFFD
 -- (as the embedded adapter decodes them with errors="replace").
 local function utf8_clean(s)
-  s = tostring(s)
-  if #s > 4096 then s = s:sub(1, 4096) .. "...(truncated)" end
+  s = api.clip(tostring(s))
   local ok, bad = utf8.len(s)
   while ok == nil do
     s = s:sub(1, bad - 1) .. "\u{FFFD}" .. s:sub(bad + 1)
@@ -452,11 +476,13 @@ local function utf8_clean(s)
   return s
 end
 
--- hookwire.publish inside a hook: the event goes to the executor as a WorkerMessage.publish
--- frame on stdout, written at once, so it precedes the call's result on the stream and the
--- executor gives it its sequence before it applies the result. Its time is the hook's time
--- (with --virtual-clock: the call's virtual time plus what the hook advanced so far). Fire and
--- forget: no sequence comes back (hookwire.publish returns nil); the executor logs refusals.
+-- hookwire.publish inside a hook: the event goes to the executor as a
+-- WorkerMessage.sequenced_publish frame on stdout, written at once, so it precedes the call's
+-- result on the stream and the executor gives it its sequence before it applies the result.
+-- Its time is the hook's time (with --virtual-clock: the call's virtual time plus what the hook
+-- advanced so far). The hook waits for the PublishAck: hookwire.publish returns the sequence,
+-- as embedded, and a refusal by the bus is a Lua error in the hook. (An executor whose welcome
+-- did not offer publish_acks gets a fire-and-forget WorkerMessage.publish; publish returns nil.)
 local function valid_type(t)
   if type(t) ~= "string" or t == "" or #t > 256 then return false end
   for token in (t .. "."):gmatch("(.-)%.") do
@@ -465,21 +491,62 @@ local function valid_type(t)
   return true
 end
 
+-- Whether the executor answers sequenced publishes (its welcome says so), and their count.
+local publish_acks, publish_requests = false, 0
+
+-- The HookCall being served: its events carry the execution's correlation id, the hook call
+-- as causation id ("<point>/<hook name>") and the context's trace context (hook_call.py).
+local current_call = nil
+
+local function point_of(c)
+  if c.point == POINT_VALUE.custom then return "custom:" .. (c.custom_point or "") end
+  return POINT_NAME[c.point] or ""
+end
+
 publish = function(event_type, n, ...)
   if not valid_type(event_type) then
     return false, fmt("hookwire.publish: invalid event type %q: expected dot-separated tokens " ..
       "of [A-Za-z0-9_-]+", utf8_clean(event_type))
   end
-  local fine, value = pcall(json_to_proto, tokens(n, ...), 1)
-  if not fine then return false, "hookwire.publish: payload: " .. utf8_clean(value) end
+  local value = nil -- n == 0: no payload
+  if n > 0 then
+    local fine
+    fine, value = pcall(json_to_proto, tokens(n, ...), 1)
+    if not fine then return false, "hookwire.publish: payload: " .. utf8_clean(value) end
+  end
   local t = now_ns()
   local event = {
     type = event_type, payload = value, source_language = "LANGUAGE_LUA",
     time = { seconds = t // NS, nanos = t % NS },
   }
-  local sent, err = pcall(send, { publish = { events = { event } } })
+  if current_call ~= nil then
+    local ctx = current_call.context or {}
+    event.correlation_id = ctx.correlation_id
+    event.causation_id = point_of(ctx) .. "/" .. current_call.hook_name
+    local tc = ctx.distributed and ctx.distributed.trace_context
+    if tc ~= nil then
+      event.trace_context = { traceparent = tc.traceparent, tracestate = tc.tracestate }
+    end
+  end
+  if not publish_acks then
+    local sent, err = pcall(send, { publish = { events = { event } } })
+    if not sent then return false, "hookwire.publish: " .. utf8_clean(err) end
+    return true, nil
+  end
+  publish_requests = publish_requests + 1
+  local id = publish_requests
+  local sent, err = pcall(send, { sequenced_publish = { request_id = id, events = { event } } })
   if not sent then return false, "hookwire.publish: " .. utf8_clean(err) end
-  return true, nil
+  while true do
+    local m = read_message()
+    if m == nil then os.exit(0) end -- the executor closed the stream
+    local ack = m.publish_ack
+    if ack ~= nil and ack.request_id == id then
+      if (ack.error or "") ~= "" then return false, "hookwire.publish: " .. ack.error end
+      return true, (ack.sequences or {})[1]
+    end
+    inbox[#inbox + 1] = m
+  end
 end
 
 -- Map a sandbox invoke's answer (codes of hookwire/runtime/lua/adapter.py) to a
@@ -540,6 +607,7 @@ send({ hello = { worker_id = opts.worker_id, language = "LANGUAGE_LUA", sdk = VE
 local welcome = receive()
 if welcome == nil then os.exit(0) end
 if welcome.welcome == nil then die(4, "protocol error: expected welcome, got %s", es.ExecutorMessage.which_message(welcome) or "nothing") end
+publish_acks = welcome.welcome.publish_acks == true
 
 for _, file in ipairs(opts.files) do load_hook_file(file) end
 send({ register = { hooks = registrations, request_id = 1 } })
@@ -554,7 +622,9 @@ local function call(c)
   local timeout_s = 0.1
   if c.timeout ~= nil then timeout_s = (c.timeout.seconds or 0) + (c.timeout.nanos or 0) / NS end
   local hctx, data = context_from_proto(c.context or {})
+  current_call = c
   local answer = outcome(api.invoke(fn, os.clock() + timeout_s, data, hctx))
+  current_call = nil
   answer.call_id = id
   if opts.virtual then answer.clock_advance = { seconds = clock_advanced_ns // NS, nanos = clock_advanced_ns % NS } end
   return answer
@@ -566,6 +636,7 @@ while true do
   local which = es.ExecutorMessage.which_message(m)
   if which == "call" then
     local ok, answer = pcall(call, m.call)
+    current_call = nil
     if not ok then
       api.recover() -- the error escaped the sandbox's protected call: end its run
       answer = { call_id = m.call.call_id, error = { type = "hookwire.WorkerError", message = utf8_clean(answer) } }

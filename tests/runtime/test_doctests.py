@@ -16,6 +16,7 @@ MODULES = [
     "errors",
     "events",
     "executor",
+    "hook_call",
     "json_value",
     "language",
     "monitor",

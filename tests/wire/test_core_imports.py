@@ -31,6 +31,7 @@ CORE = [
     "fast_path",
     "framing",
     "honoured",
+    "hook_call",
     "json_value",
     "language",
     "limits",

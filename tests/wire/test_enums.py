@@ -12,14 +12,14 @@ from hookwire.runtime.wire import enums
 from hookwire.v1 import common_pb2, hook_pb2
 
 TABLES: dict[str, enums.EnumTable[Any]] = {
-    "Language": enums.LANGUAGES_PB,
-    "HookPoint": enums.POINTS,
-    "HookOutcome": enums.OUTCOMES,
-    "BreakerState": enums.BREAKER_STATES,
-    "FailurePolicy": enums.FAILURE_POLICIES,
-    "ComponentType": enums.COMPONENT_TYPES_PB,
-    "CompositeKind": enums.COMPOSITE_KINDS,
-    "TieBreaker": enums.TIE_BREAKERS,
+    "Language": enums.LANGUAGE,
+    "HookPoint": enums.HOOK_POINT,
+    "HookOutcome": enums.HOOK_OUTCOME,
+    "BreakerState": enums.BREAKER_STATE,
+    "FailurePolicy": enums.FAILURE_POLICY,
+    "ComponentType": enums.COMPONENT_TYPE,
+    "CompositeKind": enums.COMPOSITE_KIND,
+    "TieBreaker": enums.TIE_BREAKER,
 }
 #: Values with no runtime name of their own (HOOK_POINT_CUSTOM is a point's custom form).
 NAMELESS = {"HOOK_POINT_CUSTOM"}
@@ -43,8 +43,8 @@ def test_every_proto_value_has_one_runtime_name(enum: str) -> None:
 def test_points_are_hookpoint_in_number_order() -> None:
     values = [v for v in hook_pb2.HookPoint.DESCRIPTOR.values if v.number not in (0, 100)]
     expected = [v.name.removeprefix("HOOK_POINT_").lower() for v in values]
-    assert list(ALL_POINTS) == sorted(expected, key=lambda p: enums.POINTS.to_number[p])
-    assert [enums.POINTS.to_number[p] for p in ALL_POINTS] == sorted(v.number for v in values)
+    assert list(ALL_POINTS) == sorted(expected, key=lambda p: enums.HOOK_POINT.to_number[p])
+    assert [enums.HOOK_POINT.to_number[p] for p in ALL_POINTS] == sorted(v.number for v in values)
 
 
 def test_points_round_trip_and_refuse_unknown_values() -> None:

@@ -52,7 +52,7 @@ def pipe() -> Iterator[PipeConnection]:
         virtual=False,
         lock=threading.RLock(),
         call_ids=iter(range(1, 1000)),
-        on_publish=lambda events: None,
+        on_publish=lambda events: es.PublishAck(),
         on_death=lambda c, reason: deaths.append(reason),
         log=logging.getLogger("test.pipe"),
     )
@@ -160,7 +160,7 @@ def test_a_waiter_that_gave_up_does_not_break_delivery() -> None:
 
     conn = Recorder("c", "w", "lua", clock=SystemClock())
     future: concurrent.futures.Future[es.HookCallResult] = concurrent.futures.Future()
-    call_id, _ = conn._start_call("h", HookContext("session_start"), _MS, future)
+    call_id, _ = conn.start_call("h", HookContext("session_start"), _MS, future)
     future.cancel()
     assert not conn.deliver(_error(call_id, "", "x"))
     conn.close("gone")

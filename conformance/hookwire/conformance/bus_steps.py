@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -51,6 +52,7 @@ __all__ = ["BUS_STEPS", "BusSteps", "RuntimeEvents", "make_bus"]
 BUS_STEPS = ("publish", "subscribe", "expectDelivered", "expectBusStats")
 
 _NS_PER_MS = 1_000_000
+_RUN_KEY = re.compile(r"r\d+\.(.+)")
 # Real-time bounds on helper-thread hand-offs; virtual time never passes while we wait.
 _HANDOFF_S = 5.0
 
@@ -140,6 +142,8 @@ class BusSteps:
         # Called after each publish: returns once the subscribers have been offered it (on a
         # bus over JetStream, the event has come back from the stream).
         self.settle = settle
+        # The scenario's hook names (set by the runner), for `scenario_causation`.
+        self.hook_names: set[str] = set()
         clock = bus.clock
         assert isinstance(clock, VirtualClock)
         self.clock = clock
@@ -255,10 +259,17 @@ class BusSteps:
         if sub is None:
             return [f"no subscription {spec['subscription']!r}"]
         consumer = self.consumers[spec["subscription"]]
+        drained = sub.poll()
         try:
-            actual = [s.to_json() for s in consumer.take(sub.poll())]
+            actual = [s.to_json() for s in consumer.take(drained)]
         except Exception as exc:  # the consumer broke: a failure, with its language
             return [f"the {consumer.language} consumer of {spec['subscription']!r} raised {exc!r}"]
+        # What ties an event to the execution that caused it, as the bus carries it.
+        for a, ev in zip(actual, drained, strict=False):
+            a["correlationId"] = ev.correlation_id
+            a["causationId"] = self.scenario_causation(ev.causation_id)
+            a["traceparent"] = ev.traceparent
+            a["tracestate"] = ev.tracestate
         expected: list[dict[str, Any]] = spec["events"]
         diffs: list[Difference] = []
         path = f"expectDelivered.{spec['subscription']} ({consumer.language} consumer)"
@@ -284,6 +295,16 @@ class BusSteps:
                 "delivered: " + ", ".join(f"{a['sequence']}:{a['type']}" for a in actual)
             ]
         return []
+
+    def scenario_causation(self, causation_id: str) -> str:
+        """A hook event's causation id (`<point>/<hook>`) with the hook named as in the
+        scenario: the remote drivers serve hooks under run-unique names (`r<run>.<hook>`,
+        remote_session.run_key)."""
+        point, sep, hook = causation_id.rpartition("/")
+        m = _RUN_KEY.fullmatch(hook)
+        if sep and m is not None and m.group(1) in self.hook_names:
+            return f"{point}/{m.group(1)}"
+        return causation_id
 
     def expect_stats(self, spec: dict[str, dict[str, int]]) -> list[str]:
         diffs: list[Difference] = []

@@ -34,15 +34,16 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hookwire.runtime.bus import NO_DATA, Backpressure, EventBus
 from hookwire.runtime.clock import VirtualClock
-from hookwire.runtime.context import HookContext
+from hookwire.runtime.context import DistributedContext, HookContext
 from hookwire.runtime.errors import FailedPrecondition, HookwireError
+from hookwire.runtime.hook_call import current_hook_call
 
 if TYPE_CHECKING:
     from hookwire.conformance.scenario import HookDef, NestedExecute
@@ -178,6 +179,11 @@ class HookEnv:
             language="python",
             correlation_id=raw.get("correlationId", ""),
             timestamp_ns=self.clock.time_ns(),
+            distributed=DistributedContext(
+                traceparent=raw.get("traceparent", ""), tracestate=raw.get("tracestate", "")
+            )
+            if "traceparent" in raw or "tracestate" in raw
+            else None,
         )
 
     def run_nested(self, hook: str, spec: NestedExecute) -> None:
@@ -205,10 +211,15 @@ class HookEnv:
         event: dict[str, Any],
         language: str | None = None,
         time_ns: int | None = None,
+        hook_fields: Mapping[str, str] | None = None,
     ) -> int:
         """Publish a scenario event (`{type, payload, source, correlationId, metadata, ttlMs}`)
         from hook `hook` written in `language` (default: the language its session built it
         in) on the run's bus; returns its sequence.
+
+        `hook_fields` are the hook call's event attributes (correlation id, causation id, trace
+        context) as the hook's adapter derived them; None: those of the Python hook call
+        running now (`current_hook_call()`). The scenario event's own `correlationId` wins.
 
         `time_ns` is the event's time as the hook saw it; leave it None when the hook advanced
         `clock` itself (in-process hooks), pass it when the hook's time lives elsewhere (a
@@ -232,16 +243,21 @@ class HookEnv:
             raise FailedPrecondition("publish", problem)
         if language is None:
             language = self.language_of(hook) if self.language_of is not None else "python"
+        if hook_fields is None:
+            call = current_hook_call()
+            hook_fields = call.event_fields() if call is not None else {}
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            seq = publish_event(self.bus, event, language, time_ns)
+            seq = publish_event(self.bus, event, language, time_ns, hook_fields)
         else:
             # A coroutine hook: the bus refuses a synchronous publish on a running loop when a
             # BACKPRESSURE queue is full, even one whose zero timeout never waits. Waits were
             # refused above, so publishing from a helper thread cannot block.
             with ThreadPoolExecutor(1) as pool:
-                seq = pool.submit(publish_event, self.bus, event, language, time_ns).result()
+                seq = pool.submit(
+                    publish_event, self.bus, event, language, time_ns, hook_fields
+                ).result()
         self.settle()
         self.log.published.append((hook, language, seq))
         return seq
@@ -280,7 +296,7 @@ def publish_or_refusal(env: HookEnv, hook: str, event: dict[str, Any]) -> None:
     """An in-process Python hook's publish of a scenario event: an event the step expects to
     be `refused` is published in a `try`, and its refusal logged with the error's code."""
     if "refused" not in event:
-        env.publish(hook, event)
+        check_sequence(env, hook, event, env.publish(hook, event))
         return
     try:
         env.publish(hook, event)
@@ -288,10 +304,24 @@ def publish_or_refusal(env: HookEnv, hook: str, event: dict[str, Any]) -> None:
         env.log.refused(hook, event["type"], exc.code, str(exc))
 
 
+def check_sequence(env: HookEnv, hook: str, event: dict[str, Any], returned: Any) -> None:
+    """A step event's `sequence`: what the hook's publish had to return."""
+    want = event.get("sequence")
+    if want is not None and returned != want:
+        env.log.problems.append(
+            f"hook {hook!r}: publish of {event['type']!r} returned {returned!r}, expected {want}"
+        )
+
+
 def publish_event(
-    bus: EventBus, event: dict[str, Any], language: str = "", time_ns: int | None = None
+    bus: EventBus,
+    event: dict[str, Any],
+    language: str = "",
+    time_ns: int | None = None,
+    hook_fields: Mapping[str, str] | None = None,
 ) -> int:
     """Publish a scenario event dict on `bus` (ms converted to ns); returns the sequence.
+    `hook_fields`: the publishing hook call's attributes (the event's own `correlationId` wins).
 
     Example:
         >>> b = EventBus(clock=VirtualClock())
@@ -299,12 +329,16 @@ def publish_event(
         1
     """
     ttl = event.get("ttlMs")
+    hook = hook_fields or {}
     return bus.publish(
         event["type"],
         event.get("payload", NO_DATA),
         source=event.get("source", ""),
         source_language=language,
-        correlation_id=event.get("correlationId", ""),
+        correlation_id=event.get("correlationId") or hook.get("correlation_id", ""),
+        causation_id=hook.get("causation_id", ""),
+        traceparent=hook.get("traceparent", ""),
+        tracestate=hook.get("tracestate", ""),
         metadata=event.get("metadata"),
         ttl_ns=None if ttl is None else round(ttl * 1_000_000),
         time_ns=time_ns,

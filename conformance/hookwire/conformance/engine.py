@@ -38,6 +38,7 @@ from hookwire.runtime.clock import VirtualClock
 from hookwire.runtime.composite import Composite, CompositeKind, TieBreaker
 from hookwire.runtime.errors import HookwireError, NotFound
 from hookwire.runtime.executor import Executor
+from hookwire.runtime.hook_call import HookCalls
 from hookwire.runtime.monitor import PerformanceMonitor
 from hookwire.runtime.registry import FailurePolicy, HookSpec, Registry
 from hookwire.runtime.results import result_to_json
@@ -133,11 +134,13 @@ class _Run:
             clock=self.clock,
             monitor=self.monitor,
             events=RuntimeEvents(self.log, self.bus, settle),
+            observers=[HookCalls()],
         )
         self.env = HookEnv(self.clock, self.log, self.executor, self.bus, settle=settle)
         self.env.concurrent = any("concurrently" in s for s in scenario.steps)
         self.session: DriverSession = driver.open(self.env)
         self.hook_defs = {h.name: h for top in scenario.hooks for h in top.walk()}
+        self.bus_steps.hook_names = set(self.hook_defs)
         self.env.language_of = lambda name: self.session.language_for(self.hook_defs[name])
 
     # -- hooks ---------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ effects (record, nested execute) and returns or raises what Lua gave.
 
 `LuaStepEvents` is the bus the Lua side publishes into (the embedded sandbox's `bus`, the worker
 process's `bus`): it checks each event against the step's next expected event and publishes it
-on the run's bus with `env.publish`. The Lua SDK's `hookwire.publish(type, payload)` carries no
-ttl, source, correlation id or metadata, and cannot publish "no payload" (nil means `{}`): those
-come from the scenario's event (a missing payload is published as none when Lua sent `{}`).
+on the run's bus with `env.publish`, with the hook call's attributes the Lua side gave it
+(correlation id, causation id, trace context). The Lua SDK's `hookwire.publish(type, payload)`
+carries no ttl, source or metadata: those come from the scenario's event.
 
 Example:
     >>> lua_value({"a": [1, None], "b": "x"})
@@ -64,6 +64,8 @@ _NS_PER_MS = 1_000_000
 SEEN_EVENT = "conformance.seen"
 #: ... and a refusal its step expected.
 REFUSED_EVENT = "conformance.refused"
+#: What a Lua hook reports when its publish returned another sequence than the step's.
+PROBLEM_EVENT = "conformance.problem"
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
@@ -144,7 +146,8 @@ def lua_result(result: HookResult) -> str:
 def _event(event: dict[str, Any]) -> str:
     payload = f", payload = {lua_value(event['payload'])}" if "payload" in event else ""
     refused = ", refused = true" if "refused" in event else ""
-    return f"{{type = {lua_string(event['type'])}{payload}{refused}}}"
+    sequence = f", sequence = {int(event['sequence'])}" if "sequence" in event else ""
+    return f"{{type = {lua_string(event['type'])}{payload}{refused}{sequence}}}"
 
 
 def _step(step: CallStep) -> str:
@@ -213,6 +216,9 @@ class LuaStepEvents:
         """A `conformance.seen` publish (the Lua hook's `record`) is kept here, off the bus:
         the context as the Lua code held it, written by Lua as JSON text; so is a
         `conformance.refused` one (a publish the step expected to be refused was)."""
+        if type == PROBLEM_EVENT:
+            self.env.log.problems.append(f"Lua hook {self.hook!r}: {payload!r}")
+            return True
         if type == REFUSED_EVENT:
             try:
                 self.env.log.refused(payload["hook"], payload["type"], "", payload["message"])
@@ -254,18 +260,36 @@ class LuaStepEvents:
                     f"expected {event['payload']!r}"
                 )
             event["payload"] = payload
-        elif payload != {}:
+        elif payload is not NO_DATA:
             self.env.log.problems.append(
                 f"Lua hook {self.hook!r} published {type!r} with payload {payload!r}, expected none"
             )
         return event
 
-    def publish(self, type: str, payload: Any = NO_DATA, *, source_language: str = "") -> int:
+    def publish(
+        self,
+        type: str,
+        payload: Any = NO_DATA,
+        *,
+        source_language: str = "",
+        correlation_id: str = "",
+        causation_id: str = "",
+        traceparent: str = "",
+        tracestate: str = "",
+    ) -> int:
         """LuaBus: `hookwire.publish` in the embedded sandbox (the hook advanced the run's clock
         itself, so the bus stamps the event with the hook's time)."""
         if self.observed(type, payload):
             return 0
-        return self.env.publish(self.hook, self._scenario_event(type, payload), source_language)
+        fields = {
+            "correlation_id": correlation_id,
+            "causation_id": causation_id,
+            "traceparent": traceparent,
+            "tracestate": tracestate,
+        }
+        return self.env.publish(
+            self.hook, self._scenario_event(type, payload), source_language, hook_fields=fields
+        )
 
     def subscribe(self, *patterns: str, callback: Callable[[Any], object] | None = None) -> Any:
         """LuaBus: subscriptions go straight to the run's bus."""
@@ -281,8 +305,14 @@ class LuaStepEvents:
                 out.append(ev)
                 continue
             event = self._scenario_event(ev.type, ev.payload)
-            self.env.publish(self.hook, event, ev.source_language, ev.time_ns)
-            out.append(ev)
+            attrs = {
+                "correlation_id": ev.correlation_id,
+                "causation_id": ev.causation_id,
+                "traceparent": ev.traceparent,
+                "tracestate": ev.tracestate,
+            }
+            seq = self.env.publish(self.hook, event, ev.source_language, ev.time_ns, attrs)
+            out.append(ev.replace(sequence=seq))  # what the worker's publish returns
         return out
 
 

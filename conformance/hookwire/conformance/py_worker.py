@@ -74,7 +74,7 @@ class Testee:
                 emit({"ev": "seen", "run": run, "hook": hook, "ctx": seen})
             for event in step.get("publish", ()):
                 try:
-                    worker.publish(
+                    published = worker.publish(
                         event["type"],
                         event.get("payload", NO_DATA),
                         source=event.get("source", ""),
@@ -82,6 +82,15 @@ class Testee:
                         metadata=event.get("metadata"),
                         ttl_ms=event.get("ttlMs"),
                     )
+                    if "sequence" in event:
+                        # publish returns (a future of) the event's sequence.
+                        seq = await published
+                        if seq != event["sequence"]:
+                            problem = (
+                                f"publish of {event['type']!r} returned {seq}, "
+                                f"expected {event['sequence']}"
+                            )
+                            emit({"ev": "problem", "run": run, "hook": hook, "message": problem})
                 except HookwireError as exc:
                     if "refused" not in event:
                         emit({"ev": "done", "run": run, "hook": hook, "n": n})

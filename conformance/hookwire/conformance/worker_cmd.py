@@ -244,6 +244,8 @@ class WorkerHarness(RemoteHarness):
                     msg["hook"], ctx["point"], ctx["data"], ctx["metadata"], ctx["correlationId"]
                 )
             )
+        elif ev == "problem":
+            session.env.log.problems.append(f"{self.label}: hook {msg['hook']!r}: {msg['message']}")
         elif ev == "refused":
             session.env.log.refused(
                 msg["hook"], msg["type"], str(msg.get("code", "")), str(msg.get("message", ""))

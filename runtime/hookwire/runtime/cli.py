@@ -178,6 +178,7 @@ class _Service:
     def __init__(self, args: argparse.Namespace, config: HookwireConfig | None) -> None:
         from hookwire.runtime.clock import SystemClock
         from hookwire.runtime.executor import Executor
+        from hookwire.runtime.hook_call import HookCalls
         from hookwire.runtime.registry import Registry
         from hookwire.runtime.server.server import HookwireServer
 
@@ -195,7 +196,9 @@ class _Service:
         server_cfg = config_from_args(args, config.server if config is not None else None)
         registry = Registry()
         observers, self.metrics = _observers(args, config, registry, bus)
-        executor = Executor(registry, clock=clock, events=bus, observers=observers)
+        # HookCalls first (innermost): events hooks publish carry the hook call and the context
+        # the hook received (the hook span's traceparent under tracing).
+        executor = Executor(registry, clock=clock, events=bus, observers=[HookCalls(), *observers])
         self.server = HookwireServer(
             config=server_cfg, registry=registry, executor=executor, bus=bus, clock=clock
         )

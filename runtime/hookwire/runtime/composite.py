@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from enum import StrEnum
 from fractions import Fraction
+from functools import partial
 from math import ceil
 from typing import Any
 
@@ -41,6 +42,7 @@ from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.executor import Executor, Invocation
+from hookwire.runtime.hook_call import HookCalls, calling, hook_call_running
 from hookwire.runtime.json_value import copy_json, merge_patch, merge_patch_diff
 from hookwire.runtime.registry import FailurePolicy, HookSpec, Registry
 from hookwire.runtime.results import (
@@ -168,6 +170,8 @@ class Composite:
             self._registry.register_spec(inner, hook)
         self.is_async = any(self._registry.entry(s.name).is_async for s in self._registry.hooks())
         self._executor: Executor | None = None
+        # The children's executor inside a hook call (made when first needed): see _chain_ex.
+        self._calls_executor: Executor | None = None
         if clock is not None:
             self._executor = Executor(self._registry, clock=clock)
 
@@ -186,6 +190,18 @@ class Composite:
             self.attach(SystemClock())
         assert self._executor is not None
         return self._executor
+
+    def _chain_ex(self, traced: bool) -> Executor:
+        """The executor of a SEQUENTIAL chain. Inside a hook call (an outer executor with
+        HookCalls) each child is a hook call of its own, so the events it publishes name it
+        (its own name, as its breaker transitions do), the same whether it runs here or in a
+        worker; elsewhere the children cost what they cost without it."""
+        ex = self._ex()
+        if not traced:
+            return ex
+        if self._calls_executor is None:
+            self._calls_executor = Executor(self._registry, clock=ex.clock, observers=[HookCalls()])
+        return self._calls_executor
 
     def breaker(self, name: str) -> CircuitBreaker:
         """A child's breaker (`"inner/leaf"` for a nested composite's child); NotFound if
@@ -208,19 +224,25 @@ class Composite:
     # -- calling ---------------------------------------------------------------------------------
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
-        ex = self._ex()
+        traced = hook_call_running()
         kind = self.kind
         if kind is CompositeKind.SEQUENTIAL:
-            run = ex.execute(_INNER_POINT, ctx)
+            run = self._chain_ex(traced).execute(_INNER_POINT, ctx)
             return self._sequential_result(ctx, run.result, run.context)
+        ex = self._ex()
+        invoke = ex.invoke
         chain = self._registry.chain(_INNER_POINT)
         if kind is CompositeKind.FIRST_MATCH:
             for e in chain:
-                found = _match(ex.invoke(e, ctx))
+                inv = calling(e.name, ctx, partial(invoke, e)) if traced else invoke(e, ctx)
+                found = _match(inv)
                 if found is not None:
                     return found
             return CONTINUE
-        invs = [ex.invoke(e, ctx.with_data(copy_json(ctx.data))) for e in chain]
+        invs = []
+        for e in chain:
+            c = ctx.with_data(copy_json(ctx.data))
+            invs.append(calling(e.name, c, partial(invoke, e)) if traced else invoke(e, c))
         return self._combine(ctx, invs)
 
     async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
@@ -231,21 +253,26 @@ class Composite:
             raise HookTimedOut("timeout") from None
 
     async def _acall(self, ctx: HookContext) -> HookResult:
-        ex = self._ex()
+        traced = hook_call_running()
         kind = self.kind
         if kind is CompositeKind.SEQUENTIAL:
-            run = await ex.aexecute(_INNER_POINT, ctx)
+            run = await self._chain_ex(traced).aexecute(_INNER_POINT, ctx)
             return self._sequential_result(ctx, run.result, run.context)
+        ex = self._ex()
+        ainvoke = ex.ainvoke
         chain = self._registry.chain(_INNER_POINT)
         if kind is CompositeKind.FIRST_MATCH:
             for e in chain:
-                found = _match(await ex.ainvoke(e, ctx))
+                inv = calling(e.name, ctx, partial(ainvoke, e)) if traced else ainvoke(e, ctx)
+                found = _match(await inv)
                 if found is not None:
                     return found
             return CONTINUE
-        invs = await asyncio.gather(
-            *(ex.ainvoke(e, ctx.with_data(copy_json(ctx.data))) for e in chain)
-        )
+        calls = []
+        for e in chain:
+            c = ctx.with_data(copy_json(ctx.data))
+            calls.append(calling(e.name, c, partial(ainvoke, e)) if traced else ainvoke(e, c))
+        invs = await asyncio.gather(*calls)
         return self._combine(ctx, list(invs))
 
     # -- combining -------------------------------------------------------------------------------

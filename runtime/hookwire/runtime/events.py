@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from hookwire.runtime.breaker import BreakerState
@@ -117,6 +117,9 @@ class JsonPayloads:
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         raise NotImplementedError
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (self[i] for i in range(len(self)))
 
 
 class ExecutedPayloads(JsonPayloads):

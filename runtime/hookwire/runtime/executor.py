@@ -48,7 +48,7 @@ from hookwire.runtime.breaker import BreakerState, BreakerStatus, CircuitBreaker
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import AsyncHookNotAllowed, InvalidArgument
-from hookwire.runtime.events import BreakerEvents, EventSink, HookEvents
+from hookwire.runtime.events import BreakerEvents, EventSink, HookEvents, JsonPayloads
 from hookwire.runtime.fast_path import compile_fast_path
 from hookwire.runtime.honoured import not_honoured
 from hookwire.runtime.json_value import merge_patch
@@ -380,7 +380,7 @@ class _GuardedSink:
         # Looked up once: whether the sink takes an execution's events in one call.
         self._batch = getattr(sink, "emit_batch", None)
 
-    def emit_batch(self, type: str, payloads: list[dict[str, Any]]) -> None:
+    def emit_batch(self, type: str, payloads: list[dict[str, Any]] | JsonPayloads) -> None:
         """An execution's events in one call when the sink takes them so (`emit_batch`)."""
         if self._batch is None:
             for payload in payloads:
@@ -620,36 +620,25 @@ class Executor:
         tell = self._executed
         paths = self._fast_paths
         wrappers = self._wrappers
-
-        if not wrappers:
-
-            def observed(ctx: HookContext) -> Execution:
-                if plans.get(point) is not plan or registry.version != version:
-                    paths.pop(point, None)
-                    return self.execute(point, ctx)
-                started = now()
-                ex = fast(ctx)
-                ended = now()
-                for executed in tell:
-                    executed(point, ex, started, ended)
-                return ex
-
-            return observed
-
         begins = tuple(w.begin for w in wrappers)
         aborts = tuple(w.abort for w in wrappers)
+        # The chain without the wrappers, for executions no wrapper needs to act around (a
+        # dropped trace): the same hooks, breakers and records, none of the per-call checks.
+        bare = (_Plan(plan.entries, now).fast or fast) if wrappers else fast
 
-        def wrapped(ctx: HookContext) -> Execution:
+        def observed(ctx: HookContext) -> Execution:
             if plans.get(point) is not plan or registry.version != version:
                 paths.pop(point, None)
                 return self.execute(point, ctx)
             if type(ctx) is not HookContext:
                 self._checked(point, ctx, sync=True)  # raises, naming the problem
             started = now()
+            calls = bare
             for begin in begins:
-                begin(point, ctx)
+                if begin(point, ctx):
+                    calls = fast
             try:
-                ex = fast(ctx)
+                ex = calls(ctx)
             except BaseException as exc:
                 for abort in aborts:
                     abort(exc)
@@ -659,7 +648,7 @@ class Executor:
                 executed(point, ex, started, ended)
             return ex
 
-        return wrapped
+        return observed
 
     def _run(self, plan: _Plan, ctx: HookContext) -> Execution:
         return self._start(plan, ctx, [], True, False)  # type: ignore[no-any-return]

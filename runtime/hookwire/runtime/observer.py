@@ -9,6 +9,9 @@ An observer that needs to act around each hook call (tracing: a span per hook, i
 passed to the hook) also implements `begin`, `wrap` and `abort`:
 
 - `begin(point, ctx)` before the chain runs (`abort(exc)` if it raised instead of finishing);
+  it returns whether this execution's hook calls need the wrapped callables (False: nothing to
+  do around them, e.g. the sampler dropped the execution; the executor may then call the hooks
+  directly);
 - `wrap(entry, call)` once per chain plan: a callable used in place of `call` (same argument,
   same return value), or `call` itself.
 
@@ -68,8 +71,9 @@ class ExecutionObserver(Protocol):
 class CallWrapper(Protocol):
     """An observer that also acts around each hook call."""
 
-    def begin(self, point: str, ctx: HookContext) -> None:
-        """Before the chain of `point` runs on `ctx`."""
+    def begin(self, point: str, ctx: HookContext) -> bool:
+        """Before the chain of `point` runs on `ctx`: whether its hook calls need the wrapped
+        callables (a wrapped callable must still behave when called after a False)."""
         ...
 
     def wrap(

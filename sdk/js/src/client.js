@@ -129,8 +129,16 @@ export class HookwireClient {
   }
 
   /** Breaker states of the named hooks (all when none named). */
-  async breakerState(hookNames = []) {
+  async breakerStates(hookNames = []) {
     return this._unary(EXEC + "GetBreakerState", BREAKER_STATE, { hookNames: stringList(hookNames, "hookNames") });
+  }
+
+  /**
+   * The former name of `breakerStates` (docs/naming.md); deprecated, kept for existing callers.
+   * @deprecated use `breakerStates`
+   */
+  breakerState(hookNames = []) {
+    return this.breakerStates(hookNames);
   }
 
   /** Reset one hook's breaker to CLOSED; resolves to its new status. */

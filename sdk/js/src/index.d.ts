@@ -77,6 +77,9 @@ export type ResultDescription =
   | { kind: "unspecified" };
 
 export function proceed(): HookResult;
+/** CONTINUE under its name in every SDK: `hookwire.continue()` with a namespace import
+ * (`continue` is a reserved word, so a named import takes `proceed`, the same function). */
+export { proceed as continue };
 export function modified(data: JsonObject): HookResult;
 export function cancel(reason: string): HookResult;
 export function redirect(target: string): HookResult;
@@ -210,6 +213,8 @@ export class HookwireClient {
   publish(events: EventInput[], opts?: CallOptions): Promise<bigint[]>;
   subscribe(options: SubscribeOptions): Subscription;
   listHooks(filter?: { point?: Point; language?: string; tags?: string[] }): Promise<HookInfo[]>;
+  breakerStates(hookNames?: string[]): Promise<BreakerInfo[]>;
+  /** @deprecated use `breakerStates` */
   breakerState(hookNames?: string[]): Promise<BreakerInfo[]>;
   resetBreaker(hookName: string): Promise<BreakerInfo>;
   close(): void;
@@ -253,16 +258,20 @@ export interface CallInfo {
    * Publish an event from this call on the executor's bus: sent on the worker's stream ahead of
    * the call's result (so its sequence comes first), stamped with `clock` (the call's virtual
    * time under `virtualClock`), source language JAVASCRIPT. `payload` undefined = no payload.
-   * Fire-and-forget: a bus refusal (rate limit) is logged by the executor.
+   * Resolves to the event's sequence once the executor published it; rejects with the bus's
+   * refusal (e.g. RESOURCE_EXHAUSTED for the rate limit), which the executor also logs.
    * Throws TypeError for a bad type or option, HookwireError FAILED_PRECONDITION when not connected.
    * @example call.publish("tool.checked", { ok: true }, { ttlMs: 500 });
    */
-  publish(type: string, payload?: Json, opts?: PublishOptions): void;
+  publish(type: string, payload?: Json, opts?: PublishOptions): Promise<bigint>;
 }
 export interface PublishOptions {
   ttlMs?: number;
   source?: string;
+  /** Default: the execution's correlation id (the call context's). */
   correlationId?: string;
+  /** Default: the hook call, `<point>/<hook name>`. */
+  causationId?: string;
   metadata?: Record<string, string>;
 }
 export type HookReturn = HookResult | undefined | null | void;
@@ -303,7 +312,11 @@ export class Worker extends EventEmitter {
   readonly connectionId: string;
   readonly connected: boolean;
   readonly inFlight: number;
+  register(point: Point, fn: HookFn, options?: HookOptions): Promise<void>;
+  unregister(name: string): Promise<void>;
+  /** @deprecated use `register` */
   registerHook(point: Point, fn: HookFn, options?: HookOptions): Promise<void>;
+  /** @deprecated use `unregister` */
   unregisterHook(name: string): Promise<void>;
   start(): Promise<void>;
   close(graceMs?: number): Promise<void>;

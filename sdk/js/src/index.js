@@ -14,6 +14,9 @@ export {
   isHookResult,
   modified,
   proceed,
+  // CONTINUE as every SDK names it: `hookwire.continue()` through a namespace import (a named
+  // import cannot bind the reserved word `continue`; it takes `proceed`, the same function).
+  proceed as continue,
   redirect,
   replace,
   resultFromProto,

@@ -25,6 +25,7 @@ import { PublishRequestSchema } from "#generated/hookwire/v1/event_service_pb.js
 import {
   HookErrorSchema,
   RegisterHooksSchema,
+  SequencedPublishSchema,
   UnregisterHooksSchema,
   WorkerHelloSchema,
   WorkerMessageSchema,
@@ -53,7 +54,7 @@ const CONNECT = "/hookwire.v1.ExecutorService/Connect";
 // Failures a retry cannot fix: report them instead of reconnecting forever.
 // Event types: dot-separated tokens of [A-Za-z0-9_-]+ (docs/semantics.md section 8).
 const EVENT_TYPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
-const PUBLISH_OPTIONS = new Set(["ttlMs", "source", "correlationId", "metadata"]);
+const PUBLISH_OPTIONS = new Set(["ttlMs", "source", "correlationId", "causationId", "metadata"]);
 // The largest message the executor accepts (MAX_MESSAGE_BYTES in runtime/hookwire/runtime/limits.py).
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 const FATAL = new Set(["UNAUTHENTICATED", "PERMISSION_DENIED", "INVALID_ARGUMENT", "FAILED_PRECONDITION", "UNIMPLEMENTED"]);
@@ -75,7 +76,7 @@ const BREAKER_PLAIN = [
  *   closeGraceMs?: number, maxMessageBytes?: number}} options
  * @example
  *   const worker = createWorker({ address: "127.0.0.1:50051", token: "s3cret", workerId: "js-1" });
- *   worker.registerHook("before_tool_execution", (ctx) => modified({ checked: true }), { name: "check", priority: -10 });
+ *   worker.register("before_tool_execution", (ctx) => modified({ checked: true }), { name: "check", priority: -10 });
  *   await worker.start();
  *   // ... later
  *   await worker.close();
@@ -123,6 +124,7 @@ export class Worker extends EventEmitter {
     // Batching (see the top of this file): whether the executor accepts resultBatch, the
     // results held for the end of this turn, and whether their flush is scheduled.
     this._peerBatching = false;
+    this._peerPublishAcks = false;
     this._heldResults = [];
     this._flushScheduled = false;
     this._inCallBatch = false;
@@ -157,7 +159,7 @@ export class Worker extends EventEmitter {
    * @param {(ctx: object, call: object) => unknown} fn
    * @param {object} [options]
    */
-  registerHook(point, fn, options = {}) {
+  register(point, fn, options = {}) {
     if (typeof fn !== "function") throw new TypeError(`fn: must be a function, got ${describe(fn)}`);
     const name = options.name ?? fn.name;
     if (typeof name !== "string" || name === "") {
@@ -173,14 +175,30 @@ export class Worker extends EventEmitter {
     });
   }
 
+  /**
+   * The former name of `register` (docs/naming.md); deprecated, kept for existing callers.
+   * @deprecated use `register`
+   */
+  registerHook(point, fn, options = {}) {
+    return this.register(point, fn, options);
+  }
+
   /** Remove a hook (from the executor too when connected). */
-  async unregisterHook(name) {
+  async unregister(name) {
     if (!this._hooks.delete(name)) throw new HookwireError("NOT_FOUND", `name: no hook '${name}' on this worker`);
     if (!this.connected) return;
     const requestId = this._requestIds++;
     const ack = this._awaitAck(requestId);
     this._write({ case: "unregister", value: create(UnregisterHooksSchema, { names: [name], requestId }) });
     await ack;
+  }
+
+  /**
+   * The former name of `unregister`; deprecated, kept for existing callers.
+   * @deprecated use `unregister`
+   */
+  unregisterHook(name) {
+    return this.unregister(name);
   }
 
   /**
@@ -239,6 +257,7 @@ export class Worker extends EventEmitter {
     this._stream = null;
     this.connectionId = "";
     this._peerBatching = false;
+    this._peerPublishAcks = false;
     this._heldResults = [];
     // The executor fails our calls in flight itself; answers can no longer be delivered.
     for (const c of this._inFlight.values()) c._abort();
@@ -289,6 +308,7 @@ export class Worker extends EventEmitter {
         break;
       case "welcome":
         this._peerBatching = m.value.batching;
+        this._peerPublishAcks = m.value.publishAcks;
         this._onWelcome(m.value.connectionId);
         break;
       case "registerAck": {
@@ -297,6 +317,14 @@ export class Worker extends EventEmitter {
         this._pendingAcks.delete(m.value.requestId);
         if (m.value.error) p.reject(new HookwireError(m.value.code || "UNKNOWN", m.value.error));
         else p.resolve();
+        break;
+      }
+      case "publishAck": {
+        const p = this._pendingAcks.get(m.value.requestId);
+        if (!p) break;
+        this._pendingAcks.delete(m.value.requestId);
+        if (m.value.error) p.reject(new HookwireError(m.value.code || "UNKNOWN", m.value.error));
+        else p.resolve(m.value.sequences[0]);
         break;
       }
       case "cancel": {
@@ -423,6 +451,7 @@ export class Worker extends EventEmitter {
     const info = new CallInfo(this, call, clock);
     this._inFlight.set(callId, info);
     const ctx = contextFromProto(call.context);
+    info._ctx = ctx;
     info._span = startHookSpan(call.hookName, ctx.distributed?.traceparent);
     let value;
     try {
@@ -442,8 +471,12 @@ export class Worker extends EventEmitter {
   }
 
   // An event from a hook: stamped with the call's clock (virtual time under virtualClock) and
-  // written now, so it precedes the call's result on the stream.
-  _publish(clock, type, payload, opts = {}, traceparent = "") {
+  // written now, so it precedes the call's result on the stream. Resolves to its sequence (the
+  // executor's PublishAck), or rejects with the bus's refusal. It carries the hook call's
+  // attributes (docs/events.md, "Events published by hooks"): the execution's correlation id,
+  // the causation id `<point>/<hook name>` and the hook's trace context; options given win.
+  _publish(info, type, payload, opts = {}) {
+    const clock = info.clock;
     if (typeof type !== "string" || !EVENT_TYPE.test(type)) {
       throw new TypeError(`type: invalid event type ${typeof type === "string" ? JSON.stringify(type) : describe(type)}: expected dot-separated tokens of [A-Za-z0-9_-]+`);
     }
@@ -459,21 +492,39 @@ export class Worker extends EventEmitter {
       if (typeof v !== "string") throw new TypeError(`opts.metadata.${k}: must be a string, got ${describe(v)}`);
     }
     if (!this._stream || !this.connected) throw new HookwireError("FAILED_PRECONDITION", "worker: not connected: publish needs a live stream");
+    for (const key of ["source", "correlationId", "causationId"]) {
+      if (opts[key] !== undefined && typeof opts[key] !== "string") throw new TypeError(`opts.${key}: must be a string, got ${describe(opts[key])}`);
+    }
+    const ctx = info._ctx;
     const ns = clock.nowNs();
     const init = {
       type,
       sourceLanguage: Language.JAVASCRIPT,
       payload: toJsonValue(payload, "payload"),
       source: opts.source ?? "",
-      correlationId: opts.correlationId ?? "",
+      correlationId: opts.correlationId || ctx.correlationId,
+      causationId: opts.causationId || `${ctx.point}/${info.hookName}`,
       metadata: { ...(opts.metadata ?? {}) },
       time: create(TimestampSchema, { seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) }),
     };
     if (opts.ttlMs !== undefined) init.ttl = msToDuration(opts.ttlMs);
-    // The hook span's context, when OpenTelemetry traces this call.
-    if (traceparent) init.traceContext = { traceparent, tracestate: "" };
+    // The hook span's context when OpenTelemetry traces this call, else the call context's.
+    const traceparent = traceparentOf(info._span) || ctx.distributed?.traceparent || "";
+    const tracestate = ctx.distributed?.tracestate ?? "";
+    if (traceparent || tracestate) init.traceContext = { traceparent, tracestate };
     const event = create(UniversalEventSchema, init);
-    this._write({ case: "publish", value: create(PublishRequestSchema, { events: [event] }) });
+    if (!this._peerPublishAcks) {
+      // An executor that does not answer publishes: fire-and-forget.
+      this._write({ case: "publish", value: create(PublishRequestSchema, { events: [event] }) });
+      return Promise.resolve(undefined);
+    }
+    const requestId = this._requestIds++;
+    const ack = this._awaitAck(requestId);
+    // A hook that does not await its publish must not crash node with an unhandled rejection:
+    // the executor logs and counts refusals too.
+    ack.catch(() => {});
+    this._write({ case: "sequencedPublish", value: create(SequencedPublishSchema, { requestId, events: [event] }) });
+    return ack;
   }
 
   _finishCall(callId, clock, value, err, failed = true) {
@@ -572,6 +623,7 @@ class CallInfo {
     this._controller = null;
     this._aborted = false;
     this._span = null;
+    this._ctx = null;
   }
 
   /** AbortSignal: aborted when the executor cancels the call or the stream breaks. */
@@ -588,7 +640,7 @@ class CallInfo {
    * A getter so that `const { publish } = call` works without a closure on every call.
    */
   get publish() {
-    return (type, payload, opts) => this._worker._publish(this.clock, type, payload, opts, traceparentOf(this._span));
+    return (type, payload, opts) => this._worker._publish(this, type, payload, opts);
   }
 
   _abort() {

@@ -35,6 +35,17 @@ before(async () => {
     },
     { name: "publisher", timeoutMs: 5000 },
   );
+  worker.register(
+    "custom:tied",
+    async (ctx, call) => {
+      seen.sequences = [
+        await call.publish("tied.auto", { n: 1 }),
+        await call.publish("tied.own", undefined, { correlationId: "mine", causationId: "cause" }),
+      ];
+      await assert.rejects(call.publish("tied.refused", 1, { ttlMs: 1e20 }), /ttl/);
+    },
+    { name: "tier", timeoutMs: 5000 },
+  );
   await worker.start();
 });
 after(async () => {
@@ -68,4 +79,25 @@ test("events a hook publishes reach subscribers in order, before its call's outc
   assert.deepEqual([got[0].ttlMs, got[0].metadata, got[0].correlationId], [5000, { k: "v" }, "c-1"]);
   // Stamped by the hook's clock while it ran, not by the executor afterwards.
   for (const e of got.slice(0, 3)) assert.ok(e.timeNs >= seen.before && e.timeNs <= seen.after, `${e.timeNs}`);
+});
+
+test("events a hook publishes carry the execution's correlation id, the hook call and the hook's trace context", async () => {
+  const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  const out = await client.execute({ point: "custom:tied", correlationId: "run-5", traceparent, tracestate: "v=1" });
+  assert.equal(out.trace[0].outcome, "CONTINUE", out.trace[0].reason);
+  const got = [];
+  for await (const e of client.subscribe({ patterns: ["tied.>"], fromSequence: 1n })) {
+    got.push(e);
+    if (got.length === 2) break;
+  }
+  // publish resolves to the sequence the event got, as in-process publishes return it.
+  assert.deepEqual(seen.sequences, got.map((e) => e.sequence));
+  assert.deepEqual(
+    got.map((e) => [e.type, e.correlationId, e.causationId, e.traceparent, e.tracestate]),
+    [
+      ["tied.auto", "run-5", "custom:tied/tier", traceparent, "v=1"],
+      // What the hook gives itself wins.
+      ["tied.own", "mine", "cause", traceparent, "v=1"],
+    ],
+  );
 });

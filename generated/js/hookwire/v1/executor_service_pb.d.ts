@@ -8,6 +8,7 @@ import type { BreakerStatus, Execution, HookContext, HookPoint, HookRegistration
 import type { Language } from "./common_pb.js";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import type { PublishRequest } from "./event_service_pb.js";
+import type { UniversalEvent } from "./event_pb.js";
 
 /**
  * Describes the file hookwire/v1/executor_service.proto.
@@ -303,6 +304,15 @@ export declare type WorkerMessage = Message<"hookwire.v1.WorkerMessage"> & {
      */
     value: HookCallResultBatch;
     case: "resultBatch";
+  } | {
+    /**
+     * Events published like `publish`, then answered with their sequences (PublishAck). Only
+     * send it to an executor whose WorkerWelcome said `publish_acks`.
+     *
+     * @generated from field: hookwire.v1.SequencedPublish sequenced_publish = 7;
+     */
+    value: SequencedPublish;
+    case: "sequencedPublish";
   } | { case: undefined; value?: undefined };
 };
 
@@ -311,6 +321,75 @@ export declare type WorkerMessage = Message<"hookwire.v1.WorkerMessage"> & {
  * Use `create(WorkerMessageSchema)` to create a new message.
  */
 export declare const WorkerMessageSchema: GenMessage<WorkerMessage>;
+
+/**
+ * Events a worker's hook publishes when it wants their sequences (what `publish` returns in the
+ * SDKs). The executor publishes them exactly as it publishes WorkerMessage.publish (in stream
+ * order, before it reads any later message of the stream), then sends a PublishAck naming
+ * `request_id`.
+ *
+ * @generated from message hookwire.v1.SequencedPublish
+ */
+export declare type SequencedPublish = Message<"hookwire.v1.SequencedPublish"> & {
+  /**
+   * Chosen by the worker, unique among this stream's SequencedPublish requests.
+   *
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * @generated from field: repeated hookwire.v1.UniversalEvent events = 2;
+   */
+  events: UniversalEvent[];
+};
+
+/**
+ * Describes the message hookwire.v1.SequencedPublish.
+ * Use `create(SequencedPublishSchema)` to create a new message.
+ */
+export declare const SequencedPublishSchema: GenMessage<SequencedPublish>;
+
+/**
+ * The executor's answer to a SequencedPublish.
+ *
+ * @generated from message hookwire.v1.PublishAck
+ */
+export declare type PublishAck = Message<"hookwire.v1.PublishAck"> & {
+  /**
+   * The SequencedPublish's request_id.
+   *
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * The sequence assigned to each event, in request order; empty when the batch was refused.
+   *
+   * @generated from field: repeated uint64 sequences = 2;
+   */
+  sequences: bigint[];
+
+  /**
+   * Empty when accepted; otherwise why the bus refused the whole batch.
+   *
+   * @generated from field: string error = 3;
+   */
+  error: string;
+
+  /**
+   * The gRPC status code name of the refusal (e.g. "RESOURCE_EXHAUSTED"), empty when accepted.
+   *
+   * @generated from field: string code = 4;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message hookwire.v1.PublishAck.
+ * Use `create(PublishAckSchema)` to create a new message.
+ */
+export declare const PublishAckSchema: GenMessage<PublishAck>;
 
 /**
  * Sent once after WorkerHello.
@@ -332,6 +411,14 @@ export declare type WorkerWelcome = Message<"hookwire.v1.WorkerWelcome"> & {
    * @generated from field: bool batching = 2;
    */
   batching: boolean;
+
+  /**
+   * The executor answers WorkerMessage.sequenced_publish with a PublishAck. A worker must not
+   * send sequenced_publish to an executor that leaves it false.
+   *
+   * @generated from field: bool publish_acks = 3;
+   */
+  publishAcks: boolean;
 };
 
 /**
@@ -496,6 +583,14 @@ export declare type ExecutorMessage = Message<"hookwire.v1.ExecutorMessage"> & {
      */
     value: HookCallBatch;
     case: "callBatch";
+  } | {
+    /**
+     * The answer to a WorkerMessage.sequenced_publish.
+     *
+     * @generated from field: hookwire.v1.PublishAck publish_ack = 6;
+     */
+    value: PublishAck;
+    case: "publishAck";
   } | { case: undefined; value?: undefined };
 };
 

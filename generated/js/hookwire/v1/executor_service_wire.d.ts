@@ -2,7 +2,7 @@
 // source: hookwire/v1/executor_service.proto
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { CancelCall, CancelCallSchema, ExecuteRequest, ExecuteRequestSchema, ExecuteResponse, ExecuteResponseSchema, ExecutorMessage, ExecutorMessageSchema, GetBreakerStateRequest, GetBreakerStateRequestSchema, GetBreakerStateResponse, GetBreakerStateResponseSchema, HookCall, HookCallBatch, HookCallBatchSchema, HookCallResult, HookCallResultBatch, HookCallResultBatchSchema, HookCallResultSchema, HookCallSchema, HookError, HookErrorSchema, ListHooksRequest, ListHooksRequestSchema, ListHooksResponse, ListHooksResponseSchema, RegisterHooks, RegisterHooksAck, RegisterHooksAckSchema, RegisterHooksSchema, ResetBreakerRequest, ResetBreakerRequestSchema, ResetBreakerResponse, ResetBreakerResponseSchema, UnregisterHooks, UnregisterHooksSchema, WorkerHello, WorkerHelloSchema, WorkerMessage, WorkerMessageSchema, WorkerWelcome, WorkerWelcomeSchema } from "./executor_service_pb.js";
+import type { CancelCall, CancelCallSchema, ExecuteRequest, ExecuteRequestSchema, ExecuteResponse, ExecuteResponseSchema, ExecutorMessage, ExecutorMessageSchema, GetBreakerStateRequest, GetBreakerStateRequestSchema, GetBreakerStateResponse, GetBreakerStateResponseSchema, HookCall, HookCallBatch, HookCallBatchSchema, HookCallResult, HookCallResultBatch, HookCallResultBatchSchema, HookCallResultSchema, HookCallSchema, HookError, HookErrorSchema, ListHooksRequest, ListHooksRequestSchema, ListHooksResponse, ListHooksResponseSchema, PublishAck, PublishAckSchema, RegisterHooks, RegisterHooksAck, RegisterHooksAckSchema, RegisterHooksSchema, ResetBreakerRequest, ResetBreakerRequestSchema, ResetBreakerResponse, ResetBreakerResponseSchema, SequencedPublish, SequencedPublishSchema, UnregisterHooks, UnregisterHooksSchema, WorkerHello, WorkerHelloSchema, WorkerMessage, WorkerMessageSchema, WorkerWelcome, WorkerWelcomeSchema } from "./executor_service_pb.js";
 
 /** Parse binary hookwire.v1.ExecuteRequest; throws WireError on malformed input. */
 export declare function decodeExecuteRequest(bytes: Uint8Array): ExecuteRequest;
@@ -40,6 +40,14 @@ export declare function encodeHookCallResultBatch(msg: MessageInitShape<typeof H
 export declare function decodeWorkerMessage(bytes: Uint8Array): WorkerMessage;
 /** Serialize a hookwire.v1.WorkerMessage (a message, or a plain object of its fields). */
 export declare function encodeWorkerMessage(msg: MessageInitShape<typeof WorkerMessageSchema>): Uint8Array;
+/** Parse binary hookwire.v1.SequencedPublish; throws WireError on malformed input. */
+export declare function decodeSequencedPublish(bytes: Uint8Array): SequencedPublish;
+/** Serialize a hookwire.v1.SequencedPublish (a message, or a plain object of its fields). */
+export declare function encodeSequencedPublish(msg: MessageInitShape<typeof SequencedPublishSchema>): Uint8Array;
+/** Parse binary hookwire.v1.PublishAck; throws WireError on malformed input. */
+export declare function decodePublishAck(bytes: Uint8Array): PublishAck;
+/** Serialize a hookwire.v1.PublishAck (a message, or a plain object of its fields). */
+export declare function encodePublishAck(msg: MessageInitShape<typeof PublishAckSchema>): Uint8Array;
 /** Parse binary hookwire.v1.WorkerWelcome; throws WireError on malformed input. */
 export declare function decodeWorkerWelcome(bytes: Uint8Array): WorkerWelcome;
 /** Serialize a hookwire.v1.WorkerWelcome (a message, or a plain object of its fields). */

@@ -4,6 +4,7 @@
 import { MAX_DEPTH, begin, boolKey, finish, foreign, fork, intKey, join, len, reader, rbool, rbytes, rdouble, rfixed32, rfixed64, rfloat, rint64, rsfixed32, rsfixed64, rsint32, rsint64, rstring, ruint64, setOwn, skipEntryField, tag, tooDeep, u32, unknown, unknownEntry, vu32, wbool, wbytes, wdouble, wfixed32, wfixed64, wfloat, wint32, wint64, wsfixed32, wsfixed64, wsint32, wsint64, wstring, wuint32, wuint64, wunknown } from "../wire_runtime.js";
 import { new_Duration, read_Duration, write_Duration } from "../../google/protobuf/duration_wire.js";
 import { new_PublishRequest, read_PublishRequest, write_PublishRequest } from "./event_service_wire.js";
+import { new_UniversalEvent, read_UniversalEvent, write_UniversalEvent } from "./event_wire.js";
 import { new_BreakerStatus, new_Execution, new_HookContext, new_HookRegistration, new_HookResult, read_BreakerStatus, read_Execution, read_HookContext, read_HookRegistration, read_HookResult, write_BreakerStatus, write_Execution, write_HookContext, write_HookRegistration, write_HookResult } from "./hook_wire.js";
 
 export function new_ExecuteRequest() {
@@ -507,7 +508,7 @@ export function new_WorkerMessage() {
   return { $typeName: "hookwire.v1.WorkerMessage", message: { case: undefined } };
 }
 
-const FIELDS_WorkerMessage = { 1: "hello", 2: "register", 3: "unregister", 4: "result", 5: "publish", 6: "result_batch" };
+const FIELDS_WorkerMessage = { 1: "hello", 2: "register", 3: "unregister", 4: "result", 5: "publish", 6: "result_batch", 7: "sequenced_publish" };
 
 export function read_WorkerMessage(r, end, m) {
   if (r.d++ > MAX_DEPTH) throw tooDeep("hookwire.v1.WorkerMessage");
@@ -532,6 +533,9 @@ export function read_WorkerMessage(r, end, m) {
         break;
       case 50:
         m.message = { case: "resultBatch", value: read_HookCallResultBatch(r, len(r, end, "hookwire.v1.WorkerMessage.result_batch"), (m.message.case === "resultBatch" ? m.message.value : undefined) ?? new_HookCallResultBatch()) };
+        break;
+      case 58:
+        m.message = { case: "sequencedPublish", value: read_SequencedPublish(r, len(r, end, "hookwire.v1.WorkerMessage.sequenced_publish"), (m.message.case === "sequencedPublish" ? m.message.value : undefined) ?? new_SequencedPublish()) };
         break;
       default:
         unknown(r, end, t, m, FIELDS_WorkerMessage, "hookwire.v1.WorkerMessage");
@@ -591,6 +595,13 @@ export function write_WorkerMessage(w, m) {
         join(w, at);
         break;
       }
+      case "sequencedPublish": {
+        vu32(w, 58);
+        const at = fork(w);
+        write_SequencedPublish(w, v.value);
+        join(w, at);
+        break;
+      }
     }
   }
   if (m.$unknown !== undefined) wunknown(w, m.$unknown);
@@ -608,11 +619,153 @@ export function encodeWorkerMessage(msg) {
   return finish(w);
 }
 
-export function new_WorkerWelcome() {
-  return { $typeName: "hookwire.v1.WorkerWelcome", connectionId: "", batching: false };
+export function new_SequencedPublish() {
+  return { $typeName: "hookwire.v1.SequencedPublish", requestId: 0n, events: [] };
 }
 
-const FIELDS_WorkerWelcome = { 1: "connection_id", 2: "batching" };
+const FIELDS_SequencedPublish = { 1: "request_id", 2: "events" };
+
+export function read_SequencedPublish(r, end, m) {
+  if (r.d++ > MAX_DEPTH) throw tooDeep("hookwire.v1.SequencedPublish");
+  while (r.p < end) {
+    let t = r.b[r.p];
+    if (t < 0x80) r.p++; else t = tag(r, end, "hookwire.v1.SequencedPublish");
+    switch (t) {
+      case 8:
+        m.requestId = ruint64(r, end, "hookwire.v1.SequencedPublish.request_id");
+        break;
+      case 18:
+        m.events.push(read_UniversalEvent(r, len(r, end, "hookwire.v1.SequencedPublish.events"), undefined ?? new_UniversalEvent()));
+        break;
+      default:
+        unknown(r, end, t, m, FIELDS_SequencedPublish, "hookwire.v1.SequencedPublish");
+    }
+  }
+  r.d--;
+  return m;
+}
+
+export function write_SequencedPublish(w, m) {
+  if (m.$typeName !== "hookwire.v1.SequencedPublish" && m.$typeName !== undefined) {
+    throw foreign("hookwire.v1.SequencedPublish", "hookwire.v1.SequencedPublish", m.$typeName);
+  }
+  let v;
+  v = m.requestId;
+  if (v !== undefined && v != 0) {
+    vu32(w, 8);
+    wuint64(w, v, "hookwire.v1.SequencedPublish.request_id");
+  }
+  v = m.events;
+  if (v !== undefined) {
+    for (let i = 0; i < v.length; i++) {
+      vu32(w, 18);
+      const at = fork(w);
+      write_UniversalEvent(w, v[i]);
+      join(w, at);
+    }
+  }
+  if (m.$unknown !== undefined) wunknown(w, m.$unknown);
+}
+
+/** Parse binary hookwire.v1.SequencedPublish (as fromBinary(SequencedPublishSchema, bytes)). */
+export function decodeSequencedPublish(bytes) {
+  return read_SequencedPublish(reader(bytes), bytes.length, new_SequencedPublish());
+}
+
+/** Serialize a hookwire.v1.SequencedPublish (as toBinary(SequencedPublishSchema, msg)). */
+export function encodeSequencedPublish(msg) {
+  const w = begin();
+  write_SequencedPublish(w, msg);
+  return finish(w);
+}
+
+export function new_PublishAck() {
+  return { $typeName: "hookwire.v1.PublishAck", requestId: 0n, sequences: [], error: "", code: "" };
+}
+
+const FIELDS_PublishAck = { 1: "request_id", 2: "sequences", 3: "error", 4: "code" };
+
+export function read_PublishAck(r, end, m) {
+  if (r.d++ > MAX_DEPTH) throw tooDeep("hookwire.v1.PublishAck");
+  while (r.p < end) {
+    let t = r.b[r.p];
+    if (t < 0x80) r.p++; else t = tag(r, end, "hookwire.v1.PublishAck");
+    switch (t) {
+      case 8:
+        m.requestId = ruint64(r, end, "hookwire.v1.PublishAck.request_id");
+        break;
+      case 18: {
+        const e = len(r, end, "hookwire.v1.PublishAck.sequences");
+        const a = m.sequences;
+        while (r.p < e) a.push(ruint64(r, e, "hookwire.v1.PublishAck.sequences"));
+        break;
+      }
+      case 16:
+        m.sequences.push(ruint64(r, end, "hookwire.v1.PublishAck.sequences"));
+        break;
+      case 26:
+        m.error = rstring(r, end, "hookwire.v1.PublishAck.error");
+        break;
+      case 34:
+        m.code = rstring(r, end, "hookwire.v1.PublishAck.code");
+        break;
+      default:
+        unknown(r, end, t, m, FIELDS_PublishAck, "hookwire.v1.PublishAck");
+    }
+  }
+  r.d--;
+  return m;
+}
+
+export function write_PublishAck(w, m) {
+  if (m.$typeName !== "hookwire.v1.PublishAck" && m.$typeName !== undefined) {
+    throw foreign("hookwire.v1.PublishAck", "hookwire.v1.PublishAck", m.$typeName);
+  }
+  let v;
+  v = m.requestId;
+  if (v !== undefined && v != 0) {
+    vu32(w, 8);
+    wuint64(w, v, "hookwire.v1.PublishAck.request_id");
+  }
+  v = m.sequences;
+  if (v !== undefined && v.length !== 0) {
+    vu32(w, 18);
+    const list = fork(w);
+    for (let i = 0; i < v.length; i++) {
+      wuint64(w, v[i], "hookwire.v1.PublishAck.sequences");
+    }
+    join(w, list);
+  }
+  v = m.error;
+  if (v !== "" && v !== undefined) {
+    vu32(w, 26);
+    wstring(w, v);
+  }
+  v = m.code;
+  if (v !== "" && v !== undefined) {
+    vu32(w, 34);
+    wstring(w, v);
+  }
+  if (m.$unknown !== undefined) wunknown(w, m.$unknown);
+}
+
+/** Parse binary hookwire.v1.PublishAck (as fromBinary(PublishAckSchema, bytes)). */
+export function decodePublishAck(bytes) {
+  return read_PublishAck(reader(bytes), bytes.length, new_PublishAck());
+}
+
+/** Serialize a hookwire.v1.PublishAck (as toBinary(PublishAckSchema, msg)). */
+export function encodePublishAck(msg) {
+  const w = begin();
+  write_PublishAck(w, msg);
+  return finish(w);
+}
+
+export function new_WorkerWelcome() {
+  return { $typeName: "hookwire.v1.WorkerWelcome", connectionId: "", batching: false, publishAcks: false };
+}
+
+const FIELDS_WorkerWelcome = { 1: "connection_id", 2: "batching", 3: "publish_acks" };
 
 export function read_WorkerWelcome(r, end, m) {
   if (r.d++ > MAX_DEPTH) throw tooDeep("hookwire.v1.WorkerWelcome");
@@ -625,6 +778,9 @@ export function read_WorkerWelcome(r, end, m) {
         break;
       case 16:
         m.batching = rbool(r, end, "hookwire.v1.WorkerWelcome.batching");
+        break;
+      case 24:
+        m.publishAcks = rbool(r, end, "hookwire.v1.WorkerWelcome.publish_acks");
         break;
       default:
         unknown(r, end, t, m, FIELDS_WorkerWelcome, "hookwire.v1.WorkerWelcome");
@@ -647,6 +803,11 @@ export function write_WorkerWelcome(w, m) {
   v = m.batching;
   if (v !== false && v !== undefined) {
     vu32(w, 16);
+    wbool(w, v);
+  }
+  v = m.publishAcks;
+  if (v !== false && v !== undefined) {
+    vu32(w, 24);
     wbool(w, v);
   }
   if (m.$unknown !== undefined) wunknown(w, m.$unknown);
@@ -916,7 +1077,7 @@ export function new_ExecutorMessage() {
   return { $typeName: "hookwire.v1.ExecutorMessage", message: { case: undefined } };
 }
 
-const FIELDS_ExecutorMessage = { 1: "welcome", 2: "register_ack", 3: "call", 4: "cancel", 5: "call_batch" };
+const FIELDS_ExecutorMessage = { 1: "welcome", 2: "register_ack", 3: "call", 4: "cancel", 5: "call_batch", 6: "publish_ack" };
 
 export function read_ExecutorMessage(r, end, m) {
   if (r.d++ > MAX_DEPTH) throw tooDeep("hookwire.v1.ExecutorMessage");
@@ -938,6 +1099,9 @@ export function read_ExecutorMessage(r, end, m) {
         break;
       case 42:
         m.message = { case: "callBatch", value: read_HookCallBatch(r, len(r, end, "hookwire.v1.ExecutorMessage.call_batch"), (m.message.case === "callBatch" ? m.message.value : undefined) ?? new_HookCallBatch()) };
+        break;
+      case 50:
+        m.message = { case: "publishAck", value: read_PublishAck(r, len(r, end, "hookwire.v1.ExecutorMessage.publish_ack"), (m.message.case === "publishAck" ? m.message.value : undefined) ?? new_PublishAck()) };
         break;
       default:
         unknown(r, end, t, m, FIELDS_ExecutorMessage, "hookwire.v1.ExecutorMessage");
@@ -987,6 +1151,13 @@ export function write_ExecutorMessage(w, m) {
         vu32(w, 42);
         const at = fork(w);
         write_HookCallBatch(w, v.value);
+        join(w, at);
+        break;
+      }
+      case "publishAck": {
+        vu32(w, 50);
+        const at = fork(w);
+        write_PublishAck(w, v.value);
         join(w, at);
         break;
       }

@@ -4,6 +4,7 @@
 local pb = require("hookwire.pb")
 local google_protobuf_duration = require("google.protobuf.duration")
 local hookwire_v1_common = require("hookwire.v1.common")
+local hookwire_v1_event = require("hookwire.v1.event")
 local hookwire_v1_event_service = require("hookwire.v1.event_service")
 local hookwire_v1_hook = require("hookwire.v1.hook")
 local byte, sub, pack, unpack = string.byte, string.sub, string.pack, string.unpack
@@ -27,6 +28,8 @@ local enc_HookError, dec_HookError
 local enc_HookCallResult, dec_HookCallResult
 local enc_HookCallResultBatch, dec_HookCallResultBatch
 local enc_WorkerMessage, dec_WorkerMessage
+local enc_SequencedPublish, dec_SequencedPublish
+local enc_PublishAck, dec_PublishAck
 local enc_WorkerWelcome, dec_WorkerWelcome
 local enc_RegisterHooksAck, dec_RegisterHooksAck
 local enc_HookCall, dec_HookCall
@@ -47,6 +50,7 @@ local enc_hookwire_v1_hook_HookContext, dec_hookwire_v1_hook_HookContext = hookw
 local enc_hookwire_v1_hook_HookRegistration, dec_hookwire_v1_hook_HookRegistration = hookwire_v1_hook.HookRegistration._enc, hookwire_v1_hook.HookRegistration._dec
 local enc_hookwire_v1_hook_HookResult, dec_hookwire_v1_hook_HookResult = hookwire_v1_hook.HookResult._enc, hookwire_v1_hook.HookResult._dec
 local enc_hookwire_v1_event_service_PublishRequest, dec_hookwire_v1_event_service_PublishRequest = hookwire_v1_event_service.PublishRequest._enc, hookwire_v1_event_service.PublishRequest._dec
+local enc_hookwire_v1_event_UniversalEvent, dec_hookwire_v1_event_UniversalEvent = hookwire_v1_event.UniversalEvent._enc, hookwire_v1_event.UniversalEvent._dec
 
 -- hookwire.v1.ExecuteRequest
 do
@@ -161,12 +165,39 @@ do
       { name = "result", json = "result", number = 4, kind = "message", label = "single", type = "hookwire.v1.HookCallResult", oneof = "message" },
       { name = "publish", json = "publish", number = 5, kind = "message", label = "single", type = "hookwire.v1.PublishRequest", oneof = "message" },
       { name = "result_batch", json = "resultBatch", number = 6, kind = "message", label = "single", type = "hookwire.v1.HookCallResultBatch", oneof = "message" },
+      { name = "sequenced_publish", json = "sequencedPublish", number = 7, kind = "message", label = "single", type = "hookwire.v1.SequencedPublish", oneof = "message" },
     },
     oneofs = {
-      { name = "message", fields = { "hello", "register", "unregister", "result", "publish", "result_batch" } },
+      { name = "message", fields = { "hello", "register", "unregister", "result", "publish", "result_batch", "sequenced_publish" } },
     },
   })
   M.WorkerMessage = cls
+end
+
+-- hookwire.v1.SequencedPublish
+do
+  local cls = pb.message({
+    name = "hookwire.v1.SequencedPublish",
+    fields = {
+      { name = "request_id", json = "requestId", number = 1, kind = "uint64", label = "single" },
+      { name = "events", json = "events", number = 2, kind = "message", label = "repeated", type = "hookwire.v1.UniversalEvent" },
+    },
+  })
+  M.SequencedPublish = cls
+end
+
+-- hookwire.v1.PublishAck
+do
+  local cls = pb.message({
+    name = "hookwire.v1.PublishAck",
+    fields = {
+      { name = "request_id", json = "requestId", number = 1, kind = "uint64", label = "single" },
+      { name = "sequences", json = "sequences", number = 2, kind = "uint64", label = "repeated", packed = true },
+      { name = "error", json = "error", number = 3, kind = "string", label = "single" },
+      { name = "code", json = "code", number = 4, kind = "string", label = "single" },
+    },
+  })
+  M.PublishAck = cls
 end
 
 -- hookwire.v1.WorkerWelcome
@@ -176,6 +207,7 @@ do
     fields = {
       { name = "connection_id", json = "connectionId", number = 1, kind = "string", label = "single" },
       { name = "batching", json = "batching", number = 2, kind = "bool", label = "single" },
+      { name = "publish_acks", json = "publishAcks", number = 3, kind = "bool", label = "single" },
     },
   })
   M.WorkerWelcome = cls
@@ -241,9 +273,10 @@ do
       { name = "call", json = "call", number = 3, kind = "message", label = "single", type = "hookwire.v1.HookCall", oneof = "message" },
       { name = "cancel", json = "cancel", number = 4, kind = "message", label = "single", type = "hookwire.v1.CancelCall", oneof = "message" },
       { name = "call_batch", json = "callBatch", number = 5, kind = "message", label = "single", type = "hookwire.v1.HookCallBatch", oneof = "message" },
+      { name = "publish_ack", json = "publishAck", number = 6, kind = "message", label = "single", type = "hookwire.v1.PublishAck", oneof = "message" },
     },
     oneofs = {
-      { name = "message", fields = { "welcome", "register_ack", "call", "cancel", "call_batch" } },
+      { name = "message", fields = { "welcome", "register_ack", "call", "cancel", "call_batch", "publish_ack" } },
     },
   })
   M.ExecutorMessage = cls
@@ -940,6 +973,15 @@ do
           local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
           b[j] = y; n = n + #y
           return i, n
+      elseif k1 == "sequenced_publish" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "sequenced_publish", "hookwire.v1.SequencedPublish table", x) end
+          b[i + 1] = "\x3a"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_SequencedPublish(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
       end
     end
     local v
@@ -1022,9 +1064,22 @@ do
       local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
       b[j] = y; n = n + #y
     end
+    -- 7: sequenced_publish (single message)
+    v = m.sequenced_publish
+    if v ~= nil then
+      if w_message then pb.oneof_twice(N, "message", w_message, "sequenced_publish") end
+      w_message = "sequenced_publish"
+      local x = v
+      if type(x) ~= "table" then type_error(N, "sequenced_publish", "hookwire.v1.SequencedPublish table", x) end
+      b[i + 1] = "\x3a"; b[i + 2] = ""; i = i + 2
+      local j, n0 = i, n + 1
+      i, n = enc_SequencedPublish(x, b, i, n0, d + 1)
+      local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+      b[j] = y; n = n + #y
+    end
     return i, n
   end
-  local KNOWN = { [1] = "hello", [2] = "register", [3] = "unregister", [4] = "result", [5] = "publish", [6] = "result_batch" }
+  local KNOWN = { [1] = "hello", [2] = "register", [3] = "unregister", [4] = "result", [5] = "publish", [6] = "result_batch", [7] = "sequenced_publish" }
   dec_WorkerMessage = function(s, pos, e, m, d)
     if d > MAX_DEPTH then too_deep(N) end
     local w_message -- the member of oneof message read last
@@ -1102,6 +1157,17 @@ do
         if w_message ~= nil and w_message ~= "result_batch" then m[w_message] = nil end
         w_message = "result_batch"
         m.result_batch = x
+      elseif t == 58 then -- sequenced_publish
+        local q = pos <= e and x0 or 0x80
+        local p
+        if q and q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "sequenced_publish") end
+        else p, q = rlen(s, pos, e, N, "sequenced_publish") end
+        local x = dec_SequencedPublish(s, p, q, (w_message == "sequenced_publish" and m.sequenced_publish or nil), d + 1)
+        pos = q + 1
+        if w_message ~= nil and w_message ~= "sequenced_publish" then m[w_message] = nil end
+        w_message = "sequenced_publish"
+        m.sequenced_publish = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
       end
@@ -1109,6 +1175,184 @@ do
     return setmetatable(m, MT)
   end
   pb.codec(M.WorkerMessage, enc_WorkerMessage, dec_WorkerMessage)
+end
+
+-- hookwire.v1.SequencedPublish: binary codec
+do
+  local N = "hookwire.v1.SequencedPublish"
+  local MT = M.SequencedPublish._mt
+  enc_SequencedPublish = function(m, b, i, n, d)
+    if d > MAX_DEPTH then too_deep(N) end
+    local v
+    -- 1: request_id (single uint64)
+    v = m.request_id
+    if v ~= nil and v ~= 0 then
+      local x = v
+      if mtype(x) ~= "integer" then x = int64(x, N, "request_id") end
+      local y = varint(x)
+      b[i + 1] = "\x08"; b[i + 2] = y; i = i + 2; n = n + 1 + #y
+    end
+    -- 2: events (repeated message)
+    v = m.events
+    if v ~= nil then
+      if type(v) ~= "table" then type_error(N, "events", "list (table)", v) end
+      for k = 1, #v do
+        local x = v[k]
+        if type(x) ~= "table" then type_error(N, "events", "hookwire.v1.UniversalEvent table", x) end
+        b[i + 1] = "\x12"; b[i + 2] = ""; i = i + 2
+        local j, n0 = i, n + 1
+        i, n = enc_hookwire_v1_event_UniversalEvent(x, b, i, n0, d + 1)
+        local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+        b[j] = y; n = n + #y
+      end
+    end
+    return i, n
+  end
+  local KNOWN = { [1] = "request_id", [2] = "events" }
+  dec_SequencedPublish = function(s, pos, e, m, d)
+    if d > MAX_DEPTH then too_deep(N) end
+    if m == nil then
+      m = { events = {} }
+    end
+    while pos <= e do
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
+      if t == 8 then -- request_id
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        m.request_id = x
+      elseif t == 18 then -- events
+        local q = pos <= e and x0 or 0x80
+        local p
+        if q and q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "events") end
+        else p, q = rlen(s, pos, e, N, "events") end
+        local x = dec_hookwire_v1_event_UniversalEvent(s, p, q, nil, d + 1)
+        pos = q + 1
+        local r = m.events
+        r[#r + 1] = x
+      else
+        pos = skip(s, pos, e, t, N, KNOWN, d)
+      end
+    end
+    return setmetatable(m, MT)
+  end
+  pb.codec(M.SequencedPublish, enc_SequencedPublish, dec_SequencedPublish)
+end
+
+-- hookwire.v1.PublishAck: binary codec
+do
+  local N = "hookwire.v1.PublishAck"
+  local MT = M.PublishAck._mt
+  enc_PublishAck = function(m, b, i, n, d)
+    if d > MAX_DEPTH then too_deep(N) end
+    local v
+    -- 1: request_id (single uint64)
+    v = m.request_id
+    if v ~= nil and v ~= 0 then
+      local x = v
+      if mtype(x) ~= "integer" then x = int64(x, N, "request_id") end
+      local y = varint(x)
+      b[i + 1] = "\x08"; b[i + 2] = y; i = i + 2; n = n + 1 + #y
+    end
+    -- 2: sequences (repeated uint64)
+    v = m.sequences
+    if v ~= nil then
+      if type(v) ~= "table" then type_error(N, "sequences", "list (table)", v) end
+      local cnt = #v
+      if cnt > 0 then
+        b[i + 1] = "\x12"; b[i + 2] = ""; i = i + 2
+        local j, n0 = i, n + 1
+        n = n0
+        for k = 1, cnt do
+          local x = v[k]
+          if mtype(x) ~= "integer" then x = int64(x, N, "sequences") end
+          local y = varint(x)
+          i = i + 1; b[i] = y; n = n + #y
+        end
+        local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+        b[j] = y; n = n + #y
+      end
+    end
+    -- 3: error (single string)
+    v = m.error
+    if v ~= nil and v ~= "" then
+      local x = v
+      if type(x) ~= "string" or not utf8len(x) then x = str(x, N, "error") end
+      local l = #x
+      local y = l < 0x80 and CHR[l] or varint(l)
+      b[i + 1] = "\x1a"; b[i + 2] = y; b[i + 3] = x; i = i + 3; n = n + 1 + #y + l
+    end
+    -- 4: code (single string)
+    v = m.code
+    if v ~= nil and v ~= "" then
+      local x = v
+      if type(x) ~= "string" or not utf8len(x) then x = str(x, N, "code") end
+      local l = #x
+      local y = l < 0x80 and CHR[l] or varint(l)
+      b[i + 1] = "\x22"; b[i + 2] = y; b[i + 3] = x; i = i + 3; n = n + 1 + #y + l
+    end
+    return i, n
+  end
+  local KNOWN = { [1] = "request_id", [2] = "sequences", [3] = "error", [4] = "code" }
+  dec_PublishAck = function(s, pos, e, m, d)
+    if d > MAX_DEPTH then too_deep(N) end
+    if m == nil then
+      m = { sequences = {} }
+    end
+    while pos <= e do
+      local t, x0 = byte(s, pos, pos + 1)
+      if t < 0x80 then pos = pos + 1 else t, pos = rvarint32(s, pos, e, N); x0 = nil end
+      if t == 8 then -- request_id
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        m.request_id = x
+      elseif t == 16 then -- sequences
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        local r = m.sequences
+        r[#r + 1] = x
+      elseif t == 18 then -- sequences
+        local q = pos <= e and x0 or 0x80
+        local p
+        if q and q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "sequences") end
+        else p, q = rlen(s, pos, e, N, "sequences") end
+        local r = m.sequences
+        local c = #r
+        pos = p
+        while pos <= q do
+          local x = pos <= q and byte(s, pos) or 0x80
+          if x < 0x80 then pos = pos + 1 else x, pos = rvarint(s, pos, q, N) end
+          c = c + 1; r[c] = x
+        end
+      elseif t == 26 then -- error
+        local q = pos <= e and x0 or 0x80
+        local p
+        if q and q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "error") end
+        else p, q = rlen(s, pos, e, N, "error") end
+        local x = sub(s, p, q)
+        if not utf8len(x) then bad_utf8(N, "error") end
+        pos = q + 1
+        m.error = x
+      elseif t == 34 then -- code
+        local q = pos <= e and x0 or 0x80
+        local p
+        if q and q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "code") end
+        else p, q = rlen(s, pos, e, N, "code") end
+        local x = sub(s, p, q)
+        if not utf8len(x) then bad_utf8(N, "code") end
+        pos = q + 1
+        m.code = x
+      else
+        pos = skip(s, pos, e, t, N, KNOWN, d)
+      end
+    end
+    return setmetatable(m, MT)
+  end
+  pb.codec(M.PublishAck, enc_PublishAck, dec_PublishAck)
 end
 
 -- hookwire.v1.WorkerWelcome: binary codec
@@ -1134,9 +1378,16 @@ do
       if type(x) ~= "boolean" then type_error(N, "batching", "boolean", x) end
       b[i + 1] = "\x10"; b[i + 2] = (x and "\x01" or "\x00"); i = i + 2; n = n + 1 + 1
     end
+    -- 3: publish_acks (single bool)
+    v = m.publish_acks
+    if v ~= nil and v ~= false then
+      local x = v
+      if type(x) ~= "boolean" then type_error(N, "publish_acks", "boolean", x) end
+      b[i + 1] = "\x18"; b[i + 2] = (x and "\x01" or "\x00"); i = i + 2; n = n + 1 + 1
+    end
     return i, n
   end
-  local KNOWN = { [1] = "connection_id", [2] = "batching" }
+  local KNOWN = { [1] = "connection_id", [2] = "batching", [3] = "publish_acks" }
   dec_WorkerWelcome = function(s, pos, e, m, d)
     if d > MAX_DEPTH then too_deep(N) end
     if m == nil then
@@ -1160,6 +1411,11 @@ do
         if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
         x = x ~= 0
         m.batching = x
+      elseif t == 24 then -- publish_acks
+        local x = x0
+        if x and x < 0x80 and pos <= e then pos = pos + 1 else x, pos = rvarint(s, pos, e, N) end
+        x = x ~= 0
+        m.publish_acks = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
       end
@@ -1499,6 +1755,15 @@ do
           local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
           b[j] = y; n = n + #y
           return i, n
+      elseif k1 == "publish_ack" then
+          local x = x1
+          if type(x) ~= "table" then type_error(N, "publish_ack", "hookwire.v1.PublishAck table", x) end
+          b[i + 1] = "\x32"; b[i + 2] = ""; i = i + 2
+          local j, n0 = i, n + 1
+          i, n = enc_PublishAck(x, b, i, n0, d + 1)
+          local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+          b[j] = y; n = n + #y
+          return i, n
       end
     end
     local v
@@ -1568,9 +1833,22 @@ do
       local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
       b[j] = y; n = n + #y
     end
+    -- 6: publish_ack (single message)
+    v = m.publish_ack
+    if v ~= nil then
+      if w_message then pb.oneof_twice(N, "message", w_message, "publish_ack") end
+      w_message = "publish_ack"
+      local x = v
+      if type(x) ~= "table" then type_error(N, "publish_ack", "hookwire.v1.PublishAck table", x) end
+      b[i + 1] = "\x32"; b[i + 2] = ""; i = i + 2
+      local j, n0 = i, n + 1
+      i, n = enc_PublishAck(x, b, i, n0, d + 1)
+      local y = n - n0 < 0x80 and CHR[n - n0] or varint(n - n0)
+      b[j] = y; n = n + #y
+    end
     return i, n
   end
-  local KNOWN = { [1] = "welcome", [2] = "register_ack", [3] = "call", [4] = "cancel", [5] = "call_batch" }
+  local KNOWN = { [1] = "welcome", [2] = "register_ack", [3] = "call", [4] = "cancel", [5] = "call_batch", [6] = "publish_ack" }
   dec_ExecutorMessage = function(s, pos, e, m, d)
     if d > MAX_DEPTH then too_deep(N) end
     local w_message -- the member of oneof message read last
@@ -1637,6 +1915,17 @@ do
         if w_message ~= nil and w_message ~= "call_batch" then m[w_message] = nil end
         w_message = "call_batch"
         m.call_batch = x
+      elseif t == 50 then -- publish_ack
+        local q = pos <= e and x0 or 0x80
+        local p
+        if q and q < 0x80 then
+          p = pos + 1; q = pos + q; if q > e then rlen(s, pos, e, N, "publish_ack") end
+        else p, q = rlen(s, pos, e, N, "publish_ack") end
+        local x = dec_PublishAck(s, p, q, (w_message == "publish_ack" and m.publish_ack or nil), d + 1)
+        pos = q + 1
+        if w_message ~= nil and w_message ~= "publish_ack" then m[w_message] = nil end
+        w_message = "publish_ack"
+        m.publish_ack = x
       else
         pos = skip(s, pos, e, t, N, KNOWN, d)
       end

@@ -24,11 +24,12 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from hookwire.v1 import common_pb2 as hookwire_dot_v1_dot_common__pb2
+from hookwire.v1 import event_pb2 as hookwire_dot_v1_dot_event__pb2
 from hookwire.v1 import event_service_pb2 as hookwire_dot_v1_dot_event__service__pb2
 from hookwire.v1 import hook_pb2 as hookwire_dot_v1_dot_hook__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hookwire/v1/executor_service.proto\x12\x0bhookwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x18hookwire/v1/common.proto\x1a\x1fhookwire/v1/event_service.proto\x1a\x16hookwire/v1/hook.proto\";\n\x0e\x45xecuteRequest\x12)\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x18.hookwire.v1.HookContext\"<\n\x0f\x45xecuteResponse\x12)\n\texecution\x18\x01 \x01(\x0b\x32\x16.hookwire.v1.Execution\"\x7f\n\x0bWorkerHello\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\'\n\x08language\x18\x02 \x01(\x0e\x32\x15.hookwire.v1.Language\x12\x0b\n\x03sdk\x18\x03 \x01(\t\x12\x15\n\rvirtual_clock\x18\x04 \x01(\x08\x12\x10\n\x08\x62\x61tching\x18\x05 \x01(\x08\"Q\n\rRegisterHooks\x12,\n\x05hooks\x18\x01 \x03(\x0b\x32\x1d.hookwire.v1.HookRegistration\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\"4\n\x0fUnregisterHooks\x12\r\n\x05names\x18\x01 \x03(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\"B\n\tHookError\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x16\n\x0einvalid_result\x18\x03 \x01(\x08\"\xb2\x01\n\x0eHookCallResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\x12)\n\x06result\x18\x02 \x01(\x0b\x32\x17.hookwire.v1.HookResultH\x00\x12\'\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x16.hookwire.v1.HookErrorH\x00\x12\x30\n\rclock_advance\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationB\t\n\x07outcome\"C\n\x13HookCallResultBatch\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.hookwire.v1.HookCallResult\"\xc2\x02\n\rWorkerMessage\x12)\n\x05hello\x18\x01 \x01(\x0b\x32\x18.hookwire.v1.WorkerHelloH\x00\x12.\n\x08register\x18\x02 \x01(\x0b\x32\x1a.hookwire.v1.RegisterHooksH\x00\x12\x32\n\nunregister\x18\x03 \x01(\x0b\x32\x1c.hookwire.v1.UnregisterHooksH\x00\x12-\n\x06result\x18\x04 \x01(\x0b\x32\x1b.hookwire.v1.HookCallResultH\x00\x12.\n\x07publish\x18\x05 \x01(\x0b\x32\x1b.hookwire.v1.PublishRequestH\x00\x12\x38\n\x0cresult_batch\x18\x06 \x01(\x0b\x32 .hookwire.v1.HookCallResultBatchH\x00\x42\t\n\x07message\"8\n\rWorkerWelcome\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x10\n\x08\x62\x61tching\x18\x02 \x01(\x08\"C\n\x10RegisterHooksAck\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\"\xa3\x01\n\x08HookCall\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\x12\x11\n\thook_name\x18\x02 \x01(\t\x12)\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x18.hookwire.v1.HookContext\x12*\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1c\n\x14\x63lock_now_unix_nanos\x18\x05 \x01(\x03\"\x1d\n\nCancelCall\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\"5\n\rHookCallBatch\x12$\n\x05\x63\x61lls\x18\x01 \x03(\x0b\x32\x15.hookwire.v1.HookCall\"\x86\x02\n\x0f\x45xecutorMessage\x12-\n\x07welcome\x18\x01 \x01(\x0b\x32\x1a.hookwire.v1.WorkerWelcomeH\x00\x12\x35\n\x0cregister_ack\x18\x02 \x01(\x0b\x32\x1d.hookwire.v1.RegisterHooksAckH\x00\x12%\n\x04\x63\x61ll\x18\x03 \x01(\x0b\x32\x15.hookwire.v1.HookCallH\x00\x12)\n\x06\x63\x61ncel\x18\x04 \x01(\x0b\x32\x17.hookwire.v1.CancelCallH\x00\x12\x30\n\ncall_batch\x18\x05 \x01(\x0b\x32\x1a.hookwire.v1.HookCallBatchH\x00\x42\t\n\x07message\"\x86\x01\n\x10ListHooksRequest\x12%\n\x05point\x18\x01 \x01(\x0e\x32\x16.hookwire.v1.HookPoint\x12\x14\n\x0c\x63ustom_point\x18\x02 \x01(\t\x12\'\n\x08language\x18\x03 \x01(\x0e\x32\x15.hookwire.v1.Language\x12\x0c\n\x04tags\x18\x04 \x03(\t\"A\n\x11ListHooksResponse\x12,\n\x05hooks\x18\x01 \x03(\x0b\x32\x1d.hookwire.v1.HookRegistration\",\n\x16GetBreakerStateRequest\x12\x12\n\nhook_names\x18\x01 \x03(\t\"G\n\x17GetBreakerStateResponse\x12,\n\x08\x62reakers\x18\x01 \x03(\x0b\x32\x1a.hookwire.v1.BreakerStatus\"(\n\x13ResetBreakerRequest\x12\x11\n\thook_name\x18\x01 \x01(\t\"C\n\x14ResetBreakerResponse\x12+\n\x07\x62reaker\x18\x01 \x01(\x0b\x32\x1a.hookwire.v1.BreakerStatus2\x9f\x03\n\x0f\x45xecutorService\x12\x44\n\x07\x45xecute\x12\x1b.hookwire.v1.ExecuteRequest\x1a\x1c.hookwire.v1.ExecuteResponse\x12G\n\x07\x43onnect\x12\x1a.hookwire.v1.WorkerMessage\x1a\x1c.hookwire.v1.ExecutorMessage(\x01\x30\x01\x12J\n\tListHooks\x12\x1d.hookwire.v1.ListHooksRequest\x1a\x1e.hookwire.v1.ListHooksResponse\x12\\\n\x0fGetBreakerState\x12#.hookwire.v1.GetBreakerStateRequest\x1a$.hookwire.v1.GetBreakerStateResponse\x12S\n\x0cResetBreaker\x12 .hookwire.v1.ResetBreakerRequest\x1a!.hookwire.v1.ResetBreakerResponseB\x96\x01\n\x0f\x64\x65v.hookwire.v1B\x14\x45xecutorServiceProtoP\x01Z:github.com/hookwire/hookwire/gen/go/hookwire/v1;hookwirev1\xa2\x02\x03HWX\xaa\x02\x0bHookwire.V1\xca\x02\x0bHookwire\\V1\xea\x02\x0cHookwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hookwire/v1/executor_service.proto\x12\x0bhookwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x18hookwire/v1/common.proto\x1a\x17hookwire/v1/event.proto\x1a\x1fhookwire/v1/event_service.proto\x1a\x16hookwire/v1/hook.proto\";\n\x0e\x45xecuteRequest\x12)\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x18.hookwire.v1.HookContext\"<\n\x0f\x45xecuteResponse\x12)\n\texecution\x18\x01 \x01(\x0b\x32\x16.hookwire.v1.Execution\"\x7f\n\x0bWorkerHello\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\'\n\x08language\x18\x02 \x01(\x0e\x32\x15.hookwire.v1.Language\x12\x0b\n\x03sdk\x18\x03 \x01(\t\x12\x15\n\rvirtual_clock\x18\x04 \x01(\x08\x12\x10\n\x08\x62\x61tching\x18\x05 \x01(\x08\"Q\n\rRegisterHooks\x12,\n\x05hooks\x18\x01 \x03(\x0b\x32\x1d.hookwire.v1.HookRegistration\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\"4\n\x0fUnregisterHooks\x12\r\n\x05names\x18\x01 \x03(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\"B\n\tHookError\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x16\n\x0einvalid_result\x18\x03 \x01(\x08\"\xb2\x01\n\x0eHookCallResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\x12)\n\x06result\x18\x02 \x01(\x0b\x32\x17.hookwire.v1.HookResultH\x00\x12\'\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x16.hookwire.v1.HookErrorH\x00\x12\x30\n\rclock_advance\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationB\t\n\x07outcome\"C\n\x13HookCallResultBatch\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.hookwire.v1.HookCallResult\"\xfe\x02\n\rWorkerMessage\x12)\n\x05hello\x18\x01 \x01(\x0b\x32\x18.hookwire.v1.WorkerHelloH\x00\x12.\n\x08register\x18\x02 \x01(\x0b\x32\x1a.hookwire.v1.RegisterHooksH\x00\x12\x32\n\nunregister\x18\x03 \x01(\x0b\x32\x1c.hookwire.v1.UnregisterHooksH\x00\x12-\n\x06result\x18\x04 \x01(\x0b\x32\x1b.hookwire.v1.HookCallResultH\x00\x12.\n\x07publish\x18\x05 \x01(\x0b\x32\x1b.hookwire.v1.PublishRequestH\x00\x12\x38\n\x0cresult_batch\x18\x06 \x01(\x0b\x32 .hookwire.v1.HookCallResultBatchH\x00\x12:\n\x11sequenced_publish\x18\x07 \x01(\x0b\x32\x1d.hookwire.v1.SequencedPublishH\x00\x42\t\n\x07message\"S\n\x10SequencedPublish\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12+\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x1b.hookwire.v1.UniversalEvent\"P\n\nPublishAck\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x11\n\tsequences\x18\x02 \x03(\x04\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x0c\n\x04\x63ode\x18\x04 \x01(\t\"N\n\rWorkerWelcome\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x10\n\x08\x62\x61tching\x18\x02 \x01(\x08\x12\x14\n\x0cpublish_acks\x18\x03 \x01(\x08\"C\n\x10RegisterHooksAck\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\"\xa3\x01\n\x08HookCall\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\x12\x11\n\thook_name\x18\x02 \x01(\t\x12)\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x18.hookwire.v1.HookContext\x12*\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1c\n\x14\x63lock_now_unix_nanos\x18\x05 \x01(\x03\"\x1d\n\nCancelCall\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\x04\"5\n\rHookCallBatch\x12$\n\x05\x63\x61lls\x18\x01 \x03(\x0b\x32\x15.hookwire.v1.HookCall\"\xb6\x02\n\x0f\x45xecutorMessage\x12-\n\x07welcome\x18\x01 \x01(\x0b\x32\x1a.hookwire.v1.WorkerWelcomeH\x00\x12\x35\n\x0cregister_ack\x18\x02 \x01(\x0b\x32\x1d.hookwire.v1.RegisterHooksAckH\x00\x12%\n\x04\x63\x61ll\x18\x03 \x01(\x0b\x32\x15.hookwire.v1.HookCallH\x00\x12)\n\x06\x63\x61ncel\x18\x04 \x01(\x0b\x32\x17.hookwire.v1.CancelCallH\x00\x12\x30\n\ncall_batch\x18\x05 \x01(\x0b\x32\x1a.hookwire.v1.HookCallBatchH\x00\x12.\n\x0bpublish_ack\x18\x06 \x01(\x0b\x32\x17.hookwire.v1.PublishAckH\x00\x42\t\n\x07message\"\x86\x01\n\x10ListHooksRequest\x12%\n\x05point\x18\x01 \x01(\x0e\x32\x16.hookwire.v1.HookPoint\x12\x14\n\x0c\x63ustom_point\x18\x02 \x01(\t\x12\'\n\x08language\x18\x03 \x01(\x0e\x32\x15.hookwire.v1.Language\x12\x0c\n\x04tags\x18\x04 \x03(\t\"A\n\x11ListHooksResponse\x12,\n\x05hooks\x18\x01 \x03(\x0b\x32\x1d.hookwire.v1.HookRegistration\",\n\x16GetBreakerStateRequest\x12\x12\n\nhook_names\x18\x01 \x03(\t\"G\n\x17GetBreakerStateResponse\x12,\n\x08\x62reakers\x18\x01 \x03(\x0b\x32\x1a.hookwire.v1.BreakerStatus\"(\n\x13ResetBreakerRequest\x12\x11\n\thook_name\x18\x01 \x01(\t\"C\n\x14ResetBreakerResponse\x12+\n\x07\x62reaker\x18\x01 \x01(\x0b\x32\x1a.hookwire.v1.BreakerStatus2\x9f\x03\n\x0f\x45xecutorService\x12\x44\n\x07\x45xecute\x12\x1b.hookwire.v1.ExecuteRequest\x1a\x1c.hookwire.v1.ExecuteResponse\x12G\n\x07\x43onnect\x12\x1a.hookwire.v1.WorkerMessage\x1a\x1c.hookwire.v1.ExecutorMessage(\x01\x30\x01\x12J\n\tListHooks\x12\x1d.hookwire.v1.ListHooksRequest\x1a\x1e.hookwire.v1.ListHooksResponse\x12\\\n\x0fGetBreakerState\x12#.hookwire.v1.GetBreakerStateRequest\x1a$.hookwire.v1.GetBreakerStateResponse\x12S\n\x0cResetBreaker\x12 .hookwire.v1.ResetBreakerRequest\x1a!.hookwire.v1.ResetBreakerResponseB\x96\x01\n\x0f\x64\x65v.hookwire.v1B\x14\x45xecutorServiceProtoP\x01Z:github.com/hookwire/hookwire/gen/go/hookwire/v1;hookwirev1\xa2\x02\x03HWX\xaa\x02\x0bHookwire.V1\xca\x02\x0bHookwire\\V1\xea\x02\x0cHookwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,48 +37,52 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hookwire.v1.executor_servic
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\017dev.hookwire.v1B\024ExecutorServiceProtoP\001Z:github.com/hookwire/hookwire/gen/go/hookwire/v1;hookwirev1\242\002\003HWX\252\002\013Hookwire.V1\312\002\013Hookwire\\V1\352\002\014Hookwire::V1'
-  _globals['_EXECUTEREQUEST']._serialized_start=166
-  _globals['_EXECUTEREQUEST']._serialized_end=225
-  _globals['_EXECUTERESPONSE']._serialized_start=227
-  _globals['_EXECUTERESPONSE']._serialized_end=287
-  _globals['_WORKERHELLO']._serialized_start=289
-  _globals['_WORKERHELLO']._serialized_end=416
-  _globals['_REGISTERHOOKS']._serialized_start=418
-  _globals['_REGISTERHOOKS']._serialized_end=499
-  _globals['_UNREGISTERHOOKS']._serialized_start=501
-  _globals['_UNREGISTERHOOKS']._serialized_end=553
-  _globals['_HOOKERROR']._serialized_start=555
-  _globals['_HOOKERROR']._serialized_end=621
-  _globals['_HOOKCALLRESULT']._serialized_start=624
-  _globals['_HOOKCALLRESULT']._serialized_end=802
-  _globals['_HOOKCALLRESULTBATCH']._serialized_start=804
-  _globals['_HOOKCALLRESULTBATCH']._serialized_end=871
-  _globals['_WORKERMESSAGE']._serialized_start=874
-  _globals['_WORKERMESSAGE']._serialized_end=1196
-  _globals['_WORKERWELCOME']._serialized_start=1198
-  _globals['_WORKERWELCOME']._serialized_end=1254
-  _globals['_REGISTERHOOKSACK']._serialized_start=1256
-  _globals['_REGISTERHOOKSACK']._serialized_end=1323
-  _globals['_HOOKCALL']._serialized_start=1326
-  _globals['_HOOKCALL']._serialized_end=1489
-  _globals['_CANCELCALL']._serialized_start=1491
-  _globals['_CANCELCALL']._serialized_end=1520
-  _globals['_HOOKCALLBATCH']._serialized_start=1522
-  _globals['_HOOKCALLBATCH']._serialized_end=1575
-  _globals['_EXECUTORMESSAGE']._serialized_start=1578
-  _globals['_EXECUTORMESSAGE']._serialized_end=1840
-  _globals['_LISTHOOKSREQUEST']._serialized_start=1843
-  _globals['_LISTHOOKSREQUEST']._serialized_end=1977
-  _globals['_LISTHOOKSRESPONSE']._serialized_start=1979
-  _globals['_LISTHOOKSRESPONSE']._serialized_end=2044
-  _globals['_GETBREAKERSTATEREQUEST']._serialized_start=2046
-  _globals['_GETBREAKERSTATEREQUEST']._serialized_end=2090
-  _globals['_GETBREAKERSTATERESPONSE']._serialized_start=2092
-  _globals['_GETBREAKERSTATERESPONSE']._serialized_end=2163
-  _globals['_RESETBREAKERREQUEST']._serialized_start=2165
-  _globals['_RESETBREAKERREQUEST']._serialized_end=2205
-  _globals['_RESETBREAKERRESPONSE']._serialized_start=2207
-  _globals['_RESETBREAKERRESPONSE']._serialized_end=2274
-  _globals['_EXECUTORSERVICE']._serialized_start=2277
-  _globals['_EXECUTORSERVICE']._serialized_end=2692
+  _globals['_EXECUTEREQUEST']._serialized_start=191
+  _globals['_EXECUTEREQUEST']._serialized_end=250
+  _globals['_EXECUTERESPONSE']._serialized_start=252
+  _globals['_EXECUTERESPONSE']._serialized_end=312
+  _globals['_WORKERHELLO']._serialized_start=314
+  _globals['_WORKERHELLO']._serialized_end=441
+  _globals['_REGISTERHOOKS']._serialized_start=443
+  _globals['_REGISTERHOOKS']._serialized_end=524
+  _globals['_UNREGISTERHOOKS']._serialized_start=526
+  _globals['_UNREGISTERHOOKS']._serialized_end=578
+  _globals['_HOOKERROR']._serialized_start=580
+  _globals['_HOOKERROR']._serialized_end=646
+  _globals['_HOOKCALLRESULT']._serialized_start=649
+  _globals['_HOOKCALLRESULT']._serialized_end=827
+  _globals['_HOOKCALLRESULTBATCH']._serialized_start=829
+  _globals['_HOOKCALLRESULTBATCH']._serialized_end=896
+  _globals['_WORKERMESSAGE']._serialized_start=899
+  _globals['_WORKERMESSAGE']._serialized_end=1281
+  _globals['_SEQUENCEDPUBLISH']._serialized_start=1283
+  _globals['_SEQUENCEDPUBLISH']._serialized_end=1366
+  _globals['_PUBLISHACK']._serialized_start=1368
+  _globals['_PUBLISHACK']._serialized_end=1448
+  _globals['_WORKERWELCOME']._serialized_start=1450
+  _globals['_WORKERWELCOME']._serialized_end=1528
+  _globals['_REGISTERHOOKSACK']._serialized_start=1530
+  _globals['_REGISTERHOOKSACK']._serialized_end=1597
+  _globals['_HOOKCALL']._serialized_start=1600
+  _globals['_HOOKCALL']._serialized_end=1763
+  _globals['_CANCELCALL']._serialized_start=1765
+  _globals['_CANCELCALL']._serialized_end=1794
+  _globals['_HOOKCALLBATCH']._serialized_start=1796
+  _globals['_HOOKCALLBATCH']._serialized_end=1849
+  _globals['_EXECUTORMESSAGE']._serialized_start=1852
+  _globals['_EXECUTORMESSAGE']._serialized_end=2162
+  _globals['_LISTHOOKSREQUEST']._serialized_start=2165
+  _globals['_LISTHOOKSREQUEST']._serialized_end=2299
+  _globals['_LISTHOOKSRESPONSE']._serialized_start=2301
+  _globals['_LISTHOOKSRESPONSE']._serialized_end=2366
+  _globals['_GETBREAKERSTATEREQUEST']._serialized_start=2368
+  _globals['_GETBREAKERSTATEREQUEST']._serialized_end=2412
+  _globals['_GETBREAKERSTATERESPONSE']._serialized_start=2414
+  _globals['_GETBREAKERSTATERESPONSE']._serialized_end=2485
+  _globals['_RESETBREAKERREQUEST']._serialized_start=2487
+  _globals['_RESETBREAKERREQUEST']._serialized_end=2527
+  _globals['_RESETBREAKERRESPONSE']._serialized_start=2529
+  _globals['_RESETBREAKERRESPONSE']._serialized_end=2596
+  _globals['_EXECUTORSERVICE']._serialized_start=2599
+  _globals['_EXECUTORSERVICE']._serialized_end=3014
 # @@protoc_insertion_point(module_scope)

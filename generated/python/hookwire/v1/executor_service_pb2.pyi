@@ -9,6 +9,7 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from hookwire.v1 import common_pb2 as _common_pb2
+from hookwire.v1 import event_pb2 as _event_pb2
 from hookwire.v1 import event_service_pb2 as _event_service_pb2
 from hookwire.v1 import hook_pb2 as _hook_pb2
 import builtins as _builtins
@@ -264,6 +265,7 @@ class WorkerMessage(_message.Message):
     RESULT_FIELD_NUMBER: _builtins.int
     PUBLISH_FIELD_NUMBER: _builtins.int
     RESULT_BATCH_FIELD_NUMBER: _builtins.int
+    SEQUENCED_PUBLISH_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def hello(self) -> Global___WorkerHello: ...
     @_builtins.property
@@ -289,6 +291,12 @@ class WorkerMessage(_message.Message):
     def result_batch(self) -> Global___HookCallResultBatch:
         """Several results at once (see HookCallResultBatch)."""
 
+    @_builtins.property
+    def sequenced_publish(self) -> Global___SequencedPublish:
+        """Events published like `publish`, then answered with their sequences (PublishAck). Only
+        send it to an executor whose WorkerWelcome said `publish_acks`.
+        """
+
     def __init__(
         self,
         *,
@@ -298,16 +306,83 @@ class WorkerMessage(_message.Message):
         result: Global___HookCallResult | None = ...,
         publish: _event_service_pb2.PublishRequest | None = ...,
         result_batch: Global___HookCallResultBatch | None = ...,
+        sequenced_publish: Global___SequencedPublish | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "message", b"message", "publish", b"publish", "register", b"register", "result", b"result", "result_batch", b"result_batch", "unregister", b"unregister"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "message", b"message", "publish", b"publish", "register", b"register", "result", b"result", "result_batch", b"result_batch", "sequenced_publish", b"sequenced_publish", "unregister", b"unregister"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "message", b"message", "publish", b"publish", "register", b"register", "result", b"result", "result_batch", b"result_batch", "unregister", b"unregister"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "message", b"message", "publish", b"publish", "register", b"register", "result", b"result", "result_batch", b"result_batch", "sequenced_publish", b"sequenced_publish", "unregister", b"unregister"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_message: _TypeAlias = _typing.Literal["hello", "register", "unregister", "result", "publish", "result_batch"]  # noqa: Y015
+    _WhichOneofReturnType_message: _TypeAlias = _typing.Literal["hello", "register", "unregister", "result", "publish", "result_batch", "sequenced_publish"]  # noqa: Y015
     _WhichOneofArgType_message: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_message) -> _WhichOneofReturnType_message | None: ...
 
 Global___WorkerMessage: _TypeAlias = WorkerMessage  # noqa: Y015
+
+@_typing.final
+class SequencedPublish(_message.Message):
+    """Events a worker's hook publishes when it wants their sequences (what `publish` returns in the
+    SDKs). The executor publishes them exactly as it publishes WorkerMessage.publish (in stream
+    order, before it reads any later message of the stream), then sends a PublishAck naming
+    `request_id`.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    EVENTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.int
+    """Chosen by the worker, unique among this stream's SequencedPublish requests."""
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_event_pb2.UniversalEvent]: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.int = ...,
+        events: _abc.Iterable[_event_pb2.UniversalEvent] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SequencedPublish: _TypeAlias = SequencedPublish  # noqa: Y015
+
+@_typing.final
+class PublishAck(_message.Message):
+    """The executor's answer to a SequencedPublish."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    SEQUENCES_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.int
+    """The SequencedPublish's request_id."""
+    error: _builtins.str
+    """Empty when accepted; otherwise why the bus refused the whole batch."""
+    code: _builtins.str
+    """The gRPC status code name of the refusal (e.g. "RESOURCE_EXHAUSTED"), empty when accepted."""
+    @_builtins.property
+    def sequences(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The sequence assigned to each event, in request order; empty when the batch was refused."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.int = ...,
+        sequences: _abc.Iterable[_builtins.int] | None = ...,
+        error: _builtins.str = ...,
+        code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "error", b"error", "request_id", b"request_id", "sequences", b"sequences"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublishAck: _TypeAlias = PublishAck  # noqa: Y015
 
 @_typing.final
 class WorkerWelcome(_message.Message):
@@ -317,21 +392,27 @@ class WorkerWelcome(_message.Message):
 
     CONNECTION_ID_FIELD_NUMBER: _builtins.int
     BATCHING_FIELD_NUMBER: _builtins.int
+    PUBLISH_ACKS_FIELD_NUMBER: _builtins.int
     connection_id: _builtins.str
     """Executor-assigned id for this connection."""
     batching: _builtins.bool
     """The executor accepts WorkerMessage.result_batch (and, when the hello said `batching`, may
     send call_batch). A worker must not send result_batch to an executor that leaves it false.
     """
+    publish_acks: _builtins.bool
+    """The executor answers WorkerMessage.sequenced_publish with a PublishAck. A worker must not
+    send sequenced_publish to an executor that leaves it false.
+    """
     def __init__(
         self,
         *,
         connection_id: _builtins.str = ...,
         batching: _builtins.bool = ...,
+        publish_acks: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batching", b"batching", "connection_id", b"connection_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batching", b"batching", "connection_id", b"connection_id", "publish_acks", b"publish_acks"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -462,6 +543,7 @@ class ExecutorMessage(_message.Message):
     CALL_FIELD_NUMBER: _builtins.int
     CANCEL_FIELD_NUMBER: _builtins.int
     CALL_BATCH_FIELD_NUMBER: _builtins.int
+    PUBLISH_ACK_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def welcome(self) -> Global___WorkerWelcome: ...
     @_builtins.property
@@ -474,6 +556,10 @@ class ExecutorMessage(_message.Message):
     def call_batch(self) -> Global___HookCallBatch:
         """Several calls at once (see HookCallBatch)."""
 
+    @_builtins.property
+    def publish_ack(self) -> Global___PublishAck:
+        """The answer to a WorkerMessage.sequenced_publish."""
+
     def __init__(
         self,
         *,
@@ -482,12 +568,13 @@ class ExecutorMessage(_message.Message):
         call: Global___HookCall | None = ...,
         cancel: Global___CancelCall | None = ...,
         call_batch: Global___HookCallBatch | None = ...,
+        publish_ack: Global___PublishAck | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "call_batch", b"call_batch", "cancel", b"cancel", "message", b"message", "register_ack", b"register_ack", "welcome", b"welcome"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "call_batch", b"call_batch", "cancel", b"cancel", "message", b"message", "publish_ack", b"publish_ack", "register_ack", b"register_ack", "welcome", b"welcome"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "call_batch", b"call_batch", "cancel", b"cancel", "message", b"message", "register_ack", b"register_ack", "welcome", b"welcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "call_batch", b"call_batch", "cancel", b"cancel", "message", b"message", "publish_ack", b"publish_ack", "register_ack", b"register_ack", "welcome", b"welcome"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_message: _TypeAlias = _typing.Literal["welcome", "register_ack", "call", "cancel", "call_batch"]  # noqa: Y015
+    _WhichOneofReturnType_message: _TypeAlias = _typing.Literal["welcome", "register_ack", "call", "cancel", "call_batch", "publish_ack"]  # noqa: Y015
     _WhichOneofArgType_message: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_message) -> _WhichOneofReturnType_message | None: ...
 

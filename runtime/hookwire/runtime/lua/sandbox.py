@@ -44,9 +44,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import lupa.lua54 as lupa
+from hookwire.runtime.bus.event import NO_DATA
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.events import EventSink
+from hookwire.runtime.hook_call import current_hook_call
 from hookwire.runtime.lua.convert import Converter
 from hookwire.runtime.share import lua_dir
 
@@ -77,7 +79,17 @@ class LuaLoadError(InvalidArgument):
 class LuaBus(Protocol):
     """What `hookwire.publish` / `hookwire.subscribe` need from the event bus."""
 
-    def publish(self, type: str, payload: Any = ..., *, source_language: str = "") -> int: ...
+    def publish(
+        self,
+        type: str,
+        payload: Any = ...,
+        *,
+        source_language: str = "",
+        correlation_id: str = "",
+        causation_id: str = "",
+        traceparent: str = "",
+        tracestate: str = "",
+    ) -> int: ...
 
     def subscribe(self, *patterns: str, callback: Callable[[Any], object] | None = None) -> Any: ...
 
@@ -328,10 +340,23 @@ class LuaSandbox:
 
     def _publish(self, event_type: bytes, n: int, *rest: Any) -> tuple[bool, Any]:
         try:
-            payload = self.from_lua(n, rest, "payload")
+            # n == 0: `hookwire.publish(type)` without a payload (no data, not `{}`).
+            payload: Any = self.from_lua(n, rest, "payload") if n else NO_DATA
             etype = event_type.decode()
             if self.bus is not None:
-                return True, self.bus.publish(etype, payload, source_language="lua")
+                call = current_hook_call()
+                if call is None:
+                    return True, self.bus.publish(etype, payload, source_language="lua")
+                f = call.event_fields()
+                return True, self.bus.publish(
+                    etype,
+                    payload,
+                    source_language="lua",
+                    correlation_id=f["correlation_id"],
+                    causation_id=f["causation_id"],
+                    traceparent=f["traceparent"],
+                    tracestate=f["tracestate"],
+                )
             if self.events is not None:
                 self.events.emit(etype, payload)
                 return True, None

@@ -249,6 +249,7 @@ class LuaProcessWorker:
             on_publish=self._publish,
             on_death=self._on_death,
             log=_log,
+            peer="the Lua worker",
         )
         #: Publish frames refused so far (no bus, invalid event, rate limit); each is logged.
         self.publish_errors = 0
@@ -388,7 +389,11 @@ class LuaProcessWorker:
             raise LuaWorkerError(
                 "hello.virtual_clock", f"is {hello.virtual_clock}, expected {self.virtual}"
             )
-        life.send(es.ExecutorMessage(welcome=es.WorkerWelcome(connection_id=life.connection_id)))
+        life.send(
+            es.ExecutorMessage(
+                welcome=es.WorkerWelcome(connection_id=life.connection_id, publish_acks=True)
+            )
+        )
         register = self._expect(life, "register").register
         steps = life.registration(
             self.registry, register, lambda spec: self.adapter(spec.name), kept=self._registered
@@ -406,16 +411,18 @@ class LuaProcessWorker:
             len(self.specs),
         )
 
-    def _publish(self, pbs: list[event_pb2.UniversalEvent]) -> None:
+    def _publish(self, pbs: list[event_pb2.UniversalEvent]) -> es.PublishAck:
         try:
             if self.bus is None:
                 raise FailedPrecondition("bus", "this LuaProcessWorker was given no event bus")
-            self.bus.publish_batch(publish_events(pbs, "lua"))
+            published = self.bus.publish_batch(publish_events(pbs, "lua"))
         except Exception as exc:  # the reader thread must go on; the refusal is reported
             self.publish_errors += 1
             _log.warning(
                 "Lua worker %s: %d published event(s) refused: %s", self.worker_id, len(pbs), exc
             )
+            return es.PublishAck(error=str(exc), code=getattr(exc, "code", "INTERNAL"))
+        return es.PublishAck(sequences=[e.sequence for e in published])
 
     def _on_death(self, life: PipeConnection, reason: str) -> None:
         with self._lock:

@@ -136,7 +136,7 @@ class HookTracer:
 
     # -- CallWrapper --------------------------------------------------------------------------
 
-    def begin(self, point: str, ctx: HookContext) -> None:
+    def begin(self, point: str, ctx: HookContext) -> bool:
         d = ctx.distributed
         if d is not None and d.traceparent:
             carrier = {"traceparent": d.traceparent}
@@ -150,7 +150,7 @@ class HookTracer:
             # Dropped by the sampler: no context to build, no hook spans.
             dropped = _Dropped()
             dropped.token = self._run.set(dropped)
-            return
+            return False
         # Set, not given to start_span: a sampler may return other start attributes.
         if ctx.correlation_id:
             span.set_attributes(
@@ -162,6 +162,7 @@ class HookTracer:
             parent = otel_context.get_current()
         run = _Run(span, trace.set_span_in_context(span, parent), span.get_span_context().trace_id)
         run.token = self._run.set(run)
+        return True
 
     def wrap(self, entry: Any, call: Callable[[HookContext], Any]) -> Callable[[HookContext], Any]:
         if not self.active:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import grpc
@@ -57,8 +57,7 @@ from hookwire.runtime.worker_connection.stream import (
     DEFAULT_MAX_QUEUED_MESSAGES,
     StreamConnection,
 )
-from hookwire.v1 import common_pb2, hook_pb2
-from hookwire.v1 import event_service_pb2 as bs
+from hookwire.v1 import common_pb2, event_pb2, hook_pb2
 from hookwire.v1 import executor_service_pb2 as es
 from hookwire.v1 import executor_service_pb2_grpc as es_grpc
 
@@ -202,7 +201,9 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         connection.send(
             # batching=True: this executor accepts result_batch from any worker.
             es.ExecutorMessage(
-                welcome=es.WorkerWelcome(connection_id=connection.connection_id, batching=True)
+                welcome=es.WorkerWelcome(
+                    connection_id=connection.connection_id, batching=True, publish_acks=True
+                )
             )
         )
         reader = asyncio.create_task(self._read_worker(connection, request_iterator))
@@ -242,7 +243,12 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
                     connection.send(es.ExecutorMessage(register_ack=ack))
                 elif kind == "publish":
                     # Awaited before the next message is read: stream order is bus order.
-                    await self._publish(connection, message.publish)
+                    await self._publish(connection, message.publish.events)
+                elif kind == "sequenced_publish":
+                    req = message.sequenced_publish
+                    answer = await self._publish(connection, req.events)
+                    answer.request_id = req.request_id
+                    connection.send(es.ExecutorMessage(publish_ack=answer))
                 else:
                     _log.warning("worker %s sent an unexpected %s", connection.worker_id, kind)
         except asyncio.CancelledError:
@@ -252,20 +258,25 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         # Hooks go away and in-flight calls fail the moment the worker's side ends.
         self._disconnect(connection, reason)
 
-    async def _publish(self, connection: StreamConnection, request: bs.PublishRequest) -> None:
-        """Publish a worker's events (a PublishRequest) on the bus, or log and count why not."""
+    async def _publish(
+        self, connection: StreamConnection, pbs: Sequence[event_pb2.UniversalEvent]
+    ) -> es.PublishAck:
+        """Publish a worker's events on the bus, or log and count why not; the outcome as the
+        PublishAck a sequenced publish is answered with."""
         try:
             if self._bus is None:
                 raise FailedPrecondition("publish", "this executor serves no event bus")
-            await self._bus.apublish_batch(publish_events(request.events, connection.language))
+            published = await self._bus.apublish_batch(publish_events(pbs, connection.language))
         except HookwireError as exc:
             self._publish_errors += 1
             _log.warning(
                 "worker %s: %d published event(s) refused: %s",
                 connection.worker_id,
-                len(request.events),
+                len(pbs),
                 exc,
             )
+            return es.PublishAck(error=str(exc), code=exc.code)
+        return es.PublishAck(sequences=[e.sequence for e in published])
 
     def _disconnect(self, connection: StreamConnection, reason: str) -> None:
         if self._connections.pop(connection.connection_id, None) is None and connection.closed:

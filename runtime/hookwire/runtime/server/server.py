@@ -36,6 +36,7 @@ from hookwire.runtime.bus.bus import EventBus
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import FailedPrecondition
 from hookwire.runtime.executor import Executor
+from hookwire.runtime.hook_call import HookCalls
 from hookwire.runtime.registry import Registry
 from hookwire.runtime.server.auth import TokenAuthInterceptor
 from hookwire.runtime.server.config import ServerConfig
@@ -81,7 +82,7 @@ class HookwireServer:
         self.executor = (
             executor
             if executor is not None
-            else Executor(self.registry, clock=self.clock, events=self.bus)
+            else Executor(self.registry, clock=self.clock, events=self.bus, observers=[HookCalls()])
         )
         self.executor_service = ExecutorService(
             self.registry,

@@ -32,7 +32,7 @@ from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.limits import check_parents
 from hookwire.runtime.wire.duration import timestamp_from_proto, timestamp_to_proto
 from hookwire.runtime.wire.enums import (
-    COMPONENT_TYPES_PB,
+    COMPONENT_TYPE,
     language_from_proto,
     language_to_proto,
     point_from_proto,
@@ -58,7 +58,7 @@ __all__ = [
     "operation_to_proto",
 ]
 
-_COMPONENT_NUMBER = COMPONENT_TYPES_PB.to_number
+_COMPONENT_NUMBER = COMPONENT_TYPE.to_number
 
 
 def component_to_proto(component: ComponentId) -> hook_pb2.ComponentId:
@@ -75,7 +75,7 @@ def component_to_proto(component: ComponentId) -> hook_pb2.ComponentId:
 
 def component_from_proto(pb: hook_pb2.ComponentId) -> ComponentId:
     """The ComponentId of a hookwire.v1.ComponentId."""
-    return ComponentId(pb.id, COMPONENT_TYPES_PB.name(pb.type, "component.type"), pb.name)
+    return ComponentId(pb.id, COMPONENT_TYPE.name(pb.type, "component.type"), pb.name)
 
 
 def operation_to_proto(operation: Operation) -> hook_pb2.Operation:

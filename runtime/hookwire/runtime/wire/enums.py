@@ -36,14 +36,14 @@ from hookwire.runtime.results import Outcome
 from hookwire.v1 import common_pb2, hook_pb2
 
 __all__ = [
-    "BREAKER_STATES",
-    "COMPONENT_TYPES_PB",
-    "COMPOSITE_KINDS",
-    "FAILURE_POLICIES",
-    "LANGUAGES_PB",
-    "OUTCOMES",
-    "POINTS",
-    "TIE_BREAKERS",
+    "BREAKER_STATE",
+    "COMPONENT_TYPE",
+    "COMPOSITE_KIND",
+    "FAILURE_POLICY",
+    "HOOK_OUTCOME",
+    "HOOK_POINT",
+    "LANGUAGE",
+    "TIE_BREAKER",
     "EnumTable",
     "breaker_state_from_proto",
     "breaker_state_to_proto",
@@ -104,26 +104,29 @@ class EnumTable(Generic[N]):
 
 
 _HOOK = hook_pb2.DESCRIPTOR.enum_types_by_name
-LANGUAGES_PB: EnumTable[str] = EnumTable(
+LANGUAGE: EnumTable[str] = EnumTable(
     common_pb2.DESCRIPTOR.enum_types_by_name["Language"], "LANGUAGE_", LANGUAGES, empty=""
 )
-POINTS: EnumTable[str] = EnumTable(_HOOK["HookPoint"], "HOOK_POINT_", ALL_POINTS)
-OUTCOMES: EnumTable[Outcome] = EnumTable(_HOOK["HookOutcome"], "HOOK_OUTCOME_", Outcome)
-BREAKER_STATES: EnumTable[BreakerState] = EnumTable(
+HOOK_POINT: EnumTable[str] = EnumTable(_HOOK["HookPoint"], "HOOK_POINT_", ALL_POINTS)
+HOOK_OUTCOME: EnumTable[Outcome] = EnumTable(_HOOK["HookOutcome"], "HOOK_OUTCOME_", Outcome)
+BREAKER_STATE: EnumTable[BreakerState] = EnumTable(
     _HOOK["BreakerState"], "BREAKER_STATE_", BreakerState
 )
-FAILURE_POLICIES: EnumTable[FailurePolicy] = EnumTable(
+FAILURE_POLICY: EnumTable[FailurePolicy] = EnumTable(
     _HOOK["FailurePolicy"], "FAILURE_POLICY_", FailurePolicy
 )
-COMPONENT_TYPES_PB: EnumTable[str] = EnumTable(
+COMPONENT_TYPE: EnumTable[str] = EnumTable(
     _HOOK["ComponentType"], "COMPONENT_TYPE_", COMPONENT_TYPES, empty=""
 )
-COMPOSITE_KINDS: EnumTable[CompositeKind] = EnumTable(
+COMPOSITE_KIND: EnumTable[CompositeKind] = EnumTable(
     _HOOK["CompositeKind"], "COMPOSITE_KIND_", CompositeKind
 )
-TIE_BREAKERS: EnumTable[TieBreaker] = EnumTable(_HOOK["TieBreaker"], "TIE_BREAKER_", TieBreaker)
+TIE_BREAKER: EnumTable[TieBreaker] = EnumTable(_HOOK["TieBreaker"], "TIE_BREAKER_", TieBreaker)
 _POINT_CUSTOM = _HOOK["HookPoint"].values_by_name["HOOK_POINT_CUSTOM"].number
-_LANGUAGE_NUMBER = LANGUAGES_PB.to_number
+# The tables' dicts as module globals: these run per trace entry and per remote call.
+_LANGUAGE_NUMBER = LANGUAGE.to_number
+_OUTCOME_NUMBER = HOOK_OUTCOME.to_number
+_STATE_NUMBER = BREAKER_STATE.to_number
 
 
 def language_to_proto(language: str, field: str = "language") -> int:
@@ -131,39 +134,39 @@ def language_to_proto(language: str, field: str = "language") -> int:
     try:
         return _LANGUAGE_NUMBER[language]
     except (KeyError, TypeError):
-        return LANGUAGES_PB.number(check_language(language, field), field)
+        return LANGUAGE.number(check_language(language, field), field)
 
 
 def language_from_proto(value: int, field: str = "language") -> str:
     """The language name of a hookwire.v1.Language value ("" for UNSPECIFIED)."""
-    return LANGUAGES_PB.name(value, field)
+    return LANGUAGE.name(value, field)
 
 
 def outcome_to_proto(outcome: Outcome) -> int:
     """The hookwire.v1.HookOutcome value of an Outcome."""
-    return OUTCOMES.to_number[outcome]
+    return _OUTCOME_NUMBER[outcome]
 
 
 def outcome_from_proto(value: int, field: str = "outcome") -> Outcome:
     """The Outcome of a hookwire.v1.HookOutcome value."""
-    return OUTCOMES.name(value, field)
+    return HOOK_OUTCOME.name(value, field)
 
 
 def breaker_state_to_proto(state: BreakerState) -> int:
     """The hookwire.v1.BreakerState value of a state."""
-    return BREAKER_STATES.to_number[state]
+    return _STATE_NUMBER[state]
 
 
 def breaker_state_from_proto(value: int, field: str = "breaker_state") -> BreakerState:
     """The BreakerState of a hookwire.v1.BreakerState value."""
-    return BREAKER_STATES.name(value, field)
+    return BREAKER_STATE.name(value, field)
 
 
 # Points already converted: every remote call encodes its point, and programs use few points.
 # Bounded (cleared when full) since custom point names come from callers.
 _POINT_CACHE: dict[str, tuple[int, str]] = {}
 _POINT_CACHE_MAX = 4096
-_POINT_NUMBER = POINTS.to_number
+_POINT_NUMBER = HOOK_POINT.to_number
 
 
 def point_to_proto(text: str, field: str = "point") -> tuple[int, str]:
@@ -184,7 +187,7 @@ def point_from_proto(enum_value: int, custom_name: str = "", field: str = "point
     """The text form of a `(HookPoint, custom_point)` pair."""
     if enum_value == _POINT_CUSTOM:
         return parse_point(CUSTOM_PREFIX + custom_name, "custom_point")
-    name = POINTS.from_number.get(enum_value)
+    name = HOOK_POINT.from_number.get(enum_value)
     if name is None:
         raise InvalidArgument(field, f"unknown or unspecified HookPoint value {enum_value}")
     if custom_name:

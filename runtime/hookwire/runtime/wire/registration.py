@@ -25,8 +25,8 @@ from hookwire.runtime.registry import DEFAULT_TIMEOUT_NS, FailurePolicy, HookSpe
 from hookwire.runtime.results import Outcome, ResultKind
 from hookwire.runtime.wire.duration import duration_from_proto, duration_to_proto
 from hookwire.runtime.wire.enums import (
-    FAILURE_POLICIES,
-    OUTCOMES,
+    FAILURE_POLICY,
+    HOOK_OUTCOME,
     breaker_state_from_proto,
     breaker_state_to_proto,
     language_from_proto,
@@ -46,7 +46,9 @@ __all__ = [
 ]
 
 # The result kinds a registration may declare as honoured, as HookOutcome values (in order).
-_KIND_NUMBER: dict[str, int] = {k.value: OUTCOMES.to_number[Outcome(k.value)] for k in ResultKind}
+_KIND_NUMBER: dict[str, int] = {
+    k.value: HOOK_OUTCOME.to_number[Outcome(k.value)] for k in ResultKind
+}
 _NUMBER_KIND: dict[int, str] = {n: k for k, n in _KIND_NUMBER.items()}
 
 
@@ -120,7 +122,7 @@ def spec_to_proto(spec: HookSpec) -> hook_pb2.HookRegistration:
         custom_point=custom,
         priority=spec.priority,
         language=language_to_proto(spec.language),  # type: ignore[arg-type]
-        failure_policy=FAILURE_POLICIES.to_number[spec.failure_policy],  # type: ignore[arg-type]
+        failure_policy=FAILURE_POLICY.to_number[spec.failure_policy],  # type: ignore[arg-type]
         tags=sorted(spec.tags),
         feature=spec.feature or "",
         enabled=spec.enabled,
@@ -162,7 +164,7 @@ def spec_from_proto(
     if pb.failure_policy == 0:  # UNSPECIFIED
         policy = FailurePolicy.FAIL_OPEN
     else:
-        policy = FAILURE_POLICIES.name(pb.failure_policy, f"{field}.failure_policy")
+        policy = FAILURE_POLICY.name(pb.failure_policy, f"{field}.failure_policy")
     honours: frozenset[str] | None = None
     if pb.honoured_results:
         kinds = set()

@@ -6,9 +6,9 @@ workers, `stream.StreamConnection`) or the stdin/stdout of a child process (the 
 worker and `ExecutorMessage` to it (executor_service.proto), and this class is its executor
 side:
 
-- a call (`_start_call`) gets a fresh `call_id`, travels as a `HookCall` (the context, the
-  timeout, with virtual time the executor's clock) and waits in `_pending` for the
-  `HookCallResult` with the same id (`deliver`), in any order;
+- a call (`start_call`, which a transport sends) gets a fresh `call_id`, travels as a
+  `HookCall` (the context, the timeout, with virtual time the executor's clock) and waits for
+  the `HookCallResult` with the same id (`deliver`), in any order;
 - a call abandoned by its caller (deadline, cancellation: `abandon`) is withdrawn when the
   transport never sent it, else the worker gets a `CancelCall`; its late answer is ignored;
 - an answer becomes the hook's result or error (`outcome`): a result, the worker's error
@@ -38,7 +38,7 @@ Example:
     >>> import concurrent.futures
     >>> from hookwire.runtime.context import HookContext
     >>> future = concurrent.futures.Future()
-    >>> call_id, message = conn._start_call("audit", HookContext("session_start"), 10**8, future)
+    >>> call_id, message = conn.start_call("audit", HookContext("session_start"), 10**8, future)
     >>> (call_id, message.call.hook_name, conn.in_flight)
     (1, 'audit', 1)
     >>> answer = es.HookCallResult(call_id=1, error=es.HookError(message="boom"))
@@ -174,11 +174,12 @@ class WorkerConnection:
 
     # -- calls -------------------------------------------------------------------------------
 
-    def _start_call(
+    def start_call(
         self, hook_name: str, ctx: HookContext, timeout_ns: int, waiter: Waiter
     ) -> tuple[int, es.ExecutorMessage]:
-        """Give a call its id and its message and await its answer in `waiter` (the caller
-        sends the message). Raises WorkerGone when the connection is closed."""
+        """For a transport: give a call its id and its message and await its answer in
+        `waiter` (the transport sends the message). Raises WorkerGone when the connection is
+        closed."""
         if self._closed_reason is not None:
             raise WorkerGone(self._closed_reason)
         call_id = next(self._ids)

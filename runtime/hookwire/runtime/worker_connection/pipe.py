@@ -5,7 +5,8 @@ frames (`hookwire.runtime.framing`) on the process's stdin (ExecutorMessage) and
 
 A reader thread takes the frames: results complete their calls (thread-safe futures, so a
 caller may block on one or await it), a `publish` frame goes to `on_publish` before the next
-frame is read (the hook's events precede its result), `hello` and `register` go to the
+frame is read (the hook's events precede its result; a `sequenced_publish` is then answered
+with the PublishAck `on_publish` returns), `hello` and `register` go to the
 `handshake` queue of the host that started the process. End of output, a malformed frame or
 an unexpected message ends the connection: the process is killed and `on_death` gets the
 reason with the tail of stderr. Writes go straight to stdin, under a lock.
@@ -60,9 +61,10 @@ class PipeConnection(WorkerConnection):
         virtual: bool,
         lock: threading.RLock,
         call_ids: Iterator[int],
-        on_publish: Callable[[list[event_pb2.UniversalEvent]], None],
+        on_publish: Callable[[list[event_pb2.UniversalEvent]], es.PublishAck],
         on_death: Callable[[PipeConnection, str], None],
         log: logging.Logger,
+        peer: str = "the worker process",
     ) -> None:
         super().__init__(
             connection_id, worker_id, language, clock=clock, virtual=virtual, call_ids=call_ids
@@ -80,6 +82,8 @@ class PipeConnection(WorkerConnection):
         self._on_publish = on_publish
         self._on_death = on_death
         self._log = log
+        #: How reasons name the process, e.g. "the Lua worker".
+        self.peer = peer
 
     def start_reading(self) -> None:
         """Start the threads that read the process's stdout (frames) and stderr (its log)."""
@@ -107,7 +111,7 @@ class PipeConnection(WorkerConnection):
                 stdin.write(encode_frame(message.SerializeToString()))
                 stdin.flush()
         except (OSError, ValueError) as exc:
-            self._on_death(self, f"cannot write to the Lua worker: {exc}")
+            self._on_death(self, f"cannot write to {self.peer}: {exc}")
             raise WorkerGone(self.closed_reason or str(exc)) from None
 
     # -- calls -------------------------------------------------------------------------------
@@ -118,7 +122,7 @@ class PipeConnection(WorkerConnection):
         """Send a call; returns its id and the future of its answer. Raises WorkerGone."""
         future: concurrent.futures.Future[es.HookCallResult] = concurrent.futures.Future()
         with self._lock:
-            call_id, message = self._start_call(hook_name, ctx, timeout_ns, future)
+            call_id, message = self.start_call(hook_name, ctx, timeout_ns, future)
             self.calls[call_id] = message.call
             self.send(message)
         return call_id, future
@@ -203,17 +207,17 @@ class PipeConnection(WorkerConnection):
                 body = reader.read()
                 if body is None:
                     code = self.proc.wait()
-                    reason = f"the Lua worker exited with status {code}"
+                    reason = f"{self.peer} exited with status {code}"
                     break
                 message = es.WorkerMessage.FromString(body)
             except MalformedFrame as exc:
-                reason = f"malformed frame from the Lua worker: {exc}"
+                reason = f"malformed frame from {self.peer}: {exc}"
                 break
             except DecodeError as exc:
-                reason = f"malformed frame from the Lua worker: not a WorkerMessage ({exc})"
+                reason = f"malformed frame from {self.peer}: not a WorkerMessage ({exc})"
                 break
             except (OSError, ValueError) as exc:
-                reason = f"cannot read from the Lua worker: {exc}"
+                reason = f"cannot read from {self.peer}: {exc}"
                 break
             if self.take_results(message):
                 continue
@@ -221,10 +225,17 @@ class PipeConnection(WorkerConnection):
             if kind == "publish":
                 # On this thread, before the next frame: the hook's events precede its result.
                 self._on_publish(list(message.publish.events))
+            elif kind == "sequenced_publish":
+                # The same, answered: the worker's hookwire.publish returns the sequence.
+                req = message.sequenced_publish
+                ack = self._on_publish(list(req.events))
+                ack.request_id = req.request_id
+                with contextlib.suppress(WorkerGone):  # the connection ended: on_death ran
+                    self.send(es.ExecutorMessage(publish_ack=ack))
             elif kind in ("hello", "register"):
                 self.handshake.put(message)
             else:
-                reason = f"malformed frame from the Lua worker: unexpected message {kind!r}"
+                reason = f"malformed frame from {self.peer}: unexpected message {kind!r}"
                 break
         stdout.close()
         if self.proc.poll() is None:
@@ -244,7 +255,7 @@ class PipeConnection(WorkerConnection):
             for raw in stderr:
                 line = raw.decode(errors="replace").rstrip("\n")
                 self.stderr.append(line)
-                self._log.info("Lua worker %s: %s", self.worker_id, line)
+                self._log.info("%s %s: %s", self.peer, self.worker_id, line)
         finally:
             stderr.close()
             self.stderr_done.set()

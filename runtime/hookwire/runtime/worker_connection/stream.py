@@ -224,7 +224,7 @@ class StreamConnection(WorkerConnection):
         """Call `hook_name` on the worker and wait for its answer (see the module docstring)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[es.HookCallResult] = loop.create_future()
-        call_id, message = self._start_call(hook_name, ctx, timeout_ns, future)
+        call_id, message = self.start_call(hook_name, ctx, timeout_ns, future)
         size = message.ByteSize()
         if self._queued_bytes + size > self._max_bytes or len(self._outbox) >= self._max_messages:
             del self._pending[call_id]  # fails below, not as one of the calls in flight

@@ -39,6 +39,7 @@ from hookwire.runtime.bus.patterns import check_type
 from hookwire.runtime.clock import Clock, SystemClock, VirtualClock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import FailedPrecondition, HookwireError, InvalidArgument
+from hookwire.runtime.hook_call import current_hook_call, in_hook_call
 from hookwire.runtime.otel.remote import current_traceparent, remote_hook_span
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.wire.context import context_from_proto
@@ -74,9 +75,19 @@ class _Session:
         self.call = call
         self.outbox: asyncio.Queue[es.WorkerMessage | None] = asyncio.Queue()
         self.acks: dict[int, asyncio.Future[es.RegisterHooksAck]] = {}
+        # Sequenced publishes waiting for their PublishAck, by request id.
+        self.publishes: dict[int, asyncio.Future[int]] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.connection_id = ""
         self.peer_batching = False  # the executor's welcome said it takes result_batch
+        self.peer_publish_acks = False  # ... and that it answers sequenced publishes
+
+    def fail_pending(self, err: BaseException) -> None:
+        """No answer will come on this stream: registrations and publishes waiting learn why."""
+        waiting: list[asyncio.Future[Any]] = [*self.acks.values(), *self.publishes.values()]
+        for fut in waiting:
+            if not fut.done():
+                fut.set_exception(err)
 
 
 class Worker:
@@ -309,6 +320,7 @@ class Worker:
                 raise FailedPrecondition("welcome", "the executor did not welcome this worker")
             session.connection_id = welcome.welcome.connection_id
             session.peer_batching = welcome.welcome.batching
+            session.peer_publish_acks = welcome.welcome.publish_acks
             self._session = session
             reader = asyncio.create_task(self._read(session))
             specs = self.registry.hooks()
@@ -328,9 +340,7 @@ class Worker:
                 self._session = None
             for task in session.tasks.values():
                 task.cancel()
-            for fut in session.acks.values():
-                if not fut.done():
-                    fut.set_exception(error_from_status("UNAVAILABLE", "connection lost"))
+            session.fail_pending(error_from_status("UNAVAILABLE", "connection lost"))
             session.outbox.put_nowait(None)
             try:
                 await asyncio.wait_for(writer, 1.0)
@@ -382,9 +392,7 @@ class Worker:
             err: BaseException = error_from_rpc(exc) if isinstance(exc, grpc.RpcError) else exc
             if not isinstance(err, Exception):
                 err = error_from_status("UNAVAILABLE", "the worker stopped reading its stream")
-            for fut in session.acks.values():
-                if not fut.done():
-                    fut.set_exception(err)
+            session.fail_pending(err)
             raise
 
     async def _read_stream(self, session: _Session) -> None:
@@ -406,6 +414,14 @@ class Worker:
                 task = session.tasks.pop(message.cancel.call_id, None)
                 if task is not None:
                     task.cancel()
+            elif kind == "publish_ack":
+                pack = message.publish_ack
+                pfut = session.publishes.pop(pack.request_id, None)
+                if pfut is not None and not pfut.done():
+                    if pack.error:
+                        pfut.set_exception(error_from_status(pack.code or "UNKNOWN", pack.error))
+                    else:
+                        pfut.set_result(pack.sequences[0] if pack.sequences else 0)
             elif kind == "register_ack":
                 ack = message.register_ack
                 fut = session.acks.pop(ack.request_id, None)
@@ -421,16 +437,24 @@ class Worker:
         *,
         source: str = "",
         correlation_id: str = "",
+        causation_id: str = "",
         metadata: dict[str, str] | None = None,
         ttl_ms: float | None = None,
-    ) -> None:
-        """Publish an event from a hook on the executor's bus (fire-and-forget).
+    ) -> asyncio.Future[int]:
+        """Publish an event from a hook on the executor's bus; returns a future of its sequence.
 
         It is sent on the worker's stream before anything the worker sends later (the call's
-        result included), so its sequence comes first. Its time is `worker.clock`'s now (the
-        call's virtual time under `virtual_clock`); its source language is Python. The event's
-        type is checked here (InvalidArgument); a refusal by the bus itself (rate limit) is
-        logged by the executor. FailedPrecondition when the worker is not connected.
+        result included), so its sequence comes first. A coroutine hook may `await` the
+        returned future for the sequence (or the bus's refusal, e.g. RESOURCE_EXHAUSTED, which
+        the executor also logs); a synchronous hook can leave it (an executor without publish
+        acknowledgements leaves it at 0). Its time is `worker.clock`'s now (the
+        call's virtual time under `virtual_clock`); its source language is Python. Published
+        during a call, it carries the execution's correlation id, the hook call as causation
+        id (`<point>/<hook name>`) and the hook's trace context (its span when OpenTelemetry
+        traces the worker, else the call context's), unless given here
+        (hookwire.runtime.hook_call). `payload` omitted: no payload (None is JSON null). The
+        event's type is checked here (InvalidArgument); a refusal by the bus itself (rate
+        limit) is logged by the executor. FailedPrecondition when the worker is not connected.
 
         Example:
             >>> # inside a hook: worker.publish("tool.checked", {"ok": True}, ttl_ms=500)
@@ -443,6 +467,12 @@ class Worker:
         session = self._session
         if session is None:
             raise FailedPrecondition("worker", "not connected: publish needs a live stream")
+        fields: dict[str, Any] = {"correlation_id": correlation_id, "causation_id": causation_id}
+        hook = current_hook_call()
+        if hook is not None:
+            fields = hook.merged(fields, current_traceparent())
+        else:
+            fields["traceparent"] = current_traceparent()
         event = Event(
             type,
             payload,
@@ -450,12 +480,29 @@ class Worker:
             ttl_ns=None if ttl_ms is None else round(ttl_ms * 1_000_000),
             source=source,
             source_language="python",
-            correlation_id=correlation_id,
             metadata=metadata,
-            traceparent=current_traceparent(),
+            **fields,
         )
         pb = event_to_proto(event)
-        session.outbox.put_nowait(es.WorkerMessage(publish=bs.PublishRequest(events=[pb])))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise FailedPrecondition(
+                "worker", "publish runs on the worker's event loop (inside a hook)"
+            ) from None
+        fut: asyncio.Future[int] = loop.create_future()
+        # Retrieved here, so a future nobody awaits does not log its refusal a second time.
+        fut.add_done_callback(_retrieve)
+        if not session.peer_publish_acks:
+            session.outbox.put_nowait(es.WorkerMessage(publish=bs.PublishRequest(events=[pb])))
+            fut.set_result(0)
+            return fut
+        rid = next(self._request_ids)
+        session.publishes[rid] = fut
+        session.outbox.put_nowait(
+            es.WorkerMessage(sequenced_publish=es.SequencedPublish(request_id=rid, events=[pb]))
+        )
+        return fut
 
     # -- serving calls -----------------------------------------------------------------------
 
@@ -483,7 +530,10 @@ class Worker:
         timeout_ns = call.timeout.seconds * _NS + call.timeout.nanos
         try:
             ctx = context_from_proto(call.context)
-            with remote_hook_span(call.hook_name, _traceparent(ctx)):
+            with (
+                remote_hook_span(call.hook_name, _traceparent(ctx)),
+                in_hook_call(call.hook_name, ctx),
+            ):
                 if vc is not None:
                     with self.clock.using(vc):
                         result = adapter.call(ctx, timeout_ns)
@@ -504,7 +554,10 @@ class Worker:
             if adapter is None:
                 raise HookFailed(f"this worker has no hook named {call.hook_name!r}")
             ctx = context_from_proto(call.context)
-            with remote_hook_span(call.hook_name, _traceparent(ctx)):
+            with (
+                remote_hook_span(call.hook_name, _traceparent(ctx)),
+                in_hook_call(call.hook_name, ctx),
+            ):
                 if vc is not None:
                     with self.clock.using(vc):
                         result = await adapter.acall(ctx, timeout_ns)
@@ -546,6 +599,11 @@ def _result_batch(
             break
         results.append(message.result)
     return (batch if len(results) > 1 else first), after
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
 
 
 def _log_refusal(fut: asyncio.Future[es.RegisterHooksAck]) -> None:
