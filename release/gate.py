@@ -138,6 +138,8 @@ def _conformance(python: Path, js_root: Path, lua_dist: Path, work: Path) -> str
         raise GateError(f"the Lua columns did not run on the Lua tarball ({lua_dist})")
     if "JavaScript: not run" in done:
         raise GateError("the conformance runner left the JS adapters out (see its output)")
+    if "JetStream: not run" in done:
+        raise GateError("the conformance runner left the JetStream column out (see its output)")
     return done
 
 
@@ -252,7 +254,9 @@ def run_gate(dist: Path = DIST) -> int:
         for art in (wheel, sdist, tarball, lua_tar):
             report["artefacts"][art.name] = _sha256(art)
         python = steps.run(
-            "install the wheel into a fresh venv", lambda: wheel_venv(wheel, work / "venv")
+            # The nats extra too: the matrix's JetStream column runs on its nats-server.
+            "install the wheel into a fresh venv",
+            lambda: wheel_venv(wheel, work / "venv", extras="conformance,nats"),
         )
         project = steps.run(
             "install the npm tarball into a scratch project",

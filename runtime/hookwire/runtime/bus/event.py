@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Final
 
 from hookwire.runtime.errors import InvalidArgument
@@ -230,6 +231,11 @@ class IdSource:
         return [head + text[k : k + 12] for k in range(0, 12 * count, 12)]
 
 
+def _from_attrs(name: str) -> Any:
+    """A read-only Event property reading `attrs.<name>` (an attrgetter: no Python frame)."""
+    return property(attrgetter(f"attrs.{name}"), doc=f"`attrs.{name}`")
+
+
 class Event:
     """One event: type, payload, and the bus-assigned sequence, id and time.
 
@@ -319,33 +325,14 @@ class Event:
         assert isinstance(i, IdSource)
         return i.derive_ascii(self._idn)
 
-    @property
-    def source(self) -> str:
-        return self.attrs.source
-
-    @property
-    def source_language(self) -> str:
-        return self.attrs.source_language
-
-    @property
-    def correlation_id(self) -> str:
-        return self.attrs.correlation_id
-
-    @property
-    def causation_id(self) -> str:
-        return self.attrs.causation_id
-
-    @property
-    def metadata(self) -> dict[str, str]:
-        return self.attrs.metadata
-
-    @property
-    def traceparent(self) -> str:
-        return self.attrs.traceparent
-
-    @property
-    def tracestate(self) -> str:
-        return self.attrs.tracestate
+    # The attributes, read through `attrs` (read-only here; a copy with others: `replace`).
+    source: str = _from_attrs("source")
+    source_language: str = _from_attrs("source_language")
+    correlation_id: str = _from_attrs("correlation_id")
+    causation_id: str = _from_attrs("causation_id")
+    metadata: dict[str, str] = _from_attrs("metadata")
+    traceparent: str = _from_attrs("traceparent")
+    tracestate: str = _from_attrs("tracestate")
 
     @property
     def has_payload(self) -> bool:
