@@ -20,8 +20,9 @@ Method (bench/rounds.py): a fresh HookContext per call; subject and baseline int
 after round (ROUNDS rounds of N calls, garbage collector on); the MEDIAN of each one's rounds,
 in ns per call, and their ratio. Each round is timed twice: on the CPU time of the calling
 thread (`time.thread_time_ns`: the executions and the garbage collection they cause, not the
-time other processes on a shared machine take from it), which the goals are judged on, and on
-the wall clock, whose ratio is printed beside it (the two agree on an idle machine).
+time other processes on a shared machine take from it) and on the wall clock (what a caller
+waits). A goal is met only when both ratios meet it: CPU time alone would hide work moved to
+another thread, the wall clock alone swings with the machine's load.
 
 Example:
     python -m bench observability
@@ -196,7 +197,7 @@ def run() -> None:
     for name, subject, goal in rows:
         s, b, wall = _pair(subject, baseline)
         ratio = s / b
-        goal_text = "" if goal is None else f"<= {goal:.1f}x {verdict(ratio <= goal)}"
+        goal_text = "" if goal is None else f"<= {goal:.1f}x {verdict(max(ratio, wall) <= goal)}"
         print(f"{name:<{width}}  {s:10.0f}  {b:11.0f}  {ratio:6.2f}  {wall:6.2f}  {goal_text}")
     sdk = _sdk_spans()
     print(
