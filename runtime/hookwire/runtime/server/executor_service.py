@@ -30,6 +30,7 @@ from typing import Any
 
 import grpc
 from grpc import aio
+from hookwire.runtime.breaker import CircuitBreaker
 from hookwire.runtime.bus.bus import EventBus
 from hookwire.runtime.clock import Clock
 from hookwire.runtime.errors import (
@@ -335,14 +336,19 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
             for i, name in enumerate(names):
                 status = states.get(name)
                 if status is None:  # e.g. registered since; "guard/flaky": a composite's child
-                    try:
-                        status = self._executor.breaker(name).status()
-                    except NotFound:
-                        raise NotFound(f"hook_names[{i}]", f"no hook named {name!r}") from None
+                    status = self._breaker(name, f"hook_names[{i}]").status()
                 out.append(breaker_status_to_proto(name, status))
             return es.GetBreakerStateResponse(breakers=out)
         except HookwireError as exc:
             await abort_with(context, exc)
+
+    def _breaker(self, name: str, field: str) -> CircuitBreaker:
+        """The breaker of hook `name` (or of a composite's child by qualified name,
+        "guard/flaky"); NotFound naming the request's `field` when there is none."""
+        try:
+            return self._executor.breaker(name)
+        except NotFound:
+            raise NotFound(field, f"no hook named {name!r}") from None
 
     async def ResetBreaker(
         self, request: es.ResetBreakerRequest, context: _Ctx
@@ -350,10 +356,7 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         try:
             if not request.hook_name:
                 raise InvalidArgument("hook_name", "is required")
-            try:  # a hook, or a composite's child by qualified name ("guard/flaky")
-                self._executor.breaker(request.hook_name)
-            except NotFound:
-                raise NotFound("hook_name", f"no hook named {request.hook_name!r}") from None
+            self._breaker(request.hook_name, "hook_name")
             self._executor.reset_breaker(request.hook_name)
             status = self._executor.breaker(request.hook_name).status()
             return es.ResetBreakerResponse(
