@@ -11,9 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from google.protobuf import duration_pb2
 from hookwire.runtime.bus.overflow import (
-    NS_PER_S,
     Backpressure,
     DropNewest,
     DropOldest,
@@ -21,6 +19,7 @@ from hookwire.runtime.bus.overflow import (
     Sample,
 )
 from hookwire.runtime.bus.stats import SubscriptionStats
+from hookwire.runtime.wire.duration import duration_from_proto, duration_to_proto
 from hookwire.v1 import event_service_pb2
 
 __all__ = ["overflow_from_proto", "overflow_to_proto", "stats_to_proto"]
@@ -50,8 +49,7 @@ def overflow_to_proto(strategy: OverflowStrategy) -> event_service_pb2.OverflowS
     elif isinstance(strategy, Backpressure):
         pb.backpressure.SetInParent()
         if strategy.timeout_ns is not None:
-            s, n = divmod(strategy.timeout_ns, NS_PER_S)
-            pb.backpressure.timeout.CopyFrom(duration_pb2.Duration(seconds=s, nanos=n))
+            duration_to_proto(strategy.timeout_ns, pb.backpressure.timeout)
     else:
         pb.sample.rate = strategy.rate
         pb.sample.high_water_mark = strategy.high_water_mark
@@ -69,7 +67,7 @@ def overflow_from_proto(pb: event_service_pb2.OverflowStrategy) -> OverflowStrat
         bp = pb.backpressure
         if not bp.HasField("timeout"):
             return Backpressure()
-        return Backpressure(timeout_ns=bp.timeout.seconds * NS_PER_S + bp.timeout.nanos)
+        return Backpressure(timeout_ns=duration_from_proto(bp.timeout))
     sample = pb.sample
     if sample.HasField("high_water_mark"):
         return Sample(rate=sample.rate, high_water_mark=sample.high_water_mark)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf import timestamp_pb2
 from hookwire.runtime.bus.event import (
     NO_ATTRS,
     NO_DATA,
@@ -39,6 +39,12 @@ from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.framing import decode_varint, encode_varint
 from hookwire.runtime.json_value import validate_json
 from hookwire.runtime.limits import MAX_JSON_DEPTH
+from hookwire.runtime.wire.duration import (
+    duration_from_proto,
+    duration_to_proto,
+    timestamp_from_proto,
+    timestamp_to_proto,
+)
 from hookwire.runtime.wire.enums import language_from_proto, language_to_proto
 from hookwire.runtime.wire.json import check_encoded_json, from_proto_value, to_proto_value
 from hookwire.runtime.wire.tags import field_key
@@ -74,13 +80,11 @@ def event_to_proto(ev: Event) -> event_pb2.UniversalEvent:
         metadata=attrs.metadata,
     )
     if ev.time_ns is not None:
-        seconds, nanos = divmod(ev.time_ns, NS_PER_S)
-        pb.time.CopyFrom(timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos))
+        timestamp_to_proto(ev.time_ns, pb.time)
     if ev.payload is not NO_DATA:
         pb.payload.CopyFrom(to_proto_value(ev.payload, "payload"))
     if ev.ttl_ns is not None:
-        seconds, nanos = divmod(ev.ttl_ns, NS_PER_S)
-        pb.ttl.CopyFrom(duration_pb2.Duration(seconds=seconds, nanos=nanos))
+        duration_to_proto(ev.ttl_ns, pb.ttl)
     if attrs.traceparent or attrs.tracestate:
         pb.trace_context.CopyFrom(
             common_pb2.TraceContext(traceparent=attrs.traceparent, tracestate=attrs.tracestate)
@@ -92,10 +96,10 @@ def event_from_proto(pb: event_pb2.UniversalEvent) -> Event:
     """Read a hookwire.v1.UniversalEvent; InvalidArgument names a field that cannot be read."""
     time_ns = None
     if pb.HasField("time"):
-        time_ns = pb.time.seconds * NS_PER_S + pb.time.nanos
+        time_ns = timestamp_from_proto(pb.time)
     ttl_ns = None
     if pb.HasField("ttl"):
-        ttl_ns = pb.ttl.seconds * NS_PER_S + pb.ttl.nanos
+        ttl_ns = duration_from_proto(pb.ttl)
         if ttl_ns < 0:
             raise InvalidArgument("ttl", f"must not be negative, got {ttl_ns} ns")
     payload = from_proto_value(pb.payload, "payload") if pb.HasField("payload") else NO_DATA

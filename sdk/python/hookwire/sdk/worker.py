@@ -27,7 +27,7 @@ import itertools
 import logging
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -43,6 +43,7 @@ from hookwire.runtime.hook_call import current_hook_call, in_hook_call
 from hookwire.runtime.otel.remote import current_traceparent, remote_hook_span
 from hookwire.runtime.registry import HookSpec, Registry
 from hookwire.runtime.wire.context import context_from_proto
+from hookwire.runtime.wire.duration import duration_from_proto, duration_to_proto
 from hookwire.runtime.wire.event import event_to_proto
 from hookwire.runtime.wire.metadata import bearer_metadata
 from hookwire.runtime.wire.registration import spec_to_proto
@@ -57,7 +58,6 @@ from hookwire.v1 import executor_service_pb2_grpc as es_grpc
 __all__ = ["SDK_NAME", "Worker"]
 
 SDK_NAME = "hookwire-python/0.1.0"
-_NS = 1_000_000_000
 _log = logging.getLogger(__name__)
 # Failures that reconnecting cannot fix.
 _FATAL = {
@@ -521,24 +521,30 @@ class Worker:
         task = asyncio.create_task(self._run_async(session, adapter, call))
         session.tasks[call.call_id] = task
 
-    def _begin(self, call: es.HookCall) -> tuple[VirtualClock | None, es.HookCallResult]:
+    def _begin(self, call: es.HookCall) -> tuple[VirtualClock | None, es.HookCallResult, int]:
+        """A call's virtual clock (None on real time), its result message and its timeout."""
         vc = VirtualClock(start_unix_ns=call.clock_now_unix_nanos) if self.virtual_clock else None
-        return vc, es.HookCallResult(call_id=call.call_id)
+        return vc, es.HookCallResult(call_id=call.call_id), duration_from_proto(call.timeout)
+
+    @contextlib.contextmanager
+    def _serving(
+        self, call: es.HookCall, ctx: HookContext, vc: VirtualClock | None
+    ) -> Iterator[None]:
+        """While the hook of `call` runs on `ctx`: its span (when traced), its hook call (what
+        events it publishes are tied to) and the call's virtual clock."""
+        with (
+            remote_hook_span(call.hook_name, _traceparent(ctx)),
+            in_hook_call(call.hook_name, ctx),
+            self.clock.using(vc) if vc is not None else contextlib.nullcontext(),
+        ):
+            yield
 
     def _run_sync(self, adapter: HookAdapter, call: es.HookCall) -> es.HookCallResult:
-        vc, out = self._begin(call)
-        timeout_ns = call.timeout.seconds * _NS + call.timeout.nanos
+        vc, out, timeout_ns = self._begin(call)
         try:
             ctx = context_from_proto(call.context)
-            with (
-                remote_hook_span(call.hook_name, _traceparent(ctx)),
-                in_hook_call(call.hook_name, ctx),
-            ):
-                if vc is not None:
-                    with self.clock.using(vc):
-                        result = adapter.call(ctx, timeout_ns)
-                else:
-                    result = adapter.call(ctx, timeout_ns)
+            with self._serving(call, ctx, vc):
+                result = adapter.call(ctx, timeout_ns)
             out.result.CopyFrom(result_to_proto(result))
         except BaseException as exc:
             _fill_error(out, exc)
@@ -548,21 +554,13 @@ class Worker:
     async def _run_async(
         self, session: _Session, adapter: HookAdapter | None, call: es.HookCall
     ) -> None:
-        vc, out = self._begin(call)
-        timeout_ns = call.timeout.seconds * _NS + call.timeout.nanos
+        vc, out, timeout_ns = self._begin(call)
         try:
             if adapter is None:
                 raise HookFailed(f"this worker has no hook named {call.hook_name!r}")
             ctx = context_from_proto(call.context)
-            with (
-                remote_hook_span(call.hook_name, _traceparent(ctx)),
-                in_hook_call(call.hook_name, ctx),
-            ):
-                if vc is not None:
-                    with self.clock.using(vc):
-                        result = await adapter.acall(ctx, timeout_ns)
-                else:
-                    result = await adapter.acall(ctx, timeout_ns)
+            with self._serving(call, ctx, vc):
+                result = await adapter.acall(ctx, timeout_ns)
             out.result.CopyFrom(result_to_proto(result))
         except asyncio.CancelledError:
             session.tasks.pop(call.call_id, None)
@@ -623,4 +621,4 @@ def _fill_error(out: es.HookCallResult, exc: BaseException) -> None:
 
 def _finish(out: es.HookCallResult, vc: VirtualClock | None) -> None:
     if vc is not None:
-        out.clock_advance.seconds, out.clock_advance.nanos = divmod(vc.monotonic_ns(), _NS)
+        duration_to_proto(vc.monotonic_ns(), out.clock_advance)
