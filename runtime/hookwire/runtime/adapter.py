@@ -108,7 +108,22 @@ def is_async_callable(fn: Any) -> bool:
     return call is not None and inspect.iscoroutinefunction(call)
 
 
-class PythonSyncAdapter:
+class _PythonAdapter:
+    """What both Python adapters share: the hook function (checked callable) and the repr."""
+
+    __slots__ = ("fn",)
+    language = "python"
+
+    def __init__(self, fn: Callable[[HookContext], Any]) -> None:
+        if not callable(fn):
+            raise InvalidArgument("hook", f"must be callable, got {type(fn).__name__}")
+        self.fn = fn
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({getattr(self.fn, '__qualname__', self.fn)!r})"
+
+
+class PythonSyncAdapter(_PythonAdapter):
     """A plain Python function `fn(ctx) -> None | HookResult`.
 
     Example:
@@ -116,18 +131,16 @@ class PythonSyncAdapter:
         False
     """
 
-    __slots__ = ("fn",)
-    language = "python"
+    __slots__ = ()
     is_async = False
+    fn: SyncHook
 
     def __init__(self, fn: SyncHook) -> None:
-        if not callable(fn):
-            raise InvalidArgument("hook", f"must be callable, got {type(fn).__name__}")
+        super().__init__(fn)
         if is_async_callable(fn):
             raise InvalidArgument(
                 "hook", "is a coroutine function; wrap it in PythonAsyncAdapter (or use adapt())"
             )
-        self.fn = fn
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         try:
@@ -139,11 +152,8 @@ class PythonSyncAdapter:
     async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         return self.call(ctx, timeout_ns)
 
-    def __repr__(self) -> str:
-        return f"PythonSyncAdapter({getattr(self.fn, '__qualname__', self.fn)!r})"
 
-
-class PythonAsyncAdapter:
+class PythonAsyncAdapter(_PythonAdapter):
     """An `async def fn(ctx) -> None | HookResult`, cancelled at its deadline.
 
     A coroutine that finishes without suspending pays no timeout machinery.
@@ -155,14 +165,12 @@ class PythonAsyncAdapter:
         True
     """
 
-    __slots__ = ("fn",)
-    language = "python"
+    __slots__ = ()
     is_async = True
+    fn: AsyncHook
 
     def __init__(self, fn: AsyncHook) -> None:
-        if not callable(fn):
-            raise InvalidArgument("hook", f"must be callable, got {type(fn).__name__}")
-        self.fn = fn
+        super().__init__(fn)
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         raise AsyncHookNotAllowed(getattr(self.fn, "__qualname__", repr(self.fn)))
@@ -182,9 +190,6 @@ class PythonAsyncAdapter:
         except Exception as exc:
             raise HookFailed(describe_exception(exc)) from exc
         return to_result(value)
-
-    def __repr__(self) -> str:
-        return f"PythonAsyncAdapter({getattr(self.fn, '__qualname__', self.fn)!r})"
 
 
 async def _drive(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:
