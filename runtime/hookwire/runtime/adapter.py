@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import AsyncHookNotAllowed, InvalidArgument
@@ -38,6 +38,7 @@ __all__ = [
 
 SyncHook = Callable[[HookContext], Any]
 AsyncHook = Callable[[HookContext], Awaitable[Any]]
+H = TypeVar("H", SyncHook, AsyncHook)
 
 
 class HookFailed(Exception):
@@ -108,22 +109,22 @@ def is_async_callable(fn: Any) -> bool:
     return call is not None and inspect.iscoroutinefunction(call)
 
 
-class _PythonAdapter:
+class _PythonAdapter(Generic[H]):
     """What both Python adapters share: the hook function (checked callable) and the repr."""
 
     __slots__ = ("fn",)
     language = "python"
 
-    def __init__(self, fn: Callable[[HookContext], Any]) -> None:
+    def __init__(self, fn: H) -> None:
         if not callable(fn):
             raise InvalidArgument("hook", f"must be callable, got {type(fn).__name__}")
-        self.fn = fn
+        self.fn: H = fn
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({getattr(self.fn, '__qualname__', self.fn)!r})"
 
 
-class PythonSyncAdapter(_PythonAdapter):
+class PythonSyncAdapter(_PythonAdapter[SyncHook]):
     """A plain Python function `fn(ctx) -> None | HookResult`.
 
     Example:
@@ -133,7 +134,6 @@ class PythonSyncAdapter(_PythonAdapter):
 
     __slots__ = ()
     is_async = False
-    fn: SyncHook
 
     def __init__(self, fn: SyncHook) -> None:
         super().__init__(fn)
@@ -153,7 +153,7 @@ class PythonSyncAdapter(_PythonAdapter):
         return self.call(ctx, timeout_ns)
 
 
-class PythonAsyncAdapter(_PythonAdapter):
+class PythonAsyncAdapter(_PythonAdapter[AsyncHook]):
     """An `async def fn(ctx) -> None | HookResult`, cancelled at its deadline.
 
     A coroutine that finishes without suspending pays no timeout machinery.
@@ -167,10 +167,6 @@ class PythonAsyncAdapter(_PythonAdapter):
 
     __slots__ = ()
     is_async = True
-    fn: AsyncHook
-
-    def __init__(self, fn: AsyncHook) -> None:
-        super().__init__(fn)
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         raise AsyncHookNotAllowed(getattr(self.fn, "__qualname__", repr(self.fn)))
