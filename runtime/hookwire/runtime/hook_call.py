@@ -57,9 +57,6 @@ __all__ = [
     "publish",
 ]
 
-# The event attributes a hook call fills, in EventAttrs / PublishFields names.
-HOOK_CALL_FIELDS = ("correlation_id", "causation_id", "traceparent", "tracestate")
-
 
 def causation_id(point: str, hook: str) -> str:
     """The causation id of events hook `hook` publishes while called at `point`.
