@@ -82,24 +82,18 @@ class TransitionListener:
     __slots__ = ()
 
     def breaker_transition(
-        self,
-        hook_name: str,
-        old: BreakerState,
-        new: BreakerState,
-        failure_rate: float,
-        slow_rate: float,
-        open_duration_ns: int,
+        self, hook_name: str, old: BreakerState, new: BreakerState, *figures: Any
     ) -> None:
-        self.transitioned(
-            hook_name,
-            new,
-            {
-                "hook": hook_name,
-                "failure_rate": failure_rate,
-                "slow_rate": slow_rate,
-                "open_duration_ms": open_duration_ns / 1e6,
-            },
-        )
+        """hookwire.runtime.breaker.BreakerListener; `figures` are the transition's
+        (failure_rate, slow_rate, open_duration_ns), in the order the breaker gives them."""
+        failure_rate, slow_rate, open_duration_ns = figures
+        payload = {
+            "hook": hook_name,
+            "failure_rate": failure_rate,
+            "slow_rate": slow_rate,
+            "open_duration_ms": open_duration_ns / 1e6,
+        }
+        self.transitioned(hook_name, new, payload)
 
     def transitioned(self, hook_name: str, new: BreakerState, payload: dict[str, Any]) -> None:
         raise NotImplementedError

@@ -386,12 +386,19 @@ def _compile_fast_path(
         entries,
         clock,
         bail=bail,
-        bad_context=_bad_context,
-        failure=_Failure,
-        not_called=_NOT_CALLED,
         records=records,
         stale=stale,
+        **_CHAIN_PARTS,
     )
+
+
+# What every compiled chain shares with the loop: how it refuses a context that is not a
+# HookContext, wraps a hook's exception, and marks a step not called yet.
+_CHAIN_PARTS: dict[str, Any] = {
+    "bad_context": _bad_context,
+    "failure": _Failure,
+    "not_called": _NOT_CALLED,
+}
 
 
 class _GuardedSink:
@@ -836,18 +843,7 @@ class Executor:
         `_arest`), so a chain that never suspends costs no coroutine of its own."""
         clock = self._now
         return _run_chain(
-            plan.steps,
-            plan.entries,
-            0,
-            ctx,
-            raw,
-            clock(),
-            clock,
-            _NOT_CALLED,
-            0,
-            False,
-            awaiting,
-            apply,
+            plan.steps, plan.entries, 0, ctx, raw, clock(), clock, awaiting=awaiting, apply=apply
         )
 
     async def _arest(self, plan: _Plan, at: _Await) -> Execution:
@@ -867,19 +863,10 @@ class Executor:
         except Exception as exc:
             value = _Failure(_O_ERROR, describe_exception(exc))
         clock = self._now
+        step, cur, modified, now, _coro, _yielded, raw = at
+        steps, entries, end = plan.steps, plan.entries, clock()
         return _run_chain(
-            plan.steps,
-            plan.entries,
-            at.step,
-            at.cur,
-            at.raw,
-            at.now,
-            clock,
-            value,
-            clock(),
-            at.modified,
-            True,
-            apply,
+            steps, entries, step, cur, raw, now, clock, value, end, modified, True, apply
         )
 
     async def _finish(self, coro: Any, yielded: Any, timeout_ns: int, started: int) -> Any:
