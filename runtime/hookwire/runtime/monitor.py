@@ -6,7 +6,8 @@ Percentiles use the nearest-rank method over each hook's last `sample_size` call
 Given to an executor (`Executor(monitor=...)`), the monitor is one of the bulk consumers of the
 executor's `ExecutionRecords` (hookwire.runtime.observer): an execution costs the executor one
 list append, and the monitor folds the records into its counters in bulk, per chain, when they
-are handed over (every `DRAIN_EVERY` executions) and whenever it is read (`stats`, `snapshot`
+are handed over (every `DRAIN_EVERY` executions; when each execution is handed over at once,
+every `FOLD_EVERY`) and whenever it is read (`stats`, `snapshot`
 drain its executors' records first, so nothing finished is missing). Overhead is the time
 between the executor's clock readings around the chain not spent in hook calls; on the
 compiled path those readings are the chain's own first and last, so it is near zero there.
@@ -32,10 +33,11 @@ from typing import Any
 
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument, NotFound
-from hookwire.runtime.observer import REFUSED, ExecutionRecord, ExecutionRecords
+from hookwire.runtime.observer import DRAIN_EVERY, REFUSED, ExecutionRecord, ExecutionRecords
 from hookwire.runtime.results import Outcome
 
-FOLD_EVERY = 512
+# Pending executions folded in at once (as many as an executor hands over in one drain).
+FOLD_EVERY = DRAIN_EVERY
 
 __all__ = ["HookStats", "MonitorSnapshot", "PerformanceMonitor"]
 
@@ -124,17 +126,17 @@ class PerformanceMonitor:
         self._sources.append(records)
 
     def take(self, records: list[ExecutionRecord]) -> None:
-        """Bulk consumer entry: executions' records, folded in at once (while they are still
-        in the processor's caches: folding is mostly reading them)."""
-        self._fold(records)
-
-    def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        """Observer entry (`observers=[monitor]`; see hookwire.runtime.observer): kept for the
-        next fold, every FOLD_EVERY executions or when read."""
+        """Bulk consumer entry: executions' records, folded in once FOLD_EVERY are pending
+        (a drained batch at once, while it is still in the processor's caches: folding is
+        mostly reading it), or when read."""
         pending = self._pending
-        pending.append((execution.raw_records(), started_ns, ended_ns))
+        pending += records
         if len(pending) >= FOLD_EVERY:
             self._fold_pending()
+
+    def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
+        """Observer entry (`observers=[monitor]`; see hookwire.runtime.observer)."""
+        self.take([(execution.raw_records(), started_ns, ended_ns)])
 
     def _fold_pending(self) -> None:
         records, self._pending = self._pending, []
