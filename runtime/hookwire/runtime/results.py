@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, TypeAlias, cast, dataclass_transform
+from typing import Any, ClassVar, TypeAlias, cast, dataclass_transform, get_args
 
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import validate_json
@@ -200,17 +200,7 @@ HookResult: TypeAlias = (
 
 CONTINUE = Continue()
 
-RESULT_TYPES: tuple[type, ...] = (
-    Continue,
-    Modified,
-    Cancel,
-    Redirect,
-    Replace,
-    Retry,
-    Fork,
-    Cache,
-    Skipped,
-)
+RESULT_TYPES: tuple[type, ...] = get_args(HookResult)
 
 _UINT32_MAX = 2**32 - 1
 
