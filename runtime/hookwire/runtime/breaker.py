@@ -29,6 +29,7 @@ from typing import Protocol, runtime_checkable
 
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.limits import UINT32_MAX
 
 __all__ = [
     "QUALIFIER",
@@ -43,7 +44,6 @@ __all__ = [
 _log = logging.getLogger("hookwire.runtime.breaker")
 _MS = 1_000_000
 _S = 1_000_000_000
-_UINT32_MAX = 2**32 - 1
 
 
 #: Separates a composite's name from its child's in a qualified breaker name: "guard/flaky" is
@@ -106,7 +106,7 @@ class BreakerConfig:
     def __post_init__(self) -> None:
         def count(name: str) -> int:
             v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= _UINT32_MAX:
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= UINT32_MAX:
                 raise InvalidArgument(
                     f"breaker.{name}", f"must be an int in [1, 2^32-1], got {v!r}"
                 )

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, TypeAlias, cast, dataclass_transform, get_args
 
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import validate_json
-from hookwire.runtime.limits import check_duration_ns, check_name
+from hookwire.runtime.limits import UINT32_MAX, check_duration_ns, check_name
 
 __all__ = [
     "CONTINUE",
@@ -202,8 +202,6 @@ CONTINUE = Continue()
 
 RESULT_TYPES: tuple[type, ...] = get_args(HookResult)
 
-_UINT32_MAX = 2**32 - 1
-
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
@@ -242,7 +240,7 @@ def validate_result(result: Any, field: str = "result") -> HookResult:
         if not _is_int(result.delay_ns) or result.delay_ns < 0:
             raise InvalidArgument(f"{field}.retry.delay_ns", "must be a non-negative int")
         check_duration_ns(result.delay_ns, f"{field}.retry.delay_ns")
-        if not _is_int(result.max_attempts) or not 1 <= result.max_attempts <= _UINT32_MAX:
+        if not _is_int(result.max_attempts) or not 1 <= result.max_attempts <= UINT32_MAX:
             raise InvalidArgument(f"{field}.retry.max_attempts", "must be an int >= 1")
     elif t is Fork:
         if not isinstance(result.operations, tuple):
@@ -416,7 +414,7 @@ def result_from_json(value: Any, field: str = "result") -> HookResult:
         delay = _take(body, ("delay",), where, allowed)
         attempts = _take(body, ("maxAttempts", "max_attempts"), where, allowed)
         delay_ns = 0 if delay is None else duration_from_json(delay, f"{where}.delay")
-        if not _is_int(attempts) or not 1 <= attempts <= _UINT32_MAX:
+        if not _is_int(attempts) or not 1 <= attempts <= UINT32_MAX:
             raise InvalidArgument(
                 f"{where}.maxAttempts", f"must be an int in [1, 2^32-1], got {attempts!r}"
             )

@@ -34,15 +34,13 @@ from hookwire.runtime import results
 from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.runtime.limits import MAX_DURATION_MS
+from hookwire.runtime.limits import INT64_MAX, INT64_MIN, MAX_DURATION_MS
 from hookwire.runtime.lua.convert import ConversionError
 from hookwire.runtime.lua.sandbox import LuaSandbox
 
 __all__ = ["LuaHookAdapter"]
 
 _NS_PER_MS = 1_000_000
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
 _MISSING: Any = object()
 
 
@@ -178,7 +176,7 @@ class LuaHookAdapter:
                 f"{pad}if t is str:",
                 f"{pad}    out[{i}] = v.encode()",
                 f"{pad}elif t is int:",
-                f"{pad}    if {_INT64_MIN} <= v <= {_INT64_MAX}:",
+                f"{pad}    if {INT64_MIN} <= v <= {INT64_MAX}:",
                 f"{pad}        out[{i}] = v",
                 f"{pad}elif t is bool or t is float:",
                 f"{pad}    out[{i}] = v",
