@@ -39,13 +39,14 @@ import concurrent.futures
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
-from typing import Any, Final, TypedDict, TypeVar, Unpack
+from typing import Any, Final, TypeVar, Unpack
 
 from hookwire.runtime.bus.event import (
     NO_ATTRS,
     NO_DATA,
+    AttrFields,
     Event,
     EventAttrs,
     IdSource,
@@ -81,6 +82,7 @@ log = logging.getLogger("hookwire.bus")
 MAX_ROUTES: Final = 4096
 _type_of = attrgetter("type")
 _unsequenced: Final = Event.unsequenced
+_ATTR_FIELDS: Final = AttrFields.__optional_keys__
 # Value types that need no further check when they are the members of a flat dict payload.
 _FLAT: Final = frozenset({str, int, bool, type(None)})
 
@@ -90,19 +92,13 @@ _AWAIT: Final = 1  # await room (asyncio)
 _NEVER: Final = 2  # never wait: the subscriber counts the event timed_out (emit on a loop)
 
 
-class PublishFields(TypedDict, total=False):
-    """The keyword fields of `EventBus.publish` (all optional)."""
+class PublishFields(AttrFields, total=False):
+    """The keyword fields of `EventBus.publish` (all optional): the event's attributes
+    (`AttrFields`, or `attrs` itself), and the following."""
 
     id: str
     time_ns: int | None
     ttl_ns: int | None
-    source: str
-    source_language: str
-    correlation_id: str
-    causation_id: str
-    metadata: Mapping[str, str] | None
-    traceparent: str
-    tracestate: str
     attrs: EventAttrs | None
 
 
@@ -304,15 +300,7 @@ class EventBus:
             raise TypeError(f"publish() got unexpected keyword argument(s) {sorted(unknown)}")
         attrs = fields.get("attrs")
         if attrs is None:
-            attrs = attrs_of(
-                source=fields.get("source", ""),
-                source_language=fields.get("source_language", ""),
-                correlation_id=fields.get("correlation_id", ""),
-                causation_id=fields.get("causation_id", ""),
-                metadata=fields.get("metadata"),
-                traceparent=fields.get("traceparent", ""),
-                tracestate=fields.get("tracestate", ""),
-            )
+            attrs = attrs_of(**{k: v for k, v in fields.items() if k in _ATTR_FIELDS})
         if attrs is not NO_ATTRS:
             try:
                 if not isinstance(attrs, EventAttrs):

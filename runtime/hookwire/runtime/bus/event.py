@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict, Unpack
 
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import validate_json
@@ -29,6 +29,7 @@ from hookwire.runtime.language import check_language
 __all__ = [
     "NO_ATTRS",
     "NO_DATA",
+    "AttrFields",
     "Event",
     "EventAttrs",
     "IdSource",
@@ -59,6 +60,19 @@ class NoData:
 
 
 NO_DATA: Final = NoData()
+
+
+class AttrFields(TypedDict, total=False):
+    """The attributes of an event as keywords (all optional), as `EventAttrs`, `attrs_of`,
+    `Event` and `EventBus.publish` take them."""
+
+    source: str
+    source_language: str
+    correlation_id: str
+    causation_id: str
+    metadata: Mapping[str, str] | None
+    traceparent: str
+    tracestate: str
 
 
 class EventAttrs:
@@ -115,56 +129,30 @@ class EventAttrs:
                     "metadata", f"keys and values must be strings, got {key!r}: {value!r}"
                 )
 
+    def fields(self) -> AttrFields:
+        """The attributes by name (what `EventAttrs(**fields)` builds again).
+
+        Example:
+            >>> EventAttrs(source="s").fields()["source"]
+            's'
+        """
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[return-value]
+
     def _key(self) -> tuple[Any, ...]:
-        return (
-            self.source,
-            self.source_language,
-            self.correlation_id,
-            self.causation_id,
-            self.metadata,
-            self.traceparent,
-            self.tracestate,
-        )
+        return tuple(map(self.__getattribute__, self.__slots__))
 
 
 NO_ATTRS: Final = EventAttrs()
 
 
-def attrs_of(
-    *,
-    source: str = "",
-    source_language: str = "",
-    correlation_id: str = "",
-    causation_id: str = "",
-    metadata: Mapping[str, str] | None = None,
-    traceparent: str = "",
-    tracestate: str = "",
-) -> EventAttrs:
+def attrs_of(**fields: Unpack[AttrFields]) -> EventAttrs:
     """The shared NO_ATTRS when every attribute is empty (most events), else new EventAttrs.
 
     Example:
         >>> attrs_of() is NO_ATTRS, attrs_of(source="s").source
         (True, 's')
     """
-    if not (
-        source
-        or source_language
-        or correlation_id
-        or causation_id
-        or metadata
-        or traceparent
-        or tracestate
-    ):
-        return NO_ATTRS
-    return EventAttrs(
-        source=source,
-        source_language=source_language,
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-        metadata=metadata,
-        traceparent=traceparent,
-        tracestate=tracestate,
-    )
+    return EventAttrs(**fields) if any(fields.values()) else NO_ATTRS
 
 
 class IdSource:
@@ -289,14 +277,8 @@ class Event:
         time_ns: int | None = None,
         sequence: int = 0,
         ttl_ns: int | None = None,
-        source: str = "",
-        source_language: str = "",
-        correlation_id: str = "",
-        causation_id: str = "",
-        metadata: Mapping[str, str] | None = None,
-        traceparent: str = "",
-        tracestate: str = "",
         attrs: EventAttrs | None = None,
+        **fields: Unpack[AttrFields],
     ) -> None:
         self.type = type
         self.payload = payload
@@ -304,17 +286,7 @@ class Event:
         self.time_ns = time_ns
         self.sequence = sequence
         self.ttl_ns = ttl_ns
-        if attrs is None:
-            attrs = attrs_of(
-                source=source,
-                source_language=source_language,
-                correlation_id=correlation_id,
-                causation_id=causation_id,
-                metadata=metadata,
-                traceparent=traceparent,
-                tracestate=tracestate,
-            )
-        self.attrs = attrs
+        self.attrs = attrs_of(**fields) if attrs is None else attrs
 
     @staticmethod
     def unsequenced(
@@ -491,14 +463,8 @@ class Event:
             "time_ns": self.time_ns,
             "sequence": self.sequence,
             "ttl_ns": self.ttl_ns,
-            "source": self.source,
-            "source_language": self.source_language,
-            "correlation_id": self.correlation_id,
-            "causation_id": self.causation_id,
-            "metadata": self.metadata,
-            "traceparent": self.traceparent,
-            "tracestate": self.tracestate,
         }
+        fields.update(self.attrs.fields())
         event_type = changes.pop("type", self.type)
         payload = changes.pop("payload", self.payload)
         unknown = set(changes) - set(fields)
