@@ -280,13 +280,9 @@ class Event:
         attrs: EventAttrs | None = None,
         **fields: Unpack[AttrFields],
     ) -> None:
-        self.type = type
-        self.payload = payload
-        self._id = id
-        self.time_ns = time_ns
+        attrs = attrs_of(**fields) if attrs is None else attrs
+        Event.unsequenced(type, payload, attrs, id, time_ns, ttl_ns, 0, self)
         self.sequence = sequence
-        self.ttl_ns = ttl_ns
-        self.attrs = attrs_of(**fields) if attrs is None else attrs
 
     @staticmethod
     def unsequenced(
@@ -297,12 +293,14 @@ class Event:
         time_ns: int | None = None,
         ttl_ns: int | None = None,
         number: int = 0,
+        into: Event | None = None,
     ) -> Event:
         """An event to publish (sequence 0), built slot by slot from fields the caller has
         checked, without the constructor's keywords and attribute handling: a publish path
         builds one per event. `id` is the given id ("": one is given at publish), or the
         `IdSource` whose id of `number` it gets (what a bus's commit gives; formatted when
-        read).
+        read). `into`: the event to set the fields of instead of a new one (the constructor
+        does; the one place an event's fields are set as a whole).
 
         Example:
             >>> ev = Event.unsequenced("a.b", {"k": 1}, NO_ATTRS)
@@ -311,7 +309,7 @@ class Event:
             >>> Event.unsequenced("a.b", 1, NO_ATTRS, IdSource(bytes(16)), 10, None, 3).id
             '00000000-0000-4000-8000-000000000003'
         """
-        ev = _Stamped()
+        ev = _Stamped() if into is None else into
         ev.type = type
         ev.payload = payload
         ev._id = id

@@ -32,6 +32,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import fields
 from itertools import islice, repeat
 from operator import attrgetter
 from typing import Final
@@ -61,6 +62,8 @@ SAMPLE: Final = 3
 log = logging.getLogger("hookwire.bus")
 
 _get_ident = threading.get_ident
+# What `stats_locked` reads from a subscription: every SubscriptionStats field but `queued`.
+_COUNTERS: Final = tuple(f.name for f in fields(SubscriptionStats) if f.name != "queued")
 _ttl_of = attrgetter("ttl_ns")
 
 
@@ -148,17 +151,11 @@ class Subscription:
         self._swaiting = 0
         self._afuts: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._waiting = False
-        self._received = 0
-        self._delivered = 0
-        # Events handed straight to the callback (see `offer`): received and delivered at
-        # once, counted once on the hot path.
-        self._handovers = 0
-        self.dropped_oldest = 0
-        self.dropped_newest = 0
-        self.sampled_out = 0
-        self.timed_out = 0
-        self.expired = 0
-        self.callback_errors = 0
+        # The counters (see `stats_locked`). `_handovers`: events handed straight to the
+        # callback (see `offer`), received and delivered at once, counted once on the hot path.
+        self._received = self._delivered = self._handovers = 0
+        self.dropped_oldest = self.dropped_newest = self.sampled_out = 0
+        self.timed_out = self.expired = self.callback_errors = 0
 
     # -- inspection -------------------------------------------------------------------------
 
@@ -192,15 +189,7 @@ class Subscription:
     def stats_locked(self) -> SubscriptionStats:
         """`stats()` with the bus lock held."""
         return SubscriptionStats(
-            received=self.received,
-            delivered=self.delivered,
-            queued=len(self._q),
-            dropped_oldest=self.dropped_oldest,
-            dropped_newest=self.dropped_newest,
-            sampled_out=self.sampled_out,
-            timed_out=self.timed_out,
-            expired=self.expired,
-            callback_errors=self.callback_errors,
+            queued=len(self._q), **{name: getattr(self, name) for name in _COUNTERS}
         )
 
     @property
