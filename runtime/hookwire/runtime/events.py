@@ -71,7 +71,7 @@ class DeferredSource(Protocol):
 
     def set_deferral(self, allowed: bool) -> None:
         """Whether the events may be handed over later (False: right after each execution;
-        what is pending is drained at once)."""
+        the sink drains what is pending itself)."""
         ...
 
 

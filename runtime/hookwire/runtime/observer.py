@@ -254,12 +254,10 @@ class ExecutionRecords:
 
     def set_deferral(self, allowed: bool) -> None:
         """Whether the consumers may receive executions later, in bulk (True) or must get each
-        right after it finished (False: drained at every execution). What is pending when it
-        is refused is drained at once."""
+        right after it finished (False: drained at every execution). What is pending then goes
+        with the next execution, or the next `drain` (which the caller makes at once)."""
         self._allowed = allowed
         self.limit = DRAIN_EVERY if allowed else 1
-        if not allowed:
-            self.drain()
 
     @property
     def deferring(self) -> bool:
