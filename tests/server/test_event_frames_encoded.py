@@ -35,6 +35,30 @@ def test_encoded_frames_decode_as_the_published_events() -> None:
     assert got.stats.delivered == 6
 
 
+def test_evicted_frames_are_converted_and_times_before_1970_frame_exactly() -> None:
+    for clock in (VirtualClock(), VirtualClock(start_unix_ns=-5_500_000_000)):
+        bus = EventBus(clock=clock)
+        sub = bus.subscribe(">")
+        pbs = [
+            event("a.b", {"x": [1, 2.5, None, "s"], "big": 2**70}, metadata={"k": "v"}, ttl_s=5),
+            event("c"),
+            event("d", "x"),
+        ]
+        pbs[1].id = "given-id"
+        pbs[1].time.seconds = 5
+        encoded = bs.PublishRequest(events=pbs).SerializeToString()
+        batch = asyncio.run(bus.apublish_read(lambda e=encoded: read_batch(e)))  # type: ignore[misc]
+        frames = EventFrames(capacity=2)  # the oldest frame is evicted: converted instead
+        frames.remember_encoded(batch)
+        assert len(frames) == 2
+        stats = bs.SubscriptionStats(received=3, delivered=3)
+        got = bs.EventBatch.FromString(frames.batch(list(sub), stats))
+        assert list(got.events) == [event_to_proto(ev) for ev in batch.events]
+        assert [e.sequence for e in got.events] == [1, 2, 3]
+        assert got.events[1].id == "given-id" and got.events[1].time.seconds == 5
+        assert got.stats == stats
+
+
 def test_encoded_frames_at_sequences_of_every_varint_size() -> None:
     bus = EventBus(clock=VirtualClock(start_unix_ns=1_700_000_000_000_000_000))
     frames = EventFrames(capacity=4)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import AsyncHookNotAllowed, InvalidArgument
@@ -38,6 +38,7 @@ __all__ = [
 
 SyncHook = Callable[[HookContext], Any]
 AsyncHook = Callable[[HookContext], Awaitable[Any]]
+H = TypeVar("H", SyncHook, AsyncHook)
 
 
 class HookFailed(Exception):
@@ -108,7 +109,22 @@ def is_async_callable(fn: Any) -> bool:
     return call is not None and inspect.iscoroutinefunction(call)
 
 
-class PythonSyncAdapter:
+class _PythonAdapter(Generic[H]):
+    """What both Python adapters share: the hook function (checked callable) and the repr."""
+
+    __slots__ = ("fn",)
+    language = "python"
+
+    def __init__(self, fn: H) -> None:
+        if not callable(fn):
+            raise InvalidArgument("hook", f"must be callable, got {type(fn).__name__}")
+        self.fn: H = fn
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({getattr(self.fn, '__qualname__', self.fn)!r})"
+
+
+class PythonSyncAdapter(_PythonAdapter[SyncHook]):
     """A plain Python function `fn(ctx) -> None | HookResult`.
 
     Example:
@@ -116,18 +132,15 @@ class PythonSyncAdapter:
         False
     """
 
-    __slots__ = ("fn",)
-    language = "python"
+    __slots__ = ()
     is_async = False
 
     def __init__(self, fn: SyncHook) -> None:
-        if not callable(fn):
-            raise InvalidArgument("hook", f"must be callable, got {type(fn).__name__}")
+        super().__init__(fn)
         if is_async_callable(fn):
             raise InvalidArgument(
                 "hook", "is a coroutine function; wrap it in PythonAsyncAdapter (or use adapt())"
             )
-        self.fn = fn
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         try:
@@ -139,11 +152,8 @@ class PythonSyncAdapter:
     async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         return self.call(ctx, timeout_ns)
 
-    def __repr__(self) -> str:
-        return f"PythonSyncAdapter({getattr(self.fn, '__qualname__', self.fn)!r})"
 
-
-class PythonAsyncAdapter:
+class PythonAsyncAdapter(_PythonAdapter[AsyncHook]):
     """An `async def fn(ctx) -> None | HookResult`, cancelled at its deadline.
 
     A coroutine that finishes without suspending pays no timeout machinery.
@@ -155,14 +165,8 @@ class PythonAsyncAdapter:
         True
     """
 
-    __slots__ = ("fn",)
-    language = "python"
+    __slots__ = ()
     is_async = True
-
-    def __init__(self, fn: AsyncHook) -> None:
-        if not callable(fn):
-            raise InvalidArgument("hook", f"must be callable, got {type(fn).__name__}")
-        self.fn = fn
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         raise AsyncHookNotAllowed(getattr(self.fn, "__qualname__", repr(self.fn)))
@@ -182,9 +186,6 @@ class PythonAsyncAdapter:
         except Exception as exc:
             raise HookFailed(describe_exception(exc)) from exc
         return to_result(value)
-
-    def __repr__(self) -> str:
-        return f"PythonAsyncAdapter({getattr(self.fn, '__qualname__', self.fn)!r})"
 
 
 async def _drive(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:

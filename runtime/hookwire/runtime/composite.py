@@ -28,13 +28,13 @@ Example:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from enum import StrEnum
 from fractions import Fraction
 from functools import partial
 from math import ceil
-from typing import Any
+from typing import Any, TypeVar
 
 from hookwire.runtime.adapter import HookTimedOut
 from hookwire.runtime.breaker import BreakerConfig, BreakerListener, BreakerStatus, CircuitBreaker
@@ -44,7 +44,7 @@ from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.executor import Executor, Invocation
 from hookwire.runtime.hook_call import HookCalls, calling, hook_call_running
 from hookwire.runtime.json_value import copy_json, merge_patch, merge_patch_diff
-from hookwire.runtime.registry import FailurePolicy, HookSpec, Registry
+from hookwire.runtime.registry import ChainEntry, FailurePolicy, HookSpec, Registry
 from hookwire.runtime.results import (
     CONTINUE,
     PRECEDENCE,
@@ -58,6 +58,7 @@ __all__ = ["Child", "Composite", "CompositeKind", "TieBreaker", "child"]
 # The point children are chained under inside a composite (never seen outside it).
 _INNER_POINT = "custom:hookwire.composite"
 _RANK = {kind: i for i, kind in enumerate(PRECEDENCE)}
+T = TypeVar("T")
 
 Child = tuple[HookSpec, Any]
 
@@ -225,25 +226,17 @@ class Composite:
 
     def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         traced = hook_call_running()
-        kind = self.kind
-        if kind is CompositeKind.SEQUENTIAL:
+        if self.kind is CompositeKind.SEQUENTIAL:
             run = self._chain_ex(traced).execute(_INNER_POINT, ctx)
             return self._sequential_result(ctx, run.result, run.context)
-        ex = self._ex()
-        invoke = ex.invoke
-        chain = self._registry.chain(_INNER_POINT)
-        if kind is CompositeKind.FIRST_MATCH:
-            for e in chain:
-                inv = calling(e.name, ctx, partial(invoke, e)) if traced else invoke(e, ctx)
+        calls = self._child_calls(ctx, self._ex().invoke, traced)
+        if self.kind is CompositeKind.FIRST_MATCH:
+            for inv in calls:
                 found = _match(inv)
                 if found is not None:
                     return found
             return CONTINUE
-        invs = []
-        for e in chain:
-            c = ctx.with_data(copy_json(ctx.data))
-            invs.append(calling(e.name, c, partial(invoke, e)) if traced else invoke(e, c))
-        return self._combine(ctx, invs)
+        return self._combine(ctx, list(calls))
 
     async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
         try:
@@ -254,26 +247,28 @@ class Composite:
 
     async def _acall(self, ctx: HookContext) -> HookResult:
         traced = hook_call_running()
-        kind = self.kind
-        if kind is CompositeKind.SEQUENTIAL:
+        if self.kind is CompositeKind.SEQUENTIAL:
             run = await self._chain_ex(traced).aexecute(_INNER_POINT, ctx)
             return self._sequential_result(ctx, run.result, run.context)
-        ex = self._ex()
-        ainvoke = ex.ainvoke
-        chain = self._registry.chain(_INNER_POINT)
-        if kind is CompositeKind.FIRST_MATCH:
-            for e in chain:
-                inv = calling(e.name, ctx, partial(ainvoke, e)) if traced else ainvoke(e, ctx)
+        calls = self._child_calls(ctx, self._ex().ainvoke, traced)
+        if self.kind is CompositeKind.FIRST_MATCH:
+            for inv in calls:
                 found = _match(await inv)
                 if found is not None:
                     return found
             return CONTINUE
-        calls = []
-        for e in chain:
-            c = ctx.with_data(copy_json(ctx.data))
-            calls.append(calling(e.name, c, partial(ainvoke, e)) if traced else ainvoke(e, c))
-        invs = await asyncio.gather(*calls)
-        return self._combine(ctx, list(invs))
+        return self._combine(ctx, list(await asyncio.gather(*calls)))
+
+    def _child_calls(
+        self, ctx: HookContext, invoke: Callable[[ChainEntry, HookContext], T], traced: bool
+    ) -> Iterator[T]:
+        """`invoke(child, ctx)` for each child in turn, lazily (FIRST_MATCH stops at a match):
+        inside a hook call each is the child's own hook call; outside FIRST_MATCH each child
+        gets its own copy of the data."""
+        copy = self.kind is not CompositeKind.FIRST_MATCH
+        for e in self._registry.chain(_INNER_POINT):
+            c = ctx.with_data(copy_json(ctx.data)) if copy else ctx
+            yield calling(e.name, c, partial(invoke, e)) if traced else invoke(e, c)
 
     # -- combining -------------------------------------------------------------------------------
 

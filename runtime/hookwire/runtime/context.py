@@ -45,6 +45,15 @@ class ComponentId:
     type: str = ""
     name: str = ""
 
+    def to_json(self) -> dict[str, Any]:
+        """The plain JSON form hooks read (`ctx.component` in Lua, a field path's root).
+
+        Example:
+            >>> ComponentId("t1", "tool", "search").to_json()
+            {'id': 't1', 'type': 'tool', 'name': 'search'}
+        """
+        return {"id": self.id, "type": self.type, "name": self.name}
+
 
 @dataclass(slots=True)
 class OperationError:
@@ -63,6 +72,23 @@ class Operation:
     parameters: Any = None
     result: Any = None
     error: OperationError | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The plain JSON form hooks read (`ctx.operation` in Lua, a field path's root); an
+        absent member (None) is left out.
+
+        Example:
+            >>> Operation("tool", "op-1", error=OperationError("E", "boom")).to_json()
+            {'type': 'tool', 'id': 'op-1', 'error': {'code': 'E', 'message': 'boom'}}
+        """
+        out: dict[str, Any] = {"type": self.type, "id": self.id}
+        if self.parameters is not None:
+            out["parameters"] = self.parameters
+        if self.result is not None:
+            out["result"] = self.result
+        if self.error is not None:
+            out["error"] = {"code": self.error.code, "message": self.error.message}
+        return out
 
 
 @dataclass(slots=True)

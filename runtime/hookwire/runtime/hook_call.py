@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from types import CoroutineType
 from typing import Any
 
@@ -56,9 +57,6 @@ __all__ = [
     "publish",
 ]
 
-# The event attributes a hook call fills, in EventAttrs / PublishFields names.
-HOOK_CALL_FIELDS = ("correlation_id", "causation_id", "traceparent", "tracestate")
-
 
 def causation_id(point: str, hook: str) -> str:
     """The causation id of events hook `hook` publishes while called at `point`.
@@ -70,14 +68,12 @@ def causation_id(point: str, hook: str) -> str:
     return f"{point}/{hook}"
 
 
+@dataclass(slots=True, eq=False)
 class HookCall:
     """One call of one hook: its name and the context it received."""
 
-    __slots__ = ("ctx", "hook")
-
-    def __init__(self, hook: str, ctx: HookContext) -> None:
-        self.hook = hook
-        self.ctx = ctx
+    hook: str
+    ctx: HookContext
 
     @property
     def causation_id(self) -> str:

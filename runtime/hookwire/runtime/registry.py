@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from hookwire.runtime.adapter import (
     HookAdapter,
@@ -281,12 +281,11 @@ class ChainEntry:
         return f"ChainEntry({self.name!r}, priority={self.spec.priority})"
 
 
-class _Registered:
-    __slots__ = ("entry", "seq")
+class _Registered(NamedTuple):
+    """A registered hook and its registration order (ties between equal priorities)."""
 
-    def __init__(self, entry: ChainEntry, seq: int) -> None:
-        self.entry = entry
-        self.seq = seq
+    entry: ChainEntry
+    seq: int
 
 
 class Registry:

@@ -103,16 +103,27 @@ PRECEDENCE: tuple[ResultKind, ...] = (
 )
 
 
+class _Result:
+    """What every result kind shares: its `kind`, and the trace `outcome` of the same name."""
+
+    __slots__ = ()
+    kind: ClassVar[ResultKind]
+    outcome: ClassVar[Outcome]
+
+    def __init_subclass__(cls, kind: ResultKind | None = None) -> None:
+        # None: dataclass(slots=True) rebuilding the class, which already has both.
+        if kind is not None:
+            cls.kind = kind
+            cls.outcome = Outcome(kind)
+
+
 @dataclass(frozen=True, slots=True)
-class Continue:
+class Continue(_Result, kind=ResultKind.CONTINUE):
     """CONTINUE: nothing to change. Hooks usually just `return None`."""
 
-    kind: ClassVar[ResultKind] = ResultKind.CONTINUE
-    outcome: ClassVar[Outcome] = Outcome.CONTINUE
-
 
 @dataclass(frozen=True, slots=True)
-class Modified:
+class Modified(_Result, kind=ResultKind.MODIFIED):
     """MODIFIED: merge-patch `data` into the context's data (RFC 7396); the chain goes on.
 
     Example:
@@ -121,45 +132,35 @@ class Modified:
     """
 
     data: dict[str, Any]
-    kind: ClassVar[ResultKind] = ResultKind.MODIFIED
-    outcome: ClassVar[Outcome] = Outcome.MODIFIED
 
 
 @dataclass(frozen=True, slots=True)
-class Cancel:
+class Cancel(_Result, kind=ResultKind.CANCEL):
     """CANCEL: stop the chain and the operation, with a reason."""
 
     reason: str
-    kind: ClassVar[ResultKind] = ResultKind.CANCEL
-    outcome: ClassVar[Outcome] = Outcome.CANCEL
 
 
 @dataclass(frozen=True, slots=True)
-class Redirect:
+class Redirect(_Result, kind=ResultKind.REDIRECT):
     """REDIRECT: stop; run the operation registered under `target` instead."""
 
     target: str
-    kind: ClassVar[ResultKind] = ResultKind.REDIRECT
-    outcome: ClassVar[Outcome] = Outcome.REDIRECT
 
 
 @dataclass(frozen=True, slots=True)
-class Replace:
+class Replace(_Result, kind=ResultKind.REPLACE):
     """REPLACE: stop; use `value` (any JSON value, `None` = null) as the operation's output."""
 
     value: Any
-    kind: ClassVar[ResultKind] = ResultKind.REPLACE
-    outcome: ClassVar[Outcome] = Outcome.REPLACE
 
 
 @dataclass(frozen=True, slots=True)
-class Retry:
+class Retry(_Result, kind=ResultKind.RETRY):
     """RETRY: stop; re-run after `delay_ns`, at most `max_attempts` attempts in all."""
 
     delay_ns: int
     max_attempts: int
-    kind: ClassVar[ResultKind] = ResultKind.RETRY
-    outcome: ClassVar[Outcome] = Outcome.RETRY
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,31 +172,25 @@ class ForkOperation:
 
 
 @dataclass(frozen=True, slots=True)
-class Fork:
+class Fork(_Result, kind=ResultKind.FORK):
     """FORK: stop; run `operations` concurrently beside the main operation."""
 
     operations: tuple[ForkOperation, ...]
-    kind: ClassVar[ResultKind] = ResultKind.FORK
-    outcome: ClassVar[Outcome] = Outcome.FORK
 
 
 @dataclass(frozen=True, slots=True)
-class Cache:
+class Cache(_Result, kind=ResultKind.CACHE):
     """CACHE: stop; serve the output cached under `key`, fresh for `ttl_ns`."""
 
     key: str
     ttl_ns: int
-    kind: ClassVar[ResultKind] = ResultKind.CACHE
-    outcome: ClassVar[Outcome] = Outcome.CACHE
 
 
 @dataclass(frozen=True, slots=True)
-class Skipped:
+class Skipped(_Result, kind=ResultKind.SKIPPED):
     """SKIPPED: the hook declined to act; the chain goes on."""
 
     reason: str = ""
-    kind: ClassVar[ResultKind] = ResultKind.SKIPPED
-    outcome: ClassVar[Outcome] = Outcome.SKIPPED
 
 
 HookResult: TypeAlias = (

@@ -276,6 +276,14 @@ class _Sleep:
 
 _Effect = _Execute | _Invoke | _Sleep
 _Machine = Generator[_Effect, Any, RunResult]
+# What a driver reads: the machine's effects, then its RunResult (see _ending_with_result).
+_Effects = Generator[_Effect | RunResult, Any, None]
+
+
+def _ending_with_result(machine: _Machine) -> _Effects:
+    """`machine`'s effects, then the RunResult it returns, as its last item: a driver's loop
+    is then just "perform the effect, send the answer" until the item is a RunResult."""
+    yield (yield from machine)
 
 
 def _error_code(exc: Exception) -> str:
@@ -325,24 +333,11 @@ class Runner:
     ) -> RunResult:
         """Run synchronously (forks in order after the main operation). `call` None = the
         operation registered under `operation`."""
-        fn = self._resolve(operation, call)
-        if inspect.iscoroutinefunction(fn):
-            raise InvalidArgument("call", f"{operation!r} is an async function; use arun()")
-        machine = self._machine(operation, params, fn, context, points or self.points)
-        reply: Any = None
-        while True:
-            try:
-                effect = machine.send(reply)
-            except StopIteration as stop:
-                result: RunResult = stop.value
-                return result
-            if isinstance(effect, _Execute):
-                reply = self.executor.execute(effect.point, effect.ctx)
-            elif isinstance(effect, _Sleep):
-                self.clock.sleep(effect.ns / 1e9)
-                reply = None
-            else:
-                reply = self._invoke_sync(effect)
+        effects = self._effects(operation, params, call, context, points, sync=True)
+        effect = next(effects)
+        while not isinstance(effect, RunResult):
+            effect = effects.send(self._perform(effect))
+        return effect
 
     async def arun(
         self,
@@ -355,24 +350,48 @@ class Runner:
     ) -> RunResult:
         """Run on the event loop: async and sync hooks and operations; forks run concurrently
         with the main operation (asyncio.gather)."""
-        fn = self._resolve(operation, call)
-        machine = self._machine(operation, params, fn, context, points or self.points)
-        reply: Any = None
-        while True:
-            try:
-                effect = machine.send(reply)
-            except StopIteration as stop:
-                result: RunResult = stop.value
-                return result
-            if isinstance(effect, _Execute):
-                reply = await self.executor.aexecute(effect.point, effect.ctx)
-            elif isinstance(effect, _Sleep):
-                await self.clock.asleep(effect.ns / 1e9)
-                reply = None
-            else:
-                reply = await self._invoke_async(effect)
+        effects = self._effects(operation, params, call, context, points, sync=False)
+        effect = next(effects)
+        while not isinstance(effect, RunResult):
+            effect = effects.send(await self._aperform(effect))
+        return effect
 
     # -- drivers ---------------------------------------------------------------------------------
+
+    def _effects(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        call: OperationFn | None,
+        context: HookContext | None,
+        points: RunPoints | None,
+        *,
+        sync: bool,
+    ) -> _Effects:
+        fn = self._resolve(operation, call)
+        if sync and inspect.iscoroutinefunction(fn):
+            raise InvalidArgument("call", f"{operation!r} is an async function; use arun()")
+        return _ending_with_result(
+            self._machine(operation, params, fn, context, points or self.points)
+        )
+
+    def _perform(self, effect: _Effect) -> Any:
+        """The answer to an effect, synchronously."""
+        if isinstance(effect, _Execute):
+            return self.executor.execute(effect.point, effect.ctx)
+        if isinstance(effect, _Sleep):
+            self.clock.sleep(effect.ns / 1e9)
+            return None
+        return self._invoke_sync(effect)
+
+    async def _aperform(self, effect: _Effect) -> Any:
+        """The answer to an effect, on the event loop."""
+        if isinstance(effect, _Execute):
+            return await self.executor.aexecute(effect.point, effect.ctx)
+        if isinstance(effect, _Sleep):
+            await self.clock.asleep(effect.ns / 1e9)
+            return None
+        return await self._invoke_async(effect)
 
     def _resolve(self, operation: str, call: OperationFn | None) -> OperationFn:
         if not isinstance(operation, str) or not operation:

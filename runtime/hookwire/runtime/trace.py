@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from hookwire.runtime.breaker import BreakerState
 from hookwire.runtime.context import HookContext
@@ -125,14 +125,11 @@ class Execution:
         return f"Execution(result={self.result!r}, trace={len(self.trace)} entries)"
 
 
-class _Named:
+class _Named(NamedTuple):
     """What observers read of a chain entry (name, language), rebuilt from a TraceEntry."""
 
-    __slots__ = ("language", "name")
-
-    def __init__(self, name: str, language: str) -> None:
-        self.name = name
-        self.language = language
+    name: str
+    language: str
 
 
 def make_execution(

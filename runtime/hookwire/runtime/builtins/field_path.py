@@ -77,21 +77,11 @@ class FieldPath:
             if not rest:
                 return dict(ctx.metadata)
             return ctx.metadata.get(".".join(rest), MISSING)
-        elif root == "component":
-            if ctx.component is None:
+        elif root == "component" or root == "operation":
+            part = getattr(ctx, root)
+            if part is None:
                 return MISSING
-            value = {"id": ctx.component.id, "type": ctx.component.type, "name": ctx.component.name}
-        elif root == "operation":
-            op = ctx.operation
-            if op is None:
-                return MISSING
-            value = {"type": op.type, "id": op.id}
-            if op.parameters is not None:
-                value["parameters"] = op.parameters
-            if op.result is not None:
-                value["result"] = op.result
-            if op.error is not None:
-                value["error"] = {"code": op.error.code, "message": op.error.message}
+            value = part.to_json()
         else:
             return getattr(ctx, root)
         for part in rest:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -54,48 +55,34 @@ class RateLimitAction(StrEnum):
     RETRY = "RETRY"
 
 
+@dataclass(slots=True, eq=False)
 class RateLimitHook:
     """A before-point hook limiting calls per key to `rate` per second with bursts of `burst`."""
 
-    __slots__ = (
-        "_buckets",
-        "_clock",
-        "_lock",
-        "_path",
-        "action",
-        "burst",
-        "max_attempts",
-        "max_keys",
-        "rate",
+    clock: Clock
+    _: KW_ONLY
+    rate: float
+    burst: int
+    key_path: str = "correlation_id"
+    action: RateLimitAction = RateLimitAction.CANCEL
+    max_attempts: int = 3
+    max_keys: int = 10_000
+    _path: FieldPath = field(init=False, repr=False)
+    _buckets: OrderedDict[str, TokenBucket] = field(
+        init=False, repr=False, default_factory=OrderedDict
     )
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
-    def __init__(
-        self,
-        clock: Clock,
-        *,
-        rate: float,
-        burst: int,
-        key_path: str = "correlation_id",
-        action: RateLimitAction = RateLimitAction.CANCEL,
-        max_attempts: int = 3,
-        max_keys: int = 10_000,
-    ) -> None:
+    def __post_init__(self) -> None:
         # Validates rate and burst with the bucket's own messages before any key is seen.
-        TokenBucket(rate, burst, clock)
-        if not isinstance(action, RateLimitAction):
-            raise InvalidArgument("action", f"must be a RateLimitAction, got {action!r}")
-        for name, v in (("max_attempts", max_attempts), ("max_keys", max_keys)):
+        TokenBucket(self.rate, self.burst, self.clock)
+        if not isinstance(self.action, RateLimitAction):
+            raise InvalidArgument("action", f"must be a RateLimitAction, got {self.action!r}")
+        for name in ("max_attempts", "max_keys"):
+            v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InvalidArgument(name, f"must be an int >= 1, got {v!r}")
-        self.rate = rate
-        self.burst = burst
-        self.action = action
-        self.max_attempts = max_attempts
-        self.max_keys = max_keys
-        self._clock = clock
-        self._path = FieldPath(key_path, "key_path")
-        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
-        self._lock = threading.Lock()
+        self._path = FieldPath(self.key_path, "key_path")
 
     def key(self, ctx: HookContext) -> str:
         """The bucket key of a context: the field's string value, JSON text for other values."""
@@ -110,7 +97,7 @@ class RateLimitHook:
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is None:
-                bucket = TokenBucket(self.rate, self.burst, self._clock)
+                bucket = TokenBucket(self.rate, self.burst, self.clock)
                 self._buckets[key] = bucket
                 if len(self._buckets) > self.max_keys:
                     self._buckets.popitem(last=False)

@@ -290,19 +290,10 @@ def _context_field(ctx: HookContext, name: str) -> Any:
         }
     if name == "component":
         c = ctx.component
-        return None if c is None else {"id": c.id, "type": c.type, "name": c.name}
+        return None if c is None else c.to_json()
     if name == "operation":
         op = ctx.operation
-        if op is None:
-            return None
-        out: dict[str, Any] = {"type": op.type, "id": op.id}
-        if op.parameters is not None:
-            out["parameters"] = op.parameters
-        if op.result is not None:
-            out["result"] = op.result
-        if op.error is not None:
-            out["error"] = {"code": op.error.code, "message": op.error.message}
-        return out
+        return None if op is None else op.to_json()
     return getattr(ctx, name)
 
 

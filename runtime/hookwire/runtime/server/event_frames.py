@@ -51,22 +51,6 @@ def _field(tag: bytes, payload: bytes) -> bytes:
     return tag + encode_varint(len(payload)) + payload
 
 
-def _stamp(body: bytes, pb: event_pb2.UniversalEvent, ev: Event, times: dict[int, bytes]) -> bytes:
-    """`body` (pb serialized) followed by the bus's stamps (sequence, and id / time where pb
-    had none) as a second encoded message: on the wire a later scalar replaces an earlier one
-    and a later message field merges into it, so the result decodes exactly as the stamped
-    event, without copying or re-encoding the original. The stamp is encoded by hand (three
-    fields, tags from the descriptors); `times` caches the encoded time field (the events of
-    a batch share one time)."""
-    out = body + _SEQUENCE_TAG + encode_varint(ev.sequence)
-    if not pb.id:
-        out += _field(_ID_TAG, ev.id.encode())
-    time_ns = ev.time_ns
-    if time_ns is not None and not pb.HasField("time"):
-        out += times.get(time_ns) or _time_field(time_ns, times)
-    return out
-
-
 def _stamp_given(body: bytes, ev: Event, given: int, times: dict[int, bytes]) -> bytes:
     """`body` stamped with the sequence, and the id / time unless the publisher gave them."""
     out = body + _SEQUENCE_TAG + encode_varint(ev.sequence)
@@ -96,34 +80,6 @@ class EventFrames:
 
     def __len__(self) -> int:
         return len(self._frames)
-
-    def remember(self, pbs: Sequence[event_pb2.UniversalEvent], published: Sequence[Event]) -> None:
-        """Keep the frame of each received message, stamped like its published copy."""
-        frames, order = self._frames, self._order
-        times: dict[int, bytes] = {}
-        varint = encode_varint
-        for pb, ev in zip(pbs, published, strict=True):
-            seq = ev.sequence
-            if pb.id or ev.time_ns is None or pb.HasField("time"):
-                body = _stamp(pb.SerializeToString(), pb, ev, times)
-            else:
-                # The common case, inline: the bus gave both the id and the time.
-                ident = ev.id.encode()
-                body = b"".join(
-                    (
-                        pb.SerializeToString(),
-                        _SEQUENCE_TAG,
-                        varint(seq),
-                        _ID_TAG,
-                        varint(len(ident)),
-                        ident,
-                        times.get(ev.time_ns) or _time_field(ev.time_ns, times),
-                    )
-                )
-            frames[seq] = b"".join((_EVENTS_TAG, varint(len(body)), body))
-            order.append(seq)
-        while len(order) > self._capacity:
-            frames.pop(order.popleft(), None)
 
     def remember_encoded(self, batch: WireBatch) -> None:
         """Keep the frame of each event of a published WireBatch (see `read_batch`), stamped

@@ -23,6 +23,7 @@ Example (how the server wires it):
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -89,10 +90,14 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         self._bus = bus
         self._publish_errors = 0
         self._executor = executor
-        self._clock = clock
-        self._guard_s = virtual_call_guard_s
-        self._max_queued_bytes = max_queued_bytes
-        self._max_queued_messages = max_queued_messages
+        # What every worker's connection shares (the rest comes with the worker's hello).
+        self._new_connection = functools.partial(
+            StreamConnection,
+            clock=clock,
+            virtual_call_guard_s=virtual_call_guard_s,
+            max_queued_bytes=max_queued_bytes,
+            max_queued_messages=max_queued_messages,
+        )
         self._max_hooks = max_hooks_per_worker
         self._connections: dict[str, StreamConnection] = {}
         self._connection_ids = itertools.count(1)
@@ -183,16 +188,12 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
             language = language_from_proto(hello.language, "hello.language") or "python"
             if not hello.worker_id:
                 raise InvalidArgument("hello.worker_id", "must be a non-empty string")
-            connection = StreamConnection(
+            connection = self._new_connection(
                 f"conn-{next(self._connection_ids)}",
                 hello.worker_id,
                 language,
-                clock=self._clock,
                 virtual=hello.virtual_clock,
-                virtual_call_guard_s=self._guard_s,
                 batching=hello.batching,
-                max_queued_bytes=self._max_queued_bytes,
-                max_queued_messages=self._max_queued_messages,
             )
         except HookwireError as exc:
             await abort_with(context, exc)
