@@ -186,3 +186,21 @@ def test_any_other_sampler_is_left_to_the_sdk(sampler: Sampler) -> None:
 
 def test_something_that_is_no_sdk_tracer_is_not_recognised() -> None:
     assert Sampling.of(trace.NoOpTracer()) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "arg", "root"),
+    [
+        ("parentbased_traceidratio", "0.01", TraceIdRatioBased(0.01).bound),
+        ("traceidratio", "0.5", TraceIdRatioBased(0.5).bound),
+        ("always_off", "", 0),
+        ("parentbased_always_on", "", 1 << 64),
+    ],
+)
+def test_the_samplers_otel_traces_sampler_names_are_recognised(
+    name: str, arg: str, root: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", name)
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", arg)
+    sampling = Sampling.of(TracerProvider().get_tracer("hookwire"))
+    assert sampling is not None and sampling.root == root
