@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from typing import Any, Protocol, runtime_checkable
 
 from hookwire.runtime.breaker import BreakerState
@@ -29,6 +30,7 @@ __all__ = [
     "BREAKER_OPENED",
     "HOOK_EXECUTED",
     "BreakerEvents",
+    "DeferredSource",
     "EventSink",
     "ExecutedPayloads",
     "HookEvents",
@@ -53,6 +55,24 @@ class EventSink(Protocol):
     """Where runtime events go; the event bus implements `emit`."""
 
     def emit(self, type: str, payload: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class DeferredSource(Protocol):
+    """An executor's records of finished executions (hookwire.runtime.observer
+    `ExecutionRecords`) as an event sink that accepts them sees them: a sink with
+    `add_deferred_source(source)` (the event bus) may let the executor hand it an
+    execution's events later, in bulk, and then drains the source before anything could tell
+    (see `EventBus.add_deferred_source`)."""
+
+    def drain(self) -> None:
+        """Hand every pending execution to the consumers now (the sink included)."""
+        ...
+
+    def set_deferral(self, allowed: bool) -> None:
+        """Whether the events may be handed over later (False: right after each execution;
+        what is pending is drained at once)."""
+        ...
 
 
 class TransitionListener:
@@ -104,7 +124,8 @@ class JsonPayloads:
     """Event payloads that are JSON by construction and built when read: what an
     `emit_batch` sink may keep unread (the event bus keeps them in an EventRun, unbuilt until
     a subscriber, a replay or an encoder reads the events). Subclasses define `__len__` and
-    `__getitem__` (an index in range, each payload built when asked).
+    `__getitem__` (an index in range, each payload built when asked), and may define
+    `time_at(i)`: the time of event i (None: the time the sink gives the batch).
 
     Not a collections.abc.Sequence on purpose: telling one apart must stay a plain
     `isinstance` (an ABC check costs a tenth of the whole emission).
@@ -121,61 +142,95 @@ class JsonPayloads:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return (self[i] for i in range(len(self)))
 
+    def time_at(self, i: int) -> int | None:
+        """The wall-clock time (ns) of event i, or None for the sink's own."""
+        return None
+
+
+_pair = itemgetter(0)  # ExecutionRecord -> (entries, raw)
+_raw = itemgetter(1)  # (entries, raw) -> raw
+
 
 class ExecutedPayloads(JsonPayloads):
-    """The `hookwire.hook.executed` payloads of one execution (point, hook, outcome,
-    duration_ns per hook considered, in chain order), built from its raw records when read.
+    """The `hookwire.hook.executed` payloads of executions (point, hook, outcome, duration_ns
+    per hook considered, in execution then chain order), built from their records
+    (hookwire.runtime.observer.ExecutionRecord) when read. Event i's time is the end of its
+    execution: the executor clock's monotonic end plus `wall_offset_ns` (its wall minus
+    monotonic reading, taken when the records were drained).
 
     Example:
         >>> from types import SimpleNamespace
-        >>> p = ExecutedPayloads("session_start", [SimpleNamespace(name="a")], [1200])
-        >>> len(p), p[0]
-        (1, {'point': 'session_start', 'hook': 'a', 'outcome': 'CONTINUE', 'duration_ns': 1200})
+        >>> chain = (SimpleNamespace(name="a", point="session_start"),)
+        >>> p = ExecutedPayloads([((chain, [1200]), 100, 1500)], wall_offset_ns=10_000)
+        >>> len(p), p.time_at(0)
+        (1, 11500)
+        >>> p[0]
+        {'point': 'session_start', 'hook': 'a', 'outcome': 'CONTINUE', 'duration_ns': 1200}
     """
 
-    __slots__ = ("entries", "point", "raw")
+    __slots__ = ("_at", "n", "offset", "records")
 
-    def __init__(self, point: str, entries: Sequence[Any], raw: Sequence[Any]) -> None:
-        self.point = point
-        self.entries = entries
-        self.raw = raw
+    def __init__(self, records: Sequence[Any], wall_offset_ns: int) -> None:
+        self.records = records
+        self.offset = wall_offset_ns
+        # How many events (records) the executions have, all told.
+        self.n = sum(map(len, map(_raw, map(_pair, records))))
+        # Event index -> (record number, hook index): built on the first read.
+        self._at: list[tuple[int, int]] | None = None
 
     def __len__(self) -> int:
-        return len(self.raw)
+        return self.n
+
+    def _locate(self, i: int) -> tuple[Any, int]:
+        """(the record of event i's execution, event i's hook index in it)."""
+        at = self._at
+        if at is None:
+            at = self._at = [
+                (k, j) for k, r in enumerate(self.records) for j in range(len(r[0][1]))
+            ]
+        k, j = at[i]
+        return self.records[k], j
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        r = self.raw[i]
+        ((entries, raw), _started, _ended), j = self._locate(i)
+        r = raw[j]
         if type(r) is int:
             outcome, duration = _CONTINUE, r
         else:
             outcome, duration = r[0].value, r[2]
-        return {
-            "point": self.point,
-            "hook": self.entries[i].name,
-            "outcome": outcome,
-            "duration_ns": duration,
-        }
+        e = entries[j]
+        return {"point": e.point, "hook": e.name, "outcome": outcome, "duration_ns": duration}
+
+    def time_at(self, i: int) -> int:
+        ended: int = self._locate(i)[0][2]
+        return ended + self.offset
 
 
 class HookEvents:
-    """An execution observer publishing one `hookwire.hook.executed` per hook considered
-    (payload: point, hook, outcome, duration_ns), in chain order, after the execution.
+    """The event sink's consumer of an executor's records: one `hookwire.hook.executed` per
+    hook considered (payload: point, hook, outcome, duration_ns), in execution and chain
+    order, timed at the end of its execution (on `clock`).
 
-    A sink with `emit_batch(type, payloads)` gets an execution's events in one call, as
-    `ExecutedPayloads` (built when read); any other sink gets them one by one through `emit`.
+    A sink with `emit_batch(type, payloads)` gets each drained batch in one call, as
+    `ExecutedPayloads` (built when read); any other sink gets the events one by one through
+    `emit`.
     """
 
-    __slots__ = ("_batch", "sink")
+    __slots__ = ("_batch", "_clock", "sink")
 
-    def __init__(self, sink: EventSink) -> None:
+    def __init__(self, sink: EventSink, clock: Any) -> None:
         self.sink = sink
+        self._clock = clock
         self._batch = getattr(sink, "emit_batch", None)
 
-    def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        payloads = ExecutedPayloads(point, *execution.raw_records())
+    def take(self, records: Sequence[Any]) -> None:
+        clock = self._clock
+        payloads = ExecutedPayloads(records, clock.time_ns() - clock.monotonic_ns())
+        if not payloads.n:
+            return
         if self._batch is not None:
             self._batch(HOOK_EXECUTED, payloads)
             return
         emit = self.sink.emit
-        for i in range(len(payloads)):
+        for i in range(payloads.n):
             emit(HOOK_EXECUTED, payloads[i])

@@ -136,7 +136,7 @@ class HookTracer:
 
     # -- CallWrapper --------------------------------------------------------------------------
 
-    def begin(self, point: str, ctx: HookContext) -> bool:
+    def begin(self, point: str, ctx: HookContext) -> _Run | _Dropped | None:
         d = ctx.distributed
         if d is not None and d.traceparent:
             carrier = {"traceparent": d.traceparent}
@@ -147,10 +147,13 @@ class HookTracer:
             parent = None  # the current context (read below only when recording)
         span = self._tracer.start_span(f"hookwire.execute {point}", context=parent)
         if not span.is_recording():
-            # Dropped by the sampler: no context to build, no hook spans.
+            # Dropped by the sampler: no context to build, no hook spans. An enclosing traced
+            # execution's run is hidden from this one's hooks (they run untraced).
+            if self._run.get() is None:
+                return None
             dropped = _Dropped()
             dropped.token = self._run.set(dropped)
-            return False
+            return dropped
         # Set, not given to start_span: a sampler may return other start attributes.
         if ctx.correlation_id:
             span.set_attributes(
@@ -162,7 +165,7 @@ class HookTracer:
             parent = otel_context.get_current()
         run = _Run(span, trace.set_span_in_context(span, parent), span.get_span_context().trace_id)
         run.token = self._run.set(run)
-        return True
+        return run
 
     def wrap(self, entry: Any, call: Callable[[HookContext], Any]) -> Callable[[HookContext], Any]:
         if not self.active:
@@ -206,17 +209,14 @@ class HookTracer:
 
         return traced
 
-    def _end(self) -> _Run | None:
-        """The execution begun last on this thread / task ends: its run (None if the sampler
-        dropped it), no longer current."""
-        run = self._run.get()
-        if run is None:
-            return None
-        self._run.reset(run.token)
-        return run if type(run) is _Run else None
+    def _end(self, token: _Run | _Dropped) -> _Run | None:
+        """The execution `token` was begun for ends: its run (None if the sampler dropped
+        it), no longer current."""
+        self._run.reset(token.token)
+        return token if type(token) is _Run else None
 
-    def abort(self, exc: BaseException) -> None:
-        run = self._end()
+    def abort(self, token: _Run | _Dropped, exc: BaseException) -> None:
+        run = self._end(token)
         if run is None:
             return
         for span, end in run.hooks:
@@ -225,10 +225,15 @@ class HookTracer:
         run.span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
         run.span.end()
 
-    # -- ExecutionObserver ----------------------------------------------------------------------
-
-    def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        run = self._end()
+    def end(
+        self,
+        token: _Run | _Dropped,
+        point: str,
+        execution: Any,
+        started_ns: int,
+        ended_ns: int,
+    ) -> None:
+        run = self._end(token)
         if run is None:
             return
         entries, raw = execution.raw_records()
