@@ -415,13 +415,17 @@ def test_a_tracer_the_sdk_disabled_records_nothing() -> None:
     assert len(exporter.get_finished_spans()) == 2  # the first execution's only
 
 
-def test_the_current_context_is_read_as_get_current_reads_it() -> None:
+def test_the_current_context_is_read_and_set_as_the_api_does() -> None:
     import threading
 
     from opentelemetry import context as otel_context
 
-    read = tracing._current_context_reader()
+    read, attach, detach = tracing._runtime_context()
     assert read is not otel_context.get_current  # the default runtime context: read directly
+    outer = attach(otel_context.set_value("k", 0))
+    assert otel_context.get_current().get("k") == 0
+    detach(outer)
+    assert otel_context.get_current().get("k") is None
     assert read() is otel_context.get_current()
     token = otel_context.attach(otel_context.set_value("k", 1))
     try:

@@ -88,8 +88,6 @@ _CLOSED_VALUE = BreakerState.CLOSED.value
 _MASK = (1 << 64) - 1
 # Read on every sampled hook call.
 _getrandbits = random.getrandbits
-_attach = otel_context.attach
-_detach = otel_context.detach
 _set_span_in_context = trace.set_span_in_context
 
 
@@ -101,24 +99,30 @@ def traceparent_of(span: Span) -> str:
     return f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{sc.trace_flags:02x}"
 
 
-def _current_context_reader() -> Callable[[], Any]:
-    """`opentelemetry.context.get_current`, or what it returns read straight from its
-    ContextVar: the API's default runtime context (`ContextVarsRuntimeContext`) keeps the
-    current context in one, and `get_current()` reaches it through two Python calls (about
-    40 ns of a dropped execution's 100 ns). Only when the runtime context is exactly that class
-    with its own `get_current` (the API's `_RUNTIME_CONTEXT` and its `_current_context` are not
-    public); otherwise, e.g. another OTEL_PYTHON_CONTEXT, the public function."""
-    from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
+def _runtime_context() -> tuple[Callable[[], Any], Callable[[Any], Any], Callable[[Any], None]]:
+    """`opentelemetry.context`'s `get_current`, `attach` and `detach`, or what they do, done
+    straight on its ContextVar: the API's default runtime context (`ContextVarsRuntimeContext`)
+    keeps the current context in one, and the public functions reach it through two Python
+    calls each (about 40 ns of a dropped execution's 100 ns; `attach` and `detach` run around
+    every sampled hook call). Only when the runtime context is exactly that class with its own
+    methods (the API's `_RUNTIME_CONTEXT` and its `_current_context` are not public);
+    otherwise, e.g. another OTEL_PYTHON_CONTEXT, the public functions."""
+    from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext as Runtime
 
     runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
     var = getattr(runtime, "_current_context", None)
+    cls = type(runtime)
     if (
-        type(runtime) is ContextVarsRuntimeContext
-        and type(runtime).get_current is ContextVarsRuntimeContext.get_current
+        cls is Runtime
+        and (cls.get_current, cls.attach, cls.detach)
+        == (Runtime.get_current, Runtime.attach, Runtime.detach)
         and isinstance(var, ContextVar)
     ):
-        return var.get
-    return otel_context.get_current
+        return var.get, var.set, var.reset
+    return otel_context.get_current, otel_context.attach, otel_context.detach
+
+
+_get_current, _attach, _detach = _runtime_context()
 
 
 def _span_id() -> int:
@@ -430,7 +434,7 @@ class HookTracer:
     def _fast_begin(self, sampling: Sampling, spans: FinishedSpans) -> Callable[..., Any]:
         """`begin` where hookwire decides and builds the spans: a closure over what it reads,
         since every execution calls it (a dropped one costs this call and nothing else)."""
-        get_current = _current_context_reader()
+        get_current = _get_current
         get_current_span = trace.get_current_span
         valid = self._valid
         parse = self._parse
@@ -453,35 +457,41 @@ class HookTracer:
         sdk = False
         # An execution the sampler drops is hidden from the hooks of an enclosing sampled one
         # until it ends (their calls are not its hook calls): `run_var.set(None)`, the token.
-        # The last current context seen and its span's context (None: no valid span), and the
-        # last incoming trace context and what it parses to: most executions share them. One
-        # tuple each, replaced whole, so that threads never see a mixed pair.
-        last: tuple[Any, SpanContext | None] = (object(), None)
+        # `roots`: the current context last seen without a span, while roots are decided
+        # inline (random trace ids, hookwire recording): most executions run in it, and an
+        # identity check tells. `incoming`: the last incoming trace context and what it parses
+        # to. Each one cell, replaced whole, so that threads never see a mixed pair.
+        no_roots: Any = object()
+        roots: Any = no_roots
         incoming: tuple[str, str, SpanContext | None, Any] = ("", "", None, None)
 
         def begin(point: str, ctx: HookContext) -> Any:
-            nonlocal last, incoming, sdk
+            d = ctx.distributed
+            if (d is None or not d.traceparent) and get_current() is roots:
+                # A root (the common case), Sampling.new_root inline: the low half of the
+                # trace id decides, the high half is drawn only when sampled.
+                low = draw(64)
+                if low >= root:
+                    return None if running() is None else run_var.set(None)
+                return sampled(point, ctx, draw(64) << 64 | low or new_root(), None, roots)
+            return decide(point, ctx)
+
+        def decide(point: str, ctx: HookContext) -> Any:
+            """`begin` for any other execution."""
+            nonlocal roots, incoming
+            if sdk:
+                return begin_sdk(point, ctx)
             d = ctx.distributed
             if d is None or not d.traceparent:
                 base = get_current()
-                seen = last
-                if seen[0] is not base:
-                    seen = last = (base, valid(get_current_span(base)))
-                parent = seen[1]
-                if parent is None and random_roots and not sdk:
-                    # A root (the common case), Sampling.new_root inline: the low half of the
-                    # trace id decides, the high half is drawn only when sampled.
-                    low = draw(64)
-                    if low >= root:
-                        return None if running() is None else run_var.set(None)
-                    return sampled(point, ctx, draw(64) << 64 | low or new_root(), None, base)
+                parent = valid(get_current_span(base))
+                if parent is None and random_roots:
+                    roots = base  # `begin` decides the next ones inline
             else:
                 got = incoming
                 if got[0] != d.traceparent or got[1] != d.tracestate:
                     got = incoming = parse(d.traceparent, d.tracestate)
                 parent, base = got[2], got[3]
-            if sdk:
-                return begin_sdk(point, ctx)
             if parent is None:
                 trace_id = new_root()
             else:
@@ -495,12 +505,12 @@ class HookTracer:
         def sampled(
             point: str, ctx: HookContext, trace_id: int, parent: SpanContext | None, base: Any
         ) -> Any:
-            nonlocal sdk
+            nonlocal sdk, roots
             if not enabled():
                 return None if running() is None else run_var.set(None)
             if not spans.plain():
                 # A span processor acting on span start was added: the SDK records from now.
-                sdk = True
+                sdk, roots = True, no_roots
                 return begin_sdk(point, ctx)
             span = SpanContext(
                 trace_id,
