@@ -204,3 +204,11 @@ def test_the_samplers_otel_traces_sampler_names_are_recognised(
     monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", arg)
     sampling = Sampling.of(TracerProvider().get_tracer("hookwire"))
     assert sampling is not None and sampling.root == root
+
+
+def test_children_follow_a_sampled_span_under_the_usual_samplers() -> None:
+    for sampler in (DEFAULT_ON, ParentBasedTraceIdRatio(0.01), TraceIdRatioBased(0.3), ALWAYS_OFF):
+        sampling = Sampling.of(_tracer(sampler))
+        assert sampling is not None and sampling.children_follow()
+    odd = Sampling.of(_tracer(ParentBased(ALWAYS_ON, local_parent_sampled=ALWAYS_OFF)))
+    assert odd is not None and not odd.children_follow()

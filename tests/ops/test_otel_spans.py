@@ -446,3 +446,12 @@ def test_the_current_context_is_read_and_set_as_the_api_does() -> None:
     finally:
         otel_context.detach(token)
     assert read() is otel_context.get_current() and read().get("k") is None
+
+
+def test_a_sampler_dropping_children_of_sampled_spans_gets_sdk_spans() -> None:
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    odd = ParentBased(ALWAYS_OFF, local_parent_sampled=TraceIdRatioBased(0.5))
+    assert not HookTracer(TracerProvider(sampler=odd)).records_spans_itself
+    ratio = TraceIdRatioBased(0.5)  # one ratio for every span: children follow
+    assert HookTracer(TracerProvider(sampler=ratio)).records_spans_itself

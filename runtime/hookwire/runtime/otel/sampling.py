@@ -166,6 +166,13 @@ class Sampling:
         """Would the sampler sample a span of `trace_id` under `parent`?"""
         return trace_id & _MASK < self.bound(parent)
 
+    def children_follow(self) -> bool:
+        """Is every child of a sampled local span sampled too (the default delegates, or one
+        ratio for all)? A sampled span's trace id is below the bound it was decided by."""
+        return self.local_sampled >= max(
+            self.root, self.remote_sampled, self.remote_not_sampled, self.local_not_sampled
+        )
+
     def new_root(self) -> int:
         """A new root's trace id if the root is sampled, else 0."""
         bound = self.root

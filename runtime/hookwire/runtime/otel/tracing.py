@@ -23,8 +23,8 @@ What an execution costs depends on the provider (the figures: docs/operations.md
   asked through the SDK's `start_span`.
 - A sampled execution's spans: where the provider's span processors only act on finished spans
   (the SDK's Simple/BatchSpanProcessor, as `hookwire serve` sets up) and its limits keep what
-  hookwire records, hookwire draws the span ids itself (as the SDK's RandomIdGenerator would),
-  and hands the finished spans to the processors when the execution ends
+  hookwire records, hookwire makes the span ids (as the provider's id generator would) and
+  hands the finished spans to the processors when the execution ends
   (hookwire.runtime.otel.spans). While a hook runs, the current span is a non-recording span
   with the hook span's context: spans the hook starts are its children, but attributes or
   events a hook sets on `trace.get_current_span()` are not recorded on the hook span.
@@ -420,6 +420,8 @@ class HookTracer:
         # the SDK's start_span does).
         spans = FinishedSpans.of(self._tracer) if self.active else None
         sampling = Sampling.of(self._tracer) if spans is not None else None
+        if sampling is not None and not sampling.children_follow():
+            sampling = None  # its hook spans may be dropped while their execution's is kept
         self._spans = spans
         self.records_spans_itself = sampling is not None
         """hookwire decides sampling and builds the spans (False: the SDK's start_span)."""
