@@ -57,6 +57,7 @@ import random
 import time
 from collections.abc import Callable
 from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
 from types import CoroutineType
 from typing import Any
 
@@ -219,6 +220,7 @@ class _Run:
         "parent",
         "point",
         "span",
+        "spans",
         "start",
         "token",
         "traceparent",
@@ -235,8 +237,11 @@ class _Run:
         attributes: dict[str, Any],
         now: Callable[[], int],
         new_span_id: Callable[[], int] | None,
+        spans: FinishedSpans,
     ) -> None:
-        """`new_span_id`: the provider's id generator's, None for the SDK's random one."""
+        """`new_span_id`: the provider's id generator's, None for the SDK's random one;
+        `spans`: where the spans go when the execution ends."""
+        self.spans = spans
         self.point = point
         self.new_span_id = new_span_id
         self.span = span
@@ -275,7 +280,8 @@ class _Run:
         finally:
             self.hooks.append((name, sc, start, self.now()))
 
-    def end(self, spans: FinishedSpans, execution: Any) -> None:
+    def end(self, execution: Any) -> None:
+        spans = self.spans
         point = self.point
         entries, raw = execution.raw_records()
         called = iter(self.hooks)
@@ -308,7 +314,8 @@ class _Run:
         attrs.update(_result_attributes(execution, raw))
         spans.end(f"hookwire.execute {point}", span, self.parent, attrs, self.start, now)
 
-    def abort(self, spans: FinishedSpans, exc: BaseException) -> None:
+    def abort(self, exc: BaseException) -> None:
+        spans = self.spans
         now = self.now()
         span = self.span
         for name, sc, start, end in self.hooks:
@@ -325,32 +332,26 @@ class _Run:
         )
 
 
+@dataclass(slots=True, eq=False)
 class _SdkRun:
     """One sampled execution recorded as SDK spans (a provider whose sampler, processors or
     limits hookwire's own spans cannot stand in for): its span, its context, the hook spans
     and their end times, in call order."""
 
-    __slots__ = ("context", "hooks", "now", "prefix", "span", "token", "tracer")
-
-    token: Token[Any]  # set in `begin`
-
-    def __init__(self, tracer: Any, span: Span, context: Any, now: Callable[[], int]) -> None:
-        self.tracer = tracer
-        self.span = span
-        self.context = context
-        self.now = now
-        self.hooks: list[tuple[Span, int]] = []
-        self.prefix = f"00-{span.get_span_context().trace_id:032x}-"
+    point: str
+    tracer: Any
+    span: Span
+    context: Any
+    now: Callable[[], int]
+    hooks: list[tuple[Span, int]] = field(default_factory=list)
+    token: Token[Any] = field(init=False)  # set in `begin`
 
     def call(self, name: str, call: Callable[[HookContext], Any], ctx: HookContext) -> Any:
         now = self.now
         span = self.tracer.start_span(name, context=self.context, start_time=now())
         token = otel_context.attach(trace.set_span_in_context(span, self.context))
-        sc = span.get_span_context()
         try:
-            value = call(
-                _with_traceparent(ctx, f"{self.prefix}{sc.span_id:016x}-{sc.trace_flags:02x}")
-            )
+            value = call(_with_traceparent(ctx, traceparent_of(span)))
         except BaseException:
             self.hooks.append((span, now()))
             raise
@@ -367,7 +368,8 @@ class _SdkRun:
         finally:
             self.hooks.append((span, self.now()))
 
-    def end(self, point: str, execution: Any) -> None:
+    def end(self, execution: Any) -> None:
+        point = self.point
         entries, raw = execution.raw_records()
         called = iter(self.hooks)
         now = self.now()
@@ -436,19 +438,10 @@ class HookTracer:
     def _fast_begin(self, sampling: Sampling, spans: FinishedSpans) -> Callable[..., Any]:
         """`begin` where hookwire decides and builds the spans: a closure over what it reads,
         since every execution calls it (a dropped one costs this call and nothing else)."""
-        get_current = _get_current
-        get_current_span = trace.get_current_span
-        valid = self._valid
-        parse = self._parse
-        draw = random.getrandbits
-        run_var = self._run
-        running = run_var.get
-        root = sampling.root
-        random_roots = sampling.new_trace_id is None
-        new_root = sampling.new_root
-        bound = sampling.bound
-        now = self._now
-        root_flags = sampling.flags(None)
+        # Read by every execution: bound to locals (cells) of the closure.
+        get_current, draw, run_var = _get_current, random.getrandbits, self._run
+        running, root, new_root = run_var.get, sampling.root, sampling.new_root
+        now, root_flags = self._now, sampling.flags(None)
         # Span ids as the provider's id generator makes them (the SDK's random one: inline).
         ids = self._tracer.id_generator
         new_span_id = None if type(ids) is RandomIdGenerator else ids.generate_span_id
@@ -486,19 +479,19 @@ class HookTracer:
             d = ctx.distributed
             if d is None or not d.traceparent:
                 base = get_current()
-                parent = valid(get_current_span(base))
-                if parent is None and random_roots:
+                parent = self._valid(trace.get_current_span(base))
+                if parent is None and sampling.new_trace_id is None:
                     roots = base  # `begin` decides the next ones inline
             else:
                 got = incoming
                 if got[0] != d.traceparent or got[1] != d.tracestate:
-                    got = incoming = parse(d.traceparent, d.tracestate)
+                    got = incoming = self._parse(d.traceparent, d.tracestate)
                 parent, base = got[2], got[3]
             if parent is None:
                 trace_id = new_root()
             else:
                 trace_id = parent.trace_id
-                if trace_id & _MASK >= bound(parent):
+                if trace_id & _MASK >= sampling.bound(parent):
                     trace_id = 0
             if not trace_id:
                 return None if running() is None else run_var.set(None)
@@ -522,7 +515,14 @@ class HookTracer:
                 parent.trace_state if parent is not None else None,
             )
             run = _Run(
-                point, span, parent, base, _execution_attributes(point, ctx), now, new_span_id
+                point,
+                span,
+                parent,
+                base,
+                _execution_attributes(point, ctx),
+                now,
+                new_span_id,
+                spans,
             )
             run.token = run_var.set(run)
             return run
@@ -558,7 +558,7 @@ class HookTracer:
         span.set_attributes(_execution_attributes(point, ctx))
         if parent is None:
             parent = otel_context.get_current()
-        run = _SdkRun(self._tracer, span, trace.set_span_in_context(span, parent), self._now)
+        run = _SdkRun(point, self._tracer, span, trace.set_span_in_context(span, parent), self._now)
         run.token = self._run.set(run)
         return run
 
@@ -578,24 +578,21 @@ class HookTracer:
 
         return traced
 
+    def _close(self, token: Any) -> _Run | _SdkRun | None:
+        """The sampled run `token` began, no longer current (None: the token of a dropped
+        execution that hid an enclosing one)."""
+        if type(token) is _Run or type(token) is _SdkRun:
+            self._run.reset(token.token)
+            return token
+        self._run.reset(token)
+        return None
+
     def end(self, token: Any, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        if type(token) is _Run:
-            self._run.reset(token.token)
-            assert self._spans is not None
-            token.end(self._spans, execution)
-        elif type(token) is _SdkRun:
-            self._run.reset(token.token)
-            token.end(point, execution)
-        else:  # a dropped execution that hid an enclosing one
-            self._run.reset(token)
+        run = self._close(token)
+        if run is not None:
+            run.end(execution)
 
     def abort(self, token: Any, exc: BaseException) -> None:
-        if type(token) is _Run:
-            self._run.reset(token.token)
-            assert self._spans is not None
-            token.abort(self._spans, exc)
-        elif type(token) is _SdkRun:
-            self._run.reset(token.token)
-            token.abort(exc)
-        else:
-            self._run.reset(token)
+        run = self._close(token)
+        if run is not None:
+            run.abort(exc)
