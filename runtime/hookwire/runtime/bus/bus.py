@@ -39,17 +39,17 @@ import concurrent.futures
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
-from typing import Any, Final, TypedDict, TypeVar, Unpack
+from typing import Any, Final, TypeVar, Unpack
 
 from hookwire.runtime.bus.event import (
     NO_ATTRS,
     NO_DATA,
+    AttrFields,
     Event,
     EventAttrs,
     IdSource,
-    _Stamped,
     attrs_of,
 )
 from hookwire.runtime.bus.event_run import EventRun
@@ -81,6 +81,8 @@ log = logging.getLogger("hookwire.bus")
 # Distinct event types whose subscriber lists are cached; beyond this the cache starts over.
 MAX_ROUTES: Final = 4096
 _type_of = attrgetter("type")
+_unsequenced: Final = Event.unsequenced
+_ATTR_FIELDS: Final = AttrFields.__optional_keys__
 # Value types that need no further check when they are the members of a flat dict payload.
 _FLAT: Final = frozenset({str, int, bool, type(None)})
 
@@ -90,30 +92,33 @@ _AWAIT: Final = 1  # await room (asyncio)
 _NEVER: Final = 2  # never wait: the subscriber counts the event timed_out (emit on a loop)
 
 
-class PublishFields(TypedDict, total=False):
-    """The keyword fields of `EventBus.publish` (all optional)."""
+class PublishFields(AttrFields, total=False):
+    """The keyword fields of `EventBus.publish` (all optional): the event's attributes
+    (`AttrFields`, or `attrs` itself), and the following."""
 
     id: str
     time_ns: int | None
     ttl_ns: int | None
-    source: str
-    source_language: str
-    correlation_id: str
-    causation_id: str
-    metadata: Mapping[str, str] | None
-    traceparent: str
-    tracestate: str
     attrs: EventAttrs | None
 
 
 class _Route:
-    """The subscriptions one event type fans out to, computed once per type."""
+    """The subscriptions one event type fans out to, computed once per type.
 
-    __slots__ = ("bp", "subs")
+    `offer(ev)` offers one event to each of them: the subscription's own `offer` when there
+    is one (most routes), so a single event is fanned out without a loop.
+    """
+
+    __slots__ = ("bp", "offer", "subs")
 
     def __init__(self, subs: tuple[Subscription, ...]) -> None:
         self.subs = subs
         self.bp = tuple(s for s in subs if s.backpressure)
+        self.offer: Callable[[Event], None] = subs[0].offer if len(subs) == 1 else self._each
+
+    def _each(self, ev: Event) -> None:
+        for sub in self.subs:
+            sub.offer(ev)
 
 
 def _trivially_valid(payload: Any) -> bool:
@@ -144,18 +149,17 @@ def _log_ack_error(fut: concurrent.futures.Future[list[int]]) -> None:
         log.error("bus: an emitted event was not stored", exc_info=fut.exception())
 
 
-def _run(work: list[tuple[Subscription, Event | None]]) -> None:
+def _run(work: list[Subscription]) -> None:
     """Run the callback deliveries a fan-out claimed (lock NOT held)."""
     if len(work) == 1:  # the usual case: one callback subscription, nobody after it
-        sub, ev = work[0]
-        sub.run(ev)
+        work[0].run()
         return
-    for i, (sub, ev) in enumerate(work):
+    for i, sub in enumerate(work):
         try:
-            sub.run(ev)
+            sub.run()
         except BaseException:
-            for later, ev in work[i + 1 :]:
-                later.abandon(ev)
+            for later in work[i + 1 :]:
+                later.abandon()
             raise
 
 
@@ -224,6 +228,9 @@ class EventBus:
         self._next_idn = 1
         self._subs: list[Subscription] = []
         self._routes: dict[str, _Route] = {}
+        # The cached routes on a `_plain` bus, and on any other an empty dict: one lookup
+        # decides `publish`'s fast path.
+        self._plain_routes = self._routes if self._plain else {}
         self._closed_subs: list[Subscription] = []
         self._closed_totals = SubscriptionStats()
         self._published = 0
@@ -284,15 +291,7 @@ class EventBus:
             if where and exc.field is not None and not exc.field.startswith(where):
                 raise InvalidArgument(f"{where}{exc.field}", exc.reason) from None
             raise
-        ev = _Stamped()
-        ev.type = event.type
-        ev.payload = event.payload
-        ev._id = event._id if isinstance(event._id, str) else ""
-        ev.time_ns = event.time_ns
-        ev.ttl_ns = event.ttl_ns
-        ev.attrs = event.attrs
-        ev.sequence = 0
-        return ev
+        return event.republished()
 
     def _fields_event(self, event_type: str, payload: Any, fields: dict[str, Any]) -> Event:
         """The unsequenced event of `publish(type, payload, **fields)` (payload checked)."""
@@ -301,15 +300,7 @@ class EventBus:
             raise TypeError(f"publish() got unexpected keyword argument(s) {sorted(unknown)}")
         attrs = fields.get("attrs")
         if attrs is None:
-            attrs = attrs_of(
-                source=fields.get("source", ""),
-                source_language=fields.get("source_language", ""),
-                correlation_id=fields.get("correlation_id", ""),
-                causation_id=fields.get("causation_id", ""),
-                metadata=fields.get("metadata"),
-                traceparent=fields.get("traceparent", ""),
-                tracestate=fields.get("tracestate", ""),
-            )
+            attrs = attrs_of(**{k: v for k, v in fields.items() if k in _ATTR_FIELDS})
         if attrs is not NO_ATTRS:
             try:
                 if not isinstance(attrs, EventAttrs):
@@ -332,15 +323,7 @@ class EventBus:
         if problem is not None:
             self._invalid_input()
             raise problem
-        ev = _Stamped()
-        ev.type = event_type
-        ev.payload = payload
-        ev._id = id
-        ev.time_ns = time_ns
-        ev.ttl_ns = ttl_ns
-        ev.attrs = attrs
-        ev.sequence = 0
-        return ev
+        return Event.unsequenced(event_type, payload, attrs, id, time_ns, ttl_ns)
 
     # -- the one commit and fan-out path --------------------------------------------------------
 
@@ -354,17 +337,7 @@ class EventBus:
         if type(batch) is EventRun and not batch.built:
             self._next_idn = batch.stamp(self._ids, self._next_idn, self._now())
             return self._transport.publish(batch)
-        now = None
-        ids = self._ids
-        n = self._next_idn
-        for ev in batch:
-            if not ev._id:
-                ev._id = ids
-                ev._idn = n
-                n += 1
-            if ev.time_ns is None:
-                ev.time_ns = now if now is not None else (now := self._now())
-        self._next_idn = n
+        self._next_idn = self._ids.stamp(batch, self._next_idn, self._now())
         return self._transport.publish(batch)
 
     def _fanout(self, events: Sequence[Event]) -> None:
@@ -384,8 +357,8 @@ class EventBus:
             return
         if len(events) == 1:
             ev = events[0]
-            for sub in (routes.get(ev.type) or self._route(ev.type)).subs:
-                sub.offer(ev)
+            offer = (routes.get(ev.type) or self._route(ev.type)).offer
+            offer(ev)
             self._position = ev.sequence
             self._published += 1
             return
@@ -703,31 +676,29 @@ class EventBus:
         if fields:
             ev = self._fields_event(type, payload, dict(fields))
         else:
-            ev = _Stamped()
-            ev.type = type
-            ev.payload = payload
-            ev.ttl_ns = None
-            ev.attrs = NO_ATTRS
             # The fast path of `_send((ev,))`, derived from it for the case where admission has
             # nothing to do: on a `_plain` bus, an event of a type whose route is cached (so
             # the type is valid and the bus open) while no BACKPRESSURE queue is full
-            # (`Guard.full`) is admitted as it is, so `_send` reduces to `_commit` (inline
-            # here for one event: id and time fixed, then the transport) and running the
-            # callbacks the fan-out claimed (`_run`). Anything else goes through `_send`.
+            # (`Guard.full`) is admitted as it is, so `_send` reduces to `_commit` (for one
+            # event: built with the id number and time `IdSource.stamp` would give it, then
+            # the transport) and running the callbacks the fan-out claimed (`_run`).
+            # Anything else goes through `_send`.
             # tests/bus/test_publish_fast_path.py pins the two to the same behaviour.
             guard = self._guard
             lock = self._lock
             lock.acquire()
             try:
                 try:
-                    fast = self._plain and type in self._routes and not guard.full
+                    fast = type in self._plain_routes and not guard.full
                 except TypeError:  # an unhashable type: `_send` names it
                     fast = False
                 if fast:
-                    ev._id = self._ids
-                    ev._idn = n = self._next_idn
+                    n = self._next_idn
                     self._next_idn = n + 1
-                    ev.time_ns = self._now()
+                    # A local: `self._now()` of an attribute holding a function is a method
+                    # lookup the interpreter cannot specialize.
+                    now = self._now
+                    ev = _unsequenced(type, payload, NO_ATTRS, self._ids, now(), None, n)
                     self._transport.publish((ev,))
                     work = guard.work
                     if work:
@@ -737,13 +708,11 @@ class EventBus:
             if fast:
                 if work:  # `_run(work)`, its usual case inline
                     if len(work) == 1:
-                        work[0][0].run(work[0][1])
+                        work[0].run()
                     else:
                         _run(work)
                 return ev.sequence
-            ev._id = ""
-            ev.time_ns = None
-            ev.sequence = 0
+            ev = Event.unsequenced(type, payload, NO_ATTRS)
         try:
             ack = self._send((ev,))
         except TypeError:  # an unhashable type: _route names the problem
@@ -778,12 +747,15 @@ class EventBus:
         """Publish one event per payload, all of one type, as one batch (validated first, all
         accepted or none; one lock, one clock read). Returns the sequences.
 
+        The events travel as one `EventRun`, as those of `emit_batch` do (built when read).
+
         Example:
             >>> bus = EventBus()
             >>> bus.publish_many("metric.sample", [{"v": 1}, {"v": 2}])
             [1, 2]
         """
-        payloads = payloads if isinstance(payloads, list) else _iterable(payloads, "payloads")
+        # A copy: the run reads the payloads when its events are built.
+        payloads = _iterable(payloads, "payloads")
         for i, payload in enumerate(payloads):
             if not _trivially_valid(payload):
                 self._check_payload(payload, f"payloads[{i}]")
@@ -793,18 +765,7 @@ class EventBus:
             raise InvalidArgument("attrs", f"must be EventAttrs, got {attrs!r}")
         else:
             attrs.validate()
-        batch = []
-        new = _Stamped
-        for payload in payloads:
-            ev = new()
-            ev.type = type
-            ev.payload = payload
-            ev._id = ""
-            ev.time_ns = None
-            ev.ttl_ns = None
-            ev.attrs = attrs
-            ev.sequence = 0
-            batch.append(ev)
+        batch: Sequence[Event] = EventRun(type, payloads, attrs) if payloads else ()
         try:
             ack = self._send(batch)
         except TypeError:
@@ -834,14 +795,7 @@ class EventBus:
         """
         if not _trivially_valid(payload):
             self._check_payload(payload)
-        ev = _Stamped()
-        ev.type = type
-        ev.payload = payload
-        ev._id = ""
-        ev.time_ns = None
-        ev.ttl_ns = None
-        ev.attrs = self._emit_attrs
-        ev.sequence = 0
+        ev = Event.unsequenced(type, payload, self._emit_attrs)
         mode = _BLOCK if asyncio.events._get_running_loop() is None else _NEVER
         ack = self._send((ev,), mode)
         if ack is not None:

@@ -18,9 +18,9 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict, Unpack
 
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import validate_json
@@ -29,6 +29,7 @@ from hookwire.runtime.language import check_language
 __all__ = [
     "NO_ATTRS",
     "NO_DATA",
+    "AttrFields",
     "Event",
     "EventAttrs",
     "IdSource",
@@ -59,6 +60,19 @@ class NoData:
 
 
 NO_DATA: Final = NoData()
+
+
+class AttrFields(TypedDict, total=False):
+    """The attributes of an event as keywords (all optional), as `EventAttrs`, `attrs_of`,
+    `Event` and `EventBus.publish` take them."""
+
+    source: str
+    source_language: str
+    correlation_id: str
+    causation_id: str
+    metadata: Mapping[str, str] | None
+    traceparent: str
+    tracestate: str
 
 
 class EventAttrs:
@@ -115,56 +129,30 @@ class EventAttrs:
                     "metadata", f"keys and values must be strings, got {key!r}: {value!r}"
                 )
 
+    def fields(self) -> AttrFields:
+        """The attributes by name (what `EventAttrs(**fields)` builds again).
+
+        Example:
+            >>> EventAttrs(source="s").fields()["source"]
+            's'
+        """
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[return-value]
+
     def _key(self) -> tuple[Any, ...]:
-        return (
-            self.source,
-            self.source_language,
-            self.correlation_id,
-            self.causation_id,
-            self.metadata,
-            self.traceparent,
-            self.tracestate,
-        )
+        return tuple(map(self.__getattribute__, self.__slots__))
 
 
 NO_ATTRS: Final = EventAttrs()
 
 
-def attrs_of(
-    *,
-    source: str = "",
-    source_language: str = "",
-    correlation_id: str = "",
-    causation_id: str = "",
-    metadata: Mapping[str, str] | None = None,
-    traceparent: str = "",
-    tracestate: str = "",
-) -> EventAttrs:
+def attrs_of(**fields: Unpack[AttrFields]) -> EventAttrs:
     """The shared NO_ATTRS when every attribute is empty (most events), else new EventAttrs.
 
     Example:
         >>> attrs_of() is NO_ATTRS, attrs_of(source="s").source
         (True, 's')
     """
-    if not (
-        source
-        or source_language
-        or correlation_id
-        or causation_id
-        or metadata
-        or traceparent
-        or tracestate
-    ):
-        return NO_ATTRS
-    return EventAttrs(
-        source=source,
-        source_language=source_language,
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-        metadata=metadata,
-        traceparent=traceparent,
-        tracestate=tracestate,
-    )
+    return EventAttrs(**fields) if any(fields.values()) else NO_ATTRS
 
 
 class IdSource:
@@ -209,6 +197,26 @@ class IdSource:
         """
         low = (0b10 << 62) | ((self._low + sequence) & ((1 << 62) - 1))
         return b"%b%04x-%012x" % (self._ascii_prefix, low >> 48, low & 0xFFFFFFFFFFFF)
+
+    def stamp(self, events: Iterable[Event], number: int, now: int) -> int:
+        """Stamp unsequenced events as a bus's commit does: each without an id gets the id
+        derived from the next number from `number`, each without a time gets `now`. Returns
+        the next number.
+
+        Example:
+            >>> src = IdSource(bytes(16))
+            >>> evs = [Event("a"), Event("b", id="given", time_ns=5)]
+            >>> src.stamp(evs, 7, 100), [(e.id[-2:], e.time_ns) for e in evs]
+            (8, [('07', 100), ('en', 5)])
+        """
+        for ev in events:
+            if not ev._id:
+                ev._id = self
+                ev._idn = number
+                number += 1
+            if ev.time_ns is None:
+                ev.time_ns = now
+        return number
 
     def derive_ascii_run(self, first: int, count: int) -> list[bytes]:
         """`derive_ascii` of the `count` sequences from `first`, formatted in one operation
@@ -269,32 +277,84 @@ class Event:
         time_ns: int | None = None,
         sequence: int = 0,
         ttl_ns: int | None = None,
-        source: str = "",
-        source_language: str = "",
-        correlation_id: str = "",
-        causation_id: str = "",
-        metadata: Mapping[str, str] | None = None,
-        traceparent: str = "",
-        tracestate: str = "",
         attrs: EventAttrs | None = None,
+        **fields: Unpack[AttrFields],
     ) -> None:
-        self.type = type
-        self.payload = payload
-        self._id = id
-        self.time_ns = time_ns
+        attrs = attrs_of(**fields) if attrs is None else attrs
+        Event.unsequenced(type, payload, attrs, id, time_ns, ttl_ns, 0, self)
         self.sequence = sequence
-        self.ttl_ns = ttl_ns
-        if attrs is None:
-            attrs = attrs_of(
-                source=source,
-                source_language=source_language,
-                correlation_id=correlation_id,
-                causation_id=causation_id,
-                metadata=metadata,
-                traceparent=traceparent,
-                tracestate=tracestate,
-            )
-        self.attrs = attrs
+
+    @staticmethod
+    def unsequenced(
+        type: str,
+        payload: Any,
+        attrs: EventAttrs,
+        id: str | IdSource = "",
+        time_ns: int | None = None,
+        ttl_ns: int | None = None,
+        number: int = 0,
+        into: Event | None = None,
+    ) -> Event:
+        """An event to publish (sequence 0), built slot by slot from fields the caller has
+        checked, without the constructor's keywords and attribute handling: a publish path
+        builds one per event. `id` is the given id ("": one is given at publish), or the
+        `IdSource` whose id of `number` it gets (what a bus's commit gives; formatted when
+        read). `into`: the event to set the fields of instead of a new one (the constructor
+        does; the one place an event's fields are set as a whole).
+
+        Example:
+            >>> ev = Event.unsequenced("a.b", {"k": 1}, NO_ATTRS)
+            >>> ev == Event("a.b", {"k": 1}), ev.id, ev.time_ns
+            (True, '', None)
+            >>> Event.unsequenced("a.b", 1, NO_ATTRS, IdSource(bytes(16)), 10, None, 3).id
+            '00000000-0000-4000-8000-000000000003'
+        """
+        ev = _Stamped() if into is None else into
+        ev.type = type
+        ev.payload = payload
+        ev._id = id
+        ev._idn = number
+        ev.time_ns = time_ns
+        ev.ttl_ns = ttl_ns
+        ev.attrs = attrs
+        ev.sequence = 0
+        return ev
+
+    def republished(self) -> Event:
+        """The unsequenced copy a bus publishes of this event (`EventBus.publish_batch`):
+        the same fields, sequence 0, and the id kept when it is text (given, or one the bus
+        derived that was read since); an unread derived id is derived anew.
+
+        Example:
+            >>> Event("a", 1, id="e-1", sequence=4).republished().sequence
+            0
+        """
+        i = self._id
+        return Event.unsequenced(
+            self.type,
+            self.payload,
+            self.attrs,
+            i if isinstance(i, str) else "",
+            self.time_ns,
+            self.ttl_ns,
+        )
+
+    def id_derivation(self) -> tuple[IdSource, int] | None:
+        """`(ids, number)` when the id is the one `ids` derives from `number` and was not
+        formatted yet (an encoder may format a run of them at once); otherwise None.
+
+        Example:
+            >>> src = IdSource(bytes(16))
+            >>> Event.unsequenced("a", 1, NO_ATTRS, src, 0, None, 2).id_derivation() == (src, 2)
+            True
+            >>> Event("a", id="e-1").id_derivation() is None
+            True
+        """
+        i = self._id
+        if type(i) is str:
+            return None
+        assert isinstance(i, IdSource)
+        return i, self._idn
 
     @property
     def id(self) -> str:
@@ -401,14 +461,8 @@ class Event:
             "time_ns": self.time_ns,
             "sequence": self.sequence,
             "ttl_ns": self.ttl_ns,
-            "source": self.source,
-            "source_language": self.source_language,
-            "correlation_id": self.correlation_id,
-            "causation_id": self.causation_id,
-            "metadata": self.metadata,
-            "traceparent": self.traceparent,
-            "tracestate": self.tracestate,
         }
+        fields.update(self.attrs.fields())
         event_type = changes.pop("type", self.type)
         payload = changes.pop("payload", self.payload)
         unknown = set(changes) - set(fields)
@@ -419,7 +473,7 @@ class Event:
 
 
 class _Stamped(Event):
-    """An Event the bus builds slot by slot when it publishes: the same fields and behaviour.
+    """An Event built slot by slot (`Event.unsequenced`): the same fields and behaviour.
 
     A subclass only so that creating one skips `Event.__init__`: calling a class whose
     `__init__` is object's runs in C, ~25 ns less than `Event.__new__(Event)` (the publish

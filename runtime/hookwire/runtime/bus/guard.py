@@ -51,8 +51,8 @@ class Guard:
 
     `full` holds the BACKPRESSURE subscriptions whose queue is at capacity (kept by the
     subscriptions themselves, under the lock), so a publish checks one set, not every queue.
-    `work` holds the callback deliveries a fan-out claimed (see `Subscription.offer`); the
-    thread that fanned out takes it before releasing the lock and runs it after.
+    `work` holds the callback subscriptions a fan-out claimed (see `Subscription.offer`); the
+    thread that fanned out takes it before releasing the lock and runs them after.
     """
 
     __slots__ = ("clock", "cond", "full", "lock", "on_callback_error", "unsubscribe", "work")
@@ -70,7 +70,7 @@ class Guard:
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.full: set[Any] = set()
-        self.work: list[tuple[Any, Any]] = []
+        self.work: list[Any] = []
         self.on_callback_error = on_callback_error
         self.unsubscribe = unsubscribe
 
@@ -89,7 +89,7 @@ class Guard:
             )
         return self.clock.monotonic_ns() + round(timeout * NS_PER_S)
 
-    def take_work(self) -> list[tuple[Any, Any]]:
+    def take_work(self) -> list[Any]:
         """The claimed callback deliveries (lock held); run them with `Subscription.run`."""
         work = self.work
         self.work = []

@@ -32,6 +32,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import fields
 from itertools import islice, repeat
 from operator import attrgetter
 from typing import Final
@@ -61,6 +62,8 @@ SAMPLE: Final = 3
 log = logging.getLogger("hookwire.bus")
 
 _get_ident = threading.get_ident
+# What `stats_locked` reads from a subscription: every SubscriptionStats field but `queued`.
+_COUNTERS: Final = tuple(f.name for f in fields(SubscriptionStats) if f.name != "queued")
 _ttl_of = attrgetter("ttl_ns")
 
 
@@ -72,19 +75,21 @@ class Subscription:
         "_afuts",
         "_callback",
         "_closed",
+        "_delivered",
         "_drainer",
-        "_draining",
         "_fast",
         "_guard",
+        "_handed",
+        "_handovers",
         "_kind",
         "_q",
+        "_received",
         "_sample",
         "_swaiting",
         "_waiting",
         "backpressure",
         "callback_errors",
         "capacity",
-        "delivered",
         "dropped_newest",
         "dropped_oldest",
         "expired",
@@ -92,7 +97,6 @@ class Subscription:
         "name",
         "overflow",
         "patterns",
-        "received",
         "sampled_out",
         "timed_out",
     )
@@ -136,27 +140,38 @@ class Subscription:
         # Below this queue length an event is simply appended (the offer fast path).
         self._fast = overflow.threshold(capacity) if isinstance(overflow, Sample) else capacity
         self._closed = False
-        self._draining = False
-        self._drainer = 0  # thread id of the drainer while _draining
+        # Who runs the callback now: the thread id of the publisher that claimed it (see
+        # `offer`), 0 while nobody does; -1 for a subscription without a callback, which
+        # consumers drain instead (one slot read decides the offer).
+        self._drainer = 0 if callback is not None else -1
+        # The event handed over to the claiming thread (see `offer`) until `run` takes it.
+        self._handed: Event | None = None
         # Waiters for "the queue changed" (data for consumers, room for publishers): the queue
         # cannot be empty and full at once, so one set serves both.
         self._swaiting = 0
         self._afuts: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._waiting = False
-        self.received = 0
-        self.delivered = 0
-        self.dropped_oldest = 0
-        self.dropped_newest = 0
-        self.sampled_out = 0
-        self.timed_out = 0
-        self.expired = 0
-        self.callback_errors = 0
+        # The counters (see `stats_locked`). `_handovers`: events handed straight to the
+        # callback (see `offer`), received and delivered at once, counted once on the hot path.
+        self._received = self._delivered = self._handovers = 0
+        self.dropped_oldest = self.dropped_newest = self.sampled_out = 0
+        self.timed_out = self.expired = self.callback_errors = 0
 
     # -- inspection -------------------------------------------------------------------------
 
     def matches(self, event_type: str) -> bool:
         """Whether any of the patterns matches an event type."""
         return any(p.matches(event_type) for p in self.patterns)
+
+    @property
+    def received(self) -> int:
+        """Events offered to this subscription (`SubscriptionStats.received`)."""
+        return self._received + self._handovers
+
+    @property
+    def delivered(self) -> int:
+        """Events handed to a consumer or the callback (`SubscriptionStats.delivered`)."""
+        return self._delivered + self._handovers
 
     @property
     def closed(self) -> bool:
@@ -174,15 +189,7 @@ class Subscription:
     def stats_locked(self) -> SubscriptionStats:
         """`stats()` with the bus lock held."""
         return SubscriptionStats(
-            received=self.received,
-            delivered=self.delivered,
-            queued=len(self._q),
-            dropped_oldest=self.dropped_oldest,
-            dropped_newest=self.dropped_newest,
-            sampled_out=self.sampled_out,
-            timed_out=self.timed_out,
-            expired=self.expired,
-            callback_errors=self.callback_errors,
+            queued=len(self._q), **{name: getattr(self, name) for name in _COUNTERS}
         )
 
     @property
@@ -208,16 +215,15 @@ class Subscription:
         the callback once it released the lock (`Guard.work`, `run`); an idle one gets the
         event handed over without queueing it.
         """
-        self.received += 1
         q = self._q
-        if self.has_callback and not self._draining:
-            self._draining = True
+        if not self._drainer:
             self._drainer = _get_ident()
+            self._guard.work.append(self)
             if not q and ev.ttl_ns is None:
-                self.delivered += 1
-                self._guard.work.append((self, ev))
+                self._handovers += 1
+                self._handed = ev
                 return
-            self._guard.work.append((self, None))
+        self._received += 1
         if len(q) < self._fast:
             q.append(ev)
             if self.backpressure and len(q) >= self.capacity:
@@ -230,8 +236,8 @@ class Subscription:
     def offer_run(self, events: Sequence[Event]) -> None:
         """`offer` each of `events`, in order (lock held): at once while they fit."""
         q = self._q
-        if len(q) + len(events) <= self._fast and (self._draining or not self.has_callback):
-            self.received += len(events)
+        if len(q) + len(events) <= self._fast and self._drainer:
+            self._received += len(events)
             q.extend(events)
             if self.backpressure and len(q) >= self.capacity:
                 self._guard.full.add(self)
@@ -266,7 +272,7 @@ class Subscription:
 
     def offer_replayed(self, ev: Event) -> None:
         """Queue a retained event at subscribe time (nobody can be made to wait then)."""
-        self.received += 1
+        self._received += 1
         if len(self._q) < self._fast or self._kind == BACKPRESSURE:
             self._q.append(ev)
             if self.backpressure and len(self._q) >= self.capacity:
@@ -291,12 +297,12 @@ class Subscription:
         would make room is running on it, and the strategy has no timeout."""
         overflow = self.overflow
         forever = isinstance(overflow, Backpressure) and overflow.timeout_ns is None
-        return forever and self._draining and self._drainer == _get_ident()
+        return forever and self._drainer == _get_ident()
 
     def emptied_by_publishers(self) -> bool:
         """Whether the next publisher to fan out to it runs its callback (nobody drains it
         now): such a queue never makes that publisher wait."""
-        return self.has_callback and not self._draining
+        return not self._drainer
 
     def begin_sync_wait(self) -> None:
         self._swaiting += 1
@@ -352,7 +358,7 @@ class Subscription:
                 else:
                     for _ in repeat(None, n):
                         q.popleft()
-                self.delivered += n
+                self._delivered += n
                 self._took()
                 return out
         out = []
@@ -366,7 +372,7 @@ class Subscription:
                     self.expired += 1
                     continue
             out.append(ev)
-        self.delivered += len(out)
+        self._delivered += len(out)
         self._took()
         return out
 
@@ -384,7 +390,7 @@ class Subscription:
             ):
                 self.expired += 1
                 continue
-            self.delivered += 1
+            self._delivered += 1
             self._took()
             return ev
         self._took()
@@ -494,17 +500,20 @@ class Subscription:
 
     # -- callbacks ----------------------------------------------------------------------------
 
-    def run(self, ev: Event | None) -> None:
-        """Run a delivery `offer` claimed for this thread (lock NOT held): the handed-over
-        event `ev`, or (None) whatever is queued."""
+    def run(self) -> None:
+        """Run a delivery `offer` claimed for this thread (lock NOT held): the event it handed
+        over, or whatever is queued."""
+        ev = self._handed
         if ev is None:
             with self._guard.lock:
                 batch = self._take_locked(len(self._q) + 1)
             self._finish_drain(batch)
             return
+        self._handed = None
+        callback = self._callback  # a local: see `EventBus.publish`
         try:
             try:  # zero-cost in 3.11 until something raises
-                self._callback(ev)  # type: ignore[misc]
+                callback(ev)  # type: ignore[misc]
             except Exception as exc:
                 self._callback_failed(ev, exc)
         except BaseException:
@@ -514,26 +523,28 @@ class Subscription:
         # meanwhile (under the lock) either saw us draining and left its events to us, and we
         # see them now, or saw us done and claimed them itself. The GIL orders the two stores
         # and the two loads, so no event is left behind.
-        self._draining = False
+        self._drainer = 0
         if self._q:
             self.run_callbacks()
 
-    def abandon(self, ev: Event | None = None) -> None:
+    def abandon(self) -> None:
         """Give up a claimed delivery (an exception unwinds past it): queued events stay
-        queued, and a handed-over event `ev` that was not delivered goes back in front."""
+        queued, and an event handed over but not delivered goes back in front."""
         with self._guard.lock:
-            self._draining = False
+            self._drainer = 0
+            ev = self._handed
             if ev is not None:
-                self.delivered -= 1
+                self._handed = None
+                self._handovers -= 1
+                self._received += 1
                 self._q.appendleft(ev)
 
     def run_callbacks(self) -> None:
         """Deliver queued events to the callback unless another frame drains them (lock NOT
         held)."""
         with self._guard.lock:
-            if self._draining or not self._q:
+            if self._drainer or not self._q:
                 return
-            self._draining = True
             self._drainer = _get_ident()
             batch = self._take_locked(len(self._q) + 1)
         self._finish_drain(batch)
@@ -567,7 +578,7 @@ class Subscription:
                     q = self._q
                     # Empty (the common case: nothing arrived meanwhile), or all expired.
                     if not q or not (batch := self._take_locked(len(q) + 1)):
-                        self._draining = False
+                        self._drainer = 0
                         return
                 finally:
                     lock.release()

@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Final
+
 from hookwire.runtime.bus.overflow import (
     Backpressure,
     DropNewest,
@@ -28,15 +30,12 @@ __all__ = ["overflow_from_proto", "overflow_to_proto", "stats_to_proto"]
 def stats_to_proto(stats: SubscriptionStats) -> event_service_pb2.SubscriptionStats:
     """The hookwire.v1.SubscriptionStats message (callback_errors has no field there)."""
     return event_service_pb2.SubscriptionStats(
-        received=stats.received,
-        delivered=stats.delivered,
-        queued=stats.queued,
-        dropped_oldest=stats.dropped_oldest,
-        dropped_newest=stats.dropped_newest,
-        sampled_out=stats.sampled_out,
-        timed_out=stats.timed_out,
-        expired=stats.expired,
+        **{name: getattr(stats, name) for name in _STATS_FIELDS}
     )
+
+
+# The message's fields (from its descriptor), each a SubscriptionStats field of that name.
+_STATS_FIELDS: Final = tuple(f.name for f in event_service_pb2.SubscriptionStats.DESCRIPTOR.fields)
 
 
 def overflow_to_proto(strategy: OverflowStrategy) -> event_service_pb2.OverflowStrategy:

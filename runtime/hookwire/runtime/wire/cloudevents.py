@@ -87,6 +87,17 @@ _SEQ_RE = re.compile(r"\d{20}\Z")
 _EXT_NAME = re.compile(r"[a-z0-9]+\Z")
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
 _TYPES = ("boolean", "integer", "string", "binary", "uri", "urireference", "timestamp")
+# The CloudAttributeValue field of each attribute type, and back (the protobuf format).
+_PROTO_FIELD: Final = {
+    "boolean": "ce_boolean",
+    "integer": "ce_integer",
+    "string": "ce_string",
+    "binary": "ce_bytes",
+    "uri": "ce_uri",
+    "urireference": "ce_uri_ref",
+    "timestamp": "ce_timestamp",
+}
+_CE_TYPE: Final = {field: ce_type for ce_type, field in _PROTO_FIELD.items()}
 # CloudEvents Integer: a signed 32-bit value.
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
@@ -477,22 +488,12 @@ def to_proto(event: Event | event_pb2.UniversalEvent) -> cloudevents_pb2.CloudEv
     pb.type = attrs.pop("type")[1]
     for name, (ce_type, value) in attrs.items():
         v = pb.attributes[name]
-        if ce_type == "boolean":
-            v.ce_boolean = value
-        elif ce_type == "integer":
-            v.ce_integer = value
-        elif ce_type == "binary":
-            v.ce_bytes = value
-        elif ce_type == "uri":
-            v.ce_uri = value
-        elif ce_type == "urireference":
-            v.ce_uri_ref = value
-        elif ce_type == "timestamp":
+        if ce_type == "timestamp":
             ns = value if isinstance(value, int) else parse_time(value, name)
             s, n = divmod(ns, NS_PER_S)
             v.ce_timestamp.CopyFrom(timestamp_pb2.Timestamp(seconds=s, nanos=n))
         else:
-            v.ce_string = value
+            setattr(v, _PROTO_FIELD.get(ce_type, "ce_string"), value)
     if data is not NO_DATA:
         if mode in ("json", "untyped-json"):
             pb.text_data = _dump(data)
@@ -520,20 +521,10 @@ def from_proto(pb: cloudevents_pb2.CloudEvent) -> Event:
         if name in attrs or name in ("specversion", "data", "data_base64"):
             raise InvalidArgument(f"attributes[{name}]", "has a field of its own in this format")
         kind = v.WhichOneof("attr")
-        if kind == "ce_boolean":
-            attrs[name] = ("boolean", v.ce_boolean)
-        elif kind == "ce_integer":
-            attrs[name] = ("integer", v.ce_integer)
-        elif kind == "ce_string":
-            attrs[name] = ("string", v.ce_string)
-        elif kind == "ce_bytes":
-            attrs[name] = ("binary", v.ce_bytes)
-        elif kind == "ce_uri":
-            attrs[name] = ("uri", v.ce_uri)
-        elif kind == "ce_uri_ref":
-            attrs[name] = ("urireference", v.ce_uri_ref)
-        elif kind == "ce_timestamp":
+        if kind == "ce_timestamp":
             attrs[name] = ("timestamp", v.ce_timestamp.seconds * NS_PER_S + v.ce_timestamp.nanos)
+        elif kind is not None:
+            attrs[name] = (_CE_TYPE[kind], getattr(v, kind))
         else:
             raise InvalidArgument(f"attributes[{name}]", "has no value")
     data_kind = pb.WhichOneof("data")

@@ -258,18 +258,22 @@ class WireEvents:
 def attrs_from_key(key: tuple[Any, ...], metadata: dict[str, str] | None) -> EventAttrs:
     """EventAttrs of (source, source_language (proto value), correlation_id, causation_id,
     traceparent, tracestate) and metadata; the shared NO_ATTRS when all are empty."""
-    source, language, correlation_id, causation_id, traceparent, tracestate = key
     if not any(key) and not metadata:
         return NO_ATTRS
-    return EventAttrs(
-        source=source,
-        source_language=language_from_proto(language, "source_language"),
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-        metadata=metadata,
-        traceparent=traceparent,
-        tracestate=tracestate,
-    )
+    fields: dict[str, Any] = dict(zip(_KEY_FIELDS, key, strict=True))
+    fields["source_language"] = language_from_proto(key[1], "source_language")
+    return EventAttrs(**fields, metadata=metadata)
+
+
+# The attributes of an `attrs_from_key` key, in its order.
+_KEY_FIELDS: Final = (
+    "source",
+    "source_language",
+    "correlation_id",
+    "causation_id",
+    "traceparent",
+    "tracestate",
+)
 
 
 # -- the same conversion on bytes ---------------------------------------------------------------
