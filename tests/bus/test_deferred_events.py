@@ -7,6 +7,7 @@ an observation point of the bus, to see whether events were deferred or committe
 from __future__ import annotations
 
 import concurrent.futures
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -286,20 +287,25 @@ def test_async_executions_are_deferred_and_ordered_too() -> None:
 
 
 def test_threads_lose_nothing_and_keep_each_execution_together() -> None:
-    ex, bus, _t = _setup(hooks=3)
-    per_thread = 400
+    ex, bus, _t = _setup(hooks=3, transport=InProcessTransport(retention=20_000))
+    per_thread = 1000
 
     def work() -> None:
         for i in range(per_thread):
             ex.execute(P, HookContext(P, {"i": i}))
-            if i % 50 == 0:
-                bus.stats()  # readers drain from other threads meanwhile
+            if i % 3 == 0:
+                bus.stats()  # drains from every thread, meeting each other and the appends
 
     threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: appends meet drains
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
     events = bus.retained(1)
     assert len(events) == 4 * per_thread * 3
     assert [e.sequence for e in events] == list(range(1, len(events) + 1))
