@@ -133,3 +133,41 @@ def test_the_compiled_chain_records_each_execution_itself() -> None:
     with mock.patch.object(executor_module, "compile_fast_path", spy):
         _observe([(["none"], False)] * 2, 3)
     assert True in recording
+
+
+class _Bulk:
+    """An observer that consumes the executor's records in bulk, never told each execution."""
+
+    def __init__(self) -> None:
+        self.records: list[Any] = []
+        self.sources: list[Any] = []
+
+    def add_source(self, records: Any) -> None:
+        records.add_consumer(self.records.extend)
+        self.sources.append(records)
+
+    def executed(self, *args: Any) -> None:
+        raise AssertionError("a bulk observer is not told each execution")
+
+    def read(self) -> list[Any]:
+        for source in self.sources:
+            source.drain()
+        return self.records
+
+
+def test_an_observer_with_add_source_gets_each_execution_record_in_bulk() -> None:
+    from hookwire.runtime.registry import Registry
+
+    clock = VirtualClock()
+    reg = Registry(clock=clock)
+    reg.register(_ticking(lambda ctx: None, clock), name="a", point=P)
+    bulk = _Bulk()
+    monitor = PerformanceMonitor(clock)
+    ex = Executor(reg, clock=clock, observers=[bulk, monitor])
+    for n in range(3):
+        ex.execute(P, HookContext(P, {"n": n}))
+    got = bulk.read()
+    assert [(len(entries), raw, ended - started) for entries, raw, started, ended in got] == [
+        (1, [1000], 1000)
+    ] * 3
+    assert monitor.stats("a").count == 3  # a monitor among the observers is one too

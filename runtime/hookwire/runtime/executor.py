@@ -545,16 +545,20 @@ class Executor:
         self._wrappers: tuple[CallWrapper, ...] = tuple(
             o for o in watching if isinstance(o, CallWrapper)
         )
-        self._executed = tuple(o.executed for o in watching if not isinstance(o, CallWrapper))
-        # The monitor and the event sink consume this executor's records in bulk: one record
-        # per execution, appended inline (ExecutionRecords); the sink may let them be handed
-        # over later (an EventBus: `add_deferred_source`), any other sink gets each execution
-        # right after it.
+        plain = [o for o in watching if not isinstance(o, CallWrapper)]
+        # Observers that consume records in bulk (`add_source(records)`, as the monitor does)
+        # are not told each execution.
+        bulk: list[Any] = [o for o in (monitor, *plain) if hasattr(o, "add_source")]
+        self._executed = tuple(o.executed for o in plain if not hasattr(o, "add_source"))
+        # The monitor, bulk observers and the event sink consume this executor's records in
+        # bulk: one record per execution, appended inline (ExecutionRecords); the sink may let
+        # them be handed over later (an EventBus: `add_deferred_source`), any other sink gets
+        # each execution right after it.
         records: ExecutionRecords | None = None
-        if monitor is not None or self._sink is not None:
+        if bulk or self._sink is not None:
             records = ExecutionRecords()
-            if monitor is not None:
-                monitor.add_source(records)
+            for consumer in bulk:
+                consumer.add_source(records)
             if self._sink is not None:
                 records.add_consumer(HookEvents(self._sink, clock).take)
                 offer = getattr(events, "add_deferred_source", None)

@@ -10,8 +10,9 @@ passed to the hook) is a `CallWrapper` instead: `begin` returns a token (or None
 do around this execution), `end(token, ...)` / `abort(token, exc)` follow for a token only,
 and `wrap` gives the callables a plan uses (see CallWrapper).
 
-Bulk consumers (the monitor, the event sink) are not told each execution: the executor appends
-one record per execution to its `ExecutionRecords`, which hands them over in bulk.
+Bulk consumers (the monitor, the event sink, and any observer with `add_source(records)`, which
+then calls `records.add_consumer(take)`) are not told each execution: the executor appends one
+record per execution to its `ExecutionRecords`, which hands them over in bulk.
 
 Example:
     >>> from hookwire.runtime.context import HookContext
