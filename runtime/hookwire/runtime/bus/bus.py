@@ -747,15 +747,15 @@ class EventBus:
         """Publish one event per payload, all of one type, as one batch (validated first, all
         accepted or none; one lock, one clock read). Returns the sequences.
 
-        The events travel as one `EventRun`, as those of `emit_batch` do (built when read).
+        The events travel as one `EventRun`, as those of `emit_batch` do: stamped, sequenced
+        and retained whole (their Event objects are built for the sequences returned).
 
         Example:
             >>> bus = EventBus()
             >>> bus.publish_many("metric.sample", [{"v": 1}, {"v": 2}])
             [1, 2]
         """
-        # A copy: the run reads the payloads when its events are built.
-        payloads = _iterable(payloads, "payloads")
+        payloads = payloads if isinstance(payloads, list) else _iterable(payloads, "payloads")
         for i, payload in enumerate(payloads):
             if not _trivially_valid(payload):
                 self._check_payload(payload, f"payloads[{i}]")
