@@ -281,18 +281,15 @@ _KEY_FIELDS: Final = (
 _U = event_pb2.UniversalEvent
 #: The tag of each UniversalEvent field, by name (from the descriptor).
 EVENT_TAGS: Final = {f.name: field_key(_U, f.name) for f in _U.DESCRIPTOR.fields}
-_ID: Final = EVENT_TAGS["id"]
-_TIME: Final = EVENT_TAGS["time"]
-_TYPE: Final = EVENT_TAGS["type"]
-_SOURCE: Final = EVENT_TAGS["source"]
-_LANGUAGE: Final = EVENT_TAGS["source_language"]
-_PAYLOAD: Final = EVENT_TAGS["payload"]
-_SEQUENCE: Final = EVENT_TAGS["sequence"]
-_CORRELATION: Final = EVENT_TAGS["correlation_id"]
-_CAUSATION: Final = EVENT_TAGS["causation_id"]
-_METADATA: Final = EVENT_TAGS["metadata"]
-_TTL: Final = EVENT_TAGS["ttl"]
-_TRACE: Final = EVENT_TAGS["trace_context"]
+# The tags the codec reads and writes, by field.
+(_ID, _TIME, _TYPE, _SOURCE, _LANGUAGE, _PAYLOAD, _SEQUENCE, _CORRELATION, _CAUSATION,
+ _METADATA, _TTL, _TRACE) = (
+    EVENT_TAGS[name]
+    for name in (
+        "id", "time", "type", "source", "source_language", "payload", "sequence",
+        "correlation_id", "causation_id", "metadata", "ttl", "trace_context",
+    )
+)  # fmt: skip
 _TRACEPARENT: Final = field_key(common_pb2.TraceContext, "traceparent")
 _TRACESTATE: Final = field_key(common_pb2.TraceContext, "tracestate")
 _SECONDS: Final = field_key(timestamp_pb2.Timestamp, "seconds")
