@@ -312,14 +312,14 @@ _B = [bytes((t,)) for t in range(0x80)]
 _B_NULL: Final = _B[_NULL] + b"\x00"
 _B_TRUE: Final = _B[_BOOL] + b"\x01"
 _B_FALSE: Final = _B[_BOOL] + b"\x00"
-_B_OBJECT: Final = _B[_OBJECT]
-_B_ARRAY: Final = _B[_ARRAY]
-_B_STRING: Final = _B[_STRING]
-_B_INT: Final = _B[_INT]
-_B_ENTRY: Final = _B[_OBJECT_ENTRY]
-_B_ITEM: Final = _B[_ARRAY_ITEM]
-_B_KEY: Final = _B[_OBJECT_KEY]
-_B_VALUE: Final = _B[_OBJECT_VALUE]
+(_B_OBJECT, _B_ARRAY, _B_STRING, _B_INT, _B_ENTRY, _B_ITEM, _B_KEY, _B_VALUE, _B_ID, _B_TIME,
+ _B_TTL, _B_PAYLOAD, _B_SECONDS, _B_NANOS) = (
+    _B[t]
+    for t in (
+        _OBJECT, _ARRAY, _STRING, _INT, _OBJECT_ENTRY, _ARRAY_ITEM, _OBJECT_KEY, _OBJECT_VALUE,
+        _ID, _TIME, _TTL, _PAYLOAD, _SECONDS, _NANOS,
+    )
+)  # fmt: skip
 
 _INT64: Final = 1 << 63
 # Memo tables of the writer and reader (cleared when they reach this size): event types,
@@ -370,12 +370,6 @@ _type_bytes: dict[str, bytes] = {}
 _attrs_value_bytes: dict[tuple[str, ...], bytes] = {}
 _key_bytes: dict[str, bytes] = {}
 _string_bytes: dict[str, bytes] = {}
-_B_ID: Final = _B[_ID]
-_B_TIME: Final = _B[_TIME]
-_B_TTL: Final = _B[_TTL]
-_B_PAYLOAD: Final = _B[_PAYLOAD]
-_B_SECONDS: Final = _B[_SECONDS]
-_B_NANOS: Final = _B[_NANOS]
 # zigzag varints of the small ints (-64 <= i < 64: one byte), by value + 64.
 _SMALL_INTS: Final = [_B_INT + _B[(i << 1) ^ (i >> 63)] for i in range(-64, 64)]
 # The seconds of the last time written and their field (events of one run share them); one
