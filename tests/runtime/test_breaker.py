@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from pathlib import Path
+
 import pytest
 from hookwire.runtime.breaker import (
     BreakerConfig,
@@ -243,6 +247,35 @@ def test_presets() -> None:
     assert (p.window_size, p.minimum_calls, p.half_open_probes) == (100, 20, 3)
     assert (c.window_size, c.minimum_calls, c.failure_rate_threshold) == (20, 3, 0.25)
     assert c.open_duration_ns > BreakerConfig().open_duration_ns
+
+
+def _semantics_presets() -> dict[str, tuple[float, ...]]:
+    """docs/semantics.md D5.6's preset table: name -> the row's values, durations in ns."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "semantics.md").read_text()
+    table = text.split("D5.6 Presets", 1)[1].split("D5.7", 1)[0]
+    units = {"ms": 1_000_000, "s": 1_000_000_000}
+    rows: dict[str, tuple[float, ...]] = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 10 or not re.fullmatch(r"[a-z]+", cells[0]) or cells[0] == "preset":
+            continue
+        values: list[float] = []
+        for cell in cells[1:]:
+            number, _, unit = cell.partition(" ")
+            values.append(float(number) * units[unit] if unit else float(number))
+        rows[cells[0]] = tuple(values)
+    return rows
+
+
+def test_presets_are_the_semantics_table() -> None:
+    table = _semantics_presets()
+    assert set(table) == {"default", "production", "conservative"}
+    for name, config in (
+        ("default", BreakerConfig.default()),
+        ("production", BreakerConfig.production()),
+        ("conservative", BreakerConfig.conservative()),
+    ):
+        assert dataclasses.astuple(config) == table[name], name
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from typing import Protocol, runtime_checkable
 
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.limits import UINT32_MAX
 
 __all__ = [
     "QUALIFIER",
@@ -43,7 +44,6 @@ __all__ = [
 _log = logging.getLogger("hookwire.runtime.breaker")
 _MS = 1_000_000
 _S = 1_000_000_000
-_UINT32_MAX = 2**32 - 1
 
 
 #: Separates a composite's name from its child's in a qualified breaker name: "guard/flaky" is
@@ -72,6 +72,14 @@ class BreakerState(StrEnum):
     HALF_OPEN = "HALF_OPEN"
 
 
+# docs/semantics.md D5.6's table, a row per named preset in BreakerConfig's field order: window,
+# min calls, failure rate, slow call, slow rate, open, multiplier, max open, probes.
+_PRESETS: dict[str, tuple[int, int, float, int, float, int, float, int, int]] = {
+    "production": (100, 20, 0.5, 80 * _MS, 0.8, 30 * _S, 2.0, 600 * _S, 3),
+    "conservative": (20, 3, 0.25, 25 * _MS, 0.3, 60 * _S, 2.0, 900 * _S, 5),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class BreakerConfig:
     """Breaker settings; the defaults are docs/semantics.md section 5's. Durations in nanoseconds.
@@ -98,7 +106,7 @@ class BreakerConfig:
     def __post_init__(self) -> None:
         def count(name: str) -> int:
             v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= _UINT32_MAX:
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= UINT32_MAX:
                 raise InvalidArgument(
                     f"breaker.{name}", f"must be an int in [1, 2^32-1], got {v!r}"
                 )
@@ -151,33 +159,13 @@ class BreakerConfig:
     def production(cls) -> BreakerConfig:
         """For busy services: judged on more calls so one bad burst does not trip it, slow
         means 80 ms (near the default 100 ms timeout), 3 good probes to close."""
-        return cls(
-            window_size=100,
-            minimum_calls=20,
-            failure_rate_threshold=0.5,
-            slow_call_duration_ns=80 * _MS,
-            slow_call_rate_threshold=0.8,
-            open_duration_ns=30 * _S,
-            backoff_multiplier=2.0,
-            max_open_duration_ns=600 * _S,
-            half_open_probes=3,
-        )
+        return cls(*_PRESETS["production"])
 
     @classmethod
     def conservative(cls) -> BreakerConfig:
         """Protect the caller first: trips early on few calls and low rates, stays open
         longer, and needs 5 good probes to close."""
-        return cls(
-            window_size=20,
-            minimum_calls=3,
-            failure_rate_threshold=0.25,
-            slow_call_duration_ns=25 * _MS,
-            slow_call_rate_threshold=0.3,
-            open_duration_ns=60 * _S,
-            backoff_multiplier=2.0,
-            max_open_duration_ns=900 * _S,
-            half_open_probes=5,
-        )
+        return cls(*_PRESETS["conservative"])
 
 
 class BreakerListener(Protocol):

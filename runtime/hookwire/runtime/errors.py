@@ -31,6 +31,13 @@ class HookwireError(Exception):
 
     code: str = "UNKNOWN"
 
+    def __init_subclass__(cls, code: str | None = None) -> None:
+        # Each kind of error declares its code in its class line: `class X(HookwireError,
+        # code="NOT_FOUND")`. Without one, a subclass keeps its base's code.
+        super().__init_subclass__()
+        if code is not None:
+            cls.code = code
+
     def __init__(
         self,
         field_or_message: str,
@@ -50,57 +57,41 @@ class HookwireError(Exception):
         super().__init__(f"{field}: {message}" if field else message)
 
 
-class InvalidArgument(HookwireError):
+class InvalidArgument(HookwireError, code="INVALID_ARGUMENT"):
     """A value failed validation (gRPC INVALID_ARGUMENT)."""
 
-    code = "INVALID_ARGUMENT"
 
-
-class NotFound(HookwireError):
+class NotFound(HookwireError, code="NOT_FOUND"):
     """A name that is not registered (gRPC NOT_FOUND)."""
 
-    code = "NOT_FOUND"
 
-
-class AlreadyExists(HookwireError):
+class AlreadyExists(HookwireError, code="ALREADY_EXISTS"):
     """A name that is already taken (gRPC ALREADY_EXISTS)."""
 
-    code = "ALREADY_EXISTS"
 
-
-class OutOfRange(HookwireError):
+class OutOfRange(HookwireError, code="OUT_OF_RANGE"):
     """A position outside what is held, e.g. a sequence older than the retention log."""
 
-    code = "OUT_OF_RANGE"
 
-
-class FailedPrecondition(HookwireError):
+class FailedPrecondition(HookwireError, code="FAILED_PRECONDITION"):
     """The system is not in a state where the request can run."""
 
-    code = "FAILED_PRECONDITION"
 
-
-class DeadlineExceeded(HookwireError):
+class DeadlineExceeded(HookwireError, code="DEADLINE_EXCEEDED"):
     """A deadline passed before the work finished."""
 
-    code = "DEADLINE_EXCEEDED"
 
-
-class RateLimited(HookwireError):
+class RateLimited(HookwireError, code="RESOURCE_EXHAUSTED"):
     """A rate limit refused the request (gRPC RESOURCE_EXHAUSTED)."""
 
-    code = "RESOURCE_EXHAUSTED"
 
-
-class OperationCancelled(HookwireError):
+class OperationCancelled(HookwireError, code="CANCELLED"):
     """An operation was cancelled by a hook (CANCEL result); `reason` is the hook's reason.
 
     Example:
         >>> str(OperationCancelled("quota exceeded", field="tool_call"))
         'tool_call: quota exceeded'
     """
-
-    code = "CANCELLED"
 
 
 class AsyncHookNotAllowed(FailedPrecondition):

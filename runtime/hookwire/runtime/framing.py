@@ -24,10 +24,8 @@ __all__ = ["MAX_FRAME_BYTES", "FrameReader", "MalformedFrame", "encode_frame", "
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 
 
-class MalformedFrame(HookwireError):
+class MalformedFrame(HookwireError, code="DATA_LOSS"):
     """The byte stream does not hold a valid frame (bad length, cut short, too large)."""
-
-    code = "DATA_LOSS"
 
 
 def encode_varint(n: int) -> bytes:

@@ -18,6 +18,10 @@ from typing import Any, Final
 from hookwire.runtime.errors import InvalidArgument
 
 __all__ = [
+    "INT32_MAX",
+    "INT32_MIN",
+    "INT64_MAX",
+    "INT64_MIN",
     "MAX_CONTEXT_PARENTS",
     "MAX_DURATION_MS",
     "MAX_DURATION_NS",
@@ -25,6 +29,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_MESSAGE_BYTES",
     "MAX_NAME_BYTES",
+    "UINT32_MAX",
     "check_duration_ns",
     "check_name",
     "check_parents",
@@ -61,6 +66,14 @@ MAX_DURATION_MS: Final = 86_400_000
 MAX_MESSAGE_BYTES: Final = 4 * 1024 * 1024
 
 MAX_DURATION_NS: Final = MAX_DURATION_MS * 1_000_000
+
+# The ranges of the protobuf integer types values travel as: priorities are int32, counts
+# (attempts, breaker windows and probes) uint32, JSON integers int64 (larger ones are doubles).
+INT32_MIN: Final = -(2**31)
+INT32_MAX: Final = 2**31 - 1
+UINT32_MAX: Final = 2**32 - 1
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
 
 
 def check_name(value: str, field: str, limit: int = MAX_NAME_BYTES) -> None:

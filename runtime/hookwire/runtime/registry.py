@@ -46,7 +46,7 @@ from hookwire.runtime.errors import (
 )
 from hookwire.runtime.honoured import ALL_KINDS, honoured_results
 from hookwire.runtime.language import check_language
-from hookwire.runtime.limits import check_duration_ns, check_name
+from hookwire.runtime.limits import INT32_MAX, INT32_MIN, check_duration_ns, check_name
 from hookwire.runtime.points import CUSTOM_PREFIX, parse_point
 from hookwire.runtime.results import HookResult
 
@@ -59,8 +59,6 @@ __all__ = [
     "Registry",
 ]
 
-_INT32_MIN = -(2**31)
-_INT32_MAX = 2**31 - 1
 _MS = 1_000_000
 DEFAULT_TIMEOUT_NS = 100 * _MS
 
@@ -70,11 +68,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Priority(IntEnum):
     """Named priority levels; lower runs first."""
 
-    HIGHEST = _INT32_MIN
+    HIGHEST = INT32_MIN
     HIGH = -100
     NORMAL = 0
     LOW = 100
-    LOWEST = _INT32_MAX
+    LOWEST = INT32_MAX
 
 
 class FailurePolicy(StrEnum):
@@ -87,7 +85,7 @@ class FailurePolicy(StrEnum):
 def _check_priority(priority: Any) -> int:
     if not isinstance(priority, int) or isinstance(priority, bool):
         raise InvalidArgument("priority", f"must be an int, got {type(priority).__name__}")
-    if not _INT32_MIN <= priority <= _INT32_MAX:
+    if not INT32_MIN <= priority <= INT32_MAX:
         raise InvalidArgument("priority", f"must fit in int32 [-2^31, 2^31-1], got {priority}")
     return int(priority)
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias, cast, dataclass_transform, get_args
 
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import validate_json
-from hookwire.runtime.limits import check_duration_ns, check_name
+from hookwire.runtime.limits import UINT32_MAX, check_duration_ns, check_name
 
 __all__ = [
     "CONTINUE",
@@ -78,17 +78,13 @@ class Outcome(StrEnum):
     TIMEOUT = "TIMEOUT"
 
 
-# Kinds that end the chain and become the final result (docs/semantics.md section 3).
-STOPPING_KINDS: frozenset[ResultKind] = frozenset(
-    {
-        ResultKind.CANCEL,
-        ResultKind.REDIRECT,
-        ResultKind.REPLACE,
-        ResultKind.RETRY,
-        ResultKind.FORK,
-        ResultKind.CACHE,
-    }
-)
+# Kinds that end the chain and become the final result: all but the three that let it go on
+# (docs/semantics.md section 3).
+STOPPING_KINDS: frozenset[ResultKind] = frozenset(ResultKind) - {
+    ResultKind.CONTINUE,
+    ResultKind.MODIFIED,
+    ResultKind.SKIPPED,
+}
 
 # PARALLEL / PREFER_ACTION precedence, strongest first (docs/semantics.md section 6).
 PRECEDENCE: tuple[ResultKind, ...] = (
@@ -103,7 +99,21 @@ PRECEDENCE: tuple[ResultKind, ...] = (
 )
 
 
-class _Result:
+@dataclass_transform(frozen_default=True)
+class _ResultKindType(type):
+    """Every result kind is a frozen slots dataclass: declared once here, for the runtime and
+    (through dataclass_transform) for type checkers, rather than by a decorator on each kind."""
+
+    def __new__(
+        mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kind: Any
+    ) -> _ResultKindType:
+        cls = super().__new__(mcls, name, bases, ns, **kind)
+        if "__slots__" in ns:  # _Result itself, or dataclass() rebuilding a kind with slots
+            return cls
+        return cast(_ResultKindType, dataclass(frozen=True, slots=True)(cls))
+
+
+class _Result(metaclass=_ResultKindType):
     """What every result kind shares: its `kind`, and the trace `outcome` of the same name."""
 
     __slots__ = ()
@@ -117,12 +127,10 @@ class _Result:
             cls.outcome = Outcome(kind)
 
 
-@dataclass(frozen=True, slots=True)
 class Continue(_Result, kind=ResultKind.CONTINUE):
     """CONTINUE: nothing to change. Hooks usually just `return None`."""
 
 
-@dataclass(frozen=True, slots=True)
 class Modified(_Result, kind=ResultKind.MODIFIED):
     """MODIFIED: merge-patch `data` into the context's data (RFC 7396); the chain goes on.
 
@@ -134,28 +142,24 @@ class Modified(_Result, kind=ResultKind.MODIFIED):
     data: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
 class Cancel(_Result, kind=ResultKind.CANCEL):
     """CANCEL: stop the chain and the operation, with a reason."""
 
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
 class Redirect(_Result, kind=ResultKind.REDIRECT):
     """REDIRECT: stop; run the operation registered under `target` instead."""
 
     target: str
 
 
-@dataclass(frozen=True, slots=True)
 class Replace(_Result, kind=ResultKind.REPLACE):
     """REPLACE: stop; use `value` (any JSON value, `None` = null) as the operation's output."""
 
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
 class Retry(_Result, kind=ResultKind.RETRY):
     """RETRY: stop; re-run after `delay_ns`, at most `max_attempts` attempts in all."""
 
@@ -171,14 +175,12 @@ class ForkOperation:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
 class Fork(_Result, kind=ResultKind.FORK):
     """FORK: stop; run `operations` concurrently beside the main operation."""
 
     operations: tuple[ForkOperation, ...]
 
 
-@dataclass(frozen=True, slots=True)
 class Cache(_Result, kind=ResultKind.CACHE):
     """CACHE: stop; serve the output cached under `key`, fresh for `ttl_ns`."""
 
@@ -186,7 +188,6 @@ class Cache(_Result, kind=ResultKind.CACHE):
     ttl_ns: int
 
 
-@dataclass(frozen=True, slots=True)
 class Skipped(_Result, kind=ResultKind.SKIPPED):
     """SKIPPED: the hook declined to act; the chain goes on."""
 
@@ -199,19 +200,7 @@ HookResult: TypeAlias = (
 
 CONTINUE = Continue()
 
-RESULT_TYPES: tuple[type, ...] = (
-    Continue,
-    Modified,
-    Cancel,
-    Redirect,
-    Replace,
-    Retry,
-    Fork,
-    Cache,
-    Skipped,
-)
-
-_UINT32_MAX = 2**32 - 1
+RESULT_TYPES: tuple[type, ...] = get_args(HookResult)
 
 
 def _is_int(v: Any) -> bool:
@@ -251,7 +240,7 @@ def validate_result(result: Any, field: str = "result") -> HookResult:
         if not _is_int(result.delay_ns) or result.delay_ns < 0:
             raise InvalidArgument(f"{field}.retry.delay_ns", "must be a non-negative int")
         check_duration_ns(result.delay_ns, f"{field}.retry.delay_ns")
-        if not _is_int(result.max_attempts) or not 1 <= result.max_attempts <= _UINT32_MAX:
+        if not _is_int(result.max_attempts) or not 1 <= result.max_attempts <= UINT32_MAX:
             raise InvalidArgument(f"{field}.retry.max_attempts", "must be an int >= 1")
     elif t is Fork:
         if not isinstance(result.operations, tuple):
@@ -425,7 +414,7 @@ def result_from_json(value: Any, field: str = "result") -> HookResult:
         delay = _take(body, ("delay",), where, allowed)
         attempts = _take(body, ("maxAttempts", "max_attempts"), where, allowed)
         delay_ns = 0 if delay is None else duration_from_json(delay, f"{where}.delay")
-        if not _is_int(attempts) or not 1 <= attempts <= _UINT32_MAX:
+        if not _is_int(attempts) or not 1 <= attempts <= UINT32_MAX:
             raise InvalidArgument(
                 f"{where}.maxAttempts", f"must be an int in [1, 2^32-1], got {attempts!r}"
             )

@@ -67,12 +67,13 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import itertools
 import uuid
-from collections.abc import Awaitable, Callable, Generator, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
 from hookwire.runtime.builtins.caching import CacheStore
 from hookwire.runtime.clock import Clock, SystemClock
@@ -90,6 +91,7 @@ from hookwire.runtime.results import (
     Cache,
     Cancel,
     Fork,
+    HookResult,
     Redirect,
     Replace,
     Retry,
@@ -113,6 +115,24 @@ ATTEMPT_METADATA_KEY = "hookwire.attempt"
 
 OperationFn = Callable[[dict[str, Any]], Any]
 F = TypeVar("F", bound=OperationFn)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _async_twin(
+    sync: Callable[P, R],
+) -> Callable[[Callable[..., Coroutine[Any, Any, R]]], Callable[P, Coroutine[Any, Any, R]]]:
+    """Give the decorated `async def` the parameters of `sync`, by construction: type checkers
+    see `sync`'s parameter list, and so do help() and inspect.signature (through
+    `__wrapped__`). The twin keeps its own name, docstring and body, which forwards the
+    parameters it does not use itself (`**options`)."""
+
+    def decorate(
+        twin: Callable[..., Coroutine[Any, Any, R]],
+    ) -> Callable[P, Coroutine[Any, Any, R]]:
+        return functools.update_wrapper(twin, sync, assigned=(), updated=())
+
+    return decorate
 
 
 class ExecutorLike(Protocol):
@@ -333,24 +353,23 @@ class Runner:
     ) -> RunResult:
         """Run synchronously (forks in order after the main operation). `call` None = the
         operation registered under `operation`."""
-        effects = self._effects(operation, params, call, context, points, sync=True)
+        effects = self._effects(operation, params, call, sync=True, context=context, points=points)
         effect = next(effects)
         while not isinstance(effect, RunResult):
             effect = effects.send(self._perform(effect))
         return effect
 
+    @_async_twin(run)
     async def arun(
         self,
         operation: str,
         params: dict[str, Any],
         call: OperationFn | None = None,
-        *,
-        context: HookContext | None = None,
-        points: RunPoints | None = None,
+        **options: Any,
     ) -> RunResult:
         """Run on the event loop: async and sync hooks and operations; forks run concurrently
         with the main operation (asyncio.gather)."""
-        effects = self._effects(operation, params, call, context, points, sync=False)
+        effects = self._effects(operation, params, call, sync=False, **options)
         effect = next(effects)
         while not isinstance(effect, RunResult):
             effect = effects.send(await self._aperform(effect))
@@ -363,10 +382,10 @@ class Runner:
         operation: str,
         params: dict[str, Any],
         call: OperationFn | None,
-        context: HookContext | None,
-        points: RunPoints | None,
         *,
         sync: bool,
+        context: HookContext | None = None,
+        points: RunPoints | None = None,
     ) -> _Effects:
         fn = self._resolve(operation, call)
         if sync and inspect.iscoroutinefunction(fn):
@@ -532,16 +551,13 @@ class Runner:
             target, target_fn = operation, fn
             fork_calls: tuple[tuple[str, OperationFn, dict[str, Any]], ...] = ()
             store: tuple[str, int] | None = None
-            if isinstance(r, Cancel):
-                raise OperationCancelled(r.reason, field=points.before)
+            _cancel_if_stopped(r, attempt, points.before)
             if isinstance(r, Replace):
                 return done(r.value, "replace", operation)
             if isinstance(r, Redirect):
                 target = r.target
                 target_fn = self.operations.get(r.target, "redirect.target")
             elif isinstance(r, Retry):
-                if attempt >= r.max_attempts:
-                    raise OperationCancelled(_exhausted(attempt, r), field=points.before)
                 yield _Sleep(r.delay_ns)
                 continue
             elif isinstance(r, Cache):
@@ -604,13 +620,10 @@ class Runner:
             executions.append(after)
             output = after.context.data.get("output")
             a = after.result
-            if isinstance(a, Cancel):
-                raise OperationCancelled(a.reason, field=points.after)
+            _cancel_if_stopped(a, attempt, points.after)
             if isinstance(a, Replace):
                 output = a.value
             elif isinstance(a, Retry):
-                if attempt >= a.max_attempts:
-                    raise OperationCancelled(_exhausted(attempt, a), field=points.after)
                 yield _Sleep(a.delay_ns)
                 continue
             elif isinstance(a, Redirect):
@@ -653,8 +666,16 @@ def _params_of(ex: Execution, params: dict[str, Any], point: str) -> dict[str, A
     return new
 
 
-def _exhausted(attempt: int, r: Retry) -> str:
-    return f"still asked to retry after {attempt} attempt(s) (max_attempts {r.max_attempts})"
+def _cancel_if_stopped(r: HookResult, attempt: int, point: str) -> None:
+    """At a before or after point, a CANCEL and a RETRY with no attempt left both end the run
+    with OperationCancelled naming the point."""
+    if isinstance(r, Cancel):
+        raise OperationCancelled(r.reason, field=point)
+    if isinstance(r, Retry) and attempt >= r.max_attempts:
+        raise OperationCancelled(
+            f"still asked to retry after {attempt} attempt(s) (max_attempts {r.max_attempts})",
+            field=point,
+        )
 
 
 def _fork_outcome(name: str, params: dict[str, Any], ok: bool, value: Any) -> ForkOutcome:
@@ -683,18 +704,15 @@ def run(
     return runner.run(operation, params, call, context=context)
 
 
+@_async_twin(run)
 async def arun(
     executor: ExecutorLike,
     operation: str,
     params: dict[str, Any],
     call: OperationFn | None = None,
     *,
-    points: RunPoints | None = None,
-    operations: OperationRegistry | None = None,
-    cache: CacheStore | None = None,
-    clock: Clock | None = None,
     context: HookContext | None = None,
+    **settings: Any,
 ) -> RunResult:
     """Async `run`: hooks via `executor.aexecute`, async operations awaited, forks gathered."""
-    runner = Runner(executor, operations=operations, cache=cache, clock=clock, points=points)
-    return await runner.arun(operation, params, call, context=context)
+    return await Runner(executor, **settings).arun(operation, params, call, context=context)

@@ -34,11 +34,11 @@ from hookwire.runtime.builtins.field_path import MISSING, FieldPath
 from hookwire.runtime.clock import Clock
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.limits import UINT32_MAX
 from hookwire.runtime.results import HookResult, Retry, Skipped
 
 __all__ = ["Backoff", "Jitter", "RetryHook", "RetryPolicy", "backoff_delay_ns"]
 
-_UINT32_MAX = 2**32 - 1
 # Decorrelated jitter remembers the last delay per operation; bounded so it cannot grow forever.
 _MAX_TRACKED = 10_000
 
@@ -91,7 +91,7 @@ class RetryPolicy:
     retryable_codes: frozenset[str] | None = field(default=None)
 
     def __post_init__(self) -> None:
-        _check_int(self.max_attempts, "max_attempts", 1, _UINT32_MAX)
+        _check_int(self.max_attempts, "max_attempts", 1, UINT32_MAX)
         _check_int(self.base_delay_ns, "base_delay_ns", 0)
         _check_int(self.max_delay_ns, "max_delay_ns", 0)
         if self.max_delay_ns < self.base_delay_ns:

@@ -51,10 +51,8 @@ __all__ = [
 _MS = 1_000_000
 
 
-class ConfigError(HookwireError):
+class ConfigError(HookwireError, code="INVALID_ARGUMENT"):
     """A configuration file is unusable: every violation found, each with its key path."""
-
-    code = "INVALID_ARGUMENT"
 
     def __init__(self, file: str | Path, errors: list[SchemaError]) -> None:
         self.file = str(file)

@@ -30,31 +30,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from hookwire.runtime import results
 from hookwire.runtime.adapter import HookFailed, HookTimedOut, InvalidResult
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.errors import InvalidArgument
-from hookwire.runtime.limits import MAX_DURATION_MS
+from hookwire.runtime.limits import INT64_MAX, INT64_MIN, MAX_DURATION_MS
 from hookwire.runtime.lua.convert import ConversionError
 from hookwire.runtime.lua.sandbox import LuaSandbox
-from hookwire.runtime.results import (
-    CONTINUE,
-    Cache,
-    Cancel,
-    Fork,
-    ForkOperation,
-    HookResult,
-    Modified,
-    Redirect,
-    Replace,
-    Retry,
-    Skipped,
-)
 
 __all__ = ["LuaHookAdapter"]
 
 _NS_PER_MS = 1_000_000
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
 _MISSING: Any = object()
 
 
@@ -106,7 +92,7 @@ class LuaHookAdapter:
         self._reader: Callable[[Any], Any] = _no_read_ahead
         self._plan_len = 0
 
-    def call(self, ctx: HookContext, timeout_ns: int) -> HookResult:
+    def call(self, ctx: HookContext, timeout_ns: int) -> results.HookResult:
         """Run the hook with `ctx`; stop it after `timeout_ns` of real time."""
         conv = self._conv
         objs = conv.objects
@@ -130,7 +116,7 @@ class LuaHookAdapter:
         finally:
             conv.recorder = outer
         if r is None or r == 0:
-            return CONTINUE
+            return results.CONTINUE
         return self._finish(r)
 
     def _lua_failure(self, exc: Exception) -> HookFailed:
@@ -140,7 +126,7 @@ class LuaHookAdapter:
             return HookFailed(f"memory limit of {self.sandbox.memory_limit} bytes exceeded")
         return HookFailed(f"Lua: {exc}")
 
-    def _finish(self, r: tuple[Any, ...]) -> HookResult:
+    def _finish(self, r: tuple[Any, ...]) -> results.HookResult:
         code = r[0]
         if code == 1:
             return self._result(r)
@@ -190,7 +176,7 @@ class LuaHookAdapter:
                 f"{pad}if t is str:",
                 f"{pad}    out[{i}] = v.encode()",
                 f"{pad}elif t is int:",
-                f"{pad}    if {_INT64_MIN} <= v <= {_INT64_MAX}:",
+                f"{pad}    if {INT64_MIN} <= v <= {INT64_MAX}:",
                 f"{pad}        out[{i}] = v",
                 f"{pad}elif t is bool or t is float:",
                 f"{pad}    out[{i}] = v",
@@ -233,35 +219,37 @@ class LuaHookAdapter:
             self._compile()
         return self._reader(data)
 
-    async def acall(self, ctx: HookContext, timeout_ns: int) -> HookResult:
+    async def acall(self, ctx: HookContext, timeout_ns: int) -> results.HookResult:
         """The same as `call`: an embedded Lua call is synchronous, stopped by its budget."""
         return self.call(ctx, timeout_ns)
 
-    def _result(self, r: tuple[Any, ...]) -> HookResult:
+    def _result(self, r: tuple[Any, ...]) -> results.HookResult:
         kind = r[1]
         try:
             if kind == b"modified":
                 data = self.sandbox.from_lua(r[2], r[3:], "modified.data")
                 if not isinstance(data, dict):
                     raise InvalidResult("modified.data: must be a JSON object")
-                return Modified(data)
+                return results.Modified(data)
             if kind == b"cancel":
-                return Cancel(_text(r[2], "cancel.reason"))
+                return results.Cancel(_text(r[2], "cancel.reason"))
             if kind == b"skipped":
-                return Skipped(_text(r[2], "skipped.reason"))
+                return results.Skipped(_text(r[2], "skipped.reason"))
             if kind == b"redirect":
-                return Redirect(_text(r[2], "redirect.target"))
+                return results.Redirect(_text(r[2], "redirect.target"))
             if kind == b"replace":
-                return Replace(self.sandbox.from_lua(r[2], r[3:], "replace.value"))
+                return results.Replace(self.sandbox.from_lua(r[2], r[3:], "replace.value"))
             if kind == b"retry":
-                return Retry(_ns(r[2], "retry.delay_ms"), r[3])
+                return results.Retry(_ns(r[2], "retry.delay_ms"), r[3])
             if kind == b"cache":
-                return Cache(_text(r[2], "cache.key"), _ns(r[3], "cache.ttl_ms"))
+                return results.Cache(_text(r[2], "cache.key"), _ns(r[3], "cache.ttl_ms"))
             if kind == b"fork":
                 ops = self.sandbox.from_lua(r[2], r[3:], "fork.operations")
-                return Fork(tuple(ForkOperation(op["operation"], op["parameters"]) for op in ops))
+                return results.Fork(
+                    tuple(results.ForkOperation(op["operation"], op["parameters"]) for op in ops)
+                )
             if kind == b"continue":
-                return CONTINUE
+                return results.CONTINUE
         except (ConversionError, OverflowError, ValueError, TypeError) as exc:
             raise InvalidResult(str(exc)) from None
         raise InvalidResult(f"unknown result kind {kind!r}")

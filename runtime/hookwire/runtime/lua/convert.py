@@ -34,11 +34,10 @@ from decimal import Decimal
 from typing import Any
 
 from hookwire.runtime.context import HookContext
+from hookwire.runtime.limits import INT64_MAX, INT64_MIN
 
 __all__ = ["ConversionError", "Converter"]
 
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
 # Items handed to Lua per call: a Lua call receives its values on the C stack (about 1M slots).
 ITEMS_PER_CALL = 2000
 
@@ -136,7 +135,7 @@ class Converter:
         if t is bool or t is float:
             return v
         if t is int:
-            if _INT64_MIN <= v <= _INT64_MAX:
+            if INT64_MIN <= v <= INT64_MAX:
                 return v
             return (
                 self.err_tag,
@@ -149,7 +148,7 @@ class Converter:
         if t is list or t is tuple:
             return (self.list_tag, self.handle(v))
         if t is Decimal and v.is_finite():
-            if v == v.to_integral_value() and _INT64_MIN <= v <= _INT64_MAX:
+            if v == v.to_integral_value() and INT64_MIN <= v <= INT64_MAX:
                 return int(v)
             if Decimal(float(v)) == v:
                 return float(v)
@@ -187,7 +186,7 @@ class Converter:
             t = type(v)
             if t is str:
                 return v.encode()
-            if t is float or t is bool or (t is int and _INT64_MIN <= v <= _INT64_MAX):
+            if t is float or t is bool or (t is int and INT64_MIN <= v <= INT64_MAX):
                 return v
             if t is dict:
                 n = conv.next_handle

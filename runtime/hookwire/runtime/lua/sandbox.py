@@ -116,6 +116,19 @@ def _deny_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
     raise AttributeError("Python objects are not accessible from hookwire Lua code")
 
 
+# What every sandbox's Lua state is, beside its memory limit: Lua strings stay bytes (decoded
+# where a value is converted, never implicitly), neither Python's eval nor its builtins are
+# reachable from Lua, a tuple returned to Lua by a Python helper is several Lua values, and
+# Python objects stay opaque.
+_LUPA_OPTIONS: dict[str, Any] = {
+    "encoding": None,
+    "register_eval": False,
+    "register_builtins": False,
+    "unpack_returned_tuples": True,
+    "attribute_filter": _deny_attributes,
+}
+
+
 class LuaSandbox:
     """One Lua state with the SDK loaded, shared by the hooks loaded into it.
 
@@ -164,14 +177,7 @@ class LuaSandbox:
                 "sdk_path", f"cannot read the Lua SDK {sdk_file}: {exc}"
             ) from None
 
-        self.lua = lupa.LuaRuntime(
-            encoding=None,
-            register_eval=False,
-            register_builtins=False,
-            unpack_returned_tuples=True,
-            max_memory=memory_limit,
-            attribute_filter=_deny_attributes,
-        )
+        self.lua = lupa.LuaRuntime(max_memory=memory_limit, **_LUPA_OPTIONS)
         lua = self.lua
         load = lua.eval("load")
 

@@ -21,7 +21,7 @@ from typing import Any
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.framing import decode_varint
 from hookwire.runtime.json_value import JSON_INTEGER, JSON_NUMBER, TOO_DEEP, NotJson
-from hookwire.runtime.limits import MAX_JSON_DEPTH
+from hookwire.runtime.limits import INT64_MAX, INT64_MIN, MAX_JSON_DEPTH
 from hookwire.runtime.wire.tags import field_key
 from hookwire.v1 import json_pb2
 
@@ -33,9 +33,6 @@ __all__ = [
     "to_proto_object",
     "to_proto_value",
 ]
-
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
 
 
 def to_proto_value(value: Any, field: str = "value") -> json_pb2.JsonValue:
@@ -60,7 +57,7 @@ def _fill(pb: json_pb2.JsonValue, value: Any, depth: int) -> None:
     if t is str:
         pb.string_value = value
     elif t is int:
-        if _INT64_MIN <= value <= _INT64_MAX:
+        if INT64_MIN <= value <= INT64_MAX:
             pb.int_value = value
         else:
             pb.number_text = str(value)
@@ -144,7 +141,7 @@ def _fill_object(obj: json_pb2.JsonObject, value: Mapping[Any, Any], depth: int)
         try:
             if t is str:
                 fields[key].string_value = item
-            elif t is int and _INT64_MIN <= item <= _INT64_MAX:
+            elif t is int and INT64_MIN <= item <= INT64_MAX:
                 fields[key].int_value = item
             else:
                 _fill(fields[key], item, depth)
