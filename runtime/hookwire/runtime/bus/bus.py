@@ -295,6 +295,8 @@ class EventBus:
 
     def _fields_event(self, event_type: str, payload: Any, fields: dict[str, Any]) -> Event:
         """The unsequenced event of `publish(type, payload, **fields)` (payload checked)."""
+        if not fields:  # most publishes: nothing to check
+            return Event.unsequenced(event_type, payload, NO_ATTRS)
         unknown = set(fields) - PublishFields.__optional_keys__
         if unknown:
             raise TypeError(f"publish() got unexpected keyword argument(s) {sorted(unknown)}")
