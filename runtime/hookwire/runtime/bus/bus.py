@@ -105,20 +105,16 @@ class PublishFields(AttrFields, total=False):
 class _Route:
     """The subscriptions one event type fans out to, computed once per type.
 
-    `offer(ev)` offers one event to each of them: the subscription's own `offer` when there
-    is one (most routes), so a single event is fanned out without a loop.
+    `only`: the `offer` of the one subscription when there is one (most routes), so that a
+    single event is fanned out without a loop; None otherwise.
     """
 
-    __slots__ = ("bp", "offer", "subs")
+    __slots__ = ("bp", "only", "subs")
 
     def __init__(self, subs: tuple[Subscription, ...]) -> None:
         self.subs = subs
         self.bp = tuple(s for s in subs if s.backpressure)
-        self.offer: Callable[[Event], None] = subs[0].offer if len(subs) == 1 else self._each
-
-    def _each(self, ev: Event) -> None:
-        for sub in self.subs:
-            sub.offer(ev)
+        self.only: Callable[[Event], None] | None = subs[0].offer if len(subs) == 1 else None
 
 
 def _trivially_valid(payload: Any) -> bool:
@@ -359,8 +355,13 @@ class EventBus:
             return
         if len(events) == 1:
             ev = events[0]
-            offer = (routes.get(ev.type) or self._route(ev.type)).offer
-            offer(ev)
+            route = routes.get(ev.type) or self._route(ev.type)
+            offer = route.only
+            if offer is not None:
+                offer(ev)
+            else:
+                for sub in route.subs:
+                    sub.offer(ev)
             self._position = ev.sequence
             self._published += 1
             return
