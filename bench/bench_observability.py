@@ -4,17 +4,20 @@ Subjects, each against the same executor with everything off:
 - a PerformanceMonitor (goal: none; shown);
 - the event sink alone, an EventBus with no subscriber (goal <= 1.5x), and the same with a
   subscriber reading every event (no goal: its events are then built and delivered);
+- monitor and event sink together (no goal; shown: what the tracing goal leaves to tracing);
 - `hookwire[otel]` installed but nothing configured: a HookTracer made while no SDK is set up
   (goal <= 1.1x);
 - monitor + event sink + tracing with the OpenTelemetry SDK configured (spans to a processor
-  that drops them, so the SDK's own span cost is what is measured; goal <= 2x), every
-  execution sampled, and 1% sampled (ParentBased(TraceIdRatioBased(0.01)));
+  that drops them, so the span cost is what is measured): 1% sampled
+  (ParentBased(TraceIdRatioBased(0.01)), a production setting; goal <= 2x), and every
+  execution sampled (no goal: an execution traced in full builds 6 spans);
+- tracing alone at 1% through SDK spans (a sampler hookwire does not recognise: the SDK
+  decides and records; no goal);
 - the same with OpenTelemetry metrics added (no goal; shown).
 
 Then what the OpenTelemetry SDK itself costs here, for reading the tracing rows: one recorded
-span started and ended (an execution traced in full makes 6), and one root span the sampler
-drops (what a non-sampled execution cannot avoid: the SDK makes the sampling decision in
-`start_span`).
+span started and ended, and one root span the sampler drops (the SDK makes the sampling
+decision in `start_span`); and hookwire's own decision for a dropped execution (`begin`).
 
 Method (bench/rounds.py): a fresh HookContext per call; subject and baseline interleaved round
 after round (ROUNDS rounds of N calls, garbage collector on); the MEDIAN of each one's rounds,
@@ -102,16 +105,30 @@ def _pair(
     return got["subject"].median, got["baseline"].median, wall["subject"] / wall["baseline"]
 
 
-def _tracing(ratio: float = 1.0) -> tuple[Any, Any]:
+def _tracing(ratio: float = 1.0, *, custom: bool = False) -> tuple[Any, Any]:
     """A configured SDK whose spans go nowhere (the span cost, not an exporter's), sampling
-    `ratio` of the executions."""
+    `ratio` of the executions; `custom`: through a sampler hookwire does not recognise (the
+    same decisions, made by the SDK)."""
     from hookwire.runtime.otel.tracing import HookTracer
     from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+    from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
-    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(ratio)))
+    sampler: Sampler = ParentBased(TraceIdRatioBased(ratio))
+    if custom:
+
+        class Custom(Sampler):
+            def should_sample(self, *args: Any, **kwargs: Any) -> Any:
+                return inner.should_sample(*args, **kwargs)
+
+            def get_description(self) -> str:
+                return "custom"
+
+        inner, sampler = sampler, Custom()
+    provider = TracerProvider(sampler=sampler)
     provider.add_span_processor(SpanProcessor())
-    return HookTracer(provider), provider
+    tracer = HookTracer(provider)
+    assert tracer.records_spans_itself is not custom
+    return tracer, provider
 
 
 def run() -> None:
@@ -133,16 +150,21 @@ def run() -> None:
             1.5,
         ),
         (
+            "monitor + event sink (no tracing)",
+            _case(Executor(_registry(), monitor=PerformanceMonitor(), events=EventBus())),
+            None,
+        ),
+        (
             "otel installed, nothing configured",
             _case(Executor(_registry(), observers=[HookTracer()])),
             1.1,
         ),
         (
-            "monitor + event sink + tracing",
+            "monitor + event sink + tracing, every execution sampled",
             _case(
                 Executor(_registry(), monitor=all_on[0], events=all_on[1], observers=[all_on[2]])
             ),
-            2.0,
+            None,
         ),
         (
             "monitor + event sink + tracing 1% sampled",
@@ -180,10 +202,18 @@ def run() -> None:
         2, ("event sink, a subscriber reading it", _case(Executor(_registry(), events=read)), None)
     )
     rows.insert(
-        6,
+        7,
         (
             "tracing alone, 1% sampled",
             _case(Executor(_registry(), observers=[_tracing(0.01)[0]])),
+            None,
+        ),
+    )
+    rows.insert(
+        7,
+        (
+            "tracing alone, 1% sampled, SDK spans",
+            _case(Executor(_registry(), observers=[_tracing(0.01, custom=True)[0]])),
             None,
         ),
     )
@@ -202,15 +232,18 @@ def run() -> None:
     sdk = _sdk_spans()
     print(
         f"OpenTelemetry SDK alone: a recorded span started and ended {sdk['recorded']:.0f} ns, "
-        f"a dropped root span {sdk['dropped']:.0f} ns (medians of {ROUNDS} rounds)"
+        f"a dropped root span {sdk['dropped']:.0f} ns; hookwire's decision for a dropped "
+        f"execution {sdk['decision']:.0f} ns (medians of {ROUNDS} rounds)"
     )
 
 
 def _sdk_spans() -> dict[str, float]:
     """Median thread CPU ns of one SDK span start + end: recorded (every execution sampled)
-    and dropped (a root span under 0% sampling)."""
+    and dropped (a root span under 0% sampling); and of HookTracer.begin for an execution
+    its sampler drops (what hookwire does instead of the SDK's start_span)."""
     recorded = _tracing(1.0)[1].get_tracer("bench")
     dropped = _tracing(0.0)[1].get_tracer("bench")
+    begin = _tracing(0.0)[0].begin
 
     def spans(tracer: Any) -> Callable[[], float]:
         def run() -> float:
@@ -221,5 +254,16 @@ def _sdk_spans() -> dict[str, float]:
 
         return run
 
-    got = interleave({"recorded": spans(recorded), "dropped": spans(dropped)}, ROUNDS, no_gc=False)
+    def decisions() -> float:
+        contexts = [HookContext(POINT, {"i": i}) for i in range(N)]
+        t0 = time.thread_time_ns()
+        for ctx in contexts:
+            begin(POINT, ctx)
+        return (time.thread_time_ns() - t0) / N
+
+    got = interleave(
+        {"recorded": spans(recorded), "dropped": spans(dropped), "decision": decisions},
+        ROUNDS,
+        no_gc=False,
+    )
     return {name: m.median for name, m in got.items()}

@@ -141,15 +141,22 @@ def test_a_run_read_before_its_commit_is_stamped_like_any_event() -> None:
     assert bus.retained(1) == early
 
 
-def test_the_executor_emits_one_run_per_execution() -> None:
+def test_the_executor_emits_its_deferred_executions_as_one_run() -> None:
     reg = Registry()
     for name in ("a", "b"):
         reg.register(lambda ctx: None, name=name, point="session_start")
     bus = EventBus()
     ex = Executor(reg, events=bus)
-    ex.execute("session_start", HookContext("session_start"))
+    for _ in range(2):
+        ex.execute("session_start", HookContext("session_start"))
+    assert bus.next_sequence == 5  # a read: the deferred executions are committed first
     (run,) = set(bus._transport.log._log)  # type: ignore[attr-defined]
     assert type(run) is EventRun and run._events is None  # retained, not built
-    assert [(e.sequence, e.payload["hook"]) for e in bus.retained(1)] == [(1, "a"), (2, "b")]
-    executed = ExecutedPayloads("p", (), [])
+    assert [(e.sequence, e.payload["hook"]) for e in bus.retained(1)] == [
+        (1, "a"),
+        (2, "b"),
+        (3, "a"),
+        (4, "b"),
+    ]
+    executed = ExecutedPayloads([], 0)
     assert len(executed) == 0

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from typing import Any, Protocol, runtime_checkable
 
 from hookwire.runtime.breaker import BreakerState
@@ -29,6 +30,7 @@ __all__ = [
     "BREAKER_OPENED",
     "HOOK_EXECUTED",
     "BreakerEvents",
+    "DeferredSource",
     "EventSink",
     "ExecutedPayloads",
     "HookEvents",
@@ -55,6 +57,24 @@ class EventSink(Protocol):
     def emit(self, type: str, payload: dict[str, Any]) -> None: ...
 
 
+@runtime_checkable
+class DeferredSource(Protocol):
+    """An executor's records of finished executions (hookwire.runtime.observer
+    `ExecutionRecords`) as an event sink that accepts them sees them: a sink with
+    `add_deferred_source(source)` (the event bus) may let the executor hand it an
+    execution's events later, in bulk, and then drains the source before anything could tell
+    (see `EventBus.add_deferred_source`)."""
+
+    def drain(self) -> None:
+        """Hand every pending execution to the consumers now (the sink included)."""
+        ...
+
+    def set_deferral(self, allowed: bool) -> None:
+        """Whether the events may be handed over later (False: right after each execution;
+        what is pending is drained at once)."""
+        ...
+
+
 class TransitionListener:
     """A BreakerListener (hookwire.runtime.breaker) told each transition as the payload of
     its event: subclasses implement `transitioned(hook_name, new, payload)`."""
@@ -62,24 +82,18 @@ class TransitionListener:
     __slots__ = ()
 
     def breaker_transition(
-        self,
-        hook_name: str,
-        old: BreakerState,
-        new: BreakerState,
-        failure_rate: float,
-        slow_rate: float,
-        open_duration_ns: int,
+        self, hook_name: str, old: BreakerState, new: BreakerState, *figures: Any
     ) -> None:
-        self.transitioned(
-            hook_name,
-            new,
-            {
-                "hook": hook_name,
-                "failure_rate": failure_rate,
-                "slow_rate": slow_rate,
-                "open_duration_ms": open_duration_ns / 1e6,
-            },
-        )
+        """hookwire.runtime.breaker.BreakerListener; `figures` are the transition's
+        (failure_rate, slow_rate, open_duration_ns), in the order the breaker gives them."""
+        failure_rate, slow_rate, open_duration_ns = figures
+        payload = {
+            "hook": hook_name,
+            "failure_rate": failure_rate,
+            "slow_rate": slow_rate,
+            "open_duration_ms": open_duration_ns / 1e6,
+        }
+        self.transitioned(hook_name, new, payload)
 
     def transitioned(self, hook_name: str, new: BreakerState, payload: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -104,7 +118,8 @@ class JsonPayloads:
     """Event payloads that are JSON by construction and built when read: what an
     `emit_batch` sink may keep unread (the event bus keeps them in an EventRun, unbuilt until
     a subscriber, a replay or an encoder reads the events). Subclasses define `__len__` and
-    `__getitem__` (an index in range, each payload built when asked).
+    `__getitem__` (an index in range, each payload built when asked), and may define
+    `times()`: each event's time (None: the time the sink gives the batch).
 
     Not a collections.abc.Sequence on purpose: telling one apart must stay a plain
     `isinstance` (an ABC check costs a tenth of the whole emission).
@@ -121,61 +136,101 @@ class JsonPayloads:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return (self[i] for i in range(len(self)))
 
+    def times(self) -> list[int] | None:
+        """The wall-clock time (ns) of each event, or None for the sink's own."""
+        return None
+
+
+_pair = itemgetter(0)  # ExecutionRecord -> (entries, raw)
+_raw = itemgetter(1)  # (entries, raw) -> raw
+
 
 class ExecutedPayloads(JsonPayloads):
-    """The `hookwire.hook.executed` payloads of one execution (point, hook, outcome,
-    duration_ns per hook considered, in chain order), built from its raw records when read.
+    """The `hookwire.hook.executed` payloads of executions (point, hook, outcome, duration_ns
+    per hook considered, in execution then chain order), built from their records
+    (hookwire.runtime.observer.ExecutionRecord) on the first read. An event's time is the end
+    of its execution: the executor clock's monotonic end plus `wall_offset_ns` (its wall
+    minus monotonic reading, taken when the records were drained).
 
     Example:
         >>> from types import SimpleNamespace
-        >>> p = ExecutedPayloads("session_start", [SimpleNamespace(name="a")], [1200])
-        >>> len(p), p[0]
-        (1, {'point': 'session_start', 'hook': 'a', 'outcome': 'CONTINUE', 'duration_ns': 1200})
+        >>> chain = (SimpleNamespace(name="a", point="session_start"),)
+        >>> p = ExecutedPayloads([((chain, [1200]), 100, 1500)], wall_offset_ns=10_000)
+        >>> len(p), p.times()
+        (1, [11500])
+        >>> p[0]
+        {'point': 'session_start', 'hook': 'a', 'outcome': 'CONTINUE', 'duration_ns': 1200}
     """
 
-    __slots__ = ("entries", "point", "raw")
+    __slots__ = ("_built", "n", "offset", "records")
 
-    def __init__(self, point: str, entries: Sequence[Any], raw: Sequence[Any]) -> None:
-        self.point = point
-        self.entries = entries
-        self.raw = raw
+    def __init__(self, records: Sequence[Any], wall_offset_ns: int) -> None:
+        self.records = records
+        self.offset = wall_offset_ns
+        # How many events (records) the executions have, all told.
+        self.n = (
+            len(records[0][0][1])
+            if len(records) == 1
+            else sum(map(len, map(_raw, map(_pair, records))))
+        )
+        self._built: list[dict[str, Any]] | None = None
 
     def __len__(self) -> int:
-        return len(self.raw)
+        return self.n
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        r = self.raw[i]
-        if type(r) is int:
-            outcome, duration = _CONTINUE, r
-        else:
-            outcome, duration = r[0].value, r[2]
-        return {
-            "point": self.point,
-            "hook": self.entries[i].name,
-            "outcome": outcome,
-            "duration_ns": duration,
-        }
+        built = self._built
+        if built is None:
+            built = self._built = self._build()
+        return built[i]
+
+    def _build(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for (entries, raw), _started, _ended in self.records:
+            out += [
+                {
+                    "point": e.point,
+                    "hook": e.name,
+                    "outcome": _CONTINUE if type(r) is int else r[0].value,
+                    "duration_ns": r if type(r) is int else r[2],
+                }
+                for e, r in zip(entries, raw, strict=False)
+            ]
+        return out
+
+    def times(self) -> list[int]:
+        offset = self.offset
+        out: list[int] = []
+        for (_entries, raw), _started, ended in self.records:
+            out += [ended + offset] * len(raw)
+        return out
 
 
 class HookEvents:
-    """An execution observer publishing one `hookwire.hook.executed` per hook considered
-    (payload: point, hook, outcome, duration_ns), in chain order, after the execution.
+    """The event sink's consumer of an executor's records: one `hookwire.hook.executed` per
+    hook considered (payload: point, hook, outcome, duration_ns), in execution and chain
+    order, timed at the end of its execution (on `clock`).
 
-    A sink with `emit_batch(type, payloads)` gets an execution's events in one call, as
-    `ExecutedPayloads` (built when read); any other sink gets them one by one through `emit`.
+    A sink with `emit_batch(type, payloads)` gets each drained batch in one call, as
+    `ExecutedPayloads` (built when read); any other sink gets the events one by one through
+    `emit`.
     """
 
-    __slots__ = ("_batch", "sink")
+    __slots__ = ("_batch", "_monotonic", "_wall", "sink")
 
-    def __init__(self, sink: EventSink) -> None:
+    def __init__(self, sink: EventSink, clock: Any) -> None:
         self.sink = sink
+        self._wall = clock.time_ns
+        self._monotonic = clock.monotonic_ns
         self._batch = getattr(sink, "emit_batch", None)
 
-    def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        payloads = ExecutedPayloads(point, *execution.raw_records())
+    def take(self, records: Sequence[Any]) -> None:
+        payloads = ExecutedPayloads(records, self._wall() - self._monotonic())
+        if not payloads.n:
+            return
         if self._batch is not None:
             self._batch(HOOK_EXECUTED, payloads)
             return
         emit = self.sink.emit
-        for i in range(len(payloads)):
+        for i in range(payloads.n):
             emit(HOOK_EXECUTED, payloads[i])

@@ -53,7 +53,12 @@ from hookwire.runtime.fast_path import compile_fast_path
 from hookwire.runtime.honoured import not_honoured
 from hookwire.runtime.json_value import merge_patch
 from hookwire.runtime.monitor import PerformanceMonitor
-from hookwire.runtime.observer import REFUSED, CallWrapper, ExecutionObserver
+from hookwire.runtime.observer import (
+    REFUSED,
+    CallWrapper,
+    ExecutionObserver,
+    ExecutionRecords,
+)
 from hookwire.runtime.registry import ChainEntry, Registry
 from hookwire.runtime.results import (
     CONTINUE,
@@ -345,27 +350,57 @@ def _bad_context(ctx: Any) -> None:
 
 
 def _compile_fast_path(
-    steps: tuple[_Step, ...], entries: tuple[ChainEntry, ...], clock: Any
+    steps: tuple[_Step, ...],
+    entries: tuple[ChainEntry, ...],
+    clock: Any,
+    records: ExecutionRecords | None = None,
+    stale: tuple[Any, int, Callable[[HookContext], Execution]] | None = None,
+    begin: tuple[str, Callable[[str, HookContext], Any], Callable[..., Execution]] | None = None,
 ) -> Callable[[HookContext], Execution] | None:
     """The compiled fast path of a synchronous chain (hookwire.runtime.fast_path), handing
-    any call that is not a plain CONTINUE in time to `_run_chain` from that step on."""
+    any call that is not a plain CONTINUE in time to `_run_chain` from that step on.
+
+    With `records`, every execution appends its record (as `Executor._finished` does), timed
+    from the chain's first clock reading to its last (the loop's end, when it bailed)."""
     if any(s[4] != _SYNC for s in steps):
         return None
 
     def bail(
-        ctx: HookContext, raw: list[RawRecord], i: int, now: int, value: Any, end: int
+        ctx: HookContext,
+        raw: list[RawRecord],
+        i: int,
+        now: int,
+        value: Any,
+        end: int,
+        started: int = 0,
     ) -> Execution:
-        return _run_chain(steps, entries, i, ctx, raw, now, clock, value, end)  # type: ignore[no-any-return]
+        ex: Execution = _run_chain(steps, entries, i, ctx, raw, now, clock, value, end)
+        if records is not None:
+            items = records.items
+            items.append((ex.raw_records(), started, clock()))
+            if len(items) >= records.limit:
+                records.drain()
+        return ex
 
     return compile_fast_path(
         [(call, br, limit) for _e, call, br, limit, _mode in steps],
         entries,
         clock,
         bail=bail,
-        bad_context=_bad_context,
-        failure=_Failure,
-        not_called=_NOT_CALLED,
+        records=records,
+        stale=stale,
+        begin=begin,
+        **_CHAIN_PARTS,
     )
+
+
+# What every compiled chain shares with the loop: how it refuses a context that is not a
+# HookContext, wraps a hook's exception, and marks a step not called yet.
+_CHAIN_PARTS: dict[str, Any] = {
+    "bad_context": _bad_context,
+    "failure": _Failure,
+    "not_called": _NOT_CALLED,
+}
 
 
 class _GuardedSink:
@@ -427,9 +462,11 @@ class _Fanout:
 
 
 class _Plan:
-    """A chain as the executor runs it, plus the names of its coroutine hooks."""
+    """A chain as the executor runs it, plus the names of its coroutine hooks. With call
+    wrappers, `bare` is the same chain without them (what an execution no wrapper acts
+    around runs); otherwise it is the plan itself."""
 
-    __slots__ = ("acalls", "async_names", "entries", "fast", "steps")
+    __slots__ = ("acalls", "async_names", "bare", "entries", "fast", "steps")
 
     def __init__(
         self,
@@ -467,6 +504,7 @@ class _Plan:
             steps.append((e, call, e.breaker, min(e.slow_ns - 1, e.timeout_ns), mode))
         self.steps: tuple[_Step, ...] = tuple(steps)
         self.fast = _compile_fast_path(self.steps, entries, clock) if compile else None
+        self.bare: _Plan = _Plan(entries, clock, compile=compile, sync=sync) if wrappers else self
 
 
 class Executor:
@@ -483,7 +521,7 @@ class Executor:
         clock: Clock | None = None,
         monitor: PerformanceMonitor | None = None,
         events: EventSink | None = None,
-        observers: Sequence[ExecutionObserver] = (),
+        observers: Sequence[ExecutionObserver | CallWrapper] = (),
     ) -> None:
         if not isinstance(registry, Registry):
             raise InvalidArgument("registry", f"must be a Registry, got {type(registry).__name__}")
@@ -495,21 +533,39 @@ class Executor:
         self.events = events
         self._sink = _GuardedSink(events) if events is not None else None
         for o in observers:
-            if not isinstance(o, ExecutionObserver):
-                raise InvalidArgument("observers", f"{o!r} has no executed() method")
-        # Monitoring, event emission and tracing all watch executions from outside the loop.
-        watching: list[ExecutionObserver] = []
-        if monitor is not None:
-            watching.append(monitor)
-        if self._sink is not None:
-            watching.append(HookEvents(self._sink))
-        watching.extend(o for o in observers if getattr(o, "active", True))
-        self._observers: tuple[ExecutionObserver, ...] = tuple(watching)
-        # Bound once: told about every observed execution.
-        self._executed = tuple(o.executed for o in watching)
+            if not isinstance(o, ExecutionObserver | CallWrapper):
+                raise InvalidArgument(
+                    "observers",
+                    f"{o!r} has neither executed() (an ExecutionObserver) nor begin(), wrap(), "
+                    "end() and abort() (a CallWrapper)",
+                )
+        watching = [o for o in observers if getattr(o, "active", True)]
+        # Wrappers act around each execution (protocol v2: hookwire.runtime.observer); plain
+        # observers are told each finished execution.
         self._wrappers: tuple[CallWrapper, ...] = tuple(
             o for o in watching if isinstance(o, CallWrapper)
         )
+        self._executed = tuple(o.executed for o in watching if not isinstance(o, CallWrapper))
+        # The monitor and the event sink consume this executor's records in bulk: one record
+        # per execution, appended inline (ExecutionRecords); the sink may let them be handed
+        # over later (an EventBus: `add_deferred_source`), any other sink gets each execution
+        # right after it.
+        records: ExecutionRecords | None = None
+        if monitor is not None or self._sink is not None:
+            records = ExecutionRecords()
+            if monitor is not None:
+                monitor.add_source(records)
+            if self._sink is not None:
+                records.add_consumer(HookEvents(self._sink, clock).take)
+                offer = getattr(events, "add_deferred_source", None)
+                if offer is not None:
+                    offer(records)
+                else:
+                    records.set_deferral(False)
+        self._records = records
+        self._observers: tuple[Any, ...] = tuple(
+            o for o in (monitor, events) if o is not None
+        ) + tuple(watching)
         listeners: list[Any] = [BreakerEvents(self._sink)] if self._sink is not None else []
         listeners.extend(o for o in watching if hasattr(o, "breaker_transition"))
         # Who hears breaker transitions: this executor's, also handed to composites (attach).
@@ -548,6 +604,8 @@ class Executor:
             >>> ex.sink_errors
             1
         """
+        if self._records is not None:
+            self._records.drain()  # deferred events are emitted (or fail) first
         return self._sink.errors if self._sink is not None else 0
 
     # -- chains ----------------------------------------------------------------------------------
@@ -597,55 +655,96 @@ class Executor:
         if plan.fast is not None:
             observed = self._fast_paths[point] = self._observed(point, plan)
             return observed(ctx)
-        started = self._begin(point, ctx)
+        started = self._now()
+        tokens = self._open(point, ctx)
         try:
-            ex = self._run(plan, ctx)
+            ex = self._run(plan if tokens is not None else plan.bare, ctx)
         except BaseException as exc:
-            self._abort(exc)
+            self._abort(tokens, exc)
             raise
-        self._notify(point, ex, started, self._now())
+        self._finished(point, ex, started, self._now(), tokens, self._records)
         return ex
 
     def _observed(self, point: str, plan: _Plan) -> Callable[[HookContext], Execution]:
-        """`execute` of `point` for an executor with observers: `_begin`, the compiled chain,
-        `_notify`, inline (they are on the path of every observed execution). Used while
-        `plan` is this executor's plan of `point` for the registry's version; afterwards it
-        hands over to `execute`, which makes the next one."""
-        fast = plan.fast
-        assert fast is not None
-        plans = self._plans
+        """`execute` of `point` for an executor with observers while `plan` is its plan of
+        `point` for the registry's version (afterwards it hands over to `execute`, which makes
+        the next one): what `_open`, `_run` and `_finished` do, on compiled chains.
+
+        The records for the monitor and the event sink are appended by the compiled chain
+        itself, timed by its own clock readings; so an executor with neither call wrappers
+        nor plain observers runs the compiled chain and nothing else. One call wrapper (a
+        tracer) is asked by the compiled chain without wrappers, which hands over to `acted`
+        (the wrapped chain, then `end`) when it acts; several are asked in turn (`_open`).
+        Plain observers need the executor's clock readings around the chain, and then the
+        record uses them too.
+        """
         registry = self.registry
         version = registry.version
-        now = self._now
-        tell = self._executed
         paths = self._fast_paths
-        wrappers = self._wrappers
-        begins = tuple(w.begin for w in wrappers)
-        aborts = tuple(w.abort for w in wrappers)
-        # The chain without the wrappers, for executions no wrapper needs to act around (a
-        # dropped trace): the same hooks, breakers and records, none of the per-call checks.
-        bare = (_Plan(plan.entries, now).fast or fast) if wrappers else fast
+        tell = self._executed
+        # Who appends the record: the compiled chain, unless plain observers are told.
+        inline = self._records if not tell else None
+
+        def restart(ctx: HookContext) -> Execution:
+            paths.pop(point, None)
+            return self.execute(point, ctx)
+
+        now = self._now
+        stale = (registry, version, restart)
+        if not self._wrappers and not tell and inline is not None:
+            compiled = _compile_fast_path(plan.steps, plan.entries, now, inline, stale)
+            assert compiled is not None
+            return compiled
+        fast = _compile_fast_path(plan.steps, plan.entries, now, inline)
+        assert fast is not None
+        if len(self._wrappers) == 1 and not tell:
+            # The one wrapper (a tracer) asks in the compiled chain; it runs the chain without
+            # wrappers unless the wrapper acts, then `acted` runs the wrapped one.
+            wrapper = self._wrappers[0]
+            w_end, w_abort = wrapper.end, wrapper.abort
+
+            def acted(ctx: HookContext, token: Any) -> Execution:
+                started = now()
+                try:
+                    ex = fast(ctx)
+                except BaseException as exc:
+                    w_abort(token, exc)
+                    raise
+                w_end(token, point, ex, started, now())
+                return ex
+
+            entries = plan.entries
+            begin = (point, wrapper.begin, acted)
+            compiled = _compile_fast_path(plan.bare.steps, entries, now, inline, stale, begin)
+            assert compiled is not None
+            return compiled
+        bare = _compile_fast_path(plan.bare.steps, plan.entries, now, inline)
+        assert bare is not None
+        # Plain observers are told the executor's clock readings around the chain (and the
+        # record then uses them too); without them, only a wrapper that acts needs them.
+        outer = self._records if tell else None
+        timed = bool(tell)
 
         def observed(ctx: HookContext) -> Execution:
-            if plans.get(point) is not plan or registry.version != version:
-                paths.pop(point, None)
-                return self.execute(point, ctx)
+            if registry.version != version:
+                return restart(ctx)
             if type(ctx) is not HookContext:
                 self._checked(point, ctx, sync=True)  # raises, naming the problem
-            started = now()
-            calls = bare
-            for begin in begins:
-                if begin(point, ctx) is not False:
-                    calls = fast
-            try:
-                ex = calls(ctx)
-            except BaseException as exc:
-                for abort in aborts:
-                    abort(exc)
-                raise
-            ended = now()
-            for executed in tell:
-                executed(point, ex, started, ended)
+            started = now() if timed else 0
+            tokens = self._open(point, ctx)
+            if tokens is None:
+                ex = bare(ctx)
+                if not timed:
+                    return ex
+            else:
+                if not timed:
+                    started = now()
+                try:
+                    ex = fast(ctx)
+                except BaseException as exc:
+                    self._abort(tokens, exc)
+                    raise
+            self._finished(point, ex, started, now(), tokens, outer)
             return ex
 
         return observed
@@ -653,20 +752,57 @@ class Executor:
     def _run(self, plan: _Plan, ctx: HookContext) -> Execution:
         return self._start(plan, ctx, [], True, False)  # type: ignore[no-any-return]
 
-    def _begin(self, point: str, ctx: HookContext) -> int:
-        """An observed execution starts: the wrappers open (a span...); its start time."""
-        started = self._now()
-        for w in self._wrappers:
-            w.begin(point, ctx)
-        return started
+    def _open(self, point: str, ctx: HookContext) -> list[Any] | None:
+        """An observed execution starts: every wrapper's `begin`; their tokens, or None when
+        no wrapper acts around it (hookwire.runtime.observer.CallWrapper)."""
+        wrappers = self._wrappers
+        if not wrappers:
+            return None
+        tokens: list[Any] = []
+        try:
+            for w in wrappers:
+                tokens.append(w.begin(point, ctx))
+        except BaseException as exc:
+            self._abort(tokens, exc)
+            raise
+        return None if tokens.count(None) == len(tokens) else tokens
 
-    def _abort(self, exc: BaseException) -> None:
-        for w in self._wrappers:
-            w.abort(exc)
+    def _abort(self, tokens: list[Any] | None, exc: BaseException) -> None:
+        """The execution raised: `abort` of the wrappers that returned a token, innermost
+        first."""
+        if tokens is None:
+            return
+        for w, token in reversed(list(zip(self._wrappers, tokens, strict=False))):
+            if token is not None:
+                w.abort(token, exc)
 
-    def _notify(self, point: str, ex: Execution, started: int, ended: int) -> None:
+    def _close(
+        self, tokens: list[Any], point: str, ex: Execution, started: int, ended: int
+    ) -> None:
+        for w, token in reversed(list(zip(self._wrappers, tokens, strict=True))):
+            if token is not None:
+                w.end(token, point, ex, started, ended)
+
+    def _finished(
+        self,
+        point: str,
+        ex: Execution,
+        started: int,
+        ended: int,
+        tokens: list[Any] | None,
+        records: ExecutionRecords | None,
+    ) -> None:
+        """An observed execution finished: its record (unless the compiled chain appended it:
+        `records` None), the plain observers, the wrappers' `end`."""
+        if records is not None:
+            items = records.items
+            items.append((ex.raw_records(), started, ended))
+            if len(items) >= records.limit:
+                records.drain()
         for executed in self._executed:
             executed(point, ex, started, ended)
+        if tokens is not None:
+            self._close(tokens, point, ex, started, ended)
 
     # -- asynchronous ----------------------------------------------------------------------------
 
@@ -681,13 +817,14 @@ class Executor:
         if not self._observers:
             ex = self._start(plan, ctx, [])
             return ex if ex.__class__ is not _Await else await self._arest(plan, ex)
-        started = self._begin(point, ctx)
+        started = self._now()
+        tokens = self._open(point, ctx)
         try:
-            ex = await self._arun(plan, ctx)
+            ex = await self._arun(plan if tokens is not None else plan.bare, ctx)
         except BaseException as exc:
-            self._abort(exc)
+            self._abort(tokens, exc)
             raise
-        self._notify(point, ex, started, self._now())
+        self._finished(point, ex, started, self._now(), tokens, self._records)
         return ex
 
     async def _arun(self, plan: _Plan, ctx: HookContext) -> Execution:
@@ -707,18 +844,7 @@ class Executor:
         `_arest`), so a chain that never suspends costs no coroutine of its own."""
         clock = self._now
         return _run_chain(
-            plan.steps,
-            plan.entries,
-            0,
-            ctx,
-            raw,
-            clock(),
-            clock,
-            _NOT_CALLED,
-            0,
-            False,
-            awaiting,
-            apply,
+            plan.steps, plan.entries, 0, ctx, raw, clock(), clock, awaiting=awaiting, apply=apply
         )
 
     async def _arest(self, plan: _Plan, at: _Await) -> Execution:
@@ -738,19 +864,10 @@ class Executor:
         except Exception as exc:
             value = _Failure(_O_ERROR, describe_exception(exc))
         clock = self._now
+        step, cur, modified, now, _coro, _yielded, raw = at
+        steps, entries, end = plan.steps, plan.entries, clock()
         return _run_chain(
-            plan.steps,
-            plan.entries,
-            at.step,
-            at.cur,
-            at.raw,
-            at.now,
-            clock,
-            value,
-            clock(),
-            at.modified,
-            True,
-            apply,
+            steps, entries, step, cur, raw, now, clock, value, end, modified, True, apply
         )
 
     async def _finish(self, coro: Any, yielded: Any, timeout_ns: int, started: int) -> Any:

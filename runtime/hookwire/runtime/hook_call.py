@@ -187,15 +187,16 @@ async def _awaited(hook: str, ctx: HookContext, coro: Any) -> Any:
 
 
 class HookCalls:
-    """An execution observer that makes each hook call `current_hook_call()` while the hook
-    runs, so that `publish(bus, ...)` and embedded Lua's `hookwire.publish` tie the events to
-    it: `Executor(registry, observers=[HookCalls(), ...])`. List it before `HookTracer`, so the
-    context it records is the one the hook receives (with the hook span's traceparent)."""
+    """A call wrapper (hookwire.runtime.observer.CallWrapper) that makes each hook call
+    `current_hook_call()` while the hook runs, so that `publish(bus, ...)` and embedded Lua's
+    `hookwire.publish` tie the events to it: `Executor(registry, observers=[HookCalls(),
+    ...])`. List it before `HookTracer`, so the context it records is the one the hook
+    receives (with the hook span's traceparent)."""
 
     active = True
 
-    def begin(self, point: str, ctx: HookContext) -> bool:
-        return True  # every execution: its hooks' events are tied to their calls
+    def begin(self, point: str, ctx: HookContext) -> object:
+        return self  # a token for every execution: its hooks' events are tied to their calls
 
     def wrap(self, entry: Any, call: Callable[[HookContext], Any]) -> Callable[[HookContext], Any]:
         name = entry.name
@@ -205,8 +206,10 @@ class HookCalls:
 
         return called
 
-    def abort(self, exc: BaseException) -> None:
+    def end(
+        self, token: object, point: str, execution: Any, started_ns: int, ended_ns: int
+    ) -> None:
         pass
 
-    def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
+    def abort(self, token: object, exc: BaseException) -> None:
         pass

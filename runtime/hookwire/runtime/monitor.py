@@ -3,9 +3,14 @@
 Percentiles use the nearest-rank method over each hook's last `sample_size` called durations
 (hooks skipped by their breaker are counted, not sampled).
 
-As an execution observer (`Executor(monitor=...)`) the monitor keeps each execution's raw
-records as they are and folds them into its counters in bulk, per chain, when it is read or
-every `FOLD_EVERY` executions: an execution costs one list append on its path.
+Given to an executor (`Executor(monitor=...)`), the monitor is one of the bulk consumers of the
+executor's `ExecutionRecords` (hookwire.runtime.observer): an execution costs the executor one
+list append, and the monitor folds the records into its counters in bulk, per chain, when they
+are handed over (every `DRAIN_EVERY` executions; when each execution is handed over at once,
+every `FOLD_EVERY`) and whenever it is read (`stats`, `snapshot`
+drain its executors' records first, so nothing finished is missing). Overhead is the time
+between the executor's clock readings around the chain not spent in hook calls; on the
+compiled path those readings are the chain's own first and last, so it is near zero there.
 
 Example:
     >>> from hookwire.runtime.clock import VirtualClock
@@ -23,14 +28,16 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import InvalidArgument, NotFound
-from hookwire.runtime.observer import REFUSED, RecordBuffer
+from hookwire.runtime.observer import DRAIN_EVERY, REFUSED, ExecutionRecord, ExecutionRecords
 from hookwire.runtime.results import Outcome
 
-FOLD_EVERY = 512
+# Pending executions folded in at once (as many as an executor hands over in one drain).
+FOLD_EVERY = DRAIN_EVERY
 
 __all__ = ["HookStats", "MonitorSnapshot", "PerformanceMonitor"]
 
@@ -85,6 +92,12 @@ _TIMEOUT = Outcome.TIMEOUT
 _CONTINUE = Outcome.CONTINUE
 
 
+_pair = itemgetter(0)
+_started = itemgetter(1)
+_ended = itemgetter(2)
+_raw = itemgetter(1)
+
+
 def _nearest_rank(sorted_samples: list[int], p: float) -> int:
     if not sorted_samples:
         return 0
@@ -103,40 +116,82 @@ class PerformanceMonitor:
         self._hooks: dict[str, _HookCounters] = {}
         self._executions = 0
         self._overhead_ns = 0
-        # Executions not folded in yet.
-        self._buffer = RecordBuffer()
+        # Executions not folded in yet, and the executors' records this monitor consumes.
+        self._pending: list[ExecutionRecord] = []
+        self._sources: list[ExecutionRecords] = []
+
+    def add_source(self, records: ExecutionRecords) -> None:
+        """Consume an executor's records (what `Executor(monitor=...)` calls)."""
+        records.add_consumer(self.take)
+        self._sources.append(records)
+
+    def take(self, records: list[ExecutionRecord]) -> None:
+        """Bulk consumer entry: executions' records, folded in once FOLD_EVERY are pending
+        (a drained batch at once, while it is still in the processor's caches: folding is
+        mostly reading it), or when read."""
+        pending = self._pending
+        pending += records
+        if len(pending) >= FOLD_EVERY:
+            self._fold_pending()
 
     def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
-        """Observer entry (see hookwire.runtime.observer): keep the records for the next fold."""
-        if self._buffer.add(execution, started_ns, ended_ns) >= FOLD_EVERY:
-            self._fold()
+        """Observer entry (`observers=[monitor]`; see hookwire.runtime.observer)."""
+        self.take([(execution.raw_records(), started_ns, ended_ns)])
 
-    def _fold(self) -> None:
-        for chain in self._buffer.drain():
-            in_hooks = 0
-            if chain.uniform():
-                # The common case in bulk: every hook returned CONTINUE in time, not slow.
-                n = len(chain.entries)
-                for i, e in enumerate(chain.entries):
-                    durations = chain.records[i::n]
-                    c = self._counters(e.name)
-                    c.count += len(durations)
-                    total = sum(durations)
-                    c.total_ns += total
-                    in_hooks += total
-                    c.samples.extend(durations)
-            else:
-                for entries, raw in chain.executions():
-                    for e, r in zip(entries, raw, strict=False):
-                        if type(r) is int:
-                            self.record(e.name, _CONTINUE, r, False)
-                            in_hooks += r
-                        else:
-                            outcome, reason, dur, slow, _state = r
-                            self.record(e.name, outcome, dur, slow, reason is not REFUSED)
-                            in_hooks += dur
-            self._executions += len(chain.lengths)
-            self._overhead_ns += max(0, chain.elapsed - in_hooks)
+    def _fold_pending(self) -> None:
+        records, self._pending = self._pending, []
+        if records:
+            self._fold(records)
+
+    def _fold(self, records: list[ExecutionRecord]) -> None:
+        pairs = list(map(_pair, records))
+        self._executions += len(records)
+        elapsed = sum(map(_ended, records)) - sum(map(_started, records))
+        chains = list(map(_pair, pairs))
+        first = chains[0]
+        if chains.count(first) == len(chains):
+            groups = [(first, pairs)]  # the common case: one chain
+        else:
+            by_chain: dict[int, tuple[Any, list[Any]]] = {}
+            for pair in pairs:
+                by_chain.setdefault(id(pair[0]), (pair[0], []))[1].append(pair)
+            groups = list(by_chain.values())
+        in_hooks = 0
+        for entries, runs in groups:
+            # Hook i's records of every execution (as many as the shortest run has).
+            columns = list(zip(*map(_raw, runs), strict=False))
+            if len(columns) == len(entries):
+                # The common case in bulk: every execution ran the whole chain and every hook
+                # returned CONTINUE in time, not slow (plain int records: any other makes
+                # `sum` raise TypeError).
+                try:
+                    totals = list(map(sum, columns))
+                except TypeError:
+                    pass
+                else:
+                    for e, durations, total in zip(entries, columns, totals, strict=True):
+                        c = self._counters(e.name)
+                        c.count += len(durations)
+                        c.total_ns += total
+                        in_hooks += total
+                        c.samples.extend(durations)
+                    continue
+            for entries, raw in runs:
+                for e, r in zip(entries, raw, strict=False):
+                    if type(r) is int:
+                        self.record(e.name, _CONTINUE, r, False)
+                        in_hooks += r
+                    else:
+                        outcome, reason, dur, slow, _state = r
+                        self.record(e.name, outcome, dur, slow, reason is not REFUSED)
+                        in_hooks += dur
+        self._overhead_ns += max(0, elapsed - in_hooks)
+
+    def _collect(self) -> None:
+        """Everything finished so far, folded in (the sources drained first)."""
+        for source in self._sources:
+            source.drain()
+        self._fold_pending()
 
     def _counters(self, hook_name: str) -> _HookCounters:
         c = self._hooks.get(hook_name)
@@ -175,8 +230,7 @@ class PerformanceMonitor:
 
     def stats(self, name: str) -> HookStats:
         """One hook's numbers; NotFound if nothing was recorded for it."""
-        if self._buffer.pending:
-            self._fold()
+        self._collect()
         c = self._hooks.get(name)
         if c is None:
             raise NotFound("hook_name", f"no calls recorded for hook {name!r}")
@@ -197,8 +251,7 @@ class PerformanceMonitor:
 
     def snapshot(self) -> MonitorSnapshot:
         """All hooks' stats and the executor overhead, now."""
-        if self._buffer.pending:
-            self._fold()
+        self._collect()
         return MonitorSnapshot(
             self.clock.time_ns(),
             {name: self.stats(name) for name in self._hooks},
@@ -208,7 +261,9 @@ class PerformanceMonitor:
 
     def reset(self) -> None:
         """Forget everything recorded."""
-        self._buffer.drain()
+        for source in self._sources:
+            source.drain()
+        self._pending = []
         self._hooks.clear()
         self._executions = 0
         self._overhead_ns = 0

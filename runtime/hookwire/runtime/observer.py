@@ -6,14 +6,12 @@ per-hook loop stays the same with or without observers. Observers made inactive 
 attribute that is False, e.g. a tracer with no OpenTelemetry SDK configured) are left out.
 
 An observer that needs to act around each hook call (tracing: a span per hook, its context
-passed to the hook) also implements `begin`, `wrap` and `abort`:
+passed to the hook) is a `CallWrapper` instead: `begin` returns a token (or None: nothing to
+do around this execution), `end(token, ...)` / `abort(token, exc)` follow for a token only,
+and `wrap` gives the callables a plan uses (see CallWrapper).
 
-- `begin(point, ctx)` before the chain runs (`abort(exc)` if it raised instead of finishing);
-  it may return False: nothing to do around this execution's hook calls (e.g. the sampler
-  dropped it), and the executor may then call the hooks directly; anything else (None, True)
-  means the calls go through the wrapped callables;
-- `wrap(entry, call)` once per chain plan: a callable used in place of `call` (same argument,
-  same return value), or `call` itself.
+Bulk consumers (the monitor, the event sink) are not told each execution: the executor appends
+one record per execution to its `ExecutionRecords`, which hands them over in bulk.
 
 Example:
     >>> from hookwire.runtime.context import HookContext
@@ -34,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -43,10 +42,12 @@ if TYPE_CHECKING:
     from hookwire.runtime.trace import Execution, RawRecord
 
 __all__ = [
+    "DRAIN_EVERY",
     "REFUSED",
     "CallWrapper",
     "ChainRecords",
     "ExecutionObserver",
+    "ExecutionRecords",
     "RecordBuffer",
     "record_fields",
 ]
@@ -69,22 +70,44 @@ class ExecutionObserver(Protocol):
 
 @runtime_checkable
 class CallWrapper(Protocol):
-    """An observer that also acts around each hook call."""
+    """An observer that acts around each execution and each hook call (protocol v2).
 
-    def begin(self, point: str, ctx: HookContext) -> bool | None:
-        """Before the chain of `point` runs on `ctx`. False: its hook calls do not need the
-        wrapped callables (which must still behave if called after a False)."""
+    - `begin(point, ctx)` before the chain runs (on the executing thread / task): a token, or
+      None when it has nothing to do around this execution (e.g. its trace was dropped). The
+      executor keeps the tokens in locals.
+    - For a token (not None) exactly one of `end(token, point, execution, started_ns,
+      ended_ns)` (the chain finished; started/ended: the executor clock's monotonic readings
+      around it) or `abort(token, exc)` (the chain raised `exc`, which then propagates)
+      follows, on the same thread / task. For None neither is called: a dropped execution
+      costs its `begin` call only. A CallWrapper is not told `executed`.
+    - Several wrappers: `begin` in observer order, `end` / `abort` in reverse order. A `begin`
+      that raises: the wrappers begun before it are aborted (reverse order), the chain does
+      not run, and the exception propagates.
+    - All tokens None: the chain runs its hooks' own callables. Any token: it runs the
+      callables `wrap` gave, of every wrapper, so a wrapped callable must behave when its own
+      `begin` returned None (pass the call through).
+    """
+
+    def begin(self, point: str, ctx: HookContext) -> object | None:
+        """Before the chain of `point` runs on `ctx`: a token, or None (nothing to do)."""
         ...
 
     def wrap(
         self, entry: ChainEntry, call: Callable[[HookContext], Any]
     ) -> Callable[[HookContext], Any]:
         """The callable the plan uses for `entry` instead of `call` (which may return a
-        coroutine: then so must the wrapper)."""
+        coroutine: then so must the wrapper); called once per chain plan, wrapper after
+        wrapper in observer order (the last wrapper's callable is the outermost)."""
         ...
 
-    def abort(self, exc: BaseException) -> None:
-        """The execution begun last on this thread / task raised `exc` instead of finishing."""
+    def end(
+        self, token: Any, point: str, execution: Execution, started_ns: int, ended_ns: int
+    ) -> None:
+        """The execution `begin` returned `token` for finished."""
+        ...
+
+    def abort(self, token: Any, exc: BaseException) -> None:
+        """The execution `begin` returned `token` for raised `exc` instead of finishing."""
         ...
 
 
@@ -177,3 +200,89 @@ class RecordBuffer:
 
 # Matches no chain (its entries are no chain's).
 _NO_CHAIN = ChainRecords(object())
+
+
+_get_ident = threading.get_ident
+
+# Executions an ExecutionRecords holds at most before it hands them to its consumers: few
+# enough that they are still in the processor's caches when the monitor folds them, enough
+# that the event bus's commit of their events costs little per execution (measured).
+DRAIN_EVERY = 256
+
+# One observed execution as recorded: ((chain entries, raw records), started_ns, ended_ns), the
+# times on the executor clock's monotonic scale. Only the chain (long-lived), a list of ints in
+# the common case and ints: nothing the garbage collector has to walk for long.
+ExecutionRecord = tuple[tuple[tuple[Any, ...], list[Any]], int, int]
+
+
+class ExecutionRecords:
+    """The records of an executor's observed executions not yet handed to its bulk consumers
+    (the monitor, the event sink): the executor appends one `ExecutionRecord` per execution,
+    inline; `drain` hands what is pending to every consumer, in execution order, as one list.
+
+    The executor drains when `limit` executions are pending (`DRAIN_EVERY`, or 1 while a
+    consumer must see each execution at once: `set_deferral(False)`); consumers drain it
+    whenever someone observes them (a monitor's stats, any read or publish on the event bus),
+    so nothing they show is ever missing an execution. Appending takes no lock (one
+    `list.append`); drains are serialised, and a drain started from inside a consumer of this
+    buffer (the bus draining its sources while committing this drain's events) is a no-op, so
+    records reach every consumer exactly once and in order.
+
+    Example:
+        >>> records = ExecutionRecords()
+        >>> got = []
+        >>> records.add_consumer(got.extend)
+        >>> records.items.append(((("a",), [10]), 0, 12))
+        >>> records.drain()
+        >>> got, records.items
+        ([((('a',), [10]), 0, 12)], [])
+    """
+
+    __slots__ = ("_allowed", "_consumers", "_lock", "_owner", "items", "limit")
+
+    def __init__(self) -> None:
+        self.items: list[ExecutionRecord] = []
+        self.limit = DRAIN_EVERY
+        self._allowed = True
+        self._consumers: list[Callable[[list[ExecutionRecord]], None]] = []
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    def add_consumer(self, take: Callable[[list[ExecutionRecord]], None]) -> None:
+        """`take(records)` is given every drained list, in order."""
+        self._consumers.append(take)
+
+    def set_deferral(self, allowed: bool) -> None:
+        """Whether the consumers may receive executions later, in bulk (True) or must get each
+        right after it finished (False: drained at every execution). What is pending when it
+        is refused is drained at once."""
+        self._allowed = allowed
+        self.limit = DRAIN_EVERY if allowed else 1
+        if not allowed:
+            self.drain()
+
+    @property
+    def deferring(self) -> bool:
+        return self._allowed
+
+    def drain(self) -> None:
+        """Hand every pending record to the consumers (no-op when none is pending, or when
+        called from inside this buffer's own drain)."""
+        items = self.items
+        if not items:
+            return
+        me = _get_ident()
+        if self._owner == me:
+            return
+        with self._lock:
+            chunk = items[:]
+            if not chunk:
+                return
+            # Appends may happen meanwhile (lock-free): only what was copied goes.
+            del items[: len(chunk)]
+            self._owner = me
+            try:
+                for take in self._consumers:
+                    take(chunk)
+            finally:
+                self._owner = None

@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -69,7 +70,7 @@ from hookwire.runtime.bus.token_bucket import TokenBucket
 from hookwire.runtime.bus.transport import Ack, InProcessTransport, Transport
 from hookwire.runtime.clock import Clock, SystemClock
 from hookwire.runtime.errors import FailedPrecondition, InvalidArgument, RateLimited
-from hookwire.runtime.events import JsonPayloads
+from hookwire.runtime.events import HOOK_EXECUTED, DeferredSource, JsonPayloads
 from hookwire.runtime.json_value import validate_json
 
 __all__ = ["EventBus", "PublishFields"]
@@ -236,11 +237,67 @@ class EventBus:
         # What the transport held before this bus is as good as delivered: replay serves it.
         self._position = transport.next_sequence - 1
         self._listening = False
+        # The executor whose `hookwire.hook.executed` events may be committed later, in bulk
+        # (`add_deferred_source`), and the sources to drain before any commit or read: that
+        # one while nothing can tell the difference (`_refresh_deferral`), else none.
+        self._source: DeferredSource | None = None
+        self._many_sources = False
+        self._deferring: tuple[DeferredSource, ...] = ()
+        self._deferral_lock = threading.RLock()
         transport.attach(self._fanout if self._sync else self._deliver_async)
 
     @property
     def clock(self) -> Clock:
         return self._clock
+
+    # -- deferred sources ---------------------------------------------------------------------
+
+    def add_deferred_source(self, source: DeferredSource) -> None:
+        """An executor emitting to this bus offers its records (hookwire.runtime.observer
+        `ExecutionRecords`): while nothing can tell the difference, the bus lets it commit its
+        `hookwire.hook.executed` events in bulk, and drains it before committing any other
+        event and before every read (publish, emit, subscribe, retained, stats, position,
+        next_sequence, close), so sequence order is execution order and no reader misses an
+        event. Nothing can tell while the transport is the in-process one, there is no rate
+        limit, no subscription matches `hookwire.hook.executed`, and this is the only source:
+        a bus two executors emit to commits each execution's events right after it.
+        """
+        self._drain_deferred()
+        with self._deferral_lock:
+            if self._source is None and not self._many_sources:
+                self._source = source
+            else:
+                others = [s for s in (self._source, source) if s is not None]
+                self._source = None
+                self._many_sources = True
+                self._deferring = ()
+                for s in others:
+                    s.set_deferral(False)
+                return
+        self._refresh_deferral()
+
+    def _refresh_deferral(self) -> None:
+        """Whether the source may defer, from the bus's current state (not under the lock:
+        refusing drains the source, which commits)."""
+        with self._deferral_lock:
+            source = self._source
+            if source is None:
+                return
+            with self._lock:
+                route = self._routes.get(HOOK_EXECUTED)
+                if route is None and not self._closed:
+                    route = self._route(HOOK_EXECUTED)
+                allowed = self._plain and not self._closed and route is not None and not route.subs
+                if not allowed:
+                    self._deferring = ()
+            source.set_deferral(allowed)
+            if allowed:
+                self._deferring = (source,)
+
+    def _drain_deferred(self) -> None:
+        """Commit what the deferring source holds (before any commit or read; lock NOT held)."""
+        for source in self._deferring:
+            source.drain()
 
     # -- validation helpers ------------------------------------------------------------------
 
@@ -667,6 +724,8 @@ class EventBus:
             >>> bus.publish("a.b", [1, 2], correlation_id="run-1")
             1
         """
+        if self._deferring:
+            self._drain_deferred()
         # `_trivially_valid`, inline (the hot path; pinned to it by test_publish.py).
         cls = payload.__class__
         if cls is dict:
@@ -733,6 +792,8 @@ class EventBus:
 
         Example (inside a coroutine): `seq = await bus.apublish("tool.invoked", {"n": 1})`.
         """
+        if self._deferring:
+            self._drain_deferred()
         if not _trivially_valid(payload):
             self._check_payload(payload)
         ev = self._fields_event(type, payload, fields)
@@ -758,6 +819,8 @@ class EventBus:
             >>> bus.publish_many("metric.sample", [{"v": 1}, {"v": 2}])
             [1, 2]
         """
+        if self._deferring:
+            self._drain_deferred()
         payloads = payloads if isinstance(payloads, list) else _iterable(payloads, "payloads")
         for i, payload in enumerate(payloads):
             if not _trivially_valid(payload):
@@ -798,11 +861,7 @@ class EventBus:
         """
         if not _trivially_valid(payload):
             self._check_payload(payload)
-        ev = Event.unsequenced(type, payload, self._emit_attrs)
-        mode = _BLOCK if asyncio.events._get_running_loop() is None else _NEVER
-        ack = self._send((ev,), mode)
-        if ack is not None:
-            ack.add_done_callback(_log_ack_error)
+        self._emit(EventRun(type, (payload,), self._emit_attrs))
 
     def emit_batch(self, type: str, payloads: Iterable[dict[str, Any]] | JsonPayloads) -> None:
         """EventSink: publish several runtime events of one type (an execution's
@@ -828,14 +887,20 @@ class EventBus:
                 if not _trivially_valid(payload):
                     self._check_payload(payload, f"payloads[{i}]")
         run = EventRun(type, payloads, self._emit_attrs)
-        if not run.n:
-            return
+        if run.n:
+            self._emit(run)
+
+    def _emit(self, run: EventRun) -> None:
+        """`emit` / `emit_batch` of validated payloads: commit without waiting for the
+        transport, nor, on an event loop's thread, for BACKPRESSURE room."""
+        if self._deferring:
+            self._drain_deferred()
         mode = _BLOCK if asyncio.events._get_running_loop() is None else _NEVER
         try:
             ack = self._send(run, mode)
         except TypeError:  # an unhashable type: _route names the problem
             with self._lock:
-                self._route(type)
+                self._route(run.type)
             raise
         if ack is not None:
             ack.add_done_callback(_log_ack_error)
@@ -859,6 +924,8 @@ class EventBus:
             >>> [e.sequence for e in bus.publish_batch([Event("a"), Event("b", 2)])]
             [1, 2]
         """
+        if self._deferring:
+            self._drain_deferred()
         prepared = [self._prepare(ev, i) for i, ev in enumerate(_iterable(events, "events"))]
         ack = self._send(prepared)
         if ack is not None:
@@ -867,6 +934,8 @@ class EventBus:
 
     async def apublish_batch(self, events: Iterable[Event]) -> list[Event]:
         """Async `publish_batch`: awaits room in BACKPRESSURE queues without blocking the loop."""
+        if self._deferring:
+            self._drain_deferred()
         prepared = [self._prepare(ev, i) for i, ev in enumerate(_iterable(events, "events"))]
         return await self._asend(prepared)
 
@@ -880,6 +949,8 @@ class EventBus:
         Example (inside a coroutine):
             `await bus.apublish_read(lambda: WireEvents().read(request.events))`.
         """
+        if self._deferring:
+            self._drain_deferred()
         try:
             events = read()
             routes = self._routes
@@ -926,6 +997,8 @@ class EventBus:
             >>> [e.payload for e in sub]
             [1]
         """
+        if self._deferring:
+            self._drain_deferred()
         if not patterns:
             raise InvalidArgument("patterns", "at least one pattern is required")
         compiled = tuple(Pattern.compile(p, f"patterns[{i}]") for i, p in enumerate(patterns))
@@ -957,6 +1030,8 @@ class EventBus:
                 # Beyond the position: stored, not yet fanned out; it arrives live.
                 if ev.sequence <= position and sub.matches(ev.type):
                     sub.offer_replayed(ev)
+        if self._source is not None:
+            self._refresh_deferral()  # a subscription to the executor's events ends deferral
         if callback is not None and replay:
             sub.run_callbacks()
         return sub
@@ -981,9 +1056,13 @@ class EventBus:
             self._subs.remove(sub)
             self._routes.clear()
             self._closed_subs.append(sub)
+        if self._source is not None:
+            self._refresh_deferral()
 
     def close(self) -> None:
-        """Close every subscription and the transport; later publishes fail."""
+        """Close every subscription and the transport; later publishes fail. Deferred events
+        are committed first."""
+        self._drain_deferred()
         with self._lock:
             subs = list(self._subs)
         for sub in subs:
@@ -992,6 +1071,7 @@ class EventBus:
             self._closed = True
             self._routes.clear()
             self._guard.cond.notify_all()
+        self._refresh_deferral()
         self._transport.close()
 
     # -- inspection ---------------------------------------------------------------------------
@@ -999,12 +1079,16 @@ class EventBus:
     @property
     def next_sequence(self) -> int:
         """The sequence the next accepted event will get."""
+        if self._deferring:
+            self._drain_deferred()
         with self._lock:
             return self._transport.next_sequence
 
     @property
     def position(self) -> int:
         """The last sequence fanned out to this bus's subscriptions (0: none yet)."""
+        if self._deferring:
+            self._drain_deferred()
         return self._position
 
     def retained(self, from_sequence: int, *, stored: bool = False) -> list[Event]:
@@ -1021,6 +1105,8 @@ class EventBus:
             >>> [e.type for e in bus.retained(2)], [e.type for e in bus.retained(1, stored=True)]
             (['a.y'], ['a.x', 'a.y'])
         """
+        if self._deferring:
+            self._drain_deferred()
         with self._lock:
             events = self._transport.replay(from_sequence)
             if stored:
@@ -1035,6 +1121,8 @@ class EventBus:
 
     def stats(self) -> BusStats:
         """A consistent snapshot of the bus and the sum over all its subscriptions."""
+        if self._deferring:
+            self._drain_deferred()
         with self._lock:
             still: list[Subscription] = []
             for sub in self._closed_subs:

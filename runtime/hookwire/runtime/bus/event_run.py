@@ -6,8 +6,10 @@ only a replay after a reconnect does. An `EventRun` carries such a batch through
 commit path as one object: it is admitted, stamped (ids and time), sequenced, retained and
 fanned out whole, and its events exist once something reads them (a subscription taking them,
 a replay, an encoder). They are then ordinary Events, equal to what `EventBus.emit` publishes:
-event `i` has sequence `sequence + i`, id number `idn + i`, the run's time and attributes, and
-payload `payloads[i]` (a sequence that may itself build each payload on first read).
+event `i` has sequence `sequence + i`, id number `idn + i`, the run's attributes, payload
+`payloads[i]` (a sequence that may itself build each payload on first read), and the run's
+time, unless its payloads are `JsonPayloads` giving each event a time of its own (`times()`:
+the executor's events are timed at the end of their execution).
 
 Invariants the bus keeps (pinned by tests/bus/test_event_run.py): sequences and ids are
 consecutive and the same as for events published one by one; the retention log counts every
@@ -103,6 +105,7 @@ class EventRun(Sequence[Event]):
             ids = self._ids
             idn = self._idn
             seq = self.sequence
+            times = payloads.times() if isinstance(payloads, JsonPayloads) else None
             for i in range(self.n):
                 ev = new()
                 ev.type = self.type
@@ -112,7 +115,7 @@ class EventRun(Sequence[Event]):
                 else:
                     ev._id = ids
                     ev._idn = idn + i
-                ev.time_ns = self.time_ns
+                ev.time_ns = self.time_ns if times is None else times[i]
                 ev.ttl_ns = None
                 ev.attrs = self.attrs
                 ev.sequence = seq + i if seq else 0

@@ -1,0 +1,457 @@
+"""The spans hookwire builds itself for sampled executions are the spans the SDK path records
+(ids, parents, times, attributes, status, events), and it falls back to SDK spans where its own
+cannot stand in for them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from hookwire.runtime.breaker import BreakerConfig
+from hookwire.runtime.clock import VirtualClock
+from hookwire.runtime.context import DistributedContext, HookContext
+from hookwire.runtime.executor import Executor
+from hookwire.runtime.otel import tracing
+from hookwire.runtime.otel.spans import FinishedSpans
+from hookwire.runtime.otel.tracing import HookTracer
+from hookwire.runtime.registry import Registry
+from hookwire.runtime.results import Modified
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    DEFAULT_ON,
+    ParentBasedTraceIdRatio,
+    Sampler,
+)
+
+P = "before_tool_execution"
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+RESOURCE = Resource({"service.name": "spans-test"})
+
+
+class Stop(BaseException):
+    """Not a hook failure: it escapes the executor."""
+
+
+def _registry(clock: VirtualClock, *, stop: bool = False) -> Registry:
+    reg = Registry(clock=clock)
+    reg.register(lambda ctx: None, name="a", point=P, priority=1)
+
+    def boom(ctx: HookContext) -> None:
+        raise RuntimeError("boom")
+
+    reg.register(boom, name="b", point=P, priority=2)
+
+    def slow(ctx: HookContext) -> Modified:
+        clock.advance(60_000_000)
+        return Modified({"n": 1})
+
+    reg.register(slow, name="c", point=P, priority=3)
+    reg.register(
+        boom, name="e", point=P, priority=4, breaker=BreakerConfig(window_size=2, minimum_calls=2)
+    )
+
+    def stops(ctx: HookContext) -> None:
+        if stop:
+            raise Stop("stopped")
+
+    reg.register(stops, name="s", point=P, priority=5)
+    return reg
+
+
+class _Counting(IdGenerator):
+    """Ids 1, 2, 3... in the order asked for (not random)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def generate_span_id(self) -> int:
+        self.n += 1
+        return self.n
+
+    def generate_trace_id(self) -> int:
+        self.n += 1
+        return self.n
+
+
+def _traced(
+    sampler: Sampler,
+    *,
+    sdk: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    stop: bool = False,
+    ids: IdGenerator | None = None,
+) -> tuple[Executor, InMemorySpanExporter, HookTracer, TracerProvider]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=sampler, resource=RESOURCE, id_generator=ids)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    clock = VirtualClock()
+    with monkeypatch.context() as m:
+        if sdk:
+            m.setattr(FinishedSpans, "of", classmethod(lambda cls, tracer: None))
+        tracer = HookTracer(provider, clock=clock)
+    assert tracer.records_spans_itself is not sdk
+    return (
+        Executor(_registry(clock, stop=stop), clock=clock, observers=[tracer]),
+        exporter,
+        tracer,
+        provider,
+    )
+
+
+def _contexts() -> Iterator[tuple[str, Callable[[Any], HookContext]]]:
+    yield "root", lambda provider: HookContext(P, correlation_id="run-1")
+    yield (
+        "traceparent",
+        lambda provider: HookContext(
+            P, distributed=DistributedContext(traceparent=TRACEPARENT, tracestate="v=1")
+        ),
+    )
+    yield (
+        "not sampled",
+        lambda provider: HookContext(
+            P, distributed=DistributedContext(traceparent=TRACEPARENT[:-2] + "00")
+        ),
+    )
+
+
+def _span(s: ReadableSpan) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "context": s.context,
+        "trace_state": s.context.trace_state if s.context else None,
+        "parent": s.parent,
+        "times": (s.start_time, s.end_time),
+        "attributes": dict(s.attributes or {}),
+        "status": (s.status.status_code, s.status.description),
+        "events": [
+            (
+                e.name,
+                e.timestamp,
+                {k: v for k, v in (e.attributes or {}).items() if k != "exception.stacktrace"},
+            )
+            for e in s.events
+        ],
+        "resource": s.resource,
+        "scope": (s.instrumentation_scope.name, s.instrumentation_scope.version)
+        if s.instrumentation_scope
+        else None,
+        "kind": s.kind,
+        "links": tuple(s.links),
+    }
+
+
+def _run(
+    ex: Executor, exporter: InMemorySpanExporter, provider: TracerProvider, seed: int, make: Any
+) -> list[dict[str, Any]]:
+    """Spans of three executions, each from the same random state (ids are drawn from it),
+    one of them inside an application span (the current span is the parent)."""
+    exporter.clear()
+    for i in range(3):
+        random.seed(seed * 10 + i)
+        if i == 2:
+            with (
+                provider.get_tracer("app").start_as_current_span("request", start_time=1),
+                contextlib.suppress(Stop),
+            ):
+                ex.execute(P, make(provider))
+        else:
+            with contextlib.suppress(Stop):
+                ex.execute(P, make(provider))
+    return [_span(s) for s in exporter.get_finished_spans() if s.name != "request"]
+
+
+@pytest.mark.parametrize("case", list(_contexts()), ids=lambda c: c[0])
+@pytest.mark.parametrize("stop", [False, True], ids=["ends", "raises"])
+def test_spans_built_by_hookwire_are_the_sdk_paths(
+    case: tuple[str, Any], stop: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _name, make = case
+    got = {}
+    for sdk in (True, False):
+        ex, exporter, _tracer, provider = _traced(
+            DEFAULT_ON, sdk=sdk, monkeypatch=monkeypatch, stop=stop
+        )
+        got[sdk] = _run(ex, exporter, provider, 7, make)
+    assert got[False] == got[True]
+    if _name == "not sampled":
+        assert got[False] == []
+        return
+    roots = [s for s in got[False] if s["name"] == f"hookwire.execute {P}"]
+    assert len(roots) == 3
+    if stop:
+        assert all(r["events"][0][0] == "exception" for r in roots)
+    else:
+        # The breaker of "e" opened after two failures: its third span records the refusal.
+        refused = [s for s in got[False] if s["name"] == "hookwire.hook e"][-1]
+        assert refused["attributes"]["hookwire.hook.outcome"] == "SKIPPED"
+
+
+def test_spans_with_another_id_generator_are_the_sdk_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    got = {}
+    for sdk in (True, False):
+        ex, exporter, _tracer, _provider = _traced(
+            DEFAULT_ON, sdk=sdk, monkeypatch=monkeypatch, ids=_Counting()
+        )
+        for _ in range(3):
+            ex.execute(P, HookContext(P))
+        got[sdk] = [_span(s) for s in exporter.get_finished_spans()]
+    assert got[False] == got[True]
+    assert got[False][0]["context"].span_id == 3  # trace id 1, execution span 2, first hook 3
+
+
+def test_sampling_at_a_ratio_picks_the_executions_the_sdk_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    got = {}
+    for sdk in (True, False):
+        ex, exporter, _tracer, _provider = _traced(
+            ParentBasedTraceIdRatio(0.3), sdk=sdk, monkeypatch=monkeypatch
+        )
+        for seed in range(60):
+            random.seed(seed)
+            ex.execute(P, HookContext(P))
+        got[sdk] = [_span(s) for s in exporter.get_finished_spans()]
+    roots = [s for s in got[False] if s["name"] == f"hookwire.execute {P}"]
+    assert 8 < len(roots) < 30
+    assert got[False] == got[True]
+
+
+def test_async_hook_spans_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    got = {}
+    for sdk in (True, False):
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider(resource=RESOURCE)
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        clock = VirtualClock()
+        with monkeypatch.context() as m:
+            if sdk:
+                m.setattr(FinishedSpans, "of", classmethod(lambda cls, tracer: None))
+            tracer = HookTracer(provider, clock=clock)
+        reg = Registry(clock=clock)
+
+        async def waits(ctx: HookContext, clock: VirtualClock = clock) -> None:
+            await asyncio.sleep(0)
+            clock.advance(5_000_000)
+
+        reg.register(waits, name="w", point=P)
+        random.seed(3)
+        asyncio.run(Executor(reg, clock=clock, observers=[tracer]).aexecute(P, HookContext(P)))
+        got[sdk] = [_span(s) for s in exporter.get_finished_spans()]
+    assert got[False] == got[True]
+    hook = got[False][0]
+    assert hook["times"][1] - hook["times"][0] == 5_000_000
+
+
+def test_a_hooks_own_spans_are_children_of_its_hook_span() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = HookTracer(provider)
+    assert tracer.records_spans_itself
+    reg = Registry()
+
+    def inner(ctx: HookContext) -> None:
+        with provider.get_tracer("hook").start_as_current_span("inside"):
+            pass
+
+    reg.register(inner, name="h", point=P)
+    Executor(reg, observers=[tracer]).execute(P, HookContext(P))
+    by_name = {s.name: s for s in exporter.get_finished_spans()}
+    inside, hook = by_name["inside"], by_name["hookwire.hook h"]
+    assert inside.parent is not None and hook.context is not None
+    assert inside.parent.span_id == hook.context.span_id
+    assert inside.context is not None and inside.context.trace_id == hook.context.trace_id
+
+
+def test_a_dropped_execution_costs_its_begin_only_and_hides_an_enclosing_one() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = HookTracer(provider)
+    assert tracer.records_spans_itself
+    not_sampled = DistributedContext(traceparent=TRACEPARENT[:-2] + "00")
+    assert tracer.begin(P, HookContext(P, distributed=not_sampled)) is None
+    reg = Registry()
+    ex = Executor(reg, observers=[tracer])
+    saw: list[Any] = []
+    reg.register(lambda ctx: saw.append(ctx.distributed), name="inner", point="session_start")
+
+    def outer(ctx: HookContext) -> None:
+        for _ in range(2):
+            ex.execute("session_start", HookContext("session_start", distributed=not_sampled))
+
+    reg.register(outer, name="outer", point=P)
+    ex.execute(P, HookContext(P))
+    assert saw == [not_sampled, not_sampled]  # untraced: the context as given
+    assert sorted(s.name for s in exporter.get_finished_spans()) == [
+        f"hookwire.execute {P}",
+        "hookwire.hook outer",
+    ]
+
+
+class _OnStart(SpanProcessor):
+    """Acts when a span starts: hookwire's spans cannot stand in for SDK spans here."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.started.append(span.name)
+
+
+def test_a_processor_acting_on_span_start_gets_sdk_spans() -> None:
+    provider = TracerProvider()
+    processor = _OnStart()
+    provider.add_span_processor(processor)
+    tracer = HookTracer(provider)
+    assert not tracer.records_spans_itself
+    reg = Registry()
+    reg.register(lambda ctx: None, name="a", point=P)
+    Executor(reg, observers=[tracer]).execute(P, HookContext(P))
+    assert processor.started == [f"hookwire.execute {P}", "hookwire.hook a"]
+
+
+def test_such_a_processor_added_later_gets_sdk_spans_from_then_on() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = HookTracer(provider)
+    assert tracer.records_spans_itself
+    reg = Registry()
+    reg.register(lambda ctx: None, name="a", point=P)
+    ex = Executor(reg, observers=[tracer])
+    ex.execute(P, HookContext(P))
+    processor = _OnStart()
+    provider.add_span_processor(processor)
+    ex.execute(P, HookContext(P))
+    assert processor.started == [f"hookwire.execute {P}", "hookwire.hook a"]
+    assert len(exporter.get_finished_spans()) == 4
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [SpanLimits(max_span_attribute_length=8), SpanLimits(max_span_attributes=3)],
+    ids=["value length", "count"],
+)
+def test_limits_that_would_cut_attributes_get_sdk_spans(limits: SpanLimits) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(span_limits=limits)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = HookTracer(provider)
+    assert not tracer.records_spans_itself
+    reg = Registry()
+    reg.register(lambda ctx: None, name="a-long-hook-name", point=P)
+    Executor(reg, observers=[tracer]).execute(P, HookContext(P))
+    hook = {s.name: s for s in exporter.get_finished_spans()}["hookwire.hook a-long-hook-name"]
+    assert hook.attributes is not None
+    assert len(hook.attributes) <= 3 or hook.attributes["hookwire.hook.name"] == "a-long-h"
+
+
+def test_a_custom_sampler_is_asked_through_the_sdk() -> None:
+    class EveryOther(Sampler):
+        def __init__(self) -> None:
+            self.n = 0
+
+        def should_sample(self, parent: Any, trace_id: int, name: str, *a: Any) -> Any:
+            # Every other execution; hook spans follow theirs.
+            self.n += name.startswith("hookwire.execute")
+            sampler = DEFAULT_ON if self.n % 2 else ALWAYS_OFF
+            return sampler.should_sample(parent, trace_id, name, *a)
+
+        def get_description(self) -> str:
+            return "EveryOther"
+
+    exporter = InMemorySpanExporter()
+    sampler = EveryOther()
+    provider = TracerProvider(sampler=sampler)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = HookTracer(provider)
+    assert not tracer.records_spans_itself
+    reg = Registry()
+    reg.register(lambda ctx: None, name="a", point=P)
+    ex = Executor(reg, observers=[tracer])
+    for _ in range(2):
+        ex.execute(P, HookContext(P))
+    assert sampler.n == 2
+    assert [s.name for s in exporter.get_finished_spans()] == [
+        "hookwire.hook a",
+        f"hookwire.execute {P}",
+    ]
+
+
+def test_unconfigured_tracing_stays_out() -> None:
+    assert not HookTracer(trace.NoOpTracerProvider()).records_spans_itself
+    assert tracing.HookTracer().active is False
+
+
+def test_a_tracer_the_sdk_disabled_records_nothing() -> None:
+    from opentelemetry.sdk import trace as sdk_trace
+
+    disable = getattr(sdk_trace, "_disable_tracer_configurator", None)
+    if disable is None:
+        pytest.skip("this SDK has no tracer configurator")
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = HookTracer(provider)
+    reg = Registry()
+    reg.register(lambda ctx: None, name="a", point=P)
+    ex = Executor(reg, observers=[tracer])
+    ex.execute(P, HookContext(P))
+    provider._set_tracer_configurator(tracer_configurator=disable)
+    ex.execute(P, HookContext(P))
+    assert len(exporter.get_finished_spans()) == 2  # the first execution's only
+
+
+def test_the_current_context_is_read_and_set_as_the_api_does() -> None:
+    import threading
+
+    from opentelemetry import context as otel_context
+
+    read, attach, detach = tracing._runtime_context()
+    assert read is not otel_context.get_current  # the default runtime context: read directly
+    outer = attach(otel_context.set_value("k", 0))
+    assert otel_context.get_current().get("k") == 0
+    detach(outer)
+    assert otel_context.get_current().get("k") is None
+    assert read() is otel_context.get_current()
+    token = otel_context.attach(otel_context.set_value("k", 1))
+    try:
+        assert read() is otel_context.get_current() and read().get("k") == 1
+        seen: list[bool] = []
+        thread = threading.Thread(target=lambda: seen.append(read() is otel_context.get_current()))
+        thread.start()
+        thread.join()
+
+        async def in_task() -> bool:
+            inner = otel_context.attach(otel_context.set_value("k", 2))
+            try:
+                return read() is otel_context.get_current() and read().get("k") == 2
+            finally:
+                otel_context.detach(inner)
+
+        assert seen == [True] and asyncio.run(in_task())
+    finally:
+        otel_context.detach(token)
+    assert read() is otel_context.get_current() and read().get("k") is None
+
+
+def test_a_sampler_dropping_children_of_sampled_spans_gets_sdk_spans() -> None:
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    odd = ParentBased(ALWAYS_OFF, local_parent_sampled=TraceIdRatioBased(0.5))
+    assert not HookTracer(TracerProvider(sampler=odd)).records_spans_itself
+    ratio = TraceIdRatioBased(0.5)  # one ratio for every span: children follow
+    assert HookTracer(TracerProvider(sampler=ratio)).records_spans_itself
