@@ -262,10 +262,10 @@ class EventBus:
         limit, no subscription matches `hookwire.hook.executed`, and this is the only source:
         a bus two executors emit to commits each execution's events right after it.
         """
-        self._drain_deferred()
         with self._deferral_lock:
             if self._source is None and not self._many_sources:
                 self._source = source
+                others = []
             else:
                 others = [s for s in (self._source, source) if s is not None]
                 self._source = None
@@ -273,12 +273,13 @@ class EventBus:
                 self._deferring = ()
                 for s in others:
                     s.set_deferral(False)
-                return
+        for s in others:
+            s.drain()
         self._refresh_deferral()
 
     def _refresh_deferral(self) -> None:
-        """Whether the source may defer, from the bus's current state (not under the lock:
-        refusing drains the source, which commits)."""
+        """Whether the source may defer, from the bus's current state. Not under any lock
+        when it drains: a refused source's pending executions are committed right away."""
         with self._deferral_lock:
             source = self._source
             if source is None:
@@ -288,11 +289,10 @@ class EventBus:
                 if route is None and not self._closed:
                     route = self._route(HOOK_EXECUTED)
                 allowed = self._plain and not self._closed and route is not None and not route.subs
-                if not allowed:
-                    self._deferring = ()
             source.set_deferral(allowed)
-            if allowed:
-                self._deferring = (source,)
+            self._deferring = (source,) if allowed else ()
+        if not allowed:
+            source.drain()
 
     def _drain_deferred(self) -> None:
         """Commit what the deferring source holds (before any commit or read; lock NOT held)."""
