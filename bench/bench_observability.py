@@ -4,6 +4,7 @@ Subjects, each against the same executor with everything off:
 - a PerformanceMonitor (goal: none; shown);
 - the event sink alone, an EventBus with no subscriber (goal <= 1.5x), and the same with a
   subscriber reading every event (no goal: its events are then built and delivered);
+- monitor and event sink together (no goal; shown: what the tracing goal leaves to tracing);
 - `hookwire[otel]` installed but nothing configured: a HookTracer made while no SDK is set up
   (goal <= 1.1x);
 - monitor + event sink + tracing with the OpenTelemetry SDK configured (spans to a processor
@@ -149,6 +150,11 @@ def run() -> None:
             1.5,
         ),
         (
+            "monitor + event sink (no tracing)",
+            _case(Executor(_registry(), monitor=PerformanceMonitor(), events=EventBus())),
+            None,
+        ),
+        (
             "otel installed, nothing configured",
             _case(Executor(_registry(), observers=[HookTracer()])),
             1.1,
@@ -196,7 +202,7 @@ def run() -> None:
         2, ("event sink, a subscriber reading it", _case(Executor(_registry(), events=read)), None)
     )
     rows.insert(
-        6,
+        7,
         (
             "tracing alone, 1% sampled",
             _case(Executor(_registry(), observers=[_tracing(0.01)[0]])),

@@ -82,24 +82,18 @@ class TransitionListener:
     __slots__ = ()
 
     def breaker_transition(
-        self,
-        hook_name: str,
-        old: BreakerState,
-        new: BreakerState,
-        failure_rate: float,
-        slow_rate: float,
-        open_duration_ns: int,
+        self, hook_name: str, old: BreakerState, new: BreakerState, *figures: Any
     ) -> None:
-        self.transitioned(
-            hook_name,
-            new,
-            {
-                "hook": hook_name,
-                "failure_rate": failure_rate,
-                "slow_rate": slow_rate,
-                "open_duration_ms": open_duration_ns / 1e6,
-            },
-        )
+        """hookwire.runtime.breaker.BreakerListener; `figures` are the transition's
+        (failure_rate, slow_rate, open_duration_ns), in the order the breaker gives them."""
+        failure_rate, slow_rate, open_duration_ns = figures
+        payload = {
+            "hook": hook_name,
+            "failure_rate": failure_rate,
+            "slow_rate": slow_rate,
+            "open_duration_ms": open_duration_ns / 1e6,
+        }
+        self.transitioned(hook_name, new, payload)
 
     def transitioned(self, hook_name: str, new: BreakerState, payload: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -125,7 +119,7 @@ class JsonPayloads:
     `emit_batch` sink may keep unread (the event bus keeps them in an EventRun, unbuilt until
     a subscriber, a replay or an encoder reads the events). Subclasses define `__len__` and
     `__getitem__` (an index in range, each payload built when asked), and may define
-    `time_at(i)`: the time of event i (None: the time the sink gives the batch).
+    `times()`: each event's time (None: the time the sink gives the batch).
 
     Not a collections.abc.Sequence on purpose: telling one apart must stay a plain
     `isinstance` (an ABC check costs a tenth of the whole emission).
@@ -142,8 +136,8 @@ class JsonPayloads:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return (self[i] for i in range(len(self)))
 
-    def time_at(self, i: int) -> int | None:
-        """The wall-clock time (ns) of event i, or None for the sink's own."""
+    def times(self) -> list[int] | None:
+        """The wall-clock time (ns) of each event, or None for the sink's own."""
         return None
 
 
@@ -154,56 +148,62 @@ _raw = itemgetter(1)  # (entries, raw) -> raw
 class ExecutedPayloads(JsonPayloads):
     """The `hookwire.hook.executed` payloads of executions (point, hook, outcome, duration_ns
     per hook considered, in execution then chain order), built from their records
-    (hookwire.runtime.observer.ExecutionRecord) when read. Event i's time is the end of its
-    execution: the executor clock's monotonic end plus `wall_offset_ns` (its wall minus
-    monotonic reading, taken when the records were drained).
+    (hookwire.runtime.observer.ExecutionRecord) on the first read. An event's time is the end
+    of its execution: the executor clock's monotonic end plus `wall_offset_ns` (its wall
+    minus monotonic reading, taken when the records were drained).
 
     Example:
         >>> from types import SimpleNamespace
         >>> chain = (SimpleNamespace(name="a", point="session_start"),)
         >>> p = ExecutedPayloads([((chain, [1200]), 100, 1500)], wall_offset_ns=10_000)
-        >>> len(p), p.time_at(0)
-        (1, 11500)
+        >>> len(p), p.times()
+        (1, [11500])
         >>> p[0]
         {'point': 'session_start', 'hook': 'a', 'outcome': 'CONTINUE', 'duration_ns': 1200}
     """
 
-    __slots__ = ("_at", "n", "offset", "records")
+    __slots__ = ("_built", "n", "offset", "records")
 
     def __init__(self, records: Sequence[Any], wall_offset_ns: int) -> None:
         self.records = records
         self.offset = wall_offset_ns
         # How many events (records) the executions have, all told.
-        self.n = sum(map(len, map(_raw, map(_pair, records))))
-        # Event index -> (record number, hook index): built on the first read.
-        self._at: list[tuple[int, int]] | None = None
+        self.n = (
+            len(records[0][0][1])
+            if len(records) == 1
+            else sum(map(len, map(_raw, map(_pair, records))))
+        )
+        self._built: list[dict[str, Any]] | None = None
 
     def __len__(self) -> int:
         return self.n
 
-    def _locate(self, i: int) -> tuple[Any, int]:
-        """(the record of event i's execution, event i's hook index in it)."""
-        at = self._at
-        if at is None:
-            at = self._at = [
-                (k, j) for k, r in enumerate(self.records) for j in range(len(r[0][1]))
-            ]
-        k, j = at[i]
-        return self.records[k], j
-
     def __getitem__(self, i: int) -> dict[str, Any]:
-        ((entries, raw), _started, _ended), j = self._locate(i)
-        r = raw[j]
-        if type(r) is int:
-            outcome, duration = _CONTINUE, r
-        else:
-            outcome, duration = r[0].value, r[2]
-        e = entries[j]
-        return {"point": e.point, "hook": e.name, "outcome": outcome, "duration_ns": duration}
+        built = self._built
+        if built is None:
+            built = self._built = self._build()
+        return built[i]
 
-    def time_at(self, i: int) -> int:
-        ended: int = self._locate(i)[0][2]
-        return ended + self.offset
+    def _build(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for (entries, raw), _started, _ended in self.records:
+            out += [
+                {
+                    "point": e.point,
+                    "hook": e.name,
+                    "outcome": _CONTINUE if type(r) is int else r[0].value,
+                    "duration_ns": r if type(r) is int else r[2],
+                }
+                for e, r in zip(entries, raw, strict=False)
+            ]
+        return out
+
+    def times(self) -> list[int]:
+        offset = self.offset
+        out: list[int] = []
+        for (_entries, raw), _started, ended in self.records:
+            out += [ended + offset] * len(raw)
+        return out
 
 
 class HookEvents:
@@ -216,16 +216,16 @@ class HookEvents:
     `emit`.
     """
 
-    __slots__ = ("_batch", "_clock", "sink")
+    __slots__ = ("_batch", "_monotonic", "_wall", "sink")
 
     def __init__(self, sink: EventSink, clock: Any) -> None:
         self.sink = sink
-        self._clock = clock
+        self._wall = clock.time_ns
+        self._monotonic = clock.monotonic_ns
         self._batch = getattr(sink, "emit_batch", None)
 
     def take(self, records: Sequence[Any]) -> None:
-        clock = self._clock
-        payloads = ExecutedPayloads(records, clock.time_ns() - clock.monotonic_ns())
+        payloads = ExecutedPayloads(records, self._wall() - self._monotonic())
         if not payloads.n:
             return
         if self._batch is not None:

@@ -355,6 +355,7 @@ def _compile_fast_path(
     clock: Any,
     records: ExecutionRecords | None = None,
     stale: tuple[Any, int, Callable[[HookContext], Execution]] | None = None,
+    begin: tuple[str, Callable[[str, HookContext], Any], Callable[..., Execution]] | None = None,
 ) -> Callable[[HookContext], Execution] | None:
     """The compiled fast path of a synchronous chain (hookwire.runtime.fast_path), handing
     any call that is not a plain CONTINUE in time to `_run_chain` from that step on.
@@ -386,12 +387,20 @@ def _compile_fast_path(
         entries,
         clock,
         bail=bail,
-        bad_context=_bad_context,
-        failure=_Failure,
-        not_called=_NOT_CALLED,
         records=records,
         stale=stale,
+        begin=begin,
+        **_CHAIN_PARTS,
     )
+
+
+# What every compiled chain shares with the loop: how it refuses a context that is not a
+# HookContext, wraps a hook's exception, and marks a step not called yet.
+_CHAIN_PARTS: dict[str, Any] = {
+    "bad_context": _bad_context,
+    "failure": _Failure,
+    "not_called": _NOT_CALLED,
+}
 
 
 class _GuardedSink:
@@ -653,7 +662,7 @@ class Executor:
         except BaseException as exc:
             self._abort(tokens, exc)
             raise
-        self._finished(point, ex, started, self._now(), tokens)
+        self._finished(point, ex, started, self._now(), tokens, self._records)
         return ex
 
     def _observed(self, point: str, plan: _Plan) -> Callable[[HookContext], Execution]:
@@ -663,10 +672,11 @@ class Executor:
 
         The records for the monitor and the event sink are appended by the compiled chain
         itself, timed by its own clock readings; so an executor with neither call wrappers
-        nor plain observers runs the compiled chain and nothing else. Call wrappers get their
-        `begin` (the one wrapper case, a tracer, written out), and the chain without wrappers
-        when no wrapper acts around the execution; plain observers need the executor's clock
-        readings around the chain, and then the record uses them too.
+        nor plain observers runs the compiled chain and nothing else. One call wrapper (a
+        tracer) is asked by the compiled chain without wrappers, which hands over to `acted`
+        (the wrapped chain, then `end`) when it acts; several are asked in turn (`_open`).
+        Plain observers need the executor's clock readings around the chain, and then the
+        record uses them too.
         """
         registry = self.registry
         version = registry.version
@@ -679,69 +689,62 @@ class Executor:
             paths.pop(point, None)
             return self.execute(point, ctx)
 
+        now = self._now
+        stale = (registry, version, restart)
         if not self._wrappers and not tell and inline is not None:
-            compiled = _compile_fast_path(
-                plan.steps, plan.entries, self._now, inline, (registry, version, restart)
-            )
+            compiled = _compile_fast_path(plan.steps, plan.entries, now, inline, stale)
             assert compiled is not None
             return compiled
-        fast = _compile_fast_path(plan.steps, plan.entries, self._now, inline)
-        bare = _compile_fast_path(plan.bare.steps, plan.entries, self._now, inline)
-        assert fast is not None and bare is not None
-        now = self._now
+        fast = _compile_fast_path(plan.steps, plan.entries, now, inline)
+        assert fast is not None
+        if len(self._wrappers) == 1 and not tell:
+            # The one wrapper (a tracer) asks in the compiled chain; it runs the chain without
+            # wrappers unless the wrapper acts, then `acted` runs the wrapped one.
+            wrapper = self._wrappers[0]
+            w_end, w_abort = wrapper.end, wrapper.abort
+
+            def acted(ctx: HookContext, token: Any) -> Execution:
+                started = now()
+                try:
+                    ex = fast(ctx)
+                except BaseException as exc:
+                    w_abort(token, exc)
+                    raise
+                w_end(token, point, ex, started, now())
+                return ex
+
+            entries = plan.entries
+            begin = (point, wrapper.begin, acted)
+            compiled = _compile_fast_path(plan.bare.steps, entries, now, inline, stale, begin)
+            assert compiled is not None
+            return compiled
+        bare = _compile_fast_path(plan.bare.steps, plan.entries, now, inline)
+        assert bare is not None
+        # Plain observers are told the executor's clock readings around the chain (and the
+        # record then uses them too); without them, only a wrapper that acts needs them.
         outer = self._records if tell else None
-        items = outer.items if outer is not None else None
-        wrappers = self._wrappers
-        one = wrappers[0] if len(wrappers) == 1 else None
-        many = len(wrappers) > 1
-        begin = one.begin if one is not None else None
-        end = one.end if one is not None else None
-        abort = one.abort if one is not None else None
-        timed = bool(tell)  # else the clock is read only for a wrapper that acts
+        timed = bool(tell)
 
         def observed(ctx: HookContext) -> Execution:
             if registry.version != version:
                 return restart(ctx)
-            token = tokens = None
+            if type(ctx) is not HookContext:
+                self._checked(point, ctx, sync=True)  # raises, naming the problem
             started = now() if timed else 0
-            if begin is not None:
-                if type(ctx) is not HookContext:
-                    self._checked(point, ctx, sync=True)  # raises, naming the problem
-                token = begin(point, ctx)
-                if token is None:
-                    ex = bare(ctx)
-                else:
-                    started = started or now()
-                    try:
-                        ex = fast(ctx)
-                    except BaseException as exc:
-                        abort(token, exc)  # type: ignore[misc]
-                        raise
-            elif many:
-                if type(ctx) is not HookContext:
-                    self._checked(point, ctx, sync=True)
-                tokens = self._open(point, ctx)
-                started = started or now()
+            tokens = self._open(point, ctx)
+            if tokens is None:
+                ex = bare(ctx)
+                if not timed:
+                    return ex
+            else:
+                if not timed:
+                    started = now()
                 try:
-                    ex = (bare if tokens is None else fast)(ctx)
+                    ex = fast(ctx)
                 except BaseException as exc:
                     self._abort(tokens, exc)
                     raise
-            else:
-                ex = fast(ctx)
-            if token is None and tokens is None and not timed:
-                return ex
-            ended = now()
-            if items is not None:
-                items.append((ex.raw_records(), started, ended))
-                if len(items) >= outer.limit:  # type: ignore[union-attr]
-                    outer.drain()  # type: ignore[union-attr]
-            for executed in tell:
-                executed(point, ex, started, ended)
-            if token is not None:
-                end(token, point, ex, started, ended)  # type: ignore[misc]
-            elif tokens is not None:
-                self._close(tokens, point, ex, started, ended)
+            self._finished(point, ex, started, now(), tokens, outer)
             return ex
 
         return observed
@@ -781,11 +784,16 @@ class Executor:
                 w.end(token, point, ex, started, ended)
 
     def _finished(
-        self, point: str, ex: Execution, started: int, ended: int, tokens: list[Any] | None
+        self,
+        point: str,
+        ex: Execution,
+        started: int,
+        ended: int,
+        tokens: list[Any] | None,
+        records: ExecutionRecords | None,
     ) -> None:
-        """An observed execution finished: its record, the observers, the wrappers' `end`
-        (what `_observed` does inline)."""
-        records = self._records
+        """An observed execution finished: its record (unless the compiled chain appended it:
+        `records` None), the plain observers, the wrappers' `end`."""
         if records is not None:
             items = records.items
             items.append((ex.raw_records(), started, ended))
@@ -816,7 +824,7 @@ class Executor:
         except BaseException as exc:
             self._abort(tokens, exc)
             raise
-        self._finished(point, ex, started, self._now(), tokens)
+        self._finished(point, ex, started, self._now(), tokens, self._records)
         return ex
 
     async def _arun(self, plan: _Plan, ctx: HookContext) -> Execution:
@@ -836,18 +844,7 @@ class Executor:
         `_arest`), so a chain that never suspends costs no coroutine of its own."""
         clock = self._now
         return _run_chain(
-            plan.steps,
-            plan.entries,
-            0,
-            ctx,
-            raw,
-            clock(),
-            clock,
-            _NOT_CALLED,
-            0,
-            False,
-            awaiting,
-            apply,
+            plan.steps, plan.entries, 0, ctx, raw, clock(), clock, awaiting=awaiting, apply=apply
         )
 
     async def _arest(self, plan: _Plan, at: _Await) -> Execution:
@@ -867,19 +864,10 @@ class Executor:
         except Exception as exc:
             value = _Failure(_O_ERROR, describe_exception(exc))
         clock = self._now
+        step, cur, modified, now, _coro, _yielded, raw = at
+        steps, entries, end = plan.steps, plan.entries, clock()
         return _run_chain(
-            plan.steps,
-            plan.entries,
-            at.step,
-            at.cur,
-            at.raw,
-            at.now,
-            clock,
-            value,
-            clock(),
-            at.modified,
-            True,
-            apply,
+            steps, entries, step, cur, raw, now, clock, value, end, modified, True, apply
         )
 
     async def _finish(self, coro: Any, yielded: Any, timeout_ns: int, started: int) -> Any:

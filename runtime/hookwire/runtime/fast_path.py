@@ -15,8 +15,9 @@ random chains.
 For an executor whose monitor or event sink consume its records
 (hookwire.runtime.observer.ExecutionRecords), the compiled code also appends the execution's
 record itself (`records`), timed by the chain's own first and last clock readings, and may
-check that the registry has not moved on first (`stale`); `tests/ops/test_observed_path.py`
-pins that to the executor's general observed path.
+check that the registry has not moved on first (`stale`) and ask a call wrapper whether it acts
+around the execution (`begin`); `tests/ops/test_observed_path.py` pins that to the executor's
+general observed path.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def compile_fast_path(
     not_called: Any,
     records: Any = None,
     stale: tuple[Any, int, Callable[[HookContext], Execution]] | None = None,
+    begin: tuple[str, Callable[[str, HookContext], Any], Callable[..., Execution]] | None = None,
 ) -> Callable[[HookContext], Execution] | None:
     """Straight-line code for `steps` (each `(call, breaker, limit_ns)`, limit = the longest
     duration neither slow nor late), or None for an empty or too long chain.
@@ -59,7 +61,9 @@ def compile_fast_path(
     `records` (an ExecutionRecords): append `((entries, raw), first clock reading, last)` per
     execution and drain it at its `limit`; `bail` then also gets the first reading, as a
     seventh argument, and records the execution it finishes. `stale = (registry, version,
-    restart)`: while `registry.version != version`, return `restart(ctx)` instead.
+    restart)`: while `registry.version != version`, return `restart(ctx)` instead. `begin =
+    (point, begin, acted)`: a call wrapper's `begin(point, ctx)` first; for a token, return
+    `acted(ctx, token)` (which runs the wrapped chain) instead of running this one.
     """
     if not steps or len(steps) > MAX_COMPILED_STEPS:
         return None
@@ -84,11 +88,15 @@ def compile_fast_path(
     if stale is not None:
         env["registry"], env["version"], env["restart"] = stale
         lines += ["    if registry.version != version:", "        return restart(ctx)"]
-    lines += [
-        "    if type(ctx) is not HookContext:",
-        "        bad_context(ctx)",
-        "    now = clock()",
-    ]
+    lines += ["    if type(ctx) is not HookContext:", "        bad_context(ctx)"]
+    if begin is not None:
+        env["point"], env["begin"], env["acted"] = begin
+        lines += [
+            "    token = begin(point, ctx)",
+            "    if token is not None:",
+            "        return acted(ctx, token)",
+        ]
+    lines.append("    now = clock()")
     # The first clock reading, for the execution's record.
     started = ""
     if records is not None:

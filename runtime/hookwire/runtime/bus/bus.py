@@ -856,15 +856,9 @@ class EventBus:
             >>> sub.poll()[0].source
             'hookwire://runtime'
         """
-        if self._deferring:
-            self._drain_deferred()
         if not _trivially_valid(payload):
             self._check_payload(payload)
-        ev = Event.unsequenced(type, payload, self._emit_attrs)
-        mode = _BLOCK if asyncio.events._get_running_loop() is None else _NEVER
-        ack = self._send((ev,), mode)
-        if ack is not None:
-            ack.add_done_callback(_log_ack_error)
+        self._emit(EventRun(type, (payload,), self._emit_attrs))
 
     def emit_batch(self, type: str, payloads: Iterable[dict[str, Any]] | JsonPayloads) -> None:
         """EventSink: publish several runtime events of one type (an execution's
@@ -884,22 +878,26 @@ class EventBus:
             >>> [(e.sequence, e.payload["hook"]) for e in sub.poll()]
             [(1, 'a'), (2, 'b')]
         """
-        if self._deferring:
-            self._drain_deferred()
         if not isinstance(payloads, JsonPayloads):
             payloads = _iterable(payloads, "payloads")
             for i, payload in enumerate(payloads):
                 if not _trivially_valid(payload):
                     self._check_payload(payload, f"payloads[{i}]")
         run = EventRun(type, payloads, self._emit_attrs)
-        if not run.n:
-            return
+        if run.n:
+            self._emit(run)
+
+    def _emit(self, run: EventRun) -> None:
+        """`emit` / `emit_batch` of validated payloads: commit without waiting for the
+        transport, nor, on an event loop's thread, for BACKPRESSURE room."""
+        if self._deferring:
+            self._drain_deferred()
         mode = _BLOCK if asyncio.events._get_running_loop() is None else _NEVER
         try:
             ack = self._send(run, mode)
         except TypeError:  # an unhashable type: _route names the problem
             with self._lock:
-                self._route(type)
+                self._route(run.type)
             raise
         if ack is not None:
             ack.add_done_callback(_log_ack_error)

@@ -8,7 +8,7 @@ fanned out whole, and its events exist once something reads them (a subscription
 a replay, an encoder). They are then ordinary Events, equal to what `EventBus.emit` publishes:
 event `i` has sequence `sequence + i`, id number `idn + i`, the run's attributes, payload
 `payloads[i]` (a sequence that may itself build each payload on first read), and the run's
-time, unless its payloads are `JsonPayloads` giving event i a time of its own (`time_at(i)`:
+time, unless its payloads are `JsonPayloads` giving each event a time of its own (`times()`:
 the executor's events are timed at the end of their execution).
 
 Invariants the bus keeps (pinned by tests/bus/test_event_run.py): sequences and ids are
@@ -105,7 +105,7 @@ class EventRun(Sequence[Event]):
             ids = self._ids
             idn = self._idn
             seq = self.sequence
-            time_at = payloads.time_at if isinstance(payloads, JsonPayloads) else None
+            times = payloads.times() if isinstance(payloads, JsonPayloads) else None
             for i in range(self.n):
                 ev = new()
                 ev.type = self.type
@@ -115,8 +115,7 @@ class EventRun(Sequence[Event]):
                 else:
                     ev._id = ids
                     ev._idn = idn + i
-                t = None if time_at is None else time_at(i)
-                ev.time_ns = self.time_ns if t is None else t
+                ev.time_ns = self.time_ns if times is None else times[i]
                 ev.ttl_ns = None
                 ev.attrs = self.attrs
                 ev.sequence = seq + i if seq else 0
