@@ -246,7 +246,9 @@ class _Run:
         self.new_span_id = new_span_id
         self.span = span
         self.parent = parent
-        self.context = trace.set_span_in_context(NonRecordingSpan(span), base)
+        # What a hook call's context is made from: the hook span replaces the parent's span
+        # (the execution span need not be in it: the hook spans name their parent themselves).
+        self.context = base
         self.attributes = attributes
         self.now = now
         self.start = now()
