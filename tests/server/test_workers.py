@@ -97,7 +97,8 @@ def test_many_calls_multiplexed_on_one_worker() -> None:
             elapsed = time.monotonic() - began
         assert [r.context.data["echo"] for r in results] == [i * 3 for i in range(64)]
         assert peak >= 32, peak  # calls really were in flight together on one stream
-        assert elapsed < 3.0, elapsed  # 64 x 0.2 s would be 12.8 s one at a time
+        # 64 x 0.2 s would be 12.8 s one at a time; half of that leaves room for a loaded machine.
+        assert elapsed < 6.4, elapsed
 
     run(body)
 

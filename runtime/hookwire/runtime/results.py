@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, TypeAlias, cast, dataclass_transform, get_args
+from typing import Any, ClassVar, TypeAlias, get_args
 
 from hookwire.runtime.errors import InvalidArgument
 from hookwire.runtime.json_value import validate_json
@@ -99,21 +99,7 @@ PRECEDENCE: tuple[ResultKind, ...] = (
 )
 
 
-@dataclass_transform(frozen_default=True)
-class _ResultKindType(type):
-    """Every result kind is a frozen slots dataclass: declared once here, for the runtime and
-    (through dataclass_transform) for type checkers, rather than by a decorator on each kind."""
-
-    def __new__(
-        mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kind: Any
-    ) -> _ResultKindType:
-        cls = super().__new__(mcls, name, bases, ns, **kind)
-        if "__slots__" in ns:  # _Result itself, or dataclass() rebuilding a kind with slots
-            return cls
-        return cast(_ResultKindType, dataclass(frozen=True, slots=True)(cls))
-
-
-class _Result(metaclass=_ResultKindType):
+class _Result:
     """What every result kind shares: its `kind`, and the trace `outcome` of the same name."""
 
     __slots__ = ()
@@ -127,10 +113,12 @@ class _Result(metaclass=_ResultKindType):
             cls.outcome = Outcome(kind)
 
 
+@dataclass(frozen=True, slots=True)
 class Continue(_Result, kind=ResultKind.CONTINUE):
     """CONTINUE: nothing to change. Hooks usually just `return None`."""
 
 
+@dataclass(frozen=True, slots=True)
 class Modified(_Result, kind=ResultKind.MODIFIED):
     """MODIFIED: merge-patch `data` into the context's data (RFC 7396); the chain goes on.
 
@@ -142,24 +130,28 @@ class Modified(_Result, kind=ResultKind.MODIFIED):
     data: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
 class Cancel(_Result, kind=ResultKind.CANCEL):
     """CANCEL: stop the chain and the operation, with a reason."""
 
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
 class Redirect(_Result, kind=ResultKind.REDIRECT):
     """REDIRECT: stop; run the operation registered under `target` instead."""
 
     target: str
 
 
+@dataclass(frozen=True, slots=True)
 class Replace(_Result, kind=ResultKind.REPLACE):
     """REPLACE: stop; use `value` (any JSON value, `None` = null) as the operation's output."""
 
     value: Any
 
 
+@dataclass(frozen=True, slots=True)
 class Retry(_Result, kind=ResultKind.RETRY):
     """RETRY: stop; re-run after `delay_ns`, at most `max_attempts` attempts in all."""
 
@@ -175,12 +167,14 @@ class ForkOperation:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
 class Fork(_Result, kind=ResultKind.FORK):
     """FORK: stop; run `operations` concurrently beside the main operation."""
 
     operations: tuple[ForkOperation, ...]
 
 
+@dataclass(frozen=True, slots=True)
 class Cache(_Result, kind=ResultKind.CACHE):
     """CACHE: stop; serve the output cached under `key`, fresh for `ttl_ns`."""
 
@@ -188,6 +182,7 @@ class Cache(_Result, kind=ResultKind.CACHE):
     ttl_ns: int
 
 
+@dataclass(frozen=True, slots=True)
 class Skipped(_Result, kind=ResultKind.SKIPPED):
     """SKIPPED: the hook declined to act; the chain goes on."""
 

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 
 from hookwire.runtime.bus.overflow import DEFAULT_CAPACITY
 from hookwire.runtime.errors import InvalidArgument
+from hookwire.runtime.worker_connection.stream import (
+    DEFAULT_MAX_QUEUED_BYTES,
+    DEFAULT_MAX_QUEUED_MESSAGES,
+)
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "ServerConfig"]
 
@@ -48,8 +52,8 @@ class ServerConfig:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_publish_batch: int = 10_000
     default_capacity: int = DEFAULT_CAPACITY
-    worker_queue_bytes: int = 64 * 1024 * 1024
-    worker_queue_messages: int = 10_000
+    worker_queue_bytes: int = DEFAULT_MAX_QUEUED_BYTES
+    worker_queue_messages: int = DEFAULT_MAX_QUEUED_MESSAGES
     max_hooks_per_worker: int = 10_000
     virtual_call_guard_s: float = 30.0
     shutdown_grace_s: float = 10.0

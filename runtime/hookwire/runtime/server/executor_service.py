@@ -42,6 +42,7 @@ from hookwire.runtime.errors import (
 )
 from hookwire.runtime.executor import Executor
 from hookwire.runtime.registry import Registry
+from hookwire.runtime.server.config import ServerConfig
 from hookwire.runtime.server.decoding import Undecodable, note_undecodable
 from hookwire.runtime.server.remote_adapter import RemoteHookAdapter
 from hookwire.runtime.server.status import abort_with, status_code_named
@@ -55,8 +56,6 @@ from hookwire.runtime.wire.registration import (
 from hookwire.runtime.wire.trace import execution_to_proto
 from hookwire.runtime.worker_connection.connection import publish_events
 from hookwire.runtime.worker_connection.stream import (
-    DEFAULT_MAX_QUEUED_BYTES,
-    DEFAULT_MAX_QUEUED_MESSAGES,
     StreamConnection,
 )
 from hookwire.v1 import common_pb2, event_pb2, hook_pb2
@@ -80,12 +79,13 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         executor: Executor,
         clock: Clock,
         *,
-        virtual_call_guard_s: float = 30.0,
         bus: EventBus | None = None,
-        max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES,
-        max_queued_messages: int = DEFAULT_MAX_QUEUED_MESSAGES,
-        max_hooks_per_worker: int = 10_000,
+        config: ServerConfig | None = None,
     ) -> None:
+        """`config`: the server's; this service reads its worker bounds (`worker_queue_bytes`,
+        `worker_queue_messages`, `max_hooks_per_worker`, `virtual_call_guard_s`)."""
+        if config is None:
+            config = ServerConfig()
         self._registry = registry
         self._bus = bus
         self._publish_errors = 0
@@ -94,11 +94,11 @@ class ExecutorService(es_grpc.ExecutorServiceServicer):
         self._new_connection = functools.partial(
             StreamConnection,
             clock=clock,
-            virtual_call_guard_s=virtual_call_guard_s,
-            max_queued_bytes=max_queued_bytes,
-            max_queued_messages=max_queued_messages,
+            virtual_call_guard_s=config.virtual_call_guard_s,
+            max_queued_bytes=config.worker_queue_bytes,
+            max_queued_messages=config.worker_queue_messages,
         )
-        self._max_hooks = max_hooks_per_worker
+        self._max_hooks = config.max_hooks_per_worker
         self._connections: dict[str, StreamConnection] = {}
         self._connection_ids = itertools.count(1)
         self._in_flight = 0

@@ -85,14 +85,7 @@ class HookwireServer:
             else Executor(self.registry, clock=self.clock, events=self.bus, observers=[HookCalls()])
         )
         self.executor_service = ExecutorService(
-            self.registry,
-            self.executor,
-            self.clock,
-            virtual_call_guard_s=self.config.virtual_call_guard_s,
-            bus=self.bus,
-            max_queued_bytes=self.config.worker_queue_bytes,
-            max_queued_messages=self.config.worker_queue_messages,
-            max_hooks_per_worker=self.config.max_hooks_per_worker,
+            self.registry, self.executor, self.clock, bus=self.bus, config=self.config
         )
         self.event_service = EventBusService(
             self.bus,

@@ -123,12 +123,12 @@ def distributed_from_proto(pb: hook_pb2.DistributedContext) -> DistributedContex
     """The DistributedContext of a hookwire.v1.DistributedContext."""
     p = pb.propagation
     return DistributedContext(
-        pb.remote_agent_id,
-        p.propagate_to_remote,
-        p.propagate_events,
-        p.propagate_baggage,
-        pb.trace_context.traceparent,
-        pb.trace_context.tracestate,
+        remote_agent_id=pb.remote_agent_id,
+        propagate_to_remote=p.propagate_to_remote,
+        propagate_events=p.propagate_events,
+        propagate_baggage=p.propagate_baggage,
+        traceparent=pb.trace_context.traceparent,
+        tracestate=pb.trace_context.tracestate,
     )
 
 
