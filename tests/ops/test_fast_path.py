@@ -75,7 +75,11 @@ def _runs(ex: Executor, clock: VirtualClock, times: int) -> list[Any]:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    chain=st.lists(st.tuples(st.sampled_from(BEHAVIOURS), st.booleans()), min_size=1, max_size=6),
+    chain=st.lists(
+        st.tuples(st.lists(st.sampled_from(BEHAVIOURS), min_size=1, max_size=3), st.booleans()),
+        min_size=1,
+        max_size=6,
+    ),
     times=st.integers(1, 12),
 )
 # Successes the breaker must count (a window of good calls dilutes the failure that follows).

@@ -71,7 +71,7 @@ class DeferredSource(Protocol):
 
     def set_deferral(self, allowed: bool) -> None:
         """Whether the events may be handed over later (False: right after each execution;
-        what is pending is drained at once)."""
+        the sink drains what is pending itself)."""
         ...
 
 
@@ -141,8 +141,7 @@ class JsonPayloads:
         return None
 
 
-_pair = itemgetter(0)  # ExecutionRecord -> (entries, raw)
-_raw = itemgetter(1)  # (entries, raw) -> raw
+_raw = itemgetter(1)  # ExecutionRecord -> raw records
 
 
 class ExecutedPayloads(JsonPayloads):
@@ -155,7 +154,7 @@ class ExecutedPayloads(JsonPayloads):
     Example:
         >>> from types import SimpleNamespace
         >>> chain = (SimpleNamespace(name="a", point="session_start"),)
-        >>> p = ExecutedPayloads([((chain, [1200]), 100, 1500)], wall_offset_ns=10_000)
+        >>> p = ExecutedPayloads([(chain, [1200], 100, 1500)], wall_offset_ns=10_000)
         >>> len(p), p.times()
         (1, [11500])
         >>> p[0]
@@ -168,11 +167,7 @@ class ExecutedPayloads(JsonPayloads):
         self.records = records
         self.offset = wall_offset_ns
         # How many events (records) the executions have, all told.
-        self.n = (
-            len(records[0][0][1])
-            if len(records) == 1
-            else sum(map(len, map(_raw, map(_pair, records))))
-        )
+        self.n = len(records[0][1]) if len(records) == 1 else sum(map(len, map(_raw, records)))
         self._built: list[dict[str, Any]] | None = None
 
     def __len__(self) -> int:
@@ -186,7 +181,7 @@ class ExecutedPayloads(JsonPayloads):
 
     def _build(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        for (entries, raw), _started, _ended in self.records:
+        for entries, raw, _started, _ended in self.records:
             out += [
                 {
                     "point": e.point,
@@ -201,7 +196,7 @@ class ExecutedPayloads(JsonPayloads):
     def times(self) -> list[int]:
         offset = self.offset
         out: list[int] = []
-        for (_entries, raw), _started, ended in self.records:
+        for _entries, raw, _started, ended in self.records:
             out += [ended + offset] * len(raw)
         return out
 

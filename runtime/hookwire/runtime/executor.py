@@ -377,7 +377,7 @@ def _compile_fast_path(
         ex: Execution = _run_chain(steps, entries, i, ctx, raw, now, clock, value, end)
         if records is not None:
             items = records.items
-            items.append((ex.raw_records(), started, clock()))
+            items.append((*ex.raw_records(), started, clock()))
             if len(items) >= records.limit:
                 records.drain()
         return ex
@@ -796,7 +796,7 @@ class Executor:
         `records` None), the plain observers, the wrappers' `end`."""
         if records is not None:
             items = records.items
-            items.append((ex.raw_records(), started, ended))
+            items.append((*ex.raw_records(), started, ended))
             if len(items) >= records.limit:
                 records.drain()
         for executed in self._executed:

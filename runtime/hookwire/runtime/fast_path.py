@@ -58,7 +58,7 @@ def compile_fast_path(
     = what step i returned at clock `end`, or `not_called`); `failure(outcome, reason)` wraps
     an exception a hook raised, as the loop does.
 
-    `records` (an ExecutionRecords): append `((entries, raw), first clock reading, last)` per
+    `records` (an ExecutionRecords): append `(entries, raw, first clock reading, last)` per
     execution and drain it at its `limit`; `bail` then also gets the first reading, as a
     seventh argument, and records the execution it finishes. `stale = (registry, version,
     restart)`: while `registry.version != version`, return `restart(ctx)` instead. `begin =
@@ -139,7 +139,7 @@ def compile_fast_path(
     if records is not None:
         # hookwire.runtime.observer.ExecutionRecords: one record, drained at its limit.
         lines += [
-            "    items.append(((entries, raw), started, now))",
+            "    items.append((entries, raw, started, now))",
             "    if len(items) >= records.limit:",
             "        records.drain()",
         ]

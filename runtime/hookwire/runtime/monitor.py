@@ -92,10 +92,10 @@ _TIMEOUT = Outcome.TIMEOUT
 _CONTINUE = Outcome.CONTINUE
 
 
-_pair = itemgetter(0)
-_started = itemgetter(1)
-_ended = itemgetter(2)
+_chain = itemgetter(0)
 _raw = itemgetter(1)
+_started = itemgetter(2)
+_ended = itemgetter(3)
 
 
 def _nearest_rank(sorted_samples: list[int], p: float) -> int:
@@ -136,7 +136,7 @@ class PerformanceMonitor:
 
     def executed(self, point: str, execution: Any, started_ns: int, ended_ns: int) -> None:
         """Observer entry (`observers=[monitor]`; see hookwire.runtime.observer)."""
-        self.take([(execution.raw_records(), started_ns, ended_ns)])
+        self.take([(*execution.raw_records(), started_ns, ended_ns)])
 
     def _fold_pending(self) -> None:
         records, self._pending = self._pending, []
@@ -144,17 +144,16 @@ class PerformanceMonitor:
             self._fold(records)
 
     def _fold(self, records: list[ExecutionRecord]) -> None:
-        pairs = list(map(_pair, records))
         self._executions += len(records)
         elapsed = sum(map(_ended, records)) - sum(map(_started, records))
-        chains = list(map(_pair, pairs))
+        chains = list(map(_chain, records))
         first = chains[0]
         if chains.count(first) == len(chains):
-            groups = [(first, pairs)]  # the common case: one chain
+            groups = [(first, records)]  # the common case: one chain
         else:
             by_chain: dict[int, tuple[Any, list[Any]]] = {}
-            for pair in pairs:
-                by_chain.setdefault(id(pair[0]), (pair[0], []))[1].append(pair)
+            for record in records:
+                by_chain.setdefault(id(record[0]), (record[0], []))[1].append(record)
             groups = list(by_chain.values())
         in_hooks = 0
         for entries, runs in groups:
@@ -176,7 +175,7 @@ class PerformanceMonitor:
                         in_hooks += total
                         c.samples.extend(durations)
                     continue
-            for entries, raw in runs:
+            for entries, raw, _started_ns, _ended_ns in runs:
                 for e, r in zip(entries, raw, strict=False):
                     if type(r) is int:
                         self.record(e.name, _CONTINUE, r, False)

@@ -209,10 +209,10 @@ _get_ident = threading.get_ident
 # that the event bus's commit of their events costs little per execution (measured).
 DRAIN_EVERY = 256
 
-# One observed execution as recorded: ((chain entries, raw records), started_ns, ended_ns), the
+# One observed execution as recorded: (chain entries, raw records, started_ns, ended_ns), the
 # times on the executor clock's monotonic scale. Only the chain (long-lived), a list of ints in
 # the common case and ints: nothing the garbage collector has to walk for long.
-ExecutionRecord = tuple[tuple[tuple[Any, ...], list[Any]], int, int]
+ExecutionRecord = tuple[tuple[Any, ...], list[Any], int, int]
 
 
 class ExecutionRecords:
@@ -232,10 +232,10 @@ class ExecutionRecords:
         >>> records = ExecutionRecords()
         >>> got = []
         >>> records.add_consumer(got.extend)
-        >>> records.items.append(((("a",), [10]), 0, 12))
+        >>> records.items.append((("a",), [10], 0, 12))
         >>> records.drain()
         >>> got, records.items
-        ([((('a',), [10]), 0, 12)], [])
+        ([(('a',), [10], 0, 12)], [])
     """
 
     __slots__ = ("_allowed", "_consumers", "_lock", "_owner", "items", "limit")
@@ -254,12 +254,10 @@ class ExecutionRecords:
 
     def set_deferral(self, allowed: bool) -> None:
         """Whether the consumers may receive executions later, in bulk (True) or must get each
-        right after it finished (False: drained at every execution). What is pending when it
-        is refused is drained at once."""
+        right after it finished (False: drained at every execution). What is pending then goes
+        with the next execution, or the next `drain` (which the caller makes at once)."""
         self._allowed = allowed
         self.limit = DRAIN_EVERY if allowed else 1
-        if not allowed:
-            self.drain()
 
     @property
     def deferring(self) -> bool:
