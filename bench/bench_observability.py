@@ -210,7 +210,7 @@ def run() -> None:
         ),
     )
     rows.insert(
-        7,
+        8,
         (
             "tracing alone, 1% sampled, SDK spans",
             _case(Executor(_registry(), observers=[_tracing(0.01, custom=True)[0]])),

@@ -212,3 +212,12 @@ def test_children_follow_a_sampled_span_under_the_usual_samplers() -> None:
         assert sampling is not None and sampling.children_follow()
     odd = Sampling.of(_tracer(ParentBased(ALWAYS_ON, local_parent_sampled=ALWAYS_OFF)))
     assert odd is not None and not odd.children_follow()
+
+
+def test_doctest() -> None:
+    import doctest
+
+    from hookwire.runtime.otel import sampling
+
+    result = doctest.testmod(sampling)
+    assert result.attempted > 0 and result.failed == 0

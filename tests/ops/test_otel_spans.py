@@ -338,6 +338,7 @@ def test_such_a_processor_added_later_gets_sdk_spans_from_then_on() -> None:
     ex.execute(P, HookContext(P))
     assert processor.started == [f"hookwire.execute {P}", "hookwire.hook a"]
     assert len(exporter.get_finished_spans()) == 4
+    assert not tracer.records_spans_itself
 
 
 @pytest.mark.parametrize(

@@ -106,20 +106,16 @@ class PublishFields(AttrFields, total=False):
 class _Route:
     """The subscriptions one event type fans out to, computed once per type.
 
-    `offer(ev)` offers one event to each of them: the subscription's own `offer` when there
-    is one (most routes), so a single event is fanned out without a loop.
+    `only`: the `offer` of the one subscription when there is one (most routes), so that a
+    single event is fanned out without a loop; None otherwise.
     """
 
-    __slots__ = ("bp", "offer", "subs")
+    __slots__ = ("bp", "only", "subs")
 
     def __init__(self, subs: tuple[Subscription, ...]) -> None:
         self.subs = subs
         self.bp = tuple(s for s in subs if s.backpressure)
-        self.offer: Callable[[Event], None] = subs[0].offer if len(subs) == 1 else self._each
-
-    def _each(self, ev: Event) -> None:
-        for sub in self.subs:
-            sub.offer(ev)
+        self.only: Callable[[Event], None] | None = subs[0].offer if len(subs) == 1 else None
 
 
 def _trivially_valid(payload: Any) -> bool:
@@ -352,6 +348,8 @@ class EventBus:
 
     def _fields_event(self, event_type: str, payload: Any, fields: dict[str, Any]) -> Event:
         """The unsequenced event of `publish(type, payload, **fields)` (payload checked)."""
+        if not fields:  # most publishes: nothing to check
+            return Event.unsequenced(event_type, payload, NO_ATTRS)
         unknown = set(fields) - PublishFields.__optional_keys__
         if unknown:
             raise TypeError(f"publish() got unexpected keyword argument(s) {sorted(unknown)}")
@@ -414,8 +412,13 @@ class EventBus:
             return
         if len(events) == 1:
             ev = events[0]
-            offer = (routes.get(ev.type) or self._route(ev.type)).offer
-            offer(ev)
+            route = routes.get(ev.type) or self._route(ev.type)
+            offer = route.only
+            if offer is not None:
+                offer(ev)
+            else:
+                for sub in route.subs:
+                    sub.offer(ev)
             self._position = ev.sequence
             self._published += 1
             return
@@ -808,7 +811,8 @@ class EventBus:
         """Publish one event per payload, all of one type, as one batch (validated first, all
         accepted or none; one lock, one clock read). Returns the sequences.
 
-        The events travel as one `EventRun`, as those of `emit_batch` do (built when read).
+        The events travel as one `EventRun`, as those of `emit_batch` do: stamped, sequenced
+        and retained whole (their Event objects are built for the sequences returned).
 
         Example:
             >>> bus = EventBus()
@@ -817,8 +821,7 @@ class EventBus:
         """
         if self._deferring:
             self._drain_deferred()
-        # A copy: the run reads the payloads when its events are built.
-        payloads = _iterable(payloads, "payloads")
+        payloads = payloads if isinstance(payloads, list) else _iterable(payloads, "payloads")
         for i, payload in enumerate(payloads):
             if not _trivially_valid(payload):
                 self._check_payload(payload, f"payloads[{i}]")

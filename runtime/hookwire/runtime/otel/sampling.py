@@ -3,8 +3,8 @@
 The SDK decides whether a span is sampled inside `Tracer.start_span`: a dropped root span costs
 about 3 us there (`should_sample` alone about 1 us), several times a whole untraced execution.
 `Sampling.of(tracer)` recognises the standard samplers and decides as they do, from the trace id
-alone, in well under 100 ns; for any other sampler it returns None and `HookTracer` asks the
-SDK (correct, slower).
+alone (`HookTracer` decides a dropped execution in about 0.1 us); for any other sampler it
+returns None and `HookTracer` asks the SDK (correct, slower).
 
 Recognised, by their public type, `should_sample` method and `get_description()`, then confirmed
 by asking the sampler itself (`should_sample` must agree on probe trace ids around each bound,

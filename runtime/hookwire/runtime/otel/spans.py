@@ -4,7 +4,7 @@ A span recorded through the SDK (`start_span` ... `end`) costs about 8 us, most 
 mutable `Span` (locks, bounded attribute maps checked on every write) that hookwire does not need:
 it knows a hook span's ids, times and attributes once the execution ends. `FinishedSpans`
 builds each as the SDK's public `ReadableSpan` (what `Span.end` hands on) and gives it to the
-tracer's span processor (`on_end`), about 1 us a span.
+tracer's span processor (`on_end`), a fraction of a microsecond a span.
 
 What it needs from the SDK Tracer, read from its public attributes: `span_processor`,
 `resource`, `instrumentation_info`. It applies only where the SDK would do nothing else with the

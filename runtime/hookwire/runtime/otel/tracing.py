@@ -246,7 +246,9 @@ class _Run:
         self.new_span_id = new_span_id
         self.span = span
         self.parent = parent
-        self.context = trace.set_span_in_context(NonRecordingSpan(span), base)
+        # What a hook call's context is made from: the hook span replaces the parent's span
+        # (the execution span need not be in it: the hook spans name their parent themselves).
+        self.context = base
         self.attributes = attributes
         self.now = now
         self.start = now()
@@ -425,13 +427,19 @@ class HookTracer:
         if sampling is not None and not sampling.children_follow():
             sampling = None  # its hook spans may be dropped while their execution's is kept
         self._spans = spans
-        self.records_spans_itself = sampling is not None
-        """hookwire decides sampling and builds the spans (False: the SDK's start_span)."""
+        # hookwire decides and records (until a processor acting on span start is added).
+        self._itself = sampling is not None
         self.begin: Callable[[str, HookContext], Any] = (
             self._fast_begin(sampling, spans)
             if sampling is not None and spans is not None
             else self._begin_sdk
         )
+
+    @property
+    def records_spans_itself(self) -> bool:
+        """hookwire decides sampling and builds the spans (False: the SDK's start_span does,
+        for this provider or since a span processor acting on span start was added)."""
+        return self._itself
 
     # -- CallWrapper: `begin` is set in __init__ -----------------------------------------------
 
@@ -449,7 +457,6 @@ class HookTracer:
         # The SDK's (experimental, private) tracer configurator may disable a tracer: its
         # start_span then records nothing. Asked for sampled executions only.
         enabled: Callable[[], bool] = getattr(self._tracer, "_is_enabled", lambda: True)
-        sdk = False
         # An execution the sampler drops is hidden from the hooks of an enclosing sampled one
         # until it ends (their calls are not its hook calls): `run_var.set(None)`, the token.
         # `roots`: the current context last seen without a span, while roots are decided
@@ -474,7 +481,7 @@ class HookTracer:
         def decide(point: str, ctx: HookContext) -> Any:
             """`begin` for any other execution."""
             nonlocal roots, incoming
-            if sdk:
+            if not self._itself:
                 return begin_sdk(point, ctx)
             d = ctx.distributed
             if d is None or not d.traceparent:
@@ -500,12 +507,12 @@ class HookTracer:
         def sampled(
             point: str, ctx: HookContext, trace_id: int, parent: SpanContext | None, base: Any
         ) -> Any:
-            nonlocal sdk, roots
+            nonlocal roots
             if not enabled():
                 return None if running() is None else run_var.set(None)
             if not spans.plain():
                 # A span processor acting on span start was added: the SDK records from now.
-                sdk, roots = True, no_roots
+                self._itself, roots = False, no_roots
                 return begin_sdk(point, ctx)
             span = SpanContext(
                 trace_id,

@@ -105,9 +105,9 @@ class EventFrames:
                 continue
             # The common case, inline: the bus gave both the id and the time (derived ids
             # are 36 characters; one join for the whole frame).
-            i = ev._id
-            if type(i) is IdSource:
-                n = ev._idn  # the bus's number of the event (see IdSource)
+            derived = ev.id_derivation()
+            if derived is not None:
+                i, n = derived  # the bus's id source and number of the event (see IdSource)
                 if i is not run_of:
                     run, run_of, first = i.derive_ascii_run(n, count), i, n
                 at = n - first

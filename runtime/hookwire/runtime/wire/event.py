@@ -281,18 +281,15 @@ _KEY_FIELDS: Final = (
 _U = event_pb2.UniversalEvent
 #: The tag of each UniversalEvent field, by name (from the descriptor).
 EVENT_TAGS: Final = {f.name: field_key(_U, f.name) for f in _U.DESCRIPTOR.fields}
-_ID: Final = EVENT_TAGS["id"]
-_TIME: Final = EVENT_TAGS["time"]
-_TYPE: Final = EVENT_TAGS["type"]
-_SOURCE: Final = EVENT_TAGS["source"]
-_LANGUAGE: Final = EVENT_TAGS["source_language"]
-_PAYLOAD: Final = EVENT_TAGS["payload"]
-_SEQUENCE: Final = EVENT_TAGS["sequence"]
-_CORRELATION: Final = EVENT_TAGS["correlation_id"]
-_CAUSATION: Final = EVENT_TAGS["causation_id"]
-_METADATA: Final = EVENT_TAGS["metadata"]
-_TTL: Final = EVENT_TAGS["ttl"]
-_TRACE: Final = EVENT_TAGS["trace_context"]
+# The tags the codec reads and writes, by field.
+(_ID, _TIME, _TYPE, _SOURCE, _LANGUAGE, _PAYLOAD, _SEQUENCE, _CORRELATION, _CAUSATION,
+ _METADATA, _TTL, _TRACE) = (
+    EVENT_TAGS[name]
+    for name in (
+        "id", "time", "type", "source", "source_language", "payload", "sequence",
+        "correlation_id", "causation_id", "metadata", "ttl", "trace_context",
+    )
+)  # fmt: skip
 _TRACEPARENT: Final = field_key(common_pb2.TraceContext, "traceparent")
 _TRACESTATE: Final = field_key(common_pb2.TraceContext, "tracestate")
 _SECONDS: Final = field_key(timestamp_pb2.Timestamp, "seconds")
@@ -315,14 +312,14 @@ _B = [bytes((t,)) for t in range(0x80)]
 _B_NULL: Final = _B[_NULL] + b"\x00"
 _B_TRUE: Final = _B[_BOOL] + b"\x01"
 _B_FALSE: Final = _B[_BOOL] + b"\x00"
-_B_OBJECT: Final = _B[_OBJECT]
-_B_ARRAY: Final = _B[_ARRAY]
-_B_STRING: Final = _B[_STRING]
-_B_INT: Final = _B[_INT]
-_B_ENTRY: Final = _B[_OBJECT_ENTRY]
-_B_ITEM: Final = _B[_ARRAY_ITEM]
-_B_KEY: Final = _B[_OBJECT_KEY]
-_B_VALUE: Final = _B[_OBJECT_VALUE]
+(_B_OBJECT, _B_ARRAY, _B_STRING, _B_INT, _B_ENTRY, _B_ITEM, _B_KEY, _B_VALUE, _B_ID, _B_TIME,
+ _B_TTL, _B_PAYLOAD, _B_SECONDS, _B_NANOS) = (
+    _B[t]
+    for t in (
+        _OBJECT, _ARRAY, _STRING, _INT, _OBJECT_ENTRY, _ARRAY_ITEM, _OBJECT_KEY, _OBJECT_VALUE,
+        _ID, _TIME, _TTL, _PAYLOAD, _SECONDS, _NANOS,
+    )
+)  # fmt: skip
 
 _INT64: Final = 1 << 63
 # Memo tables of the writer and reader (cleared when they reach this size): event types,
@@ -373,12 +370,6 @@ _type_bytes: dict[str, bytes] = {}
 _attrs_value_bytes: dict[tuple[str, ...], bytes] = {}
 _key_bytes: dict[str, bytes] = {}
 _string_bytes: dict[str, bytes] = {}
-_B_ID: Final = _B[_ID]
-_B_TIME: Final = _B[_TIME]
-_B_TTL: Final = _B[_TTL]
-_B_PAYLOAD: Final = _B[_PAYLOAD]
-_B_SECONDS: Final = _B[_SECONDS]
-_B_NANOS: Final = _B[_NANOS]
 # zigzag varints of the small ints (-64 <= i < 64: one byte), by value + 64.
 _SMALL_INTS: Final = [_B_INT + _B[(i << 1) ^ (i >> 63)] for i in range(-64, 64)]
 # The seconds of the last time written and their field (events of one run share them); one
