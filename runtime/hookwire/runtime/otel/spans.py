@@ -17,7 +17,8 @@ span, so `FinishedSpans.of(tracer)` returns None (and `HookTracer` records SDK s
   `plain()` can tell cheaply whether one was added since);
 - the span limits (`Tracer._span_limits`, likewise not public) cannot truncate what hookwire
   records (no attribute value length limit, room for its attributes and one exception event).
-Not reproduced: the SDK's own internal metrics on span starts and ends
+While a hook runs, its span is a `HookSpan` (hookwire.runtime.otel.hook_span), whose recorded
+data joins the finished span. Not reproduced: the SDK's own internal metrics on span starts and ends
 (`OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED`).
 """
 
