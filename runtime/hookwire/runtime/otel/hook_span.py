@@ -136,44 +136,31 @@ class HookSpan(Span):
     def add_event(
         self, name: str, attributes: types.Attributes = None, timestamp: int | None = None
     ) -> None:
-        recorded = self._record("add_event")
-        if recorded is None:
-            return
-        limits = self._limits
-        event = Event(
-            name,
-            BoundedAttributes(
-                limits.max_event_attributes,
-                attributes,
-                immutable=True,
-                max_value_len=limits.max_attribute_length,
-            ),
-            self._now() if timestamp is None else timestamp,
-        )
-        with recorded.lock:
-            if not self._ended:
-                recorded.events.append(event)
+        most = self._limits.max_event_attributes
+        at = self._now() if timestamp is None else timestamp
+        self._append("add_event", Event(name, self._frozen(most, attributes), at))
 
     def add_link(self, context: SpanContext, attributes: types.Attributes = None) -> None:
         # The SDK's rule: a link needs a valid context, or attributes or a trace state.
-        if not (context and (context.is_valid or attributes or context.trace_state)):
-            return
-        recorded = self._record("add_link")
-        if recorded is None:
-            return
-        limits = self._limits
-        link = Link(
-            context,
-            BoundedAttributes(
-                limits.max_link_attributes,
-                attributes,
-                immutable=True,
-                max_value_len=limits.max_attribute_length,
-            ),
+        if context and (context.is_valid or attributes or context.trace_state):
+            most = self._limits.max_link_attributes
+            self._append("add_link", Link(context, self._frozen(most, attributes)))
+
+    def _frozen(self, most: int | None, attributes: types.Attributes) -> BoundedAttributes:
+        """An event's or a link's attributes, bounded as the SDK bounds them."""
+        return BoundedAttributes(
+            most, attributes, immutable=True, max_value_len=self._limits.max_attribute_length
         )
-        with recorded.lock:
-            if not self._ended:
-                recorded.links.append(link)
+
+    def _append(self, what: str, item: Event | Link) -> None:
+        recorded = self._record(what)
+        if recorded is not None:
+            with recorded.lock:
+                if not self._ended:
+                    if isinstance(item, Event):
+                        recorded.events.append(item)
+                    else:
+                        recorded.links.append(item)
 
     def record_exception(
         self,
