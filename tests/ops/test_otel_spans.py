@@ -32,6 +32,7 @@ from opentelemetry.sdk.trace.sampling import (
     ParentBasedTraceIdRatio,
     Sampler,
 )
+from opentelemetry.trace import SpanContext, Status, StatusCode
 
 P = "before_tool_execution"
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -146,7 +147,8 @@ def _span(s: ReadableSpan) -> dict[str, Any]:
         if s.instrumentation_scope
         else None,
         "kind": s.kind,
-        "links": tuple(s.links),
+        "links": [(k.context, dict(k.attributes or {})) for k in s.links],
+        "dropped": (s.dropped_attributes, s.dropped_events, s.dropped_links),
     }
 
 
@@ -456,3 +458,234 @@ def test_a_sampler_dropping_children_of_sampled_spans_gets_sdk_spans() -> None:
     assert not HookTracer(TracerProvider(sampler=odd)).records_spans_itself
     ratio = TraceIdRatioBased(0.5)  # one ratio for every span: children follow
     assert HookTracer(TracerProvider(sampler=ratio)).records_spans_itself
+
+
+# -- what a hook records on the current span ---------------------------------------------------
+
+# Room for 16 attributes, 2 events and 1 link a span: the "many" hook overflows each.
+LIMITS = SpanLimits(max_span_attributes=16, max_events=2, max_links=1)
+
+
+def _recording_registry(clock: VirtualClock, *, asynchronous: bool) -> Registry:
+    """Hooks that record on `trace.get_current_span()` (each asserts it is recording)."""
+    reg = Registry(clock=clock)
+
+    def current() -> Any:
+        span = trace.get_current_span()
+        assert span.is_recording()
+        return span
+
+    def records(ctx: HookContext) -> None:
+        span = current()
+        span.set_attribute("app.user", "ada")
+        # hookwire's outcome is set when the execution ends: it wins.
+        span.set_attributes({"app.n": 3, "app.tags": ["x", "y"], "hookwire.hook.outcome": "x"})
+        span.add_event("checked", {"app.ok": True}, timestamp=11)
+        span.add_link(SpanContext(0xABC, 0xDEF, False), {"app.why": "cause"})
+        span.update_name("app.records")
+        span.set_status(Status(StatusCode.ERROR, "hook says"))  # hookwire's UNSET keeps it
+
+    def ok_then_fails(ctx: HookContext) -> None:
+        current().set_status(StatusCode.OK)  # an OK status stays
+        raise RuntimeError("boom")
+
+    def fails(ctx: HookContext) -> None:
+        span = current()
+        span.record_exception(ValueError("bad"), {"app.k": 1}, timestamp=12, escaped=True)
+        span.set_status(StatusCode.ERROR, "mine")  # hookwire's ERROR replaces it
+        raise RuntimeError("boom")
+
+    def many(ctx: HookContext) -> None:
+        span = current()
+        for i in range(20):
+            span.set_attribute(f"app.a{i}", i)
+        for i in range(3):
+            span.add_event(f"e{i}", timestamp=i)
+        for i in range(2):
+            span.add_link(SpanContext(0xABC, 0x100 + i, False))
+
+    for priority, hook in enumerate((records, ok_then_fails, fails, many)):
+        reg.register(hook, name=hook.__name__, point=P, priority=priority)
+    if asynchronous:
+
+        async def later(ctx: HookContext) -> None:
+            await asyncio.sleep(0)
+            current().set_attribute("app.after_await", True)
+            clock.advance(1_000)
+
+        reg.register(later, name="later", point=P, priority=9)
+    return reg
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_what_a_hook_records_on_its_span_is_the_sdk_paths(
+    asynchronous: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    got = {}
+    for sdk in (True, False):
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider(resource=RESOURCE, span_limits=LIMITS)
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        clock = VirtualClock()
+        with monkeypatch.context() as m:
+            if sdk:
+                m.setattr(FinishedSpans, "of", classmethod(lambda cls, tracer: None))
+            tracer = HookTracer(provider, clock=clock)
+        assert tracer.records_spans_itself is not sdk
+        ex = Executor(
+            _recording_registry(clock, asynchronous=asynchronous), clock=clock, observers=[tracer]
+        )
+        random.seed(5)
+        if asynchronous:
+            asyncio.run(ex.aexecute(P, HookContext(P)))
+        else:
+            ex.execute(P, HookContext(P))
+        got[sdk] = [_span(s) for s in exporter.get_finished_spans()]
+    assert got[False] == got[True]
+    by_name = {s["name"]: s for s in got[False]}
+    records = by_name["app.records"]
+    assert records["attributes"]["app.user"] == "ada"
+    assert records["attributes"]["app.tags"] == ("x", "y")
+    assert records["attributes"]["hookwire.hook.outcome"] == "CONTINUE"
+    assert records["status"] == (StatusCode.ERROR, "hook says")
+    assert records["events"] == [("checked", 11, {"app.ok": True})]
+    assert records["links"] == [(SpanContext(0xABC, 0xDEF, False), {"app.why": "cause"})]
+    assert by_name["hookwire.hook ok_then_fails"]["status"][0] is StatusCode.OK
+    fails = by_name["hookwire.hook fails"]
+    assert fails["status"] == (StatusCode.ERROR, "boom")
+    assert fails["events"][0][2]["app.k"] == 1
+    assert fails["events"][0][2]["exception.escaped"] == "True"
+    many = by_name["hookwire.hook many"]
+    # 20 of the hook's and 7 of hookwire's in 16: the 11 oldest went.
+    assert len(many["attributes"]) == 16 and many["dropped"] == (11, 1, 1)
+    assert many["attributes"]["hookwire.hook.name"] == "many"
+    assert [e[0] for e in many["events"]] == ["e1", "e2"]
+    if asynchronous:
+        assert by_name["hookwire.hook later"]["attributes"]["app.after_await"] is True
+
+
+def _one_hook(provider: TracerProvider, hook: Callable[[HookContext], Any]) -> Executor:
+    reg = Registry()
+    reg.register(hook, name="h", point=P)
+    return Executor(reg, observers=[HookTracer(provider)])
+
+
+@pytest.mark.parametrize("sdk", [False, True], ids=["hookwire", "sdk"])
+def test_the_current_span_is_recording_in_a_sampled_hook_only(
+    sdk: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[bool, Any]] = []
+
+    def hook(ctx: HookContext) -> None:
+        span = trace.get_current_span()
+        seen.append((span.is_recording(), span.get_span_context()))
+
+    for sampler in (DEFAULT_ON, ALWAYS_OFF):
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider(sampler=sampler)
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        with monkeypatch.context() as m:
+            if sdk:
+                m.setattr(FinishedSpans, "of", classmethod(lambda cls, tracer: None))
+            ex = _one_hook(provider, hook)
+        ex.execute(P, HookContext(P))
+        unsampled = DistributedContext(traceparent=TRACEPARENT[:-2] + "00")
+        ex.execute(P, HookContext(P, distributed=unsampled))
+        if sampler is DEFAULT_ON:
+            hook_span = {s.name: s for s in exporter.get_finished_spans()}["hookwire.hook h"]
+            assert seen.pop(0) == (True, hook_span.context)
+        assert [recording for recording, _ in seen] == [False] * len(seen)
+        seen.clear()
+
+
+def test_a_hook_ending_its_span_is_ignored() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    def hook(ctx: HookContext) -> None:
+        span = trace.get_current_span()
+        span.end()
+        with span:  # a context manager ends it too
+            pass
+        assert span.is_recording()
+        span.set_attribute("app.after_end", 1)
+
+    _one_hook(provider, hook).execute(P, HookContext(P))
+    hook_span = {s.name: s for s in exporter.get_finished_spans()}["hookwire.hook h"]
+    assert hook_span.attributes is not None
+    assert hook_span.attributes["app.after_end"] == 1
+    assert hook_span.attributes["hookwire.hook.outcome"] == "CONTINUE"
+
+
+def test_the_span_stops_recording_when_the_execution_ends() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    kept: list[Any] = []
+    wrote = _one_hook(provider, lambda ctx: kept.append(trace.get_current_span()))
+    silent = _one_hook(provider, lambda ctx: kept.append(trace.get_current_span()))
+    for ex in (wrote, silent):
+        ex.execute(P, HookContext(P))
+    kept[0].set_attribute("app.during", 1)  # nothing recorded yet: still the hook's
+    before = [dict(s.attributes or {}) for s in exporter.get_finished_spans()]
+    for span in kept:
+        assert not span.is_recording()
+        span.set_attribute("app.late", 1)
+        span.add_event("late")
+        span.set_status(StatusCode.ERROR)
+        span.update_name("late")
+    after = exporter.get_finished_spans()
+    assert [dict(s.attributes or {}) for s in after] == before
+    assert all(not s.events and s.name != "late" for s in after)
+    assert all(s.status.status_code is StatusCode.UNSET for s in after)
+
+
+def test_an_event_without_a_timestamp_takes_the_tracers_clock() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    clock = VirtualClock()
+    clock.advance(123_456)
+    reg = Registry(clock=clock)
+    reg.register(lambda ctx: trace.get_current_span().add_event("now"), name="h", point=P)
+    Executor(reg, clock=clock, observers=[HookTracer(provider, clock=clock)]).execute(
+        P, HookContext(P)
+    )
+    hook_span = {s.name: s for s in exporter.get_finished_spans()}["hookwire.hook h"]
+    assert [e.timestamp for e in hook_span.events] == [clock.time_ns()]
+
+
+def test_threads_writing_on_a_hook_span_lose_nothing_within_the_limit() -> None:
+    import threading
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    def hook(ctx: HookContext) -> None:
+        span = trace.get_current_span()
+
+        def write(t: int) -> None:
+            for i in range(25):
+                span.set_attribute(f"app.t{t}.{i}", i)
+
+        threads = [threading.Thread(target=write, args=(t,)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    _one_hook(provider, hook).execute(P, HookContext(P))
+    hook_span = {s.name: s for s in exporter.get_finished_spans()}["hookwire.hook h"]
+    assert hook_span.attributes is not None
+    assert len(hook_span.attributes) == 107 and hook_span.dropped_attributes == 0
+
+
+def test_hook_span_doctest() -> None:
+    import doctest
+
+    from hookwire.runtime.otel import hook_span
+
+    result = doctest.testmod(hook_span)
+    assert result.attempted > 0 and result.failed == 0

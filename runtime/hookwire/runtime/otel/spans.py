@@ -17,7 +17,8 @@ span, so `FinishedSpans.of(tracer)` returns None (and `HookTracer` records SDK s
   `plain()` can tell cheaply whether one was added since);
 - the span limits (`Tracer._span_limits`, likewise not public) cannot truncate what hookwire
   records (no attribute value length limit, room for its attributes and one exception event).
-Not reproduced: the SDK's own internal metrics on span starts and ends
+While a hook runs, its span is a `HookSpan` (hookwire.runtime.otel.hook_span), whose recorded
+data joins the finished span. Not reproduced: the SDK's own internal metrics on span starts and ends
 (`OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED`).
 """
 
@@ -30,14 +31,15 @@ from typing import Any
 from opentelemetry.sdk.trace import (
     Event,
     ReadableSpan,
+    SpanLimits,
     SpanProcessor,
     SynchronousMultiSpanProcessor,
 )
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 
-__all__ = ["UNSET", "FinishedSpans", "exception_event"]
+__all__ = ["UNSET", "FinishedSpans", "exception_attributes", "exception_event"]
 
 UNSET = Status(StatusCode.UNSET)
 _INTERNAL = SpanKind.INTERNAL
@@ -83,32 +85,34 @@ def _limits_hold(limits: Any) -> bool:
     )
 
 
-def exception_event(exc: BaseException, timestamp: int) -> Event:
-    """The event `Span.record_exception(exc)` adds (OpenTelemetry's exception conventions)."""
+def exception_attributes(exc: BaseException, escaped: bool = False) -> dict[str, Any]:
+    """The attributes of the event `Span.record_exception(exc)` adds (OpenTelemetry's
+    exception conventions)."""
     module = type(exc).__module__
     qualname = type(exc).__qualname__
-    return Event(
-        "exception",
-        {
-            "exception.type": f"{module}.{qualname}"
-            if module and module != "builtins"
-            else qualname,
-            "exception.message": str(exc),
-            "exception.stacktrace": "".join(traceback.format_exception(exc)),
-            "exception.escaped": "False",
-        },
-        timestamp,
-    )
+    return {
+        "exception.type": f"{module}.{qualname}" if module and module != "builtins" else qualname,
+        "exception.message": str(exc),
+        "exception.stacktrace": "".join(traceback.format_exception(exc)),
+        "exception.escaped": str(escaped),
+    }
+
+
+def exception_event(exc: BaseException, timestamp: int) -> Event:
+    """The event `Span.record_exception(exc)` adds."""
+    return Event("exception", exception_attributes(exc), timestamp)
 
 
 class FinishedSpans:
     """Where finished spans go: the tracer's span processor (see the module docstring)."""
 
-    __slots__ = ("_multi", "_plain", "info", "processor", "resource", "scope")
+    __slots__ = ("_multi", "_plain", "info", "limits", "processor", "resource", "scope")
 
     def __init__(self, tracer: Any) -> None:
         self.processor: Any = tracer.span_processor
         self.resource = tracer.resource
+        # What bounds what a hook records on its span (hookwire.runtime.otel.hook_span).
+        self.limits: SpanLimits = getattr(tracer, "_span_limits", None) or SpanLimits()
         info = self.info = tracer.instrumentation_info
         self.scope = InstrumentationScope(info.name, info.version, info.schema_url)
         self._multi = (
@@ -153,6 +157,7 @@ class FinishedSpans:
         end_ns: int,
         status: Status = UNSET,
         events: Sequence[Event] = (),
+        links: Sequence[Link] = (),
     ) -> None:
         """Hand on one finished span."""
         self.processor.on_end(
@@ -163,7 +168,7 @@ class FinishedSpans:
                 self.resource,
                 attributes,
                 events,
-                (),
+                links,
                 _INTERNAL,
                 self.info,
                 status,

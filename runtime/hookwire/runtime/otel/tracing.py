@@ -25,10 +25,14 @@ What an execution costs depends on the provider (the figures: docs/operations.md
   (the SDK's Simple/BatchSpanProcessor, as `hookwire serve` sets up) and its limits keep what
   hookwire records, hookwire makes the span ids (as the provider's id generator would) and
   hands the finished spans to the processors when the execution ends
-  (hookwire.runtime.otel.spans). While a hook runs, the current span is a non-recording span
-  with the hook span's context: spans the hook starts are its children, but attributes or
-  events a hook sets on `trace.get_current_span()` are not recorded on the hook span.
+  (hookwire.runtime.otel.spans). While a hook runs, the current span is a `HookSpan` with the
+  hook span's context (hookwire.runtime.otel.hook_span): spans the hook starts are its
+  children, and what the hook records on `trace.get_current_span()` (attributes, events,
+  status, exceptions) is on the finished hook span, as on an SDK span.
   Otherwise hookwire records SDK spans, as the SDK's `start_span` makes them.
+
+Async hooks run with their hook span current too (from the first step of the coroutine to its
+end).
 
 A tracer made while no OpenTelemetry SDK is configured is inactive: the executor leaves it out
 (`active` is False) and executions cost what they cost without it.
@@ -64,6 +68,7 @@ from typing import Any
 from hookwire.runtime.breaker import BreakerState
 from hookwire.runtime.context import DistributedContext, HookContext
 from hookwire.runtime.observer import REFUSED
+from hookwire.runtime.otel.hook_span import HookSpan
 from hookwire.runtime.otel.sampling import Sampling
 from hookwire.runtime.otel.spans import UNSET, FinishedSpans, exception_event
 from hookwire.runtime.results import Outcome
@@ -71,7 +76,6 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import (
-    NonRecordingSpan,
     ProxyTracerProvider,
     Span,
     SpanContext,
@@ -215,6 +219,7 @@ class _Run:
         "attributes",
         "context",
         "hooks",
+        "limits",
         "new_span_id",
         "now",
         "parent",
@@ -251,8 +256,9 @@ class _Run:
         self.context = base
         self.attributes = attributes
         self.now = now
+        self.limits = spans.limits
         self.start = now()
-        self.hooks: list[tuple[str, SpanContext, int, int]] = []
+        self.hooks: list[tuple[HookSpan, int, int]] = []
         # The hooks' traceparents: the same but for the span id.
         self.traceparent = f"00-{span.trace_id:032x}-%016x-{span.trace_flags:02x}"
 
@@ -260,27 +266,36 @@ class _Run:
         span = self.span
         new = self.new_span_id
         span_id = (_getrandbits(64) or _span_id()) if new is None else new()
-        sc = SpanContext(span.trace_id, span_id, False, span.trace_flags, span.trace_state)
         now = self.now
+        hook = HookSpan(
+            SpanContext(span.trace_id, span_id, False, span.trace_flags, span.trace_state),
+            name,
+            self.limits,
+            now,
+        )
         start = now()
-        token = _attach(_set_span_in_context(NonRecordingSpan(sc), self.context))
+        context = _set_span_in_context(hook, self.context)
+        token = _attach(context)
         try:
             value = call(_with_traceparent(ctx, self.traceparent % span_id))
         except BaseException:
-            self.hooks.append((name, sc, start, now()))
+            self.hooks.append((hook, start, now()))
             raise
         finally:
             _detach(token)
         if type(value) is CoroutineType:
-            return self._awaited(name, sc, start, value)
-        self.hooks.append((name, sc, start, now()))
+            return self._awaited(hook, context, start, value)
+        self.hooks.append((hook, start, now()))
         return value
 
-    async def _awaited(self, name: str, sc: SpanContext, start: int, coro: Any) -> Any:
+    async def _awaited(self, hook: HookSpan, context: Any, start: int, coro: Any) -> Any:
+        # The coroutine runs when awaited: its hook span is current then.
+        token = _attach(context)
         try:
             return await coro
         finally:
-            self.hooks.append((name, sc, start, self.now()))
+            _detach(token)
+            self.hooks.append((hook, start, self.now()))
 
     def end(self, execution: Any) -> None:
         spans = self.spans
@@ -302,16 +317,17 @@ class _Run:
                     span.trace_flags,
                     span.trace_state,
                 )
-                start = end = now
-            else:
-                got = next(called, None)
-                if got is None:
-                    continue
-                name, sc, start, end = got
-            spans.end(name, sc, span, attrs, start, end, status)
+                spans.end(name, sc, span, attrs, now, now, status)
+                continue
+            got = next(called, None)
+            if got is None:
+                continue
+            hook, start, end = got
+            # What the hook recorded on its span, then hookwire's attributes and status.
+            hook.hand_on(spans, span, attrs, start, end, status)
         # Hook spans without a record still end.
-        for name, sc, start, end in called:
-            spans.end(name, sc, span, {}, start, end)
+        for hook, start, end in called:
+            hook.hand_on(spans, span, {}, start, end)
         attrs = self.attributes
         attrs.update(_result_attributes(execution, raw))
         spans.end(f"hookwire.execute {point}", span, self.parent, attrs, self.start, now)
@@ -320,8 +336,8 @@ class _Run:
         spans = self.spans
         now = self.now()
         span = self.span
-        for name, sc, start, end in self.hooks:
-            spans.end(name, sc, span, {}, start, end)
+        for hook, start, end in self.hooks:
+            hook.hand_on(spans, span, {}, start, end)
         spans.end(
             f"hookwire.execute {self.point}",
             span,
@@ -365,9 +381,12 @@ class _SdkRun:
         return value
 
     async def _awaited(self, span: Span, coro: Any) -> Any:
+        # The coroutine runs when awaited: its hook span is current then.
+        token = otel_context.attach(trace.set_span_in_context(span, self.context))
         try:
             return await coro
         finally:
+            otel_context.detach(token)
             self.hooks.append((span, self.now()))
 
     def end(self, execution: Any) -> None:
