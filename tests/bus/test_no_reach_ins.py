@@ -4,8 +4,8 @@ A module may read and write `obj._name` only where `_name` is its own (a slot, a
 a method it defines) or no module of hookwire's runtime defines it (a library's, e.g.
 nats-py's client), and imports no `_name` from another module. The bus, its subscription,
 its transports and the event type each keep their state behind methods (`Event.unsequenced`,
-`IdSource.stamp`, `Subscription.offer`, ...). event_run.py is left out here: it builds the
-events of a run itself (Event.unsequenced is the public way; its owner moves it there).
+`IdSource.stamp`, `Subscription.offer`, ...). The wire codecs and the server's event frames,
+which read events, go through the same public methods (`Event.id_derivation`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ BUS = Path(bus_package.__file__).parent
 RUNTIME = BUS.parent
 WIRE = RUNTIME / "wire"
 MODULES = [
-    *sorted(p for p in BUS.glob("*.py") if p.name != "event_run.py"),
+    *sorted(BUS.glob("*.py")),
     *(WIRE / name for name in ("event.py", "bus.py", "bus_publish.py", "cloudevents.py")),
+    RUNTIME / "server" / "event_frames.py",
 ]
 
 

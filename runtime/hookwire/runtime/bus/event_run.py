@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
-from hookwire.runtime.bus.event import Event, EventAttrs, IdSource, _Stamped
+from hookwire.runtime.bus.event import Event, EventAttrs, IdSource
 from hookwire.runtime.events import JsonPayloads
 
 __all__ = ["EventRun"]
@@ -101,24 +101,24 @@ class EventRun(Sequence[Event]):
             assert payloads is not None
             events = []
             append = events.append
-            new = _Stamped
-            ids = self._ids
+            unsequenced = Event.unsequenced
+            ids: IdSource | str = "" if self._ids is None else self._ids
             idn = self._idn
             seq = self.sequence
+            etype, attrs, time_ns = self.type, self.attrs, self.time_ns
             times = payloads.times() if isinstance(payloads, JsonPayloads) else None
             for i in range(self.n):
-                ev = new()
-                ev.type = self.type
-                ev.payload = payloads[i]
-                if ids is None:
-                    ev._id = ""
-                else:
-                    ev._id = ids
-                    ev._idn = idn + i
-                ev.time_ns = self.time_ns if times is None else times[i]
-                ev.ttl_ns = None
-                ev.attrs = self.attrs
-                ev.sequence = seq + i if seq else 0
+                ev = unsequenced(
+                    etype,
+                    payloads[i],
+                    attrs,
+                    ids,
+                    time_ns if times is None else times[i],
+                    None,
+                    idn + i,
+                )
+                if seq:
+                    ev.sequence = seq + i
                 append(ev)
             self._events = events
             self.built = True
