@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hookwire.conformance.nats_server import NatsServer, binary, check_pinned, free_ports
@@ -63,3 +64,17 @@ def closing() -> Iterator[Callable[[object], object]]:
         if close is not None:
             with contextlib.suppress(Exception):  # teardown goes on
                 close()
+
+
+@pytest.fixture
+def host_bus(nats_server: NatsServer, closing: Callable[[object], object]) -> Callable[[], Any]:
+    """A new EventBus on the test's JetStream server, as one host sees it (closed at teardown)."""
+    from hookwire.runtime.bus import EventBus
+    from hookwire.runtime.bus.jetstream import JetStreamTransport
+
+    def new() -> EventBus:
+        bus = EventBus(transport=JetStreamTransport(nats_server.url))
+        closing(bus)
+        return bus
+
+    return new

@@ -7,8 +7,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hookwire.runtime.bus import EventBus
-from hookwire.runtime.bus.jetstream import JetStreamTransport
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.executor import Executor
 from hookwire.runtime.registry import Registry
@@ -16,14 +14,9 @@ from hookwire.runtime.registry import Registry
 POINT = "before_tool_execution"
 
 
-def test_another_host_sees_each_execution_without_any_read_here(
-    nats_server: Any, closing: Any
-) -> None:
-    host_b = EventBus(transport=JetStreamTransport(nats_server.url))
-    closing(host_b)
-    seen = host_b.subscribe("hookwire.hook.executed")
-    host_a = EventBus(transport=JetStreamTransport(nats_server.url))
-    closing(host_a)
+def test_another_host_sees_each_execution_without_any_read_here(host_bus: Any) -> None:
+    seen = host_bus().subscribe("hookwire.hook.executed")
+    host_a = host_bus()
     reg = Registry()
     reg.register(lambda ctx: None, name="a", point=POINT, priority=1)
     reg.register(lambda ctx: None, name="b", point=POINT, priority=2)

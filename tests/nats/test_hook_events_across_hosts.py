@@ -9,8 +9,6 @@ import asyncio
 import time
 from typing import Any
 
-from hookwire.runtime.bus import EventBus
-from hookwire.runtime.bus.jetstream import JetStreamTransport
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
 from hookwire.runtime.server.config import ServerConfig
@@ -21,15 +19,11 @@ POINT = "before_tool_execution"
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
-def test_a_subscriber_on_another_host_ties_hook_events_to_the_execution(
-    nats_server: Any, closing: Any
-) -> None:
-    host_b = EventBus(transport=JetStreamTransport(nats_server.url))
-    closing(host_b)
-    seen = host_b.subscribe("hooked.>")
+def test_a_subscriber_on_another_host_ties_hook_events_to_the_execution(host_bus: Any) -> None:
+    seen = host_bus().subscribe("hooked.>")
 
     async def main() -> None:
-        bus_a = EventBus(transport=JetStreamTransport(nats_server.url))
+        bus_a = host_bus()
         server = HookwireServer(config=ServerConfig(port=0, shutdown_grace_s=2.0), bus=bus_a)
         sandbox = LuaSandbox(bus=bus_a)
         [reg] = sandbox.load_source(

@@ -4,6 +4,7 @@ contexts, traces and breaker states, on random chains run many times."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 from unittest import mock
 
@@ -48,18 +49,36 @@ def _hook(kinds: list[str], clock: VirtualClock, i: int) -> Any:
     return hook
 
 
-def _executor(chain: list[tuple[list[str], bool]], compiled: bool) -> tuple[Executor, VirtualClock]:
-    clock = VirtualClock()
-    reg = Registry(clock=clock)
-    for i, (kind, closed) in enumerate(chain):
+def register_chain(
+    reg: Registry,
+    chain: list[tuple[list[str], bool]],
+    clock: VirtualClock,
+    wrap: Callable[[Any], Any] = lambda hook: hook,
+) -> None:
+    """Hook i cycles through `chain[i][0]`'s behaviours; `chain[i][1]`: FAIL_CLOSED."""
+    for i, (kinds, closed) in enumerate(chain):
         reg.register(
-            _hook(kind, clock, i),
+            wrap(_hook(kinds, clock, i)),
             name=f"h{i}",
             point=P,
             priority=i,
             failure_policy="FAIL_CLOSED" if closed else "FAIL_OPEN",
             breaker=BreakerConfig(window_size=3, minimum_calls=2, open_duration_ns=250_000_000),
         )
+
+
+# Chains of 1-6 hooks, each cycling through 1-3 behaviours, FAIL_OPEN or FAIL_CLOSED.
+CHAINS = st.lists(
+    st.tuples(st.lists(st.sampled_from(BEHAVIOURS), min_size=1, max_size=3), st.booleans()),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _executor(chain: list[tuple[list[str], bool]], compiled: bool) -> tuple[Executor, VirtualClock]:
+    clock = VirtualClock()
+    reg = Registry(clock=clock)
+    register_chain(reg, chain, clock)
     return Executor(reg, clock=clock), clock
 
 
@@ -74,14 +93,7 @@ def _runs(ex: Executor, clock: VirtualClock, times: int) -> list[Any]:
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    chain=st.lists(
-        st.tuples(st.lists(st.sampled_from(BEHAVIOURS), min_size=1, max_size=3), st.booleans()),
-        min_size=1,
-        max_size=6,
-    ),
-    times=st.integers(1, 12),
-)
+@given(chain=CHAINS, times=st.integers(1, 12))
 # Successes the breaker must count (a window of good calls dilutes the failure that follows).
 @example(chain=[(["none", "none", "raise"], False)], times=9)
 @example(

@@ -16,7 +16,7 @@ from hookwire.runtime.monitor import PerformanceMonitor
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.ops.test_fast_path import BEHAVIOURS, P, _hook
+from tests.ops.test_fast_path import CHAINS, P, register_chain
 
 
 def _ticking(hook: Any, clock: VirtualClock) -> Any:
@@ -72,20 +72,11 @@ OBSERVERS: dict[str, Callable[[list[Any]], list[Any]]] = {
 
 
 def _observe(chain: list[tuple[list[str], bool]], times: int, observers: str = "none") -> list[Any]:
-    from hookwire.runtime.breaker import BreakerConfig
     from hookwire.runtime.registry import Registry
 
     clock = VirtualClock()
     reg = Registry(clock=clock)
-    for i, (kinds, closed) in enumerate(chain):
-        reg.register(
-            _ticking(_hook(kinds, clock, i), clock),
-            name=f"h{i}",
-            point=P,
-            priority=i,
-            failure_policy="FAIL_CLOSED" if closed else "FAIL_OPEN",
-            breaker=BreakerConfig(window_size=3, minimum_calls=2, open_duration_ns=250_000_000),
-        )
+    register_chain(reg, chain, clock, lambda hook: _ticking(hook, clock))
     monitor = PerformanceMonitor(clock)
     bus = EventBus(clock=clock)
     log: list[Any] = []
@@ -101,15 +92,7 @@ def _observe(chain: list[tuple[list[str], bool]], times: int, observers: str = "
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    chain=st.lists(
-        st.tuples(st.lists(st.sampled_from(BEHAVIOURS), min_size=1, max_size=3), st.booleans()),
-        min_size=1,
-        max_size=6,
-    ),
-    times=st.integers(1, 12),
-    observers=st.sampled_from(sorted(OBSERVERS)),
-)
+@given(chain=CHAINS, times=st.integers(1, 12), observers=st.sampled_from(sorted(OBSERVERS)))
 def test_the_recording_compiled_chain_observes_like_the_general_path(
     chain: list[tuple[list[str], bool]], times: int, observers: str
 ) -> None:

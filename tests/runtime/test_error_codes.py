@@ -3,53 +3,45 @@
 from __future__ import annotations
 
 import pytest
+from hookwire.runtime import errors
 from hookwire.runtime.config.file import ConfigError
-from hookwire.runtime.errors import (
-    AlreadyExists,
-    AsyncHookNotAllowed,
-    DeadlineExceeded,
-    FailedPrecondition,
-    HookwireError,
-    InvalidArgument,
-    NotFound,
-    OperationCancelled,
-    OutOfRange,
-    RateLimited,
-)
 from hookwire.runtime.framing import MalformedFrame
 
 CODES = {
-    HookwireError: "UNKNOWN",
-    InvalidArgument: "INVALID_ARGUMENT",
-    NotFound: "NOT_FOUND",
-    AlreadyExists: "ALREADY_EXISTS",
-    OutOfRange: "OUT_OF_RANGE",
-    FailedPrecondition: "FAILED_PRECONDITION",
-    DeadlineExceeded: "DEADLINE_EXCEEDED",
-    RateLimited: "RESOURCE_EXHAUSTED",
-    OperationCancelled: "CANCELLED",
-    AsyncHookNotAllowed: "FAILED_PRECONDITION",
+    errors.HookwireError: "UNKNOWN",
+    errors.InvalidArgument: "INVALID_ARGUMENT",
+    errors.NotFound: "NOT_FOUND",
+    errors.AlreadyExists: "ALREADY_EXISTS",
+    errors.OutOfRange: "OUT_OF_RANGE",
+    errors.FailedPrecondition: "FAILED_PRECONDITION",
+    errors.DeadlineExceeded: "DEADLINE_EXCEEDED",
+    errors.RateLimited: "RESOURCE_EXHAUSTED",
+    errors.OperationCancelled: "CANCELLED",
+    errors.AsyncHookNotAllowed: "FAILED_PRECONDITION",
     MalformedFrame: "DATA_LOSS",
     ConfigError: "INVALID_ARGUMENT",
 }
 
 
 @pytest.mark.parametrize("kind", list(CODES), ids=lambda k: k.__name__)
-def test_each_kind_has_its_code(kind: type[HookwireError]) -> None:
+def test_each_kind_has_its_code(kind: type[errors.HookwireError]) -> None:
     assert kind.code == CODES[kind]
 
 
 def test_a_code_given_to_one_error_is_that_errors_alone() -> None:
-    e = InvalidArgument("field", "reason", code="DATA_LOSS")
-    assert (e.code, InvalidArgument("field", "reason").code) == ("DATA_LOSS", "INVALID_ARGUMENT")
+    e = errors.InvalidArgument("field", "reason", code="DATA_LOSS")
+    assert (e.code, errors.InvalidArgument("field", "reason").code) == (
+        "DATA_LOSS",
+        "INVALID_ARGUMENT",
+    )
     assert (e.field, e.reason, str(e)) == ("field", "reason", "field: reason")
 
 
 def test_a_subclass_without_a_code_keeps_its_bases() -> None:
-    class Narrower(NotFound):
+    class Narrower(errors.NotFound):
         pass
 
-    class Own(NotFound, code="ABORTED"):
+    class Own(errors.NotFound, code="ABORTED"):
         pass
 
-    assert (Narrower.code, Own.code, NotFound.code) == ("NOT_FOUND", "ABORTED", "NOT_FOUND")
+    assert (Narrower.code, Own.code, errors.NotFound.code) == ("NOT_FOUND", "ABORTED", "NOT_FOUND")
