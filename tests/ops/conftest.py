@@ -1,11 +1,20 @@
 """Fixtures: a directory holding a complete hookwire.toml with a Python hook module, a Lua file,
-a built-in and a composite (the example of docs/operations.md)."""
+a built-in and a composite (the example of docs/operations.md); a tracer provider exporting to
+memory; an id generator counting 1, 2, 3..."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+
+Exporting = Callable[..., tuple[TracerProvider, InMemorySpanExporter]]
 
 HOOKS_PY = """\
 from hookwire.runtime.results import Cancel, Modified
@@ -90,3 +99,38 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "hookwire.toml").write_text(CONFIG)
     monkeypatch.setenv("OPS_TEST_TOKEN", "t0k3n")
     return tmp_path
+
+
+def _exporting(**provider: Any) -> tuple[TracerProvider, InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    built = TracerProvider(**provider)
+    built.add_span_processor(SimpleSpanProcessor(exporter))
+    return built, exporter
+
+
+@pytest.fixture
+def exporting() -> Exporting:
+    """`exporting(**arguments)`: a TracerProvider built with them whose spans go to the
+    in-memory exporter returned with it."""
+    return _exporting
+
+
+class _Counting(IdGenerator):
+    """Ids 1, 2, 3... in the order asked for, span and trace ids alike (not random)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def generate_span_id(self) -> int:
+        self.n += 1
+        return self.n
+
+    def generate_trace_id(self) -> int:
+        self.n += 1
+        return self.n
+
+
+@pytest.fixture
+def counting_ids() -> Callable[[], IdGenerator]:
+    """Makes id generators counting 1, 2, 3..., each from 1."""
+    return _Counting

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import doctest
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -355,10 +356,10 @@ def test_an_execution_the_sampler_drops_hides_the_enclosing_one_from_its_hooks()
         assert hook.attributes is not None and hook.attributes["hookwire.point"] == P
 
 
-def test_without_a_traceparent_the_current_span_is_the_parent() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+def test_without_a_traceparent_the_current_span_is_the_parent(
+    exporting: Callable[[], tuple[TracerProvider, InMemorySpanExporter]],
+) -> None:
+    provider, exporter = exporting()
     tracer = HookTracer(provider)
     reg = Registry()
     reg.register(lambda ctx: None, name="a", point=P)

@@ -4,6 +4,7 @@ their `should_sample` does, anything else is not recognised (the SDK then decide
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -113,51 +114,35 @@ def test_flags_are_the_sdks() -> None:
             assert sampling.flags(parent) == child.get_span_context().trace_flags
 
 
-class _Counting(IdGenerator):
-    """Trace ids 1, 2, 3... (not random)."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def generate_span_id(self) -> int:
-        self.n += 1
-        return self.n
-
-    def generate_trace_id(self) -> int:
-        self.n += 1
-        return self.n
-
-
-def test_another_id_generator_is_asked_for_each_root() -> None:
-    sampling = Sampling.of(_tracer(TraceIdRatioBased(0.5), _Counting()))
+def test_another_id_generator_is_asked_for_each_root(
+    counting_ids: Callable[[], IdGenerator],
+) -> None:
+    sampling = Sampling.of(_tracer(TraceIdRatioBased(0.5), counting_ids()))
     assert sampling is not None
     assert [sampling.new_root() for _ in range(3)] == [1, 2, 3]
     assert sampling.flags(None) == TraceFlags.SAMPLED  # not random: no random-trace-id flag
 
 
-class _Mimic(Sampler):
-    """Says it is TraceIdRatioBased{0.5}, drops everything."""
+def _claiming(name: str, description: str, decision: Decision) -> Sampler:
+    """A sampler named `name` that says it is `description` and decides `decision` always."""
 
-    def should_sample(self, *a: Any, **k: Any) -> SamplingResult:
-        return SamplingResult(Decision.DROP)
+    def should_sample(self: Sampler, *a: Any, **k: Any) -> SamplingResult:
+        return SamplingResult(decision)
 
-    def get_description(self) -> str:
-        return "TraceIdRatioBased{0.5}"
+    def get_description(self: Sampler) -> str:
+        return description
+
+    methods = {"should_sample": should_sample, "get_description": get_description}
+    return type(name, (Sampler,), methods)()  # type: ignore[no-any-return]
+
+
+MIMIC = _claiming("Mimic", "TraceIdRatioBased{0.5}", Decision.DROP)  # drops everything
+LOOKS_ON = _claiming("LooksOn", "AlwaysOnSampler", Decision.RECORD_ONLY)  # records unsampled
 
 
 class _Overridden(TraceIdRatioBased):
     def should_sample(self, *a: Any, **k: Any) -> SamplingResult:
         return SamplingResult(Decision.RECORD_AND_SAMPLE)
-
-
-class _LooksOn(Sampler):
-    """Says it is AlwaysOnSampler, records without sampling."""
-
-    def should_sample(self, *a: Any, **k: Any) -> SamplingResult:
-        return SamplingResult(Decision.RECORD_ONLY)
-
-    def get_description(self) -> str:
-        return "AlwaysOnSampler"
 
 
 class _Tagging(ParentBased):
@@ -171,11 +156,11 @@ class _Tagging(ParentBased):
 @pytest.mark.parametrize(
     "sampler",
     [
-        _Mimic(),
+        MIMIC,
         _Overridden(0.5),
-        ParentBased(_Mimic()),
-        ParentBased(_LooksOn()),
-        ParentBased(ALWAYS_ON, remote_parent_sampled=_Mimic()),
+        ParentBased(MIMIC),
+        ParentBased(LOOKS_ON),
+        ParentBased(ALWAYS_ON, remote_parent_sampled=MIMIC),
         _Tagging(ALWAYS_ON),
     ],
     ids=lambda s: type(s).__name__,

@@ -23,7 +23,6 @@ from hookwire.runtime.results import Modified
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import (
@@ -37,6 +36,7 @@ from opentelemetry.trace import SpanContext, Status, StatusCode
 P = "before_tool_execution"
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 RESOURCE = Resource({"service.name": "spans-test"})
+Exporting = Callable[..., tuple[TracerProvider, InMemorySpanExporter]]  # the conftest fixture
 
 
 class Stop(BaseException):
@@ -69,19 +69,20 @@ def _registry(clock: VirtualClock, *, stop: bool = False) -> Registry:
     return reg
 
 
-class _Counting(IdGenerator):
-    """Ids 1, 2, 3... in the order asked for (not random)."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def generate_span_id(self) -> int:
-        self.n += 1
-        return self.n
-
-    def generate_trace_id(self) -> int:
-        self.n += 1
-        return self.n
+def _hook_tracer(
+    provider: TracerProvider,
+    *,
+    sdk: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: VirtualClock | None = None,
+) -> HookTracer:
+    """A HookTracer on `provider` recording hookwire's own spans, or with `sdk` SDK spans."""
+    with monkeypatch.context() as m:
+        if sdk:
+            m.setattr(FinishedSpans, "of", classmethod(lambda cls, tracer: None))
+        tracer = HookTracer(provider, clock=clock)
+    assert tracer.records_spans_itself is not sdk
+    return tracer
 
 
 def _traced(
@@ -89,24 +90,32 @@ def _traced(
     *,
     sdk: bool,
     monkeypatch: pytest.MonkeyPatch,
+    exporting: Exporting,
     stop: bool = False,
     ids: IdGenerator | None = None,
 ) -> tuple[Executor, InMemorySpanExporter, HookTracer, TracerProvider]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider(sampler=sampler, resource=RESOURCE, id_generator=ids)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider, exporter = exporting(sampler=sampler, resource=RESOURCE, id_generator=ids)
     clock = VirtualClock()
-    with monkeypatch.context() as m:
-        if sdk:
-            m.setattr(FinishedSpans, "of", classmethod(lambda cls, tracer: None))
-        tracer = HookTracer(provider, clock=clock)
-    assert tracer.records_spans_itself is not sdk
+    tracer = _hook_tracer(provider, sdk=sdk, monkeypatch=monkeypatch, clock=clock)
     return (
         Executor(_registry(clock, stop=stop), clock=clock, observers=[tracer]),
         exporter,
         tracer,
         provider,
     )
+
+
+def _one_hook(
+    provider: TracerProvider,
+    hook: Callable[[HookContext], Any] = lambda ctx: None,
+    *,
+    name: str = "h",
+    tracer: HookTracer | None = None,
+) -> Executor:
+    """An executor running `hook` alone, traced by `tracer` (default: one on `provider`)."""
+    reg = Registry()
+    reg.register(hook, name=name, point=P)
+    return Executor(reg, observers=[tracer or HookTracer(provider)])
 
 
 def _contexts() -> Iterator[tuple[str, Callable[[Any], HookContext]]]:
@@ -175,13 +184,13 @@ def _run(
 @pytest.mark.parametrize("case", list(_contexts()), ids=lambda c: c[0])
 @pytest.mark.parametrize("stop", [False, True], ids=["ends", "raises"])
 def test_spans_built_by_hookwire_are_the_sdk_paths(
-    case: tuple[str, Any], stop: bool, monkeypatch: pytest.MonkeyPatch
+    case: tuple[str, Any], stop: bool, monkeypatch: pytest.MonkeyPatch, exporting: Exporting
 ) -> None:
     _name, make = case
     got = {}
     for sdk in (True, False):
         ex, exporter, _tracer, provider = _traced(
-            DEFAULT_ON, sdk=sdk, monkeypatch=monkeypatch, stop=stop
+            DEFAULT_ON, sdk=sdk, monkeypatch=monkeypatch, exporting=exporting, stop=stop
         )
         got[sdk] = _run(ex, exporter, provider, 7, make)
     assert got[False] == got[True]
@@ -199,12 +208,12 @@ def test_spans_built_by_hookwire_are_the_sdk_paths(
 
 
 def test_spans_with_another_id_generator_are_the_sdk_paths(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, exporting: Exporting, counting_ids: Callable[[], IdGenerator]
 ) -> None:
     got = {}
     for sdk in (True, False):
         ex, exporter, _tracer, _provider = _traced(
-            DEFAULT_ON, sdk=sdk, monkeypatch=monkeypatch, ids=_Counting()
+            DEFAULT_ON, sdk=sdk, monkeypatch=monkeypatch, exporting=exporting, ids=counting_ids()
         )
         for _ in range(3):
             ex.execute(P, HookContext(P))
@@ -214,12 +223,12 @@ def test_spans_with_another_id_generator_are_the_sdk_paths(
 
 
 def test_sampling_at_a_ratio_picks_the_executions_the_sdk_would(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, exporting: Exporting
 ) -> None:
     got = {}
     for sdk in (True, False):
         ex, exporter, _tracer, _provider = _traced(
-            ParentBasedTraceIdRatio(0.3), sdk=sdk, monkeypatch=monkeypatch
+            ParentBasedTraceIdRatio(0.3), sdk=sdk, monkeypatch=monkeypatch, exporting=exporting
         )
         for seed in range(60):
             random.seed(seed)
@@ -230,17 +239,12 @@ def test_sampling_at_a_ratio_picks_the_executions_the_sdk_would(
     assert got[False] == got[True]
 
 
-def test_async_hook_spans_match(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_async_hook_spans_match(monkeypatch: pytest.MonkeyPatch, exporting: Exporting) -> None:
     got = {}
     for sdk in (True, False):
-        exporter = InMemorySpanExporter()
-        provider = TracerProvider(resource=RESOURCE)
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        provider, exporter = exporting(resource=RESOURCE)
         clock = VirtualClock()
-        with monkeypatch.context() as m:
-            if sdk:
-                m.setattr(FinishedSpans, "of", classmethod(lambda cls, tracer: None))
-            tracer = HookTracer(provider, clock=clock)
+        tracer = _hook_tracer(provider, sdk=sdk, monkeypatch=monkeypatch, clock=clock)
         reg = Registry(clock=clock)
 
         async def waits(ctx: HookContext, clock: VirtualClock = clock) -> None:
@@ -256,20 +260,16 @@ def test_async_hook_spans_match(monkeypatch: pytest.MonkeyPatch) -> None:
     assert hook["times"][1] - hook["times"][0] == 5_000_000
 
 
-def test_a_hooks_own_spans_are_children_of_its_hook_span() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+def test_a_hooks_own_spans_are_children_of_its_hook_span(exporting: Exporting) -> None:
+    provider, exporter = exporting()
     tracer = HookTracer(provider)
     assert tracer.records_spans_itself
-    reg = Registry()
 
     def inner(ctx: HookContext) -> None:
         with provider.get_tracer("hook").start_as_current_span("inside"):
             pass
 
-    reg.register(inner, name="h", point=P)
-    Executor(reg, observers=[tracer]).execute(P, HookContext(P))
+    _one_hook(provider, inner, tracer=tracer).execute(P, HookContext(P))
     by_name = {s.name: s for s in exporter.get_finished_spans()}
     inside, hook = by_name["inside"], by_name["hookwire.hook h"]
     assert inside.parent is not None and hook.context is not None
@@ -277,10 +277,10 @@ def test_a_hooks_own_spans_are_children_of_its_hook_span() -> None:
     assert inside.context is not None and inside.context.trace_id == hook.context.trace_id
 
 
-def test_a_dropped_execution_costs_its_begin_only_and_hides_an_enclosing_one() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+def test_a_dropped_execution_costs_its_begin_only_and_hides_an_enclosing_one(
+    exporting: Exporting,
+) -> None:
+    provider, exporter = exporting()
     tracer = HookTracer(provider)
     assert tracer.records_spans_itself
     not_sampled = DistributedContext(traceparent=TRACEPARENT[:-2] + "00")
@@ -319,21 +319,15 @@ def test_a_processor_acting_on_span_start_gets_sdk_spans() -> None:
     provider.add_span_processor(processor)
     tracer = HookTracer(provider)
     assert not tracer.records_spans_itself
-    reg = Registry()
-    reg.register(lambda ctx: None, name="a", point=P)
-    Executor(reg, observers=[tracer]).execute(P, HookContext(P))
+    _one_hook(provider, name="a", tracer=tracer).execute(P, HookContext(P))
     assert processor.started == [f"hookwire.execute {P}", "hookwire.hook a"]
 
 
-def test_such_a_processor_added_later_gets_sdk_spans_from_then_on() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+def test_such_a_processor_added_later_gets_sdk_spans_from_then_on(exporting: Exporting) -> None:
+    provider, exporter = exporting()
     tracer = HookTracer(provider)
     assert tracer.records_spans_itself
-    reg = Registry()
-    reg.register(lambda ctx: None, name="a", point=P)
-    ex = Executor(reg, observers=[tracer])
+    ex = _one_hook(provider, name="a", tracer=tracer)
     ex.execute(P, HookContext(P))
     processor = _OnStart()
     provider.add_span_processor(processor)
@@ -348,21 +342,19 @@ def test_such_a_processor_added_later_gets_sdk_spans_from_then_on() -> None:
     [SpanLimits(max_span_attribute_length=8), SpanLimits(max_span_attributes=3)],
     ids=["value length", "count"],
 )
-def test_limits_that_would_cut_attributes_get_sdk_spans(limits: SpanLimits) -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider(span_limits=limits)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+def test_limits_that_would_cut_attributes_get_sdk_spans(
+    limits: SpanLimits, exporting: Exporting
+) -> None:
+    provider, exporter = exporting(span_limits=limits)
     tracer = HookTracer(provider)
     assert not tracer.records_spans_itself
-    reg = Registry()
-    reg.register(lambda ctx: None, name="a-long-hook-name", point=P)
-    Executor(reg, observers=[tracer]).execute(P, HookContext(P))
+    _one_hook(provider, name="a-long-hook-name", tracer=tracer).execute(P, HookContext(P))
     hook = {s.name: s for s in exporter.get_finished_spans()}["hookwire.hook a-long-hook-name"]
     assert hook.attributes is not None
     assert len(hook.attributes) <= 3 or hook.attributes["hookwire.hook.name"] == "a-long-h"
 
 
-def test_a_custom_sampler_is_asked_through_the_sdk() -> None:
+def test_a_custom_sampler_is_asked_through_the_sdk(exporting: Exporting) -> None:
     class EveryOther(Sampler):
         def __init__(self) -> None:
             self.n = 0
@@ -376,15 +368,11 @@ def test_a_custom_sampler_is_asked_through_the_sdk() -> None:
         def get_description(self) -> str:
             return "EveryOther"
 
-    exporter = InMemorySpanExporter()
     sampler = EveryOther()
-    provider = TracerProvider(sampler=sampler)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider, exporter = exporting(sampler=sampler)
     tracer = HookTracer(provider)
     assert not tracer.records_spans_itself
-    reg = Registry()
-    reg.register(lambda ctx: None, name="a", point=P)
-    ex = Executor(reg, observers=[tracer])
+    ex = _one_hook(provider, name="a", tracer=tracer)
     for _ in range(2):
         ex.execute(P, HookContext(P))
     assert sampler.n == 2
@@ -399,19 +387,14 @@ def test_unconfigured_tracing_stays_out() -> None:
     assert tracing.HookTracer().active is False
 
 
-def test_a_tracer_the_sdk_disabled_records_nothing() -> None:
+def test_a_tracer_the_sdk_disabled_records_nothing(exporting: Exporting) -> None:
     from opentelemetry.sdk import trace as sdk_trace
 
     disable = getattr(sdk_trace, "_disable_tracer_configurator", None)
     if disable is None:
         pytest.skip("this SDK has no tracer configurator")
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = HookTracer(provider)
-    reg = Registry()
-    reg.register(lambda ctx: None, name="a", point=P)
-    ex = Executor(reg, observers=[tracer])
+    provider, exporter = exporting()
+    ex = _one_hook(provider, name="a")
     ex.execute(P, HookContext(P))
     provider._set_tracer_configurator(tracer_configurator=disable)
     ex.execute(P, HookContext(P))
@@ -519,19 +502,13 @@ def _recording_registry(clock: VirtualClock, *, asynchronous: bool) -> Registry:
 
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
 def test_what_a_hook_records_on_its_span_is_the_sdk_paths(
-    asynchronous: bool, monkeypatch: pytest.MonkeyPatch
+    asynchronous: bool, monkeypatch: pytest.MonkeyPatch, exporting: Exporting
 ) -> None:
     got = {}
     for sdk in (True, False):
-        exporter = InMemorySpanExporter()
-        provider = TracerProvider(resource=RESOURCE, span_limits=LIMITS)
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        provider, exporter = exporting(resource=RESOURCE, span_limits=LIMITS)
         clock = VirtualClock()
-        with monkeypatch.context() as m:
-            if sdk:
-                m.setattr(FinishedSpans, "of", classmethod(lambda cls, tracer: None))
-            tracer = HookTracer(provider, clock=clock)
-        assert tracer.records_spans_itself is not sdk
+        tracer = _hook_tracer(provider, sdk=sdk, monkeypatch=monkeypatch, clock=clock)
         ex = Executor(
             _recording_registry(clock, asynchronous=asynchronous), clock=clock, observers=[tracer]
         )
@@ -564,15 +541,9 @@ def test_what_a_hook_records_on_its_span_is_the_sdk_paths(
         assert by_name["hookwire.hook later"]["attributes"]["app.after_await"] is True
 
 
-def _one_hook(provider: TracerProvider, hook: Callable[[HookContext], Any]) -> Executor:
-    reg = Registry()
-    reg.register(hook, name="h", point=P)
-    return Executor(reg, observers=[HookTracer(provider)])
-
-
 @pytest.mark.parametrize("sdk", [False, True], ids=["hookwire", "sdk"])
 def test_the_current_span_is_recording_in_a_sampled_hook_only(
-    sdk: bool, monkeypatch: pytest.MonkeyPatch
+    sdk: bool, monkeypatch: pytest.MonkeyPatch, exporting: Exporting
 ) -> None:
     seen: list[tuple[bool, Any]] = []
 
@@ -581,13 +552,9 @@ def test_the_current_span_is_recording_in_a_sampled_hook_only(
         seen.append((span.is_recording(), span.get_span_context()))
 
     for sampler in (DEFAULT_ON, ALWAYS_OFF):
-        exporter = InMemorySpanExporter()
-        provider = TracerProvider(sampler=sampler)
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-        with monkeypatch.context() as m:
-            if sdk:
-                m.setattr(FinishedSpans, "of", classmethod(lambda cls, tracer: None))
-            ex = _one_hook(provider, hook)
+        provider, exporter = exporting(sampler=sampler)
+        tracer = _hook_tracer(provider, sdk=sdk, monkeypatch=monkeypatch)
+        ex = _one_hook(provider, hook, tracer=tracer)
         ex.execute(P, HookContext(P))
         unsampled = DistributedContext(traceparent=TRACEPARENT[:-2] + "00")
         ex.execute(P, HookContext(P, distributed=unsampled))
@@ -598,10 +565,8 @@ def test_the_current_span_is_recording_in_a_sampled_hook_only(
         seen.clear()
 
 
-def test_a_hook_ending_its_span_is_ignored() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+def test_a_hook_ending_its_span_is_ignored(exporting: Exporting) -> None:
+    provider, exporter = exporting()
 
     def hook(ctx: HookContext) -> None:
         span = trace.get_current_span()
@@ -618,10 +583,8 @@ def test_a_hook_ending_its_span_is_ignored() -> None:
     assert hook_span.attributes["hookwire.hook.outcome"] == "CONTINUE"
 
 
-def test_the_span_stops_recording_when_the_execution_ends() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+def test_the_span_stops_recording_when_the_execution_ends(exporting: Exporting) -> None:
+    provider, exporter = exporting()
     kept: list[Any] = []
     wrote = _one_hook(provider, lambda ctx: kept.append(trace.get_current_span()))
     silent = _one_hook(provider, lambda ctx: kept.append(trace.get_current_span()))
@@ -641,27 +604,21 @@ def test_the_span_stops_recording_when_the_execution_ends() -> None:
     assert all(s.status.status_code is StatusCode.UNSET for s in after)
 
 
-def test_an_event_without_a_timestamp_takes_the_tracers_clock() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+def test_an_event_without_a_timestamp_takes_the_tracers_clock(exporting: Exporting) -> None:
+    provider, exporter = exporting()
     clock = VirtualClock()
     clock.advance(123_456)
-    reg = Registry(clock=clock)
-    reg.register(lambda ctx: trace.get_current_span().add_event("now"), name="h", point=P)
-    Executor(reg, clock=clock, observers=[HookTracer(provider, clock=clock)]).execute(
-        P, HookContext(P)
-    )
+    tracer = HookTracer(provider, clock=clock)
+    hook = _one_hook(provider, lambda ctx: trace.get_current_span().add_event("now"), tracer=tracer)
+    hook.execute(P, HookContext(P))
     hook_span = {s.name: s for s in exporter.get_finished_spans()}["hookwire.hook h"]
     assert [e.timestamp for e in hook_span.events] == [clock.time_ns()]
 
 
-def test_threads_writing_on_a_hook_span_lose_nothing_within_the_limit() -> None:
+def test_threads_writing_on_a_hook_span_lose_nothing_within_the_limit(exporting: Exporting) -> None:
     import threading
 
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider, exporter = exporting()
 
     def hook(ctx: HookContext) -> None:
         span = trace.get_current_span()

@@ -74,6 +74,7 @@ from hookwire.runtime.otel.spans import UNSET, FinishedSpans, exception_event
 from hookwire.runtime.results import Outcome
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import (
     ProxyTracerProvider,
@@ -210,56 +211,36 @@ def _with_traceparent(ctx: HookContext, traceparent: str) -> HookContext:
     )
 
 
+@dataclass(slots=True, eq=False)
 class _Run:
     """One sampled execution whose spans hookwire builds (FinishedSpans): the execution
     span's context, its parent, the context hooks run in, and each hook call's span context
     and times, in call order."""
 
-    __slots__ = (
-        "attributes",
-        "context",
-        "hooks",
-        "limits",
-        "new_span_id",
-        "now",
-        "parent",
-        "point",
-        "span",
-        "spans",
-        "start",
-        "token",
-        "traceparent",
-    )
+    point: str
+    span: SpanContext
+    parent: SpanContext | None
+    # What a hook call's context is made from: the hook span replaces the parent's span
+    # (the execution span need not be in it: the hook spans name their parent themselves).
+    context: Any
+    attributes: dict[str, Any]
+    now: Callable[[], int]
+    # The provider's id generator's, None for the SDK's random one.
+    new_span_id: Callable[[], int] | None
+    # Where the spans go when the execution ends.
+    spans: FinishedSpans
+    limits: SpanLimits = field(init=False)
+    start: int = field(init=False)
+    hooks: list[tuple[HookSpan, int, int]] = field(init=False)
+    # The hooks' traceparents: the same but for the span id.
+    traceparent: str = field(init=False)
+    token: Token[Any] = field(init=False)  # set in `begin`
 
-    token: Token[Any]  # set in `begin`
-
-    def __init__(
-        self,
-        point: str,
-        span: SpanContext,
-        parent: SpanContext | None,
-        base: Any,
-        attributes: dict[str, Any],
-        now: Callable[[], int],
-        new_span_id: Callable[[], int] | None,
-        spans: FinishedSpans,
-    ) -> None:
-        """`new_span_id`: the provider's id generator's, None for the SDK's random one;
-        `spans`: where the spans go when the execution ends."""
-        self.spans = spans
-        self.point = point
-        self.new_span_id = new_span_id
-        self.span = span
-        self.parent = parent
-        # What a hook call's context is made from: the hook span replaces the parent's span
-        # (the execution span need not be in it: the hook spans name their parent themselves).
-        self.context = base
-        self.attributes = attributes
-        self.now = now
-        self.limits = spans.limits
-        self.start = now()
-        self.hooks: list[tuple[HookSpan, int, int]] = []
-        # The hooks' traceparents: the same but for the span id.
+    def __post_init__(self) -> None:
+        self.limits = self.spans.limits
+        self.start = self.now()
+        self.hooks = []
+        span = self.span
         self.traceparent = f"00-{span.trace_id:032x}-%016x-{span.trace_flags:02x}"
 
     def call(self, name: str, call: Callable[[HookContext], Any], ctx: HookContext) -> Any:
