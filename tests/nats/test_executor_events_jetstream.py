@@ -4,12 +4,13 @@ another host gets them while the executing host's bus is never read."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from hookwire.runtime.context import HookContext
 from hookwire.runtime.executor import Executor
 from hookwire.runtime.registry import Registry
+
+from tests.nats.support import poll_events
 
 POINT = "before_tool_execution"
 
@@ -22,10 +23,5 @@ def test_another_host_sees_each_execution_without_any_read_here(host_bus: Any) -
     reg.register(lambda ctx: None, name="b", point=POINT, priority=2)
     ex = Executor(reg, events=host_a)
     ex.execute(POINT, HookContext(POINT))
-    deadline = time.monotonic() + 15
-    events: list[Any] = []
-    while len(events) < 2:
-        assert time.monotonic() < deadline, f"host B got only {events}"
-        events.extend(seen.poll())
-        time.sleep(0.01)
+    events = poll_events(seen, 2)
     assert [e.payload["hook"] for e in events] == ["a", "b"]

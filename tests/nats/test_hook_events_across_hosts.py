@@ -6,7 +6,6 @@ causation id and the hook's traceparent, so it can tie the event to the executio
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from hookwire.runtime.context import HookContext
@@ -14,6 +13,8 @@ from hookwire.runtime.lua import LuaHookAdapter, LuaSandbox
 from hookwire.runtime.server.config import ServerConfig
 from hookwire.runtime.server.server import HookwireServer
 from hookwire.sdk import AsyncClient, Worker
+
+from tests.nats.support import poll_events
 
 POINT = "before_tool_execution"
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -53,12 +54,7 @@ def test_a_subscriber_on_another_host_ties_hook_events_to_the_execution(host_bus
             bus_a.close()
 
     asyncio.run(main())
-    deadline = time.monotonic() + 15
-    events: list[Any] = []
-    while len(events) < 2:
-        assert time.monotonic() < deadline, f"host B got only {events}"
-        events.extend(seen.poll())
-        time.sleep(0.01)
+    events = poll_events(seen, 2)
     got = {
         ev.type: (
             ev.payload,
