@@ -239,12 +239,11 @@ class ExecutionRecords:
         ([(('a',), [10], 0, 12)], [])
     """
 
-    __slots__ = ("_allowed", "_consumers", "_lock", "_owner", "items", "limit")
+    __slots__ = ("_consumers", "_lock", "_owner", "items", "limit")
 
     def __init__(self) -> None:
         self.items: list[ExecutionRecord] = []
         self.limit = DRAIN_EVERY
-        self._allowed = True
         self._consumers: list[Callable[[list[ExecutionRecord]], None]] = []
         self._lock = threading.Lock()
         self._owner: int | None = None
@@ -257,12 +256,7 @@ class ExecutionRecords:
         """Whether the consumers may receive executions later, in bulk (True) or must get each
         right after it finished (False: drained at every execution). What is pending then goes
         with the next execution, or the next `drain` (which the caller makes at once)."""
-        self._allowed = allowed
         self.limit = DRAIN_EVERY if allowed else 1
-
-    @property
-    def deferring(self) -> bool:
-        return self._allowed
 
     def drain(self) -> None:
         """Hand every pending record to the consumers (no-op when none is pending, or when

@@ -93,7 +93,6 @@ class Subscription:
         "dropped_newest",
         "dropped_oldest",
         "expired",
-        "has_callback",
         "name",
         "overflow",
         "patterns",
@@ -116,8 +115,6 @@ class Subscription:
         self.overflow = overflow
         self.name = name
         self._callback = callback
-        #: Whether events are handed to a callback (read by the bus to schedule drains).
-        self.has_callback = callback is not None
         self._q: deque[Event] = deque()
         self._sample: Sample | None = None
         if isinstance(overflow, DropOldest):
