@@ -699,7 +699,12 @@ class Executor:
             compiled = _compile_fast_path(plan.steps, plan.entries, now, inline, stale)
             assert compiled is not None
             return compiled
-        fast = _compile_fast_path(plan.steps, plan.entries, now, inline)
+        # Without inline records, the plan's own compiled chains are these already.
+        fast = (
+            plan.fast
+            if inline is None
+            else _compile_fast_path(plan.steps, plan.entries, now, inline)
+        )
         assert fast is not None
         if len(self._wrappers) == 1 and not tell:
             # The one wrapper (a tracer) asks in the compiled chain; it runs the chain without
@@ -722,7 +727,11 @@ class Executor:
             compiled = _compile_fast_path(plan.bare.steps, entries, now, inline, stale, begin)
             assert compiled is not None
             return compiled
-        bare = _compile_fast_path(plan.bare.steps, plan.entries, now, inline)
+        bare = (
+            plan.bare.fast
+            if inline is None
+            else _compile_fast_path(plan.bare.steps, plan.entries, now, inline)
+        )
         assert bare is not None
         # Plain observers are told the executor's clock readings around the chain (and the
         # record then uses them too); without them, only a wrapper that acts needs them.
