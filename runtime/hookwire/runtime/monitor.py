@@ -230,6 +230,9 @@ class PerformanceMonitor:
     def stats(self, name: str) -> HookStats:
         """One hook's numbers; NotFound if nothing was recorded for it."""
         self._collect()
+        return self._stats(name)
+
+    def _stats(self, name: str) -> HookStats:
         c = self._hooks.get(name)
         if c is None:
             raise NotFound("hook_name", f"no calls recorded for hook {name!r}")
@@ -253,7 +256,8 @@ class PerformanceMonitor:
         self._collect()
         return MonitorSnapshot(
             self.clock.time_ns(),
-            {name: self.stats(name) for name in self._hooks},
+            # Collected once: every hook's numbers cover the same executions.
+            {name: self._stats(name) for name in self._hooks},
             self._executions,
             self._overhead_ns,
         )
