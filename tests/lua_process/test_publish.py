@@ -25,14 +25,10 @@ def hook(body: str) -> str:
     return f'hookwire.register("session_start", function(ctx)\n{body}\nend, {{name = "h"}})\n'
 
 
-def run(
-    hook_file: HookFile,
-    workers: list[LuaProcessWorker],
-    body: str,
-    bus: EventBus | None,
-    ctx: HookContext | None = None,
-) -> tuple[LuaProcessWorker, list[str], str]:
-    """Execute one Lua hook; returns the worker, the bus's event types in order, the outcome."""
+def start(
+    hook_file: HookFile, workers: list[LuaProcessWorker], body: str, bus: EventBus | None
+) -> tuple[LuaProcessWorker, Registry, VirtualClock]:
+    """A started worker running one Lua hook `body` at session_start (stopped at teardown)."""
     clock = VirtualClock(START_NS)
     reg = Registry()
     w = LuaProcessWorker(
@@ -45,6 +41,18 @@ def run(
     )
     workers.append(w)
     w.start()
+    return w, reg, clock
+
+
+def run(
+    hook_file: HookFile,
+    workers: list[LuaProcessWorker],
+    body: str,
+    bus: EventBus | None,
+    ctx: HookContext | None = None,
+) -> tuple[LuaProcessWorker, list[str], str]:
+    """Execute one Lua hook; returns the worker, the bus's event types in order, the outcome."""
+    w, reg, clock = start(hook_file, workers, body, bus)
     order: list[str] = []
     if bus is not None:
         bus.subscribe(">", callback=lambda e: order.append(e.type))
@@ -167,18 +175,7 @@ def test_publish_returns_the_sequence_and_a_refusal_is_an_error_in_the_hook(
         'local ok, err = pcall(hookwire.publish, "app.three")  -- over the rate limit\n'
         'return hookwire.cancel(table.concat({a, b, tostring(ok), err}, "|"))'
     )
-    clock = VirtualClock(START_NS)
-    reg = Registry()
-    w = LuaProcessWorker(
-        [hook_file("h.lua", hook(body))],
-        registry=reg,
-        blocking=True,
-        clock=clock,
-        virtual_clock=True,
-        bus=bus,
-    )
-    workers.append(w)
-    w.start()
+    _, reg, clock = start(hook_file, workers, body, bus)
     ex = Executor(reg, clock=clock).execute("session_start", HookContext("session_start", {}))
     [entry] = ex.trace
     assert entry.outcome.value == "CANCEL", entry.reason

@@ -73,16 +73,21 @@ def test_without_hook_calls_nothing_is_added() -> None:
     assert attrs(sub.poll()[0]) == ("", "", "", "")
 
 
-def test_embedded_lua_and_composite_children_name_their_own_call() -> None:
-    bus = EventBus()
-    sub = bus.subscribe("app.>")
+def _lua_publishing(bus: EventBus) -> LuaHookAdapter:
+    """An embedded Lua hook that publishes `app.lua` on `bus`."""
     sandbox = LuaSandbox(bus=bus)
     [lua] = sandbox.load_source(
         'hookwire.register("before_tool_execution", function() hookwire.publish("app.lua") end)',
         "h.lua",
     )
+    return LuaHookAdapter(sandbox, lua.fn)
+
+
+def test_embedded_lua_and_composite_children_name_their_own_call() -> None:
+    bus = EventBus()
+    sub = bus.subscribe("app.>")
     reg = Registry()
-    reg.register(LuaHookAdapter(sandbox, lua.fn), name="lua-hook", point=POINT)
+    reg.register(_lua_publishing(bus), name="lua-hook", point=POINT)
 
     def child(c: HookContext) -> None:
         publish(bus, "app.child")
@@ -114,14 +119,9 @@ def test_under_hook_tracer_events_carry_the_hook_span() -> None:
     provider.add_span_processor(SimpleSpanProcessor(spans))
     bus = EventBus()
     sub = bus.subscribe("app.>")
-    sandbox = LuaSandbox(bus=bus)
-    [lua] = sandbox.load_source(
-        'hookwire.register("before_tool_execution", function() hookwire.publish("app.lua") end)',
-        "h.lua",
-    )
     reg = Registry()
     reg.register(lambda c: publish(bus, "app.py") and None, name="py", point=POINT)
-    reg.register(LuaHookAdapter(sandbox, lua.fn), name="lua", point=POINT, priority=1)
+    reg.register(_lua_publishing(bus), name="lua", point=POINT, priority=1)
     ex = Executor(reg, observers=[HookCalls(), HookTracer(provider)])
     ex.execute(POINT, ctx())
     by_name = {s.name: s for s in spans.get_finished_spans()}
